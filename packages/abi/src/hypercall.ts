@@ -1,0 +1,40 @@
+/** Xen hypercall numbers (xen/include/public/xen.h, `__HYPERVISOR_*`). */
+export const Hypercall = {
+  set_trap_table: 0, mmu_update: 1, set_gdt: 2, stack_switch: 3, set_callbacks: 4,
+  fpu_taskswitch: 5, sched_op_compat: 6, platform_op: 7, set_debugreg: 8, get_debugreg: 9,
+  update_descriptor: 10, memory_op: 12, multicall: 13, update_va_mapping: 14, set_timer_op: 15,
+  event_channel_op_compat: 16, xen_version: 17, console_io: 18, physdev_op_compat: 19,
+  grant_table_op: 20, vm_assist: 21, update_va_mapping_otherdomain: 22, iret: 23, vcpu_op: 24,
+  set_segment_base: 25, mmuext_op: 26, xsm_op: 27, nmi_op: 28, sched_op: 29, callback_op: 30,
+  xenoprof_op: 31, event_channel_op: 32, physdev_op: 33, hvm_op: 34, sysctl: 35, domctl: 36,
+  kexec_op: 37, tmem_op: 38, argo_op: 39, xenpmu_op: 40, dm_op: 41, hypfs_op: 42,
+} as const;
+export type HypercallName = keyof typeof Hypercall;
+
+const byNumber = new Map<number, HypercallName>(
+  Object.entries(Hypercall).map(([k, v]) => [v, k as HypercallName]),
+);
+/** Xen's name for a hypercall number, or `hypercall_<n>` for numbers Xen does not define. */
+export function hypercallName(nr: number): string {
+  return byNumber.get(nr) ?? `hypercall_${nr}`;
+}
+
+/** console_io sub-commands (public/xen.h CONSOLEIO_*). */
+export const CONSOLEIO_write = 0;
+export const CONSOLEIO_read = 1;
+
+/** sched_op sub-commands (public/sched.h SCHEDOP_*). */
+export const SchedOp = {
+  yield: 0, block: 1, shutdown: 2, poll: 3, remote_shutdown: 4, shutdown_code: 5, watchdog: 6,
+  pin_override: 7,
+} as const;
+
+/** Shutdown reasons (public/sched.h SHUTDOWN_*). */
+export const ShutdownReason = {
+  poweroff: 0, reboot: 1, suspend: 2, crash: 3, watchdog: 4, soft_reset: 5,
+} as const;
+export type ShutdownReasonName = keyof typeof ShutdownReason;
+export function shutdownReasonName(code: number): string {
+  const e = Object.entries(ShutdownReason).find(([, v]) => v === code);
+  return e ? e[0] : `unknown(${code})`;
+}

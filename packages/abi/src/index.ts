@@ -1,0 +1,3 @@
+export * from './hypercall.js';
+export * from './errno.js';
+export * from './boot.js';

@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+import { readdirSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+// One vitest project per workspace package/app (plus tools). Tests import sibling packages by
+// their public name; the alias points that name at the package's src/index.ts so tests never need
+// a prior build and never reach into another package's internals.
+const root = import.meta.dirname;
+const dirs = ['packages', 'apps'].flatMap((d) =>
+  readdirSync(resolve(root, d)).map((n) => `${d}/${n}`),
+).filter((d) => existsSync(resolve(root, d, 'package.json')));
+
+const alias = Object.fromEntries(
+  dirs.filter((d) => d.startsWith('packages/')).map((d) => [`@tachyxx/${d.split('/')[1]}`, resolve(root, d, 'src/index.ts')]),
+);
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: [
+      ...dirs.map((d) => ({
+        extends: true as const,
+        test: { name: d.split('/')[1], root: resolve(root, d), include: ['test/**/*.test.ts'], testTimeout: 60_000 },
+      })),
+      { extends: true as const, test: { name: 'tools', root: resolve(root, 'tools'), include: ['test/**/*.test.ts'], testTimeout: 300_000 } },
+    ],
+  },
+});
