@@ -1,0 +1,52 @@
+import { runCommand, RUN_HELP } from './commands/run.js';
+import { UsageError } from './usage.js';
+
+export const VERSION = '0.1.0';
+
+export const MAIN_HELP = `tachyxx ${VERSION} - a Xen-style hypervisor and the Tachyxx CPU, modelled in TypeScript
+
+Usage: tachyxx <command> [options]
+
+Commands:
+  run      boot an ELF image on the Tachyxx CPU (bare, under PL0 firmware)
+  help     show help for a command
+
+Options:
+  -h, --help     show this help
+  -V, --version  print the version
+
+Run 'tachyxx <command> --help' for a command's options.
+Exit status: 0 poweroff, 1 crash / fatal trap / instruction limit, 2 bad usage or bad image.
+`;
+
+/** Runs the CLI and returns the process exit status. Never calls process.exit (stdout must drain). */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case '-h':
+      case '--help':
+        process.stdout.write(MAIN_HELP);
+        return cmd === undefined ? 2 : 0;
+      case '-V':
+      case '--version':
+        process.stdout.write(`${VERSION}\n`);
+        return 0;
+      case 'help':
+        if (rest[0] === 'run') process.stdout.write(RUN_HELP);
+        else process.stdout.write(MAIN_HELP);
+        return 0;
+      case 'run':
+        return await runCommand(rest);
+      default:
+        throw new UsageError(`unknown command '${cmd}'`, 'tachyxx --help');
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`tachyxx: ${e.message}\nTry '${e.helpHint}'.\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

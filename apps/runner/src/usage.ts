@@ -1,0 +1,30 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Bad command line: printed on one line with a hint, exit status 2. */
+export class UsageError extends Error {
+  constructor(message: string, readonly helpHint: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** node:util parseArgs, with its errors turned into UsageError. */
+export function parse<O extends Options>(args: string[], options: O, helpHint: string) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.replace(/\. To specify a positional.*$/s, '') : String(e);
+    throw new UsageError(msg, helpHint);
+  }
+}
+
+/** A non-negative integer option (exact, no trailing garbage). */
+export function intOption(name: string, value: string | undefined, dflt: number, hint: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return dflt;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${name}: '${value}' is not a non-negative integer`, hint);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`--${name}: ${n} is out of range ${min}..${max}`, hint);
+  return n;
+}
