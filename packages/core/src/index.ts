@@ -1,1 +1,62 @@
-export {};
+// reflect-metadata must load before tsyringe (see docs/toolchain): keep this import first.
+import 'reflect-metadata';
+
+export { TachyxxError, UsageError, ConfigError, ImageError, type ConfigErrorDetails } from './errors.js';
+export {
+  p,
+  resolveParams,
+  describeParams,
+  describeValue,
+  type ParamKind,
+  type ParamSpec,
+  type ParamSchema,
+  type ParamsOf,
+  type ParamCheck,
+  type NumberBounds,
+  type ConfigSite,
+} from './params.js';
+export { TOKENS, defineToken, tokenName, resolve, bindValue, bindSingleton, type Token } from './tokens.js';
+export { definePlugin, type Plugin } from './plugin.js';
+export { PluginRegistry } from './registry.js';
+export {
+  loadHostConfig,
+  parseHostConfig,
+  hostConfigFromObject,
+  HOST_CONFIG_KEYS,
+  HOST_PARAMS,
+  CPU_PARAMS,
+  type HostConfig,
+  type ComponentConfig,
+  type ConfigSource,
+} from './config.js';
+export { buildContainer, type BuildOptions } from './composition.js';
+export { SimClock, cyclesToNs, nsToCycles, NS_PER_US, NS_PER_MS, NS_PER_S, type Rounding } from './clock.js';
+export { EventQueue, SimEvent, type EventAction } from './event-queue.js';
+export { Rng } from './rng.js';
+export {
+  StatGroup,
+  Counter,
+  SampledCounter,
+  Histogram,
+  Formula,
+  type StatUnit,
+  type StatInfo,
+  type StatsJson,
+  type StatValueJson,
+  type HistogramJson,
+} from './stats.js';
+export {
+  EventBus,
+  defineTopic,
+  sampleEvery,
+  countBy,
+  countPerWindow,
+  windowBySimTime,
+  tally,
+  type Topic,
+  type Counts,
+  type SimWindow,
+  type WindowOptions,
+} from './bus.js';
+export * from './topics.js';
+export type { DependencyContainer, InjectionToken } from 'tsyringe';

@@ -1,0 +1,242 @@
+/**
+ * The host config: what machine to build (pCPUs, memory, clock), which variant of each component,
+ * their params and the cost model. Loaded from YAML (with line:col in every error) or from an
+ * object, validated against the plugin registry. Every problem is a ConfigError; nothing else is
+ * thrown, whatever the input.
+ *
+ * The validated config has the same shape as the input, with every default filled in, so it can be
+ * written back as YAML, shipped to a worker, and validated again to the same value.
+ */
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { ConfigError } from './errors.js';
+import { configError, describeValue, isMapping, p, resolveParams, type ConfigSite, type ParamSpec } from './params.js';
+import type { Plugin } from './plugin.js';
+import type { PluginRegistry } from './registry.js';
+import { TOKENS, tokenName } from './tokens.js';
+
+/** One selected component: its variant and its params (defaults filled in). */
+export type ComponentConfig = { readonly variant: string } & Readonly<Record<string, unknown>>;
+
+export interface HostConfig {
+  /** Seed of the simulation's PRNG (TOKENS.Rng). */
+  readonly seed: number;
+  readonly cpu: { readonly freqMHz: number };
+  /** Physical CPUs. */
+  readonly pcpus: number;
+  /** Machine memory in MiB. */
+  readonly memoryMiB: number;
+  /** Selected variant and params per component id. */
+  readonly components: Readonly<Record<string, ComponentConfig>>;
+  /** Cycle costs, every cost declared by a selected plugin (defaults filled in). */
+  readonly costs: Readonly<Record<string, number>>;
+}
+
+/** The top-level scalar keys, with defaults and bounds. */
+export const HOST_PARAMS = {
+  seed: p.uint(1, 'seed of the simulation PRNG', { max: 0xffff_ffff }),
+  pcpus: p.uint(1, 'number of physical CPUs', { min: 1, max: 256 }),
+  memoryMiB: p.uint(256, 'machine memory in MiB', { min: 1, max: 2 ** 33 }),
+} as const;
+
+export const CPU_PARAMS = {
+  freqMHz: p.uint(1000, 'CPU clock frequency in MHz (1 cycle = 1000/freqMHz ns)', { min: 1, max: 1_000_000 }),
+} as const;
+
+export const HOST_CONFIG_KEYS = ['seed', 'cpu', 'pcpus', 'memoryMiB', 'components', 'costs'] as const;
+
+export interface ConfigSource {
+  /** Named in error messages. */
+  file?: string;
+}
+
+/** Reads and validates a YAML host config file. */
+export function loadHostConfig(file: string, registry: PluginRegistry): HostConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError({ file, keyPath: '', reason: code === 'ENOENT' ? 'no such file' : `cannot read: ${(e as Error).message}` });
+  }
+  return parseHostConfig(text, registry, { file });
+}
+
+/** Parses and validates a host config from YAML text. */
+export function parseHostConfig(text: string, registry: PluginRegistry, source: ConfigSource = {}): HostConfig {
+  const lineCounter = new LineCounter();
+  const file = source.file ?? '<yaml>';
+  let raw: unknown;
+  let site: ConfigSite;
+  try {
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    const err = doc.errors[0];
+    if (err) {
+      const pos = lineCounter.linePos(err.pos[0]);
+      throw new ConfigError({ file, keyPath: '', line: pos.line, col: pos.col, reason: `invalid YAML: ${firstLine(err.message)}` });
+    }
+    raw = doc.toJS({ maxAliasCount: 1000 });
+    site = { file, locate: (path, at) => locateInYaml(doc.contents, lineCounter, path, at) };
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError({ file, keyPath: '', reason: `invalid YAML: ${firstLine(e instanceof Error ? e.message : String(e))}` });
+  }
+  return validateHostConfig(raw, registry, site);
+}
+
+/** Validates a host config given as an object (e.g. built in code, or parsed JSON). */
+export function hostConfigFromObject(raw: unknown, registry: PluginRegistry, source: ConfigSource = {}): HostConfig {
+  return validateHostConfig(raw, registry, { file: source.file });
+}
+
+function firstLine(s: string): string {
+  return s.split('\n', 1)[0]!.trim();
+}
+
+function locateInYaml(root: unknown, lc: LineCounter, path: readonly string[], at: 'key' | 'value') {
+  let node = root as YamlNode | null | undefined;
+  let key: YamlNode | undefined;
+  for (const segment of path) {
+    if (!isMap(node)) return undefined;
+    const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === segment);
+    if (!pair) return undefined;
+    key = pair.key as YamlNode;
+    node = pair.value as YamlNode | null;
+  }
+  const target = at === 'key' && key ? key : (node ?? key);
+  const offset = target?.range?.[0];
+  return offset === undefined ? undefined : lc.linePos(offset);
+}
+
+/** A selected plugin with its validated params, in registration order. */
+export interface Selection {
+  readonly id: string;
+  readonly plugin: Plugin<any>;
+  readonly params: Record<string, unknown>;
+}
+
+const CORE_TOKENS: ReadonlySet<unknown> = new Set(Object.values(TOKENS));
+
+function validateHostConfig(raw: unknown, registry: PluginRegistry, site: ConfigSite): HostConfig {
+  if (raw === null || raw === undefined) raw = {};
+  if (!isMapping(raw)) throw configError(site, [], 'value', `expected a mapping of host settings, got ${describeValue(raw)}`);
+  const top = raw;
+  for (const key of Object.keys(top)) {
+    if (!(HOST_CONFIG_KEYS as readonly string[]).includes(key)) throw configError(site, [key], 'key', 'unknown key', HOST_CONFIG_KEYS);
+  }
+  const { seed, pcpus, memoryMiB } = resolveParams(HOST_PARAMS, pick(top, Object.keys(HOST_PARAMS)), [], site);
+  const cpu = resolveParams(CPU_PARAMS, top.cpu, ['cpu'], site);
+  const selections = selectPlugins(top.components, registry, site);
+  const components: Record<string, ComponentConfig> = {};
+  for (const s of selections.inConfigOrder) components[s.id] = Object.freeze({ variant: s.plugin.variant, ...s.params });
+
+  const costSchema: Record<string, ParamSpec<number>> = {};
+  for (const s of selections.inConfigOrder) {
+    for (const [name, spec] of Object.entries(s.plugin.costs ?? {})) costSchema[name] ??= spec;
+  }
+  const costs = resolveParams(costSchema, top.costs, ['costs'], site);
+
+  return Object.freeze({
+    seed,
+    cpu: Object.freeze(cpu),
+    pcpus,
+    memoryMiB,
+    components: Object.freeze(components),
+    costs: Object.freeze(costs),
+  });
+}
+
+function pick(obj: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (Object.hasOwn(obj, k)) out[k] = obj[k];
+  return out;
+}
+
+/**
+ * Looks up each component's variant, validates its params, and checks the wiring: every required
+ * token is provided (by core or a selected plugin), no token is provided twice, no cycles.
+ * Returns the selections in config order and in registration order (providers first).
+ */
+export function selectPlugins(
+  rawComponents: unknown,
+  registry: PluginRegistry,
+  site: ConfigSite = {},
+): { inConfigOrder: Selection[]; inRegistrationOrder: Selection[] } {
+  if (rawComponents === undefined || rawComponents === null) rawComponents = {};
+  if (!isMapping(rawComponents)) throw configError(site, ['components'], 'value', `expected a mapping of component: { variant, params... }, got ${describeValue(rawComponents)}`);
+  const selections: Selection[] = [];
+  for (const id of Object.keys(rawComponents)) {
+    const path = ['components', id];
+    if (!registry.has(id)) throw configError(site, path, 'key', `unknown component '${id}'`, registry.components());
+    const entry = rawComponents[id];
+    let variant: unknown;
+    let variantPath = [...path, 'variant'];
+    if (typeof entry === 'string') {
+      variant = entry;
+      variantPath = path;
+    } else if (isMapping(entry)) {
+      if (!Object.hasOwn(entry, 'variant')) throw configError(site, path, 'key', `missing 'variant'`, registry.variants(id));
+      variant = entry.variant;
+    } else {
+      throw configError(site, path, 'value', `expected a variant name or a mapping with 'variant', got ${describeValue(entry)}`, registry.variants(id));
+    }
+    if (typeof variant !== 'string' || !registry.has(id, variant)) {
+      const shown = typeof variant === 'string' ? `'${variant}'` : describeValue(variant);
+      throw configError(site, variantPath, 'value', `unknown variant ${shown} of component '${id}'`, registry.variants(id));
+    }
+    const plugin = registry.get(id, variant);
+    const params = resolveParams(plugin.params, typeof entry === 'string' ? {} : entry, path, site, ['variant']);
+    selections.push({ id, plugin, params });
+  }
+  return { inConfigOrder: selections, inRegistrationOrder: orderByRequires(selections, registry, site) };
+}
+
+function orderByRequires(selections: Selection[], registry: PluginRegistry, site: ConfigSite): Selection[] {
+  const providerOf = new Map<unknown, Selection>();
+  for (const s of selections) {
+    for (const token of s.plugin.provides) {
+      const other = providerOf.get(token);
+      if (CORE_TOKENS.has(token) || other) {
+        const by = other ? `component '${other.id}'` : 'core';
+        throw configError(site, ['components', s.id], 'key', `${s.id}/${s.plugin.variant} provides ${tokenName(token)}, which ${by} already provides`);
+      }
+      providerOf.set(token, s);
+    }
+  }
+  for (const s of selections) {
+    for (const token of s.plugin.requires) {
+      if (CORE_TOKENS.has(token) || providerOf.has(token)) continue;
+      const candidates = registry
+        .all()
+        .filter((pl) => pl.provides.includes(token))
+        .map((pl) => `${pl.id}: ${pl.variant}`);
+      throw configError(
+        site,
+        ['components', s.id],
+        'key',
+        `${s.id}/${s.plugin.variant} requires ${tokenName(token)}, which no selected component provides${candidates.length ? '; select one of' : ' (no known plugin provides it)'}`,
+        candidates.length ? candidates : undefined,
+      );
+    }
+  }
+  // Depth-first topological order, ties broken by config order (deterministic).
+  const ordered: Selection[] = [];
+  const state = new Map<Selection, 'visiting' | 'done'>();
+  const visit = (s: Selection, chain: Selection[]): void => {
+    const st = state.get(s);
+    if (st === 'done') return;
+    if (st === 'visiting') {
+      const cycle = [...chain.slice(chain.indexOf(s)), s].map((c) => c.id).join(' -> ');
+      throw configError(site, ['components', s.id], 'key', `components require each other: ${cycle}`);
+    }
+    state.set(s, 'visiting');
+    for (const token of s.plugin.requires) {
+      const provider = providerOf.get(token);
+      if (provider) visit(provider, [...chain, s]);
+    }
+    state.set(s, 'done');
+    ordered.push(s);
+  };
+  for (const s of selections) visit(s, []);
+  return ordered;
+}
