@@ -4,6 +4,7 @@
  * selected plugin, registered providers first. Nothing is global: two hosts built from two
  * configs in one process share nothing.
  */
+import 'reflect-metadata'; // before tsyringe, whichever module loads first
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { EventBus } from './bus.js';
 import { SimClock } from './clock.js';

@@ -69,7 +69,7 @@ export function parseHostConfig(text: string, registry: PluginRegistry, source: 
   let raw: unknown;
   let site: ConfigSite;
   try {
-    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'silent' });
     const err = doc.errors[0];
     if (err) {
       const pos = lineCounter.linePos(err.pos[0]);

@@ -3,6 +3,7 @@
  * (built dist and source under test) still agree on it, and it carries its value type so
  * `resolve(container, token)` is typed.
  */
+import 'reflect-metadata'; // before tsyringe, whichever module loads first
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import { instanceCachingFactory } from 'tsyringe';
 import type { EventBus } from './bus.js';
