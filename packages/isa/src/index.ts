@@ -1,1 +1,3 @@
 export * from './decode.js';
+export * from './elf.js';
+export * from './disasm.js';
