@@ -251,10 +251,13 @@ export function disassemble(insn: number, pc?: number, opts?: DisassembleOptions
 
 /**
  * Disassemble a little-endian code buffer, one line per 4-byte word:
- * `80000000: 00000513  li a0, 0` — the address in lower-case hex without `0x` (at least 8
- * digits), a colon, the instruction word as 8 hex digits, two spaces, the instruction as
- * {@link disassemble} prints it with `pc` = its address. Trailing bytes that do not fill a word
- * print as `80000010: 1234      .byte 0x34, 0x12`-style lines (`.byte` with each byte).
+ *
+ *     80000000: 00000513  li a0, 0
+ *
+ * the address in lower-case hex without `0x` (at least 8 digits), `: `, the instruction word as
+ * 8 hex digits, two spaces, and the instruction as {@link disassemble} prints it with `pc` = its
+ * address. 1-3 trailing bytes that do not fill a word make a last line
+ * `80000008: 8067      .byte 0x67, 0x80` (their little-endian value, then the bytes in order).
  */
 export function disassembleRange(bytes: Uint8Array, baseAddr: number, opts?: DisassembleOptions): string[] {
   const lines: string[] = [];

@@ -10,7 +10,8 @@
 // - fence / fence.i encodings with reserved fields set: Tachyxx decodes them (RISC-V says to
 //   execute them as ordinary fences), llvm prints <unknown>.
 // - branch targets: llvm appends <symbol+offset>; we print the address only.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CSR_NAMES, disassemble } from '../src/disasm.js';
 import { decode, Op, OP_COUNT, opFormat } from '../src/decode.js';
@@ -19,7 +20,10 @@ interface GoldenLine { addr: number; word: number; llvm: string }
 
 /** Parse `llvm-objdump -d` text into words; two 2-byte <unknown> halves make one word. */
 function parseObjdump(name: string): GoldenLine[] {
-  const text = readFileSync(new URL(`./golden/${name}`, import.meta.url), 'utf8');
+  return parseObjdumpText(readFileSync(new URL(`./golden/${name}`, import.meta.url), 'utf8'));
+}
+
+function parseObjdumpText(text: string): GoldenLine[] {
   const out: GoldenLine[] = [];
   let half: { addr: number; bytes: number[] } | undefined;
   for (const line of text.split('\n')) {
@@ -81,7 +85,10 @@ function expected(word: number, llvm: string): string {
 }
 
 function compare(name: string, aliases: boolean): { lines: number; mismatches: string[] } {
-  const lines = parseObjdump(`${name}.${aliases ? 'aliases' : 'no-aliases'}.objdump`);
+  return compareLines(parseObjdump(`${name}.${aliases ? 'aliases' : 'no-aliases'}.objdump`), aliases);
+}
+
+function compareLines(lines: GoldenLine[], aliases: boolean): { lines: number; mismatches: string[] } {
   const mismatches: string[] = [];
   for (const { addr, word, llvm } of lines) {
     const ours = disassemble(word, addr, { aliases });
@@ -115,3 +122,28 @@ describe('disassembler matches llvm-objdump (golden files)', () => {
     expect(seen.has(Op.ILLEGAL)).toBe(true);
   });
 });
+
+// The committed guest images, disassembled live by llvm-objdump when it is installed (CI installs
+// it); they change whenever a guest is rebuilt, so they have no committed golden.
+const guestDir = new URL('../../../guests/build/', import.meta.url);
+const guestImages = existsSync(guestDir) ? readdirSync(guestDir).filter((f) => f.endsWith('.elf')) : [];
+const objdump = (() => {
+  try {
+    execFileSync('llvm-objdump', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+describe.skipIf(!objdump || guestImages.length === 0)(
+  `disassembler matches live llvm-objdump on guests/build/*.elf${objdump ? '' : ' (skipped: llvm-objdump not installed)'}`,
+  () => {
+    it.each(guestImages.flatMap((f) => [[f, true], [f, false]] as [string, boolean][]))('%s (aliases: %s)', (file, aliases) => {
+      const args = ['-d', '--mattr=+m,+a', ...(aliases ? [] : ['-M', 'no-aliases']), new URL(file, guestDir).pathname];
+      const text = execFileSync('llvm-objdump', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+      const { lines, mismatches } = compareLines(parseObjdumpText(text), aliases);
+      expect(lines).toBeGreaterThan(100);
+      expect(mismatches).toEqual([]);
+    });
+  },
+);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ImageError, parseElf, PF_R, PF_W, PF_X, type ElfImage } from '../src/elf.js';
 import { buildElf, put64, type ElfSpec } from './fixtures/elf-builder.js';
@@ -188,5 +188,15 @@ describe('elf loader: every malformed image is an ImageError with a one-line mes
 
   it('refuses an invalid RAM range as a caller bug (RangeError), not an image problem', () => {
     expect(() => parseElf(buildElf(), { ramBase: 0x8000_0000, ramSize: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('elf loader: the committed guest images', () => {
+  const dir = new URL('../../../guests/build/', import.meta.url);
+  const images = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.elf')) : [];
+  it.skipIf(images.length === 0).each(images)('loads guests/build/%s into 128 MiB of RAM', (f) => {
+    const img = parseElf(new Uint8Array(readFileSync(new URL(f, dir))), { file: f, ramBase: 0x8000_0000, ramSize: 0x800_0000 });
+    expect(img.segments.some((s) => s.flags & PF_X)).toBe(true);
+    expect(img.symbols?.get('_start')).toBe(img.entry);
   });
 });
