@@ -5,7 +5,9 @@
 // Programs whose guest.json sets "small": true are also built with -DSMALL as <name>-small.elf
 // (fast variants for the differential test). A manifest goes to guests/build/manifest.json.
 //
-// Usage: node tools/build-guests.mjs [--out DIR] [--only NAME[,NAME...]] [--quiet]
+// Usage: node tools/build-guests.mjs [--out DIR] [--only NAME[,NAME...]] [--quiet] [--record]
+//   --record  also run every linux image under qemu-riscv64 and store its stdout as the golden
+//             output guests/<name>/expected.txt (expected-small.txt for the -small variant).
 // Environment: CLANG, LD_LLD override the tool names (default clang, ld.lld).
 // The output is deterministic: no timestamps, no absolute paths, no build id.
 import { execFile, execFileSync } from 'node:child_process';
@@ -91,12 +93,14 @@ async function main() {
   let outDir = join(guestsDir, 'build');
   let only = null;
   let quiet = false;
+  let record = false;
   for (let k = 0; k < args.length; k++) {
     if (args[k] === '--out') outDir = resolve(args[++k]);
     else if (args[k] === '--only') only = new Set(args[++k].split(','));
     else if (args[k] === '--quiet') quiet = true;
+    else if (args[k] === '--record') record = true;
     else if (args[k] === '--help' || args[k] === '-h') {
-      console.log('usage: node tools/build-guests.mjs [--out DIR] [--only NAME[,NAME...]] [--quiet]');
+      console.log('usage: node tools/build-guests.mjs [--out DIR] [--only NAME[,NAME...]] [--quiet] [--record]');
       return;
     } else fail(`unknown argument ${args[k]}`);
   }
@@ -188,6 +192,18 @@ async function main() {
       writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     }
     log(`build-guests: ${links.length} images in ${relative(root, outDir) || '.'}`);
+
+    // 5. golden outputs from the qemu-riscv64 oracle
+    if (record) {
+      if (!checkTool('qemu-riscv64', ['--version'])) fail('--record needs qemu-riscv64 (Debian: apt-get install -y qemu-user)');
+      for (const l of links.filter((x) => x.target === 'linux')) {
+        const t0 = Date.now();
+        const { stdout } = await run('qemu-riscv64', [l.out], { ...opts, encoding: 'buffer' });
+        const golden = join(guestsDir, l.program, l.small ? 'expected-small.txt' : 'expected.txt');
+        writeFileSync(golden, stdout);
+        log(`  recorded ${relative(root, golden)} (${((Date.now() - t0) / 1000).toFixed(2)} s under qemu)`);
+      }
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
