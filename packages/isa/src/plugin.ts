@@ -1,0 +1,61 @@
+// The isa component's plugin entries: one per CPU variant. The composition root (runner,
+// later the hypervisor host) selects one by config (`components: { isa: { variant: ... } }`)
+// and resolves ISA_CPU_FACTORY to build a hart per pCPU.
+import { bindSingleton, definePlugin, defineToken, p, resolve, TOKENS, type ParamSpec } from '@tachyxx/core';
+import { Cpu, PhysMemory, DEFAULT_COST_MODEL, type CostModel, type IsaVariant } from './cpu/index.js';
+
+/** Builds a hart of the configured variant over a machine's physical memory. */
+export interface CpuFactory {
+  readonly variant: IsaVariant;
+  create(memory: PhysMemory, hartId: number): Cpu;
+}
+export const ISA_CPU_FACTORY = defineToken<CpuFactory>('isa.CpuFactory');
+
+const COST_DESCRIPTIONS: Record<keyof CostModel, string> = {
+  base: 'cycles per ALU / lui / auipc / fence / not-taken branch instruction',
+  mul: 'cycles per multiply',
+  div: 'cycles per divide or remainder',
+  load: 'cycles per aligned load',
+  store: 'cycles per aligned store',
+  misaligned: 'extra cycles for a misaligned load or store',
+  branchTaken: 'extra cycles for a taken conditional branch',
+  jump: 'cycles per jal / jalr',
+  atomic: 'cycles per lr / sc / AMO',
+  csr: 'cycles per CSR instruction',
+  system: 'cycles per ecall / ebreak / wfi / sfence.vma (trap entry extra)',
+  trapReturn: 'cycles per sret / hret / mret',
+  fenceI: 'cycles per fence.i (drops all compiled code)',
+  trapEntry: 'cycles to enter a trap at any level',
+};
+const costs = Object.fromEntries(
+  (Object.keys(DEFAULT_COST_MODEL) as (keyof CostModel)[]).map((k) => [k, p.uint(DEFAULT_COST_MODEL[k], COST_DESCRIPTIONS[k])]),
+) as Record<keyof CostModel, ParamSpec<number>>;
+
+function isaPlugin(variant: IsaVariant, description: string) {
+  return definePlugin({
+    id: 'isa',
+    variant,
+    description,
+    params: {
+      maxBlockInsns: p.uint(64, 'longest basic block the JIT compiles', { min: 1, max: 1024 }),
+    },
+    costs,
+    provides: [ISA_CPU_FACTORY],
+    requires: [TOKENS.Costs, TOKENS.HostConfig],
+    register(c, params) {
+      bindSingleton(c, ISA_CPU_FACTORY, (c) => {
+        const all = resolve(c, TOKENS.Costs);
+        const freqHz = resolve(c, TOKENS.HostConfig).cpu.freqMHz * 1e6;
+        const model = Object.fromEntries(Object.keys(DEFAULT_COST_MODEL).map((k) => [k, all[k]])) as unknown as CostModel;
+        return {
+          variant,
+          create: (memory, hartId) => new Cpu(memory, { variant, hartId, freqHz, costs: model, maxBlockInsns: params.maxBlockInsns }),
+        };
+      });
+    },
+  });
+}
+
+export const isaTachyV1 = isaPlugin('tachy-v1', 'Tachyxx v1: every control-sensitive instruction at PL2 traps to PL1/PL0 (cause 22)');
+export const isaLegacySilent = isaPlugin('legacy-silent', 'pre-VT-like: some sensitive instructions fail silently at PL2 (docs/isa.md 2.6)');
+export const ISA_PLUGINS = [isaTachyV1, isaLegacySilent] as const;
