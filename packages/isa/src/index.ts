@@ -1,3 +1,4 @@
 export * from './decode.js';
 export * from './elf.js';
 export * from './disasm.js';
+export * from './cpu/index.js';
