@@ -115,11 +115,18 @@ export function generateBlock(words: ArrayLike<number>, n: number, pcLo: number,
   out.push('"use strict";var x=cpu.x,TB=cpu.tlbBase;');
   const decl: string[] = [];
   for (const r of [...used].sort((a, b) => a - b)) decl.push(`l${r}=x[${2 * r}]`, `h${r}=x[${2 * r + 1}]`);
-  decl.push('v=0', 'w=0', 't0=0', 't1=0', 't2=0', 's=0');
+  decl.push('v=0', 'w=0', 'u=0', 't0=0', 't1=0', 't2=0', 's=0');
   out.push(`var ${decl.join(',')};`);
   if (loopTarget) out.push('var n=0,c=0,CL=cpu.cycleLimit-cpu.cycles;for(;;){');
 
-  const setRd = (d: number, lo: string, hi: string): string => (d === 0 ? '' : `l${d}=${lo};h${d}=${hi};`);
+  // lo/hi are computed from the old register values: evaluate lo into a temp first unless it is
+  // already a temp or a constant.
+  const setRd = (d: number, lo: string, hi: string): string => {
+    if (d === 0) return '';
+    if (lo === 'v') return `l${d}=v;h${d}=${hi};`; // hi is then a temp or constant expression
+    if (/^-?\d+$/.test(lo)) return `h${d}=${hi};l${d}=${lo};`;
+    return `u=${lo};h${d}=${hi};l${d}=u;`;
+  };
   /** Effective address of rs1 + imm into t0 (lo), t1 (hi). */
   const ea = (r: number, imm: number): string => {
     if (r === 0) return `t0=${imm | 0};t1=${imm >> 31};`;
