@@ -113,3 +113,23 @@ describe('x0', () => {
     expect(cpu.getRegLo(0)).toBe(0);
   });
 });
+
+describe('64-bit division helpers', () => {
+  it('match BigInt for dividends and divisors of every magnitude', async () => {
+    const { divu64, remu64, div64, rem64, HI } = await import('../src/cpu/int64.js');
+    const split = (v: bigint): [number, number] => [Number(v & 0xffffffffn) | 0, Number((v >> 32n) & 0xffffffffn) | 0];
+    const join = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+    const mag = fc.integer({ min: 0, max: 64 }).chain((bits) => fc.bigInt({ min: 0n, max: (1n << BigInt(bits)) - 1n }));
+    fc.assert(fc.property(mag, mag, (a, b) => {
+      const [al, ah] = split(a), [bl, bh] = split(b);
+      const q = b === 0n ? (1n << 64n) - 1n : a / b, r = b === 0n ? a : a % b;
+      expect(join(divu64(al, ah, bl, bh), HI[0]!)).toBe(q);
+      expect(join(remu64(al, ah, bl, bh), HI[0]!)).toBe(r);
+      const sa = BigInt.asIntN(64, a), sb = BigInt.asIntN(64, b);
+      const sq = sb === 0n ? -1n : (sa === -(1n << 63n) && sb === -1n) ? sa : sa / sb;
+      const sr = sb === 0n ? sa : (sa === -(1n << 63n) && sb === -1n) ? 0n : sa % sb;
+      expect(join(div64(al, ah, bl, bh), HI[0]!)).toBe(BigInt.asUintN(64, sq));
+      expect(join(rem64(al, ah, bl, bh), HI[0]!)).toBe(BigInt.asUintN(64, sr));
+    }), { numRuns: Number(process.env.FC_RUNS ?? 3000) });
+  });
+});

@@ -66,20 +66,37 @@ function udivmod(al: number, ah: number, bl: number, bh: number): void {
     rLo = r | 0; rHi = Math.floor(r / TWO32) | 0;
     return;
   }
-  let rh = 0, rl = 0, qh = 0, ql = 0;
-  for (let i = 63; i >= 0; i--) {
-    const bit = i >= 32 ? (ah >>> (i - 32)) & 1 : (al >>> i) & 1;
-    const top = rh >>> 31;
-    rh = ((rh << 1) | (rl >>> 31)) >>> 0;
-    rl = ((rl << 1) | bit) >>> 0;
-    if (top || rh > bh || (rh === bh && rl >= bl)) {
-      const nl = rl - bl;
+  if (bh === 0) {
+    // divisor < 2^32: long division in 32/16/16-bit steps, every partial dividend < 2^53
+    const qh = Math.floor(ah / bl);
+    let r = ah - qh * bl;
+    let t = r * 65536 + (al >>> 16);
+    const q1 = Math.floor(t / bl);
+    r = t - q1 * bl;
+    t = r * 65536 + (al & 0xffff);
+    const q0 = Math.floor(t / bl);
+    r = t - q0 * bl;
+    qLo = (q1 * 65536 + q0) | 0; qHi = qh | 0; rLo = r | 0; rHi = 0;
+    return;
+  }
+  {
+    // divisor >= 2^32: the quotient is < 2^32. A float estimate is within 1 of it; step back one,
+    // then correct upwards with the exact 64-bit remainder.
+    let q = Math.floor((ah * TWO32 + al) / (bh * TWO32 + bl)) - 1;
+    if (q < 0) q = 0;
+    const pl = mul64(q | 0, 0, bl, bh), ph = HI[0]!;
+    let nl = al - (pl >>> 0);
+    let rh = (ah - (ph >>> 0) - (nl < 0 ? 1 : 0)) >>> 0;
+    let rl = nl >>> 0;
+    while (rh > bh || (rh === bh && rl >= bl)) {
+      nl = rl - bl;
       rh = (rh - bh - (nl < 0 ? 1 : 0)) >>> 0;
       rl = nl >>> 0;
-      if (i >= 32) qh |= 1 << (i - 32); else ql |= 1 << i;
+      q++;
     }
+    qLo = q | 0; qHi = 0; rLo = rl | 0; rHi = rh | 0;
+    return;
   }
-  qLo = ql | 0; qHi = qh | 0; rLo = rl | 0; rHi = rh | 0;
 }
 
 function sdivmod(al: number, ah: number, bl: number, bh: number): void {
