@@ -106,10 +106,12 @@ export function generateBlock(words: ArrayLike<number>, n: number, pcLo: number,
   const nP = loopTarget ? 'n+' : '';
   const cP = loopTarget ? 'c+' : '';
   /** Exit to a constant PC, counting k retired instructions plus `extra` cycles. */
-  const exitC = (lo: number, hi: number, k: number, extra = 0): string =>
-    `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=${nP}${k};cpu.cycles+=${cP}${cyc[k]! + extra};return;}`;
-  const exitD = (lo: string, hi: string, k: number, extra = 0): string =>
-    `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=${nP}${k};cpu.cycles+=${cP}${cyc[k]! + extra};return;}`;
+  // Exit numbers (the function's return value) name the successor link: 0 = fall-through or
+  // branch not taken, 1 = branch taken / jal, 2 = jalr (dynamic), -1 = fault or code-write exit.
+  const exitC = (lo: number, hi: number, k: number, extra = 0, e = -1): string =>
+    `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=${nP}${k};cpu.cycles+=${cP}${cyc[k]! + extra};return ${e};}`;
+  const exitD = (lo: string, hi: string, k: number, extra = 0, e = -1): string =>
+    `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=${nP}${k};cpu.cycles+=${cP}${cyc[k]! + extra};return ${e};}`;
 
   const out: string[] = [];
   out.push('"use strict";var x=cpu.x,TB=cpu.tlbBase;');
@@ -278,13 +280,13 @@ export function generateBlock(words: ArrayLike<number>, n: number, pcLo: number,
         const [tl, th] = add64c(pl, ph, immJ(w));
         if (tl & 3) { out.push(`cpu.fault(0,${tl},${th});`, faultExit); break; }
         out.push(setRd(d, `${nl}`, `${nh}`));
-        if (loopTarget) out.push(`n+=${n};c+=${cyc[n]};if(n+${n}<=budget&&c<CL)continue;`, exitC(tl, th, 0));
-        else out.push(exitC(tl, th, n));
+        if (loopTarget) out.push(`n+=${n};c+=${cyc[n]};if(n+${n}<=budget&&c<CL)continue;`, exitC(tl, th, 0, 0, 1));
+        else out.push(exitC(tl, th, n, 0, 1));
         break;
       }
       case Op.JALR:
         out.push(ea(r1, I), 't0&=-2;', `if((t0&2)!==0){cpu.fault(0,t0,t1);${faultExit}}`,
-          setRd(d, `${nl}`, `${nh}`), exitD('t0', 't1', n));
+          setRd(d, `${nl}`, `${nh}`), exitD('t0', 't1', n, 0, 2));
         break;
       case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
         let cond: string;
@@ -299,9 +301,9 @@ export function generateBlock(words: ArrayLike<number>, n: number, pcLo: number,
         const [tl, th] = add64c(pl, ph, immB(w));
         if (tl & 3) out.push(`if(${cond}){cpu.fault(0,${tl},${th});${faultExit}}`);
         else if (loopTarget) {
-          out.push(`if(${cond}){n+=${n};c+=${cyc[n]! + cost.branchTaken};if(n+${n}<=budget&&c<CL)continue;${exitC(tl, th, 0)}}`);
-        } else out.push(`if(${cond})${exitC(tl, th, n, cost.branchTaken)}`);
-        out.push(exitC(nl, nh, n));
+          out.push(`if(${cond}){n+=${n};c+=${cyc[n]! + cost.branchTaken};if(n+${n}<=budget&&c<CL)continue;${exitC(tl, th, 0, 0, 1)}}`);
+        } else out.push(`if(${cond})${exitC(tl, th, n, cost.branchTaken, 1)}`);
+        out.push(exitC(nl, nh, n, 0, 0));
         break;
       }
       default:
@@ -310,7 +312,7 @@ export function generateBlock(words: ArrayLike<number>, n: number, pcLo: number,
   }
   if (!isControl(last)) {
     const [el, eh] = add64c(lastPc[0], lastPc[1], 4);
-    out.push(exitC(el, eh, n));
+    out.push(exitC(el, eh, n, 0, 0));
   }
   if (loopTarget) out.push('}');
   return { body: out.join('\n'), len: n };

@@ -72,12 +72,18 @@ export interface CpuOptions {
 }
 
 interface Block {
-  /** Compiled function; undefined for a system-instruction block. */
-  fn: ((cpu: Cpu, budget: number) => void) | undefined;
+  /** Compiled function (returns its exit number); undefined for a system-instruction block. */
+  fn: ((cpu: Cpu, budget: number) => number) | undefined;
   len: number;
   vpcLo: number;
   vpcHi: number;
   insn: number;
+  /** False once the code under it was written (the block stays reachable only through stale links). */
+  valid: boolean;
+  /** Successor blocks by exit number (0 fall-through, 1 taken, 2 last jalr target). */
+  links: (Block | undefined)[];
+  /** Cpu.linkEpoch when `links` were recorded; links from an older epoch are ignored. */
+  linkEpoch: number;
 }
 
 export interface CpuStats {
@@ -150,6 +156,8 @@ export class Cpu implements MemoryWriteListener {
 
   // ---- block cache: per host page, per word ----
   private pageBlocks: (Block[] | undefined)[];
+  /** Bumped whenever chained links may be stale (TLB flush, fence.i, non-bare level change). */
+  private linkEpoch = 0;
   private stepBlocks: (Block[] | undefined)[];
   private readonly maxBlock: number;
   private readonly genArgs: unknown[];
@@ -334,10 +342,12 @@ export class Cpu implements MemoryWriteListener {
   flushTlb(): void {
     this.RL.fill(TLB_INVALID); this.WL.fill(TLB_INVALID); this.XL.fill(TLB_INVALID);
     this.stats.tlbFlushes++;
+    this.linkEpoch++;
   }
 
   /** Drop every compiled block of this hart (fence.i). */
   flushCode(): void {
+    this.linkEpoch++;
     this.pageBlocks = new Array(this.mem.pages);
     this.stepBlocks = new Array(this.mem.pages);
     this.stats.codeFlushes++;
@@ -345,7 +355,10 @@ export class Cpu implements MemoryWriteListener {
 
   /** MemoryWriteListener: drop compiled code of host page `page`. */
   invalidateCodePage(page: number): void {
-    if (this.pageBlocks[page] !== undefined || this.stepBlocks[page] !== undefined) {
+    const pb = this.pageBlocks[page], sb = this.stepBlocks[page];
+    if (pb !== undefined || sb !== undefined) {
+      if (pb !== undefined) for (const b of pb) if (b !== undefined) b.valid = false;
+      if (sb !== undefined) for (const b of sb) if (b !== undefined) b.valid = false;
       this.pageBlocks[page] = undefined;
       this.stepBlocks[page] = undefined;
       this.stats.blockInvalidations++;
@@ -369,39 +382,70 @@ export class Cpu implements MemoryWriteListener {
     this.stopRequested = false;
     const target = this.instret + maxInsns;
     const XL = this.XL, XH = this.XH, XO = this.XO;
+    let prev: Block | undefined, prevExit = -1;
     for (;;) {
       if (this.stopRequested) return 'stopped';
       if (this.cycles >= this.cycleLimit) this.updateTimer();
-      if (this.irqDirty) { this.irqDirty = false; if (this.takeInterrupt()) { if (this.trapStorm()) return 'trap-loop'; continue; } }
+      if (this.irqDirty) {
+        this.irqDirty = false;
+        if (this.takeInterrupt()) { prev = undefined; if (this.trapStorm()) return 'trap-loop'; continue; }
+      }
       if (this.waiting) {
+        prev = undefined;
         const r = this.idle();
         if (r !== undefined) return r;
         continue;
       }
-      const remaining = target - this.instret;
+      let remaining = target - this.instret;
       if (remaining <= 0) return 'budget';
       if (this.traceHook !== undefined) { this.stepTraced(); continue; }
 
+      // fetch: exec TLB, then the block cache
       const pcLo = this.pcLo, pcHi = this.pcHi;
       const ti = ((pcLo >>> 12) & this.tlbMask) + this.tlbBase;
       let off: number;
       if ((pcLo & -4096) === XL[ti] && pcHi === XH[ti]) off = (XO[ti]! + (pcLo & 4095)) >>> 0;
       else {
         off = this.fillExec(pcLo, pcHi);
-        if (off < 0) { this.trapNow(-off, pcLo, pcHi); if (this.trapStorm()) return 'trap-loop'; continue; }
+        if (off < 0) {
+          prev = undefined;
+          this.trapNow(-off, pcLo, pcHi);
+          if (this.trapStorm()) return 'trap-loop';
+          continue;
+        }
       }
       const page = this.pageBlocks[off >>> 12];
-      let b = page === undefined ? undefined : page[(off & 4095) >>> 2];
-      if (b === undefined || b.vpcLo !== pcLo || b.vpcHi !== pcHi) b = this.compile(off, pcLo, pcHi, this.maxBlock);
+      const cached = page === undefined ? undefined : page[(off & 4095) >>> 2];
+      let b: Block = cached === undefined || cached.vpcLo !== pcLo || cached.vpcHi !== pcHi
+        ? this.compile(off, pcLo, pcHi, this.maxBlock) : cached;
+      if (prev !== undefined && prevExit >= 0) {
+        if (prev.linkEpoch !== this.linkEpoch) { prev.links[0] = prev.links[1] = prev.links[2] = undefined; prev.linkEpoch = this.linkEpoch; }
+        prev.links[prevExit] = b;
+      }
+      prev = undefined;
       if (b.len > remaining) b = this.stepBlock(off, pcLo, pcHi);
       const before = this.instret;
-      if (b.fn === undefined) this.execSystem(b.insn);
-      else {
-        b.fn(this, remaining);
-        if (this.sx !== 0) {
-          const sx = this.sx;
-          this.sx = 0;
-          if (sx === 1) this.trapNow(this.excCause, this.excTvalLo, this.excTvalHi);
+      if (b.fn === undefined) {
+        this.execSystem(b.insn);
+      } else {
+        // run chained blocks while nothing needs the outer loop's attention
+        for (;;) {
+          const e = b.fn!(this, remaining);
+          if (this.sx !== 0) {
+            const sx = this.sx;
+            this.sx = 0;
+            if (sx === 1) this.trapNow(this.excCause, this.excTvalLo, this.excTvalHi);
+            break;
+          }
+          if (this.cycles >= this.cycleLimit) break;
+          remaining = target - this.instret;
+          const nb: Block | undefined = b.linkEpoch === this.linkEpoch ? b.links[e] : undefined;
+          if (nb === undefined || !nb.valid || nb.vpcLo !== this.pcLo || nb.vpcHi !== this.pcHi
+            || nb.len > remaining || nb.fn === undefined) {
+            prev = b; prevExit = e;
+            break;
+          }
+          b = nb;
         }
       }
       if (this.instret !== before) this.trapsWithoutRetire = 0;
@@ -472,12 +516,13 @@ export class Cpu implements MemoryWriteListener {
   private makeBlock(words: number[], off: number, pcLo: number, pcHi: number, sys: boolean, loop: boolean): Block {
     this.markCode(off, words.length * 4);
     this.stats.blocksCompiled++;
-    if (sys) return { fn: undefined, len: 1, vpcLo: pcLo, vpcHi: pcHi, insn: words[0]! };
+    const common = { valid: true, links: [undefined, undefined, undefined], linkEpoch: this.linkEpoch };
+    if (sys) return { fn: undefined, len: 1, vpcLo: pcLo, vpcHi: pcHi, insn: words[0]!, ...common };
     const src = generateBlock(words, words.length, pcLo, pcHi, this.tlbMask, this.cost, loop);
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const factory = new Function(...GEN_PARAMS, `return function blk(cpu,budget){${src.body}\n};`) as
-      (...a: unknown[]) => (cpu: Cpu, budget: number) => void;
-    return { fn: factory(...this.genArgs), len: src.len, vpcLo: pcLo, vpcHi: pcHi, insn: words[0]! };
+      (...a: unknown[]) => (cpu: Cpu, budget: number) => number;
+    return { fn: factory(...this.genArgs), len: src.len, vpcLo: pcLo, vpcHi: pcHi, insn: words[0]!, ...common };
   }
 
   /** Record code at host [off, off+len) and keep write-TLB entries off that page. */
@@ -991,6 +1036,8 @@ export class Cpu implements MemoryWriteListener {
   }
 
   private setLevel(l: number): void {
+    // Chained links assume the same translation; the bare translator is level-independent.
+    if (l !== this.lvl && !(this.translator instanceof BareTranslator)) this.linkEpoch++;
     this.lvl = l;
     this.tlbBase = l * this.tlbEntries;
     this.irqDirty = true;
