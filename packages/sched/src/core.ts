@@ -429,6 +429,13 @@ export class SchedCore {
     const old = { hard: v.hard, soft: v.soft };
     v.hard = hard;
     v.soft = soft;
+    try {
+      pool.sched.checkRelocate?.(v);
+    } catch (e) {
+      v.hard = old.hard;
+      v.soft = old.soft;
+      throw e;
+    }
     if (v.runningOn >= 0) {
       if (!allows(hard, v.runningOn)) {
         v.migratePending = true;

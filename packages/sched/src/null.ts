@@ -38,6 +38,12 @@ export class NullScheduler implements SchedulerOps {
     this.wake(v);
   }
 
+  checkRelocate(v: SchedVcpu): void {
+    if (this.assigned.get(v.processor) === v && affinityCpus(v, [v.processor], 'hard').length) return;
+    const free = this.cpuList.filter((c) => this.assigned.get(c) === null && affinityCpus(v, [c], 'hard').length);
+    if (free.length === 0) throw new SchedError(`null scheduler: no free pCPU in the new hard affinity of ${v.name}`, ENOSPC);
+  }
+
   checkRemovePcpu(pcpu: number): void {
     const v = this.assigned.get(pcpu);
     if (!v) return;

@@ -173,6 +173,8 @@ export interface SchedulerOps {
   /** v is not running: move it to the best pCPU for its (new) affinity and re-queue it if runnable.
    *  Throws SchedError when no pCPU fits (null); v is then unassigned and the core restores it. */
   relocate(v: SchedVcpu, now: number): void;
+  /** Throws SchedError when a relocation of v (with its new affinity) could not succeed. */
+  checkRelocate?(v: SchedVcpu): void;
   /** Throws SchedError when `pcpu` cannot leave the pool (null: nowhere to put its vCPU). */
   checkRemovePcpu?(pcpu: number): void;
   /** v is neither running nor queued any more after this. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NS_PER_MS, NS_PER_S } from '@tachyxx/core';
-import { SchedSim, CreditScheduler, CSCHED_PRI_TS_OVER } from '@tachyxx/sched';
+import { SchedSim, CreditScheduler, CSCHED_PRI_TS_OVER } from '../src/index.js';
 
 const TEN_S = 10 * NS_PER_S;
 
