@@ -1,6 +1,6 @@
 // Test helpers: a page-table builder over a PhysMemory, address splitting, a recording invalidator.
 import { PhysMemory } from '@tachyxx/isa';
-import { makePte, PTE_A, PTE_D, PTE_R, PTE_V, PTE_W, PTE_X, S2_ROOT_PAGES, type SoftTlbInvalidator } from '@tachyxx/mmu';
+import { makePte, PTE_A, PTE_D, PTE_R, PTE_V, PTE_W, PTE_X, S2_ROOT_PAGES, type SoftTlbInvalidator } from '../src/index.js';
 
 export const RAM_BASE = 0x8000_0000;
 export const TWO32 = 4294967296;

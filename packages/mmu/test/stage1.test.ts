@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Access } from '@tachyxx/isa';
-import { Mmu, makeSatp, PTE_A, PTE_D, PTE_G, PTE_R, PTE_U, PTE_W, PTE_X, type MmuOptions } from '@tachyxx/mmu';
+import { Mmu, makeSatp, PTE_A, PTE_D, PTE_G, PTE_R, PTE_U, PTE_W, PTE_X, type MmuOptions } from '../src/index.js';
 import { AD, bump, newMem, PtBuilder, RAM_BASE, RWX, vaParts } from './helpers.js';
 
 const MiB = 1024 * 1024;

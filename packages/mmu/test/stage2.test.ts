@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Access } from '@tachyxx/isa';
-import { Mmu, makeP1gatp, makeSatp, PTE_A, PTE_D, PTE_R, PTE_W, PTE_X, type MmuOptions } from '@tachyxx/mmu';
+import { Mmu, makeP1gatp, makeSatp, PTE_A, PTE_D, PTE_R, PTE_W, PTE_X, type MmuOptions } from '../src/index.js';
 import { AD, bump, newMem, PtBuilder, RAM_BASE, RWX, vaParts } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -121,6 +121,17 @@ describe('two-stage translation', () => {
     s1.map(0x2000, 0x1_0020_0000, 0, RWX | AD);
     expect(tr(0x1000)).toBe(-21);
     expect(tr(0x2000, Access.WRITE)).toBe(-7);
+  });
+
+  it('uses all 53 GPA bits: the 128 KiB root indexes GPA bits 52:39', () => {
+    const { s1, s2, tr, gpaOf } = setup2d();
+    const high = 2 ** 52 + 2 ** 45 + 0x5000;
+    s2.map(high, RAM_BASE + 0x20000, 0, RWX | AD);
+    s1.map(0x3000, high, 0, RWX | AD);
+    expect(tr(0x3008)).toBe(0x20008);
+    s1.map(0x4000, high + 4096, 0, RWX | AD);
+    expect(tr(0x4008)).toBe(-21);
+    expect(gpaOf()).toBe(high + 4096 + 8);
   });
 
   it('an unreachable stage-2 root is an access fault', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Access } from '@tachyxx/isa';
 import { buildContainer, parseHostConfig, PluginRegistry, resolve, TLB_FLUSH, TOKENS, ConfigError, type TlbFlushEvent } from '@tachyxx/core';
-import { Mmu, makeP1gatp, makeSatp, MMU_FACTORY, MMU_PLUGINS, PTE_R, PTE_W, type MmuOptions } from '@tachyxx/mmu';
+import { Mmu, makeP1gatp, makeSatp, MMU_FACTORY, MMU_PLUGINS, PTE_R, PTE_W, type MmuOptions } from '../src/index.js';
 import { AD, bump, newMem, PtBuilder, RAM_BASE, RecordingInvalidator, RWX, vaParts } from './helpers.js';
 
 const MiB = 1024 * 1024;
