@@ -11,7 +11,7 @@ export class UsageError extends Error {
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** node:util parseArgs, with its errors turned into UsageError. */
-export function parse<O extends Options>(args: string[], options: O, helpHint: string) {
+export function parse<O extends Options>(args: string[], options: O, helpHint: string): ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>> {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {

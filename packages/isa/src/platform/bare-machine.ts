@@ -10,6 +10,7 @@ import { Cpu, PhysMemory, type IsaVariant } from '../cpu/index.js';
 import { parseElf } from '../elf.js';
 import { ImageError } from '../image-error.js';
 import { disassemble } from '../disasm.js';
+import type { CpuFactory } from '../plugin.js';
 import { causeName, PL2_DELEGATED_EXCEPTIONS, PL2_DELEGATED_INTERRUPTS, bits } from './causes.js';
 
 export interface BareMachineOptions {
@@ -22,8 +23,10 @@ export interface BareMachineOptions {
   console: (bytes: Uint8Array) => void;
   /** Kernel command line written to start_info. */
   cmdline?: string;
-  /** When set, every retired instruction is reported as one text line (slow path). */
+  /** When set, every executed instruction is reported as one text line (slow path). */
   trace?: (line: string) => void;
+  /** Builds the hart (the isa plugin's factory, carrying the configured variant and costs). */
+  cpuFactory?: CpuFactory;
 }
 
 export type ExitReason =
@@ -53,7 +56,7 @@ export class BareMachine {
     const memoryBytes = (opts.memoryMiB ?? 256) * 1024 * 1024;
     const file = opts.file ?? 'image';
     const elf = parseElf(opts.image, { file, ramBase: GUEST_RAM_BASE, ramSize: memoryBytes });
-    this.memory = new PhysMemory(GUEST_RAM_BASE, memoryBytes);
+    this.memory = new PhysMemory({ base: GUEST_RAM_BASE, size: memoryBytes });
     for (const seg of elf.segments) this.memory.writeBytes(seg.paddr, seg.data);
 
     // start_info goes on the first page after the image (Xen PV puts it after the kernel too).
@@ -64,7 +67,9 @@ export class BareMachine {
     }
     this.writeStartInfo(memoryBytes / PAGE_SIZE, opts.cmdline ?? '');
 
-    this.cpu = new Cpu(this.memory, { variant: opts.variant ?? 'tachy-v1', hartId: 0 });
+    this.cpu = opts.cpuFactory
+      ? opts.cpuFactory.create(this.memory, 0)
+      : new Cpu(this.memory, { variant: opts.variant ?? 'tachy-v1', hartId: 0 });
     const cpu = this.cpu;
     // Firmware set-up: PL3 faults and PL2 interrupts go straight to PL2 (both delegation
     // levels); hypercalls and sensitive instructions come to the firmware.
@@ -75,7 +80,10 @@ export class BareMachine {
     cpu.writeCsr(CSR.mcounteren, 7, 0);
     cpu.writeCsr(CSR.p1counteren, 7, 0);
     cpu.setTrapHandler(0, (c, code, isInterrupt, tval, epc) => this.onTrap(c, code, isInterrupt, tval, epc));
-    if (opts.trace) cpu.setTrace(opts.trace);
+    if (opts.trace) {
+      const trace = opts.trace;
+      cpu.setTrace((pc, insn, level) => trace(`${pc.toString(16).padStart(16, '0')} PL${level} ${(insn >>> 0).toString(16).padStart(8, '0')}  ${disassemble(insn, pc)}\n`));
+    }
 
     cpu.setRegNumber(REG.a0, 0);
     cpu.setRegNumber(REG.a1, this.startInfoAddr);
