@@ -124,17 +124,14 @@ export class SchedCore {
     this.onReschedule = opts.onReschedule ?? (() => {});
     this.nodeOfPcpu = opts.nodeOfPcpu ?? [];
     for (let i = 0; i < opts.pcpus; i++) {
-      const ps: PcpuState = {
+      this.pcpuStates.push({
         id: i,
         pool: null,
         curr: null,
         reschedPending: false,
-        sliceEvent: null as unknown as SimEvent,
-        tickEvent: null as unknown as SimEvent,
-      };
-      ps.sliceEvent = new SimEvent(`sched.slice.cpu${i}`, () => this.requestReschedule(i));
-      ps.tickEvent = new SimEvent(`sched.tick.cpu${i}`, (now) => this.onTick(i, now));
-      this.pcpuStates.push(ps);
+        sliceEvent: new SimEvent(`sched.slice.cpu${i}`, () => this.requestReschedule(i)),
+        tickEvent: new SimEvent(`sched.tick.cpu${i}`, (now) => this.onTick(i, now)),
+      });
     }
     const pool0 = this.createPool(DEFAULT_POOL, opts.variant ?? 'credit', opts.params ?? {});
     const now = this.queue.clock.now;
