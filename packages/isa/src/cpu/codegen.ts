@@ -51,269 +51,285 @@ export function add64c(lo: number, hi: number, d: number): [number, number] {
   return [s | 0, (hi + Math.floor(s / TWO32)) | 0];
 }
 
-export interface BlockSource {
-  /** Source of `function (cpu, budget) {...}` to be wrapped by the CPU. */
+export interface RegionSource {
+  /** Source of the function body `(cpu, budget) => exitId`. */
   body: string;
-  /** Number of instructions. */
-  len: number;
+  /** Number of distinct external exit ids (0 .. exits-1); -1 is returned for fault exits. */
+  exits: number;
 }
 
-/**
- * Generate the function body for `words[0..n)` starting at virtual PC (pcLo, pcHi).
- * The free variables the body uses are listed in GEN_PARAMS.
- */
+/** One basic block of a region: its words and virtual PC (all blocks lie on the entry's page). */
+export interface RegionBlock {
+  words: number[];
+  pcLo: number;
+  pcHi: number;
+}
+
+/** The free variables a generated body uses, in the order the CPU passes them. */
 export const GEN_PARAMS = [
   'M8', 'I8', 'M16', 'I16', 'M32',
   'RL', 'RH', 'RO', 'WL', 'WH', 'WO',
   'HI', 'mul64', 'mulh64', 'mulhsu64', 'mulhu64', 'div64', 'divu64', 'rem64', 'remu64',
 ] as const;
 
-export function generateBlock(words: ArrayLike<number>, n: number, pcLo: number, pcHi: number,
-  tlbMask: number, cost: CostModel, allowLoop: boolean): BlockSource {
-  const ops: number[] = [];
-  for (let i = 0; i < n; i++) ops.push(decode(words[i]!));
+/**
+ * Generate one function for a region: block 0 is the entry; a constant jump/branch/fall-through
+ * to the start of another block of the region continues inside the function (a `for`/`switch`
+ * state machine) while the budget and the cycle limit allow; anything else exits.
+ */
+export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: CostModel): RegionSource {
+  const index = new Map<string, number>();
+  blocks.forEach((b, i) => index.set(`${b.pcLo}:${b.pcHi}`, i));
 
-  // registers read or written
+  // registers read or written anywhere in the region
   const used = new Set<number>();
   const written = new Set<number>();
-  for (let i = 0; i < n; i++) {
-    const w = words[i]!, op = ops[i]!;
-    const r1 = fRs1(w), r2 = fRs2(w), d = fRd(w);
-    if (op !== Op.LUI && op !== Op.AUIPC && op !== Op.JAL && op !== Op.FENCE) used.add(r1);
-    if ((op >= Op.BEQ && op <= Op.BGEU) || (op >= Op.SB && op <= Op.SD) || (op >= Op.ADD && op <= Op.AND)
-      || (op >= Op.ADDW && op <= Op.REMUW) || (op >= Op.SC_W && op <= Op.AMOMAXU_W) || (op >= Op.SC_D && op <= Op.AMOMAXU_D)) used.add(r2);
-    const writes = !(op >= Op.BEQ && op <= Op.BGEU) && !(op >= Op.SB && op <= Op.SD) && op !== Op.FENCE;
-    if (writes && d !== 0) { used.add(d); written.add(d); }
+  for (const blk of blocks) {
+    for (const w of blk.words) {
+      const op = decode(w);
+      const r1 = fRs1(w), r2 = fRs2(w), d = fRd(w);
+      if (op !== Op.LUI && op !== Op.AUIPC && op !== Op.JAL && op !== Op.FENCE) used.add(r1);
+      if ((op >= Op.BEQ && op <= Op.BGEU) || (op >= Op.SB && op <= Op.SD) || (op >= Op.ADD && op <= Op.AND)
+        || (op >= Op.ADDW && op <= Op.REMUW) || (op >= Op.SC_W && op <= Op.AMOMAXU_W) || (op >= Op.SC_D && op <= Op.AMOMAXU_D)) used.add(r2);
+      const writes = !(op >= Op.BEQ && op <= Op.BGEU) && !(op >= Op.SB && op <= Op.SD) && op !== Op.FENCE;
+      if (writes && d !== 0) { used.add(d); written.add(d); }
+    }
   }
   used.delete(0);
-
-  // prefix sums of static cycle cost
-  const cyc: number[] = [0];
-  for (let i = 0; i < n; i++) cyc.push(cyc[i]! + costOf(ops[i]!, cost));
-
-  const last = ops[n - 1]!;
-  const lastW = words[n - 1]!;
-  const lastPc = add64c(pcLo, pcHi, 4 * (n - 1));
-  let loopTarget = false;
-  if (allowLoop && (last === Op.JAL || (last >= Op.BEQ && last <= Op.BGEU))) {
-    const off = last === Op.JAL ? immJ(lastW) : immB(lastW);
-    loopTarget = off === -4 * (n - 1);
-  }
 
   const wb = [...written].sort((a, b) => a - b).map((r) => `x[${2 * r}]=l${r};x[${2 * r + 1}]=h${r};`).join('');
   const L = (r: number): string => (r === 0 ? '0' : `l${r}`);
   const H = (r: number): string => (r === 0 ? '0' : `h${r}`);
-  const nP = loopTarget ? 'n+' : '';
-  const cP = loopTarget ? 'c+' : '';
-  /** Exit to a constant PC, counting k retired instructions plus `extra` cycles. */
-  // Exit numbers (the function's return value) name the successor link: 0 = fall-through or
-  // branch not taken, 1 = branch taken / jal, 2 = jalr (dynamic), -1 = fault or code-write exit.
-  const exitC = (lo: number, hi: number, k: number, extra = 0, e = -1): string =>
-    `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=${nP}${k};cpu.cycles+=${cP}${cyc[k]! + extra};return ${e};}`;
-  const exitD = (lo: string, hi: string, k: number, extra = 0, e = -1): string =>
-    `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=${nP}${k};cpu.cycles+=${cP}${cyc[k]! + extra};return ${e};}`;
+  let exits = 0;
+  let internalEdges = 0;
 
   const out: string[] = [];
-  out.push('"use strict";var x=cpu.x,TB=cpu.tlbBase;');
   const decl: string[] = [];
   for (const r of [...used].sort((a, b) => a - b)) decl.push(`l${r}=x[${2 * r}]`, `h${r}=x[${2 * r + 1}]`);
-  decl.push('v=0', 'w=0', 'u=0', 't0=0', 't1=0', 't2=0', 's=0');
-  out.push(`var ${decl.join(',')};`);
-  if (loopTarget) out.push('var n=0,c=0,CL=cpu.cycleLimit-cpu.cycles;for(;;){');
+  decl.push('v=0', 'w=0', 'u=0', 't0=0', 't1=0', 't2=0', 's=0', 'n=0', 'c=0', 'st=0');
 
-  // lo/hi are computed from the old register values: evaluate lo into a temp first unless it is
-  // already a temp or a constant.
-  const setRd = (d: number, lo: string, hi: string): string => {
-    if (d === 0) return '';
-    if (lo === 'v') return `l${d}=v;h${d}=${hi};`; // hi is then a temp or constant expression
-    if (/^-?\d+$/.test(lo)) return `h${d}=${hi};l${d}=${lo};`;
-    return `u=${lo};h${d}=${hi};l${d}=u;`;
-  };
-  /** Effective address of rs1 + imm into t0 (lo), t1 (hi). */
-  const ea = (r: number, imm: number): string => {
-    if (r === 0) return `t0=${imm | 0};t1=${imm >> 31};`;
-    if (imm === 0) return `t0=l${r};t1=h${r};`;
-    return `t0=(l${r}+${imm})|0;t1=(h${r}+${imm >> 31}+((t0>>>0)<(l${r}>>>0)?1:0))|0;`;
-  };
+  blocks.forEach((blk, bi) => {
+    const words = blk.words, n = words.length, pcLo = blk.pcLo, pcHi = blk.pcHi;
+    const ops = words.map((w) => decode(w));
+    const cyc: number[] = [0];
+    for (let i = 0; i < n; i++) cyc.push(cyc[i]! + costOf(ops[i]!, cost));
+    const last = ops[n - 1]!;
+    /** Exit to a constant PC after k retired instructions of this block plus `extra` cycles. */
+    const exitC = (lo: number, hi: number, k: number, extra = 0, e = -1): string =>
+      `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=n+${k};cpu.cycles+=c+${cyc[k]! + extra};return ${e};}`;
+    const exitD = (lo: string, hi: string, k: number, extra = 0, e = -1): string =>
+      `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=n+${k};cpu.cycles+=c+${cyc[k]! + extra};return ${e};}`;
+    /** The whole block retired; continue at constant target (lo, hi): inside the region or exit. */
+    const goTo = (lo: number, hi: number, extra: number): string => {
+      const t = index.get(`${lo}:${hi}`);
+      if (t === undefined) return exitC(lo, hi, n, extra, exits++);
+      internalEdges++;
+      const tl = blocks[t]!.words.length;
+      // a self-edge loops in the block's own `for` (no switch dispatch); others go through the switch
+      const jump = t === bi ? 'continue;' : `st=${t};continue R;`;
+      if (t === bi) selfEdge = true;
+      return `{n+=${n};c+=${cyc[n]! + extra};if(n+${tl}<=budget&&c<CL){${jump}}` +
+        `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=n;cpu.cycles+=c;return ${exits++};}}`;
+    };
+    let selfEdge = false;
+    const start = out.length;
+    out.push(`case ${bi}:{`);
+    // lo/hi are computed from the old register values: evaluate lo into a temp first unless it is
+    // already a temp or a constant.
+    const setRd = (d: number, lo: string, hi: string): string => {
+      if (d === 0) return '';
+      if (lo === 'v') return `l${d}=v;h${d}=${hi};`; // hi is then a temp or constant expression
+      if (/^-?\d+$/.test(lo)) return `h${d}=${hi};l${d}=${lo};`;
+      return `u=${lo};h${d}=${hi};l${d}=u;`;
+    };
+    /** Effective address of rs1 + imm into t0 (lo), t1 (hi). */
+    const ea = (r: number, imm: number): string => {
+      if (r === 0) return `t0=${imm | 0};t1=${imm >> 31};`;
+      if (imm === 0) return `t0=l${r};t1=h${r};`;
+      return `t0=(l${r}+${imm})|0;t1=(h${r}+${imm >> 31}+((t0>>>0)<(l${r}>>>0)?1:0))|0;`;
+    };
 
-  for (let k = 0; k < n; k++) {
-    const w = words[k]!, op = ops[k]!;
-    const d = fRd(w), r1 = fRs1(w), r2 = fRs2(w);
-    const a = L(r1), ah = H(r1), b = L(r2), bh = H(r2);
-    const [pl, ph] = add64c(pcLo, pcHi, 4 * k);
-    const [nl, nh] = add64c(pl, ph, 4);
-    const faultExit = exitC(pl, ph, k);
-    const I = immI(w);
-    switch (op) {
-      case Op.LUI: { const u = immU(w); out.push(setRd(d, `${u}`, `${u >> 31}`)); break; }
-      case Op.AUIPC: { const [ul, uh] = add64c(pl, ph, immU(w)); out.push(setRd(d, `${ul}`, `${uh}`)); break; }
-      case Op.ADDI:
-        if (d === 0) break;
-        if (r1 === 0) out.push(setRd(d, `${I}`, `${I >> 31}`));
-        else if (I === 0) out.push(setRd(d, a, ah));
-        else out.push(`v=(${a}+${I})|0;w=(${ah}+${I >> 31}+((v>>>0)<(${a}>>>0)?1:0))|0;`, setRd(d, 'v', 'w'));
-        break;
-      case Op.SLTI:
-        out.push(setRd(d, `(${ah}<${I >> 31}||(${ah}===${I >> 31}&&(${a}>>>0)<${I >>> 0}))?1:0`, '0')); break;
-      case Op.SLTIU:
-        out.push(setRd(d, `((${ah}>>>0)<${(I >> 31) >>> 0}||(${ah}===${I >> 31}&&(${a}>>>0)<${I >>> 0}))?1:0`, '0')); break;
-      case Op.XORI: out.push(setRd(d, `${a}^${I}`, `${ah}^${I >> 31}`)); break;
-      case Op.ORI: out.push(setRd(d, `${a}|${I}`, `${ah}|${I >> 31}`)); break;
-      case Op.ANDI: out.push(setRd(d, `${a}&${I}`, `${ah}&${I >> 31}`)); break;
-      case Op.SLLI: {
-        const s = fShamt(w);
-        if (s === 0) out.push(setRd(d, a, ah));
-        else if (s < 32) out.push(`v=${a}<<${s};w=(${ah}<<${s})|(${a}>>>${32 - s});`, setRd(d, 'v', 'w'));
-        else out.push(setRd(d, '0', `${a}<<${s - 32}`));
-        break;
-      }
-      case Op.SRLI: {
-        const s = fShamt(w);
-        if (s === 0) out.push(setRd(d, a, ah));
-        else if (s < 32) out.push(`v=(${a}>>>${s})|(${ah}<<${32 - s});w=(${ah}>>>${s})|0;`, setRd(d, 'v', 'w'));
-        else out.push(setRd(d, `(${ah}>>>${s - 32})|0`, '0'));
-        break;
-      }
-      case Op.SRAI: {
-        const s = fShamt(w);
-        if (s === 0) out.push(setRd(d, a, ah));
-        else if (s < 32) out.push(`v=(${a}>>>${s})|(${ah}<<${32 - s});w=${ah}>>${s};`, setRd(d, 'v', 'w'));
-        else out.push(`v=${ah}>>${s - 32};w=${ah}>>31;`, setRd(d, 'v', 'w'));
-        break;
-      }
-      case Op.ADD:
-        out.push(`v=(${a}+${b})|0;w=(${ah}+${bh}+((v>>>0)<(${a}>>>0)?1:0))|0;`, setRd(d, 'v', 'w')); break;
-      case Op.SUB:
-        out.push(`v=(${a}-${b})|0;w=(${ah}-${bh}-((${a}>>>0)<(${b}>>>0)?1:0))|0;`, setRd(d, 'v', 'w')); break;
-      case Op.SLT:
-        out.push(setRd(d, `(${ah}<${bh}||(${ah}===${bh}&&(${a}>>>0)<(${b}>>>0)))?1:0`, '0')); break;
-      case Op.SLTU:
-        out.push(setRd(d, `((${ah}>>>0)<(${bh}>>>0)||(${ah}===${bh}&&(${a}>>>0)<(${b}>>>0)))?1:0`, '0')); break;
-      case Op.XOR: out.push(setRd(d, `${a}^${b}`, `${ah}^${bh}`)); break;
-      case Op.OR: out.push(setRd(d, `${a}|${b}`, `${ah}|${bh}`)); break;
-      case Op.AND: out.push(setRd(d, `${a}&${b}`, `${ah}&${bh}`)); break;
-      case Op.SLL:
-        out.push(`s=${b}&63;if(s===0){v=${a};w=${ah};}else if(s<32){w=(${ah}<<s)|(${a}>>>(32-s));v=${a}<<s;}else{w=${a}<<(s-32);v=0;}`, setRd(d, 'v', 'w')); break;
-      case Op.SRL:
-        out.push(`s=${b}&63;if(s===0){v=${a};w=${ah};}else if(s<32){v=(${a}>>>s)|(${ah}<<(32-s));w=(${ah}>>>s)|0;}else{v=(${ah}>>>(s-32))|0;w=0;}`, setRd(d, 'v', 'w')); break;
-      case Op.SRA:
-        out.push(`s=${b}&63;if(s===0){v=${a};w=${ah};}else if(s<32){v=(${a}>>>s)|(${ah}<<(32-s));w=${ah}>>s;}else{v=${ah}>>(s-32);w=${ah}>>31;}`, setRd(d, 'v', 'w')); break;
-      case Op.ADDIW: out.push(`v=(${a}+${I})|0;`, setRd(d, 'v', 'v>>31')); break;
-      case Op.SLLIW: out.push(`v=${a}<<${fShamt(w)};`, setRd(d, 'v', 'v>>31')); break;
-      case Op.SRLIW: out.push(`v=(${a}>>>${fShamt(w)})|0;`, setRd(d, 'v', 'v>>31')); break;
-      case Op.SRAIW: out.push(`v=${a}>>${fShamt(w)};`, setRd(d, 'v', 'v>>31')); break;
-      case Op.ADDW: out.push(`v=(${a}+${b})|0;`, setRd(d, 'v', 'v>>31')); break;
-      case Op.SUBW: out.push(`v=(${a}-${b})|0;`, setRd(d, 'v', 'v>>31')); break;
-      case Op.SLLW: out.push(`v=${a}<<(${b}&31);`, setRd(d, 'v', 'v>>31')); break;
-      case Op.SRLW: out.push(`v=(${a}>>>(${b}&31))|0;`, setRd(d, 'v', 'v>>31')); break;
-      case Op.SRAW: out.push(`v=${a}>>(${b}&31);`, setRd(d, 'v', 'v>>31')); break;
-      case Op.MUL:
-        if (d !== 0) out.push(`v=mul64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
-      case Op.MULH:
-        if (d !== 0) out.push(`v=mulh64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
-      case Op.MULHSU:
-        if (d !== 0) out.push(`v=mulhsu64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
-      case Op.MULHU:
-        if (d !== 0) out.push(`v=mulhu64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
-      case Op.DIV:
-        if (d !== 0) out.push(`v=div64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
-      case Op.DIVU:
-        if (d !== 0) out.push(`v=divu64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
-      case Op.REM:
-        if (d !== 0) out.push(`v=rem64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
-      case Op.REMU:
-        if (d !== 0) out.push(`v=remu64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
-      case Op.MULW: out.push(`v=Math.imul(${a},${b});`, setRd(d, 'v', 'v>>31')); break;
-      case Op.DIVW:
-        out.push(`t0=${a}|0;t1=${b}|0;v=t1===0?-1:(t0===-2147483648&&t1===-1)?t0:(t0/t1)|0;`, setRd(d, 'v', 'v>>31')); break;
-      case Op.DIVUW:
-        out.push(`t1=${b}>>>0;v=t1===0?-1:((${a}>>>0)/t1)|0;`, setRd(d, 'v', 'v>>31')); break;
-      case Op.REMW:
-        out.push(`t0=${a}|0;t1=${b}|0;v=t1===0?t0:t1===-1?0:(t0%t1)|0;`, setRd(d, 'v', 'v>>31')); break;
-      case Op.REMUW:
-        out.push(`t1=${b}>>>0;v=t1===0?${a}|0:((${a}>>>0)%t1)|0;`, setRd(d, 'v', 'v>>31')); break;
-      case Op.FENCE: break;
-      case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
-        const size = op === Op.LB || op === Op.LBU ? 1 : op === Op.LH || op === Op.LHU ? 2 : op === Op.LD ? 8 : 4;
-        const mask = (-4096 | (size - 1)) | 0;
-        const addr = '(RO[t2]+(t0&4095))';
-        let fast: string;
-        switch (op) {
-          case Op.LB: fast = `v=I8[${addr}>>>0];w=v>>31;`; break;
-          case Op.LBU: fast = `v=M8[${addr}>>>0];w=0;`; break;
-          case Op.LH: fast = `v=I16[${addr}>>>1];w=v>>31;`; break;
-          case Op.LHU: fast = `v=M16[${addr}>>>1];w=0;`; break;
-          case Op.LW: fast = `v=M32[${addr}>>>2];w=v>>31;`; break;
-          case Op.LWU: fast = `v=M32[${addr}>>>2];w=0;`; break;
-          default: fast = `t2=${addr}>>>2;v=M32[t2];w=M32[t2+1];`;
+    for (let k = 0; k < n; k++) {
+      const w = words[k]!, op = ops[k]!;
+      const d = fRd(w), r1 = fRs1(w), r2 = fRs2(w);
+      const a = L(r1), ah = H(r1), b = L(r2), bh = H(r2);
+      const [pl, ph] = add64c(pcLo, pcHi, 4 * k);
+      const [nl, nh] = add64c(pl, ph, 4);
+      const faultExit = exitC(pl, ph, k);
+      const I = immI(w);
+      switch (op) {
+        case Op.LUI: { const u = immU(w); out.push(setRd(d, `${u}`, `${u >> 31}`)); break; }
+        case Op.AUIPC: { const [ul, uh] = add64c(pl, ph, immU(w)); out.push(setRd(d, `${ul}`, `${uh}`)); break; }
+        case Op.ADDI:
+          if (d === 0) break;
+          if (r1 === 0) out.push(setRd(d, `${I}`, `${I >> 31}`));
+          else if (I === 0) out.push(setRd(d, a, ah));
+          else out.push(`v=(${a}+${I})|0;w=(${ah}+${I >> 31}+((v>>>0)<(${a}>>>0)?1:0))|0;`, setRd(d, 'v', 'w'));
+          break;
+        case Op.SLTI:
+          out.push(setRd(d, `(${ah}<${I >> 31}||(${ah}===${I >> 31}&&(${a}>>>0)<${I >>> 0}))?1:0`, '0')); break;
+        case Op.SLTIU:
+          out.push(setRd(d, `((${ah}>>>0)<${(I >> 31) >>> 0}||(${ah}===${I >> 31}&&(${a}>>>0)<${I >>> 0}))?1:0`, '0')); break;
+        case Op.XORI: out.push(setRd(d, `${a}^${I}`, `${ah}^${I >> 31}`)); break;
+        case Op.ORI: out.push(setRd(d, `${a}|${I}`, `${ah}|${I >> 31}`)); break;
+        case Op.ANDI: out.push(setRd(d, `${a}&${I}`, `${ah}&${I >> 31}`)); break;
+        case Op.SLLI: {
+          const s = fShamt(w);
+          if (s === 0) out.push(setRd(d, a, ah));
+          else if (s < 32) out.push(`v=${a}<<${s};w=(${ah}<<${s})|(${a}>>>${32 - s});`, setRd(d, 'v', 'w'));
+          else out.push(setRd(d, '0', `${a}<<${s - 32}`));
+          break;
         }
-        out.push(ea(r1, immI(w)), `t2=((t0>>>12)&${tlbMask})+TB;`,
-          `if((t0&${mask})===RL[t2]&&t1===RH[t2]){${fast}}else{v=cpu.ld(t0,t1,${op});if(cpu.sx!==0)${faultExit}w=cpu.rhi;}`,
-          setRd(d, 'v', 'w'));
-        break;
-      }
-      case Op.SB: case Op.SH: case Op.SW: case Op.SD: {
-        const size = op === Op.SB ? 1 : op === Op.SH ? 2 : op === Op.SW ? 4 : 8;
-        const mask = (-4096 | (size - 1)) | 0;
-        const addr = '(WO[t2]+(t0&4095))';
-        let fast: string;
-        switch (op) {
-          case Op.SB: fast = `M8[${addr}>>>0]=${b};`; break;
-          case Op.SH: fast = `M16[${addr}>>>1]=${b};`; break;
-          case Op.SW: fast = `M32[${addr}>>>2]=${b};`; break;
-          default: fast = `t2=${addr}>>>2;M32[t2]=${b};M32[t2+1]=${bh};`;
+        case Op.SRLI: {
+          const s = fShamt(w);
+          if (s === 0) out.push(setRd(d, a, ah));
+          else if (s < 32) out.push(`v=(${a}>>>${s})|(${ah}<<${32 - s});w=(${ah}>>>${s})|0;`, setRd(d, 'v', 'w'));
+          else out.push(setRd(d, `(${ah}>>>${s - 32})|0`, '0'));
+          break;
         }
-        out.push(ea(r1, immS(w)), `t2=((t0>>>12)&${tlbMask})+TB;`,
-          `if((t0&${mask})===WL[t2]&&t1===WH[t2]){${fast}}else{cpu.st(t0,t1,${b},${bh},${op});` +
-          `if(cpu.sx!==0){if(cpu.sx===1)${faultExit}${k === n - 1 ? '' : exitC(nl, nh, k + 1)}}}`);
-        break;
-      }
-      case Op.LR_W: case Op.LR_D: case Op.SC_W: case Op.SC_D:
-      case Op.AMOSWAP_W: case Op.AMOADD_W: case Op.AMOXOR_W: case Op.AMOAND_W: case Op.AMOOR_W:
-      case Op.AMOMIN_W: case Op.AMOMAX_W: case Op.AMOMINU_W: case Op.AMOMAXU_W:
-      case Op.AMOSWAP_D: case Op.AMOADD_D: case Op.AMOXOR_D: case Op.AMOAND_D: case Op.AMOOR_D:
-      case Op.AMOMIN_D: case Op.AMOMAX_D: case Op.AMOMINU_D: case Op.AMOMAXU_D:
-        out.push(`v=cpu.amo(${a},${ah},${b},${bh},${op});if(cpu.sx===1)${faultExit}w=cpu.rhi;`, setRd(d, 'v', 'w'),
-          k === n - 1 ? '' : `if(cpu.sx!==0)${exitC(nl, nh, k + 1)}`);
-        break;
-      case Op.JAL: {
-        const [tl, th] = add64c(pl, ph, immJ(w));
-        if (tl & 3) { out.push(`cpu.fault(0,${tl},${th});`, faultExit); break; }
-        out.push(setRd(d, `${nl}`, `${nh}`));
-        if (loopTarget) out.push(`n+=${n};c+=${cyc[n]};if(n+${n}<=budget&&c<CL)continue;`, exitC(tl, th, 0, 0, 1));
-        else out.push(exitC(tl, th, n, 0, 1));
-        break;
-      }
-      case Op.JALR:
-        out.push(ea(r1, I), 't0&=-2;', `if((t0&2)!==0){cpu.fault(0,t0,t1);${faultExit}}`,
-          setRd(d, `${nl}`, `${nh}`), exitD('t0', 't1', n, 0, 2));
-        break;
-      case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
-        let cond: string;
-        switch (op) {
-          case Op.BEQ: cond = `${a}===${b}&&${ah}===${bh}`; break;
-          case Op.BNE: cond = `${a}!==${b}||${ah}!==${bh}`; break;
-          case Op.BLT: cond = `${ah}<${bh}||(${ah}===${bh}&&(${a}>>>0)<(${b}>>>0))`; break;
-          case Op.BGE: cond = `!(${ah}<${bh}||(${ah}===${bh}&&(${a}>>>0)<(${b}>>>0)))`; break;
-          case Op.BLTU: cond = `(${ah}>>>0)<(${bh}>>>0)||(${ah}===${bh}&&(${a}>>>0)<(${b}>>>0))`; break;
-          default: cond = `!((${ah}>>>0)<(${bh}>>>0)||(${ah}===${bh}&&(${a}>>>0)<(${b}>>>0)))`;
+        case Op.SRAI: {
+          const s = fShamt(w);
+          if (s === 0) out.push(setRd(d, a, ah));
+          else if (s < 32) out.push(`v=(${a}>>>${s})|(${ah}<<${32 - s});w=${ah}>>${s};`, setRd(d, 'v', 'w'));
+          else out.push(`v=${ah}>>${s - 32};w=${ah}>>31;`, setRd(d, 'v', 'w'));
+          break;
         }
-        const [tl, th] = add64c(pl, ph, immB(w));
-        if (tl & 3) out.push(`if(${cond}){cpu.fault(0,${tl},${th});${faultExit}}`);
-        else if (loopTarget) {
-          out.push(`if(${cond}){n+=${n};c+=${cyc[n]! + cost.branchTaken};if(n+${n}<=budget&&c<CL)continue;${exitC(tl, th, 0, 0, 1)}}`);
-        } else out.push(`if(${cond})${exitC(tl, th, n, cost.branchTaken, 1)}`);
-        out.push(exitC(nl, nh, n, 0, 0));
-        break;
+        case Op.ADD:
+          out.push(`v=(${a}+${b})|0;w=(${ah}+${bh}+((v>>>0)<(${a}>>>0)?1:0))|0;`, setRd(d, 'v', 'w')); break;
+        case Op.SUB:
+          out.push(`v=(${a}-${b})|0;w=(${ah}-${bh}-((${a}>>>0)<(${b}>>>0)?1:0))|0;`, setRd(d, 'v', 'w')); break;
+        case Op.SLT:
+          out.push(setRd(d, `(${ah}<${bh}||(${ah}===${bh}&&(${a}>>>0)<(${b}>>>0)))?1:0`, '0')); break;
+        case Op.SLTU:
+          out.push(setRd(d, `((${ah}>>>0)<(${bh}>>>0)||(${ah}===${bh}&&(${a}>>>0)<(${b}>>>0)))?1:0`, '0')); break;
+        case Op.XOR: out.push(setRd(d, `${a}^${b}`, `${ah}^${bh}`)); break;
+        case Op.OR: out.push(setRd(d, `${a}|${b}`, `${ah}|${bh}`)); break;
+        case Op.AND: out.push(setRd(d, `${a}&${b}`, `${ah}&${bh}`)); break;
+        case Op.SLL:
+          out.push(`s=${b}&63;if(s===0){v=${a};w=${ah};}else if(s<32){w=(${ah}<<s)|(${a}>>>(32-s));v=${a}<<s;}else{w=${a}<<(s-32);v=0;}`, setRd(d, 'v', 'w')); break;
+        case Op.SRL:
+          out.push(`s=${b}&63;if(s===0){v=${a};w=${ah};}else if(s<32){v=(${a}>>>s)|(${ah}<<(32-s));w=(${ah}>>>s)|0;}else{v=(${ah}>>>(s-32))|0;w=0;}`, setRd(d, 'v', 'w')); break;
+        case Op.SRA:
+          out.push(`s=${b}&63;if(s===0){v=${a};w=${ah};}else if(s<32){v=(${a}>>>s)|(${ah}<<(32-s));w=${ah}>>s;}else{v=${ah}>>(s-32);w=${ah}>>31;}`, setRd(d, 'v', 'w')); break;
+        case Op.ADDIW: out.push(`v=(${a}+${I})|0;`, setRd(d, 'v', 'v>>31')); break;
+        case Op.SLLIW: out.push(`v=${a}<<${fShamt(w)};`, setRd(d, 'v', 'v>>31')); break;
+        case Op.SRLIW: out.push(`v=(${a}>>>${fShamt(w)})|0;`, setRd(d, 'v', 'v>>31')); break;
+        case Op.SRAIW: out.push(`v=${a}>>${fShamt(w)};`, setRd(d, 'v', 'v>>31')); break;
+        case Op.ADDW: out.push(`v=(${a}+${b})|0;`, setRd(d, 'v', 'v>>31')); break;
+        case Op.SUBW: out.push(`v=(${a}-${b})|0;`, setRd(d, 'v', 'v>>31')); break;
+        case Op.SLLW: out.push(`v=${a}<<(${b}&31);`, setRd(d, 'v', 'v>>31')); break;
+        case Op.SRLW: out.push(`v=(${a}>>>(${b}&31))|0;`, setRd(d, 'v', 'v>>31')); break;
+        case Op.SRAW: out.push(`v=${a}>>(${b}&31);`, setRd(d, 'v', 'v>>31')); break;
+        case Op.MUL:
+          if (d !== 0) out.push(`v=mul64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
+        case Op.MULH:
+          if (d !== 0) out.push(`v=mulh64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
+        case Op.MULHSU:
+          if (d !== 0) out.push(`v=mulhsu64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
+        case Op.MULHU:
+          if (d !== 0) out.push(`v=mulhu64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
+        case Op.DIV:
+          if (d !== 0) out.push(`v=div64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
+        case Op.DIVU:
+          if (d !== 0) out.push(`v=divu64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
+        case Op.REM:
+          if (d !== 0) out.push(`v=rem64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
+        case Op.REMU:
+          if (d !== 0) out.push(`v=remu64(${a},${ah},${b},${bh});w=HI[0];`, setRd(d, 'v', 'w')); break;
+        case Op.MULW: out.push(`v=Math.imul(${a},${b});`, setRd(d, 'v', 'v>>31')); break;
+        case Op.DIVW:
+          out.push(`t0=${a}|0;t1=${b}|0;v=t1===0?-1:(t0===-2147483648&&t1===-1)?t0:(t0/t1)|0;`, setRd(d, 'v', 'v>>31')); break;
+        case Op.DIVUW:
+          out.push(`t1=${b}>>>0;v=t1===0?-1:((${a}>>>0)/t1)|0;`, setRd(d, 'v', 'v>>31')); break;
+        case Op.REMW:
+          out.push(`t0=${a}|0;t1=${b}|0;v=t1===0?t0:t1===-1?0:(t0%t1)|0;`, setRd(d, 'v', 'v>>31')); break;
+        case Op.REMUW:
+          out.push(`t1=${b}>>>0;v=t1===0?${a}|0:((${a}>>>0)%t1)|0;`, setRd(d, 'v', 'v>>31')); break;
+        case Op.FENCE: break;
+        case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
+          const size = op === Op.LB || op === Op.LBU ? 1 : op === Op.LH || op === Op.LHU ? 2 : op === Op.LD ? 8 : 4;
+          const mask = (-4096 | (size - 1)) | 0;
+          const addr = '(RO[t2]+(t0&4095))';
+          let fast: string;
+          switch (op) {
+            case Op.LB: fast = `v=I8[${addr}>>>0];w=v>>31;`; break;
+            case Op.LBU: fast = `v=M8[${addr}>>>0];w=0;`; break;
+            case Op.LH: fast = `v=I16[${addr}>>>1];w=v>>31;`; break;
+            case Op.LHU: fast = `v=M16[${addr}>>>1];w=0;`; break;
+            case Op.LW: fast = `v=M32[${addr}>>>2];w=v>>31;`; break;
+            case Op.LWU: fast = `v=M32[${addr}>>>2];w=0;`; break;
+            default: fast = `t2=${addr}>>>2;v=M32[t2];w=M32[t2+1];`;
+          }
+          out.push(ea(r1, immI(w)), `t2=((t0>>>12)&${tlbMask})+TB;`,
+            `if((t0&${mask})===RL[t2]&&t1===RH[t2]){${fast}}else{v=cpu.ld(t0,t1,${op});if(cpu.sx!==0)${faultExit}w=cpu.rhi;}`,
+            setRd(d, 'v', 'w'));
+          break;
+        }
+        case Op.SB: case Op.SH: case Op.SW: case Op.SD: {
+          const size = op === Op.SB ? 1 : op === Op.SH ? 2 : op === Op.SW ? 4 : 8;
+          const mask = (-4096 | (size - 1)) | 0;
+          const addr = '(WO[t2]+(t0&4095))';
+          let fast: string;
+          switch (op) {
+            case Op.SB: fast = `M8[${addr}>>>0]=${b};`; break;
+            case Op.SH: fast = `M16[${addr}>>>1]=${b};`; break;
+            case Op.SW: fast = `M32[${addr}>>>2]=${b};`; break;
+            default: fast = `t2=${addr}>>>2;M32[t2]=${b};M32[t2+1]=${bh};`;
+          }
+          out.push(ea(r1, immS(w)), `t2=((t0>>>12)&${tlbMask})+TB;`,
+            `if((t0&${mask})===WL[t2]&&t1===WH[t2]){${fast}}else{cpu.st(t0,t1,${b},${bh},${op});` +
+            `if(cpu.sx!==0){if(cpu.sx===1)${faultExit}${k === n - 1 ? '' : exitC(nl, nh, k + 1)}}}`);
+          break;
+        }
+        case Op.LR_W: case Op.LR_D: case Op.SC_W: case Op.SC_D:
+        case Op.AMOSWAP_W: case Op.AMOADD_W: case Op.AMOXOR_W: case Op.AMOAND_W: case Op.AMOOR_W:
+        case Op.AMOMIN_W: case Op.AMOMAX_W: case Op.AMOMINU_W: case Op.AMOMAXU_W:
+        case Op.AMOSWAP_D: case Op.AMOADD_D: case Op.AMOXOR_D: case Op.AMOAND_D: case Op.AMOOR_D:
+        case Op.AMOMIN_D: case Op.AMOMAX_D: case Op.AMOMINU_D: case Op.AMOMAXU_D:
+          out.push(`v=cpu.amo(${a},${ah},${b},${bh},${op});if(cpu.sx===1)${faultExit}w=cpu.rhi;`, setRd(d, 'v', 'w'),
+            k === n - 1 ? '' : `if(cpu.sx!==0)${exitC(nl, nh, k + 1)}`);
+          break;
+        case Op.JAL: {
+          const [tl, th] = add64c(pl, ph, immJ(w));
+          if (tl & 3) { out.push(`cpu.fault(0,${tl},${th});`, faultExit); break; }
+          out.push(setRd(d, `${nl}`, `${nh}`), goTo(tl, th, 0));
+          break;
+        }
+        case Op.JALR:
+          out.push(ea(r1, I), 't0&=-2;', `if((t0&2)!==0){cpu.fault(0,t0,t1);${faultExit}}`,
+            setRd(d, `${nl}`, `${nh}`), exitD('t0', 't1', n, 0, exits++));
+          break;
+        case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
+          let cond: string;
+          switch (op) {
+            case Op.BEQ: cond = `${a}===${b}&&${ah}===${bh}`; break;
+            case Op.BNE: cond = `${a}!==${b}||${ah}!==${bh}`; break;
+            case Op.BLT: cond = `${ah}<${bh}||(${ah}===${bh}&&(${a}>>>0)<(${b}>>>0))`; break;
+            case Op.BGE: cond = `!(${ah}<${bh}||(${ah}===${bh}&&(${a}>>>0)<(${b}>>>0)))`; break;
+            case Op.BLTU: cond = `(${ah}>>>0)<(${bh}>>>0)||(${ah}===${bh}&&(${a}>>>0)<(${b}>>>0))`; break;
+            default: cond = `!((${ah}>>>0)<(${bh}>>>0)||(${ah}===${bh}&&(${a}>>>0)<(${b}>>>0)))`;
+          }
+          const [tl, th] = add64c(pl, ph, immB(w));
+          if (tl & 3) out.push(`if(${cond}){cpu.fault(0,${tl},${th});${faultExit}}`);
+          else out.push(`if(${cond})${goTo(tl, th, cost.branchTaken)}`);
+          out.push(goTo(nl, nh, 0));
+          break;
+        }
+        default:
+          throw new Error(`codegen: unexpected op ${op} in a block`);
       }
-      default:
-        throw new Error(`codegen: unexpected op ${op} in a block`);
     }
-  }
-  if (!isControl(last)) {
-    const [el, eh] = add64c(lastPc[0], lastPc[1], 4);
-    out.push(exitC(el, eh, n, 0, 0));
-  }
-  if (loopTarget) out.push('}');
-  return { body: out.join('\n'), len: n };
+    if (!isControl(last)) {
+      const [el, eh] = add64c(pcLo, pcHi, 4 * n);
+      out.push(goTo(el, eh, 0));
+    }
+    out.push('}');
+    if (selfEdge) { out[start] = `case ${bi}:for(;;){`; }
+  });
+
+  let body = `"use strict";var x=cpu.x,TB=cpu.tlbBase;var ${decl.join(',')};`;
+  if (internalEdges === 0) body += out.slice(1, -1).join('\n'); // a single block: no state machine
+  else if (blocks.length === 1) body += `var CL=cpu.cycleLimit-cpu.cycles;for(;;){${out.slice(1, -1).join('\n')}}`;
+  else body += `var CL=cpu.cycleLimit-cpu.cycles;R:for(;;){switch(st){${out.join('\n')}}}`;
+  return { body, exits };
 }

@@ -4,9 +4,9 @@
 // ebreak, xret, wfi, fences, illegal) run through `execSystem`, one at a time.
 
 import {
-  Op, decode, rd as fRd, rs1 as fRs1, csrNum,
+  Op, decode, rd as fRd, rs1 as fRs1, csrNum, immB, immJ,
 } from '../decode.js';
-import { GEN_PARAMS, generateBlock, isControl, isSystem, costOf } from './codegen.js';
+import { GEN_PARAMS, generateRegion, isControl, isSystem, type RegionBlock } from './codegen.js';
 import { makeCostModel, type CostModel } from './cost.js';
 import {
   CSR, CSR_NUMBERS, ST_IE, ST_PIE, ST_PPL, ST_PPL_SHIFT, ST_TW, ST_WMASK,
@@ -65,8 +65,10 @@ export interface CpuOptions {
    * wfi with no timer armed returns 'idle' (nextWakeNs() = Infinity) instead of 'deadlock'.
    */
   platformInterrupts?: boolean;
-  /** Maximum instructions per compiled block (default 64). */
+  /** Maximum instructions per basic block (default 64). */
   maxBlockInsns?: number;
+  /** Maximum instructions per compiled region of blocks on one page (default 512). */
+  maxRegionInsns?: number;
   /** Software TLB entries per level (power of two, default 2048). */
   tlbEntries?: number;
 }
@@ -80,7 +82,7 @@ interface Block {
   insn: number;
   /** False once the code under it was written (the block stays reachable only through stale links). */
   valid: boolean;
-  /** Successor blocks by exit number (0 fall-through, 1 taken, 2 last jalr target). */
+  /** Successor blocks by exit id (for a jalr exit: the last target seen). */
   links: (Block | undefined)[];
   /** Cpu.linkEpoch when `links` were recorded; links from an older epoch are ignored. */
   linkEpoch: number;
@@ -160,6 +162,8 @@ export class Cpu implements MemoryWriteListener {
   private linkEpoch = 0;
   private stepBlocks: (Block[] | undefined)[];
   private readonly maxBlock: number;
+  private readonly maxRegionInsns: number;
+  private readonly maxRegionBlocks = 64;
   private readonly genArgs: unknown[];
 
   // ---- privileged state ----
@@ -211,6 +215,7 @@ export class Cpu implements MemoryWriteListener {
     this.idleMode = config.idle ?? 'return';
     this.platformInterrupts = config.platformInterrupts ?? false;
     this.maxBlock = Math.max(1, Math.min(1024, config.maxBlockInsns ?? 64));
+    this.maxRegionInsns = Math.max(this.maxBlock, Math.min(4096, config.maxRegionInsns ?? 512));
     const te = config.tlbEntries ?? 2048;
     if (!Number.isInteger(te) || te < 1 || (te & (te - 1)) !== 0) throw new RangeError(`tlbEntries must be a power of two, got ${te}`);
     this.tlbEntries = te;
@@ -419,7 +424,7 @@ export class Cpu implements MemoryWriteListener {
       let b: Block = cached === undefined || cached.vpcLo !== pcLo || cached.vpcHi !== pcHi
         ? this.compile(off, pcLo, pcHi, this.maxBlock) : cached;
       if (prev !== undefined && prevExit >= 0) {
-        if (prev.linkEpoch !== this.linkEpoch) { prev.links[0] = prev.links[1] = prev.links[2] = undefined; prev.linkEpoch = this.linkEpoch; }
+        if (prev.linkEpoch !== this.linkEpoch) { prev.links.fill(undefined); prev.linkEpoch = this.linkEpoch; }
         prev.links[prevExit] = b;
       }
       prev = undefined;
@@ -483,20 +488,58 @@ export class Cpu implements MemoryWriteListener {
 
   // ---- compilation ----
 
-  private compile(off: number, pcLo: number, pcHi: number, max: number): Block {
+  /** Decode the basic block at host offset `off` (stops at a control instruction, before a system one, at the page end). */
+  private scanBlock(off: number, max: number): { words: number[]; sys: boolean } {
     const i32 = this.mem.i32;
     const words: number[] = [];
     const first = off >>> 2;
-    const pageEnd = ((off >>> 12) + 1) << 10 >>> 0; // word index of the next page
-    let sys = false;
+    const pageEnd = (((off >>> 12) + 1) << 10) >>> 0; // word index of the next page
     for (let i = 0; i < max && first + i < pageEnd; i++) {
       const w = i32[first + i]!;
       const op = decode(w);
-      if (isSystem(op)) { if (i === 0) { words.push(w); sys = true; } break; }
+      if (isSystem(op)) return i === 0 ? { words: [w], sys: true } : { words, sys: false };
       words.push(w);
       if (isControl(op)) break;
     }
-    const b = this.makeBlock(words, off, pcLo, pcHi, sys, true);
+    return { words, sys: false };
+  }
+
+  /**
+   * Compile the region entered at host offset `off` (virtual pcLo/pcHi): the entry block plus the
+   * blocks reachable from it through constant jumps, branches and fall-throughs on the same page.
+   */
+  private compile(off: number, pcLo: number, pcHi: number, max: number): Block {
+    const entry = this.scanBlock(off, max);
+    let b: Block;
+    if (entry.sys) b = this.makeBlock([{ words: entry.words, pcLo, pcHi }], [off], true);
+    else {
+      const pageBase = off - (off & 4095);
+      const regionPageLo = pcLo & -4096;
+      const blocks: RegionBlock[] = [{ words: entry.words, pcLo, pcHi }];
+      const offs = [off];
+      const seen = new Set<number>([off & 4095]);
+      let total = entry.words.length;
+      for (let q = 0; q < blocks.length && blocks.length < this.maxRegionBlocks; q++) {
+        const blk = blocks[q]!;
+        const n = blk.words.length;
+        const lastW = blk.words[n - 1]!, op = decode(lastW);
+        const lastPo = (offs[q]! & 4095) + 4 * (n - 1);
+        const succ: number[] = [];
+        if (op >= Op.BEQ && op <= Op.BGEU) succ.push(lastPo + immB(lastW), lastPo + 4);
+        else if (op === Op.JAL) succ.push(lastPo + immJ(lastW));
+        else if (op !== Op.JALR) succ.push(lastPo + 4);
+        for (const po of succ) {
+          if (po < 0 || po >= 4096 || (po & 3) !== 0 || seen.has(po)) continue;
+          seen.add(po);
+          const sb = this.scanBlock(pageBase + po, max);
+          if (sb.sys || sb.words.length === 0 || total + sb.words.length > this.maxRegionInsns) continue;
+          total += sb.words.length;
+          blocks.push({ words: sb.words, pcLo: (regionPageLo + po) | 0, pcHi });
+          offs.push(pageBase + po);
+        }
+      }
+      b = this.makeBlock(blocks, offs, false);
+    }
     const pg = off >>> 12;
     (this.pageBlocks[pg] ??= new Array(1024))[(off & 4095) >>> 2] = b;
     return b;
@@ -508,21 +551,22 @@ export class Cpu implements MemoryWriteListener {
     const b0 = arr === undefined ? undefined : arr[(off & 4095) >>> 2];
     if (b0 !== undefined && b0.vpcLo === pcLo && b0.vpcHi === pcHi) return b0;
     const w = this.mem.i32[off >>> 2]!;
-    const b = this.makeBlock([w], off, pcLo, pcHi, isSystem(decode(w)), false);
+    const b = this.makeBlock([{ words: [w], pcLo, pcHi }], [off], isSystem(decode(w)));
     (this.stepBlocks[pg] ??= new Array(1024))[(off & 4095) >>> 2] = b;
     return b;
   }
 
-  private makeBlock(words: number[], off: number, pcLo: number, pcHi: number, sys: boolean, loop: boolean): Block {
-    this.markCode(off, words.length * 4);
+  private makeBlock(blocks: RegionBlock[], offs: number[], sys: boolean): Block {
+    blocks.forEach((blk, i) => this.markCode(offs[i]!, blk.words.length * 4));
     this.stats.blocksCompiled++;
-    const common = { valid: true, links: [undefined, undefined, undefined], linkEpoch: this.linkEpoch };
-    if (sys) return { fn: undefined, len: 1, vpcLo: pcLo, vpcHi: pcHi, insn: words[0]!, ...common };
-    const src = generateBlock(words, words.length, pcLo, pcHi, this.tlbMask, this.cost, loop);
+    const e = blocks[0]!;
+    const base = { len: e.words.length, vpcLo: e.pcLo, vpcHi: e.pcHi, insn: e.words[0]!, valid: true, linkEpoch: this.linkEpoch };
+    if (sys) return { fn: undefined, links: [], ...base };
+    const src = generateRegion(blocks, this.tlbMask, this.cost);
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const factory = new Function(...GEN_PARAMS, `return function blk(cpu,budget){${src.body}\n};`) as
       (...a: unknown[]) => (cpu: Cpu, budget: number) => number;
-    return { fn: factory(...this.genArgs), len: src.len, vpcLo: pcLo, vpcHi: pcHi, insn: words[0]!, ...common };
+    return { fn: factory(...this.genArgs), links: new Array(src.exits).fill(undefined), ...base };
   }
 
   /** Record code at host [off, off+len) and keep write-TLB entries off that page. */
