@@ -101,3 +101,43 @@ describe('tachyxx CLI', () => {
     expect(r.stderr).toMatch(/crash/);
   });
 });
+
+describe('tachyxx run: fatal conditions', () => {
+  it('reports a fatal trap with cause, pc and disassembly, exit 1', () => {
+    const r = tachyxx('run', '--bare', GUEST('badinsn'));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('badinsn: executing an illegal instruction\n');
+    expect(r.stderr).toMatch(/fatal trap: illegal_instruction \(cause 2\) at pc 0x8[0-9a-f]+ \(unimp\), stval 0xffffffff, delegated to PL2 which has no trap vector/);
+  });
+
+  it('stops a wfi that nothing can wake with a deadlock error, exit 1', () => {
+    const r = tachyxx('run', '--bare', GUEST('deadlock'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/deadlock: wfi at pc 0x8[0-9a-f]+/);
+  });
+
+  it('runs self-modifying code correctly with and without fence.i', () => {
+    const r = tachyxx('run', '--bare', GUEST('selfmod'));
+    expect(r.status).toBe(0);
+    for (const line of r.stdout.trim().split('\n')) {
+      const m = line.match(/= (-?\d+) \(expect (-?\d+)\)/);
+      expect(m, line).not.toBeNull();
+      expect(m![1], line).toBe(m![2]);
+    }
+    expect(r.stdout.trim().split('\n')).toHaveLength(5);
+  });
+
+  it('gives the same console output under both ISA variants for unprivileged programs', () => {
+    const a = tachyxx('run', '--bare', GUEST('isa-tests'));
+    const b = tachyxx('run', '--bare', GUEST('isa-tests'), '--isa', 'legacy-silent');
+    expect(a.status).toBe(0);
+    expect(b.stdout).toBe(a.stdout);
+  });
+
+  it('boots a large sparse machine cheaply: --memory 4096 for a small program', () => {
+    const stats = join(tmp(), 's.json');
+    const r = tachyxx('run', '--bare', GUEST('hello'), '--memory', '4096', '--stats', stats);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(readFileSync(stats, 'utf8')).exit.reason).toBe('poweroff');
+  });
+});
