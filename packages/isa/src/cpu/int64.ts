@@ -68,8 +68,13 @@ function udivmod(al: number, ah: number, bl: number, bh: number): void {
   }
   if (bh === 0) {
     // divisor < 2^32: long division in 32/16/16-bit steps, every partial dividend < 2^53
-    const qh = Math.floor(ah / bl);
-    let r = ah - qh * bl;
+    let qh = 0, r = ah;
+    if (ah >= bl) { qh = Math.floor(ah / bl); r = ah - qh * bl; }
+    if (r < 0x200000) { // r * 2^32 + al < 2^53: one exact step
+      const t = r * TWO32 + al, q = Math.floor(t / bl);
+      qLo = q | 0; qHi = qh | 0; rLo = (t - q * bl) | 0; rHi = 0;
+      return;
+    }
     let t = r * 65536 + (al >>> 16);
     const q1 = Math.floor(t / bl);
     r = t - q1 * bl;
