@@ -295,6 +295,29 @@ describe('self-modifying code', () => {
     expect(cpu.stats.blockInvalidations).toBeGreaterThan(0);
   });
 
+  it('a store ending a block that rewrites the next block of the same region takes effect', () => {
+    // maxBlockInsns 2 splits [nop, sw] | [addi x3 ...]: both blocks land in one compiled region
+    const { cpu, asm } = machine((as) => {
+      as.emit(enc.addi(0, 0, 0), enc.sw(2, 1, 0)).label('t').emit(enc.addi(3, 0, 1), enc.addi(4, 0, 4), enc.ebreak());
+    }, { maxBlockInsns: 2 });
+    setReg(cpu, 1, BigInt(asm.addr('t')));
+    setReg(cpu, 2, BigInt(enc.addi(3, 0, 7)));
+    const traps = catchTraps(cpu);
+    cpu.run(100);
+    expect(traps[0]!.cause).toBe(3);
+    expect(reg(cpu, 3)).toBe(7n);
+    // and an AMO doing the same
+    const m2 = machine((as) => {
+      as.emit(enc.addi(0, 0, 0), enc.amo(AMO.swap, false, 0, 1, 2)).label('t').emit(enc.addi(3, 0, 1), enc.ebreak());
+    }, { maxBlockInsns: 2 });
+    setReg(m2.cpu, 1, BigInt(m2.asm.addr('t')));
+    setReg(m2.cpu, 2, BigInt(enc.addi(3, 0, 9)));
+    const t2 = catchTraps(m2.cpu);
+    m2.cpu.run(100);
+    expect(t2[0]!.cause).toBe(3);
+    expect(reg(m2.cpu, 3)).toBe(9n);
+  });
+
   it('a store to code that already ran invalidates it (without fence.i) and so does fence.i', () => {
     for (const useFence of [false, true]) {
       const { cpu, asm } = machine((as) => {

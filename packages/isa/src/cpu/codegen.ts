@@ -278,7 +278,7 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
           }
           out.push(ea(r1, immS(w)), `t2=((t0>>>12)&${tlbMask})+TB;`,
             `if((t0&${mask})===WL[t2]&&t1===WH[t2]){${fast}}else{cpu.st(t0,t1,${b},${bh},${op});` +
-            `if(cpu.sx!==0){if(cpu.sx===1)${faultExit}${k === n - 1 ? '' : exitC(nl, nh, k + 1)}}}`);
+            `if(cpu.sx!==0){if(cpu.sx===1)${faultExit}${exitC(nl, nh, k + 1)}}}`);
           break;
         }
         case Op.LR_W: case Op.LR_D: case Op.SC_W: case Op.SC_D:
@@ -287,7 +287,7 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
         case Op.AMOSWAP_D: case Op.AMOADD_D: case Op.AMOXOR_D: case Op.AMOAND_D: case Op.AMOOR_D:
         case Op.AMOMIN_D: case Op.AMOMAX_D: case Op.AMOMINU_D: case Op.AMOMAXU_D:
           out.push(`v=cpu.amo(${a},${ah},${b},${bh},${op});if(cpu.sx===1)${faultExit}w=cpu.rhi;`, setRd(d, 'v', 'w'),
-            k === n - 1 ? '' : `if(cpu.sx!==0)${exitC(nl, nh, k + 1)}`);
+            `if(cpu.sx!==0)${exitC(nl, nh, k + 1)}`); // wrote compiled code: leave the region
           break;
         case Op.JAL: {
           const [tl, th] = add64c(pl, ph, immJ(w));
