@@ -1,7 +1,26 @@
 // The Tachyxx CPU: RV64IMA + Zicsr + Zifencei with the Tachyxx privileged architecture
-// (docs/isa.md). Execution compiles basic blocks to JS functions (see codegen.ts), caches them by
-// host (physical) address, and runs them from `run(maxInsns)`. System instructions (CSR, ecall,
-// ebreak, xret, wfi, fences, illegal) run through `execSystem`, one at a time.
+// (docs/isa.md).
+//
+// Engine. Registers live in an Int32Array as int32 halves. Code is compiled per *region* (the
+// basic blocks reachable from an entry PC through constant jumps, branches and fall-throughs on
+// the same 4 KiB page) into one JS function with `new Function` (codegen.ts); loops inside a
+// region run inside that function. Regions are cached by host (physical) offset, checked against
+// the virtual PC they were compiled for, and chained through per-exit links. Memory accesses use
+// a QEMU-style software TLB per privilege level (read / write / exec), filled from a pluggable
+// Translator; pages holding compiled code never get write-TLB entries, so every store to them
+// takes the slow path, which invalidates overlapping code (128-byte granularity) before the next
+// instruction. System instructions (CSR, ecall, ebreak, xret, wfi, fences, illegal) execute one
+// at a time in `execSystem`. No BigInt and no allocation per instruction.
+//
+// Contract for the caller (runner / hypervisor):
+// - `run(n)` returns after exactly n more retired instructions ('budget'), or earlier with
+//   'stopped' (a trap handler called stop()), 'idle' (stalled in wfi: advance time with
+//   advanceIdle / idleUntil(nextWakeNs()) or raise an interrupt, then call run again),
+//   'deadlock' (stalled in wfi with nothing able to wake it) or 'trap-loop' (100000 traps in a
+//   row without a retired instruction). Guest behaviour never throws.
+// - Interrupts are checked between regions and after every system instruction; a compiled loop
+//   stops at the cycle of the next timer event, so the timer is precise to one basic block.
+// - Trap handlers for PL0 / PL1 run synchronously inside run(), after the architectural entry.
 
 import {
   Op, decode, rd as fRd, rs1 as fRs1, csrNum, immB, immJ,
