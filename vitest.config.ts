@@ -17,6 +17,10 @@ const alias = Object.fromEntries(
 export default defineConfig({
   resolve: { alias },
   test: {
+    // CI sets TACHYXX_TEST_REPORT=FILE to also get a JSON report (summed by tools/ci-summary.mjs).
+    reporters: process.env.TACHYXX_TEST_REPORT
+      ? ['default', ['json', { outputFile: process.env.TACHYXX_TEST_REPORT }]]
+      : ['default'],
     projects: [
       ...dirs.map((d) => ({
         extends: true as const,
