@@ -540,3 +540,54 @@ describe('registers from TypeScript', () => {
     expect(cpu.getRegU(8)).toBe(2 ** 64);
   });
 });
+
+describe('illegal instructions', () => {
+  it.each([0x00000000, 0xffffffff, 0x02000053 /* fadd.s */, 0x0000_2063 /* bad branch */])('0x%s raises cause 2 with tval = the bits', (w) => {
+    const { cpu, mem } = at(2, (a) => a.emit(enc.addi(1, 0, 1)));
+    mem.writeU32(BASE + 4, w);
+    const traps = catchTraps(cpu);
+    cpu.run(10);
+    expect(traps[0]).toMatchObject({ cause: 2, tval: w >>> 0, epc: BASE + 4, instret: 1 });
+    expect(cpu.readCsrHi(CSR.mtval)).toBe(0);
+  });
+});
+
+describe('pluggable translation', () => {
+  it('uses the translator on TLB misses, caches pages until flushTlb, and reports its faults', async () => {
+    const { Access } = await import('../src/index.js');
+    const VA = 0x4000_0000;
+    let target = 0x10000; // host offset the VA page maps to
+    let calls = 0;
+    const translator = {
+      faultGpaLo: 0, faultGpaHi: 0,
+      translate(lo: number, hi: number, access: number, _level: number): number {
+        calls++;
+        const va = hi * 2 ** 32 + (lo >>> 0);
+        if (va >= VA && va < VA + 4096) return target + (va - VA);
+        if (va >= VA + 4096 && va < VA + 8192) { this.faultGpaLo = 0x1234; this.faultGpaHi = 0; return access === Access.WRITE ? -23 : -21; }
+        if (va >= VA + 8192 && va < VA + 12288) return -13;
+        return va >= BASE && va < BASE + (1 << 20) ? va - BASE : -(access === Access.READ ? 5 : access === Access.WRITE ? 7 : 1);
+      },
+    };
+    const { cpu, mem } = machine((a) => {
+      a.li(1, VA).li(6, VA + 4096).emit(enc.ld(2, 1, 8), enc.ld(3, 1, 16), enc.ld(7, 1, 8), enc.sfencevma(), enc.ld(4, 1, 8), enc.lw(5, 6, 0));
+    }, { translator });
+    mem.writeU64(BASE + 0x10008, 11); mem.writeU64(BASE + 0x10010, 22);
+    mem.writeU64(BASE + 0x20008, 33);
+    const traps = catchTraps(cpu);
+    // step; just before the sfence.vma executes, remap the page (the TLB still holds the old one)
+    let steps = 0;
+    while (cpu.readCsr(CSR.mcause) === 0 && steps < 50 && traps.length === 0) {
+      if (mem.readU32(cpu.pc) === enc.ld(7, 1, 8)) target = 0x20000;
+      cpu.run(1); steps++;
+    }
+    expect(reg(cpu, 2)).toBe(11n);
+    expect(reg(cpu, 3)).toBe(22n);
+    expect(reg(cpu, 7)).toBe(11n); // remapped, but the TLB still holds the old page
+    expect(reg(cpu, 4)).toBe(33n); // new mapping after the flush
+    expect(traps[0]).toMatchObject({ cause: 21, tval: VA + 4096 });
+    expect(cpu.readCsr(CSR.p1tval2)).toBe(0x1234);
+    expect(calls).toBeGreaterThan(0);
+    expect(cpu.stats.tlbFlushes).toBe(1);
+  });
+});
