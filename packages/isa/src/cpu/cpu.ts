@@ -176,10 +176,12 @@ export class Cpu implements MemoryWriteListener {
   private readonly XL: Int32Array; private readonly XH: Int32Array; private readonly XO: Int32Array;
 
   // ---- block cache: per host page, per word ----
-  private pageBlocks: (Block[] | undefined)[];
+  private readonly pageBlocks: (Block[] | undefined)[];
+  /** Host pages that have compiled blocks in this CPU. */
+  private readonly codePages = new Set<number>();
   /** Bumped whenever chained links may be stale (TLB flush, fence.i, non-bare level change). */
   private linkEpoch = 0;
-  private stepBlocks: (Block[] | undefined)[];
+  private readonly stepBlocks: (Block[] | undefined)[];
   private readonly maxBlock: number;
   private readonly maxRegionInsns: number;
   private readonly maxRegionBlocks = 64;
@@ -372,8 +374,14 @@ export class Cpu implements MemoryWriteListener {
   /** Drop every compiled block of this hart (fence.i). */
   flushCode(): void {
     this.linkEpoch++;
-    this.pageBlocks = new Array(this.mem.pages);
-    this.stepBlocks = new Array(this.mem.pages);
+    for (const pg of this.codePages) {
+      const pb = this.pageBlocks[pg], sb = this.stepBlocks[pg];
+      if (pb !== undefined) for (const b of pb) if (b !== undefined) b.valid = false;
+      if (sb !== undefined) for (const b of sb) if (b !== undefined) b.valid = false;
+      this.pageBlocks[pg] = undefined;
+      this.stepBlocks[pg] = undefined;
+    }
+    this.codePages.clear();
     this.stats.codeFlushes++;
   }
 
@@ -385,6 +393,7 @@ export class Cpu implements MemoryWriteListener {
       if (sb !== undefined) for (const b of sb) if (b !== undefined) b.valid = false;
       this.pageBlocks[page] = undefined;
       this.stepBlocks[page] = undefined;
+      this.codePages.delete(page);
       this.stats.blockInvalidations++;
     }
   }
@@ -561,6 +570,7 @@ export class Cpu implements MemoryWriteListener {
     }
     const pg = off >>> 12;
     (this.pageBlocks[pg] ??= new Array(1024))[(off & 4095) >>> 2] = b;
+    this.codePages.add(pg);
     return b;
   }
 
@@ -572,6 +582,7 @@ export class Cpu implements MemoryWriteListener {
     const w = this.mem.i32[off >>> 2]!;
     const b = this.makeBlock([{ words: [w], pcLo, pcHi }], [off], isSystem(decode(w)));
     (this.stepBlocks[pg] ??= new Array(1024))[(off & 4095) >>> 2] = b;
+    this.codePages.add(pg);
     return b;
   }
 
