@@ -9,7 +9,7 @@ export const ALLOWED = {
   'scope:abi': [],
   'scope:core': [],
   'scope:cpu': ['scope:core', 'scope:abi', 'scope:cpu'],
-  'scope:hypervisor': ['scope:core', 'scope:abi', 'scope:cpu'],
+  'scope:hypervisor': ['scope:core', 'scope:abi', 'scope:cpu', 'scope:hypervisor'],
   'scope:component': ['scope:core', 'scope:abi', 'scope:cpu', 'scope:hypervisor', 'scope:component'],
   'scope:app': ['scope:core', 'scope:abi', 'scope:cpu', 'scope:hypervisor', 'scope:component'],
 };

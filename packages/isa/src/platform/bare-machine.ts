@@ -105,7 +105,7 @@ export class BareMachine {
       if (why === 'idle') {
         const wake = cpu.nextWakeNs();
         if (wake === Infinity) this.deadlock();
-        else cpu.advanceIdle(wake);
+        else cpu.idleUntil(wake);
       } else if (why === 'deadlock') {
         this.deadlock();
       }
