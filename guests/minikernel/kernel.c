@@ -4,8 +4,8 @@
  *   every task has its own root table (and level-2 table, sharing the kernel's gigapage
  *   entries), its own copy of the user program (user.c) at USER_CODE_VA, a private data page,
  *   a stack below USER_STACK_TOP and a demand-paged heap at USER_HEAP_VA; ASID = pid.
- * - Three PL3 tasks, round-robin, preempted by the PL2 timer (stimecmp, every TICK_NS of
- *   simulated time); a context switch saves all 31 registers + sepc (entry.S) and writes satp.
+ * - Three PL3 tasks, round-robin, preempted by a periodic PL2 timer tick (stimecmp, every
+ *   TICK_NS of simulated time); a context switch saves all 31 registers + sepc (entry.S) and writes satp.
  * - Syscalls (ecall from PL3, scause 8): write(buf, len) copies from the user VA by walking the
  *   task's tables (so a kernel or unmapped pointer gets -EFAULT), getpid, yield, exit.
  * - Page faults: a heap page is allocated, mapped and sfence'd on first touch; any other fault
@@ -342,7 +342,17 @@ static void task_create(struct task *t, int pid, const char *name, void (*entry)
 /* ---- scheduling */
 static __attribute__((noreturn)) void finish(void);
 
-static void arm_timer(void) { csr_write(CSR_STIMECMP, csr_read(CSR_TIME) + TICK_NS); }
+/* a periodic tick, independent of yields: every task that runs long enough gets preempted */
+static uint64_t next_tick;
+
+static void tick_advance(void)
+{
+	uint64_t now = csr_read(CSR_TIME);
+	next_tick = next_tick ? next_tick + TICK_NS : now + TICK_NS;
+	if (next_tick <= now)
+		next_tick = now + TICK_NS;
+	csr_write(CSR_STIMECMP, next_tick);
+}
 
 /* the next READY task after prev in round-robin order (prev itself last) */
 static struct frame *schedule(struct task *prev)
@@ -363,7 +373,6 @@ static struct frame *schedule(struct task *prev)
 			csr_write(CSR_SATP, next->satp); /* ASID-tagged: no flush needed */
 	}
 	cur = next;
-	arm_timer();
 	return &next->f;
 }
 
@@ -479,6 +488,7 @@ __attribute__((used)) struct frame *trap_c(struct frame *f)
 			panic("unexpected interrupt 0x%lx", (unsigned long)cause);
 		ticks++;
 		t->timer_ticks++;
+		tick_advance();
 		struct frame *next = schedule(t);
 		if (next != f)
 			t->preemptions++;
@@ -600,5 +610,6 @@ int main(void)
 	csr_clear(CSR_SSTATUS, SSTATUS_SPP | SSTATUS_SUM);
 	csr_set(CSR_SIE, SIE_STIE);
 	printf("minikernel: starting %d tasks, round-robin\n", NTASKS);
+	tick_advance();
 	task_resume(schedule(0));
 }

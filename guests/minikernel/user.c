@@ -146,7 +146,7 @@ static void check_private(uint64_t *data, long pid)
 }
 
 /* ---- task "primes": trial division, progress per chunk, yield after each line */
-#define PRIMES_LIMIT 40000
+#define PRIMES_LIMIT 100000
 #define PRIMES_CHUNKS 4
 
 static int is_prime(uint32_t n)
@@ -190,7 +190,7 @@ __attribute__((noreturn)) void task_primes(uint64_t *data, uint64_t *heap, uint6
 #define HEAP_PAGES 4
 #define HEAP_WORDS (HEAP_PAGES * 512)
 #define HEAP_PASSES 4
-#define HEAP_ROUNDS 48
+#define HEAP_ROUNDS 192
 static const uint64_t lcg[4] = { 0x9e3779b97f4a7c15ull, 6364136223846793005ull, 1442695040888963407ull,
 				 0x100000001b3ull };
 
@@ -237,7 +237,7 @@ __attribute__((noreturn)) void task_heap(uint64_t *data, uint64_t *heap, uint64_
 
 /* ---- task "rogue": honest work first, then a bad pointer to write() (refused with -EFAULT)
  * and a load from kernel memory (a page fault; the kernel kills it) */
-#define COLLATZ_LIMIT 12000
+#define COLLATZ_LIMIT 40000
 
 __attribute__((noreturn)) void task_rogue(uint64_t *data, uint64_t *heap, uint64_t bad)
 {
