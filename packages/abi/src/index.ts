@@ -1,3 +1,4 @@
 export * from './hypercall.js';
 export * from './errno.js';
 export * from './boot.js';
+export * from './memory.js';
