@@ -16,7 +16,7 @@ import { DOMAIN_LIFECYCLE, Rng, type DomainLifecycleKind, type EventBus } from '
 import { VMID_BITS } from '@tachyxx/mmu';
 import { IdentityGuestAccess, P2mGuestAccess, type GuestAccess } from '../memory/guest-access.js';
 import { PAGE_SIZE, type MachineMemory } from '../memory/machine-memory.js';
-import { P2m, P2M_RWX, P2M_SUPERPAGE_ORDER } from '../memory/p2m.js';
+import { P2m, P2M_INVALID_MFN, P2M_RW, P2M_RWX, P2M_SUPERPAGE_ORDER } from '../memory/p2m.js';
 import { Domain } from './domain.js';
 
 /** Highest domid of an ordinary domain. */
@@ -192,6 +192,31 @@ export class DomainTable<V = unknown> {
   }
 
   /**
+   * Maps a fresh, zeroed hypervisor page for `d` at `gfn` (RW, not executable), like Xen's
+   * shared-info page: owned by the domain (so its hypercall buffers may live there), not counted
+   * in totPages or max_pages, refused by decrease_reservation, freed on destroy.
+   * Returns the mfn, or -EINVAL (bad or already mapped GFN), -ENOMEM.
+   */
+  mapSpecialPage(d: Domain<V>, gfn: number): number {
+    if (d.isDying || !Number.isInteger(gfn) || gfn < 0) return -Errno.EINVAL;
+    if (d.p2m && d.p2m.lookup(gfn) !== P2M_INVALID_MFN) return -Errno.EINVAL;
+    if (!d.p2m) {
+      // GPA = MA: the page is the frame with that number.
+      if (!this.machine.claim(d.domid, gfn, 1)) return -Errno.ENOMEM;
+      d.specialPages.set(gfn, gfn);
+      return gfn;
+    }
+    const mfn = this.machine.allocExtent(d.domid, 0, { node: d.nodes[0] });
+    if (mfn < 0) return -Errno.ENOMEM;
+    if (!d.p2m.map(gfn, mfn, P2M_RW)) {
+      this.machine.free(mfn, 1, d.domid);
+      return -Errno.EINVAL;
+    }
+    d.specialPages.set(gfn, mfn);
+    return mfn;
+  }
+
+  /**
    * One extent of 2^order frames for `d` (Xen's alloc_domheap_pages + assign_pages): -1 when it
    * would exceed max_pages, the domain is dying, or no frames are free. `node`/`exact` as in
    * XENMEMF_node / XENMEMF_exact_node_request; default: the domain's nodes, then any.
@@ -219,6 +244,7 @@ export class DomainTable<V = unknown> {
     this.machine.freeAllOwnedBy(domid);
     d.p2m?.teardown();
     d.totPages = 0;
+    d.specialPages.clear();
     if (d.vmid !== 0 || domid === 0) this.vmidUsed[d.vmid] = 0;
     this.byId.delete(domid);
     this.byName.delete(d.name);

@@ -12,6 +12,16 @@ export type DomainState = 'running' | 'paused' | 'shutdown' | 'dying' | 'dead';
 export class Domain<V = unknown> {
   /** Frames the domain holds (Xen's tot_pages): guest RAM, ballooned-in pages, unmapped extents. */
   totPages = 0;
+  /**
+   * Hypervisor pages shared with the domain (shared info, ...: Xen's xenheap pages given with
+   * share_xen_page_with_guest). Owned by the domain, mapped in its P2M, not in totPages, and
+   * never released by decrease_reservation. GFN -> mfn.
+   */
+  readonly specialPages = new Map<number, number>();
+  /** GPA of the shared-info page (0 = none yet); set by whoever maps it. */
+  sharedInfoGpa = 0;
+  /** Why the domain crashed, when the hypervisor crashed it (for reports). */
+  crashMessage: string | null = null;
   /** Upper bound of totPages (Xen's max_pages). */
   maxPages: number;
   /** Xen's controller pause count: paused while > 0. A new domain starts paused (count 1). */

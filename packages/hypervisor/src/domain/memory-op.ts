@@ -39,13 +39,15 @@ export const MEMOP_MAX_EXTENTS = 0xffffffff >>> MEMOP_EXTENT_SHIFT;
 export interface MemoryOpContext<V = unknown> {
   /** The calling domain. */
   readonly domain: Domain<V>;
-  /** The caller's guest memory (where `arg` and the extent lists live). */
-  readonly access: GuestAccess;
+  /** The caller's guest memory (where `arg` and the extent lists live). Default: `domain.access`. */
+  readonly access?: GuestAccess;
   readonly machine: MachineMemory;
   readonly domains: DomainTable<V>;
   /** Return errnos where Xen returns the (zero) count of extents done. Default false (Xen). */
   readonly strictErrors?: boolean;
 }
+
+type Ctx<V> = MemoryOpContext<V> & { readonly access: GuestAccess };
 
 /** Xen's max_order(d). */
 export function maxOrder(d: Domain<unknown>): number {
@@ -53,7 +55,8 @@ export function maxOrder(d: Domain<unknown>): number {
 }
 
 /** do_memory_op(cmd, arg). `cmd` and `arg` are the guest's a0/a1 as non-negative numbers. */
-export function memoryOp<V>(ctx: MemoryOpContext<V>, cmd: number, arg: number): number {
+export function memoryOp<V>(ctx0: MemoryOpContext<V>, cmd: number, arg: number): number {
+  const ctx: Ctx<V> = ctx0.access ? ctx0 as Ctx<V> : { ...ctx0, access: ctx0.domain.access };
   const start = Math.floor(cmd / (1 << MEMOP_EXTENT_SHIFT));
   const op = cmd % (1 << MEMOP_EXTENT_SHIFT) & MEMOP_CMD_MASK;
   switch (op) {
@@ -96,7 +99,7 @@ interface Memop<V> {
   readonly exact: boolean;
 }
 
-function reservationOp<V>(ctx: MemoryOpContext<V>, op: number, start: number, arg: number): number {
+function reservationOp<V>(ctx: Ctx<V>, op: number, start: number, arg: number): number {
   const strict = ctx.strictErrors ?? false;
   const r = ctx.access.readStruct(arg, XenMemoryReservation);
   if (typeof r === 'number') return strict ? -Errno.EFAULT : start;
@@ -124,11 +127,11 @@ function reservationOp<V>(ctx: MemoryOpContext<V>, op: number, start: number, ar
 }
 
 /** The extent list [start, nr) must be readable (and writable when `write`). */
-function listOk<V>(ctx: MemoryOpContext<V>, m: Memop<V>, start: number, write: boolean): boolean {
+function listOk<V>(ctx: Ctx<V>, m: Memop<V>, start: number, write: boolean): boolean {
   return ctx.access.checkRange(m.list + start * XEN_PFN_SIZE, (m.nr - start) * XEN_PFN_SIZE, write);
 }
 
-function increaseReservation<V>(ctx: MemoryOpContext<V>, m: Memop<V>, start: number): number {
+function increaseReservation<V>(ctx: Ctx<V>, m: Memop<V>, start: number): number {
   // Only non-translated domains learn the MFNs; a translated one gets frames it cannot map
   // (as in Xen: translated guests use populate_physmap).
   const report = !m.d.translated && m.list !== 0;
@@ -144,7 +147,7 @@ function increaseReservation<V>(ctx: MemoryOpContext<V>, m: Memop<V>, start: num
   return i;
 }
 
-function decreaseReservation<V>(ctx: MemoryOpContext<V>, m: Memop<V>, start: number): number {
+function decreaseReservation<V>(ctx: Ctx<V>, m: Memop<V>, start: number): number {
   if (!listOk(ctx, m, start, false)) return start;
   const n = 2 ** m.order;
   let i = start;
@@ -156,9 +159,13 @@ function decreaseReservation<V>(ctx: MemoryOpContext<V>, m: Memop<V>, start: num
   return i;
 }
 
-/** Xen's guest_remove_page: unmap, free (scrub), tot_pages - 1. 0, -EINVAL (not mapped) or -ENXIO (not the domain's). */
+/**
+ * Xen's guest_remove_page: unmap, free (scrub), tot_pages - 1. 0, -EINVAL (not mapped, or a
+ * special page such as shared info) or -ENXIO (not the domain's).
+ */
 export function guestRemovePage<V>(ctx: { machine: MachineMemory }, d: Domain<V>, gfn: number): number {
   const machine = ctx.machine;
+  if (d.specialPages.has(gfn)) return -Errno.EINVAL;
   let mfn: number;
   if (d.p2m) {
     mfn = d.p2m.lookup(gfn);
@@ -175,7 +182,7 @@ export function guestRemovePage<V>(ctx: { machine: MachineMemory }, d: Domain<V>
   return 0;
 }
 
-function populatePhysmap<V>(ctx: MemoryOpContext<V>, m: Memop<V>, start: number): number {
+function populatePhysmap<V>(ctx: Ctx<V>, m: Memop<V>, start: number): number {
   const translated = m.d.translated;
   if (!listOk(ctx, m, start, !translated)) return start;
   const n = 2 ** m.order;
