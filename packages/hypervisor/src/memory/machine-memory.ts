@@ -10,7 +10,7 @@
  * nodes by distance (Xen's alloc_heap_pages without MEMF_exact_node), unless `exact`.
  */
 import { PhysMemory } from '@tachyxx/isa';
-import { FrameTable, FRAME_FREE, FRAME_XEN, PAGE_SHIFT, PAGE_SIZE } from './frame-table.js';
+import { FrameTable, FRAME_FREE, FRAME_XEN, PAGE_SIZE } from './frame-table.js';
 import { M2p } from './m2p.js';
 import { NumaLayout, type NumaConfig } from './numa.js';
 
