@@ -21,7 +21,7 @@
  * checkRange before any side effect.
  */
 import {
-  DOMID_SELF, Errno, MEMOP_CMD_MASK, MEMOP_EXTENT_SHIFT, XEN_PFN_SIZE, XenMem, XenMemoryReservation,
+  Errno, MEMOP_CMD_MASK, MEMOP_EXTENT_SHIFT, XEN_PFN_SIZE, XenMem, XenMemoryReservation,
   XENMEMF_exact_node_request, XENMEMF_get_address_bits, XENMEMF_get_node, XENMEMF_NO_NODE, XENMEMF_populate_on_demand, XENMEMF_vnode,
 } from '@tachyxx/abi';
 import type { GuestAccess } from '../memory/guest-access.js';
