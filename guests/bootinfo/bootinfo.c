@@ -24,8 +24,8 @@ int main(void)
 	uintptr_t sp;
 	__asm__ volatile("mv %0, sp" : "=r"(sp));
 	printf("stack: inside the top 64 KiB of RAM %s\n", sp < ram_end && sp > ram_end - 65536 ? "yes" : "no");
-	long r = hypercall6(12 /* __HYPERVISOR_memory_op */, 0, 0, 0, 0, 0, 0);
-	printf("hypercall 12 (memory_op) -> %ld\n", r);
+	long r = hypercall6(31 /* __HYPERVISOR_xenoprof_op: served nowhere */, 0, 0, 0, 0, 0, 0);
+	printf("hypercall 31 (xenoprof_op) -> %ld\n", r);
 	r = hypercall6(999, 0, 0, 0, 0, 0, 0);
 	printf("hypercall 999 -> %ld\n", r);
 	r = HYPERVISOR_console_io(CONSOLEIO_write, 0, "");
