@@ -2,3 +2,4 @@ export * from './hypercall.js';
 export * from './errno.js';
 export * from './boot.js';
 export * from './memory.js';
+export * from './vcpu.js';

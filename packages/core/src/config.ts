@@ -30,6 +30,14 @@ export interface HostConfig {
   readonly components: Readonly<Record<string, ComponentConfig>>;
   /** Cycle costs, every cost declared by a selected plugin (defaults filled in). */
   readonly costs: Readonly<Record<string, number>>;
+  /** NUMA topology; absent = one node with all memory and pCPUs. */
+  readonly numa?: NumaTopology;
+}
+
+/** `numa:` — nodes partition the machine memory and the pCPUs; distances as ACPI SLIT (10 = local). */
+export interface NumaTopology {
+  readonly nodes: readonly { readonly memoryMiB: number; readonly pcpus: readonly number[] }[];
+  readonly distances?: readonly (readonly number[])[];
 }
 
 /** The top-level scalar keys, with defaults and bounds. */
@@ -43,7 +51,7 @@ export const CPU_PARAMS = {
   freqMHz: p.uint(1000, 'CPU clock frequency in MHz (1 cycle = 1000/freqMHz ns)', { min: 1, max: 1_000_000 }),
 } as const;
 
-export const HOST_CONFIG_KEYS = ['seed', 'cpu', 'pcpus', 'memoryMiB', 'components', 'costs'] as const;
+export const HOST_CONFIG_KEYS = ['seed', 'cpu', 'pcpus', 'memoryMiB', 'components', 'costs', 'numa'] as const;
 
 export interface ConfigSource {
   /** Named in error messages. */
@@ -135,6 +143,7 @@ function validateHostConfig(raw: unknown, registry: PluginRegistry, site: Config
     for (const [name, spec] of Object.entries(s.plugin.costs ?? {})) costSchema[name] ??= spec;
   }
   const costs = resolveParams(costSchema, top.costs, ['costs'], site);
+  const numa = top.numa === undefined ? undefined : validateNuma(top.numa, pcpus, memoryMiB, site);
 
   return Object.freeze({
     seed,
@@ -143,7 +152,45 @@ function validateHostConfig(raw: unknown, registry: PluginRegistry, site: Config
     memoryMiB,
     components: Object.freeze(components),
     costs: Object.freeze(costs),
+    ...(numa ? { numa } : {}),
   });
+}
+
+function validateNuma(raw: unknown, pcpus: number, memoryMiB: number, site: ConfigSite): NumaTopology {
+  if (!isMapping(raw)) throw configError(site, ['numa'], 'value', `expected a mapping with 'nodes' (and optional 'distances'), got ${describeValue(raw)}`);
+  for (const k of Object.keys(raw)) if (k !== 'nodes' && k !== 'distances') throw configError(site, ['numa', k], 'key', 'unknown key', ['nodes', 'distances']);
+  const nodesRaw = raw.nodes;
+  if (!Array.isArray(nodesRaw) || nodesRaw.length < 1 || nodesRaw.length > 64) {
+    throw configError(site, ['numa', 'nodes'], 'value', `expected a list of 1..64 nodes, got ${describeValue(nodesRaw)}`);
+  }
+  const seen = new Set<number>();
+  let total = 0;
+  const nodes = nodesRaw.map((n, i) => {
+    const path = ['numa', 'nodes', String(i)];
+    if (!isMapping(n)) throw configError(site, path, 'value', `expected { memoryMiB, pcpus }, got ${describeValue(n)}`);
+    for (const k of Object.keys(n)) if (k !== 'memoryMiB' && k !== 'pcpus') throw configError(site, [...path, k], 'key', 'unknown key', ['memoryMiB', 'pcpus']);
+    const { memoryMiB: mem } = resolveParams({ memoryMiB: p.uint(1, 'node memory in MiB', { min: 1, max: memoryMiB }) }, { memoryMiB: n.memoryMiB }, path, site);
+    if (!Array.isArray(n.pcpus)) throw configError(site, [...path, 'pcpus'], 'value', `expected a list of pCPU ids, got ${describeValue(n.pcpus)}`);
+    const cpus = n.pcpus.map((c, j) => {
+      if (!Number.isInteger(c) || (c as number) < 0 || (c as number) >= pcpus) throw configError(site, [...path, 'pcpus', String(j)], 'value', `pCPU ${describeValue(c)} does not exist (pcpus: ${pcpus})`);
+      if (seen.has(c as number)) throw configError(site, [...path, 'pcpus', String(j)], 'value', `pCPU ${c} is already in another node`);
+      seen.add(c as number);
+      return c as number;
+    });
+    total += mem;
+    return Object.freeze({ memoryMiB: mem, pcpus: Object.freeze(cpus) });
+  });
+  if (total !== memoryMiB) throw configError(site, ['numa', 'nodes'], 'value', `node memory adds up to ${total} MiB, but memoryMiB is ${memoryMiB}`);
+  if (seen.size !== pcpus) throw configError(site, ['numa', 'nodes'], 'value', `every pCPU must be in one node (${seen.size} of ${pcpus} are)`);
+  let distances: number[][] | undefined;
+  if (raw.distances !== undefined) {
+    const d = raw.distances;
+    if (!Array.isArray(d) || d.length !== nodes.length || d.some((r) => !Array.isArray(r) || r.length !== nodes.length || r.some((x) => !Number.isInteger(x) || x < 1 || x > 255))) {
+      throw configError(site, ['numa', 'distances'], 'value', `expected a ${nodes.length} x ${nodes.length} matrix of integers 1..255`);
+    }
+    distances = d as number[][];
+  }
+  return Object.freeze({ nodes: Object.freeze(nodes), ...(distances ? { distances: Object.freeze(distances.map((r) => Object.freeze([...r]))) } : {}) });
 }
 
 function pick(obj: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
