@@ -26,6 +26,7 @@ const COST_DESCRIPTIONS: Record<keyof CostModel, string> = {
   trapReturn: 'cycles per sret / hret / mret',
   fenceI: 'cycles per fence.i (drops all compiled code)',
   trapEntry: 'cycles to enter a trap at any level',
+  worldSwitch: 'cycles per vCPU context load (world switch; default: Xen-ARM VM switch, Dall et al. ISCA 2016)',
 };
 const costs = Object.fromEntries(
   (Object.keys(DEFAULT_COST_MODEL) as (keyof CostModel)[]).map((k) => [k, p.uint(DEFAULT_COST_MODEL[k], COST_DESCRIPTIONS[k])]),

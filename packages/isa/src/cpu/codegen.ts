@@ -11,6 +11,11 @@
 // access, or a store to a code page calls cpu.ld / cpu.st. Those set cpu.sx: 1 = the access
 // faulted (the block exits before the instruction; the CPU raises the recorded exception),
 // 2 = a store hit compiled code (the block exits after the instruction).
+//
+// With `countAccesses` (an MMU is attached) the function also adds to cpu.tlbAcc the number of
+// translation lookups it made: one instruction fetch per basic block started plus one per load /
+// store executed (AMOs count themselves in cpu.amo). The CPU subtracts the lookups that reached
+// the translator (slow paths) to get the accesses its soft-TLB served (Cpu.syncMmuStats).
 
 import {
   Op, decode, rd as fRd, rs1 as fRs1, rs2 as fRs2, immI, immS, immB, immU, immJ, shamt as fShamt,
@@ -77,7 +82,7 @@ export const GEN_PARAMS = [
  * to the start of another block of the region continues inside the function (a `for`/`switch`
  * state machine) while the budget and the cycle limit allow; anything else exits.
  */
-export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: CostModel): RegionSource {
+export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: CostModel, countAccesses = false): RegionSource {
   const index = new Map<string, number>();
   blocks.forEach((b, i) => index.set(`${b.pcLo}:${b.pcHi}`, i));
 
@@ -107,18 +112,24 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
   const decl: string[] = [];
   for (const r of [...used].sort((a, b) => a - b)) decl.push(`l${r}=x[${2 * r}]`, `h${r}=x[${2 * r + 1}]`);
   decl.push('v=0', 'w=0', 'u=0', 't0=0', 't1=0', 't2=0', 's=0', 'n=0', 'c=0', 'st=0');
+  if (countAccesses) decl.push('m=0');
 
   blocks.forEach((blk, bi) => {
     const words = blk.words, n = words.length, pcLo = blk.pcLo, pcHi = blk.pcHi;
     const ops = words.map((w) => decode(w));
     const cyc: number[] = [0];
     for (let i = 0; i < n; i++) cyc.push(cyc[i]! + costOf(ops[i]!, cost));
+    // translation lookups after k instructions: the block's fetch plus its loads / stores
+    const acc: number[] = [1];
+    for (let i = 0; i < n; i++) acc.push(acc[i]! + (ops[i]! >= Op.LB && ops[i]! <= Op.SD ? 1 : 0));
+    /** Lookup count at an exit after k instructions (+1: the k-th instruction's access faulted). */
+    const accAt = (k: number, faulted = 0): string => (countAccesses ? `cpu.tlbAcc+=m+${acc[k]! + faulted};` : '');
     const last = ops[n - 1]!;
     /** Exit to a constant PC after k retired instructions of this block plus `extra` cycles. */
-    const exitC = (lo: number, hi: number, k: number, extra = 0, e = -1): string =>
-      `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=n+${k};cpu.cycles+=c+${cyc[k]! + extra};return ${e};}`;
+    const exitC = (lo: number, hi: number, k: number, extra = 0, e = -1, faulted = 0): string =>
+      `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=n+${k};cpu.cycles+=c+${cyc[k]! + extra};${accAt(k, faulted)}return ${e};}`;
     const exitD = (lo: string, hi: string, k: number, extra = 0, e = -1): string =>
-      `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=n+${k};cpu.cycles+=c+${cyc[k]! + extra};return ${e};}`;
+      `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=n+${k};cpu.cycles+=c+${cyc[k]! + extra};${accAt(k)}return ${e};}`;
     /** The whole block retired; continue at constant target (lo, hi): inside the region or exit. */
     const goTo = (lo: number, hi: number, extra: number): string => {
       const t = index.get(`${lo}:${hi}`);
@@ -128,8 +139,10 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
       // a self-edge loops in the block's own `for` (no switch dispatch); others go through the switch
       const jump = t === bi ? 'continue;' : `st=${t};continue R;`;
       if (t === bi) selfEdge = true;
-      return `{n+=${n};c+=${cyc[n]! + extra};if(n+${tl}<=budget&&c<CL){${jump}}` +
-        `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=n;cpu.cycles+=c;return ${exits++};}}`;
+      const mAdd = countAccesses ? `m+=${acc[n]!};` : '';
+      const mOut = countAccesses ? 'cpu.tlbAcc+=m;' : '';
+      return `{n+=${n};c+=${cyc[n]! + extra};${mAdd}if(n+${tl}<=budget&&c<CL){${jump}}` +
+        `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=n;cpu.cycles+=c;${mOut}return ${exits++};}}`;
     };
     let selfEdge = false;
     const start = out.length;
@@ -156,6 +169,8 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
       const [pl, ph] = add64c(pcLo, pcHi, 4 * k);
       const [nl, nh] = add64c(pl, ph, 4);
       const faultExit = exitC(pl, ph, k);
+      /** Exit before a load / store whose translation faulted (its lookup happened). */
+      const memFaultExit = countAccesses ? exitC(pl, ph, k, 0, -1, 1) : faultExit;
       const I = immI(w);
       switch (op) {
         case Op.LUI: { const u = immU(w); out.push(setRd(d, `${u}`, `${u >> 31}`)); break; }
@@ -261,7 +276,7 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
             default: fast = `t2=${addr}>>>2;v=M32[t2];w=M32[t2+1];`;
           }
           out.push(ea(r1, immI(w)), `t2=((t0>>>12)&${tlbMask})+TB;`,
-            `if((t0&${mask})===RL[t2]&&t1===RH[t2]){${fast}}else{v=cpu.ld(t0,t1,${op});if(cpu.sx!==0)${faultExit}w=cpu.rhi;}`,
+            `if((t0&${mask})===RL[t2]&&t1===RH[t2]){${fast}}else{v=cpu.ld(t0,t1,${op});if(cpu.sx!==0)${memFaultExit}w=cpu.rhi;}`,
             setRd(d, 'v', 'w'));
           break;
         }
@@ -278,7 +293,7 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
           }
           out.push(ea(r1, immS(w)), `t2=((t0>>>12)&${tlbMask})+TB;`,
             `if((t0&${mask})===WL[t2]&&t1===WH[t2]){${fast}}else{cpu.st(t0,t1,${b},${bh},${op});` +
-            `if(cpu.sx!==0){if(cpu.sx===1)${faultExit}${exitC(nl, nh, k + 1)}}}`);
+            `if(cpu.sx!==0){if(cpu.sx===1)${memFaultExit}${exitC(nl, nh, k + 1)}}}`);
           break;
         }
         case Op.LR_W: case Op.LR_D: case Op.SC_W: case Op.SC_D:

@@ -30,6 +30,11 @@ export interface CostModel {
   fenceI: number;
   /** Entering a trap (exception or interrupt) at any level. */
   trapEntry: number;
+  /**
+   * Cpu.loadContext: a vCPU world switch (saving/restoring the guest's PL2 bank and PL1 per-vCPU
+   * state). Default 8799: Xen-ARM "VM switch", Dall et al., ISCA 2016 (references.md).
+   */
+  worldSwitch: number;
 }
 
 export const DEFAULT_COST_MODEL: Readonly<CostModel> = Object.freeze({
@@ -47,6 +52,7 @@ export const DEFAULT_COST_MODEL: Readonly<CostModel> = Object.freeze({
   trapReturn: 4,
   fenceI: 20,
   trapEntry: 20,
+  worldSwitch: 8799,
 });
 
 export function makeCostModel(overrides: Partial<CostModel> = {}): CostModel {

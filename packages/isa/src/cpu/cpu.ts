@@ -21,9 +21,18 @@
 // - Interrupts are checked between regions and after every system instruction; a compiled loop
 //   stops at the cycle of the next timer event, so the timer is precise to one basic block.
 // - Trap handlers for PL0 / PL1 run synchronously inside run(), after the architectural entry.
+//
+// Address translation. Without an MMU the translator is the bare one (or a custom Translator) and
+// satp / p1gatp accept MODE 0 only. `attachMmu(mmu)` (a TranslationControl, e.g. @tachyxx/mmu's
+// Mmu) routes satp / p1gatp / sstatus writes and sfence.vma to the MMU, which invalidates soft-TLB
+// pages through this CPU (SoftTlbInvalidator) whenever a modelled-TLB entry of the current context
+// goes away; so every access the soft-TLB serves is a modelled-TLB hit. Block lookup always goes
+// VA -> exec soft-TLB -> host page -> block (checked against the VA), so two address spaces never
+// run each other's code, and chained links die (linkEpoch) on every soft-TLB flush, page
+// invalidation and level change. Soft-TLB hits are counted cheaply (see syncMmuStats).
 
 import {
-  Op, decode, rd as fRd, rs1 as fRs1, csrNum, immB, immJ,
+  Op, decode, rd as fRd, rs1 as fRs1, rs2 as fRs2, csrNum, immB, immJ,
 } from '../decode.js';
 import { GEN_PARAMS, generateRegion, isControl, isSystem, type RegionBlock } from './codegen.js';
 import { makeCostModel, type CostModel } from './cost.js';
@@ -36,7 +45,7 @@ import {
   HI, mul64, mulh64, mulhsu64, mulhu64, div64, divu64, rem64, remu64,
 } from './int64.js';
 import { PhysMemory, PAGE_SHIFT, chunkMask, type MemoryWriteListener } from './memory.js';
-import { Access, BareTranslator, type Translator } from './translator.js';
+import { Access, BareTranslator, type SoftTlbInvalidator, type TranslationControl, type Translator } from './translator.js';
 
 /** ISA variants (docs/isa.md 2.6). */
 export const ISA_VARIANTS = ['tachy-v1', 'legacy-silent'] as const;
@@ -90,6 +99,54 @@ export interface CpuOptions {
   maxRegionInsns?: number;
   /** Software TLB entries per level (power of two, default 2048). */
   tlbEntries?: number;
+  /** Attach this MMU at construction (same as calling attachMmu; overrides `translator`). */
+  mmu?: TranslationControl;
+}
+
+/**
+ * One vCPU's architectural state while it is not loaded on a CPU (for the hypervisor's world
+ * switch): plain data, allocated once per vCPU with createVcpuContext(); saveContext/loadContext
+ * copy into / out of it without allocating. 64-bit CSRs are int32 halves (Lo = bits 31:0).
+ */
+export interface VcpuContext {
+  /** x0..x31: x[2i] = low half, x[2i+1] = high half (x0 is ignored on load). */
+  readonly x: Int32Array;
+  pcLo: number;
+  pcHi: number;
+  /** Privilege level the vCPU runs at: 2 (kernel) or 3 (user). */
+  level: number;
+  // ---- PL2 bank ----
+  sstatus: number;
+  sie: number;
+  scounteren: number;
+  stvecLo: number; stvecHi: number;
+  sscratchLo: number; sscratchHi: number;
+  sepcLo: number; sepcHi: number;
+  scauseLo: number; scauseHi: number;
+  stvalLo: number; stvalHi: number;
+  stimecmpLo: number; stimecmpHi: number;
+  satpLo: number; satpHi: number;
+  /** sip.SSIP (bit 1) as written by software. */
+  ssip: boolean;
+  // ---- per-vCPU PL1 state the hypervisor owns ----
+  p1timedeltaLo: number; p1timedeltaHi: number;
+  p1gatpLo: number; p1gatpHi: number;
+  /** The virtual PL2 external-interrupt line (code 9, setInterruptPending(9, on)): the event-channel upcall. */
+  seip: boolean;
+  /** Pending bit 9 as written by software through p1ip / mip (PL1 injecting a PL2 external interrupt). */
+  seipSoft: boolean;
+}
+
+/** A fresh vCPU context: all registers 0, pc 0, PL2, stimecmp = all ones (no timer), translation off. */
+export function createVcpuContext(): VcpuContext {
+  return {
+    x: new Int32Array(64), pcLo: 0, pcHi: 0, level: 2,
+    sstatus: 0, sie: 0, scounteren: 0,
+    stvecLo: 0, stvecHi: 0, sscratchLo: 0, sscratchHi: 0, sepcLo: 0, sepcHi: 0,
+    scauseLo: 0, scauseHi: 0, stvalLo: 0, stvalHi: 0, stimecmpLo: -1, stimecmpHi: -1,
+    satpLo: 0, satpHi: 0, ssip: false,
+    p1timedeltaLo: 0, p1timedeltaHi: 0, p1gatpLo: 0, p1gatpHi: 0, seip: false, seipSoft: false,
+  };
 }
 
 interface Block {
@@ -129,7 +186,7 @@ const TLB_INVALID = 0x800; // never equals an (address & mask) value, whose bits
 
 const RETURN_OPS = [Op.SRET, Op.HRET, Op.MRET];
 
-export class Cpu implements MemoryWriteListener {
+export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
   readonly mem: PhysMemory;
   readonly variant: IsaVariant;
   readonly hartId: number;
@@ -162,6 +219,21 @@ export class Cpu implements MemoryWriteListener {
   cycleLimit = Infinity;
   /** Offset of the current level's TLB section. */
   tlbBase = 0;
+  /**
+   * Translation lookups since the last syncMmuStats (only with an MMU attached): added by
+   * generated code (one fetch per basic block, one per load/store), amo() and page-crossing
+   * accesses, and the run loop (system instructions, faulting fetches).
+   */
+  tlbAcc = 0;
+  /** stats.tlbMisses at the last syncMmuStats: lookups since then that reached the translator. */
+  private tlbMissBase = 0;
+  /** The attached MMU (attachMmu), or undefined. */
+  private mmuCtl: TranslationControl | undefined;
+  /**
+   * Virtual pages (by VPN mod 4096) filled into the exec soft-TLB since the last flush: an
+   * invalidatePage of such a page drops chained links (a link bypasses the exec soft-TLB).
+   */
+  private readonly execPages = new Uint8Array(4096);
 
   // pending exception recorded by a slow path
   private excCause = 0;
@@ -255,6 +327,11 @@ export class Cpu implements MemoryWriteListener {
     this.mem.addListener(this);
     this.setPcParts(this.mem.base | 0, Math.floor(this.mem.base / TWO32));
     this.r64Set(R64.stimecmp, -1, -1);
+    if (config.mmu !== undefined) {
+      this.attachMmu(config.mmu);
+      this.stats.tlbFlushes = 0;
+      this.stats.codeFlushes = 0;
+    }
   }
 
   // =====================================================================================
@@ -289,6 +366,7 @@ export class Cpu implements MemoryWriteListener {
   /** Engine counters as a plain object (for --stats JSON). */
   engineStats(): { instructions: number; cycles: number; blocksCompiled: number; blockInvalidations: number;
     codeFlushes: number; tlbMisses: number; tlbFlushes: number } {
+    this.syncMmuStats();
     const s = this.stats;
     return {
       instructions: this.instret, cycles: this.cycles, blocksCompiled: s.blocksCompiled,
@@ -361,12 +439,173 @@ export class Cpu implements MemoryWriteListener {
   }
 
   // =====================================================================================
+  // MMU attachment
+  // =====================================================================================
+
+  /** The attached MMU, or undefined (bare or custom translator). */
+  get mmu(): TranslationControl | undefined { return this.mmuCtl; }
+
+  /**
+   * Use `mmu` for translation from now on: it becomes the translator, gets this CPU as its
+   * soft-TLB invalidator, receives the current sstatus / p1gatp / satp (values it rejects read
+   * as 0 afterwards), and every later satp / p1gatp / sstatus write, trap entry / return and
+   * sfence.vma goes through it. Drops the soft-TLB and all compiled code (regions are recompiled
+   * with soft-TLB hit counting).
+   */
+  attachMmu(mmu: TranslationControl): void {
+    this.syncMmuStats();
+    this.mmuCtl = mmu;
+    this.translator = mmu;
+    mmu.setInvalidator(this);
+    mmu.writeSstatus(this.sstatus);
+    this.pushTranslationRegs(this.r64[2 * R64.p1gatp]!, this.r64[2 * R64.p1gatp + 1]!,
+      this.r64[2 * R64.satp]!, this.r64[2 * R64.satp + 1]!);
+    this.flushTlb();
+    this.flushCode();
+    this.tlbAcc = 0;
+    this.tlbMissBase = this.stats.tlbMisses;
+  }
+
+  /** Load p1gatp then satp into the MMU (context load / attach); rejected values become 0 (Bare). */
+  private pushTranslationRegs(gLo: number, gHi: number, sLo: number, sHi: number): void {
+    const m = this.mmuCtl;
+    if (m === undefined) {
+      if ((gHi >>> 28) !== 0) { gLo = 0; gHi = 0; }
+      if ((sHi >>> 28) !== 0) { sLo = 0; sHi = 0; }
+      this.r64Set(R64.p1gatp, gLo, gHi);
+      this.r64Set(R64.satp, sLo, sHi);
+      return;
+    }
+    if (!m.writeP1gatp(gLo, gHi)) m.writeP1gatp(0, 0);
+    this.r64Set(R64.p1gatp, m.p1gatpLo, m.p1gatpHi);
+    if (!m.writeSatp(sLo, sHi)) m.writeSatp(0, 0);
+    this.r64Set(R64.satp, m.satpLo, m.satpHi);
+  }
+
+  /**
+   * Report the accesses the soft-TLB served since the last call to the MMU (addSoftTlbHits), when
+   * they were made at PL2/PL3 with translation on. Called automatically before every level change,
+   * satp / p1gatp write and context save / load, and by engineStats(); call it before reading the
+   * MMU's stats. Accounting: lookups = one instruction fetch per basic block executed (a compiled
+   * block, a single-stepped instruction or a system instruction: the modelled ITLB is consulted
+   * once per block, not per instruction), plus one per load / store / AMO, plus one more for an
+   * access that crosses a page; soft-TLB hits = lookups - translate() calls. So the MMU's
+   * tlbHits + softTlbHits + tlbMisses equals that lookup count exactly.
+   */
+  syncMmuStats(): void {
+    const m = this.mmuCtl;
+    if (m === undefined) return;
+    const hits = this.tlbAcc - (this.stats.tlbMisses - this.tlbMissBase);
+    if (hits !== 0 && this.lvl >= 2 && ((m.satpHi >>> 28) !== 0 || (m.p1gatpHi >>> 28) !== 0)) m.addSoftTlbHits(hits);
+    this.tlbAcc = 0;
+    this.tlbMissBase = this.stats.tlbMisses;
+  }
+
+  /** SoftTlbInvalidator: drop the soft-TLB entries of the page holding (lo, hi) at every level; drops chained links. */
+  invalidatePage(lo: number, hi: number): void {
+    const tag = lo & -4096;
+    hi |= 0;
+    const j = (lo >>> 12) & this.tlbMask;
+    const RL = this.RL, RH = this.RH, WL = this.WL, WH = this.WH, XL = this.XL, XH = this.XH;
+    for (let l = 0; l < 4; l++) {
+      const i = j + l * this.tlbEntries;
+      if (RL[i] === tag && RH[i] === hi) RL[i] = TLB_INVALID;
+      if (WL[i] === tag && WH[i] === hi) WL[i] = TLB_INVALID;
+      if (XL[i] === tag && XH[i] === hi) XL[i] = TLB_INVALID;
+    }
+    // A link into a block of this page would bypass the (now missing) exec translation.
+    if (this.execPages[(lo >>> 12) & 4095] !== 0) this.linkEpoch++;
+  }
+
+  /** SoftTlbInvalidator: drop every soft-TLB entry (= flushTlb). */
+  invalidateAll(): void { this.flushTlb(); }
+
+  // =====================================================================================
+  // vCPU context (hypervisor world switch)
+  // =====================================================================================
+
+  /**
+   * Copy the loaded vCPU's state into `ctx`. At PL2/PL3 pc and level are the live ones; from a
+   * PL1 trap handler (level 1) they are the trapped guest's: p1epc and p1status.PPL.
+   */
+  saveContext(ctx: VcpuContext): void {
+    this.syncMmuStats();
+    let level = this.lvl, lo = this.pcLo, hi = this.pcHi;
+    if (level === 1) {
+      level = (this.p1status & ST_PPL) >>> ST_PPL_SHIFT;
+      lo = this.r64[2 * R64.p1epc]!; hi = this.r64[2 * R64.p1epc + 1]!;
+    }
+    if (level < 2) throw new Error(`saveContext: no vCPU is loaded (level PL${level})`);
+    ctx.x.set(this.x);
+    ctx.pcLo = lo; ctx.pcHi = hi; ctx.level = level;
+    ctx.sstatus = this.sstatus; ctx.sie = this.sie; ctx.scounteren = this.scounteren;
+    const r = this.r64;
+    ctx.stvecLo = r[2 * R64.stvec]!; ctx.stvecHi = r[2 * R64.stvec + 1]!;
+    ctx.sscratchLo = r[2 * R64.sscratch]!; ctx.sscratchHi = r[2 * R64.sscratch + 1]!;
+    ctx.sepcLo = r[2 * R64.sepc]!; ctx.sepcHi = r[2 * R64.sepc + 1]!;
+    ctx.scauseLo = r[2 * R64.scause]!; ctx.scauseHi = r[2 * R64.scause + 1]!;
+    ctx.stvalLo = r[2 * R64.stval]!; ctx.stvalHi = r[2 * R64.stval + 1]!;
+    ctx.stimecmpLo = r[2 * R64.stimecmp]!; ctx.stimecmpHi = r[2 * R64.stimecmp + 1]!;
+    ctx.satpLo = r[2 * R64.satp]!; ctx.satpHi = r[2 * R64.satp + 1]!;
+    ctx.p1timedeltaLo = r[2 * R64.p1timedelta]!; ctx.p1timedeltaHi = r[2 * R64.p1timedelta + 1]!;
+    ctx.p1gatpLo = r[2 * R64.p1gatp]!; ctx.p1gatpHi = r[2 * R64.p1gatp + 1]!;
+    ctx.ssip = (this.ipSoft & (1 << 1)) !== 0;
+    ctx.seip = (this.ipLines & (1 << 9)) !== 0;
+    ctx.seipSoft = (this.ipSoft & (1 << 9)) !== 0;
+  }
+
+  /**
+   * Make `ctx` the loaded vCPU (a world switch): registers, the PL2 bank, p1timedelta, p1gatp
+   * and satp (through the MMU hooks, so VMID/ASID tagging and untagged flushes apply), the SSIP /
+   * SEIP bits. At PL2/PL3 pc and level change now; from a PL1 trap handler they go to p1epc and
+   * p1status.PPL, so the handler's returnFromTrap(1) enters the loaded vCPU. Clears the LR
+   * reservation and a wfi stall, recomputes timer and interrupt state and charges
+   * `cost.worldSwitch` cycles. WARL rules apply to every field.
+   */
+  loadContext(ctx: VcpuContext): void {
+    if (ctx.level !== 2 && ctx.level !== 3) throw new RangeError(`loadContext: level must be 2 or 3, got ${ctx.level}`);
+    if (this.lvl === 0) throw new Error('loadContext: not supported at PL0');
+    this.syncMmuStats();
+    this.x.set(ctx.x);
+    this.x[0] = 0; this.x[1] = 0;
+    this.sstatus = ctx.sstatus & SST_WMASK;
+    this.sie = ctx.sie & IRQ_VISIBLE[2];
+    this.scounteren = ctx.scounteren & 7;
+    this.r64Set(R64.stvec, ctx.stvecLo & ~2, ctx.stvecHi);
+    this.r64Set(R64.sscratch, ctx.sscratchLo, ctx.sscratchHi);
+    this.r64Set(R64.sepc, ctx.sepcLo & ~3, ctx.sepcHi);
+    this.r64Set(R64.scause, ctx.scauseLo, ctx.scauseHi);
+    this.r64Set(R64.stval, ctx.stvalLo, ctx.stvalHi);
+    this.r64Set(R64.stimecmp, ctx.stimecmpLo, ctx.stimecmpHi);
+    this.r64Set(R64.p1timedelta, ctx.p1timedeltaLo, ctx.p1timedeltaHi);
+    this.ipSoft = (this.ipSoft & ~((1 << 1) | (1 << 9))) | (ctx.ssip ? 1 << 1 : 0) | (ctx.seipSoft ? 1 << 9 : 0);
+    this.ipLines = (this.ipLines & ~(1 << 9)) | (ctx.seip ? 1 << 9 : 0);
+    this.mmuCtl?.writeSstatus(this.sstatus);
+    this.pushTranslationRegs(ctx.p1gatpLo, ctx.p1gatpHi, ctx.satpLo, ctx.satpHi);
+    if (this.lvl === 1) {
+      this.r64Set(R64.p1epc, ctx.pcLo & ~3, ctx.pcHi);
+      this.p1status = (this.p1status & ~ST_PPL) | (ctx.level << ST_PPL_SHIFT);
+    } else {
+      this.setPcParts(ctx.pcLo, ctx.pcHi);
+      this.setLevel(ctx.level);
+    }
+    this.resValid = false;
+    this.waiting = false;
+    this.linkEpoch++;
+    this.cycles += this.cost.worldSwitch;
+    this.stip = false;
+    this.recomputeTimer();
+    this.irqDirty = true;
+  }
+
+  // =====================================================================================
   // TLB and code cache
   // =====================================================================================
 
   /** Invalidate every software-TLB entry (all levels). */
   flushTlb(): void {
     this.RL.fill(TLB_INVALID); this.WL.fill(TLB_INVALID); this.XL.fill(TLB_INVALID);
+    this.execPages.fill(0);
     this.stats.tlbFlushes++;
     this.linkEpoch++;
   }
@@ -442,6 +681,7 @@ export class Cpu implements MemoryWriteListener {
         off = this.fillExec(pcLo, pcHi);
         if (off < 0) {
           prev = undefined;
+          this.tlbAcc++;
           this.trapNow(-off, pcLo, pcHi);
           if (this.trapStorm()) return 'trap-loop';
           continue;
@@ -459,6 +699,7 @@ export class Cpu implements MemoryWriteListener {
       if (b.len > remaining) b = this.stepBlock(off, pcLo, pcHi);
       const before = this.instret;
       if (b.fn === undefined) {
+        this.tlbAcc++; // its fetch (compiled blocks count their own)
         this.execSystem(b.insn);
       } else {
         // run chained blocks while nothing needs the outer loop's attention
@@ -502,12 +743,12 @@ export class Cpu implements MemoryWriteListener {
   private stepTraced(): void {
     const pcLo = this.pcLo, pcHi = this.pcHi;
     let off = this.fillExec(pcLo, pcHi);
-    if (off < 0) { this.trapNow(-off, pcLo, pcHi); return; }
+    if (off < 0) { this.tlbAcc++; this.trapNow(-off, pcLo, pcHi); return; }
     off >>>= 0;
     const insn = this.mem.i32[off >>> 2]!;
     this.traceHook!(this.pc, insn >>> 0, this.lvl);
     const b = this.stepBlock(off, pcLo, pcHi);
-    if (b.fn === undefined) this.execSystem(b.insn);
+    if (b.fn === undefined) { this.tlbAcc++; this.execSystem(b.insn); }
     else {
       b.fn(this, 1);
       if (this.sx !== 0) { const sx = this.sx; this.sx = 0; if (sx === 1) this.trapNow(this.excCause, this.excTvalLo, this.excTvalHi); }
@@ -592,7 +833,7 @@ export class Cpu implements MemoryWriteListener {
     const e = blocks[0]!;
     const base = { len: e.words.length, vpcLo: e.pcLo, vpcHi: e.pcHi, insn: e.words[0]!, valid: true, linkEpoch: this.linkEpoch };
     if (sys) return { fn: undefined, links: [], ...base };
-    const src = generateRegion(blocks, this.tlbMask, this.cost);
+    const src = generateRegion(blocks, this.tlbMask, this.cost, this.mmuCtl !== undefined);
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const factory = new Function(...GEN_PARAMS, `return function blk(cpu,budget){${src.body}\n};`) as
       (...a: unknown[]) => (cpu: Cpu, budget: number) => number;
@@ -618,20 +859,29 @@ export class Cpu implements MemoryWriteListener {
 
   private xlate(lo: number, hi: number, access: Access): number {
     this.stats.tlbMisses++;
-    return this.translator.translate(lo, hi, access, this.lvl);
+    const r = this.translator.translate(lo, hi, access, this.lvl);
+    const m = this.mmuCtl;
+    if (m !== undefined) this.cycles += m.lastCycles;
+    return r;
   }
 
   /** Translate a fetch and fill the exec TLB. Returns host offset or -cause. */
   private fillExec(lo: number, hi: number): number {
     const off = this.xlate(lo, hi, Access.EXEC);
-    if (off < 0) return off;
+    if (off < 0) { this.setGuestPageTval(-off); return off; }
     const i = ((lo >>> 12) & this.tlbMask) + this.tlbBase;
     this.XL[i] = lo & -4096; this.XH[i] = hi; this.XO[i] = (off - (lo & 4095)) | 0;
+    this.execPages[(lo >>> 12) & 4095] = 1;
     return off;
   }
 
   private recordFault(cause: number, lo: number, hi: number): void {
     this.excCause = cause; this.excTvalLo = lo; this.excTvalHi = hi; this.sx = 1;
+    this.setGuestPageTval(cause);
+  }
+
+  /** For a guest-page fault (20/21/23): p1tval2 <- the translator's faulting GPA. */
+  private setGuestPageTval(cause: number): void {
     if (cause === 20 || cause === 21 || cause === 23) {
       this.r64Set(R64.p1tval2, this.translator.faultGpaLo ?? 0, this.translator.faultGpaHi ?? 0);
     }
@@ -652,6 +902,7 @@ export class Cpu implements MemoryWriteListener {
     if ((lo & 4095) + size > 4096) {
       const nlo = ((lo & -4096) + 4096) | 0;
       const nhi = (hi + (nlo === 0 ? 1 : 0)) | 0;
+      this.tlbAcc++; // the second page is a second lookup
       const r2 = this.xlate(nlo, nhi, acc);
       if (r2 < 0) { this.recordFault(-r2, lo, hi); return -1; }
       this.off2 = r2;
@@ -753,6 +1004,7 @@ export class Cpu implements MemoryWriteListener {
     const base = isD ? Op.LR_D : Op.LR_W;
     const kind = op - base; // 0 lr, 1 sc, 2 swap, 3 add, 4 xor, 5 and, 6 or, 7 min, 8 max, 9 minu, 10 maxu
     if ((lo & (size - 1)) !== 0) { this.recordFault(6, lo, hi); return 0; }
+    this.tlbAcc++; // AMOs always translate (no soft-TLB fast path)
     const r = this.xlate(lo, hi, kind === 0 ? Access.READ : Access.WRITE);
     if (r < 0) { this.recordFault(-r, lo, hi); return 0; }
     const i32 = this.mem.i32;
@@ -816,7 +1068,14 @@ export class Cpu implements MemoryWriteListener {
       case Op.FENCE_I: this.flushCode(); this.retire(this.cost.fenceI); return;
       case Op.SFENCE_VMA:
         if (lvl === 3) { this.trapNow(2, insn, 0); return; }
-        this.flushTlb(); this.retire(this.cost.system); return;
+        if (this.mmuCtl === undefined) this.flushTlb();
+        else {
+          // The MMU drops the matching modelled entries and, through invalidatePage/All, the
+          // soft-TLB pages they cover (the soft-TLB only holds pages of the modelled TLB).
+          const r1 = fRs1(insn), r2 = fRs2(insn);
+          this.mmuCtl.sfenceVma(this.x[2 * r1]!, this.x[2 * r1 + 1]!, this.x[2 * r2]! & 0xffff, r1 === 0, r2 === 0);
+        }
+        this.retire(this.cost.system); return;
       case Op.WFI: {
         let force = -1;
         if (lvl === 3) { this.trapNow(2, insn, 0); return; }
@@ -939,7 +1198,7 @@ export class Cpu implements MemoryWriteListener {
   private csrWrite(n: number, lo: number, hi: number): void {
     this.irqDirty = true;
     switch (n) {
-      case CSR.sstatus: this.sstatus = lo & SST_WMASK; return;
+      case CSR.sstatus: this.sstatus = lo & SST_WMASK; this.mmuCtl?.writeSstatus(this.sstatus); return;
       case CSR.mstatus: this.mstatus = lo & ST_WMASK; return;
       case CSR.p1status: this.p1status = lo & ST_WMASK; return;
       case CSR.medeleg: this.medeleg = lo & EDELEG_MASK; return;
@@ -960,9 +1219,17 @@ export class Cpu implements MemoryWriteListener {
         this.r64Set(R64_OF[n]!, lo & ~2, hi); return; // mode bit 1 is reserved (reads 0)
       case CSR.mepc: case CSR.p1epc: case CSR.sepc:
         this.r64Set(R64_OF[n]!, lo & ~3, hi); return;
-      case CSR.satp: case CSR.p1gatp:
-        if ((hi >>> 28) !== 0) return; // only MODE 0 (Bare) is implemented: WARL, write ignored
-        this.r64Set(R64_OF[n]!, lo, hi); return;
+      case CSR.satp: case CSR.p1gatp: {
+        const m = this.mmuCtl;
+        if (m === undefined) {
+          if ((hi >>> 28) !== 0) return; // without an MMU only MODE 0 (Bare): WARL, write ignored
+          this.r64Set(R64_OF[n]!, lo, hi); return;
+        }
+        this.syncMmuStats(); // hits so far belong to the old address space / VMID
+        if (n === CSR.satp) { if (m.writeSatp(lo, hi)) this.r64Set(R64.satp, m.satpLo, m.satpHi); }
+        else if (m.writeP1gatp(lo, hi)) this.r64Set(R64.p1gatp, m.p1gatpLo, m.p1gatpHi);
+        return;
+      }
       case CSR.stimecmp: case CSR.p1timedelta:
         this.r64Set(R64_OF[n]!, lo, hi);
         this.stip = false;
@@ -1082,6 +1349,7 @@ export class Cpu implements MemoryWriteListener {
       s &= ~SST_SIE;
       s = (s & ~SST_SPP) | (from === 2 ? SST_SPP : 0);
       this.sstatus = s;
+      this.mmuCtl?.writeSstatus(s);
     } else {
       const b = t === 0 ? 0 : 1;
       this.r64Set(b === 0 ? R64.mepc : R64.p1epc, epcLo, epcHi);
@@ -1110,8 +1378,11 @@ export class Cpu implements MemoryWriteListener {
   }
 
   private setLevel(l: number): void {
-    // Chained links assume the same translation; the bare translator is level-independent.
-    if (l !== this.lvl && !(this.translator instanceof BareTranslator)) this.linkEpoch++;
+    if (l !== this.lvl) {
+      if (this.mmuCtl !== undefined) this.syncMmuStats(); // hits so far were made at the old level
+      // Chained links assume the same translation; the bare translator is level-independent.
+      if (!(this.translator instanceof BareTranslator)) this.linkEpoch++;
+    }
     this.lvl = l;
     this.tlbBase = l * this.tlbEntries;
     this.irqDirty = true;
@@ -1125,6 +1396,7 @@ export class Cpu implements MemoryWriteListener {
       const s = this.sstatus;
       target = (s & SST_SPP) !== 0 ? 2 : 3;
       this.sstatus = ((s & ~(SST_SIE | SST_SPP)) | ((s & SST_SPIE) !== 0 ? SST_SIE : 0)) | SST_SPIE;
+      this.mmuCtl?.writeSstatus(this.sstatus);
       this.pcLo = this.r64[2 * R64.sepc]!; this.pcHi = this.r64[2 * R64.sepc + 1]!;
     } else {
       const s = bank === 0 ? this.mstatus : this.p1status;

@@ -1,11 +1,11 @@
 // The CPU execution engine: public surface of src/cpu.
-export { Cpu, ISA_VARIANTS } from './cpu.js';
-export type { IsaVariant, RunReason, TrapHandler, TraceHook, CpuOptions, CpuStats } from './cpu.js';
+export { Cpu, ISA_VARIANTS, createVcpuContext } from './cpu.js';
+export type { IsaVariant, RunReason, TrapHandler, TraceHook, CpuOptions, CpuStats, VcpuContext } from './cpu.js';
 export { costOf } from './codegen.js';
 export { PhysMemory, PAGE_SIZE, PAGE_SHIFT } from './memory.js';
 export type { PhysMemoryConfig, MemoryWriteListener } from './memory.js';
 export { Access, BareTranslator } from './translator.js';
-export type { Translator } from './translator.js';
+export type { Translator, TranslationControl, SoftTlbInvalidator } from './translator.js';
 export { DEFAULT_COST_MODEL, makeCostModel } from './cost.js';
 export type { CostModel } from './cost.js';
 export { CSR, CAUSE, IRQ } from './csr.js';

@@ -1,7 +1,7 @@
 // Address translation seam. The CPU's software TLB asks a Translator on a miss; the Translator
 // returns the host offset (index into PhysMemory.buffer) of the virtual address, or a fault.
-// This release has the bare translator (identity, RAM-bounds-checked). The mmu package plugs in
-// stage-1/stage-2 translation later.
+// The bare translator (identity, RAM-bounds-checked) is the default; `@tachyxx/mmu` provides
+// stage-1/stage-2 translation through TranslationControl (Cpu.attachMmu).
 
 import type { PhysMemory } from './memory.js';
 
@@ -20,6 +20,45 @@ export interface Translator {
   translate(vaLo: number, vaHi: number, access: Access, level: number): number;
   faultGpaLo?: number;
   faultGpaHi?: number;
+}
+
+/**
+ * Implemented by the CPU: drop host-side soft-TLB entries (the MMU calls it when a modelled TLB
+ * entry of the current context goes away, and on every change of satp, p1gatp, SUM or MXR).
+ * Structurally the same as `@tachyxx/mmu`'s SoftTlbInvalidator.
+ */
+export interface SoftTlbInvalidator {
+  /** Drop the entries (every level, every access kind) of the 4 KiB page holding (vaLo, vaHi). */
+  invalidatePage(vaLo: number, vaHi: number): void;
+  /** Drop every entry. */
+  invalidateAll(): void;
+}
+
+/**
+ * What the CPU needs from a translating MMU (implemented by `@tachyxx/mmu`'s `Mmu`; isa does not
+ * depend on that package). Attach one with `cpu.attachMmu(mmu)`: the CPU then routes satp /
+ * p1gatp / sstatus writes and sfence.vma here, adds `lastCycles` after every translate() call and
+ * reports the accesses its soft-TLB served with `addSoftTlbHits`.
+ */
+export interface TranslationControl extends Translator {
+  /** satp / p1gatp as last accepted (legalized) by writeSatp / writeP1gatp, as int32 halves. */
+  readonly satpLo: number;
+  readonly satpHi: number;
+  readonly p1gatpLo: number;
+  readonly p1gatpHi: number;
+  /** Cycles charged by the last translate() call. */
+  readonly lastCycles: number;
+  /** A write of satp; false = unsupported MODE (WARL: the CSR keeps its old value). */
+  writeSatp(lo: number, hi: number): boolean;
+  /** A write of p1gatp; false = unsupported MODE (WARL). */
+  writeP1gatp(lo: number, hi: number): boolean;
+  /** sstatus changed (SUM bit 18, MXR bit 19). */
+  writeSstatus(sstatus: number): void;
+  /** sfence.vma: rs1Zero / rs2Zero say the operand register was x0. */
+  sfenceVma(vaLo: number, vaHi: number, asid: number, rs1Zero: boolean, rs2Zero: boolean): void;
+  /** `n` accesses at PL2/PL3 with translation on were served by the CPU's soft-TLB. */
+  addSoftTlbHits(n: number): void;
+  setInvalidator(inv: SoftTlbInvalidator | null): void;
 }
 
 const FAULT_CAUSE = [5, 7, 1] as const;
