@@ -1,3 +1,8 @@
-// @tachyxx/hypervisor: machine memory, P2M/M2P, guest memory access, domains, memory_op.
+// @tachyxx/hypervisor: machine memory, P2M/M2P, guest memory access, domains, memory_op,
+// the host (pCPUs, world switch, traps at PL1, hypercall table, time) and vCPUs.
 export * from './memory/index.js';
 export * from './domain/index.js';
+export { Host, HostError, type HostOptions, type DomainSpec } from './host/host.js';
+export { Vcpu } from './host/vcpu.js';
+export { HypercallTable, type HypercallArgs, type HypercallHandler } from './hypercalls/table.js';
+export { vcpuOp } from './hypercalls/vcpu-op.js';

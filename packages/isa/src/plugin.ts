@@ -2,12 +2,13 @@
 // later the hypervisor host) selects one by config (`components: { isa: { variant: ... } }`)
 // and resolves ISA_CPU_FACTORY to build a hart per pCPU.
 import { bindSingleton, definePlugin, defineToken, p, resolve, TOKENS, type ParamSpec } from '@tachyxx/core';
-import { Cpu, PhysMemory, DEFAULT_COST_MODEL, type CostModel, type IsaVariant } from './cpu/index.js';
+import { Cpu, PhysMemory, DEFAULT_COST_MODEL, type CostModel, type CpuOptions, type IsaVariant } from './cpu/index.js';
 
 /** Builds a hart of the configured variant over a machine's physical memory. */
 export interface CpuFactory {
   readonly variant: IsaVariant;
-  create(memory: PhysMemory, hartId: number): Cpu;
+  /** `extra` adds per-use options (e.g. `platformInterrupts` for a hypervisor host). */
+  create(memory: PhysMemory, hartId: number, extra?: Omit<CpuOptions, 'variant' | 'hartId' | 'freqHz' | 'costs'>): Cpu;
 }
 export const ISA_CPU_FACTORY = defineToken<CpuFactory>('isa.CpuFactory');
 
@@ -50,7 +51,7 @@ function isaPlugin(variant: IsaVariant, description: string) {
         const model = Object.fromEntries(Object.keys(DEFAULT_COST_MODEL).map((k) => [k, all[k]])) as unknown as CostModel;
         return {
           variant,
-          create: (memory, hartId) => new Cpu(memory, { variant, hartId, freqHz, costs: model, maxBlockInsns: params.maxBlockInsns }),
+          create: (memory, hartId, extra) => new Cpu(memory, { maxBlockInsns: params.maxBlockInsns, ...extra, variant, hartId, freqHz, costs: model }),
         };
       });
     },

@@ -1,17 +1,34 @@
 import { readFileSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
-import { BareMachine, ISA_VARIANTS, ImageError, type RunResult } from '@tachyxx/isa';
+import { ConfigError, resolve } from '@tachyxx/core';
+import { BareMachine, ISA_CPU_FACTORY, ISA_VARIANTS, ImageError, type RunResult } from '@tachyxx/isa';
+import { MMU_FACTORY } from '@tachyxx/mmu';
+import { hostContainer } from '../host-config.js';
 import { intOption, parse, UsageError } from '../usage.js';
+import { runDomains } from './run-domains.js';
+import { consoleSink } from '../console.js';
 
 export const RUN_HELP = `Usage: tachyxx run --bare IMAGE [options]
+       tachyxx run --domain IMAGE [--domain IMAGE ...] [options]
 
-Boot IMAGE (an ELF64 RISC-V static executable, boot ABI v1) on one pCPU of the Tachyxx CPU with
-PL0 firmware serving the hypercalls console_io (write) and sched_op (shutdown); any other
-hypercall returns -ENOSYS. Guest console bytes go to stdout and nothing else does.
+--bare boots IMAGE (an ELF64 RISC-V static executable, boot ABI v1) on one pCPU of the Tachyxx
+CPU with PL0 firmware serving the hypercalls console_io (write) and sched_op (shutdown); any
+other hypercall returns -ENOSYS.
+
+--domain runs IMAGE as a domU under the Tachyxx hypervisor (2-stage translation, credit
+scheduler, Xen hypercalls); give it several times for several domains. With more than one
+domain each console line is prefixed by the domain's name; a domain that crashes is reported
+on stderr and the others run on.
+
+Guest console bytes go to stdout and nothing else does.
 
 Options:
   --bare IMAGE        the image to boot bare (no hypervisor)
+  --domain IMAGE      an image to run as a domain (repeatable)
   --memory MiB        guest RAM in MiB, at guest-physical 0x80000000 (default 256, max 4096);
-                      RAM is sparse: untouched memory costs no host memory
+                      with --domain: each domain's memory (default 64)
+  --vcpus N           vCPUs per domain (default 1)
+  --host FILE         host config (YAML): pCPUs, memory, NUMA, plugin variants, costs
+                      (see docs/plugins.md); command-line options override it
   --isa VARIANT       CPU variant: ${ISA_VARIANTS.join(' | ')} (default tachy-v1)
   --max-insns N       stop after exactly N retired instructions (exit status 1)
   --stats FILE.json   write run statistics as JSON
@@ -19,8 +36,11 @@ Options:
   --debug             print stack traces for internal errors
   -h, --help          show this help
 
-Exit status: 0 the guest powered off; 1 it crashed, took a fatal trap, deadlocked, or hit
---max-insns (the reason is on stderr); 2 bad usage or a bad image.
+RAM is sparse: untouched memory costs no host memory.
+
+Exit status: 0 the guest (every domain) powered off; 1 a guest crashed, took a fatal trap,
+deadlocked, or --max-insns was hit (the reason is on stderr); 2 bad usage, a bad config or a
+bad image.
 `;
 
 const HINT = 'tachyxx run --help';
@@ -30,6 +50,9 @@ export async function runCommand(args: string[]): Promise<number> {
     args,
     {
       bare: { type: 'string' },
+      domain: { type: 'string', multiple: true },
+      vcpus: { type: 'string' },
+      host: { type: 'string' },
       memory: { type: 'string' },
       isa: { type: 'string' },
       'max-insns': { type: 'string' },
@@ -45,18 +68,44 @@ export async function runCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`, HINT);
-  const image = values.bare;
-  if (!image) throw new UsageError('missing --bare IMAGE (the only run mode in this release)', HINT);
-  const memoryMiB = intOption('memory', values.memory, 256, HINT, 1, 4096);
+  const image: string | undefined = values.bare;
+  const domains = values.domain ?? [];
+  if (image && domains.length) throw new UsageError('give either --bare IMAGE or --domain IMAGE, not both', HINT);
+  if (!image && !domains.length) throw new UsageError('missing --bare IMAGE or --domain IMAGE', HINT);
   const maxInsns = values['max-insns'] === undefined ? Infinity : intOption('max-insns', values['max-insns'], 0, HINT, 1);
   const variant = values.isa ?? 'tachy-v1';
   if (!(ISA_VARIANTS as readonly string[]).includes(variant)) {
     throw new UsageError(`--isa: unknown variant '${variant}' (known: ${ISA_VARIANTS.join(', ')})`, HINT);
   }
+  if (domains.length) {
+    return runDomains({
+      images: domains,
+      memoryMiB: intOption('memory', values.memory, 64, HINT, 1, 4096),
+      vcpus: intOption('vcpus', values.vcpus, 1, HINT, 1, 32),
+      hostFile: values.host,
+      variant: values.isa,
+      maxInsns,
+      stats: values.stats,
+    });
+  }
+  if (values.vcpus !== undefined) throw new UsageError('--vcpus applies to --domain only', HINT);
+  const memoryMiB = intOption('memory', values.memory, 256, HINT, 1, 4096);
+  let host;
+  try {
+    host = hostContainer(values.host, { isa: variant });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`tachyxx: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const cpuFactory = resolve(host.container, ISA_CPU_FACTORY);
+  const mmuFactory = resolve(host.container, MMU_FACTORY);
 
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(image);
+    bytes = readFileSync(image!);
   } catch (e) {
     process.stderr.write(`tachyxx: ${image}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
     return 2;
@@ -71,6 +120,8 @@ export async function runCommand(args: string[]): Promise<number> {
       file: image,
       memoryMiB,
       variant,
+      cpuFactory,
+      attach: (cpu, memory) => cpu.attachMmu(mmuFactory.create(memory, 0, cpu)),
       console: out.write,
       trace: values.trace
         ? (line: string) => {
@@ -104,34 +155,3 @@ export async function runCommand(args: string[]): Promise<number> {
   return result.reason === 'poweroff' ? 0 : 1;
 }
 
-/** Buffers guest console bytes and writes them to stdout in large chunks. */
-function consoleSink() {
-  const buf = Buffer.alloc(1 << 16);
-  let n = 0;
-  const flush = () => {
-    if (n) writeAll(buf.subarray(0, n));
-    n = 0;
-  };
-  const write = (bytes: Uint8Array) => {
-    if (n + bytes.length > buf.length) flush();
-    if (bytes.length > buf.length) writeAll(bytes);
-    else {
-      buf.set(bytes, n);
-      n += bytes.length;
-    }
-  };
-  return { write, flush };
-}
-
-/** writeSync to stdout, retrying on EAGAIN (stdout may be a non-blocking pipe). */
-function writeAll(bytes: Uint8Array) {
-  let off = 0;
-  while (off < bytes.length) {
-    try {
-      off += writeSync(1, bytes, off, bytes.length - off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-    }
-  }
-}

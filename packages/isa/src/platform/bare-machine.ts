@@ -27,6 +27,8 @@ export interface BareMachineOptions {
   trace?: (line: string) => void;
   /** Builds the hart (the isa plugin's factory, carrying the configured variant and costs). */
   cpuFactory?: CpuFactory;
+  /** Called once the hart exists, e.g. to attach an MMU (`cpu.attachMmu(...)`) for stage-1 paging. */
+  attach?: (cpu: Cpu, memory: PhysMemory) => void;
 }
 
 export type ExitReason =
@@ -71,6 +73,7 @@ export class BareMachine {
       ? opts.cpuFactory.create(this.memory, 0)
       : new Cpu(this.memory, { variant: opts.variant ?? 'tachy-v1', hartId: 0 });
     const cpu = this.cpu;
+    opts.attach?.(cpu, this.memory);
     // Firmware set-up: PL3 faults and PL2 interrupts go straight to PL2 (both delegation
     // levels); hypercalls and sensitive instructions come to the firmware.
     cpu.writeCsr(CSR.medeleg, bits(PL2_DELEGATED_EXCEPTIONS), 0);

@@ -1,0 +1,107 @@
+// `tachyxx run --domain IMAGE ...`: boot a host (no toolstack yet) and run each image as a domU.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { ConfigError } from '@tachyxx/core';
+import { ImageError } from '@tachyxx/isa';
+import { Host, HostError } from '@tachyxx/hypervisor';
+import { hostContainer } from '../host-config.js';
+import { consoleSink } from '../console.js';
+
+export interface RunDomainsOptions {
+  images: string[];
+  memoryMiB: number;
+  vcpus: number;
+  hostFile?: string;
+  variant?: string;
+  maxInsns: number;
+  stats?: string;
+}
+
+export async function runDomains(o: RunDomainsOptions): Promise<number> {
+  const out = consoleSink();
+  const multi = o.images.length > 1;
+  const partial = new Map<string, string>();
+  const dec = new TextDecoder();
+  const enc = new TextEncoder();
+  const lines: string[] = [];
+  let host: Host;
+  try {
+    const { container } = hostContainer(o.hostFile, {
+      isa: o.variant,
+      // machine memory: the domains plus room for P2M tables and special pages
+      memoryMiB: Math.min(4096, o.images.length * (o.memoryMiB + 8) + 16),
+    });
+    host = new Host({
+      container,
+      console: (d, bytes) => {
+        if (!multi) return out.write(bytes);
+        // Prefix every complete line with the domain's name; keep partial lines per domain.
+        const text = (partial.get(d.name) ?? '') + dec.decode(bytes);
+        const parts = text.split('\n');
+        partial.set(d.name, parts.pop()!);
+        for (const l of parts) out.write(enc.encode(`${d.name}: ${l}\n`));
+      },
+      log: (l) => lines.push(l),
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`tachyxx: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+
+  const names = new Map<string, number>();
+  try {
+    for (const file of o.images) {
+      let bytes: Uint8Array;
+      try {
+        bytes = readFileSync(file);
+      } catch (e) {
+        process.stderr.write(`tachyxx: ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
+        return 2;
+      }
+      let name = basename(file).replace(/\.elf$/, '');
+      const n = (names.get(name) ?? 0) + 1;
+      names.set(name, n);
+      if (n > 1) name = `${name}-${n}`;
+      host.createDomain({ name, image: bytes, file, memoryMiB: o.memoryMiB, vcpus: o.vcpus });
+    }
+  } catch (e) {
+    if (e instanceof ImageError || e instanceof HostError) {
+      process.stderr.write(`tachyxx: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+
+  const t0 = performance.now();
+  const why = host.run({ maxInsns: o.maxInsns });
+  const wallSeconds = (performance.now() - t0) / 1000;
+  for (const [name, rest] of partial) if (rest) out.write(enc.encode(`${name}: ${rest}\n`));
+  out.flush();
+
+  let status = 0;
+  const domains = host.domains.list();
+  for (const d of domains) {
+    if (d.shutdownCode === 0) continue;
+    status = 1;
+    const reason = d.shutdownCode === null ? `still running (${why})` : `shut down: ${['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'soft_reset'][d.shutdownCode] ?? d.shutdownCode}`;
+    process.stderr.write(`tachyxx: domain '${d.name}' (d${d.domid}) ${d.crashMessage ? `crashed: ${d.crashMessage}` : reason}\n`);
+  }
+  if (why === 'insn-limit') process.stderr.write(`tachyxx: stopped after --max-insns ${o.maxInsns} instructions\n`);
+  if (why === 'idle') process.stderr.write('tachyxx: deadlock: every vCPU is blocked and nothing can wake them\n');
+
+  if (o.stats) {
+    const s = host.statsJson();
+    const insns = s.instructions as number;
+    writeFileSync(o.stats, JSON.stringify({
+      ...s,
+      wallSeconds,
+      mips: wallSeconds > 0 ? insns / wallSeconds / 1e6 : 0,
+      exit: { reason: why === 'all-shutdown' ? (status ? 'domain-failure' : 'poweroff') : why, code: status },
+      log: lines,
+    }, null, 2) + '\n');
+  }
+  return status;
+}

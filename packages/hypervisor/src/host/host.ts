@@ -1,0 +1,688 @@
+// The Tachyxx host: pCPUs (Tachyxx CPUs with MMUs), machine memory, domains and their vCPUs, the
+// scheduler, time, and PL1 — the hypervisor — as a TypeScript trap handler on every pCPU.
+//
+// Time: one discrete-event queue in simulated ns. pCPUs advance in turn, each up to the next
+// event (at most `quantumNs` apart so pCPUs never drift far from each other), then the due
+// events run (scheduler slices and ticks, guest timers, reschedule requests). Same config and
+// same images -> same output and stats.
+import {
+  CONSOLEIO_write, Errno, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason,
+  START_INFO_MAGIC, StartInfo, VcpuInfo, VcpuTimeInfo, XEN_LEGACY_MAX_VCPUS, shutdownReasonName,
+} from '@tachyxx/abi';
+import { EventBus, SimClock, EventQueue, SimEvent, StatGroup, TOKENS, resolve, type DependencyContainer } from '@tachyxx/core';
+import { Cpu, PhysMemory, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
+import { MMU_FACTORY, type Mmu } from '@tachyxx/mmu';
+import { SCHED_CORE, type SchedCore } from '@tachyxx/sched';
+import { MachineMemory } from '../memory/machine-memory.js';
+import type { NumaConfig } from '../memory/numa.js';
+import { DomainTable } from '../domain/domain-table.js';
+import type { Domain } from '../domain/domain.js';
+import { memoryOp } from '../domain/memory-op.js';
+import { HypercallTable, type HypercallArgs } from '../hypercalls/table.js';
+import { vcpuOp } from '../hypercalls/vcpu-op.js';
+import { Vcpu } from './vcpu.js';
+import { GuestState } from './guest-state.js';
+
+export interface HostOptions {
+  /** Built by core's buildContainer with isa, mmu and sched selected. */
+  container: DependencyContainer;
+  /** Guest console bytes (console_io write), per domain. */
+  console: (domain: Domain<Vcpu>, bytes: Uint8Array) => void;
+  /** Host log lines (Xen's console: `xl dmesg`). */
+  log?: (line: string) => void;
+  numa?: NumaConfig;
+  /** Longest stretch one pCPU runs before the others catch up (simulated ns). Default 100 us. */
+  quantumNs?: number;
+  /** Wall clock at host boot, seconds since the epoch (deterministic default 2026-01-01). */
+  wallclockEpoch?: number;
+}
+
+export interface DomainSpec {
+  name: string;
+  image: Uint8Array;
+  /** For error messages. */
+  file?: string;
+  memoryMiB: number;
+  maxMemoryMiB?: number;
+  vcpus?: number;
+  maxVcpus?: number;
+  cmdline?: string;
+  weight?: number;
+  cap?: number;
+  /** Hard affinity for every vCPU (pCPU ids). */
+  cpus?: number[];
+  /** Start paused (xl create -p). */
+  paused?: boolean;
+}
+
+export class HostError extends Error {
+  constructor(message: string, readonly errno: number = Errno.EINVAL) {
+    super(message);
+    this.name = 'HostError';
+  }
+}
+
+interface Pcpu {
+  id: number;
+  cpu: Cpu;
+  mmu: Mmu;
+  current: Vcpu | null;
+  /** schedule() requested (a SCHEDULE_SOFTIRQ). */
+  reschedule: boolean;
+}
+
+const TWO32 = 4294967296;
+const WFI = 0x10500073;
+/** Exceptions the hypervisor lets PL2 handle itself (PL3 faults, illegal instructions, breakpoints). */
+const GUEST_EXCEPTIONS = [0, 2, 3, 6, 8, 12, 13, 15];
+const GUEST_INTERRUPTS = [1, 5, 9];
+const bits = (codes: number[]) => codes.reduce((m, c) => m + 2 ** c, 0);
+/** Everything from PL1-PL3 except ecall from PL0 goes (at least) to PL1. */
+const TO_PL1_EXCEPTIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 20, 21, 22, 23];
+const TO_PL1_INTERRUPTS = [1, 2, 5, 6, 9, 10];
+const CSR = {
+  medeleg: 0x302, mideleg: 0x303, mcounteren: 0x306, p1status: 0x600, p1edeleg: 0x602, p1ideleg: 0x603,
+  p1counteren: 0x606, stvec: 0x105, p1tval2: 0x64b,
+} as const;
+const P1STATUS_TW = 1 << 21;
+const REG = { sp: 2, a0: 10, a1: 11, a2: 12, a3: 13, a4: 14, a5: 15, a7: 17 } as const;
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+export class Host {
+  readonly clock: SimClock;
+  readonly queue: EventQueue;
+  readonly bus: EventBus;
+  readonly stats: StatGroup;
+  readonly machine: MachineMemory;
+  readonly domains: DomainTable<Vcpu>;
+  readonly sched: SchedCore;
+  readonly hypercalls = new HypercallTable<Vcpu>();
+  readonly pcpus: Pcpu[] = [];
+  readonly freqHz: number;
+  private readonly quantumNs: number;
+  private readonly opts: HostOptions;
+  private readonly wallclockEpoch: number;
+  private readonly guest = new GuestState();
+  private readonly log: (line: string) => void;
+  private readonly trapCounts = new Map<string, number>();
+  /** Set by a handler that needs the run loop's attention (shutdown, crash). */
+  private stopRun = false;
+  private readonly reschedEvent: SimEvent;
+
+  constructor(opts: HostOptions) {
+    this.opts = opts;
+    const c = opts.container;
+    const config = resolve(c, TOKENS.HostConfig);
+    this.clock = resolve(c, TOKENS.Clock);
+    this.queue = resolve(c, TOKENS.EventQueue);
+    this.bus = resolve(c, TOKENS.Bus);
+    this.stats = resolve(c, TOKENS.Stats);
+    this.freqHz = config.cpu.freqMHz * 1e6;
+    this.quantumNs = opts.quantumNs ?? 100_000;
+    this.wallclockEpoch = opts.wallclockEpoch ?? 1_767_225_600;
+    this.log = opts.log ?? (() => {});
+    this.machine = new MachineMemory({ memoryMiB: config.memoryMiB, pcpus: config.pcpus, numa: opts.numa });
+    this.domains = new DomainTable<Vcpu>({ machine: this.machine, bus: this.bus, clock: this.clock, seed: config.seed });
+    // A P2M entry went away: no pCPU may keep a translation through it.
+    this.machine.onUnmap((vmid, gpa, bytes) => {
+      for (const p of this.pcpus) {
+        if (bytes > PAGE_SIZE) p.mmu.flushVmid(vmid);
+        else p.mmu.flushGpa(vmid, gpa);
+      }
+    });
+
+    const cpuFactory: CpuFactory = resolve(c, ISA_CPU_FACTORY);
+    const mmuFactory = resolve(c, MMU_FACTORY);
+    for (let id = 0; id < config.pcpus; id++) {
+      const cpu = cpuFactory.create(this.machine.mem, id, { platformInterrupts: true });
+      const mmu = mmuFactory.create(this.machine.mem, id, cpu);
+      cpu.attachMmu(mmu);
+      this.setUpFirmware(cpu);
+      const p: Pcpu = { id, cpu, mmu, current: null, reschedule: true };
+      cpu.setTrapHandler(1, (cpu, cause, isInterrupt, tval, epc) => this.onTrap(p, cause, isInterrupt, tval, epc));
+      cpu.setTrapHandler(0, (_cpu, cause, isInterrupt, _tval, epc) => {
+        throw new Error(`pCPU ${id}: trap ${causeName(cause, isInterrupt)} reached PL0 firmware at ${hex(epc)} (hypervisor bug)`);
+      });
+      this.pcpus.push(p);
+    }
+
+    this.sched = resolve(c, SCHED_CORE);
+    this.reschedEvent = new SimEvent('softirq.schedule', () => {});
+    this.sched.onReschedule = (pcpu) => {
+      this.pcpus[pcpu]!.reschedule = true;
+      this.pcpus[pcpu]!.cpu.stop('reschedule');
+    };
+    this.registerHypercalls();
+  }
+
+  // =====================================================================================
+  // Domains
+  // =====================================================================================
+
+  /** Builds a domain from an ELF image (boot ABI v1) and unpauses it unless spec.paused. */
+  createDomain(spec: DomainSpec): Domain<Vcpu> {
+    const file = spec.file ?? spec.name;
+    const memBytes = spec.memoryMiB * 1024 * 1024;
+    const elf = parseElf(spec.image, { file, ramBase: GUEST_RAM_BASE, ramSize: memBytes });
+    const nvcpus = spec.vcpus ?? 1;
+    const maxVcpus = spec.maxVcpus ?? nvcpus;
+    if (!Number.isInteger(nvcpus) || nvcpus < 1 || maxVcpus < nvcpus || maxVcpus > XEN_LEGACY_MAX_VCPUS) {
+      throw new HostError(`${spec.name}: vcpus ${nvcpus} / maxvcpus ${maxVcpus} out of range 1..${XEN_LEGACY_MAX_VCPUS}`);
+    }
+    const startInfo = Math.ceil(elf.imageEnd / PAGE_SIZE) * PAGE_SIZE;
+    if (startInfo + PAGE_SIZE > GUEST_RAM_BASE + memBytes) {
+      throw new ImageError(file, `image ends at ${hex(elf.imageEnd)}, leaving no page for start_info below the end of RAM at ${hex(GUEST_RAM_BASE + memBytes)}`);
+    }
+    const created = this.domains.create({
+      name: spec.name,
+      memoryMiB: spec.memoryMiB,
+      maxPages: Math.max(spec.maxMemoryMiB ?? spec.memoryMiB, spec.memoryMiB) * 256,
+    });
+    if (typeof created === 'number') {
+      const why = created === -Errno.EEXIST ? `a domain named '${spec.name}' already exists` : created === -Errno.ENOMEM ? 'not enough free memory' : `error ${created}`;
+      throw new HostError(`cannot create domain '${spec.name}': ${why}`, -created);
+    }
+    const d = created;
+    // The shared-info page sits right above guest RAM (a special page, like Xen/ARM's magic pages).
+    const sharedInfoGpa = GUEST_RAM_BASE + memBytes;
+    const r = this.domains.mapSpecialPage(d, sharedInfoGpa / PAGE_SIZE);
+    if (r < 0) {
+      this.domains.destroy(d.domid);
+      throw new HostError(`cannot create domain '${spec.name}': no memory for its shared-info page`, -r);
+    }
+    d.sharedInfoGpa = sharedInfoGpa;
+    for (const seg of elf.segments) d.access.write(seg.paddr, seg.data);
+    this.writeStartInfo(d, startInfo, memBytes / PAGE_SIZE, spec.cmdline ?? '');
+
+    this.sched.addDomain({ domid: d.domid, weight: spec.weight, cap: spec.cap });
+    for (let i = 0; i < maxVcpus; i++) {
+      const v = new Vcpu(d, i, (v, why) => this.onVcpuTimer(v, why));
+      this.guest.init(v.ctx, d);
+      v.sched = this.sched.addVcpu(d.domid, i, { hard: spec.cpus, online: false }, this.clock.now);
+      v.sched.owner = v;
+      // A new domain starts paused (Xen's controller pause): so do its vCPUs.
+      this.sched.pause(v.sched, this.clock.now);
+      d.vcpus.push(v);
+    }
+    const boot = d.vcpus[0]!;
+    this.guest.setEntry(boot.ctx, elf.entry, GUEST_RAM_BASE + memBytes, 0, startInfo);
+    boot.initialised = true;
+    for (let i = 0; i < nvcpus; i++) if (i === 0) this.vcpuUp(d.vcpus[i]!);
+    this.log(`(XEN) d${d.domid}: created '${d.name}' with ${spec.memoryMiB} MiB, ${maxVcpus} vCPU(s)`);
+    if (!spec.paused) this.unpauseDomain(d);
+    return d;
+  }
+
+  unpauseDomain(d: Domain<Vcpu>): void {
+    if (this.domains.unpause(d.domid) === 0 && d.pauseCount === 0) for (const v of d.vcpus) this.sched.unpause(v.sched, this.clock.now);
+  }
+
+  pauseDomain(d: Domain<Vcpu>): void {
+    if (this.domains.pause(d.domid) === 0) for (const v of d.vcpus) this.sched.pause(v.sched, this.clock.now);
+  }
+
+  /** Shuts a domain down (Xen's domain_shutdown): its vCPUs stop; the toolstack destroys it. */
+  shutdownDomain(d: Domain<Vcpu>, reason: number, why?: string): void {
+    if (d.shutdownCode !== null) return;
+    this.domains.shutdown(d.domid, reason);
+    for (const v of d.vcpus) {
+      this.cancelTimers(v);
+      if (v.online) this.sched.pause(v.sched, this.clock.now);
+    }
+    this.log(`(XEN) d${d.domid}: ${why ?? `shutdown: ${shutdownReasonName(reason)}`}`);
+    this.stopRun = true;
+    for (const p of this.pcpus) if (p.current?.domain === d) p.cpu.stop('shutdown');
+  }
+
+  /** Destroys a domain: releases every frame, its vCPUs leave the scheduler. */
+  destroyDomain(d: Domain<Vcpu>): void {
+    for (const p of this.pcpus) if (p.current?.domain === d) this.switchTo(p, null);
+    for (const v of d.vcpus) this.cancelTimers(v);
+    this.sched.removeDomain(d.domid, this.clock.now);
+    this.domains.destroy(d.domid);
+  }
+
+  private crashDomain(d: Domain<Vcpu>, message: string): void {
+    this.log(`(XEN) d${d.domid}: crashed: ${message}`);
+    d.crashMessage = message;
+    this.shutdownDomain(d, ShutdownReason.crash, `domain_crash: ${message}`);
+  }
+
+  // =====================================================================================
+  // The run loop
+  // =====================================================================================
+
+  /**
+   * Runs until every domain has shut down, `untilNs` of simulated time has passed, or the
+   * total retired instructions reach `maxInsns`. Returns why it stopped.
+   */
+  run({ untilNs = Infinity, maxInsns = Infinity }: { untilNs?: number; maxInsns?: number } = {}): 'all-shutdown' | 'time' | 'insn-limit' | 'idle' {
+    for (;;) {
+      this.serviceReschedules();
+      if (this.allShutDown()) return 'all-shutdown';
+      const now = this.clock.now;
+      if (now >= untilNs) return 'time';
+      const nextEvent = this.queue.nextDeadline();
+      const busy = this.pcpus.some((p) => p.current);
+      if (!busy && nextEvent === Infinity) return 'idle';
+      let tEnd = Math.min(untilNs, busy ? now + this.quantumNs : nextEvent, nextEvent);
+      if (tEnd <= now) tEnd = now;
+      for (const p of this.pcpus) {
+        this.runPcpu(p, tEnd, maxInsns);
+        if (this.instructions() >= maxInsns) return 'insn-limit';
+      }
+      this.stopRun = false;
+      this.queue.runUntil(tEnd);
+    }
+  }
+
+  private runPcpu(p: Pcpu, tEnd: number, maxInsns: number): void {
+    const cpu = p.cpu;
+    const nsPerCycle = 1e9 / this.freqHz;
+    while (p.current && !p.reschedule) {
+      const left = tEnd - cpu.timeNs();
+      if (left <= 0) break;
+      // Instructions cost >= 1 cycle: a budget of half the cycles left never runs far past tEnd.
+      let budget = Math.max(1, Math.floor(left / nsPerCycle / 2));
+      const insnsLeft = maxInsns - this.instructions();
+      if (insnsLeft <= 0) return;
+      if (budget > insnsLeft) budget = insnsLeft;
+      const why = cpu.run(budget);
+      if (why === 'trap-loop') {
+        this.crashDomain(p.current.domain, `${p.current.name}: endless trap loop at pc ${hex(cpu.pc)} (trap vector outside its memory?)`);
+      } else if (why === 'idle' || why === 'deadlock') {
+        // wfi without TW cannot happen (TW is set); treat as a block.
+        this.blockVcpu(p, p.current);
+      }
+      if (this.stopRun && p.current?.domain.shutdownCode !== null) this.switchTo(p, null);
+    }
+    // Keep idle pCPUs' clocks with the rest of the host.
+    if (!p.current && cpu.timeNs() < tEnd) cpu.idleUntil(tEnd);
+  }
+
+  private serviceReschedules(): void {
+    for (const p of this.pcpus) {
+      if (!p.reschedule) continue;
+      p.reschedule = false;
+      const now = Math.max(this.clock.now, Math.min(p.cpu.timeNs(), this.clock.now + this.quantumNs));
+      const decision = this.sched.schedule(p.id, this.clock.now);
+      void now;
+      const next = (decision.next?.owner as Vcpu | undefined) ?? null;
+      if (next !== p.current) this.switchTo(p, next);
+    }
+  }
+
+  /** World switch: save the running vCPU, load the next (or idle). */
+  private switchTo(p: Pcpu, next: Vcpu | null): void {
+    const now = this.clock.now;
+    const prev = p.current;
+    if (prev) {
+      p.cpu.saveContext(prev.ctx);
+      prev.loadedOn = -1;
+      prev.setRunstate(prev.blocked ? 'blocked' : prev.online && prev.domain.shutdownCode === null ? 'runnable' : 'offline', now);
+      this.armStimecmpWake(prev);
+    }
+    p.current = next;
+    if (next) {
+      next.stimecmpWake.scheduled && this.queue.cancel(next.stimecmpWake);
+      if (next.loadedOn >= 0 && next.loadedOn !== p.id) throw new Error(`${next.name} is already loaded on pCPU ${next.loadedOn}`);
+      if (p.cpu.timeNs() < now) p.cpu.idleUntil(now);
+      this.guest.setUpcall(next.ctx, next.upcallPending);
+      p.cpu.loadContext(next.ctx);
+      // From PL1 (an idle pCPU, or one whose guest trapped for good) loading leaves the vCPU in
+      // p1epc / p1status.PPL: enter it as an hret would.
+      if (p.cpu.level === 1) p.cpu.returnFromTrap(1);
+      next.loadedOn = p.id;
+      next.setRunstate('running', now);
+      this.updateTimeInfo(next, now);
+    }
+  }
+
+  private allShutDown(): boolean {
+    const ds = this.domains.list();
+    return ds.length > 0 && ds.every((d) => d.shutdownCode !== null);
+  }
+
+  /** Retired guest instructions on all pCPUs. */
+  instructions(): number {
+    let n = 0;
+    for (const p of this.pcpus) n += p.cpu.instret;
+    return n;
+  }
+
+  // =====================================================================================
+  // PL1: traps from guests
+  // =====================================================================================
+
+  private onTrap(p: Pcpu, cause: number, isInterrupt: boolean, tval: number, epc: number): void {
+    const v = p.current;
+    const key = causeName(cause, isInterrupt);
+    this.trapCounts.set(key, (this.trapCounts.get(key) ?? 0) + 1);
+    const cpu = p.cpu;
+    if (!v) throw new Error(`pCPU ${p.id}: ${key} at ${hex(epc)} with no vCPU loaded (hypervisor bug)`);
+    if (isInterrupt) {
+      // PL1 interrupts are not used yet: return to the guest.
+      cpu.returnFromTrap(1);
+      return;
+    }
+    switch (cause) {
+      case 9: // ecall from PL2: hypercall
+        return this.hypercall(p, v);
+      case 22: {
+        if ((tval >>> 0) === WFI) {
+          cpu.completeEmulated(1);
+          if (!this.guest.interruptPendingEnabled(cpu)) this.blockVcpu(p, v);
+          return;
+        }
+        // A sensitive instruction we do not emulate: reflect it into the guest, precisely.
+        if (cpu.readCsr(CSR.stvec) !== 0) return cpu.injectTrap(2, 22, tval, epc);
+        cpu.stop('crash');
+        return this.crashDomain(v.domain, `${v.name}: sensitive instruction ${hex(tval >>> 0)} (${disassemble(tval | 0, epc)}) at pc ${hex(epc)} and no PL2 trap vector`);
+      }
+      case 20: case 21: case 23: case 1: case 5: case 7: {
+        const gpa = cpu.readCsr(CSR.p1tval2);
+        cpu.stop('crash');
+        if (epc === 0 && cause === 20 && cpu.readCsr(CSR.stvec) === 0) {
+          // A trap delegated to a guest kernel without a trap vector lands at address 0: name
+          // the original trap, as the bare firmware does.
+          const scause = cpu.readCsr(0x142), sepc = cpu.readCsr(0x141);
+          return this.crashDomain(v.domain, `${v.name}: ${causeName(scause)} (cause ${scause}) at pc ${hex(sepc)} (${this.disasmGuest(v, sepc)}), stval ${hex(cpu.readCsr(0x143))}, delegated to PL2 which has no trap vector (stvec = 0)`);
+        }
+        const what = cause >= 20 ? `stage-2 violation: ${key} at GPA ${hex(gpa)}` : key;
+        return this.crashDomain(v.domain, `${v.name}: ${what}, pc ${hex(epc)}, tval ${hex(tval)}`);
+      }
+      default:
+        cpu.stop('crash');
+        return this.crashDomain(v.domain, `${v.name}: unhandled ${key} (cause ${cause}) at pc ${hex(epc)}, tval ${hex(tval)}`);
+    }
+  }
+
+  /** Disassembly of the guest instruction at guest-physical `gpa` (translation off). */
+  private disasmGuest(v: Vcpu, gpa: number): string {
+    const b = new Uint8Array(4);
+    if (v.domain.access.read(gpa, b) < 0) return 'not in guest memory';
+    return disassemble(b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24), gpa);
+  }
+
+  private hypercall(p: Pcpu, v: Vcpu): void {
+    const cpu = p.cpu;
+    const nr = cpu.getReg(REG.a7);
+    const args: HypercallArgs = {
+      a0: cpu.getRegU(REG.a0), a1: cpu.getRegU(REG.a1), a2: cpu.getRegU(REG.a2),
+      a3: cpu.getRegU(REG.a3), a4: cpu.getRegU(REG.a4), a5: cpu.getRegU(REG.a5),
+    };
+    const ret = this.hypercalls.dispatch(v, nr, args);
+    if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
+      cpu.completeEmulated(1);
+      cpu.stop('shutdown');
+      return;
+    }
+    cpu.setRegNumber(REG.a0, ret);
+    cpu.completeEmulated(1);
+    if (p.reschedule) cpu.stop('reschedule');
+  }
+
+  private blockVcpu(p: Pcpu, v: Vcpu): void {
+    v.blocked = true;
+    this.sched.block(v.sched, this.clock.now);
+    p.reschedule = true;
+    p.cpu.stop('block');
+  }
+
+  private wakeVcpu(v: Vcpu): void {
+    if (!v.blocked) return;
+    v.blocked = false;
+    this.sched.wake(v.sched, this.clock.now);
+  }
+
+  private vcpuUp(v: Vcpu): void {
+    if (v.online) return;
+    v.online = true;
+    v.setRunstate('runnable', this.clock.now);
+    this.sched.setOnline(v.sched, true, this.clock.now);
+    if (v.periodNs > 0) this.queue.reschedule(v.periodic, this.clock.now + v.periodNs);
+  }
+
+  // =====================================================================================
+  // Time and virtual interrupts
+  // =====================================================================================
+
+  private onVcpuTimer(v: Vcpu, why: 'singleshot' | 'periodic' | 'stimecmp'): void {
+    if (v.domain.shutdownCode !== null || !v.online) return;
+    if (why === 'periodic' && v.periodNs > 0) this.queue.schedule(v.periodic, this.clock.now + v.periodNs);
+    if (why === 'stimecmp') {
+      // The guest's own timer (stimecmp) came due while it was not loaded: it runs and the CPU
+      // raises STIP when it is loaded again.
+      if (this.guest.timerInterruptEnabled(v.ctx)) this.wakeVcpu(v);
+      return;
+    }
+    // Xen delivers VIRQ_TIMER through an event channel; until event channels exist it is the
+    // upcall itself: evtchn_upcall_pending in vcpu_info and the PL2 external-interrupt line.
+    this.sendUpcall(v);
+  }
+
+  private sendUpcall(v: Vcpu): void {
+    v.upcallPending = true;
+    const d = v.domain;
+    if (d.sharedInfoGpa && v.id < XEN_LEGACY_MAX_VCPUS) {
+      d.access.write(d.sharedInfoGpa + v.id * VcpuInfo.size + VcpuInfo.evtchn_upcall_pending.offset, ONE);
+    }
+    if (v.loadedOn >= 0) this.pcpus[v.loadedOn]!.cpu.setInterruptPending(9, true);
+    else this.guest.setUpcall(v.ctx, true);
+    if (this.guest.upcallEnabled(v.ctx, v.loadedOn >= 0 ? this.pcpus[v.loadedOn]!.cpu : null)) this.wakeVcpu(v);
+  }
+
+  private armStimecmpWake(v: Vcpu): void {
+    const deadline = this.guest.timerDeadlineNs(v.ctx);
+    if (deadline === Infinity || !this.guest.timerInterruptEnabled(v.ctx)) return;
+    this.queue.reschedule(v.stimecmpWake, Math.max(this.clock.now, Math.min(deadline, Number.MAX_SAFE_INTEGER)));
+  }
+
+  private cancelTimers(v: Vcpu): void {
+    for (const ev of [v.singleshot, v.periodic, v.stimecmpWake]) this.queue.cancel(ev);
+  }
+
+  /** Writes vcpu_time_info for `v` under Xen's version protocol (odd while updating). */
+  private updateTimeInfo(v: Vcpu, now: number): void {
+    const d = v.domain;
+    if (!d.sharedInfoGpa || v.id >= XEN_LEGACY_MAX_VCPUS) return;
+    const base = d.sharedInfoGpa + v.id * VcpuInfo.size + VcpuInfo.time.offset;
+    const t = this.scratch;
+    d.access.read(base, t.subarray(0, 4));
+    const version = (t[0]! | (t[1]! << 8) | (t[2]! << 16) | (t[3]! << 24)) >>> 0;
+    const dv = new DataView(t.buffer, 0, VcpuTimeInfo.size);
+    dv.setUint32(0, (version + 1) >>> 0, true);
+    d.access.write(base, t.subarray(0, 4));
+    dv.setUint32(VcpuTimeInfo.version.offset, (version + 2) >>> 0, true);
+    // Tachyxx's `time` CSR counts ns, so the scale is 1:1 (mul 2^32 >> 32 can't be expressed:
+    // use mul = 0x80000000 with shift 1).
+    dv.setUint32(4, 0, true);
+    setU64(dv, VcpuTimeInfo.tsc_timestamp.offset, now);
+    setU64(dv, VcpuTimeInfo.system_time.offset, now);
+    dv.setUint32(VcpuTimeInfo.tsc_to_system_mul.offset, 0x80000000, true);
+    dv.setInt8(VcpuTimeInfo.tsc_shift.offset, 1);
+    dv.setUint8(VcpuTimeInfo.flags.offset, 0);
+    d.access.write(base + 8, t.subarray(8, VcpuTimeInfo.size));
+    d.access.write(base, t.subarray(0, 4));
+  }
+  private readonly scratch = new Uint8Array(64);
+
+  private writeStartInfo(d: Domain<Vcpu>, gpa: number, nrPages: number, cmdline: string): void {
+    const si = new Uint8Array(StartInfo.size);
+    const dv = new DataView(si.buffer);
+    si.set(new TextEncoder().encode(START_INFO_MAGIC), StartInfo.magic.offset);
+    setU64(dv, StartInfo.nr_pages.offset, nrPages);
+    setU64(dv, StartInfo.shared_info.offset, d.sharedInfoGpa);
+    si.set(new TextEncoder().encode(cmdline).subarray(0, StartInfo.cmd_line.size - 1), StartInfo.cmd_line.offset);
+    d.access.write(gpa, si);
+    // shared_info: wallclock at boot (wc_version even = stable).
+    const wc = new Uint8Array(16);
+    const wv = new DataView(wc.buffer);
+    wv.setUint32(0, 2, true);
+    wv.setUint32(4, this.wallclockEpoch >>> 0, true);
+    wv.setUint32(8, 0, true);
+    wv.setUint32(12, Math.floor(this.wallclockEpoch / TWO32), true);
+    d.access.write(d.sharedInfoGpa + SharedInfo.wc_version.offset, wc);
+  }
+
+  // =====================================================================================
+  // Hypercalls
+  // =====================================================================================
+
+  private registerHypercalls(): void {
+    const t = this.hypercalls;
+    t.register(Hypercall.console_io, (v, a) => this.consoleIo(v, a));
+    t.register(Hypercall.sched_op, (v, a) => this.schedOp(v, a));
+    t.register(Hypercall.set_timer_op, (v, a) => this.setTimerOp(v, a.a0));
+    t.register(Hypercall.memory_op, (v, a) => memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine }, a.a0, a.a1));
+    t.register(Hypercall.vcpu_op, (v, a) => vcpuOp(this.vcpuOpContext, v, a.a0, a.a1, a.a2));
+  }
+
+  private readonly vcpuOpContext = {
+    now: () => this.clock.now,
+    up: (v: Vcpu) => this.vcpuUp(v),
+    down: (v: Vcpu) => {
+      if (!v.online) return;
+      v.online = false;
+      this.cancelTimers(v);
+      this.sched.setOnline(v.sched, false, this.clock.now);
+      if (v.loadedOn >= 0) this.pcpus[v.loadedOn]!.cpu.stop('vcpu-down');
+    },
+    initialise: (v: Vcpu, pc: number, sp: number, a0: number, a1: number, satp: number) => {
+      this.guest.setEntry(v.ctx, pc, sp, a0, a1, satp);
+      v.initialised = true;
+    },
+    setSingleshot: (v: Vcpu, absNs: number | null) => {
+      if (absNs === null) this.queue.cancel(v.singleshot);
+      else this.queue.reschedule(v.singleshot, Math.max(this.clock.now, absNs));
+    },
+    setPeriodic: (v: Vcpu, periodNs: number) => {
+      v.periodNs = periodNs;
+      if (periodNs === 0) this.queue.cancel(v.periodic);
+      else if (v.online) this.queue.reschedule(v.periodic, this.clock.now + periodNs);
+    },
+  };
+
+  private consoleIo(v: Vcpu, a: HypercallArgs): number {
+    if (a.a0 !== CONSOLEIO_write) return -Errno.ENOSYS;
+    const count = a.a1, buf = a.a2;
+    if (count > 0x7fffffff) return -Errno.EINVAL;
+    if (count === 0) return 0;
+    const out = new Uint8Array(count);
+    if (v.domain.access.read(buf, out) < 0) return -Errno.EFAULT;
+    this.opts.console(v.domain, out);
+    return count;
+  }
+
+  private schedOp(v: Vcpu, a: HypercallArgs): number {
+    const d = v.domain;
+    switch (a.a0) {
+      case SchedOp.yield:
+        this.sched.yield(v.sched, this.clock.now);
+        return 0;
+      case SchedOp.block: {
+        // Xen: block unless an event is already pending (then return at once).
+        if (v.upcallPending) return 0;
+        v.blocked = true;
+        this.sched.block(v.sched, this.clock.now);
+        return 0;
+      }
+      case SchedOp.shutdown: {
+        const r = this.readU32(d, a.a1);
+        if (r < 0) return r;
+        if (r > ShutdownReason.soft_reset) return -Errno.EINVAL;
+        this.shutdownDomain(d, r);
+        return 0;
+      }
+      case SchedOp.remote_shutdown: {
+        // struct sched_remote_shutdown { domid_t domain_id; unsigned int reason; }
+        const buf = new Uint8Array(8);
+        if (d.access.read(a.a1, buf) < 0) return -Errno.EFAULT;
+        const dv = new DataView(buf.buffer);
+        const target = this.domains.get(dv.getUint16(0, true));
+        const reason = dv.getUint32(4, true);
+        if (!d.privileged) return -Errno.EPERM;
+        if (!target) return -Errno.ESRCH;
+        if (reason > ShutdownReason.soft_reset) return -Errno.EINVAL;
+        this.shutdownDomain(target, reason);
+        return 0;
+      }
+      case SchedOp.poll: {
+        // Without event channels there is nothing to poll but the timeout.
+        const buf = new Uint8Array(24);
+        if (d.access.read(a.a1, buf) < 0) return -Errno.EFAULT;
+        const dv = new DataView(buf.buffer);
+        const nrPorts = dv.getUint32(8, true);
+        const timeout = dv.getUint32(16, true) + dv.getUint32(20, true) * TWO32;
+        if (nrPorts > 128) return -Errno.EINVAL;
+        if (v.upcallPending) return 0;
+        if (timeout) this.queue.reschedule(v.singleshot, Math.max(this.clock.now, timeout));
+        v.blocked = true;
+        this.sched.block(v.sched, this.clock.now);
+        return 0;
+      }
+      default:
+        return -Errno.ENOSYS;
+    }
+  }
+
+  private setTimerOp(v: Vcpu, timeoutNs: number): number {
+    if (timeoutNs === 0) this.queue.cancel(v.singleshot);
+    else this.queue.reschedule(v.singleshot, Math.max(this.clock.now, Math.min(timeoutNs, Number.MAX_SAFE_INTEGER)));
+    return 0;
+  }
+
+  private readU32(d: Domain<Vcpu>, gpa: number): number {
+    const b = new Uint8Array(4);
+    if (d.access.read(gpa, b) < 0) return -Errno.EFAULT;
+    return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+  }
+
+  private setUpFirmware(cpu: Cpu): void {
+    // PL0 firmware hands every trap from PL1-PL3 to the hypervisor; the hypervisor passes guest
+    // user faults and the guest's own interrupts straight to PL2, and traps wfi (TW).
+    cpu.writeCsr(CSR.medeleg, bits(TO_PL1_EXCEPTIONS), 0);
+    cpu.writeCsr(CSR.mideleg, bits(TO_PL1_INTERRUPTS), 0);
+    cpu.writeCsr(CSR.p1edeleg, bits(GUEST_EXCEPTIONS), 0);
+    cpu.writeCsr(CSR.p1ideleg, bits(GUEST_INTERRUPTS), 0);
+    cpu.writeCsr(CSR.mcounteren, 7, 0);
+    cpu.writeCsr(CSR.p1counteren, 7, 0);
+    cpu.writeCsr(CSR.p1status, P1STATUS_TW, 0);
+    cpu.level = 1;
+  }
+
+  /** The run's statistics (see README): everything but wall-clock fields is deterministic. */
+  statsJson(): Record<string, unknown> {
+    let cycles = 0;
+    for (const p of this.pcpus) {
+      p.cpu.syncMmuStats?.();
+      cycles += p.cpu.cycles;
+    }
+    const now = this.clock.now;
+    return {
+      instructions: this.instructions(),
+      simCycles: cycles,
+      simNs: now,
+      traps: Object.fromEntries([...this.trapCounts].sort()),
+      hypercalls: this.hypercalls.counts(),
+      domains: Object.fromEntries(this.domains.list().map((d) => [d.name, {
+        domid: d.domid,
+        state: d.state,
+        shutdown: d.shutdownCode === null ? null : shutdownReasonName(d.shutdownCode),
+        pages: d.totPages,
+        vcpus: d.vcpus.map((v) => ({ id: v.id, runstate: v.runstateTimes(now) })),
+      }])),
+      pcpus: this.pcpus.map((p) => ({ id: p.id, ...p.cpu.engineStats() })),
+      tree: this.stats.dump(),
+    };
+  }
+}
+
+const ONE = new Uint8Array([1]);
+
+function setU64(dv: DataView, off: number, n: number): void {
+  dv.setUint32(off, n >>> 0, true);
+  dv.setUint32(off + 4, Math.floor(n / TWO32) >>> 0, true);
+}
+
+export { PhysMemory };

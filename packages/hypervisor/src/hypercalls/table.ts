@@ -1,0 +1,46 @@
+// Hypercall dispatch (Xen's hypercall table, xen/include/hypercall-defs.c): one row per Xen
+// hypercall number, filled by the packages that implement it. Unknown numbers get -ENOSYS.
+// Handlers validate every pointer (-EFAULT) and value (Xen's errno) and never throw for guest
+// input.
+import { Errno, hypercallName } from '@tachyxx/abi';
+
+/** Arguments a0..a5 as numbers (exact below 2^53; pointers and counts always are). */
+export interface HypercallArgs {
+  readonly a0: number; readonly a1: number; readonly a2: number;
+  readonly a3: number; readonly a4: number; readonly a5: number;
+}
+
+/** Returns >= 0 or -errno. `V` is the caller's vCPU type. */
+export type HypercallHandler<V> = (vcpu: V, args: HypercallArgs) => number;
+
+interface Row<V> { name: string; handler: HypercallHandler<V>; calls: number }
+
+export class HypercallTable<V> {
+  private readonly rows: (Row<V> | undefined)[] = [];
+  /** Calls to numbers nobody registered (by number). */
+  readonly unknown = new Map<number, number>();
+
+  register(nr: number, handler: HypercallHandler<V>, name = hypercallName(nr)): void {
+    if (!Number.isInteger(nr) || nr < 0 || nr > 63) throw new RangeError(`hypercall number ${nr} out of range`);
+    if (this.rows[nr]) throw new Error(`hypercall ${nr} (${this.rows[nr]!.name}) is already registered`);
+    this.rows[nr] = { name, handler, calls: 0 };
+  }
+
+  dispatch(vcpu: V, nr: number, args: HypercallArgs): number {
+    const row = nr >= 0 && nr < this.rows.length ? this.rows[nr] : undefined;
+    if (!row) {
+      this.unknown.set(nr, (this.unknown.get(nr) ?? 0) + 1);
+      return -Errno.ENOSYS;
+    }
+    row.calls++;
+    return row.handler(vcpu, args);
+  }
+
+  /** Calls per hypercall name (registered and unknown), for stats. */
+  counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.rows) if (r && r.calls) out[r.name] = r.calls;
+    for (const [nr, n] of this.unknown) out[hypercallName(nr)] = (out[hypercallName(nr)] ?? 0) + n;
+    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+  }
+}
