@@ -122,7 +122,7 @@ export class Host {
     this.wallclockEpoch = opts.wallclockEpoch ?? 1_767_225_600;
     this.log = opts.log ?? (() => {});
     this.machine = new MachineMemory({ memoryMiB: config.memoryMiB, pcpus: config.pcpus, numa: opts.numa });
-    this.domains = new DomainTable<Vcpu>({ machine: this.machine, bus: this.bus, clock: this.clock, seed: config.seed });
+    this.domains = new DomainTable<Vcpu>({ machine: this.machine, bus: this.bus, clock: this.clock, seed: config.seed, superpages: true });
     // A P2M entry went away: no pCPU may keep a translation through it.
     this.machine.onUnmap((vmid, gpa, bytes) => {
       for (const p of this.pcpus) {
