@@ -304,17 +304,20 @@ export class Host {
     for (const p of this.pcpus) {
       if (!p.reschedule) continue;
       p.reschedule = false;
-      const now = Math.max(this.clock.now, Math.min(p.cpu.timeNs(), this.clock.now + this.quantumNs));
-      const decision = this.sched.schedule(p.id, this.clock.now);
-      void now;
+      const decision = this.sched.schedule(p.id, this.pcpuNow(p));
       const next = (decision.next?.owner as Vcpu | undefined) ?? null;
       if (next !== p.current) this.switchTo(p, next);
     }
   }
 
   /** World switch: save the running vCPU, load the next (or idle). */
+  /** The pCPU's own time: it may be ahead of the event queue's clock within a quantum. */
+  private pcpuNow(p: Pcpu): number {
+    return Math.max(this.clock.now, Math.floor(p.cpu.timeNs()));
+  }
+
   private switchTo(p: Pcpu, next: Vcpu | null): void {
-    const now = this.clock.now;
+    const now = this.pcpuNow(p);
     const prev = p.current;
     if (prev) {
       p.cpu.saveContext(prev.ctx);

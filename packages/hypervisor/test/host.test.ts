@@ -1,0 +1,99 @@
+// The host end to end with real guest images: scheduling shares, caps, pinning, lifecycle and
+// memory accounting, through the same composition root the runner uses.
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
+import { PluginRegistry, buildContainer, hostConfigFromObject } from '@tachyxx/core';
+import { ISA_PLUGINS } from '@tachyxx/isa';
+import { MMU_PLUGINS } from '@tachyxx/mmu';
+import { schedPlugins } from '@tachyxx/sched';
+import { Host, type DomainSpec } from '@tachyxx/hypervisor';
+
+const ROOT = resolvePath(import.meta.dirname, '../../..');
+const image = (name: string) => readFileSync(join(ROOT, 'guests/build', `${name}.elf`));
+const MS = 1_000_000;
+
+function makeHost(over: Record<string, unknown> = {}) {
+  const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
+  const config = hostConfigFromObject({
+    pcpus: 1, memoryMiB: 512,
+    components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' },
+    ...over,
+  }, reg);
+  const out = new Map<string, string>();
+  const host = new Host({
+    container: buildContainer(config, reg),
+    console: (d, b) => out.set(d.name, (out.get(d.name) ?? '') + new TextDecoder().decode(b)),
+  });
+  return { host, out };
+}
+
+const spinner = (name: string, extra: Partial<DomainSpec> = {}): DomainSpec =>
+  ({ name, image: image('bench-intmix'), memoryMiB: 16, ...extra });
+
+describe('the host', () => {
+  it('gives two CPU-bound domains with weights 512:256 on one pCPU a 2:1 share (within 5%)', () => {
+    const { host } = makeHost();
+    const a = host.createDomain(spinner('heavy', { weight: 512 }));
+    const b = host.createDomain(spinner('light', { weight: 256 }));
+    host.run({ untilNs: 1100 * MS });
+    const ra = host.sched.domainRuntime(a.domid, host.clock.now);
+    const rb = host.sched.domainRuntime(b.domid, host.clock.now);
+    expect(ra + rb).toBeGreaterThan(1090 * MS);
+    expect(ra / rb).toBeGreaterThan(2 * 0.95);
+    expect(ra / rb).toBeLessThan(2 * 1.05);
+  });
+
+  it('holds a cap of 50 for a lone CPU-bound domain (within 5%)', () => {
+    const { host } = makeHost();
+    const a = host.createDomain(spinner('capped', { cap: 50 }));
+    host.run({ untilNs: 600 * MS });
+    const share = host.sched.domainRuntime(a.domid, host.clock.now) / host.clock.now;
+    expect(share).toBeGreaterThan(0.45);
+    expect(share).toBeLessThan(0.55);
+  });
+
+  it('never runs a pinned vCPU outside its hard affinity', () => {
+    const { host } = makeHost({ pcpus: 2 });
+    const a = host.createDomain(spinner('p1', { cpus: [1] }));
+    const b = host.createDomain(spinner('p1b', { cpus: [1] }));
+    const c = host.createDomain(spinner('free'));
+    for (let t = 10; t <= 200; t += 10) {
+      host.run({ untilNs: t * MS });
+      expect(host.pcpus[0]!.current?.domain.domid).not.toBe(a.domid);
+      expect(host.pcpus[0]!.current?.domain.domid).not.toBe(b.domid);
+    }
+    // pCPU 0 had only `free` to run: it ran it all the time.
+    expect(host.sched.domainRuntime(c.domid, host.clock.now)).toBeGreaterThan(190 * MS);
+  });
+
+  it('creates and destroys 200 domains and returns host free memory exactly to its start value', () => {
+    const { host } = makeHost();
+    const free0 = host.machine.freeFrames();
+    for (let i = 0; i < 200; i++) {
+      const d = host.createDomain({ name: `d${i}`, image: image('hello'), memoryMiB: 4 + (i % 3) });
+      if (i % 2) host.run({ untilNs: host.clock.now + MS });
+      host.destroyDomain(d);
+    }
+    expect(host.machine.freeFrames()).toBe(free0);
+    expect(host.domains.list()).toHaveLength(0);
+  });
+
+  it('refuses a duplicate domain name and an image that does not fit, with clear errors', () => {
+    const { host } = makeHost();
+    host.createDomain({ name: 'x', image: image('hello'), memoryMiB: 4 });
+    expect(() => host.createDomain({ name: 'x', image: image('hello'), memoryMiB: 4 })).toThrow(/a domain named 'x' already exists/);
+    expect(() => host.createDomain({ name: 'huge', image: image('hello'), memoryMiB: 4096 })).toThrow(/not enough free memory|out of range|RAM/);
+  });
+
+  it('runs a domain to poweroff and accounts its runstate times', () => {
+    const { host, out } = makeHost();
+    const d = host.createDomain({ name: 'hello', image: image('hello'), memoryMiB: 8 });
+    expect(host.run()).toBe('all-shutdown');
+    expect(out.get('hello')).toMatch(/^Hello from Tachyxx!/);
+    expect(d.shutdownCode).toBe(0);
+    const t = d.vcpus[0]!.runstateTimes(host.clock.now);
+    expect(t.running).toBeGreaterThan(0);
+    expect(t.running + t.runnable + t.blocked + t.offline).toBe(host.clock.now - 0);
+  });
+});
