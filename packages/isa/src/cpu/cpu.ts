@@ -459,15 +459,18 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     mmu.setInvalidator(this);
     mmu.writeSstatus(this.sstatus);
     this.pushTranslationRegs(this.r64[2 * R64.p1gatp]!, this.r64[2 * R64.p1gatp + 1]!,
-      this.r64[2 * R64.satp]!, this.r64[2 * R64.satp + 1]!);
+      this.r64[2 * R64.satp]!, this.r64[2 * R64.satp + 1]!, true);
     this.flushTlb();
     this.flushCode();
     this.tlbAcc = 0;
     this.tlbMissBase = this.stats.tlbMisses;
   }
 
-  /** Load p1gatp then satp into the MMU (context load / attach); rejected values become 0 (Bare). */
-  private pushTranslationRegs(gLo: number, gHi: number, sLo: number, sHi: number): void {
+  /**
+   * Load p1gatp then satp into the MMU (context load / attach); rejected values become 0 (Bare).
+   * `onlyChanged` (attach): skip a register the MMU already holds (no spurious untagged flush).
+   */
+  private pushTranslationRegs(gLo: number, gHi: number, sLo: number, sHi: number, onlyChanged = false): void {
     const m = this.mmuCtl;
     if (m === undefined) {
       if ((gHi >>> 28) !== 0) { gLo = 0; gHi = 0; }
@@ -476,9 +479,9 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
       this.r64Set(R64.satp, sLo, sHi);
       return;
     }
-    if (!m.writeP1gatp(gLo, gHi)) m.writeP1gatp(0, 0);
+    if (!(onlyChanged && gLo === m.p1gatpLo && gHi === m.p1gatpHi) && !m.writeP1gatp(gLo, gHi)) m.writeP1gatp(0, 0);
     this.r64Set(R64.p1gatp, m.p1gatpLo, m.p1gatpHi);
-    if (!m.writeSatp(sLo, sHi)) m.writeSatp(0, 0);
+    if (!(onlyChanged && sLo === m.satpLo && sHi === m.satpHi) && !m.writeSatp(sLo, sHi)) m.writeSatp(0, 0);
     this.r64Set(R64.satp, m.satpLo, m.satpHi);
   }
 
@@ -526,14 +529,15 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
 
   /**
    * Copy the loaded vCPU's state into `ctx`. At PL2/PL3 pc and level are the live ones; from a
-   * PL1 trap handler (level 1) they are the trapped guest's: p1epc and p1status.PPL.
+   * PL1 (PL0) trap handler they are the trapped guest's: p1epc and p1status.PPL (mepc, mstatus.PPL).
    */
   saveContext(ctx: VcpuContext): void {
     this.syncMmuStats();
     let level = this.lvl, lo = this.pcLo, hi = this.pcHi;
-    if (level === 1) {
-      level = (this.p1status & ST_PPL) >>> ST_PPL_SHIFT;
-      lo = this.r64[2 * R64.p1epc]!; hi = this.r64[2 * R64.p1epc + 1]!;
+    if (level <= 1) {
+      const e = level === 0 ? R64.mepc : R64.p1epc;
+      level = ((level === 0 ? this.mstatus : this.p1status) & ST_PPL) >>> ST_PPL_SHIFT;
+      lo = this.r64[2 * e]!; hi = this.r64[2 * e + 1]!;
     }
     if (level < 2) throw new Error(`saveContext: no vCPU is loaded (level PL${level})`);
     ctx.x.set(this.x);
@@ -557,14 +561,14 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
   /**
    * Make `ctx` the loaded vCPU (a world switch): registers, the PL2 bank, p1timedelta, p1gatp
    * and satp (through the MMU hooks, so VMID/ASID tagging and untagged flushes apply), the SSIP /
-   * SEIP bits. At PL2/PL3 pc and level change now; from a PL1 trap handler they go to p1epc and
-   * p1status.PPL, so the handler's returnFromTrap(1) enters the loaded vCPU. Clears the LR
+   * SEIP bits. At PL2/PL3 pc and level change now; from a PL1 (PL0) trap handler they go to
+   * p1epc and p1status.PPL (mepc, mstatus.PPL), so the handler's returnFromTrap enters the loaded
+   * vCPU. Clears the LR
    * reservation and a wfi stall, recomputes timer and interrupt state and charges
    * `cost.worldSwitch` cycles. WARL rules apply to every field.
    */
   loadContext(ctx: VcpuContext): void {
     if (ctx.level !== 2 && ctx.level !== 3) throw new RangeError(`loadContext: level must be 2 or 3, got ${ctx.level}`);
-    if (this.lvl === 0) throw new Error('loadContext: not supported at PL0');
     this.syncMmuStats();
     this.x.set(ctx.x);
     this.x[0] = 0; this.x[1] = 0;
@@ -585,6 +589,9 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     if (this.lvl === 1) {
       this.r64Set(R64.p1epc, ctx.pcLo & ~3, ctx.pcHi);
       this.p1status = (this.p1status & ~ST_PPL) | (ctx.level << ST_PPL_SHIFT);
+    } else if (this.lvl === 0) {
+      this.r64Set(R64.mepc, ctx.pcLo & ~3, ctx.pcHi);
+      this.mstatus = (this.mstatus & ~ST_PPL) | (ctx.level << ST_PPL_SHIFT);
     } else {
       this.setPcParts(ctx.pcLo, ctx.pcHi);
       this.setLevel(ctx.level);
