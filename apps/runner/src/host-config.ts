@@ -4,9 +4,10 @@ import { PluginRegistry, buildContainer, loadHostConfig, hostConfigFromObject, t
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
+import { HYPERVISOR_PLUGINS } from '@tachyxx/hypervisor';
 
 export function registry(): PluginRegistry {
-  return new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
+  return new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS]);
 }
 
 export interface HostOverrides {
@@ -24,6 +25,7 @@ export function hostContainer(file: string | undefined, o: HostOverrides): { con
   raw.components.isa ??= { variant: 'tachy-v1' };
   raw.components.mmu ??= { variant: 'tagged' };
   raw.components.sched ??= { variant: 'credit' };
+  raw.components.hypervisor ??= { variant: 'xen' };
   if (o.isa) raw.components.isa = { ...raw.components.isa, variant: o.isa };
   if (o.memoryMiB !== undefined && !file) raw.memoryMiB = o.memoryMiB;
   if (o.pcpus !== undefined) raw.pcpus = o.pcpus;

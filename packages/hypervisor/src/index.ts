@@ -6,3 +6,4 @@ export { Host, HostError, type HostOptions, type DomainSpec } from './host/host.
 export { Vcpu } from './host/vcpu.js';
 export { HypercallTable, type HypercallArgs, type HypercallHandler } from './hypercalls/table.js';
 export { vcpuOp } from './hypercalls/vcpu-op.js';
+export { hypervisorXen, HYPERVISOR_PLUGINS, HYPERVISOR_COSTS, DEFAULT_HYPERVISOR_COSTS, type HypervisorCosts } from './plugin.js';

@@ -22,6 +22,7 @@ import { HypercallTable, type HypercallArgs } from '../hypercalls/table.js';
 import { vcpuOp } from '../hypercalls/vcpu-op.js';
 import { Vcpu } from './vcpu.js';
 import { GuestState } from './guest-state.js';
+import { DEFAULT_HYPERVISOR_COSTS, HYPERVISOR_COSTS, type HypervisorCosts } from '../plugin.js';
 
 export interface HostOptions {
   /** Built by core's buildContainer with isa, mmu and sched selected. */
@@ -108,6 +109,7 @@ export class Host {
   /** Set by a handler that needs the run loop's attention (shutdown, crash). */
   private stopRun = false;
   private readonly reschedEvent: SimEvent;
+  readonly costs: HypervisorCosts;
 
   constructor(opts: HostOptions) {
     this.opts = opts;
@@ -146,6 +148,7 @@ export class Host {
       this.pcpus.push(p);
     }
 
+    this.costs = c.isRegistered(HYPERVISOR_COSTS, true) ? resolve(c, HYPERVISOR_COSTS) : DEFAULT_HYPERVISOR_COSTS;
     this.sched = resolve(c, SCHED_CORE);
     this.reschedEvent = new SimEvent('softirq.schedule', () => {});
     this.sched.onReschedule = (pcpu) => {
@@ -378,6 +381,7 @@ export class Host {
           return;
         }
         // A sensitive instruction we do not emulate: reflect it into the guest, precisely.
+        cpu.cycles += this.costs.emulation;
         if (cpu.readCsr(CSR.stvec) !== 0) return cpu.injectTrap(2, 22, tval, epc);
         cpu.stop('crash');
         return this.crashDomain(v.domain, `${v.name}: sensitive instruction ${hex(tval >>> 0)} (${disassemble(tval | 0, epc)}) at pc ${hex(epc)} and no PL2 trap vector`);
@@ -415,6 +419,7 @@ export class Host {
       a3: cpu.getRegU(REG.a3), a4: cpu.getRegU(REG.a4), a5: cpu.getRegU(REG.a5),
     };
     const ret = this.hypercalls.dispatch(v, nr, args);
+    cpu.cycles += this.costs.hypercall;
     if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
       cpu.completeEmulated(1);
       cpu.stop('shutdown');
@@ -470,7 +475,11 @@ export class Host {
     if (d.sharedInfoGpa && v.id < XEN_LEGACY_MAX_VCPUS) {
       d.access.write(d.sharedInfoGpa + v.id * VcpuInfo.size + VcpuInfo.evtchn_upcall_pending.offset, ONE);
     }
-    if (v.loadedOn >= 0) this.pcpus[v.loadedOn]!.cpu.setInterruptPending(9, true);
+    if (v.loadedOn >= 0) {
+      const cpu = this.pcpus[v.loadedOn]!.cpu;
+      cpu.setInterruptPending(9, true);
+      cpu.cycles += this.costs.virtualIrq;
+    }
     else this.guest.setUpcall(v.ctx, true);
     if (this.guest.upcallEnabled(v.ctx, v.loadedOn >= 0 ? this.pcpus[v.loadedOn]!.cpu : null)) this.wakeVcpu(v);
   }
