@@ -5,8 +5,6 @@
 //
 // Domain tests need `tachyxx run --domain`. Whether it works is probed (hello as a domain: exit 0
 // and hello's bare output); if it does not, those tests are skipped with a warning, never passed.
-// Tests marked `it.fails` pin down hypervisor behaviour that is known to be wrong (the comment
-// says what); they turn red once it is fixed - then drop the `.fails`.
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -46,7 +44,6 @@ if (hasRunner && !domainModeWorks) {
 }
 const itBare = it.skipIf(!hasRunner);
 const itDom = it.skipIf(!domainModeWorks);
-const itDomFails = domainModeWorks ? it.fails : it.skip;
 
 describe('oob: memory outside guest RAM', () => {
   itBare('bare: a fatal load access fault after its first line (exit 1)', () => {
@@ -208,16 +205,7 @@ describe('timer: time and timers', () => {
       expect(got.filter((l) => l.startsWith(prefix)), prefix).toEqual(want.filter((l) => l.startsWith(prefix)));
     }
   });
-
-  // KNOWN HYPERVISOR BUGS (so this fails today):
-  // 1. Vcpu.upcallPending is set by every timer upcall and never cleared (the guest clearing
-  //    vcpu_info.evtchn_upcall_pending has no effect; sip.SEIP stays up), so after the first
-  //    timer event SCHEDOP_block returns at once forever: the singleshot wait spins
-  //    ("woke after deadline no (several block)").
-  // 2. vcpu_op/set_timer_op take NOW() from the host's event clock, which lags the pCPU's time
-  //    (what the guest reads through pvclock and the time CSR) by up to the 100 us quantum:
-  //    VCPU_SSHOTTMR_future with a deadline 1 ns in the guest's past returns 0, not -ETIME.
-  itDomFails('domain: everything as expected-domain.txt (fails until the two bugs above are fixed)', () => {
+  itDom('domain: everything as expected-domain.txt (upcall acknowledgement and pCPU-local NOW fixed)', () => {
     const r = tachyxx('--domain', img('timer'));
     expect(r.stdout).toBe(golden('timer/expected-domain.txt'));
     expect(r.status, r.stderr).toBe(0);

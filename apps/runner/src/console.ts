@@ -8,12 +8,22 @@ export function consoleSink() {
     if (n) writeAll(buf.subarray(0, n));
     n = 0;
   };
+  // Complete lines reach the terminal at least every 50 ms of wall time, so a long-running guest
+  // is seen live; bulk output still goes out in large writes.
+  let lastFlush = 0;
   const write = (bytes: Uint8Array) => {
     if (n + bytes.length > buf.length) flush();
     if (bytes.length > buf.length) writeAll(bytes);
     else {
       buf.set(bytes, n);
       n += bytes.length;
+    }
+    if (bytes.includes(10)) {
+      const now = performance.now();
+      if (now - lastFlush >= 50) {
+        flush();
+        lastFlush = now;
+      }
     }
   };
   return { write, flush };

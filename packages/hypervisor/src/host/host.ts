@@ -267,7 +267,9 @@ export class Host {
       if (now >= untilNs) return 'time';
       const nextEvent = this.queue.nextDeadline();
       const busy = this.pcpus.some((p) => p.current);
-      if (!busy && nextEvent === Infinity) return 'idle';
+      // Nothing running and no vCPU timer that could wake anyone: the scheduler's own ticks would
+      // go on forever, so this is a deadlock.
+      if (!busy && (nextEvent === Infinity || !this.anyVcpuWakeSource())) return 'idle';
       let tEnd = Math.min(untilNs, busy ? now + this.quantumNs : nextEvent, nextEvent);
       if (tEnd <= now) tEnd = now;
       for (const p of this.pcpus) {
@@ -285,8 +287,9 @@ export class Host {
     while (p.current && !p.reschedule) {
       const left = tEnd - cpu.timeNs();
       if (left <= 0) break;
-      // Instructions cost >= 1 cycle: a budget of half the cycles left never runs far past tEnd.
-      let budget = Math.max(1, Math.floor(left / nsPerCycle / 2));
+      // Instructions cost >= 1 cycle: this budget ends at or after tEnd; the CPU also stops at
+      // its own next timer deadline.
+      let budget = Math.max(1, Math.ceil(left / nsPerCycle));
       const insnsLeft = maxInsns - this.instructions();
       if (insnsLeft <= 0) return;
       if (budget > insnsLeft) budget = insnsLeft;
@@ -344,6 +347,17 @@ export class Host {
     }
   }
 
+  private anyVcpuWakeSource(): boolean {
+    for (const d of this.domains.list()) {
+      if (d.shutdownCode !== null) continue;
+      for (const v of d.vcpus) {
+        if (!v.online) continue;
+        if (!v.blocked || v.singleshot.scheduled || v.periodic.scheduled || v.stimecmpWake.scheduled) return true;
+      }
+    }
+    return false;
+  }
+
   private allShutDown(): boolean {
     const ds = this.domains.list();
     return ds.length > 0 && ds.every((d) => d.shutdownCode !== null);
@@ -377,6 +391,7 @@ export class Host {
       case 22: {
         if ((tval >>> 0) === WFI) {
           cpu.completeEmulated(1);
+          this.syncUpcall(v);
           if (!this.guest.interruptPendingEnabled(cpu)) this.blockVcpu(p, v);
           return;
         }
@@ -432,6 +447,7 @@ export class Host {
 
   private blockVcpu(p: Pcpu, v: Vcpu): void {
     v.blocked = true;
+    v.blockKind = 'wfi';
     this.sched.block(v.sched, this.clock.now);
     p.reschedule = true;
     p.cpu.stop('block');
@@ -440,6 +456,7 @@ export class Host {
   private wakeVcpu(v: Vcpu): void {
     if (!v.blocked) return;
     v.blocked = false;
+    v.blockKind = null;
     this.sched.wake(v.sched, this.clock.now);
   }
 
@@ -481,7 +498,36 @@ export class Host {
       cpu.cycles += this.costs.virtualIrq;
     }
     else this.guest.setUpcall(v.ctx, true);
-    if (this.guest.upcallEnabled(v.ctx, v.loadedOn >= 0 ? this.pcpus[v.loadedOn]!.cpu : null)) this.wakeVcpu(v);
+    if (v.blockKind === 'block' || this.guest.upcallEnabled(v.ctx, v.loadedOn >= 0 ? this.pcpus[v.loadedOn]!.cpu : null)) this.wakeVcpu(v);
+  }
+
+  /**
+   * The guest acknowledges an upcall by clearing vcpu_info.evtchn_upcall_pending; the line
+   * follows that flag whenever the hypervisor looks (block, poll, wfi, timer). Returns it.
+   */
+  private syncUpcall(v: Vcpu): boolean {
+    const d = v.domain;
+    if (!d.sharedInfoGpa || v.id >= XEN_LEGACY_MAX_VCPUS) return v.upcallPending;
+    const b = this.scratch.subarray(0, 1);
+    if (d.access.read(d.sharedInfoGpa + v.id * VcpuInfo.size + VcpuInfo.evtchn_upcall_pending.offset, b) < 0) return v.upcallPending;
+    const pending = b[0] !== 0;
+    if (!pending && v.upcallPending) {
+      v.upcallPending = false;
+      if (v.loadedOn >= 0) this.pcpus[v.loadedOn]!.cpu.setInterruptPending(9, false);
+      else this.guest.setUpcall(v.ctx, false);
+    }
+    return v.upcallPending;
+  }
+
+  private writeVcpuInfoByte(v: Vcpu, offset: number, value: number): void {
+    const d = v.domain;
+    if (!d.sharedInfoGpa || v.id >= XEN_LEGACY_MAX_VCPUS) return;
+    d.access.write(d.sharedInfoGpa + v.id * VcpuInfo.size + offset, value ? ONE : ZERO);
+  }
+
+  /** The time a vCPU sees: its pCPU's own time while loaded (ahead of the queue's clock). */
+  private nowFor(v: Vcpu): number {
+    return v.loadedOn >= 0 ? this.pcpuNow(this.pcpus[v.loadedOn]!) : this.clock.now;
   }
 
   private armStimecmpWake(v: Vcpu): void {
@@ -518,6 +564,7 @@ export class Host {
     d.access.write(base, t.subarray(0, 4));
   }
   private readonly scratch = new Uint8Array(64);
+  private readonly consoleChunk = new Uint8Array(4096);
 
   private writeStartInfo(d: Domain<Vcpu>, gpa: number, nrPages: number, cmdline: string): void {
     const si = new Uint8Array(StartInfo.size);
@@ -551,7 +598,7 @@ export class Host {
   }
 
   private readonly vcpuOpContext = {
-    now: () => this.clock.now,
+    now: (v: Vcpu) => this.nowFor(v),
     up: (v: Vcpu) => this.vcpuUp(v),
     down: (v: Vcpu) => {
       if (!v.online) return;
@@ -580,9 +627,16 @@ export class Host {
     const count = a.a1, buf = a.a2;
     if (count > 0x7fffffff) return -Errno.EINVAL;
     if (count === 0) return 0;
-    const out = new Uint8Array(count);
-    if (v.domain.access.read(buf, out) < 0) return -Errno.EFAULT;
-    this.opts.console(v.domain, out);
+    if (!v.domain.access.checkRange(buf, count, false)) return -Errno.EFAULT;
+    // Copy in page-sized pieces through one buffer: the guest chooses `count`, not our allocation.
+    const chunk = this.consoleChunk;
+    for (let done = 0; done < count;) {
+      const n = Math.min(chunk.length, count - done);
+      const view = chunk.subarray(0, n);
+      if (v.domain.access.read(buf + done, view) < 0) return done ? done : -Errno.EFAULT;
+      this.opts.console(v.domain, view);
+      done += n;
+    }
     return count;
   }
 
@@ -593,10 +647,13 @@ export class Host {
         this.sched.yield(v.sched, this.clock.now);
         return 0;
       case SchedOp.block: {
-        // Xen: block unless an event is already pending (then return at once).
-        if (v.upcallPending) return 0;
+        // Xen: block enables event delivery (clears evtchn_upcall_mask) and returns at once when
+        // an event is already pending.
+        this.writeVcpuInfoByte(v, VcpuInfo.evtchn_upcall_mask.offset, 0);
+        if (this.syncUpcall(v)) return 0;
         v.blocked = true;
-        this.sched.block(v.sched, this.clock.now);
+        v.blockKind = 'block';
+        this.sched.block(v.sched, this.nowFor(v));
         return 0;
       }
       case SchedOp.shutdown: {
@@ -627,10 +684,11 @@ export class Host {
         const nrPorts = dv.getUint32(8, true);
         const timeout = dv.getUint32(16, true) + dv.getUint32(20, true) * TWO32;
         if (nrPorts > 128) return -Errno.EINVAL;
-        if (v.upcallPending) return 0;
+        if (this.syncUpcall(v)) return 0;
         if (timeout) this.queue.reschedule(v.singleshot, Math.max(this.clock.now, timeout));
         v.blocked = true;
-        this.sched.block(v.sched, this.clock.now);
+        v.blockKind = 'block';
+        this.sched.block(v.sched, this.nowFor(v));
         return 0;
       }
       default:
@@ -639,6 +697,7 @@ export class Host {
   }
 
   private setTimerOp(v: Vcpu, timeoutNs: number): number {
+    this.syncUpcall(v);
     if (timeoutNs === 0) this.queue.cancel(v.singleshot);
     else this.queue.reschedule(v.singleshot, Math.max(this.clock.now, Math.min(timeoutNs, Number.MAX_SAFE_INTEGER)));
     return 0;
@@ -691,6 +750,7 @@ export class Host {
 }
 
 const ONE = new Uint8Array([1]);
+const ZERO = new Uint8Array([0]);
 
 function setU64(dv: DataView, off: number, n: number): void {
   dv.setUint32(off, n >>> 0, true);

@@ -20,6 +20,8 @@ export class Vcpu {
   online = false;
   /** Blocked in SCHEDOP_block / wfi / poll, waiting for an interrupt. */
   blocked = false;
+  /** How it blocked: SCHEDOP_block/poll wake on any upcall; wfi only on one enabled in sie. */
+  blockKind: 'block' | 'wfi' | null = null;
   /** Xen's evtchn_upcall_pending: a virtual interrupt (timer VIRQ, events) is pending. */
   upcallPending = false;
 

@@ -3,7 +3,7 @@ import { Errno, VcpuGuestContext, VcpuOp, VcpuRunstateInfo, VcpuSetPeriodicTimer
 import type { Vcpu } from '../host/vcpu.js';
 
 export interface VcpuOpContext {
-  now(): number;
+  now(v: Vcpu): number;
   up(v: Vcpu): void;
   down(v: Vcpu): void;
   initialise(v: Vcpu, pc: number, sp: number, a0: number, a1: number, satp: number): void;
@@ -44,7 +44,7 @@ export function vcpuOp(ctx: VcpuOpContext, caller: Vcpu, cmd: number, vcpuid: nu
       return v.online ? 1 : 0;
     case VcpuOp.get_runstate_info: {
       if (!d.access.checkRange(arg, VcpuRunstateInfo.size, true)) return -Errno.EFAULT;
-      const now = ctx.now();
+      const now = ctx.now(v);
       const t = v.runstateTimes(now);
       const b = new Uint8Array(VcpuRunstateInfo.size);
       const dv = new DataView(b.buffer);
@@ -74,7 +74,7 @@ export function vcpuOp(ctx: VcpuOpContext, caller: Vcpu, cmd: number, vcpuid: nu
       if (!g) return -Errno.EFAULT;
       const abs = u64(g, 0);
       const flags = g.getUint32(VcpuSetSingleshotTimer.flags.offset, true);
-      if ((flags & VCPU_SSHOTTMR_future) && abs < ctx.now()) return -Errno.ETIME;
+      if ((flags & VCPU_SSHOTTMR_future) && abs < ctx.now(caller)) return -Errno.ETIME;
       ctx.setSingleshot(v, abs);
       return 0;
     }
