@@ -6,7 +6,7 @@
 // events run (scheduler slices and ticks, guest timers, reschedule requests). Same config and
 // same images -> same output and stats.
 import {
-  CONSOLEIO_write, Errno, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason,
+  CONSOLEIO_write, Errno, Virq, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason,
   START_INFO_MAGIC, StartInfo, VcpuInfo, VcpuTimeInfo, XEN_LEGACY_MAX_VCPUS, shutdownReasonName,
 } from '@tachyxx/abi';
 import { EventBus, SimClock, EventQueue, SimEvent, StatGroup, TOKENS, resolve, type DependencyContainer } from '@tachyxx/core';
@@ -110,6 +110,15 @@ export class Host {
   private stopRun = false;
   private readonly reschedEvent: SimEvent;
   readonly costs: HypervisorCosts;
+  /** Set by an event-channel component: deliver a VIRQ through its bound port (true = delivered). */
+  virqHook: ((v: Vcpu, virq: number) => boolean) | null = null;
+  private readonly createHooks: ((d: Domain<Vcpu>) => void)[] = [];
+  private readonly destroyHooks: ((d: Domain<Vcpu>) => void)[] = [];
+
+  /** Called after a domain is built (before it is unpaused): components set up their state. */
+  onDomainCreated(hook: (d: Domain<Vcpu>) => void): void { this.createHooks.push(hook); }
+  /** Called when a domain is destroyed, before its memory is released: components drop its state. */
+  onDomainDestroyed(hook: (d: Domain<Vcpu>) => void): void { this.destroyHooks.push(hook); }
 
   constructor(opts: HostOptions) {
     this.opts = opts;
@@ -211,6 +220,7 @@ export class Host {
     this.guest.setEntry(boot.ctx, elf.entry, GUEST_RAM_BASE + memBytes, 0, startInfo);
     boot.initialised = true;
     for (let i = 0; i < nvcpus; i++) if (i === 0) this.vcpuUp(d.vcpus[i]!);
+    for (const h of this.createHooks) h(d);
     this.log(`(XEN) d${d.domid}: created '${d.name}' with ${spec.memoryMiB} MiB, ${maxVcpus} vCPU(s)`);
     if (!spec.paused) this.unpauseDomain(d);
     return d;
@@ -241,6 +251,7 @@ export class Host {
   destroyDomain(d: Domain<Vcpu>): void {
     for (const p of this.pcpus) if (p.current?.domain === d) this.switchTo(p, null);
     for (const v of d.vcpus) this.cancelTimers(v);
+    for (const h of this.destroyHooks) h(d);
     this.sched.removeDomain(d.domid, this.clock.now);
     this.domains.destroy(d.domid);
   }
@@ -453,7 +464,8 @@ export class Host {
     p.cpu.stop('block');
   }
 
-  private wakeVcpu(v: Vcpu): void {
+  /** Make a blocked vCPU runnable (an event arrived, a poll was satisfied). */
+  wakeVcpu(v: Vcpu): void {
     if (!v.blocked) return;
     v.blocked = false;
     v.blockKind = null;
@@ -481,12 +493,18 @@ export class Host {
       if (this.guest.timerInterruptEnabled(v.ctx)) this.wakeVcpu(v);
       return;
     }
-    // Xen delivers VIRQ_TIMER through an event channel; until event channels exist it is the
-    // upcall itself: evtchn_upcall_pending in vcpu_info and the PL2 external-interrupt line.
+    // Xen delivers VIRQ_TIMER through the event channel bound to it; without an event-channel
+    // component (or with VIRQ_TIMER unbound) it is the bare upcall.
+    if (this.virqHook?.(v, Virq.timer)) return;
     this.sendUpcall(v);
   }
 
-  private sendUpcall(v: Vcpu): void {
+  /**
+   * Raise the event upcall on `v` (Xen's vcpu_mark_events_pending): evtchn_upcall_pending in its
+   * vcpu_info and the PL2 external-interrupt line; wakes it if it is blocked waiting for one.
+   * Event-channel implementations call this after marking a port pending.
+   */
+  sendUpcall(v: Vcpu): void {
     v.upcallPending = true;
     const d = v.domain;
     if (d.sharedInfoGpa && v.id < XEN_LEGACY_MAX_VCPUS) {
@@ -526,7 +544,7 @@ export class Host {
   }
 
   /** The time a vCPU sees: its pCPU's own time while loaded (ahead of the queue's clock). */
-  private nowFor(v: Vcpu): number {
+  nowFor(v: Vcpu): number {
     return v.loadedOn >= 0 ? this.pcpuNow(this.pcpus[v.loadedOn]!) : this.clock.now;
   }
 
