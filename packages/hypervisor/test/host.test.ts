@@ -96,4 +96,20 @@ describe('the host', () => {
     expect(t.running).toBeGreaterThan(0);
     expect(t.running + t.runnable + t.blocked + t.offline).toBe(host.clock.now - 0);
   });
+
+  it('places a new domain on the best-fitting NUMA node when nothing is pinned (memory and soft affinity)', () => {
+    const { host } = makeHost({
+      pcpus: 2, memoryMiB: 512,
+      numa: { nodes: [{ memoryMiB: 256, pcpus: [0] }, { memoryMiB: 256, pcpus: [1] }], distances: [[10, 20], [20, 10]] },
+    });
+    const a = host.createDomain({ name: 'a', image: image('hello'), memoryMiB: 100, paused: true });
+    const b = host.createDomain({ name: 'b', image: image('hello'), memoryMiB: 100, paused: true });
+    const nodeOf = (d: typeof a) => host.machine.nodeOfMfn(d.p2m!.lookup(0x80000));
+    expect(nodeOf(a)).toBe(0);
+    expect(nodeOf(b)).toBe(1);
+    expect([...(a.vcpus[0]!.sched.soft ?? [])]).toEqual([0]);
+    expect([...(b.vcpus[0]!.sched.soft ?? [])]).toEqual([1]);
+    // every frame of b is on node 1
+    for (let g = 0x80000; g < 0x80000 + 100 * 256; g += 997) expect(host.machine.nodeOfMfn(b.p2m!.lookup(g))).toBe(1);
+  });
 });

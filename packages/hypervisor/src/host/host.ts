@@ -12,7 +12,7 @@ import {
 import { EventBus, SimClock, EventQueue, SimEvent, StatGroup, TOKENS, resolve, type DependencyContainer } from '@tachyxx/core';
 import { Cpu, PhysMemory, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
 import { MMU_FACTORY, type Mmu } from '@tachyxx/mmu';
-import { SCHED_CORE, type SchedCore } from '@tachyxx/sched';
+import { SCHED_CORE, numaPlacement, vcpusOnNodes, type SchedCore, type NumaTopology } from '@tachyxx/sched';
 import { MachineMemory } from '../memory/machine-memory.js';
 import type { NumaConfig } from '../memory/numa.js';
 import { DomainTable } from '../domain/domain-table.js';
@@ -132,7 +132,7 @@ export class Host {
     this.quantumNs = opts.quantumNs ?? 100_000;
     this.wallclockEpoch = opts.wallclockEpoch ?? 1_767_225_600;
     this.log = opts.log ?? (() => {});
-    this.machine = new MachineMemory({ memoryMiB: config.memoryMiB, pcpus: config.pcpus, numa: opts.numa });
+    this.machine = new MachineMemory({ memoryMiB: config.memoryMiB, pcpus: config.pcpus, numa: opts.numa ?? config.numa });
     this.domains = new DomainTable<Vcpu>({ machine: this.machine, bus: this.bus, clock: this.clock, seed: config.seed, superpages: true });
     // A P2M entry went away: no pCPU may keep a translation through it.
     this.machine.onUnmap((vmid, gpa, bytes) => {
@@ -185,9 +185,12 @@ export class Host {
     if (startInfo + PAGE_SIZE > GUEST_RAM_BASE + memBytes) {
       throw new ImageError(file, `image ends at ${hex(elf.imageEnd)}, leaving no page for start_info below the end of RAM at ${hex(GUEST_RAM_BASE + memBytes)}`);
     }
+    // NUMA: with nothing pinned, put memory and vCPUs on the best-fitting node(s), as xl does.
+    const placement = !spec.cpus && this.machine.numa.nodes.length > 1 ? this.placeDomain(spec.memoryMiB * 256 + 1, nvcpus) : null;
     const created = this.domains.create({
       name: spec.name,
       memoryMiB: spec.memoryMiB,
+      placement,
       maxPages: Math.max(spec.maxMemoryMiB ?? spec.memoryMiB, spec.memoryMiB) * 256,
     });
     if (typeof created === 'number') {
@@ -210,7 +213,7 @@ export class Host {
     for (let i = 0; i < maxVcpus; i++) {
       const v = new Vcpu(d, i, (v, why) => this.onVcpuTimer(v, why));
       this.guest.init(v.ctx, d);
-      v.sched = this.sched.addVcpu(d.domid, i, { hard: spec.cpus, online: false }, this.clock.now);
+      v.sched = this.sched.addVcpu(d.domid, i, { hard: spec.cpus, soft: placement?.cpus, online: false }, this.clock.now);
       v.sched.owner = v;
       // A new domain starts paused (Xen's controller pause): so do its vCPUs.
       this.sched.pause(v.sched, this.clock.now);
@@ -224,6 +227,16 @@ export class Host {
     this.log(`(XEN) d${d.domid}: created '${d.name}' with ${spec.memoryMiB} MiB, ${maxVcpus} vCPU(s)`);
     if (!spec.paused) this.unpauseDomain(d);
     return d;
+  }
+
+  /** libxl-style NUMA placement over the nodes' free frames and the vCPUs already placed. */
+  private placeDomain(pages: number, vcpus: number) {
+    const topo: NumaTopology = {
+      nodes: this.machine.numa.nodes.map((n) => ({ id: n.id, cpus: n.pcpus, freeMemory: this.machine.freeFrames(n.id) })),
+      distances: this.machine.numa.distances,
+    };
+    const existing = this.domains.list().flatMap((d) => d.vcpus.map((v) => v.sched));
+    return numaPlacement(topo, { memory: pages, vcpus }, vcpusOnNodes(topo, existing));
   }
 
   unpauseDomain(d: Domain<Vcpu>): void {
