@@ -112,6 +112,16 @@ export class Host {
   readonly costs: HypervisorCosts;
   /** Set by an event-channel component: deliver a VIRQ through its bound port (true = delivered). */
   virqHook: ((v: Vcpu, virq: number) => boolean) | null = null;
+  /**
+   * Set by an event-channel component: SCHEDOP_poll on ports (Xen's do_poll / evtchn_port_poll).
+   * Gets the poll's port array (already range-checked); returns -errno (a bad port), 1 when a
+   * port is already pending (the poll returns at once), or 0 to block. After 0 the component
+   * wakes the vCPU (wakeVcpu) when one of the ports becomes pending.
+   */
+  pollHook: ((v: Vcpu, portsGpa: number, nrPorts: number) => number) | null = null;
+  private readonly runningHooks: ((v: Vcpu, now: number) => void)[] = [];
+  /** Called whenever a vCPU is loaded on a pCPU and starts running (with that pCPU's time). */
+  onVcpuRunning(hook: (v: Vcpu, now: number) => void): void { this.runningHooks.push(hook); }
   private readonly createHooks: ((d: Domain<Vcpu>) => void)[] = [];
   private readonly destroyHooks: ((d: Domain<Vcpu>) => void)[] = [];
 
@@ -368,6 +378,7 @@ export class Host {
       next.loadedOn = p.id;
       next.setRunstate('running', now);
       this.updateTimeInfo(next, now);
+      for (const h of this.runningHooks) h(next, now);
     }
   }
 
@@ -715,7 +726,14 @@ export class Host {
         const nrPorts = dv.getUint32(8, true);
         const timeout = dv.getUint32(16, true) + dv.getUint32(20, true) * TWO32;
         if (nrPorts > 128) return -Errno.EINVAL;
+        const portsGpa = dv.getUint32(0, true) + dv.getUint32(4, true) * TWO32;
+        if (!d.access.checkRange(portsGpa, nrPorts * 4, false)) return -Errno.EFAULT;
         if (this.syncUpcall(v)) return 0;
+        if (this.pollHook) {
+          const r = this.pollHook(v, portsGpa, nrPorts);
+          if (r < 0) return r;
+          if (r > 0) return 0;
+        }
         if (timeout) this.queue.reschedule(v.singleshot, Math.max(this.clock.now, timeout));
         v.blocked = true;
         v.blockKind = 'block';
