@@ -26,12 +26,19 @@ function parseObjdump(name: string): GoldenLine[] {
 function parseObjdumpText(text: string): GoldenLine[] {
   const out: GoldenLine[] = [];
   let half: { addr: number; bytes: number[] } | undefined;
+  let data = false;
   for (const line of text.split('\n')) {
+    // A new symbol: llvm dumps object symbols (data in an executable section, e.g. strings a guest
+    // keeps next to copied code) as raw 8-byte lines up to the next symbol.
+    if (/^[0-9a-f]+ <.*>:$/.test(line)) data = false;
     const m = /^\s*([0-9a-f]+):\s((?:[0-9a-f]{2} )+)\s*\t?(.*)$/.exec(line);
     if (!m) continue;
     const addr = parseInt(m[1], 16);
     const bytes = m[2].trim().split(' ').map((b) => parseInt(b, 16));
     const llvm = m[3].replace(/(0x[0-9a-f]+) <[^>]*>/g, '$1').replace(/\s+/g, ' ').trim();
+    // Instructions follow their bytes after a tab; data lines have no tab, only the ASCII column.
+    if (bytes.length > 4 || !/\t/.test(line)) data = true;
+    if (data) continue;
     if (bytes.length === 2) {
       expect(llvm).toBe('<unknown>');
       if (!half) {
