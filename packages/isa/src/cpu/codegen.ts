@@ -1,11 +1,22 @@
 // Block compiler: turns a straight-line run of instructions (ending at a branch/jump, a page
 // boundary, a length limit or before a system instruction) into the source of a JS function.
 //
-// Generated function: `function (cpu, budget)`. It keeps the registers it uses in locals
-// (lN = low half, hN = high half of xN), writes back the ones it modified at every exit, sets
-// cpu.pcLo/pcHi to the next PC and adds the retired instructions and their cycles to cpu.instret
+// Generated function: `function (cpu, budget, st)`, `st` = index of the region block to start
+// at (a region can be entered at any of its blocks). It keeps the registers it uses in locals
+// (lN = low half, hN = high half of xN). Every exit only records its next PC (xl/xh), exit id (xe)
+// and counts in locals and `break`s out to ONE shared epilogue, which writes back the modified
+// registers, sets cpu.pcLo/pcHi and adds the retired instructions and their cycles to cpu.instret
 // and cpu.cycles. A block whose last instruction branches back to its own start loops inside the
 // function while `budget` and the cycle limit (next timer event) allow.
+//
+// Why one epilogue: V8 optimizes a region (often by OSR, in the middle of its first long loop)
+// with the type feedback gathered so far. An exit path never taken before had no feedback for
+// its typed-array / property stores, so taking it deoptimized the whole region, and big regions
+// are slow to re-optimize: with run() called in time slices (every slice ends in a budget or
+// cycle-limit exit from some loop) that cost ~1 ms per slice. Exits that only assign constants
+// to locals need no feedback, and the epilogue is "warmed" once at compile time by calling the
+// function with st = -1 (it writes back the unchanged registers and adds 0), so it always has
+// feedback before TurboFan sees it.
 //
 // Memory accesses inline the software-TLB fast path (typed-array loads); a miss, a misaligned
 // access, or a store to a code page calls cpu.ld / cpu.st. Those set cpu.sx: 1 = the access
@@ -57,7 +68,7 @@ export function add64c(lo: number, hi: number, d: number): [number, number] {
 }
 
 export interface RegionSource {
-  /** Source of the function body `(cpu, budget) => exitId`. */
+  /** Source of the function body `(cpu, budget, st) => exitId` (st < 0: warm-up call, no effect). */
   body: string;
   /** Number of distinct external exit ids (0 .. exits-1); -1 is returned for fault exits. */
   exits: number;
@@ -111,7 +122,7 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
   const out: string[] = [];
   const decl: string[] = [];
   for (const r of [...used].sort((a, b) => a - b)) decl.push(`l${r}=x[${2 * r}]`, `h${r}=x[${2 * r + 1}]`);
-  decl.push('v=0', 'w=0', 'u=0', 't0=0', 't1=0', 't2=0', 's=0', 'n=0', 'c=0', 'st=0');
+  decl.push('v=0', 'w=0', 'u=0', 't0=0', 't1=0', 't2=0', 's=0', 'n=0', 'c=0');
   if (countAccesses) decl.push('m=0');
 
   blocks.forEach((blk, bi) => {
@@ -123,13 +134,14 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
     const acc: number[] = [1];
     for (let i = 0; i < n; i++) acc.push(acc[i]! + (ops[i]! >= Op.LB && ops[i]! <= Op.SD ? 1 : 0));
     /** Lookup count at an exit after k instructions (+1: the k-th instruction's access faulted). */
-    const accAt = (k: number, faulted = 0): string => (countAccesses ? `cpu.tlbAcc+=m+${acc[k]! + faulted};` : '');
+    const accAt = (k: number, faulted = 0): string => (countAccesses ? `m+=${acc[k]! + faulted};` : '');
     const last = ops[n - 1]!;
     /** Exit to a constant PC after k retired instructions of this block plus `extra` cycles. */
+    // Every exit only sets locals and leaves through the shared epilogue (see the file comment).
     const exitC = (lo: number, hi: number, k: number, extra = 0, e = -1, faulted = 0): string =>
-      `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=n+${k};cpu.cycles+=c+${cyc[k]! + extra};${accAt(k, faulted)}return ${e};}`;
+      `{n+=${k};c+=${cyc[k]! + extra};${accAt(k, faulted)}xl=${lo};xh=${hi};xe=${e};break R;}`;
     const exitD = (lo: string, hi: string, k: number, extra = 0, e = -1): string =>
-      `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=n+${k};cpu.cycles+=c+${cyc[k]! + extra};${accAt(k)}return ${e};}`;
+      `{n+=${k};c+=${cyc[k]! + extra};${accAt(k)}xl=${lo};xh=${hi};xe=${e};break R;}`;
     /** The whole block retired; continue at constant target (lo, hi): inside the region or exit. */
     const goTo = (lo: number, hi: number, extra: number): string => {
       const t = index.get(`${lo}:${hi}`);
@@ -137,12 +149,11 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
       internalEdges++;
       const tl = blocks[t]!.words.length;
       // a self-edge loops in the block's own `for` (no switch dispatch); others go through the switch
-      const jump = t === bi ? 'continue;' : `st=${t};continue R;`;
+      const jump = t === bi ? 'continue;' : `st=${t};continue L;`;
       if (t === bi) selfEdge = true;
       const mAdd = countAccesses ? `m+=${acc[n]!};` : '';
-      const mOut = countAccesses ? 'cpu.tlbAcc+=m;' : '';
       return `{n+=${n};c+=${cyc[n]! + extra};${mAdd}if(n+${tl}<=budget&&c<CL){${jump}}` +
-        `{${wb}cpu.pcLo=${lo};cpu.pcHi=${hi};cpu.instret+=n;cpu.cycles+=c;${mOut}return ${exits++};}}`;
+        `xl=${lo};xh=${hi};xe=${exits++};break R;}`;
     };
     let selfEdge = false;
     const start = out.length;
@@ -342,9 +353,11 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
     if (selfEdge) { out[start] = `case ${bi}:for(;;){`; }
   });
 
-  let body = `"use strict";var x=cpu.x,TB=cpu.tlbBase;var ${decl.join(',')};`;
+  let body = `"use strict";var x=cpu.x,TB=cpu.tlbBase;var ${decl.join(',')};` +
+    'var xl=cpu.pcLo,xh=cpu.pcHi,xe=-1;R:{if(st<0)break R;';
   if (internalEdges === 0) body += out.slice(1, -1).join('\n'); // a single block: no state machine
   else if (blocks.length === 1) body += `var CL=cpu.cycleLimit-cpu.cycles;for(;;){${out.slice(1, -1).join('\n')}}`;
-  else body += `var CL=cpu.cycleLimit-cpu.cycles;R:for(;;){switch(st){${out.join('\n')}}}`;
+  else body += `var CL=cpu.cycleLimit-cpu.cycles;L:for(;;){switch(st){${out.join('\n')}}}`;
+  body += `}${wb}cpu.pcLo=xl;cpu.pcHi=xh;cpu.instret+=n;cpu.cycles+=c;${countAccesses ? 'cpu.tlbAcc+=m;' : ''}return xe;`;
   return { body, exits };
 }

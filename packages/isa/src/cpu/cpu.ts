@@ -149,9 +149,19 @@ export function createVcpuContext(): VcpuContext {
   };
 }
 
+type BlockFn = (cpu: Cpu, budget: number, st: number) => number;
+
+/** Largest budget passed to a compiled function (kept a small integer: one type at the call site). */
+const MAX_FN_BUDGET = 0x3fffffff;
+
+/** Warm-up calls of a freshly generated function (see makeBlock). */
+const WARM_CALLS = 12;
+
 interface Block {
   /** Compiled function (returns its exit number); undefined for a system-instruction block. */
-  fn: ((cpu: Cpu, budget: number) => number) | undefined;
+  fn: BlockFn | undefined;
+  /** Index of this block in its region's function (its `st` argument): 0 = the region's entry. */
+  entry: number;
   len: number;
   vpcLo: number;
   vpcHi: number;
@@ -283,6 +293,13 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
   // run-loop state
   private irqDirty = true;
   private waiting = false;
+  /**
+   * > 0 while the PC is inside a basic block whose start was single-stepped (a run() slice ended
+   * in the middle of it): a block-cache miss then keeps single-stepping (at most this many more
+   * instructions) to the next block boundary instead of compiling a new region at an arbitrary
+   * PC, which would also have to be warmed up and optimized by V8 again.
+   */
+  private midBlock = 0;
   private stopRequested = false;
   /** The reason given to the last stop(). */
   stopReason = '';
@@ -696,26 +713,29 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
       }
       const page = this.pageBlocks[off >>> 12];
       const cached = page === undefined ? undefined : page[(off & 4095) >>> 2];
-      let b: Block = cached === undefined || cached.vpcLo !== pcLo || cached.vpcHi !== pcHi
-        ? this.compile(off, pcLo, pcHi, this.maxBlock) : cached;
+      let b: Block = cached !== undefined && cached.vpcLo === pcLo && cached.vpcHi === pcHi ? cached
+        : this.midBlock > 0 ? this.stepBlock(off, pcLo, pcHi) : this.compile(off, pcLo, pcHi, this.maxBlock);
       if (prev !== undefined && prevExit >= 0) {
         if (prev.linkEpoch !== this.linkEpoch) { prev.links.fill(undefined); prev.linkEpoch = this.linkEpoch; }
         prev.links[prevExit] = b;
       }
       prev = undefined;
-      if (b.len > remaining) b = this.stepBlock(off, pcLo, pcHi);
+      if (b.len > remaining) { b = this.stepBlock(off, pcLo, pcHi); if (this.midBlock === 0) this.midBlock = this.maxBlock; }
       const before = this.instret;
       if (b.fn === undefined) {
+        this.midBlock = 0;
         this.tlbAcc++; // its fetch (compiled blocks count their own)
         this.execSystem(b.insn);
       } else {
         // run chained blocks while nothing needs the outer loop's attention
         for (;;) {
-          const e = b.fn!(this, remaining);
+          const e = b.fn!(this, remaining > MAX_FN_BUDGET ? MAX_FN_BUDGET : remaining | 0, b.entry);
+          // still inside a basic block after a single step (see midBlock)?
+          if (this.midBlock > 0) this.midBlock = b.len === 1 && !isControl(decode(b.insn)) ? this.midBlock - 1 : 0;
           if (this.sx !== 0) {
             const sx = this.sx;
             this.sx = 0;
-            if (sx === 1) this.trapNow(this.excCause, this.excTvalLo, this.excTvalHi);
+            if (sx === 1) { this.midBlock = 0; this.trapNow(this.excCause, this.excTvalLo, this.excTvalHi); }
             break;
           }
           if (this.cycles >= this.cycleLimit) break;
@@ -757,7 +777,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     const b = this.stepBlock(off, pcLo, pcHi);
     if (b.fn === undefined) { this.tlbAcc++; this.execSystem(b.insn); }
     else {
-      b.fn(this, 1);
+      b.fn(this, 1, b.entry);
       if (this.sx !== 0) { const sx = this.sx; this.sx = 0; if (sx === 1) this.trapNow(this.excCause, this.excTvalLo, this.excTvalHi); }
     }
   }
@@ -815,6 +835,14 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
         }
       }
       b = this.makeBlock(blocks, offs, false);
+      // The region's other blocks become entry points of the same function: a slice that ends
+      // (budget / cycle limit) inside a region resumes in it instead of compiling (and warming
+      // up) a new overlapping region at that PC.
+      const pb = this.pageBlocks[off >>> 12] ??= new Array(1024);
+      for (let i = 1; i < blocks.length; i++) {
+        const k = (offs[i]! & 4095) >>> 2;
+        if (pb[k] === undefined || !pb[k]!.valid) pb[k] = this.newBlock(b.fn, i, blocks[i]!, b.links.length);
+      }
     }
     const pg = off >>> 12;
     (this.pageBlocks[pg] ??= new Array(1024))[(off & 4095) >>> 2] = b;
@@ -837,14 +865,27 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
   private makeBlock(blocks: RegionBlock[], offs: number[], sys: boolean): Block {
     blocks.forEach((blk, i) => this.markCode(offs[i]!, blk.words.length * 4));
     this.stats.blocksCompiled++;
-    const e = blocks[0]!;
-    const base = { len: e.words.length, vpcLo: e.pcLo, vpcHi: e.pcHi, insn: e.words[0]!, valid: true, linkEpoch: this.linkEpoch };
-    if (sys) return { fn: undefined, links: [], ...base };
+    if (sys) return this.newBlock(undefined, 0, blocks[0]!, 0);
     const src = generateRegion(blocks, this.tlbMask, this.cost, this.mmuCtl !== undefined);
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const factory = new Function(...GEN_PARAMS, `return function blk(cpu,budget){${src.body}\n};`) as
-      (...a: unknown[]) => (cpu: Cpu, budget: number) => number;
-    return { fn: factory(...this.genArgs), links: new Array(src.exits).fill(undefined), ...base };
+    const factory = new Function(...GEN_PARAMS, `return function blk(cpu,budget,st){${src.body}\n};`) as
+      (...a: unknown[]) => BlockFn;
+    const fn = factory(...this.genArgs);
+    // Warm-up calls (st = -1: prologue, then straight to the shared exit epilogue; no effect) so
+    // the prologue and epilogue have type feedback before V8 optimizes the region, often by OSR
+    // during its first call (codegen.ts). V8 allocates a function's feedback vector lazily, after
+    // ~8 x its bytecode size of execution budget (each call's return charges about that much
+    // here: the epilogue is at the end), so the first calls record nothing: hence WARM_CALLS.
+    for (let i = 0; i < WARM_CALLS; i++) fn(this, 0, -1);
+    return this.newBlock(fn, 0, blocks[0]!, src.exits);
+  }
+
+  /** A block-cache entry (one object shape for all). */
+  private newBlock(fn: BlockFn | undefined, entry: number, blk: RegionBlock, exits: number): Block {
+    return {
+      fn, entry, len: blk.words.length, vpcLo: blk.pcLo, vpcHi: blk.pcHi, insn: blk.words[0]!, valid: true,
+      links: new Array<Block | undefined>(exits).fill(undefined), linkEpoch: this.linkEpoch,
+    };
   }
 
   /** Record code at host [off, off+len) and keep write-TLB entries off that page. */
@@ -1369,6 +1410,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
       if (b === 0) this.mstatus = s; else this.p1status = s;
     }
     this.setLevel(t);
+    this.midBlock = 0;
     const tv = t === 0 ? R64.mtvec : t === 1 ? R64.p1tvec : R64.stvec;
     let tlo = this.r64[2 * tv]!, thi = this.r64[2 * tv + 1]!;
     const mode = tlo & 3;
