@@ -3,3 +3,4 @@ export * from './errno.js';
 export * from './boot.js';
 export * from './memory.js';
 export * from './vcpu.js';
+export * from './grant-table.js';

@@ -29,6 +29,12 @@ export class FrameTable {
   private readonly perOwner = new Int32Array(0x10000);
   /** Free frames per node. */
   readonly freePerNode: Int32Array;
+  /**
+   * Grant-mapping references per frame (Xen's extra page references taken by map_grant_ref):
+   * while non-zero the frame is mapped into another domain (or a dom0 backend's view) and must
+   * not return to the free pool. Maintained by MachineMemory.getMapRef / putMapRef.
+   */
+  readonly mapRefs: Uint16Array;
 
   constructor(baseMfn: number, frames: number, nodeOf: (frame: number) => number, nodes: number) {
     if (frames % 32 !== 0) throw new RangeError(`the frame count must be a multiple of 32, got ${frames}`);
@@ -38,6 +44,7 @@ export class FrameTable {
     this.node = new Uint8Array(frames);
     this.freeBits = new Int32Array(frames / 32).fill(-1);
     this.freePerNode = new Int32Array(nodes);
+    this.mapRefs = new Uint16Array(frames);
     for (let f = 0; f < frames; f++) {
       const n = nodeOf(f);
       this.node[f] = n;

@@ -151,7 +151,9 @@ abstract class PagedAccess implements GuestAccess {
 
 /**
  * A domain's memory through its P2M. A page is accessible when the P2M maps it with the needed
- * permission and the frame is owned by the domain (grant mappings will widen this later).
+ * permission and the frame is owned by the domain, or the leaf is a grant mapping
+ * (P2M_FOREIGN) of a frame that still holds a map reference (the granter's page, kept alive by
+ * the mapping; read-only grants are mapped without W, so writes fault).
  */
 export class P2mGuestAccess extends PagedAccess {
   protected readonly mem: PhysMemory;
@@ -163,7 +165,7 @@ export class P2mGuestAccess extends PagedAccess {
     const mfn = this.p2m.lookup(gfn);
     if (mfn === P2M_INVALID_MFN) return -1;
     if ((this.p2m.permsOf(gfn) & (write ? P2M_W : P2M_R)) === 0) return -1;
-    if (this.machine.ownerOf(mfn) !== this.domid) return -1;
+    if (this.machine.ownerOf(mfn) !== this.domid && !(this.machine.mapRefsOf(mfn) > 0 && this.p2m.isForeign(gfn))) return -1;
     return this.machine.offsetOf(mfn);
   }
 }

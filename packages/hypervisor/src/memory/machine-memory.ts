@@ -52,7 +52,12 @@ export interface MachineMemoryCounters {
   framesScrubbed: number;
   /** Extents that came from a node other than the preferred one. */
   fallbackExtents: number;
+  /** Frames whose owner freed them while they were grant-mapped (freed later, on the last put). */
+  framesDeferred: number;
 }
+
+/** Most grant-mapping references one frame can hold (the frame table's counter is 16 bits). */
+export const MAX_MAP_REFS = 0xffff;
 
 export class MachineMemory {
   readonly mem: PhysMemory;
@@ -63,10 +68,15 @@ export class MachineMemory {
   readonly scrubOnFree: boolean;
   readonly counters: MachineMemoryCounters = {
     allocCalls: 0, allocFailures: 0, framesAllocated: 0, framesFreed: 0, framesScrubbed: 0, fallbackExtents: 0,
+    framesDeferred: 0,
   };
   /** Lowest frame index of each node that may be free (a search hint; never past a free frame). */
   private readonly hint: Int32Array;
   private readonly unmapHooks: UnmapHook[] = [];
+  /** Sum of all frames' map references (0 = the fast free path). */
+  private mapRefTotal = 0;
+  /** Frames freed by their owner while still mapped: now DOMID_XEN's, freed on the last put. */
+  private readonly deferred = new Set<number>();
 
   constructor(opts: MachineMemoryOptions) {
     this.mem = opts.mem ?? new PhysMemory({ base: opts.base ?? 0x8000_0000, size: (opts.memoryMiB ?? 256) * 1024 * 1024 });
@@ -154,6 +164,28 @@ export class MachineMemory {
   free(mfn: number, count: number, owner: number): void {
     const f = mfn - this.baseMfn;
     if (!Number.isInteger(f) || f < 0 || f + count > this.totalFrames) throw new RangeError(`mfn ${mfn}+${count} is not RAM`);
+    if (this.mapRefTotal > 0) {
+      // Some frames may still be grant-mapped elsewhere (Xen: the page keeps a reference and
+      // outlives its owner's put). Hand those to DOMID_XEN until the last unmap; free the rest.
+      let run = f;
+      for (let i = f; i <= f + count; i++) {
+        if (i < f + count && this.frames.mapRefs[i] === 0) continue;
+        if (i > run) this.releaseFrames(run, i - run, owner);
+        if (i < f + count) {
+          this.frames.reassign(i, owner, FRAME_XEN);
+          this.m2p.clear(this.baseMfn + i, 1);
+          this.deferred.add(this.baseMfn + i);
+          this.counters.framesDeferred++;
+        }
+        run = i + 1;
+      }
+      return;
+    }
+    this.releaseFrames(f, count, owner);
+  }
+
+  private releaseFrames(f: number, count: number, owner: number): void {
+    const mfn = this.baseMfn + f;
     this.frames.release(f, count, owner);
     this.m2p.clear(mfn, count);
     if (this.scrubOnFree) {
@@ -165,6 +197,39 @@ export class MachineMemory {
     this.counters.framesFreed += count;
     this.rewindHints(f, count);
   }
+
+  /**
+   * Takes a grant-mapping reference on an allocated frame (Xen's get_page in map_grant_ref):
+   * the frame stays allocated until the matching `putMapRef`, even if its owner frees it or
+   * dies. False when `mfn` is not RAM, is free, or already holds MAX_MAP_REFS references.
+   */
+  getMapRef(mfn: number): boolean {
+    const f = mfn - this.baseMfn;
+    if (!Number.isInteger(f) || f < 0 || f >= this.totalFrames) return false;
+    if (this.frames.owner[f] === FRAME_FREE || this.frames.mapRefs[f] === MAX_MAP_REFS) return false;
+    this.frames.mapRefs[f]!++;
+    this.mapRefTotal++;
+    return true;
+  }
+
+  /** Drops a reference taken by `getMapRef`; the last one frees a frame its owner already freed. */
+  putMapRef(mfn: number): void {
+    const f = mfn - this.baseMfn;
+    if (!Number.isInteger(f) || f < 0 || f >= this.totalFrames || this.frames.mapRefs[f] === 0) {
+      throw new Error(`putMapRef(${mfn}): the frame holds no map reference (hypervisor bug)`);
+    }
+    this.mapRefTotal--;
+    if (--this.frames.mapRefs[f]! === 0 && this.deferred.delete(mfn)) this.releaseFrames(f, 1, FRAME_XEN);
+  }
+
+  /** Grant-mapping references `mfn` holds (0 when not RAM). */
+  mapRefsOf(mfn: number): number {
+    const f = mfn - this.baseMfn;
+    return Number.isInteger(f) && f >= 0 && f < this.totalFrames ? this.frames.mapRefs[f]! : 0;
+  }
+
+  /** Frames freed by their owner that wait for their last map reference to go. */
+  get deferredFrames(): number { return this.deferred.size; }
 
   /** Frees every frame `owner` holds (domain teardown). Returns how many. */
   freeAllOwnedBy(owner: number): number {

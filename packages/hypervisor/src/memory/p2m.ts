@@ -23,6 +23,13 @@ export const P2M_W = PTE_W;
 export const P2M_X = PTE_X;
 export const P2M_RW = PTE_R | PTE_W;
 export const P2M_RWX = PTE_R | PTE_W | PTE_X;
+/**
+ * A software bit of the leaf (PTE RSW bit 8, ignored by the walker): the page is a grant mapping
+ * of another domain's frame (Xen's p2m_grant_map_rw / _ro type). Such leaves never touch the
+ * M2P (the frame's M2P entry stays its owner's), and guest access accepts them although the
+ * domain does not own the frame. OR it into `map`'s perms.
+ */
+export const P2M_FOREIGN = 1 << 8;
 /** Superpage order of a 2 MiB leaf. */
 export const P2M_SUPERPAGE_ORDER = 9;
 /** GFNs are below 2^41 (53-bit GPAs). */
@@ -87,7 +94,8 @@ export class P2m {
     if (this.destroyed) throw new Error('P2M used after teardown');
     const n = 2 ** order;
     if (!Number.isInteger(gfn) || gfn < 0 || gfn + n > P2M_MAX_GFN || !Number.isInteger(mfn) || mfn < 0 || mfn + n > 2 ** 44) return false;
-    if ((perms & P2M_RWX) === 0 || (perms & (PTE_W | PTE_R)) === PTE_W) throw new RangeError(`bad P2M permissions ${perms}`);
+    if ((perms & P2M_RWX) === 0 || (perms & (PTE_W | PTE_R)) === PTE_W || (perms & ~(P2M_RWX | P2M_FOREIGN)) !== 0) throw new RangeError(`bad P2M permissions ${perms}`);
+    if ((perms & P2M_FOREIGN) !== 0 && order !== 0) throw new RangeError('foreign (grant) mappings are single pages');
     if (order === P2M_SUPERPAGE_ORDER && this.superpages && gfn % 512 === 0 && mfn % 512 === 0) {
       return this.setLeaf(gfn, mfn, perms, 1);
     }
@@ -115,7 +123,7 @@ export class P2m {
         this.i32[off >> 2] = 0;
         this.i32[(off >> 2) + 1] = 0;
         this.mappedPages--;
-        if (this.machine.m2p.get(mfn) === gfn) this.machine.m2p.set(mfn, M2P_INVALID);
+        if ((lo & P2M_FOREIGN) === 0 && this.machine.m2p.get(mfn) === gfn) this.machine.m2p.set(mfn, M2P_INVALID);
         this.machine.notifyUnmap(this.vmid, gfn * PAGE_SIZE, PAGE_SIZE);
         return mfn;
       }
@@ -136,6 +144,12 @@ export class P2m {
   permsOf(gfn: number): number {
     const off = this.leafOffset(gfn);
     return off < 0 ? 0 : this.i32[off >> 2]! & P2M_RWX;
+  }
+
+  /** True when `gfn` is mapped by a foreign (grant) leaf (P2M_FOREIGN). */
+  isForeign(gfn: number): boolean {
+    const off = this.leafOffset(gfn);
+    return off >= 0 && (this.i32[off >> 2]! & P2M_FOREIGN) !== 0;
   }
 
   /** Frees every table frame (not the guest's frames). Notifies a whole-VMID flush. */
@@ -199,15 +213,17 @@ export class P2m {
       } else {
         this.mappedPages -= pages;
         const oldMfn = ppnOf(old, this.i32[(off >> 2) + 1]!);
-        for (let i = 0; i < pages; i++) if (this.machine.m2p.get(oldMfn + i) === gfn + i) this.machine.m2p.set(oldMfn + i, M2P_INVALID);
+        if ((old & P2M_FOREIGN) === 0) {
+          for (let i = 0; i < pages; i++) if (this.machine.m2p.get(oldMfn + i) === gfn + i) this.machine.m2p.set(oldMfn + i, M2P_INVALID);
+        }
       }
       this.machine.notifyUnmap(this.vmid, gfn * PAGE_SIZE, pages * PAGE_SIZE);
     }
-    const pte = makePte(mfn, PTE_V | (perms & P2M_RWX) | PTE_A | PTE_D);
+    const pte = makePte(mfn, PTE_V | (perms & (P2M_RWX | P2M_FOREIGN)) | PTE_A | PTE_D);
     this.writePte(off, pte.lo, pte.hi);
     this.mappedPages += pages;
     if (gfn + pages - 1 > this.maxMappedGfn) this.maxMappedGfn = gfn + pages - 1;
-    for (let i = 0; i < pages; i++) this.machine.m2p.set(mfn + i, gfn + i);
+    if ((perms & P2M_FOREIGN) === 0) for (let i = 0; i < pages; i++) this.machine.m2p.set(mfn + i, gfn + i);
     return true;
   }
 
