@@ -1,5 +1,6 @@
 import { runCommand, RUN_HELP } from './commands/run.js';
 import { UsageError } from './usage.js';
+import { xenstoredCommand, XENSTORED_HELP } from './commands/xenstored.js';
 
 export const VERSION = '0.1.0';
 
@@ -9,6 +10,7 @@ Usage: tachyxx <command> [options]
 
 Commands:
   run      boot an ELF image on the Tachyxx CPU (bare, under PL0 firmware)
+  xenstored  run xenstored alone on a Unix socket (for Xen's xenstore-* tools)
   help     show help for a command
 
 Options:
@@ -35,10 +37,13 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'help':
         if (rest[0] === 'run') process.stdout.write(RUN_HELP);
+        else if (rest[0] === 'xenstored') process.stdout.write(XENSTORED_HELP);
         else process.stdout.write(MAIN_HELP);
         return 0;
       case 'run':
         return await runCommand(rest);
+      case 'xenstored':
+        return await xenstoredCommand(rest);
       default:
         throw new UsageError(`unknown command '${cmd}'`, 'tachyxx --help');
     }

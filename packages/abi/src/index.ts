@@ -4,3 +4,4 @@ export * from './boot.js';
 export * from './memory.js';
 export * from './vcpu.js';
 export * from './grant-table.js';
+export * from './xs-wire.js';

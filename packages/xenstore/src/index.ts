@@ -1,0 +1,25 @@
+export { encodeMessage, XsDecoder, splitStrings, oneArg, nulStrings, utf8, fromUtf8, type XsMessage, type DecodeError } from './codec.js';
+export { parsePerm, permToString, permFor, PERM_READ, PERM_WRITE, PERM_OWNER, type Perm, type PermBits, type Asker } from './perms.js';
+export { XsConnection, type Watch, type ConnectionKind } from './connection.js';
+export { type XsNode, nodeSize, isChild } from './node.js';
+export {
+  Xenstored,
+  XsError,
+  DEFAULT_QUOTAS,
+  XENSTORE_WATCH,
+  domainPath,
+  type XsQuotas,
+  type XenstoredOptions,
+  type XenstoreWatchEvent,
+  type IntroducedDomain,
+  type DomainBinding,
+  type XsTreeJson,
+} from './xenstored.js';
+export { XenstoreStats } from './stats.js';
+export { XsRingConnection, ringPageOf, type RingPage } from './ring.js';
+export { introduceRing } from './domain.js';
+export { XsSocketServer, XsSocketConnection } from './socket.js';
+export { XsLocalConnection, XsClient, connectLocal, type WatchEventData } from './local.js';
+export { XsPersistence } from './persist.js';
+export { createDomainLayout, vmPath, type DomainLayout } from './layout.js';
+export { xenstoredPlugin, XENSTORED } from './plugin.js';

@@ -1,0 +1,40 @@
+// The xenstore component's plugin: one variant, `cxenstored` (C xenstored's semantics). The
+// hypervisor resolves XENSTORED, introduces each guest with its ring page and event channel
+// (`introduceRing`), and calls `processRing()` when the guest notifies.
+import { bindSingleton, definePlugin, defineToken, p, resolve, TOKENS } from '@tachyxx/core';
+import { Xenstored, DEFAULT_QUOTAS } from './xenstored.js';
+
+export const XENSTORED = defineToken<Xenstored>('xenstore.Xenstored');
+
+export const xenstoredPlugin = definePlugin({
+  id: 'xenstore',
+  variant: 'cxenstored',
+  description: 'xenstored with C xenstored semantics: perms, watches, transactions, quotas, xs_wire',
+  params: {
+    quota_nodes: p.uint(DEFAULT_QUOTAS.entriesPerDomain, 'nodes a domain may own (xenstored -E)', { min: 1 }),
+    quota_node_size: p.uint(DEFAULT_QUOTAS.nodeSize, 'max node size, bytes (xenstored -S)', { min: 64 }),
+    quota_watches: p.uint(DEFAULT_QUOTAS.watchesPerDomain, 'watches per domain (xenstored -W)', { min: 1 }),
+    quota_transactions: p.uint(DEFAULT_QUOTAS.transactionsPerDomain, 'open transactions per domain (xenstored -t)', { min: 1 }),
+    quota_perms: p.uint(DEFAULT_QUOTAS.permsPerNode, 'permission entries per node (xenstored -A)', { min: 2 }),
+  },
+  provides: [XENSTORED],
+  requires: [TOKENS.Stats, TOKENS.Bus, TOKENS.Clock],
+  register(c, v) {
+    bindSingleton(c, XENSTORED, (c) => {
+      const clock = resolve(c, TOKENS.Clock);
+      const xs = new Xenstored({
+        bus: resolve(c, TOKENS.Bus),
+        now: () => clock.now,
+        quotas: {
+          entriesPerDomain: v.quota_nodes,
+          nodeSize: v.quota_node_size,
+          watchesPerDomain: v.quota_watches,
+          transactionsPerDomain: v.quota_transactions,
+          permsPerNode: v.quota_perms,
+        },
+      });
+      resolve(c, TOKENS.Stats).mount('host.xenstore', xs.stats);
+      return xs;
+    });
+  },
+});
