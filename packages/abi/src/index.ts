@@ -5,3 +5,4 @@ export * from './memory.js';
 export * from './vcpu.js';
 export * from './grant-table.js';
 export * from './xs-wire.js';
+export * from './event-channel.js';
