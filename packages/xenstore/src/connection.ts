@@ -102,6 +102,11 @@ export abstract class XsConnection {
     this.pendingEvents.clear();
   }
 
+  /** Whether unread output passed `limit` (the transport could not move it on). */
+  overflowing(limit: number): boolean {
+    return this.outBytes > limit;
+  }
+
   /** Moves queued output to the transport as far as it has room. */
   protected abstract transmit(): void;
 

@@ -40,6 +40,11 @@ export class XsSocketConnection extends XsConnection {
     });
   }
 
+  /** Output still queued while the kernel buffer is full: the client is not reading. */
+  override overflowing(limit: number): boolean {
+    return this.outBytes > limit && this.socket.writableNeedDrain;
+  }
+
   protected transmit(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;

@@ -199,7 +199,7 @@ export class Xenstored {
       if (!(e instanceof XsError)) throw e;
       this.replyError(conn, m, e.errno);
     }
-    if (!conn.closed && conn.outBytes > this.quotas.outputBytesPerConnection) this.drop(conn, 'output overflow');
+    if (!conn.closed && conn.overflowing(this.quotas.outputBytesPerConnection)) this.drop(conn, 'output overflow');
   }
 
   private reply(conn: XsConnection, m: XsMessage, type: number, payload: Uint8Array): void {
@@ -727,7 +727,7 @@ export class Xenstored {
     this.stats.watchEvents.value++;
     this.stats.bytesOut.value += bytes.length;
     if (this.bus?.hasSubscribers(XENSTORE_WATCH)) this.bus.publish(XENSTORE_WATCH, { time: this.now(), domid: c.domid, path, token });
-    if (c.outBytes > this.quotas.outputBytesPerConnection) this.drop(c, 'output overflow');
+    if (c.overflowing(this.quotas.outputBytesPerConnection)) this.drop(c, 'output overflow');
   }
 
   // ---- Direct access (dom0 TypeScript code, persistence, tests) ------------------------------
