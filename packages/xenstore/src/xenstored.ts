@@ -104,8 +104,12 @@ export class XsError extends Error {
     this.name = 'XsError';
   }
 }
+/** The internal failure path: not an Error, so no stack is captured on every ENOENT. */
+class XsFail {
+  constructor(readonly errno: XsdError) {}
+}
 const fail = (e: XsdError): never => {
-  throw new XsError(e);
+  throw new XsFail(e);
 };
 
 const VALID_CHARS = /^[A-Za-z0-9\-/_@]*$/;
@@ -196,7 +200,7 @@ export class Xenstored {
     try {
       this.dispatch(conn, m);
     } catch (e) {
-      if (!(e instanceof XsError)) throw e;
+      if (!(e instanceof XsFail || e instanceof XsError)) throw e;
       this.replyError(conn, m, e.errno);
     }
     if (!conn.closed && conn.overflowing(this.quotas.outputBytesPerConnection)) this.drop(conn, 'output overflow');
