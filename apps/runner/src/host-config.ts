@@ -5,9 +5,10 @@ import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
 import { HYPERVISOR_PLUGINS } from '@tachyxx/hypervisor';
+import { EVTCHN_PLUGINS } from '@tachyxx/evtchn';
 
 export function registry(): PluginRegistry {
-  return new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS]);
+  return new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS]);
 }
 
 export interface HostOverrides {
@@ -26,6 +27,7 @@ export function hostContainer(file: string | undefined, o: HostOverrides): { con
   raw.components.mmu ??= { variant: 'tagged' };
   raw.components.sched ??= { variant: 'credit' };
   raw.components.hypervisor ??= { variant: 'xen' };
+  raw.components.evtchn ??= { variant: 'fifo' };
   if (o.isa) raw.components.isa = { ...raw.components.isa, variant: o.isa };
   if (o.memoryMiB !== undefined && !file) raw.memoryMiB = o.memoryMiB;
   if (o.pcpus !== undefined) raw.pcpus = o.pcpus;

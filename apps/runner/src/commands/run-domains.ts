@@ -4,6 +4,8 @@ import { basename } from 'node:path';
 import { ConfigError } from '@tachyxx/core';
 import { ImageError } from '@tachyxx/isa';
 import { Host, HostError } from '@tachyxx/hypervisor';
+import { installEventChannelsFrom } from '@tachyxx/evtchn';
+import { GrantTables } from '@tachyxx/grant';
 import { hostContainer } from '../host-config.js';
 import { consoleSink } from '../console.js';
 
@@ -43,6 +45,10 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
       },
       log: (l) => lines.push(l),
     });
+    // Components plug themselves into the host: event channels (the configured variant) and
+    // grant tables.
+    installEventChannelsFrom(host, container);
+    GrantTables.attach(host);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`tachyxx: ${e.message}\n`);
