@@ -20,6 +20,8 @@ export class Domain<V = unknown> {
   readonly specialPages = new Map<number, number>();
   /** GPA of the shared-info page (0 = none yet); set by whoever maps it. */
   sharedInfoGpa = 0;
+  /** Guest-physical address of start_info (boot ABI v1), set by the domain builder; 0 until built. */
+  startInfoGpa = 0;
   /** Why the domain crashed, when the hypervisor crashed it (for reports). */
   crashMessage: string | null = null;
   /** Upper bound of totPages (Xen's max_pages). */

@@ -217,6 +217,7 @@ export class Host {
     }
     d.sharedInfoGpa = sharedInfoGpa;
     for (const seg of elf.segments) d.access.write(seg.paddr, seg.data);
+    d.startInfoGpa = startInfo;
     this.writeStartInfo(d, startInfo, memBytes / PAGE_SIZE, spec.cmdline ?? '');
 
     this.sched.addDomain({ domid: d.domid, weight: spec.weight, cap: spec.cap });
