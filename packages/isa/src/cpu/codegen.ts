@@ -10,13 +10,11 @@
 // function while `budget` and the cycle limit (next timer event) allow.
 //
 // Why one epilogue: V8 optimizes a region (often by OSR, in the middle of its first long loop)
-// with the type feedback gathered so far. An exit path never taken before had no feedback for
-// its typed-array / property stores, so taking it deoptimized the whole region, and big regions
-// are slow to re-optimize: with run() called in time slices (every slice ends in a budget or
-// cycle-limit exit from some loop) that cost ~1 ms per slice. Exits that only assign constants
-// to locals need no feedback, and the epilogue is "warmed" once at compile time by calling the
-// function with st = -1 (it writes back the unchanged registers and adds 0), so it always has
-// feedback before TurboFan sees it.
+// with the type feedback gathered so far. With per-exit write-back code, an exit path never
+// taken before (typically the budget / cycle-limit exit of a loop, taken only when run() is
+// called in time slices) had no feedback for its typed-array and property stores, and taking
+// it deoptimized the whole region, which is slow to re-optimize. Exits that only assign
+// constants to locals need no feedback; the one epilogue gets it from the first exit taken.
 //
 // Memory accesses inline the software-TLB fast path (typed-array loads); a miss, a misaligned
 // access, or a store to a code page calls cpu.ld / cpu.st. Those set cpu.sx: 1 = the access
@@ -68,7 +66,7 @@ export function add64c(lo: number, hi: number, d: number): [number, number] {
 }
 
 export interface RegionSource {
-  /** Source of the function body `(cpu, budget, st) => exitId` (st < 0: warm-up call, no effect). */
+  /** Source of the function body `(cpu, budget, st) => exitId`. */
   body: string;
   /** Number of distinct external exit ids (0 .. exits-1); -1 is returned for fault exits. */
   exits: number;
@@ -354,7 +352,7 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
   });
 
   let body = `"use strict";var x=cpu.x,TB=cpu.tlbBase;var ${decl.join(',')};` +
-    'var xl=cpu.pcLo,xh=cpu.pcHi,xe=-1;R:{if(st<0)break R;';
+    'var xl=0,xh=0,xe=-1;R:{';
   if (internalEdges === 0) body += out.slice(1, -1).join('\n'); // a single block: no state machine
   else if (blocks.length === 1) body += `var CL=cpu.cycleLimit-cpu.cycles;for(;;){${out.slice(1, -1).join('\n')}}`;
   else body += `var CL=cpu.cycleLimit-cpu.cycles;L:for(;;){switch(st){${out.join('\n')}}}`;

@@ -154,8 +154,6 @@ type BlockFn = (cpu: Cpu, budget: number, st: number) => number;
 /** Largest budget passed to a compiled function (kept a small integer: one type at the call site). */
 const MAX_FN_BUDGET = 0x3fffffff;
 
-/** Warm-up calls of a freshly generated function (see makeBlock). */
-const WARM_CALLS = 12;
 
 interface Block {
   /** Compiled function (returns its exit number); undefined for a system-instruction block. */
@@ -870,14 +868,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const factory = new Function(...GEN_PARAMS, `return function blk(cpu,budget,st){${src.body}\n};`) as
       (...a: unknown[]) => BlockFn;
-    const fn = factory(...this.genArgs);
-    // Warm-up calls (st = -1: prologue, then straight to the shared exit epilogue; no effect) so
-    // the prologue and epilogue have type feedback before V8 optimizes the region, often by OSR
-    // during its first call (codegen.ts). V8 allocates a function's feedback vector lazily, after
-    // ~8 x its bytecode size of execution budget (each call's return charges about that much
-    // here: the epilogue is at the end), so the first calls record nothing: hence WARM_CALLS.
-    for (let i = 0; i < WARM_CALLS; i++) fn(this, 0, -1);
-    return this.newBlock(fn, 0, blocks[0]!, src.exits);
+    return this.newBlock(factory(...this.genArgs), 0, blocks[0]!, src.exits);
   }
 
   /** A block-cache entry (one object shape for all). */
