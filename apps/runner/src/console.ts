@@ -30,12 +30,19 @@ export function consoleSink() {
 }
 
 /** writeSync to stdout, retrying on EAGAIN (stdout may be a non-blocking pipe). */
+let stdoutClosed = false;
+
 export function writeAll(bytes: Uint8Array) {
   let off = 0;
-  while (off < bytes.length) {
+  while (off < bytes.length && !stdoutClosed) {
     try {
       off += writeSync(1, bytes, off, bytes.length - off);
     } catch (e) {
+      // The reader went away (`tachyxx run ... | head`): drop the rest, as cat does, quietly.
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') {
+        stdoutClosed = true;
+        return;
+      }
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
     }

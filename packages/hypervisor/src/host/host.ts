@@ -7,10 +7,10 @@
 // same images -> same output and stats.
 import {
   CONSOLEIO_write, Errno, Virq, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason,
-  START_INFO_MAGIC, StartInfo, VcpuInfo, VcpuTimeInfo, XEN_LEGACY_MAX_VCPUS, shutdownReasonName,
+  VcpuInfo, VcpuTimeInfo, XEN_LEGACY_MAX_VCPUS, shutdownReasonName,
 } from '@tachyxx/abi';
 import { EventBus, SimClock, EventQueue, SimEvent, StatGroup, TOKENS, resolve, type DependencyContainer } from '@tachyxx/core';
-import { Cpu, PhysMemory, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
+import { Cpu, PhysMemory, encodeStartInfo, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
 import { MMU_FACTORY, type Mmu } from '@tachyxx/mmu';
 import { SCHED_CORE, numaPlacement, vcpusOnNodes, type SchedCore, type NumaTopology } from '@tachyxx/sched';
 import { MachineMemory } from '../memory/machine-memory.js';
@@ -610,13 +610,7 @@ export class Host {
   private readonly consoleChunk = new Uint8Array(4096);
 
   private writeStartInfo(d: Domain<Vcpu>, gpa: number, nrPages: number, cmdline: string): void {
-    const si = new Uint8Array(StartInfo.size);
-    const dv = new DataView(si.buffer);
-    si.set(new TextEncoder().encode(START_INFO_MAGIC), StartInfo.magic.offset);
-    setU64(dv, StartInfo.nr_pages.offset, nrPages);
-    setU64(dv, StartInfo.shared_info.offset, d.sharedInfoGpa);
-    si.set(new TextEncoder().encode(cmdline).subarray(0, StartInfo.cmd_line.size - 1), StartInfo.cmd_line.offset);
-    d.access.write(gpa, si);
+    d.access.write(gpa, encodeStartInfo({ nrPages, sharedInfo: d.sharedInfoGpa, cmdline }));
     // shared_info: wallclock at boot (wc_version even = stable).
     const wc = new Uint8Array(16);
     const wv = new DataView(wc.buffer);

@@ -3,14 +3,15 @@
 // hypercall gets -ENOSYS. The same image later runs as a domain under the hypervisor, with the
 // same observable behaviour (docs/abi.md).
 import {
-  CONSOLEIO_write, Errno, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp, START_INFO_MAGIC,
-  StartInfo, ShutdownReason, hypercallName, shutdownReasonName,
+  CONSOLEIO_write, Errno, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp,
+  ShutdownReason, hypercallName, shutdownReasonName,
 } from '@tachyxx/abi';
 import { Cpu, PhysMemory, type IsaVariant } from '../cpu/index.js';
 import { parseElf } from '../elf.js';
 import { ImageError } from '../image-error.js';
 import { disassemble } from '../disasm.js';
 import type { CpuFactory } from '../plugin.js';
+import { encodeStartInfo } from './start-info.js';
 import { causeName, PL2_DELEGATED_EXCEPTIONS, PL2_DELEGATED_INTERRUPTS, bits } from './causes.js';
 
 export interface BareMachineOptions {
@@ -144,14 +145,9 @@ export class BareMachine {
   }
 
   private writeStartInfo(nrPages: number, cmdline: string) {
-    const si = new Uint8Array(StartInfo.size);
-    const dv = new DataView(si.buffer);
-    si.set(new TextEncoder().encode(START_INFO_MAGIC), StartInfo.magic.offset);
-    dv.setUint32(StartInfo.nr_pages.offset, nrPages, true);
-    const cmd = new TextEncoder().encode(cmdline).subarray(0, StartInfo.cmd_line.size - 1);
-    si.set(cmd, StartInfo.cmd_line.offset);
-    this.memory.writeBytes(this.startInfoAddr, si);
+    this.memory.writeBytes(this.startInfoAddr, encodeStartInfo({ nrPages, cmdline }));
   }
+
 
   private onTrap(cpu: Cpu, code: number, isInterrupt: boolean, tval: number, epc: number): void {
     if (!isInterrupt && code === 9) return this.hypercall(cpu);

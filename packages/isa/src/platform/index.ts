@@ -1,2 +1,3 @@
 export { BareMachine, type BareMachineOptions, type RunResult, type ExitReason } from './bare-machine.js';
 export { causeName } from './causes.js';
+export { encodeStartInfo, type StartInfoFields } from './start-info.js';
