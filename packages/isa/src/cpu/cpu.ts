@@ -28,8 +28,10 @@
 // pages through this CPU (SoftTlbInvalidator) whenever a modelled-TLB entry of the current context
 // goes away; so every access the soft-TLB serves is a modelled-TLB hit. Block lookup always goes
 // VA -> exec soft-TLB -> host page -> block (checked against the VA), so two address spaces never
-// run each other's code, and chained links die (linkEpoch) on every soft-TLB flush, page
-// invalidation and level change. Soft-TLB hits are counted cheaply (see syncMmuStats).
+// run each other's code, and chained links die (linkEpoch) on every soft-TLB flush and page
+// invalidation. Links are also tagged with the level's soft-TLB bank (linkBank) they were recorded
+// under and only followed under the same bank, so a level change (a trap to a PL1 handler and
+// back) keeps them. Soft-TLB hits are counted cheaply (see syncMmuStats).
 
 import {
   Op, decode, rd as fRd, rs1 as fRs1, rs2 as fRs2, csrNum, immB, immJ,
@@ -170,6 +172,8 @@ interface Block {
   links: (Block | undefined)[];
   /** Cpu.linkEpoch when `links` were recorded; links from an older epoch are ignored. */
   linkEpoch: number;
+  /** Cpu.linkBank when `links` were recorded; links are followed only under the same bank. */
+  linkBank: number;
 }
 
 export interface CpuStats {
@@ -261,6 +265,12 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
   private readonly codePages = new Set<number>();
   /** Bumped whenever chained links may be stale (TLB flush, fence.i, non-bare level change). */
   private linkEpoch = 0;
+  /**
+   * The translation "bank" chained links belong to: the level's soft-TLB bank (tlbBase), or 0
+   * with the bare translator (level-independent). A link records a successor found through one
+   * level's translation, so it must not be followed at another level.
+   */
+  private linkBank = 0;
   private readonly stepBlocks: (Block[] | undefined)[];
   private readonly maxBlock: number;
   private readonly maxRegionInsns: number;
@@ -630,6 +640,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     this.execPages.fill(0);
     this.stats.tlbFlushes++;
     this.linkEpoch++;
+    this.linkBank = this.translator instanceof BareTranslator ? 0 : this.tlbBase; // (translator may have been replaced)
   }
 
   /** Drop every compiled block of this hart (fence.i). */
@@ -714,7 +725,9 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
       let b: Block = cached !== undefined && cached.vpcLo === pcLo && cached.vpcHi === pcHi ? cached
         : this.midBlock > 0 ? this.stepBlock(off, pcLo, pcHi) : this.compile(off, pcLo, pcHi, this.maxBlock);
       if (prev !== undefined && prevExit >= 0) {
-        if (prev.linkEpoch !== this.linkEpoch) { prev.links.fill(undefined); prev.linkEpoch = this.linkEpoch; }
+        if (prev.linkEpoch !== this.linkEpoch || prev.linkBank !== this.linkBank) {
+          prev.links.fill(undefined); prev.linkEpoch = this.linkEpoch; prev.linkBank = this.linkBank;
+        }
         prev.links[prevExit] = b;
       }
       prev = undefined;
@@ -738,7 +751,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
           }
           if (this.cycles >= this.cycleLimit) break;
           remaining = target - this.instret;
-          const nb: Block | undefined = b.linkEpoch === this.linkEpoch ? b.links[e] : undefined;
+          const nb: Block | undefined = b.linkEpoch === this.linkEpoch && b.linkBank === this.linkBank ? b.links[e] : undefined;
           if (nb === undefined || !nb.valid || nb.vpcLo !== this.pcLo || nb.vpcHi !== this.pcHi
             || nb.len > remaining || nb.fn === undefined) {
             prev = b; prevExit = e;
@@ -875,7 +888,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
   private newBlock(fn: BlockFn | undefined, entry: number, blk: RegionBlock, exits: number): Block {
     return {
       fn, entry, len: blk.words.length, vpcLo: blk.pcLo, vpcHi: blk.pcHi, insn: blk.words[0]!, valid: true,
-      links: new Array<Block | undefined>(exits).fill(undefined), linkEpoch: this.linkEpoch,
+      links: new Array<Block | undefined>(exits).fill(undefined), linkEpoch: this.linkEpoch, linkBank: this.linkBank,
     };
   }
 
@@ -1418,13 +1431,13 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
   }
 
   private setLevel(l: number): void {
-    if (l !== this.lvl) {
-      if (this.mmuCtl !== undefined) this.syncMmuStats(); // hits so far were made at the old level
-      // Chained links assume the same translation; the bare translator is level-independent.
-      if (!(this.translator instanceof BareTranslator)) this.linkEpoch++;
-    }
+    if (l !== this.lvl && this.mmuCtl !== undefined) this.syncMmuStats(); // hits so far were made at the old level
     this.lvl = l;
     this.tlbBase = l * this.tlbEntries;
+    // Chained links assume the same translation: one set per level's bank (the bare translator
+    // is level-independent). Translation changes within a level bump linkEpoch (flushTlb,
+    // invalidatePage), so a level change needs no epoch bump.
+    this.linkBank = this.translator instanceof BareTranslator ? 0 : this.tlbBase;
     this.irqDirty = true;
   }
 
