@@ -32,6 +32,14 @@ export interface HostConfig {
   readonly costs: Readonly<Record<string, number>>;
   /** NUMA topology; absent = one node with all memory and pCPUs. */
   readonly numa?: NumaTopology;
+  /** Dom0 (the TypeScript control domain of the host daemon); absent = the daemon's defaults. */
+  readonly dom0?: Dom0Config;
+}
+
+/** `dom0:` — memory (MiB, taken from machine memory) and vCPUs of domain 0. */
+export interface Dom0Config {
+  readonly memoryMiB: number;
+  readonly vcpus: number;
 }
 
 /** `numa:` — nodes partition the machine memory and the pCPUs; distances as ACPI SLIT (10 = local). */
@@ -51,7 +59,7 @@ export const CPU_PARAMS = {
   freqMHz: p.uint(1000, 'CPU clock frequency in MHz (1 cycle = 1000/freqMHz ns)', { min: 1, max: 1_000_000 }),
 } as const;
 
-export const HOST_CONFIG_KEYS = ['seed', 'cpu', 'pcpus', 'memoryMiB', 'components', 'costs', 'numa'] as const;
+export const HOST_CONFIG_KEYS = ['seed', 'cpu', 'pcpus', 'memoryMiB', 'components', 'costs', 'numa', 'dom0'] as const;
 
 export interface ConfigSource {
   /** Named in error messages. */
@@ -144,6 +152,7 @@ function validateHostConfig(raw: unknown, registry: PluginRegistry, site: Config
   }
   const costs = resolveParams(costSchema, top.costs, ['costs'], site);
   const numa = top.numa === undefined ? undefined : validateNuma(top.numa, pcpus, memoryMiB, site);
+  const dom0 = top.dom0 === undefined ? undefined : validateDom0(top.dom0, memoryMiB, site);
 
   return Object.freeze({
     seed,
@@ -153,7 +162,17 @@ function validateHostConfig(raw: unknown, registry: PluginRegistry, site: Config
     components: Object.freeze(components),
     costs: Object.freeze(costs),
     ...(numa ? { numa } : {}),
+    ...(dom0 ? { dom0 } : {}),
   });
+}
+
+function validateDom0(raw: unknown, memoryMiB: number, site: ConfigSite): Dom0Config {
+  if (!isMapping(raw)) throw configError(site, ['dom0'], 'value', `expected a mapping { memoryMiB, vcpus }, got ${describeValue(raw)}`);
+  const schema = {
+    memoryMiB: p.uint(Math.min(512, Math.max(1, Math.floor(memoryMiB / 4))), 'dom0 memory in MiB (taken from machine memory)', { min: 1, max: Math.max(1, memoryMiB - 1) }),
+    vcpus: p.uint(1, 'dom0 vCPUs', { min: 1, max: 128 }),
+  };
+  return Object.freeze(resolveParams(schema, raw, ['dom0'], site));
 }
 
 function validateNuma(raw: unknown, pcpus: number, memoryMiB: number, site: ConfigSite): NumaTopology {

@@ -26,6 +26,7 @@ export {
   HOST_PARAMS,
   CPU_PARAMS,
   type HostConfig,
+  type Dom0Config,
   type ComponentConfig,
   type ConfigSource,
 } from './config.js';

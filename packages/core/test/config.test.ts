@@ -62,7 +62,7 @@ describe('the host config loader', () => {
   it('names the file, line and column of an unknown top-level key and lists the allowed keys', () => {
     const file = writeConfig('seed: 1\npcpus: 1\nmemroyMiB: 64\n');
     const e = configErrorOf(() => loadHostConfig(file, registry));
-    expect(e.message).toBe(`${file}:3:1: memroyMiB: unknown key (allowed: seed, cpu, pcpus, memoryMiB, components, costs, numa)`);
+    expect(e.message).toBe(`${file}:3:1: memroyMiB: unknown key (allowed: seed, cpu, pcpus, memoryMiB, components, costs, numa, dom0)`);
     expect(e).toMatchObject({ file, line: 3, col: 1, keyPath: 'memroyMiB', exitCode: 2 });
   });
 
