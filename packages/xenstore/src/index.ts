@@ -23,3 +23,4 @@ export { XsLocalConnection, XsClient, connectLocal, type WatchEventData } from '
 export { XsPersistence } from './persist.js';
 export { createDomainLayout, vmPath, type DomainLayout } from './layout.js';
 export { xenstoredPlugin, XENSTORED } from './plugin.js';
+export { attachXenstore, type XenstoreAttachment, type AttachXenstoreOptions, type StoreBinding } from './attach.js';

@@ -6,6 +6,7 @@ import { ImageError } from '@tachyxx/isa';
 import { Host, HostError } from '@tachyxx/hypervisor';
 import { installEventChannelsFrom } from '@tachyxx/evtchn';
 import { GrantTables } from '@tachyxx/grant';
+import { attachXenstore } from '@tachyxx/xenstore';
 import { hostContainer } from '../host-config.js';
 import { consoleSink } from '../console.js';
 
@@ -47,8 +48,10 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
     });
     // Components plug themselves into the host: event channels (the configured variant) and
     // grant tables.
-    installEventChannelsFrom(host, container);
+    const evtchn = installEventChannelsFrom(host, container);
     GrantTables.attach(host);
+    // xenstored: a store ring page + event channel per domain (start_info.store_mfn/store_evtchn)
+    attachXenstore(host, evtchn, { container });
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`tachyxx: ${e.message}\n`);

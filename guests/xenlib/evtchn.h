@@ -1,0 +1,174 @@
+/* evtchn.h - event channels for Tachyxx guests (header-only, allocation-free, vCPU 0 only):
+ * EVTCHNOP_* wrappers, the 2-level ABI (pending/mask bitmaps in shared_info) and the upcall:
+ * the PL2 external interrupt (code 9) enters xen_trap_entry, which acknowledges
+ * evtchn_upcall_pending, walks evtchn_pending_sel / evtchn_pending & ~evtchn_mask and calls the
+ * handler registered for each pending port.
+ *
+ * The upcall line stays raised until the hypervisor next looks (block/poll), so the handler
+ * disables sie.SEIE after dispatching; xen_wait_until() re-enables it around SCHEDOP_block:
+ *
+ *     xen_evtchn_init();                         // stvec, sie.SEIE, sstatus.SIE
+ *     xen_evtchn_set_handler(port, fn, arg);     // fn(port, arg) runs in the upcall
+ *     xen_wait_until(flag != 0);                 // block until an upcall made it true
+ *
+ * A domain starts with the 2-level ABI on both host variants (`fifo` switches only after
+ * EVTCHNOP_init_control, which this library never calls). Mirrors packages/abi/src/event-channel.ts.
+ * Include from a single .c file (static state). */
+#ifndef TACHYXX_XENLIB_EVTCHN_H
+#define TACHYXX_XENLIB_EVTCHN_H
+#include "xen.h"
+
+#define __HYPERVISOR_event_channel_op 32
+#define EVTCHNOP_bind_interdomain 0
+#define EVTCHNOP_close            3
+#define EVTCHNOP_send             4
+#define EVTCHNOP_alloc_unbound    6
+#define EVTCHNOP_unmask           9
+
+#define CSR_STVEC  0x105
+#define CSR_SCAUSE 0x142
+#define CSR_SEPC   0x141
+#define CSR_STVAL  0x143
+#define SSTATUS_SIE (1ul << 1)
+#define SIP_SEIP (1ul << 9)
+
+typedef uint32_t evtchn_port_t;
+struct evtchn_alloc_unbound { uint16_t dom, remote_dom; evtchn_port_t port; };
+struct evtchn_bind_interdomain { uint16_t remote_dom; uint16_t _pad; evtchn_port_t remote_port; evtchn_port_t local_port; };
+struct evtchn_port_arg { evtchn_port_t port; };
+_Static_assert(sizeof(struct evtchn_alloc_unbound) == 8, "evtchn_alloc_unbound layout");
+_Static_assert(sizeof(struct evtchn_bind_interdomain) == 12, "evtchn_bind_interdomain layout");
+
+static inline long HYPERVISOR_event_channel_op(int cmd, void *arg)
+{
+	return hypercall6(__HYPERVISOR_event_channel_op, cmd, (long)arg, 0, 0, 0, 0);
+}
+
+/* Returns the new local port (>0) or -errno. */
+static inline long xen_evtchn_alloc_unbound(uint16_t remote_dom)
+{
+	struct evtchn_alloc_unbound op = { DOMID_SELF, remote_dom, 0 };
+	long r = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &op);
+	return r < 0 ? r : (long)op.port;
+}
+static inline long xen_evtchn_bind_interdomain(uint16_t remote_dom, evtchn_port_t remote_port)
+{
+	struct evtchn_bind_interdomain op = { remote_dom, 0, remote_port, 0 };
+	long r = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &op);
+	return r < 0 ? r : (long)op.local_port;
+}
+static inline long xen_evtchn_send(evtchn_port_t port)
+{
+	struct evtchn_port_arg op = { port };
+	return HYPERVISOR_event_channel_op(EVTCHNOP_send, &op);
+}
+static inline long xen_evtchn_close(evtchn_port_t port)
+{
+	struct evtchn_port_arg op = { port };
+	return HYPERVISOR_event_channel_op(EVTCHNOP_close, &op);
+}
+static inline long xen_evtchn_unmask(evtchn_port_t port)
+{
+	struct evtchn_port_arg op = { port };
+	return HYPERVISOR_event_channel_op(EVTCHNOP_unmask, &op);
+}
+
+/* ---- upcall dispatch ---------------------------------------------------------------------- */
+
+#ifndef XEN_EVTCHN_MAX_PORTS
+#define XEN_EVTCHN_MAX_PORTS 64 /* ports with a handler slot (higher ports are acknowledged only) */
+#endif
+typedef void (*xen_evtchn_handler_t)(evtchn_port_t port, void *arg);
+static struct { xen_evtchn_handler_t fn; void *arg; } xen_evtchn_handlers[XEN_EVTCHN_MAX_PORTS];
+/* Counts: upcalls taken and events dispatched (programs may print them). */
+static volatile uint64_t xen_upcalls, xen_events;
+
+static inline void xen_evtchn_set_handler(evtchn_port_t port, xen_evtchn_handler_t fn, void *arg)
+{
+	if (port < XEN_EVTCHN_MAX_PORTS) {
+		xen_evtchn_handlers[port].arg = arg;
+		xen_evtchn_handlers[port].fn = fn;
+	}
+}
+
+static inline void xen_irq_disable(void) { csr_clear(CSR_SSTATUS, SSTATUS_SIE); }
+static inline void xen_irq_enable(void) { csr_set(CSR_SSTATUS, SSTATUS_SIE); }
+
+/* The 2-level scan (Xen's evtchn_2l_handle_events, one vCPU). */
+static void xen_evtchn_do_upcall(void)
+{
+	volatile struct shared_info *s = shared_info();
+	volatile struct vcpu_info *vi = &s->vcpu_info[0];
+	xen_upcalls++;
+	vi->evtchn_upcall_pending = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	uint64_t sel;
+	while ((sel = __atomic_exchange_n((uint64_t *)&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST)) != 0) {
+		while (sel) {
+			unsigned w = (unsigned)__builtin_ctzll(sel);
+			sel &= sel - 1;
+			uint64_t bits = s->evtchn_pending[w] & ~s->evtchn_mask[w];
+			while (bits) {
+				unsigned b = (unsigned)__builtin_ctzll(bits);
+				bits &= bits - 1;
+				evtchn_port_t port = w * 64 + b;
+				__atomic_fetch_and((uint64_t *)&s->evtchn_pending[w], ~(1ull << b), __ATOMIC_SEQ_CST);
+				xen_events++;
+				if (port < XEN_EVTCHN_MAX_PORTS && xen_evtchn_handlers[port].fn)
+					xen_evtchn_handlers[port].fn(port, xen_evtchn_handlers[port].arg);
+			}
+		}
+	}
+}
+
+/* The trap vector (direct mode). Interrupt 9 = upcall; anything else is a guest bug: report and
+ * crash the domain. */
+__attribute__((interrupt("supervisor"), aligned(4), used)) static void xen_trap_entry(void)
+{
+	uint64_t cause = csr_read(CSR_SCAUSE);
+	if (cause == ((1ull << 63) | 9)) {
+		xen_evtchn_do_upcall();
+		/* The line stays up until the hypervisor looks: stop taking it until xen_wait_until. */
+		csr_clear(CSR_SIE, SIE_SEIE);
+		return;
+	}
+	printf("xenlib: unexpected trap scause=%lx sepc=%lx stval=%lx\n", (unsigned long)cause,
+	       (unsigned long)csr_read(CSR_SEPC), (unsigned long)csr_read(CSR_STVAL));
+	console_flush();
+	struct sched_shutdown sd = { SHUTDOWN_crash };
+	HYPERVISOR_sched_op(SCHEDOP_shutdown, &sd);
+	for (;;) {}
+}
+
+/* Installs the vector and enables the upcall (vCPU 0). Returns -1 bare (no shared_info). */
+static inline int xen_evtchn_init(void)
+{
+	volatile struct shared_info *s = shared_info();
+	if (!s) return -1;
+	csr_write(CSR_STVEC, (uintptr_t)xen_trap_entry);
+	s->vcpu_info[0].evtchn_upcall_mask = 0;
+	csr_set(CSR_SIE, SIE_SEIE);
+	xen_irq_enable();
+	return 0;
+}
+
+/* Block until an upcall arrives (interrupts disabled around the check, so none is lost). */
+static inline void xen_block_irqoff(void)
+{
+	csr_set(CSR_SIE, SIE_SEIE);
+	HYPERVISOR_sched_op(SCHEDOP_block, 0);
+}
+/* Waits until `cond` holds, sleeping in SCHEDOP_block between upcalls. `cond` is evaluated with
+ * interrupts disabled; handlers run between evaluations. */
+#define xen_wait_until(cond)                                 \
+	do {                                                 \
+		for (;;) {                                   \
+			xen_irq_disable();                   \
+			if (cond) break;                     \
+			xen_block_irqoff();                  \
+			xen_irq_enable();                    \
+		}                                            \
+		xen_irq_enable();                            \
+	} while (0)
+
+#endif

@@ -1,0 +1,105 @@
+/* gnttab.h - grant tables v1 for Tachyxx guests (header-only, allocation-free).
+ * The domain's grant frames are already in its physmap at GNTTAB_GUEST_BASE (0x7F00_0000,
+ * below RAM; 1 frame = 512 entries at boot, GNTTABOP_setup_table grows it). Granting writes an
+ * entry; mapping a peer's grant is GNTTABOP_map_grant_ref into a hole of our physmap (e.g.
+ * xen_gnttab_map_window(i), pages above the store ring page). Mirrors
+ * packages/abi/src/grant-table.ts. */
+#ifndef TACHYXX_XENLIB_GNTTAB_H
+#define TACHYXX_XENLIB_GNTTAB_H
+#include "xen.h"
+
+#define __HYPERVISOR_grant_table_op 20
+#define GNTTABOP_map_grant_ref   0
+#define GNTTABOP_unmap_grant_ref 1
+#define GNTTABOP_setup_table     2
+#define GNTTABOP_query_size      6
+
+#define GTF_permit_access 1
+#define GTF_readonly   (1 << 2)
+#define GTF_reading    (1 << 3)
+#define GTF_writing    (1 << 4)
+#define GNTMAP_host_map (1 << 1)
+#define GNTMAP_readonly (1 << 2)
+#define GNTST_okay 0
+
+#define GNTTAB_GUEST_BASE 0x7F000000ul
+#define GNTTAB_NR_RESERVED_ENTRIES 8 /* refs 0-7: console, xenstore, ... */
+
+typedef uint32_t grant_ref_t;
+typedef uint32_t grant_handle_t;
+struct grant_entry_v1 { uint16_t flags; uint16_t domid; uint32_t frame; };
+struct gnttab_map_grant_ref {
+	uint64_t host_addr; uint32_t flags; grant_ref_t ref; uint16_t dom; int16_t status;
+	grant_handle_t handle; uint64_t dev_bus_addr;
+};
+struct gnttab_unmap_grant_ref { uint64_t host_addr; uint64_t dev_bus_addr; grant_handle_t handle; int16_t status; };
+struct gnttab_setup_table { uint16_t dom; uint32_t nr_frames; int16_t status; uint64_t frame_list; };
+_Static_assert(sizeof(struct gnttab_map_grant_ref) == 32, "gnttab_map_grant_ref layout");
+_Static_assert(sizeof(struct gnttab_unmap_grant_ref) == 24, "gnttab_unmap_grant_ref layout");
+_Static_assert(sizeof(struct gnttab_setup_table) == 24, "gnttab_setup_table layout");
+
+static inline long HYPERVISOR_grant_table_op(int cmd, void *uop, unsigned count)
+{
+	return hypercall6(__HYPERVISOR_grant_table_op, cmd, (long)uop, count, 0, 0, 0);
+}
+
+static inline volatile struct grant_entry_v1 *xen_gnttab_entries(void)
+{
+	return (volatile struct grant_entry_v1 *)GNTTAB_GUEST_BASE;
+}
+
+/* Grows the table to nr frames (0 or -errno / GNTST status). */
+static inline long xen_gnttab_setup(uint32_t nr)
+{
+	uint64_t frames[4];
+	struct gnttab_setup_table op = { DOMID_SELF, nr, 0, (uint64_t)(uintptr_t)frames };
+	if (nr > 4) return -XEN_EINVAL;
+	long r = HYPERVISOR_grant_table_op(GNTTABOP_setup_table, &op, 1);
+	return r < 0 ? r : op.status;
+}
+
+/* Lets `domid` map our frame `gfn` through `ref` (frame and domid first, then the flags). */
+static inline void xen_gnttab_grant(grant_ref_t ref, uint16_t domid, uint64_t gfn, int readonly)
+{
+	volatile struct grant_entry_v1 *e = &xen_gnttab_entries()[ref];
+	e->frame = (uint32_t)gfn;
+	e->domid = domid;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	e->flags = GTF_permit_access | (readonly ? GTF_readonly : 0);
+}
+
+/* Revokes `ref` unless the peer still has it mapped (Linux's gnttab_end_foreign_access_ref):
+ * 0 done, -XEN_EBUSY... (-16) while GTF_reading/GTF_writing. flags+domid are one 32-bit word. */
+static inline long xen_gnttab_end_access(grant_ref_t ref)
+{
+	volatile uint32_t *w = (volatile uint32_t *)&xen_gnttab_entries()[ref];
+	uint32_t old = *w;
+	for (;;) {
+		if (old & (GTF_reading | GTF_writing)) return -16;
+		if (__atomic_compare_exchange_n((uint32_t *)w, &old, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return 0;
+	}
+}
+
+/* The i-th page of a window for foreign mappings: holes 16 pages above the end of RAM (the
+ * shared-info page is at RAM end, the xenstore ring at RAM end + 4096). */
+static inline uint64_t xen_gnttab_map_window(unsigned i) { return ram_end() + (16ul + i) * 4096; }
+
+/* Maps `domid`'s grant `ref` at guest-physical `gpa`. Returns 0 and the handle, or a GNTST_*
+ * status (< 0) or -errno. */
+static inline long xen_gnttab_map(uint16_t domid, grant_ref_t ref, uint64_t gpa, int readonly, grant_handle_t *handle)
+{
+	struct gnttab_map_grant_ref op = { gpa, GNTMAP_host_map | (readonly ? GNTMAP_readonly : 0), ref, domid, 0, 0, 0 };
+	long r = HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, &op, 1);
+	if (r < 0) return r;
+	if (op.status == GNTST_okay) *handle = op.handle;
+	return op.status;
+}
+
+static inline long xen_gnttab_unmap(uint64_t gpa, grant_handle_t handle)
+{
+	struct gnttab_unmap_grant_ref op = { gpa, 0, handle, 0 };
+	long r = HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, &op, 1);
+	return r < 0 ? r : op.status;
+}
+
+#endif
