@@ -305,7 +305,9 @@ export class Host {
       // Nothing running and no vCPU timer that could wake anyone: the scheduler's own ticks would
       // go on forever, so this is a deadlock.
       if (!busy && (nextEvent === Infinity || !this.anyVcpuWakeSource())) return 'idle';
-      let tEnd = Math.min(untilNs, busy ? now + this.quantumNs : nextEvent, nextEvent);
+      // One pCPU has no peers to keep in step with: it runs up to the next event.
+      const quantum = this.pcpus.length > 1 ? this.quantumNs : Infinity;
+      let tEnd = Math.min(untilNs, busy ? now + quantum : nextEvent, nextEvent);
       if (tEnd <= now) tEnd = now;
       for (const p of this.pcpus) {
         this.runPcpu(p, tEnd, maxInsns);
@@ -318,17 +320,13 @@ export class Host {
 
   private runPcpu(p: Pcpu, tEnd: number, maxInsns: number): void {
     const cpu = p.cpu;
-    const nsPerCycle = 1e9 / this.freqHz;
     while (p.current && !p.reschedule) {
       const left = tEnd - cpu.timeNs();
       if (left <= 0) break;
-      // Instructions cost >= 1 cycle: this budget ends at or after tEnd; the CPU also stops at
-      // its own next timer deadline.
-      let budget = Math.max(1, Math.ceil(left / nsPerCycle));
+      // The CPU stops at tEnd by itself (its deadline), at the first block boundary after it.
       const insnsLeft = maxInsns - this.instructions();
       if (insnsLeft <= 0) return;
-      if (budget > insnsLeft) budget = insnsLeft;
-      const why = cpu.run(budget);
+      const why = cpu.run(insnsLeft, tEnd);
       if (why === 'trap-loop') {
         this.crashDomain(p.current.domain, `${p.current.name}: endless trap loop at pc ${hex(cpu.pc)} (trap vector outside its memory?)`);
       } else if (why === 'idle' || why === 'deadlock') {

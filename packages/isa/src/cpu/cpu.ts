@@ -63,6 +63,8 @@ export type RunReason =
   | 'idle'
   /** The hart is stalled in wfi and nothing can ever wake it. */
   | 'deadlock'
+  /** Simulated time reached the `deadlineNs` given to run() (a host's time slice ended). */
+  | 'deadline'
   /** 100000 consecutive traps without any instruction retiring (e.g. tvec points outside RAM). */
   | 'trap-loop';
 
@@ -229,6 +231,8 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
   rhi = 0;
   /** Cycle count at which the next timer event happens (Infinity: none). */
   cycleLimit = Infinity;
+  /** run()'s deadline in cycles (Infinity: none). */
+  private hostDeadlineCycles = Infinity;
   /** Offset of the current level's TLB section. */
   tlbBase = 0;
   /**
@@ -683,14 +687,23 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
    * Execute until exactly `maxInsns` more instructions have retired, or a stop / idle / deadlock.
    * Interrupts are taken between blocks and after every system instruction.
    */
-  run(maxInsns: number): RunReason {
+  run(maxInsns: number, deadlineNs = Infinity): RunReason {
     this.stopRequested = false;
+    // A host's time slice: compiled loops stop at the earlier of this and the timer deadline.
+    const dl = deadlineNs === Infinity ? Infinity : Math.ceil((deadlineNs - this.idleNs) * this.freqHz / 1e9);
+    if (dl !== this.hostDeadlineCycles) {
+      this.hostDeadlineCycles = dl;
+      this.updateTimer();
+    }
     const target = this.instret + maxInsns;
     const XL = this.XL, XH = this.XH, XO = this.XO;
     let prev: Block | undefined, prevExit = -1;
     for (;;) {
       if (this.stopRequested) return 'stopped';
-      if (this.cycles >= this.cycleLimit) this.updateTimer();
+      if (this.cycles >= this.cycleLimit) {
+        this.updateTimer();
+        if (this.cycles >= this.hostDeadlineCycles) return 'deadline';
+      }
       if (this.irqDirty) {
         this.irqDirty = false;
         if (this.takeInterrupt()) { prev = undefined; if (this.trapStorm()) return 'trap-loop'; continue; }
@@ -1323,6 +1336,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     if (!this.stip && d !== Infinity && this.timeNs() >= d) { this.stip = true; this.irqDirty = true; }
     if (this.stip || d === Infinity) this.cycleLimit = Infinity;
     else this.cycleLimit = Math.max(this.cycles, Math.ceil((d - this.idleNs) * this.freqHz / 1e9));
+    if (this.hostDeadlineCycles < this.cycleLimit) this.cycleLimit = this.hostDeadlineCycles;
   }
 
   // ---- interrupts ----
