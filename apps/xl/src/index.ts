@@ -1,0 +1,3 @@
+export * from './xlcfg/index.js';
+export * from './config/index.js';
+export { main, XL_COMMANDS } from './main.js';

@@ -1,0 +1,17 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../../..');
+export const CLI = join(ROOT, 'apps/xl/dist/cli.js');
+export const FIXTURES = resolve(import.meta.dirname, 'fixtures');
+export const GOLDEN = resolve(import.meta.dirname, 'golden');
+export const tmp = () => mkdtempSync(join(tmpdir(), 'tachyxx-xl-'));
+
+/** Runs the real built `xl` as a user would. */
+export function xl(args: string[], cwd = ROOT) {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'pnpm build' first (pnpm test does)`);
+  const p = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
+  return { status: p.status, stdout: p.stdout, stderr: p.stderr };
+}
