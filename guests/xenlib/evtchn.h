@@ -140,11 +140,14 @@ __attribute__((interrupt("supervisor"), aligned(4), used)) static void xen_trap_
 	for (;;) {}
 }
 
-/* Installs the vector and enables the upcall (vCPU 0). Returns -1 bare (no shared_info). */
+/* Installs the vector and enables the upcall (vCPU 0). Also stops Xen's default 10 ms periodic
+ * timer (as Linux does), so a vCPU blocked waiting for events sleeps until one arrives. Returns
+ * -1 bare (no shared_info). */
 static inline int xen_evtchn_init(void)
 {
 	volatile struct shared_info *s = shared_info();
 	if (!s) return -1;
+	HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 0, 0);
 	csr_write(CSR_STVEC, (uintptr_t)xen_trap_entry);
 	s->vcpu_info[0].evtchn_upcall_mask = 0;
 	csr_set(CSR_SIE, SIE_SEIE);

@@ -4,3 +4,4 @@ export {
   type GrantTablesOptions, type GrantHostLike, type GrantStats, type CopySide, type CopyOp, type ForeignMapping, type ReadonlyBytes,
 } from './grant-tables.js';
 export { GNTTAB_GUEST_BASE_GFN, GNTTAB_GUEST_FRAMES } from './layout.js';
+export { VchanPeer, runWithPeer, vchanHash, vchanMessage, fnv1a, VCHAN_LAYOUT, VCHAN_FNV_INIT, type VchanPeerOptions, type VchanResult, type VchanStoreClient, type VchanEventChannels, type VchanDirection } from './vchan.js';
