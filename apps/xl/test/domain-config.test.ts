@@ -67,7 +67,7 @@ describe('domain config (libxl_domain_config as xl builds it)', () => {
       [MIN + 'disk = [ "/img,raw,xvda,w",\n  "/dev/vg/guest,xvda,w" ]\n', "guest.cfg:4: disk: unknown value for format: 'xvda' in '/dev/vg/guest,xvda,w' (allowed: raw, qcow, qcow2, vhd, empty, qed)"],
       [MIN + 'pci = [ "01:20.0" ]\n', "guest.cfg:3: pci: '01:20.0' is not a BDF ([DDDD:]BB:DD.F) nor KEY=VALUE in '01:20.0'"],
       [MIN + 'vtpm = [ "uuid=c7a5fdb2-cdaf-9455-926a-d65c16db1809" ]\n', "guest.cfg:3: vtpm: vtpm spec 'uuid=c7a5fdb2-cdaf-9455-926a-d65c16db1809' is missing the required backend= field"],
-      ['kernel = "/k"\n', 'guest.cfg:1: name: Domain name must be specified'],
+      ['kernel = "/k"\n', 'guest.cfg: name: Domain name must be specified'],
       ['name = "g"\n', 'guest.cfg:1: kernel: a PV guest needs a kernel (kernel = "...") or a bootloader: neither kernel nor bootloader specified'],
       [MIN + 'builder = "hvm"\ntype = "pv"\n', 'guest.cfg:3: builder: contradicts type = "pv" (builder "hvm" means hvm)'],
       [MIN + 'timer_mode = "no_missed_ticks_pending"\n', 'guest.cfg:3: timer_mode: the "timer_mode" option is not supported for PV guests'],

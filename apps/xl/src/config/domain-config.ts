@@ -122,7 +122,7 @@ export function interpretDomainConfig(cfg: XlConfig, opts: InterpretOptions): Do
   const hap = r.bool('hap');
   const nameSetting = r.setting('name');
   const name = r.string('name');
-  if (name === undefined) throw valueError({ source: cfg.settings()[0]?.source ?? '<config>', line: 1, col: 1 }, 'name', 'Domain name must be specified');
+  if (name === undefined) throw valueError({ source: cfg.settings()[0]?.source ?? '<config>', line: 0, col: 0 }, 'name', 'Domain name must be specified');
   if (name === '') throw valueError(nameSetting!, 'name', 'the domain name must not be empty');
 
   let uuid: string;
