@@ -1,6 +1,7 @@
 import { runCommand, RUN_HELP } from './commands/run.js';
 import { UsageError } from './usage.js';
 import { xenstoredCommand, XENSTORED_HELP } from './commands/xenstored.js';
+import { hostCommand, HOST_HELP } from './commands/host.js';
 
 export const VERSION = '0.1.0';
 
@@ -11,6 +12,7 @@ Usage: tachyxx <command> [options]
 Commands:
   run      boot an ELF image on the Tachyxx CPU (bare, under PL0 firmware)
   xenstored  run xenstored alone on a Unix socket (for Xen's xenstore-* tools)
+  host     run the host daemon (dom0, xenstored, consoles) that xl talks to
   help     show help for a command
 
 Options:
@@ -38,12 +40,15 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
         if (rest[0] === 'run') process.stdout.write(RUN_HELP);
         else if (rest[0] === 'xenstored') process.stdout.write(XENSTORED_HELP);
+        else if (rest[0] === 'host') process.stdout.write(HOST_HELP);
         else process.stdout.write(MAIN_HELP);
         return 0;
       case 'run':
         return await runCommand(rest);
       case 'xenstored':
         return await xenstoredCommand(rest);
+      case 'host':
+        return await hostCommand(rest);
       default:
         throw new UsageError(`unknown command '${cmd}'`, 'tachyxx --help');
     }

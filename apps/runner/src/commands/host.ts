@@ -1,0 +1,151 @@
+// `tachyxx host`: the host daemon — dom0 + xenstored + consoles, serving the control socket xl talks to.
+import { spawn } from 'node:child_process';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError } from '@tachyxx/core';
+import { XsSocketServer } from '@tachyxx/xenstore';
+import { ControlServer, HostRunner, Toolstack, ToolstackError, defaultSocketPath, ensurePrivateDir, probeSocket } from '@tachyxx/toolstack';
+import { hostContainer } from '../host-config.js';
+import { parse, UsageError } from '../usage.js';
+
+export const HOST_HELP = `Usage: tachyxx host [--config host.yaml] [--socket PATH] [--detach] [--unpaced] [--log-dir DIR]
+
+Boots a Tachyxx host — dom0 (the TypeScript toolstack), xenstored and the console daemon — and
+serves the control socket that xl talks to (JSON lines; packages/toolstack/README.md).
+
+Options:
+  --config FILE   host config (YAML: pcpus, memoryMiB, numa, components, costs,
+                  dom0: { memoryMiB, vcpus }); default 4 pCPUs, 4096 MiB, dom0 256 MiB / 1 vCPU
+  --socket PATH   control socket (default: $TACHYXX_HOST, else $XDG_RUNTIME_DIR/tachyxx/host.sock,
+                  /run/tachyxx/host.sock as root); created mode 0600, its directory 0700
+  --log-dir DIR   console logs guest-<name>.log and the host log hypervisor.log
+                  (default: <socket dir>/log)
+  --detach        run in the background: print the daemon's pid and socket, then exit
+  --unpaced       never pace simulated time to the wall clock (batch runs, tests)
+  -h, --help      show this help
+
+xenstored listens on xenstored.sock next to the control socket (XENSTORED_PATH=... for
+xenstore-utils). SIGINT or SIGTERM stops the host and removes its sockets.
+Exit status: 0 stopped by a signal; 1 the socket is taken / cannot listen / host failure; 2 bad usage or config.
+`;
+
+const HINT = 'tachyxx host --help';
+
+export async function hostCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    config: { type: 'string' },
+    socket: { type: 'string' },
+    'log-dir': { type: 'string' },
+    detach: { type: 'boolean' },
+    unpaced: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  }, HINT);
+  if (values.help) {
+    process.stdout.write(HOST_HELP);
+    return 0;
+  }
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`, HINT);
+  const socket = resolve(values.socket ?? defaultSocketPath());
+  const logDir = resolve(values['log-dir'] ?? join(dirname(socket), 'log'));
+
+  // Refuse a live host before anything else (also before forking).
+  const probe = await probeSocket(socket);
+  if (probe.state === 'live') {
+    process.stderr.write(`tachyxx host: ${socket} is in use by a running host${probe.pid ? ` (pid ${probe.pid})` : ''}; stop it first or use --socket\n`);
+    return 1;
+  }
+  if (probe.state === 'other') {
+    process.stderr.write(`tachyxx host: ${socket} exists and is not a socket\n`);
+    return 1;
+  }
+
+  if (values.detach) return detach(args, socket, logDir);
+
+  let ts: Toolstack;
+  try {
+    const { container } = hostContainer(values.config, values.config ? {} : { memoryMiB: 4096, pcpus: 4 });
+    ts = new Toolstack({ container, logDir });
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof ToolstackError) {
+      process.stderr.write(`tachyxx host: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const server = new ControlServer(ts);
+  const xsServer = new XsSocketServer(ts.xs);
+  const xsPath = join(dirname(socket), 'xenstored.sock');
+  try {
+    await server.listen(socket);
+    ensurePrivateDir(dirname(xsPath));
+    const old = process.umask(0o177);
+    try {
+      await xsServer.listen(xsPath);
+    } finally {
+      process.umask(old);
+    }
+    chmodSync(xsPath, 0o600);
+  } catch (e) {
+    process.stderr.write(`tachyxx host: ${e instanceof Error ? e.message : String(e)}\n`);
+    await server.close();
+    ts.close();
+    return 1;
+  }
+  const runner = new HostRunner(ts, { paced: !values.unpaced });
+  let failed: Error | null = null;
+  let stop!: () => void;
+  const stopped = new Promise<void>((res) => (stop = res));
+  runner.onError = (e) => {
+    failed = e;
+    ts.log(`(XEN) host failure: ${e.stack ?? e.message}`);
+    stop();
+  };
+  runner.start();
+  const onSignal = () => stop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.stderr.write(`tachyxx host: listening on ${socket} (pid ${process.pid}${values.unpaced ? ', unpaced' : ''})\n` +
+    `tachyxx host: XENSTORED_PATH=${xsPath}\ntachyxx host: logs in ${logDir}\n`);
+  await stopped;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  runner.stop();
+  await server.close();
+  await xsServer.close();
+  ts.close();
+  if (failed) {
+    process.stderr.write(`tachyxx host: ${(failed as Error).message}\n`);
+    return 1;
+  }
+  process.stderr.write('tachyxx host: stopped\n');
+  return 0;
+}
+
+/** Forks the daemon in the background (its output goes to <log dir>/host.out) and waits until it listens. */
+async function detach(args: string[], socket: string, logDir: string): Promise<number> {
+  mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  const outFile = join(logDir, 'host.out');
+  const out = openSync(outFile, 'a', 0o600);
+  const childArgs = args.filter((a) => a !== '--detach');
+  if (!childArgs.includes('--socket')) childArgs.push('--socket', socket);
+  const child = spawn(process.execPath, [process.argv[1]!, 'host', ...childArgs], { detached: true, stdio: ['ignore', out, out] });
+  closeSync(out);
+  let exited: number | null = null;
+  child.once('exit', (code) => (exited = code ?? 1));
+  child.unref();
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (exited !== null) {
+      process.stderr.write(`tachyxx host: the daemon exited with status ${exited} (see ${outFile})\n`);
+      return 1;
+    }
+    const p = await probeSocket(socket, 500);
+    if (p.state === 'live' && p.pid) {
+      process.stdout.write(`${p.pid} ${socket}\n`);
+      return 0;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  process.stderr.write(`tachyxx host: the daemon did not start listening on ${socket} within 20 s (see ${outFile})\n`);
+  return 1;
+}

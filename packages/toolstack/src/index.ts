@@ -1,0 +1,9 @@
+// @tachyxx/toolstack: the dom0 toolstack of a Tachyxx host — domain builder, lifecycle actions,
+// consoles and logs (Toolstack), the run loop paced to the wall clock (HostRunner), and the
+// JSON-lines control protocol xl speaks (ControlServer, HostClient).
+export * from './protocol.js';
+export { parseCpuList, formatCpuList, type CpuTopology } from './cpulist.js';
+export { toBuildSpec, parseAction, SHUTDOWN_ACTIONS, type BuildSpec, type DomainConfigJson, type ShutdownAction } from './domain-config.js';
+export { Toolstack, parseMemKb, XEN_VERSION, DOM0_NAME, type ToolstackOptions, type OpContext, type DomainEvent } from './toolstack.js';
+export { HostRunner, type HostRunnerOptions } from './runner.js';
+export { ControlServer, HostClient, defaultSocketPath, probeSocket, listenPrivate, ensurePrivateDir } from './server.js';

@@ -1,0 +1,137 @@
+/**
+ * Runs the Host in slices between turns of the Node event loop, so the control socket stays
+ * responsive while guests run.
+ *
+ * - A vCPU can run: one slice of at most `sliceNs` simulated time and an instruction budget
+ *   sized to take about `sliceWallMs` of wall time (adapted after every slice); then setImmediate.
+ * - Every vCPU is blocked but a timer will wake one: paced, simulated time advances no faster
+ *   than the wall clock (the slice ends at sim-now + wall time elapsed since the last slice);
+ *   unpaced (batch), it jumps to the next event at once.
+ * - Nothing can ever wake (all idle, no timers, or no domUs): paced, the clock still follows the
+ *   wall clock (uptime goes on); the loop sleeps until `kick()` (a create, an unpause) or a tick.
+ */
+import type { Toolstack } from './toolstack.js';
+
+export interface HostRunnerOptions {
+  /** Pace simulated time to the wall clock while every vCPU is idle (default true). */
+  paced?: boolean;
+  /** Longest simulated time of one slice (default 10 ms). */
+  sliceNs?: number;
+  /** Target wall time of a busy slice (default 8 ms). */
+  sliceWallMs?: number;
+  /** Sleep while nothing can run (default 20 ms). */
+  idlePollMs?: number;
+}
+
+export class HostRunner {
+  private readonly paced: boolean;
+  private readonly sliceNs: number;
+  private readonly sliceWallMs: number;
+  private readonly idlePollMs: number;
+  private budget = 200_000;
+  private lastWall = performance.now();
+  private stopped = true;
+  private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+  /** Wall ms spent inside Host.run (for stats). */
+  busyMs = 0;
+  slices = 0;
+  error: Error | null = null;
+  onError: (e: Error) => void = () => {};
+
+  constructor(private readonly ts: Toolstack, o: HostRunnerOptions = {}) {
+    this.paced = o.paced ?? true;
+    this.sliceNs = o.sliceNs ?? 10_000_000;
+    this.sliceWallMs = o.sliceWallMs ?? 8;
+    this.idlePollMs = o.idlePollMs ?? 20;
+    ts.onWork = () => this.kick();
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.lastWall = performance.now();
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
+  }
+
+  /** Something may have become runnable: run a slice soon. */
+  kick(): void {
+    if (this.stopped || this.immediate) return;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (ms <= 0) this.immediate ??= setImmediate(() => this.loop());
+    else if (!this.timer) this.timer = setTimeout(() => this.loop(), ms);
+  }
+
+  private loop(): void {
+    this.immediate = null;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.stopped) return;
+    try {
+      this.schedule(this.step());
+    } catch (e) {
+      this.error = e as Error;
+      this.stop();
+      this.onError(e as Error);
+    }
+  }
+
+  /** One turn: returns how long to wait before the next (0 = at once). */
+  step(): number {
+    const ts = this.ts;
+    const host = ts.host;
+    const wall = performance.now();
+    const now = host.clock.now;
+    if (ts.anyRunnable()) {
+      const t0 = performance.now();
+      host.run({ untilNs: now + this.sliceNs, maxInsns: host.instructions() + this.budget });
+      const dt = performance.now() - t0;
+      this.busyMs += dt;
+      this.slices++;
+      // Aim the next slice at sliceWallMs (bounded change per slice).
+      const f = Math.min(2, Math.max(0.5, this.sliceWallMs / Math.max(0.05, dt)));
+      this.budget = Math.max(10_000, Math.min(50_000_000, Math.round(this.budget * f)));
+      this.lastWall = performance.now();
+      ts.afterSlice();
+      return 0;
+    }
+    const elapsedNs = Math.max(0, Math.floor((wall - this.lastWall) * 1e6));
+    if (ts.anyTimerPending()) {
+      let until: number;
+      if (this.paced) {
+        if (elapsedNs < 1_000_000) return 1;
+        until = now + Math.min(elapsedNs, 1_000_000_000);
+      } else until = now + this.sliceNs * 100;
+      this.lastWall = wall;
+      const t0 = performance.now();
+      host.run({ untilNs: until, maxInsns: host.instructions() + this.budget });
+      this.busyMs += performance.now() - t0;
+      this.slices++;
+      ts.afterSlice();
+      return 0;
+    }
+    // Nothing can wake: keep the clock with the wall (paced), sleep until kicked.
+    if (this.paced && elapsedNs > 0) host.queue.runUntil(now + Math.min(elapsedNs, 1_000_000_000));
+    this.lastWall = wall;
+    ts.afterSlice();
+    return this.idlePollMs;
+  }
+}
