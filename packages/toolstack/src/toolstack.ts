@@ -422,14 +422,21 @@ export class Toolstack {
     const sinks = [...r.sinks];
     r.sinks.clear();
     const oldDomid = r.d.domid;
-    this.destroyRecord(r, 'restart', sinks.length ? undefined : undefined, sinks);
-    this.restartFrom(spec, image, config, uuid, restarts, startedWall, reason, done, oldDomid, core, false, sinks);
+    this.destroyRecord(r, 'restart', undefined, sinks);
+    // The rebuilt domain gets a new domid, as with Xen's domid rover: hold the old id (an empty
+    // domain without memory) until the new one is built.
+    const hold = this.host.domains.create({ name: `#restart-hold-${oldDomid}`, domid: oldDomid, translated: false });
+    const release = () => {
+      if (typeof hold !== 'number') this.host.domains.destroy(oldDomid);
+    };
+    this.restartFrom(spec, image, config, uuid, restarts, startedWall, reason, done, oldDomid, core, false, sinks, release);
   }
 
   private restartFrom(spec: BuildSpec, image: Uint8Array, config: Record<string, unknown>, uuid: string, restarts: number, startedWall: number,
-    reason: string, done: (extra?: Record<string, unknown>) => void, oldDomid: number, core: string | null, newUuid: boolean, sinks: ConsoleSink[] = []): void {
+    reason: string, done: (extra?: Record<string, unknown>) => void, oldDomid: number, core: string | null, newUuid: boolean, sinks: ConsoleSink[] = [],
+    release: () => void = () => {}): void {
     const go = () => {
-      if (this.closed) return;
+      if (this.closed) return release();
       try {
         const nr = this.build(spec, image, config, { paused: false, uuid: newUuid ? null : uuid, restarts: restarts + 1 });
         this.log(`(d0) xl: domain ${oldDomid} '${spec.name}' restarted as domain ${nr.d.domid}`);
@@ -440,6 +447,8 @@ export class Toolstack {
         this.log(`(d0) xl: cannot restart domain '${spec.name}': ${(e as Error).message}`);
         for (const s of sinks) s.end('destroyed');
         done({ error: (e as Error).message });
+      } finally {
+        release();
       }
     };
     const wait = (this.opts.restartDelayMs ?? 200) - (performance.now() - startedWall);
