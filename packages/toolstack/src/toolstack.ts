@@ -400,19 +400,39 @@ export class Toolstack {
         return done();
       case 'restart':
       case 'coredump-restart':
-      case 'soft-reset':
-        return this.restart(r, reason, done, core);
+      case 'soft-reset': {
+        // A crash loop restarts at most every restartDelayMs; meanwhile the domain stays shut
+        // down (listed, destroyable: a destroy cancels the restart).
+        const wait = (this.opts.restartDelayMs ?? 200) - (performance.now() - r.startedWall);
+        if (wait <= 0) return this.restart(r, reason, done, core);
+        const t = setTimeout(() => {
+          this.restartTimers.delete(t);
+          if (this.records.get(d.domid) === r && !this.closed) this.restart(r, reason, done, core);
+        }, wait);
+        this.restartTimers.add(t);
+        return;
+      }
       case 'rename-restart': {
-        // xl's preserve_domain: the old domain stays, renamed NAME--<UTC time>, with a new UUID.
-        const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace(/(\d{8}T\d{4})\d{2}Z/, '$1Z');
-        let newName = `${r.name}--${stamp}`;
-        for (let i = 2; this.nameTaken(newName); i++) newName = `${r.name}--${stamp}-${i}`;
-        const oldName = r.name;
-        const { spec, image, config } = r;
-        this.renameRecord(r, newName);
-        for (const s of [...r.sinks]) s.end('shutdown', { reason });
-        r.sinks.clear();
-        return this.restartFrom({ ...spec, name: oldName }, image, config, r.uuid, r.restarts, r.startedWall, reason, done, d.domid, null, true);
+        const renameRestart = () => {
+          // xl's preserve_domain: the old domain stays, renamed NAME--<UTC time>, with a new UUID.
+          const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace(/(\d{8}T\d{4})\d{2}Z/, '$1Z');
+          let newName = `${r.name}--${stamp}`;
+          for (let i = 2; this.nameTaken(newName); i++) newName = `${r.name}--${stamp}-${i}`;
+          const oldName = r.name;
+          const { spec, image, config } = r;
+          this.renameRecord(r, newName);
+          for (const s of [...r.sinks]) s.end('shutdown', { reason });
+          r.sinks.clear();
+          this.restartFrom({ ...spec, name: oldName }, image, config, r.uuid, r.restarts, r.startedWall, reason, done, d.domid, null, true);
+        };
+        const wait = (this.opts.restartDelayMs ?? 200) - (performance.now() - r.startedWall);
+        if (wait <= 0) return renameRestart();
+        const t = setTimeout(() => {
+          this.restartTimers.delete(t);
+          if (this.records.get(d.domid) === r && !this.closed) renameRestart();
+        }, wait);
+        this.restartTimers.add(t);
+        return;
       }
     }
   }
@@ -451,13 +471,8 @@ export class Toolstack {
         release();
       }
     };
-    const wait = (this.opts.restartDelayMs ?? 200) - (performance.now() - startedWall);
-    if (wait <= 0) return go();
-    const t = setTimeout(() => {
-      this.restartTimers.delete(t);
-      go();
-    }, wait);
-    this.restartTimers.add(t);
+    void startedWall;
+    go();
   }
 
   private coredump(r: DomRecord, reason: string): string | null {

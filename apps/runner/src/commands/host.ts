@@ -1,7 +1,7 @@
 // `tachyxx host`: the host daemon — dom0 + xenstored + consoles, serving the control socket xl talks to.
 import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from '@tachyxx/core';
 import { XsSocketServer } from '@tachyxx/xenstore';
 import { ControlServer, HostRunner, Toolstack, ToolstackError, defaultSocketPath, ensurePrivateDir, probeSocket } from '@tachyxx/toolstack';
@@ -24,7 +24,8 @@ Options:
   --unpaced       never pace simulated time to the wall clock (batch runs, tests)
   -h, --help      show this help
 
-xenstored listens on xenstored.sock next to the control socket (XENSTORED_PATH=... for
+xenstored listens on xenstored.sock (NAME.xenstored.sock for a socket NAME.sock other than
+host.sock) next to the control socket (XENSTORED_PATH=... for
 xenstore-utils). SIGINT or SIGTERM stops the host and removes its sockets.
 Exit status: 0 stopped by a signal; 1 the socket is taken / cannot listen / host failure; 2 bad usage or config.
 `;
@@ -74,7 +75,8 @@ export async function hostCommand(args: string[]): Promise<number> {
   }
   const server = new ControlServer(ts);
   const xsServer = new XsSocketServer(ts.xs);
-  const xsPath = join(dirname(socket), 'xenstored.sock');
+  const base = basename(socket).replace(/\.sock$/, '');
+  const xsPath = join(dirname(socket), base === 'host' ? 'xenstored.sock' : `${base}.xenstored.sock`);
   try {
     await server.listen(socket);
     ensurePrivateDir(dirname(xsPath));
