@@ -62,8 +62,9 @@ int main(void)
 	/* vcpu_op */
 	struct vcpu_runstate_info rs;
 	show("vcpu_op get_runstate_info to 0x10", HYPERVISOR_vcpu_op(VCPUOP_get_runstate_info, 0, (void *)0x10));
-	show("vcpu_op get_runstate_info straddling the end of RAM + page",
-	     HYPERVISOR_vcpu_op(VCPUOP_get_runstate_info, 0, (void *)(top + 4096 - 8)));
+	/* Above RAM sit the shared-info and xenstore ring pages; 64 pages up nothing is mapped. */
+	show("vcpu_op get_runstate_info straddling into unmapped space above RAM",
+	     HYPERVISOR_vcpu_op(VCPUOP_get_runstate_info, 0, (void *)(top + 64 * 4096 - 8)));
 	show("vcpu_op get_runstate_info to a good buffer", HYPERVISOR_vcpu_op(VCPUOP_get_runstate_info, 0, &rs));
 	show("vcpu_op get_runstate_info: state running", rs.state == 0);
 	show("vcpu_op get_runstate_info of vCPU 99", HYPERVISOR_vcpu_op(VCPUOP_get_runstate_info, 99, &rs));

@@ -106,6 +106,8 @@ export class Host {
   private readonly guest = new GuestState();
   private readonly log: (line: string) => void;
   private readonly trapCounts = new Map<string, number>();
+  /** End of the running pCPU's current slice (simulated ns). */
+  private sliceEnd = Infinity;
   /** Set by a handler that needs the run loop's attention (shutdown, crash). */
   private stopRun = false;
   private readonly reschedEvent: SimEvent;
@@ -314,6 +316,10 @@ export class Host {
         if (this.instructions() >= maxInsns) return 'insn-limit';
       }
       this.stopRun = false;
+      // A pCPU that stopped early to reschedule (block, yield, shutdown) ends the round at its own
+      // time: its switch may arm events (the blocked vCPU's timer) before the planned end.
+      for (const p of this.pcpus) if (p.reschedule) tEnd = Math.min(tEnd, Math.max(now, this.pcpuNow(p)));
+      tEnd = Math.min(tEnd, this.queue.nextDeadline() === Infinity ? tEnd : Math.max(now, this.queue.nextDeadline()));
       this.queue.runUntil(tEnd);
     }
   }
@@ -321,6 +327,9 @@ export class Host {
   private runPcpu(p: Pcpu, tEnd: number, maxInsns: number): void {
     const cpu = p.cpu;
     while (p.current && !p.reschedule) {
+      // A hypercall may have scheduled an event (a timer) before the slice's end: stop there.
+      tEnd = Math.min(tEnd, this.queue.nextDeadline());
+      this.sliceEnd = tEnd;
       const left = tEnd - cpu.timeNs();
       if (left <= 0) break;
       // The CPU stops at tEnd by itself (its deadline), at the first block boundary after it.
@@ -469,6 +478,7 @@ export class Host {
     };
     const ret = this.hypercalls.dispatch(v, nr, args);
     cpu.cycles += this.costs.hypercall;
+    if (this.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
     if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
       cpu.completeEmulated(1);
       cpu.stop('shutdown');
