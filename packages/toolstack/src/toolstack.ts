@@ -15,7 +15,7 @@ import { Host, HostError, type Domain, type Vcpu } from '@tachyxx/hypervisor';
 import { SchedError, DEFAULT_POOL, DEFAULT_WEIGHT, type SchedVariant } from '@tachyxx/sched';
 import { installEventChannelsFrom, type EventChannels } from '@tachyxx/evtchn';
 import { GrantTables } from '@tachyxx/grant';
-import { Xenstored, connectLocal, createDomainLayout, domainPath, vmPath, type XsClient } from '@tachyxx/xenstore';
+import { Xenstored, attachXenstore, connectLocal, createDomainLayout, domainPath, vmPath, type XsClient } from '@tachyxx/xenstore';
 import { ToolstackError, type ErrorCode, type ListEntry, type VcpuEntry, OPS, PROTOCOL_NAME, PROTOCOL_VERSION } from './protocol.js';
 import { toBuildSpec, type BuildSpec, type ShutdownAction } from './domain-config.js';
 import { formatCpuList, parseCpuList, type CpuTopology } from './cpulist.js';
@@ -143,6 +143,9 @@ export class Toolstack {
     this.evtchn = installEventChannelsFrom(this.host, opts.container);
     this.grants = GrantTables.attach(this.host);
     this.xs = new Xenstored({ now: () => this.host.clock.now });
+    // Store ring page + event channel per domain, start_info.store_mfn/store_evtchn, introduce
+    // and release (the xenstore component's plumbing); the toolstack adds libxl's entries.
+    attachXenstore(this.host, this.evtchn, { xs: this.xs });
     this.xsc = connectLocal(this.xs, 0);
     this.topo = { pcpus: this.config.pcpus, nodes: this.host.machine.numa.nodes.map((n) => n.pcpus) };
 
@@ -321,7 +324,7 @@ export class Toolstack {
       if (this.opts.logDir) r.logFd = openSync(join(this.opts.logDir, `guest-${spec.name}.log`), 'a', 0o600);
     } catch (e) {
       this.host.destroyDomain(d);
-      this.removeXenstore(d.domid, uuid);
+      this.removeXenstore(d.domid, uuid, d.uuid);
       if (e instanceof SchedError) throw new ToolstackError(errnoCode(e.errno), e.message);
       throw e;
     }
@@ -337,6 +340,8 @@ export class Toolstack {
 
   private writeXenstore(r: DomRecord): void {
     const d = r.d;
+    // attachXenstore wrote the layout under the hypervisor's name and UUID: ours win.
+    if (d.uuid !== r.uuid && this.xsc.exists(vmPath(d.uuid))) this.xsc.rm(vmPath(d.uuid));
     const dom = createDomainLayout(this.xsc, { domid: d.domid, name: r.name, uuid: r.uuid });
     const c = this.xsc;
     c.transaction((tx) => {
@@ -351,11 +356,11 @@ export class Toolstack {
       c.write(`${vmPath(r.uuid)}/start_time`, (Date.now() / 1000).toFixed(2), tx);
       c.write(`/libxl/${d.domid}/type`, r.spec.type, tx);
     });
-    this.xs.addDomain(d.domid, undefined);
+    if (!this.xs.domains.has(d.domid)) this.xs.addDomain(d.domid, undefined);
   }
 
-  private removeXenstore(domid: number, uuid: string): void {
-    for (const p of [domainPath(domid), vmPath(uuid), `/libxl/${domid}`]) {
+  private removeXenstore(domid: number, uuid: string, hvUuid?: string): void {
+    for (const p of [domainPath(domid), vmPath(uuid), ...(hvUuid ? [vmPath(hvUuid)] : []), `/libxl/${domid}`]) {
       if (this.xsc.exists(p)) this.xsc.rm(p);
     }
     if (this.xs.domains.has(domid)) this.xs.releaseDomain(domid);
@@ -521,7 +526,7 @@ export class Toolstack {
     r.sinks.clear();
     this.records.delete(d.domid);
     this.host.destroyDomain(d);
-    this.removeXenstore(d.domid, r.uuid);
+    this.removeXenstore(d.domid, r.uuid, d.uuid);
     if (r.logFd !== null) closeSync(r.logFd);
     r.logFd = null;
     this.log(`(d0) xl: domain ${d.domid} '${r.name}' destroyed (${why})`);
