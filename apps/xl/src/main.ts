@@ -1,38 +1,57 @@
 import { parseArgs } from 'node:util';
-import { XlCfgError } from './xlcfg/errors.js';
-import { loadDomainConfig, domainConfigJson } from './config/load.js';
+// The config parser (and @tachyxx/core under it) is loaded only by the commands that read
+// xl.cfg files, so that list, console, ... start fast.
+import type { XlCfgError } from './xlcfg/errors.js';
 import type { XlNotice } from './config/values.js';
+import { Host, NoHostError, HostOpError } from './client.js';
+import { HOST_COMMANDS, createOnHost } from './commands.js';
+import { Usage, XlFail } from './usage.js';
 
 export const VERSION = '0.1.0';
 
-/** xl's commands (names, summaries and usage lines as in xl_cmdtable.c) that this xl knows. */
-export const XL_COMMANDS: readonly { name: string; summary: string; usage: string }[] = [
-  { name: 'create', summary: 'Create a domain from config file <filename>', usage: '<ConfigFile> [options] [vars]' },
-  { name: 'list', summary: 'List information about all/some domains', usage: '[options] [Domain]' },
-  { name: 'destroy', summary: 'Terminate a domain immediately', usage: '[options] <Domain>' },
-  { name: 'shutdown', summary: 'Issue a shutdown signal to a domain', usage: '[options] <-a|Domain>' },
-  { name: 'reboot', summary: 'Issue a reboot signal to a domain', usage: '[options] <-a|Domain>' },
-  { name: 'pause', summary: 'Pause execution of a domain', usage: '<Domain>' },
-  { name: 'unpause', summary: 'Unpause a paused domain', usage: '<Domain>' },
-  { name: 'console', summary: "Attach to domain's console", usage: '[options] <Domain>' },
-  { name: 'mem-max', summary: 'Set the maximum amount reservation for a domain', usage: "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>" },
-  { name: 'mem-set', summary: 'Set the current memory usage for a domain', usage: "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>" },
+/** xl's commands (names, summaries, usage lines and options as in xl_cmdtable.c) that this xl knows. */
+export const XL_COMMANDS: readonly { name: string; summary: string; usage: string; options?: string; modifies?: boolean; dryrun?: boolean }[] = [
+  { name: 'create', summary: 'Create a domain from config file <filename>', usage: '<ConfigFile> [options] [vars]', modifies: true, dryrun: true },
+  { name: 'list', summary: 'List information about all/some domains', usage: '[options] [Domain]',
+    options: '-l, --long              Output all VM details\n-v, --verbose           Prints out UUIDs and security context\n-Z, --context           Prints out security context\n-c, --cpupool           Prints the cpupool the domain is in\n-n, --numa              Prints out NUMA node affinity' },
+  { name: 'destroy', summary: 'Terminate a domain immediately', usage: '[options] <Domain>', modifies: true,
+    options: '-f                      Permit destroying domain 0, which will only succeed\n                        when run from disaggregated toolstack domain with a\n                        hardware domain distinct from domain 0.' },
+  { name: 'shutdown', summary: 'Issue a shutdown signal to a domain', usage: '[options] <-a|Domain>', modifies: true,
+    options: '-a, --all               Shutdown all guest domains.\n-h                      Print this help.\n-F                      Fallback to ACPI power event for HVM guests with\n                        no PV drivers.\n-w, --wait              Wait for guest(s) to shutdown.\n' },
+  { name: 'reboot', summary: 'Issue a reboot signal to a domain', usage: '[options] <-a|Domain>', modifies: true,
+    options: '-a, --all               Shutdown all guest domains.\n-h                      Print this help.\n-F                      Fallback to ACPI reset event for HVM guests with\n                        no PV drivers.\n-w, --wait              Wait for guest(s) to reboot.\n' },
+  { name: 'pause', summary: 'Pause execution of a domain', usage: '<Domain>', modifies: true },
+  { name: 'unpause', summary: 'Unpause a paused domain', usage: '<Domain>', modifies: true },
+  { name: 'console', summary: "Attach to domain's console", usage: '[options] <Domain>\n-t <type>       console type, pv , serial or vuart\n-n <number>     console number\n-e <escape>     escape character\n\nCtrl-] (or the -e escape, written ^X) detaches; the domain runs on.' },
+  { name: 'mem-max', summary: 'Set the maximum amount reservation for a domain', usage: "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>", modifies: true },
+  { name: 'mem-set', summary: 'Set the current memory usage for a domain', usage: "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>", modifies: true },
   { name: 'vcpu-list', summary: 'List the VCPUs for all/some domains', usage: '[Domain, ...]' },
-  { name: 'vcpu-pin', summary: 'Set which CPUs a VCPU can use', usage: '[option] <Domain> <VCPU|all> <Hard affinity|-|all> <Soft affinity|-|all>' },
-  { name: 'vcpu-set', summary: 'Set the number of active VCPUs allowed for the domain', usage: '[option] <Domain> <vCPUs>' },
-  { name: 'info', summary: 'Get information about Xen host', usage: '[-n, --numa]' },
-  { name: 'sched-credit', summary: 'Get/set credit scheduler parameters', usage: '[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-t TSLICE] [-r RATELIMIT]] [-p CPUPOOL]' },
+  { name: 'vcpu-pin', summary: 'Set which CPUs a VCPU can use', usage: '[option] <Domain> <VCPU|all> <Hard affinity|-|all> <Soft affinity|-|all>', modifies: true, dryrun: true,
+    options: '-f, --force        undo an override pinning done by the kernel\n--ignore-global-affinity-masks Ignore global masks in xl.conf' },
+  { name: 'vcpu-set', summary: 'Set the number of active VCPUs allowed for the domain', usage: '[option] <Domain> <vCPUs>', modifies: true,
+    options: "-i, --ignore-host  Don't limit the vCPU based on the host CPU count" },
+  { name: 'info', summary: 'Get information about Xen host', usage: '-n, --numa         List host NUMA topology information' },
+  { name: 'sched-credit', summary: 'Get/set credit scheduler parameters', usage: '[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-t TSLICE] [-r RATELIMIT]] [-p CPUPOOL]', modifies: true,
+    options: '-d DOMAIN, --domain=DOMAIN        Domain to modify\n-w WEIGHT, --weight=WEIGHT        Weight (int)\n-c CAP, --cap=CAP                 Cap (int)\n-s         --schedparam           Query / modify scheduler parameters\n-t TSLICE, --tslice_ms=TSLICE     Set the timeslice, in milliseconds\n-r RLIMIT, --ratelimit_us=RLIMIT  Set the scheduling rate limit, in microseconds\n-m DLY, --migration_delay_us=DLY  Set the migration delay, in microseconds\n-p CPUPOOL, --cpupool=CPUPOOL     Restrict output to CPUPOOL' },
   { name: 'domid', summary: 'Convert a domain name to domain id', usage: '<DomainName>' },
   { name: 'domname', summary: 'Convert a domain id to domain name', usage: '<DomainId>' },
-  { name: 'rename', summary: 'Rename a domain', usage: '<Domain> <NewDomainName>' },
-  { name: 'dmesg', summary: 'Read and/or clear dmesg buffer', usage: '[-c]' },
-  { name: 'top', summary: 'Monitor a host and the domains in real time', usage: '' },
+  { name: 'rename', summary: 'Rename a domain', usage: '<Domain> <NewDomainName>', modifies: true },
+  { name: 'dmesg', summary: 'Read and/or clear dmesg buffer', usage: '[-c]', options: '  -c                        Clear dmesg buffer as well as printing it' },
+  { name: 'top', summary: 'Monitor a host and the domains in real time', usage: '[-b] [-i ITERATIONS] [-d DELAY]',
+    options: '-b, --batch             Batch mode: plain screens one after another, no terminal control\n-i N, --iterations=N    Stop after N screens\n-d S, --delay=S         Seconds between screens (default 1)\nq or Esc quits the live view.' },
   { name: 'uptime', summary: 'Print uptime for all/some domains', usage: '[-s] [Domain]' },
-  { name: 'cpupool-create', summary: 'Create a new CPU pool', usage: '[options] [<ConfigFile>] [Variable=value ...]' },
-  { name: 'cpupool-list', summary: 'List CPU pools on host', usage: '[-c|--cpus] [<CPU Pool>]' },
-  { name: 'cpupool-numa-split', summary: 'Splits up the machine into one CPU pool per NUMA node', usage: '' },
+  { name: 'cpupool-create', summary: 'Create a new CPU pool', usage: '[options] [<ConfigFile>] [Variable=value ...]', modifies: true, dryrun: true,
+    options: '-h, --help                   Print this help.\n-f FILE, --defconfig=FILE    Use the given configuration file.\n-n, --dryrun                 Dry run - prints the resulting configuration.\n                              (deprecated in favour of global -N option).\n\nSee the xlcpupool.cfg(5) manpage for more information.' },
+  { name: 'cpupool-list', summary: 'List CPU pools on host', usage: '[-c|--cpus] [<CPU Pool>]', options: '-c, --cpus                     Output list of CPUs used by a pool' },
+  { name: 'cpupool-numa-split', summary: 'Splits up the machine into one CPU pool per NUMA node', usage: '', modifies: true },
   { name: 'help', summary: 'Print this help', usage: '[command]' },
 ];
+
+/** xl.c help(): `Usage: xl [-v...] CMD USAGE`, the summary, then the options. */
+export function commandHelp(name: string): string {
+  const c = XL_COMMANDS.find((x) => x.name === name)!;
+  return `Usage: xl [-v${c.modifies ? 'f' : ''}${c.dryrun ? 'N' : ''}] ${c.name} ${c.usage}\n\n${c.summary}.\n\n${c.options ? `Options:\n\n${c.options}\n` : ''}`;
+}
 
 export const MAIN_HELP = `Usage xl [-vfNtTV] <subcommand> [args]
 
@@ -42,9 +61,11 @@ xl full list of subcommands:
 
 ${XL_COMMANDS.map((c) => ` ${c.name.padEnd(20)}${c.summary}`).join('\n')}
 
-Only 'create -n' (dry run) works without a running Tachyxx host; the other commands
-need the host daemon, which is not implemented yet.
-Exit status: 0 success, 1 failure (an xl-style error on stderr), 2 bad usage.
+Every command but 'create -n' (dry run) and 'help' talks to a running Tachyxx host
+('tachyxx host --detach' starts one) on $TACHYXX_HOST, else
+$XDG_RUNTIME_DIR/tachyxx/host.sock (/run/tachyxx/host.sock as root).
+DOMAIN is a domain name or id. Exit status: 0 success, 1 failure (an xl-style error on
+stderr), 2 bad usage, 3 the host could not create the domain.
 `;
 
 export const CREATE_HELP = `Usage: xl [-v] create <ConfigFile> [options] [vars]
@@ -69,20 +90,11 @@ config file's folder. Without a running host, -n assumes Tachyxx's default
 host (1 pCPU, 1 NUMA node) for cpus= and cpus_soft=.
 `;
 
-class Usage extends Error {
-  constructor(
-    message: string,
-    readonly cmd?: string,
-  ) {
-    super(message);
-  }
-}
-
 function notice(n: XlNotice, kind: string): string {
   return `${n.source}${n.line > 0 ? `:${n.line}` : ''}: ${kind}: ${n.key}: ${n.message}\n`;
 }
 
-function createCommand(args: string[]): number {
+async function createCommand(args: string[], host: () => Promise<Host>): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -97,6 +109,9 @@ function createCommand(args: string[]): number {
         foreground: { type: 'boolean', short: 'F' },
         help: { type: 'boolean', short: 'h' },
         debug: { type: 'boolean', short: 'd' },
+        'no-monitor': { type: 'boolean', short: 'e' },
+        defconfig: { type: 'string', short: 'f' },
+        'ignore-global-affinity-masks': { type: 'boolean', short: 'i' },
       },
     });
   } catch (e) {
@@ -108,20 +123,43 @@ function createCommand(args: string[]): number {
     return 0;
   }
   const overrides = positionals.filter((p) => p.includes('='));
-  const files = positionals.filter((p) => !p.includes('='));
+  const files = [...(values.defconfig !== undefined ? [values.defconfig] : []), ...positionals.filter((p) => !p.includes('='))];
   if (files.length === 0) throw new Usage('create: no config file given', 'create');
   if (files.length > 1) throw new Usage(`create: more than one config file given ('${files[0]}', '${files[1]}')`, 'create');
   const file = files[0]!;
-  if (!values.quiet) process.stderr.write(`Parsing config from ${file}\n`);
-  const result = loadDomainConfig(file, { overrides });
-  for (const w of result.warnings) process.stderr.write(notice(w, 'warning'));
+  const { loadDomainConfig, domainConfigJson } = await import('./config/load.js');
   if (values.dryrun) {
+    if (!values.quiet) process.stderr.write(`Parsing config from ${file}\n`);
+    const result = loadDomainConfig(file, { overrides });
+    for (const w of result.warnings) process.stderr.write(notice(w, 'warning'));
     for (const u of result.unsupported) process.stderr.write(notice(u, 'not supported by Tachyxx (xl create will refuse)'));
     process.stdout.write(domainConfigJson(result));
     return 0;
   }
-  process.stderr.write("xl: command 'create' needs a running Tachyxx host (not implemented yet); 'xl create -n' prints the domain config\n");
-  return 1;
+  // A real create: the host first (its topology resolves cpus= / nodes:), then the config.
+  const h = await host();
+  const info = (await h.call<{ info: [string, string][] }>('info')).info;
+  const get = (k: string) => Number(info.find(([x]) => x === k)?.[1] ?? 1);
+  const pcpus = get('nr_cpus');
+  const nrNodes = Math.max(1, get('nr_nodes'));
+  const per = Math.ceil(pcpus / nrNodes);
+  const nodes = Array.from({ length: nrNodes }, (_, n) => Array.from({ length: pcpus }, (_, c) => c).filter((c) => Math.floor(c / per) === n));
+  if (!values.quiet) process.stderr.write(`Parsing config from ${file}\n`);
+  const result = loadDomainConfig(file, { overrides, topology: { pcpus, nodes } });
+  for (const w of result.warnings) process.stderr.write(notice(w, 'warning'));
+  if (result.unsupported.length) {
+    for (const u of result.unsupported) process.stderr.write(notice(u, 'not supported by Tachyxx'));
+    const name = (result.config as { c_info?: { name?: string } }).c_info?.name ?? file;
+    throw new XlFail(`xl: not creating domain '${name}': Tachyxx cannot do what the config above asks for`, 1);
+  }
+  return createOnHost(h, {
+    config: result.config,
+    name: (result.config as { c_info: { name: string } }).c_info.name,
+    paused: values.paused === true,
+    console: values.console === true,
+    foreground: values.foreground === true,
+    quiet: values.quiet === true,
+  });
 }
 
 /** Runs xl and returns its exit status. Never calls process.exit (stdout must drain). */
@@ -136,6 +174,8 @@ export async function main(argv: string[]): Promise<number> {
     i++;
   }
   const [cmd, ...rest] = argv.slice(i);
+  let conn: Host | null = null;
+  const host = async () => (conn ??= await Host.connect());
   try {
     switch (cmd) {
       case undefined:
@@ -146,10 +186,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'help': {
         const sub = cmd === 'help' ? rest[0] : undefined;
         if (sub === 'create') process.stdout.write(CREATE_HELP);
-        else if (sub !== undefined && XL_COMMANDS.some((c) => c.name === sub)) {
-          const c = XL_COMMANDS.find((x) => x.name === sub)!;
-          process.stdout.write(`Usage: xl ${c.name} ${c.usage}\n\n${c.summary}.\n`);
-        } else if (sub !== undefined) {
+        else if (sub !== undefined && XL_COMMANDS.some((c) => c.name === sub)) process.stdout.write(commandHelp(sub));
+        else if (sub !== undefined) {
           process.stderr.write(`xl: command '${sub}' not implemented\n`);
           return 1;
         } else process.stdout.write(MAIN_HELP);
@@ -159,29 +197,46 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${VERSION}\n`);
         return 0;
       case 'create':
-        return createCommand(dry && !rest.includes('-n') ? ['-n', ...rest] : rest);
-      default:
-        if (XL_COMMANDS.some((c) => c.name === cmd)) {
+        return await createCommand(dry && !rest.includes('-n') ? ['-n', ...rest] : rest, host);
+      default: {
+        const run = HOST_COMMANDS[cmd];
+        if (run) {
           if (rest.includes('-h') || rest.includes('--help')) return main(['help', cmd]);
-          process.stderr.write(`xl: command '${cmd}' needs a running Tachyxx host (not implemented yet)\n`);
-          return 1;
+          return await run(host, rest);
         }
         process.stderr.write(`xl: command '${cmd}' not implemented\nTry 'xl help'.\n`);
         return 2;
+      }
     }
   } catch (e) {
     if (e instanceof Usage) {
       process.stderr.write(`xl: ${e.message}\nTry 'xl ${e.cmd ? `${e.cmd} ` : ''}--help'.\n`);
       return 2;
     }
-    if (e instanceof XlCfgError) {
+    if (e instanceof XlFail) {
       process.stderr.write(`${e.message}\n`);
-      for (const extra of e.problems.slice(1)) {
-        process.stderr.write(`${new XlCfgError(extra, extra.key === undefined).message}\n`);
-      }
-      if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
       return e.exitCode;
     }
+    if (e instanceof NoHostError) {
+      process.stderr.write(`${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof HostOpError) {
+      process.stderr.write(`libxl: error: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof Error && e.name === 'XlCfgError') {
+      const ce = e as XlCfgError;
+      const { XlCfgError: Cls } = await import('./xlcfg/errors.js');
+      process.stderr.write(`${ce.message}\n`);
+      for (const extra of ce.problems.slice(1)) {
+        process.stderr.write(`${new Cls(extra, extra.key === undefined).message}\n`);
+      }
+      if (debug && ce.stack) process.stderr.write(`${ce.stack}\n`);
+      return ce.exitCode;
+    }
     throw e;
+  } finally {
+    (conn as Host | null)?.close();
   }
 }

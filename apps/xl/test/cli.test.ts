@@ -76,17 +76,28 @@ describe('xl CLI (the built dist/cli.js, run as a process)', () => {
     expect(xl(['frobnicate']).status).toBe(2);
   });
 
-  it('every other command says plainly that it needs a running host, exit 1', () => {
-    for (const c of ['list', 'destroy', 'console', 'info', 'top', 'vcpu-list', 'sched-credit']) {
-      const r = xl([c, 'x']);
-      expect(r.status, c).toBe(1);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toBe(`xl: command '${c}' needs a running Tachyxx host (not implemented yet)\n`);
-    }
+  it('with no host running, every host command names the socket and how to start one, exit 1', () => {
     const d = tmp();
+    const sock = join(d, 'none.sock');
+    const env = { TACHYXX_HOST: sock };
+    for (const c of [['list'], ['destroy', 'x'], ['console', 'x'], ['info'], ['top', '-b', '-i', '1'], ['vcpu-list'], ['sched-credit']]) {
+      const r = xl(c, undefined, env);
+      expect(r.status, c[0]).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`xl: cannot reach a Tachyxx host at ${sock} (no such socket: no host is running).\n` +
+        "Start one with 'tachyxx host --detach' (it listens there by default), or point TACHYXX_HOST at a running host's socket.\n");
+    }
     writeFileSync(join(d, 'g.cfg'), 'name="g"\nkernel="/k"\n');
-    const c = xl(['create', '-q', join(d, 'g.cfg')]);
+    const c = xl(['create', '-q', join(d, 'g.cfg')], undefined, env);
     expect(c.status).toBe(1);
-    expect(c.stderr).toMatch(/needs a running Tachyxx host/);
+    expect(c.stderr).toMatch(/cannot reach a Tachyxx host at .*none\.sock/);
+  });
+
+  it('every command has --help in xl\'s layout', () => {
+    for (const c of ['list', 'destroy', 'shutdown', 'console', 'vcpu-pin', 'sched-credit', 'cpupool-create', 'top']) {
+      const r = xl([c, '--help']);
+      expect(r.status, c).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: xl \\[-v[fN]*\\] ${c} `));
+    }
   });
 });

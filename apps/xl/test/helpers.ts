@@ -10,8 +10,8 @@ export const GOLDEN = resolve(import.meta.dirname, 'golden');
 export const tmp = () => mkdtempSync(join(tmpdir(), 'tachyxx-xl-'));
 
 /** Runs the real built `xl` as a user would. */
-export function xl(args: string[], cwd = ROOT) {
+export function xl(args: string[], cwd = ROOT, env: Record<string, string> = {}) {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'pnpm build' first (pnpm test does)`);
-  const p = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
+  const p = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
   return { status: p.status, stdout: p.stdout, stderr: p.stderr };
 }

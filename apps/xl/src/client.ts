@@ -1,0 +1,160 @@
+/**
+ * xl's side of the host control socket (packages/toolstack's JSON-lines protocol). Written here
+ * with type-only imports from @tachyxx/toolstack so that an xl process does not load the
+ * simulator: every xl command starts in a few tens of milliseconds.
+ */
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { ErrorCode } from '@tachyxx/toolstack';
+
+export const PROTOCOL_VERSION = 1;
+
+/** A failure the host reported (`code` is an errno name, as libxl's). */
+export class HostOpError extends Error {
+  override readonly name = 'HostOpError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** No host answers on the socket (not started, stopped, or a stale socket). */
+export class NoHostError extends Error {
+  override readonly name = 'NoHostError';
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(
+      `xl: cannot reach a Tachyxx host at ${path} (${reason}).\n` +
+        `Start one with 'tachyxx host --detach' (it listens there by default), or point TACHYXX_HOST at a running host's socket.`,
+    );
+  }
+}
+
+/**
+ * Where the host listens — the same rule as `tachyxx host`: `TACHYXX_HOST` if set, else
+ * `$XDG_RUNTIME_DIR/tachyxx/host.sock`, `/run/tachyxx/host.sock` as root, else
+ * `/tmp/tachyxx-<uid>/host.sock`.
+ */
+export function hostSocketPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TACHYXX_HOST) return env.TACHYXX_HOST;
+  const uid = process.getuid?.() ?? 1000;
+  if (uid === 0) return '/run/tachyxx/host.sock';
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'tachyxx', 'host.sock');
+  return join('/tmp', `tachyxx-${uid}`, 'host.sock');
+}
+
+type Listener = (ev: Record<string, unknown>) => void;
+
+export class Host {
+  private nextId = 1;
+  private buf = '';
+  private readonly pending = new Map<number, { res: (v: any) => void; rej: (e: Error) => void }>();
+  private readonly listeners = new Map<number, Listener>();
+  private closedErr: Error | null = null;
+  /** Called when the connection drops while streams are open. */
+  onClose: (() => void) | null = null;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly path: string,
+  ) {
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      let nl: number;
+      while ((nl = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        if (line.trim()) this.onLine(line);
+      }
+    });
+    socket.on('error', (e) => (this.closedErr = e));
+    socket.on('close', () => {
+      const err = this.closedErr ?? new Error('the host closed the connection');
+      for (const p of this.pending.values()) p.rej(new HostOpError('EIO', `lost the connection to the host at ${path}: ${err.message}`));
+      this.pending.clear();
+      this.onClose?.();
+    });
+  }
+
+  static connect(path = hostSocketPath()): Promise<Host> {
+    return new Promise((res, rej) => {
+      const s = connect(path);
+      s.once('connect', () => {
+        s.off('error', onErr);
+        res(new Host(s, path));
+      });
+      const onErr = (e: NodeJS.ErrnoException) => {
+        const why =
+          e.code === 'ENOENT' ? 'no such socket: no host is running'
+          : e.code === 'ECONNREFUSED' ? 'connection refused: the host is not running (stale socket)'
+          : e.code === 'EACCES' ? 'permission denied: the socket belongs to another user'
+          : e.message;
+        rej(new NoHostError(path, why));
+      };
+      s.once('error', onErr);
+    });
+  }
+
+  private onLine(line: string): void {
+    let m: Record<string, unknown> & { id: number };
+    try {
+      m = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (typeof m.event === 'string') {
+      this.listeners.get(m.id)?.(m);
+      if (m.event === 'end') this.listeners.delete(m.id);
+      return;
+    }
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.ok) p.res(m.result);
+    else {
+      const e = m.error as { code: ErrorCode; message: string };
+      p.rej(new HostOpError(e.code, e.message));
+    }
+  }
+
+  /** One request; resolves with its result, rejects with a HostOpError. */
+  call<T = any>(op: string, args: Record<string, unknown> = {}, onEvent?: Listener): Promise<T> {
+    const id = this.nextId++;
+    if (onEvent) this.listeners.set(id, onEvent);
+    return new Promise<T>((res, rej) => {
+      this.pending.set(id, { res, rej });
+      this.socket.write(JSON.stringify({ id, op, args, v: PROTOCOL_VERSION }) + '\n');
+    });
+  }
+
+  /** A streaming request (console, events): its id (for `detach`) and its reply. */
+  stream<T = any>(op: string, args: Record<string, unknown>, onEvent: Listener): { id: number; result: Promise<T> } {
+    const id = this.nextId;
+    return { id, result: this.call<T>(op, args, onEvent) };
+  }
+
+  close(): void {
+    this.onClose = null;
+    this.socket.end();
+    this.socket.destroy();
+  }
+}
+
+/** xl's memory sizes: a number with an optional b/k/m/g/t suffix; no suffix = MiB (parse_mem_size_kb). */
+export function parseMemKb(v: string): number {
+  const m = /^(\d+)([bkmgt]?)$/i.exec(v.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  switch (m[2]!.toLowerCase()) {
+    case 'b': return Math.ceil(n / 1024);
+    case 'k': return n;
+    case 'g': return n * 1024 * 1024;
+    case 't': return n * 1024 * 1024 * 1024;
+    default: return n * 1024;
+  }
+}
