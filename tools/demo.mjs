@@ -1,44 +1,173 @@
 #!/usr/bin/env node
-// `pnpm demo`: boots the hello guest and one benchmark guest bare on the Tachyxx CPU through the
-// real `tachyxx` CLI, shows their consoles and a summary of their --stats JSON.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+// `pnpm demo`: (1) two guests bare on the Tachyxx CPU through the real `tachyxx` CLI, then (2) a
+// Tachyxx host daemon with the real `xl`: create the example domains from examples/*.cfg, list
+// them, their consoles, vcpu-list, the credit scheduler, shut everything down and stop the host.
+// Every command is echoed like a terminal session. The host runs on a temporary socket and is
+// stopped on every way out (errors and Ctrl-C included).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const cli = join(root, 'apps/runner/dist/cli.js');
+const tachyxx = join(root, 'apps/runner/dist/cli.js');
+const xlCli = join(root, 'apps/xl/dist/cli.js');
 const tmp = mkdtempSync(join(tmpdir(), 'tachyxx-demo-'));
-const runs = [
-  { title: 'hello, bare', image: 'guests/build/hello.elf', args: [] },
-  { title: 'isa variant legacy-silent: the privileged-architecture test', image: 'guests/build/priv.elf', args: ['--isa', 'legacy-silent'] },
-  { title: 'benchmark: bench-interp (bytecode interpreter), bare', image: 'guests/build/bench-interp.elf', args: [] },
-];
-
+const socket = join(tmp, 'host.sock');
+const logDir = join(tmp, 'log');
+const env = { ...process.env, TACHYXX_HOST: socket };
+const t0 = performance.now();
 let failed = 0;
-for (const [i, r] of runs.entries()) {
-  const image = join(root, r.image);
-  if (!existsSync(image)) {
-    console.log(`\n### ${r.title}: ${r.image} is missing (run 'pnpm guests' to build it)`);
+let hostPid = null;
+
+const indent = (s) => s.replace(/\n$/, '').split('\n').map((l) => `  ${l}`).join('\n') + '\n';
+function show(cmd, p) {
+  if (p.stdout) process.stdout.write(p.stdout);
+  if (p.status !== 0) console.log(`  (exit status ${p.status})`);
+}
+/** Runs `tachyxx ARGS` or `xl ARGS` as a process, echoing it like a shell session. */
+function run(tool, args, { expect = 0, capture = false } = {}) {
+  console.log(`$ ${tool} ${args.join(' ')}`);
+  // Inherited stdio keeps stdout and stderr in the order the command wrote them.
+  const p = spawnSync(process.execPath, [tool === 'xl' ? xlCli : tachyxx, ...args], {
+    cwd: root, env, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'],
+  });
+  if (capture) show(tool, p);
+  else if (p.status !== 0) console.log(`  (exit status ${p.status})`);
+  if (p.status !== expect) {
+    failed++;
+    console.log(`  !! expected exit status ${expect}`);
+  }
+  return p;
+}
+const xl = (...args) => run('xl', args);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function stopHost() {
+  if (hostPid === null) return;
+  try {
+    process.kill(hostPid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
+  hostPid = null;
+}
+process.on('exit', () => {
+  stopHost();
+  rmSync(tmp, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+// ---- 1. bare ----------------------------------------------------------------------------------
+console.log('### 1. Guests bare on the Tachyxx CPU (no hypervisor)\n');
+for (const r of [
+  { image: 'guests/build/hello.elf', args: [] },
+  { image: 'guests/build/priv.elf', args: ['--isa', 'legacy-silent'], note: 'the privileged-architecture test under the legacy-silent ISA variant' },
+]) {
+  if (!existsSync(join(root, r.image))) {
+    console.log(`${r.image} is missing (run 'pnpm guests' to build it)`);
     failed++;
     continue;
   }
-  const stats = join(tmp, `run${i}.json`);
-  const argv = ['run', '--bare', r.image, '--stats', stats, ...r.args];
-  console.log(`\n### ${r.title}\n$ tachyxx ${argv.join(' ')}`);
-  const p = spawnSync(process.execPath, [cli, ...argv], { cwd: root, encoding: 'utf8' });
-  process.stdout.write(p.stdout.split('\n').map((l) => (l ? `  | ${l}` : l)).join('\n'));
-  if (p.stderr) process.stdout.write(`  stderr: ${p.stderr}`);
-  console.log(`  exit status ${p.status}`);
-  if (p.status !== 0) failed++;
-  if (existsSync(stats)) {
+  if (r.note) console.log(`# ${r.note}`);
+  const stats = join(tmp, 'stats.json');
+  const p = run('tachyxx', ['run', '--bare', r.image, '--stats', stats, ...r.args]);
+  if (p.status === 0 && existsSync(stats)) {
     const s = JSON.parse(readFileSync(stats, 'utf8'));
-    const traps = Object.entries(s.traps ?? {}).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
-    const hcs = Object.entries(s.hypercalls ?? {}).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
-    console.log(`  stats: ${s.instructions.toLocaleString('en')} instructions, ${s.simCycles.toLocaleString('en')} sim cycles, ` +
-      `${(s.simNs / 1e6).toFixed(3)} sim ms, ${s.wallSeconds.toFixed(3)} s wall, ${s.mips.toFixed(1)} MIPS, exit ${s.exit.reason}`);
-    console.log(`  traps: ${traps}`);
-    console.log(`  hypercalls: ${hcs}`);
+    console.log(`# ${s.instructions.toLocaleString('en')} instructions, ${(s.simNs / 1e6).toFixed(3)} ms simulated, ${s.wallSeconds.toFixed(3)} s wall, ${s.mips.toFixed(1)} MIPS\n`);
   }
 }
+
+// ---- 2. a host and xl -------------------------------------------------------------------------
+console.log('### 2. A Tachyxx host and xl: domains from examples/*.cfg\n');
+console.log(`$ export TACHYXX_HOST=${socket}`);
+try {
+  const p = run('tachyxx', ['host', '--detach', '--log-dir', logDir], { capture: true });
+  const m = /^(\d+) /.exec(p.stdout ?? '');
+  if (p.status !== 0 || !m) throw new Error('the host did not start');
+  hostPid = Number(m[1]);
+  console.log();
+
+  xl('info', 'total_memory');
+  xl('info', 'free_memory');
+  console.log('\n# create -c attaches the console and returns when the domain is gone (hello powers off)');
+  xl('create', '-c', 'examples/hello.cfg');
+  console.log('\n# a domain that never stops (capped at 50% of a pCPU), one left paused (-p), two short ones');
+  xl('create', 'examples/spin.cfg');
+  xl('create', '-p', 'examples/vcpus.cfg');
+  xl('create', 'examples/timer.cfg');
+  xl('create', 'examples/crash-preserve.cfg');
+  await sleep(300);
+  console.log();
+  xl('list');
+  console.log();
+  xl('vcpu-list');
+
+  console.log('\n# attach to the paused vcpus domain in the background, then let it run');
+  console.log('$ xl console vcpus &');
+  const bg = spawn(process.execPath, [xlCli, 'console', 'vcpus'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let bgOut = '';
+  bg.stdout.on('data', (d) => (bgOut += d));
+  bg.stderr.on('data', (d) => (bgOut += d));
+  const bgDone = new Promise((res) => bg.on('exit', res));
+  await sleep(250);
+  xl('unpause', 'vcpus');
+  let timer;
+  const code = await Promise.race([bgDone, new Promise((res) => (timer = setTimeout(() => res('timeout'), 15_000)))]);
+  clearTimeout(timer);
+  process.stdout.write(bgOut);
+  if (code !== 0) {
+    failed++;
+    console.log(`  !! xl console vcpus: ${code === 'timeout' ? 'did not return' : `exit status ${code}`}`);
+    bg.kill();
+  }
+
+  console.log('\n# the minikernel: three PL3 tasks with their own address spaces');
+  xl('create', '-c', 'examples/minikernel.cfg');
+
+  console.log("\n# consoles are logged by the host: the timer guest's and the crashed guest's");
+  for (const name of ['timer', 'crash']) {
+    const f = join(logDir, `guest-${name}.log`);
+    console.log(`$ cat $LOG_DIR/guest-${name}.log`);
+    if (existsSync(f)) process.stdout.write(readFileSync(f, 'utf8'));
+    else {
+      failed++;
+      console.log(`  !! ${f} is missing`);
+    }
+  }
+
+  console.log('\n# the credit scheduler: give spin more weight and a lower cap');
+  xl('sched-credit', '-d', 'spin', '-w', '512', '-c', '25');
+  xl('sched-credit');
+  console.log();
+  xl('list');
+
+  console.log('\n# shut every running domain down and wait; the crashed one was preserved: destroy it');
+  xl('shutdown', '-w', '-a');
+  xl('destroy', 'crash');
+  xl('list');
+  console.log();
+} catch (e) {
+  failed++;
+  console.log(`!! demo failed: ${e instanceof Error ? e.message : String(e)}`);
+  const out = join(logDir, 'host.out');
+  if (existsSync(out)) process.stdout.write(indent(readFileSync(out, 'utf8')));
+} finally {
+  if (hostPid !== null) {
+    console.log(`$ kill ${hostPid}   # stop the host`);
+    const pid = hostPid;
+    stopHost();
+    for (let i = 0; i < 100 && existsSync(socket); i++) await sleep(20);
+    try {
+      process.kill(pid, 0);
+      await sleep(200);
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* stopped */
+    }
+    const out = join(logDir, 'host.out');
+    if (existsSync(out)) process.stdout.write(readFileSync(out, 'utf8'));
+  }
+}
+console.log(`\n${failed ? `demo: ${failed} step(s) failed` : 'demo: all steps succeeded'} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 process.exitCode = failed ? 1 : 0;
