@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 // One vitest project per workspace package/app (plus tools). Tests import sibling packages by
@@ -10,9 +10,15 @@ const dirs = ['packages', 'apps'].flatMap((d) =>
   readdirSync(resolve(root, d)).map((n) => `${d}/${n}`),
 ).filter((d) => existsSync(resolve(root, d, 'package.json')));
 
-const alias = Object.fromEntries(
-  dirs.filter((d) => d.startsWith('packages/')).map((d) => [`@tachyxx/${d.split('/')[1]}`, resolve(root, d, 'src/index.ts')]),
-);
+// Each package's public entries (its package.json `exports`: "." and any declared subpath such as
+// "@tachyxx/core/errors") map to their sources, matched exactly.
+const alias = dirs.filter((d) => d.startsWith('packages/')).flatMap((d) => {
+  const pkg = JSON.parse(readFileSync(resolve(root, d, 'package.json'), 'utf8'));
+  return Object.keys(pkg.exports ?? { '.': {} }).map((sub) => ({
+    find: new RegExp(`^${pkg.name}${sub === '.' ? '' : sub.slice(1)}$`),
+    replacement: resolve(root, d, 'src', sub === '.' ? 'index.ts' : `${sub.slice(2)}.ts`),
+  }));
+});
 
 export default defineConfig({
   resolve: { alias },

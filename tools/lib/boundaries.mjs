@@ -61,7 +61,12 @@ export function checkBoundaries(root) {
         if (spec.startsWith('@tachyxx/')) {
           const parts = spec.split('/');
           const dep = parts.slice(0, 2).join('/');
-          if (parts.length > 2) errors.push(`${rel}: deep import '${spec}' (import from '${dep}' only)`);
+          // A subpath is public only when the target package declares it in its `exports`.
+          const sub = parts.length > 2 ? `./${parts.slice(2).join('/')}` : '.';
+          const target = projects.get(dep);
+          if (sub !== '.' && !(target && target.pkg.exports && sub in target.pkg.exports)) {
+            errors.push(`${rel}: deep import '${spec}' (import from '${dep}' only, or a subpath it exports)`);
+          }
           if (!(dep in declared)) errors.push(`${rel}: imports ${dep} which ${name}/package.json does not declare`);
           check(dep, rel);
         } else if (spec.startsWith('.') && /(^|\/)(packages|apps)\//.test(join(relative(root, p.dir), spec))) {

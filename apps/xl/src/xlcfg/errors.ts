@@ -1,4 +1,5 @@
-import { TachyxxError } from '@tachyxx/core';
+// The light entry: the error classes without core's DI and bus (an xl process starts faster).
+import { TachyxxError } from '@tachyxx/core/errors';
 
 /** Where something is in a config source (1-based line and column). */
 export interface SourcePos {
