@@ -185,7 +185,7 @@ const body = `
 | host RSS per idle 64 MiB domain (built and paused, image loaded; ${K} domains, RSS delta / ${K}) | **${f(perDomainKiB / 1024, 2)} MiB** | < 2 MiB |
 
 An xl process loads only its socket client (type-only imports from @tachyxx/toolstack);
-\`xl create\` also loads the xl.cfg parser and @tachyxx/core under it.
+\`xl create\` also loads the xl.cfg parser and \`@tachyxx/core/errors\` (the light entry, without DI and RxJS).
 `;
 writeBenchSection(join(root, 'docs/benchmarks.md'), 'Toolstack', body);
 process.stdout.write(body);
