@@ -16,17 +16,20 @@ function ok<V>(d: Domain<V> | number): Domain<V> {
 }
 
 describe('domains', () => {
-  it('gives domUs the lowest free domid from 1 and keeps 0 for dom0', () => {
+  it('hands out domids from a rover starting at 1 (as Xen), skipping ids in use, and keeps 0 for dom0', () => {
     const { table } = host();
     expect(ok(table.create({ name: 'a' })).domid).toBe(1);
     expect(ok(table.create({ name: 'b' })).domid).toBe(2);
     expect(ok(table.create({ name: 'dom0', domid: 0 })).domid).toBe(0);
     expect(table.destroy(1)).toBe(0);
-    expect(ok(table.create({ name: 'c' })).domid).toBe(1);
+    // a freed id is not reused at once: the rover moves on
+    expect(ok(table.create({ name: 'c' })).domid).toBe(3);
+    expect(ok(table.create({ name: 'explicit', domid: 4 })).domid).toBe(4);
+    expect(ok(table.create({ name: 'd' })).domid).toBe(5);
     expect(table.create({ name: 'x', domid: 2 })).toBe(-Errno.EEXIST);
     expect(table.create({ name: 'y', domid: DOMID_SELF })).toBe(-Errno.EINVAL);
     expect(table.get(0)!.privileged).toBe(true);
-    expect(table.get(1)!.privileged).toBe(false);
+    expect(table.get(3)!.privileged).toBe(false);
   });
 
   it('refuses a name that is taken', () => {

@@ -2,9 +2,9 @@
  * The domain table: domid and VMID allocation, create / build / destroy, pause / unpause,
  * shutdown, lookup. Domain-facing results follow Xen: a Domain, 0, or a negative Xen errno.
  *
- * - domids: dom0 = 0 is reserved (only an explicit `domid: 0` gets it); domUs get the lowest free
- *   id from 1 to DOMID_MAX (0x7FEF). (Xen's domctl uses a rover instead of "lowest free"; lowest
- *   free keeps runs reproducible and ids small.)
+ * - domids: dom0 = 0 is reserved (only an explicit `domid: 0` gets it); domUs get ids from 1 to
+ *   DOMID_MAX (0x7FEF) from a rover, as Xen's domctl does: the next free id after the last one
+ *   handed out (deterministic: it depends only on the sequence of creates and destroys).
  * - VMIDs (14 bits): dom0 gets 0, others the lowest free of 1..16383 (-EBUSY when none is left,
  *   as Xen on Arm's p2m_alloc_vmid).
  * - Memory: guest RAM is populated at GPA GUEST_RAM_BASE (0x8000_0000) with frames from the
@@ -60,6 +60,8 @@ export interface CreateDomainOptions {
 export type DomainHook<V> = (d: Domain<V>) => void;
 
 export class DomainTable<V = unknown> {
+  /** The last domid handed out (Xen's rover). */
+  private domidRover = 0;
   readonly machine: MachineMemory;
   private readonly bus: EventBus | undefined;
   private readonly clock: { readonly now: number } | undefined;
@@ -123,9 +125,14 @@ export class DomainTable<V = unknown> {
       if (!Number.isInteger(domid) || domid < 0 || domid > DOMID_MAX) return -Errno.EINVAL;
       if (this.byId.has(domid)) return -Errno.EEXIST;
     } else {
-      domid = 1;
-      while (domid <= DOMID_MAX && this.byId.has(domid)) domid++;
-      if (domid > DOMID_MAX) return -Errno.ENOMEM;
+      // Xen's rover (domctl.c): the next free id after the last one handed out, wrapping at
+      // DOMID_MAX, so a restarted domain gets a new id instead of its predecessor's.
+      domid = -1;
+      for (let i = 0; i < DOMID_MAX; i++) {
+        this.domidRover = this.domidRover >= DOMID_MAX ? 1 : this.domidRover + 1;
+        if (!this.byId.has(this.domidRover)) { domid = this.domidRover; break; }
+      }
+      if (domid < 0) return -Errno.ENOMEM;
     }
     const translated = opts.translated ?? true;
     const vmid = domid === 0 ? 0 : this.allocVmid();

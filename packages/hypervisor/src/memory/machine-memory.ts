@@ -189,10 +189,19 @@ export class MachineMemory {
     this.frames.release(f, count, owner);
     this.m2p.clear(mfn, count);
     if (this.scrubOnFree) {
-      const off = f * PAGE_SIZE, len = count * PAGE_SIZE;
-      this.mem.u8.fill(0, off, off + len);
-      this.mem.notifyWrite(off, len);
-      this.counters.framesScrubbed += count;
+      // Zero only frames that hold something: reading a never-written frame costs no host memory
+      // (the OS maps its zero page), writing zeros to it would commit it.
+      const words = this.mem.i32;
+      for (let k = 0; k < count; k++) {
+        const w0 = ((f + k) * PAGE_SIZE) >>> 2;
+        let dirty = false;
+        for (let w = w0; w < w0 + PAGE_SIZE / 4; w++) if (words[w] !== 0) { dirty = true; break; }
+        if (!dirty) continue;
+        const off = (f + k) * PAGE_SIZE;
+        this.mem.u8.fill(0, off, off + PAGE_SIZE);
+        this.mem.notifyWrite(off, PAGE_SIZE);
+        this.counters.framesScrubbed++;
+      }
     }
     this.counters.framesFreed += count;
     this.rewindHints(f, count);
