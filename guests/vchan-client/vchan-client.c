@@ -25,6 +25,8 @@ int main(void)
 {
 	char self[16], buf[64], path[96], tok[16], base[64];
 	if (xenbus_init() < 0) { printf("no xenstore\n"); return 1; }
+	xen_evtchn_print_abi();
+	if (vchan_check_masked_ipi() < 0) return 1;
 	xenbus_read("domid", self, sizeof self);
 	long me = to_long(self), server = -1;
 	for (int round = 0; round < 100000 && server < 0; round++) {

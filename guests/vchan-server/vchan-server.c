@@ -1,6 +1,7 @@
 /* vchan-server - grants a ring page and offers an event channel to whichever domain writes its
  * domid to /local/domain/<self>/data/vchan/client, then exchanges VCHAN_MSGS checked messages
- * each way (guests/xenlib/vchan.h). Output is domain-independent. */
+ * each way (guests/xenlib/vchan.h). Output is domain-independent except the line naming the
+ * event-channel ABI (FIFO on a `fifo` host, 2-level where init_control is refused). */
 #include "tachyxx.h"
 #include "gnttab.h"
 #include "xenbus.h"
@@ -26,6 +27,8 @@ int main(void)
 {
 	char self[16], buf[64], tok[16], path[96];
 	if (xenbus_init() < 0) { printf("no xenstore\n"); return 1; }
+	xen_evtchn_print_abi();
+	if (vchan_check_masked_ipi() < 0) return 1;
 	read_str("domid", self, sizeof self);
 	const char *everyone_rw[] = { 0 };
 	char own_b[16];

@@ -11,8 +11,11 @@
  *     xen_evtchn_set_handler(port, fn, arg);     // fn(port, arg) runs in the upcall
  *     xen_wait_until(flag != 0);                 // block until an upcall made it true
  *
- * A domain starts with the 2-level ABI on both host variants (`fifo` switches only after
- * EVTCHNOP_init_control, which this library never calls). Mirrors packages/abi/src/event-channel.ts.
+ * ABI: xen_evtchn_init() tries the FIFO ABI first (EVTCHNOP_init_control + expand_array,
+ * evtchn_fifo.h) as Linux does, and stays 2-level when the hypervisor refuses (-EOPNOTSUPP from
+ * Xen without CONFIG_EVTCHN_FIFO, i.e. the host's `2-level` variant, or -ENOSYS). Define
+ * XEN_EVTCHN_2L_ONLY to skip the attempt. xen_evtchn_fifo() / xen_evtchn_abi_name() /
+ * xen_evtchn_print_abi() say which one is in use. Mirrors packages/abi/src/event-channel.ts.
  * Include from a single .c file (static state). */
 #ifndef TACHYXX_XENLIB_EVTCHN_H
 #define TACHYXX_XENLIB_EVTCHN_H
@@ -23,6 +26,7 @@
 #define EVTCHNOP_close            3
 #define EVTCHNOP_send             4
 #define EVTCHNOP_alloc_unbound    6
+#define EVTCHNOP_bind_ipi         7
 #define EVTCHNOP_unmask           9
 
 #define CSR_STVEC  0x105
@@ -44,18 +48,59 @@ static inline long HYPERVISOR_event_channel_op(int cmd, void *arg)
 	return hypercall6(__HYPERVISOR_event_channel_op, cmd, (long)arg, 0, 0, 0, 0);
 }
 
+/* ---- handler table (both ABIs dispatch through it) ------------------------------------------ */
+
+#ifndef XEN_EVTCHN_MAX_PORTS
+#define XEN_EVTCHN_MAX_PORTS 64 /* ports with a handler slot (higher ports are acknowledged only) */
+#endif
+typedef void (*xen_evtchn_handler_t)(evtchn_port_t port, void *arg);
+static struct { xen_evtchn_handler_t fn; void *arg; } xen_evtchn_handlers[XEN_EVTCHN_MAX_PORTS];
+/* Counts: upcalls taken and events dispatched (programs may print them). */
+static volatile uint64_t xen_upcalls, xen_events;
+
+static inline void xen_evtchn_dispatch(evtchn_port_t port)
+{
+	xen_events++;
+	if (port < XEN_EVTCHN_MAX_PORTS && xen_evtchn_handlers[port].fn)
+		xen_evtchn_handlers[port].fn(port, xen_evtchn_handlers[port].arg);
+}
+
+#include "evtchn_fifo.h"
+
+/* The ABI in use: 0 = 2-level, 1 = FIFO; xen_evtchn_fifo_rc = init_control's result (0 or -errno,
+ * 1 before xen_evtchn_init tried). */
+static int xen_evtchn_abi_fifo;
+static long xen_evtchn_fifo_rc = 1;
+static inline int xen_evtchn_fifo(void) { return xen_evtchn_abi_fifo; }
+static inline const char *xen_evtchn_abi_name(void) { return xen_evtchn_abi_fifo ? "FIFO" : "2-level"; }
+
+/* A FIFO domain needs an event word for every port it uses: add event-array pages up to `port`. */
+static inline long xen_evtchn_fifo_ensure(long port)
+{
+	if (port <= 0 || !xen_evtchn_abi_fifo) return port;
+	long r = xen_evtchn_fifo_expand_to((evtchn_port_t)port);
+	return r < 0 ? r : port;
+}
+
 /* Returns the new local port (>0) or -errno. */
 static inline long xen_evtchn_alloc_unbound(uint16_t remote_dom)
 {
 	struct evtchn_alloc_unbound op = { DOMID_SELF, remote_dom, 0 };
 	long r = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &op);
-	return r < 0 ? r : (long)op.port;
+	return r < 0 ? r : xen_evtchn_fifo_ensure((long)op.port);
 }
 static inline long xen_evtchn_bind_interdomain(uint16_t remote_dom, evtchn_port_t remote_port)
 {
 	struct evtchn_bind_interdomain op = { remote_dom, 0, remote_port, 0 };
 	long r = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &op);
-	return r < 0 ? r : (long)op.local_port;
+	return r < 0 ? r : xen_evtchn_fifo_ensure((long)op.local_port);
+}
+/* An IPI port to vCPU `vcpu` of this domain (send on it raises it here). */
+static inline long xen_evtchn_bind_ipi(uint32_t vcpu)
+{
+	struct { uint32_t vcpu; evtchn_port_t port; } op = { vcpu, 0 };
+	long r = HYPERVISOR_event_channel_op(EVTCHNOP_bind_ipi, &op);
+	return r < 0 ? r : xen_evtchn_fifo_ensure((long)op.port);
 }
 static inline long xen_evtchn_send(evtchn_port_t port)
 {
@@ -67,24 +112,35 @@ static inline long xen_evtchn_close(evtchn_port_t port)
 	struct evtchn_port_arg op = { port };
 	return HYPERVISOR_event_channel_op(EVTCHNOP_close, &op);
 }
+/* Masking: the FIFO MASKED bit, or the 2-level mask bitmap. FIFO unmask clears MASKED and, when
+ * an event became pending while masked, asks the hypervisor (EVTCHNOP_unmask) to link it; 2-level
+ * unmask is always EVTCHNOP_unmask. */
+static inline void xen_evtchn_mask(evtchn_port_t port)
+{
+	if (xen_evtchn_abi_fifo) { xen_evtchn_fifo_mask(port); return; }
+	volatile struct shared_info *s = shared_info();
+	if (s && port < 64 * 64) __atomic_fetch_or((uint64_t *)&s->evtchn_mask[port / 64], 1ull << (port % 64), __ATOMIC_SEQ_CST);
+}
 static inline long xen_evtchn_unmask(evtchn_port_t port)
 {
+	if (xen_evtchn_abi_fifo) return xen_evtchn_fifo_unmask(port);
+	/* 2-level: the hypervisor test-and-clears the mask bit and raises a pending event (Linux's
+	 * do_hypercall path; clearing the bit here first would leave it nothing to do) */
 	struct evtchn_port_arg op = { port };
 	return HYPERVISOR_event_channel_op(EVTCHNOP_unmask, &op);
+}
+static inline int xen_evtchn_is_pending(evtchn_port_t port)
+{
+	if (xen_evtchn_abi_fifo) return xen_evtchn_fifo_is_pending(port);
+	volatile struct shared_info *s = shared_info();
+	return s && port < 64 * 64 && ((s->evtchn_pending[port / 64] >> (port % 64)) & 1);
 }
 
 /* ---- upcall dispatch ---------------------------------------------------------------------- */
 
-#ifndef XEN_EVTCHN_MAX_PORTS
-#define XEN_EVTCHN_MAX_PORTS 64 /* ports with a handler slot (higher ports are acknowledged only) */
-#endif
-typedef void (*xen_evtchn_handler_t)(evtchn_port_t port, void *arg);
-static struct { xen_evtchn_handler_t fn; void *arg; } xen_evtchn_handlers[XEN_EVTCHN_MAX_PORTS];
-/* Counts: upcalls taken and events dispatched (programs may print them). */
-static volatile uint64_t xen_upcalls, xen_events;
-
 static inline void xen_evtchn_set_handler(evtchn_port_t port, xen_evtchn_handler_t fn, void *arg)
 {
+	xen_evtchn_fifo_ensure((long)port);
 	if (port < XEN_EVTCHN_MAX_PORTS) {
 		xen_evtchn_handlers[port].arg = arg;
 		xen_evtchn_handlers[port].fn = fn;
@@ -94,7 +150,8 @@ static inline void xen_evtchn_set_handler(evtchn_port_t port, xen_evtchn_handler
 static inline void xen_irq_disable(void) { csr_clear(CSR_SSTATUS, SSTATUS_SIE); }
 static inline void xen_irq_enable(void) { csr_set(CSR_SSTATUS, SSTATUS_SIE); }
 
-/* The 2-level scan (Xen's evtchn_2l_handle_events, one vCPU). */
+/* The upcall: acknowledge evtchn_upcall_pending, then the FIFO queues or the 2-level scan (Xen's
+ * evtchn_2l_handle_events, one vCPU). */
 static void xen_evtchn_do_upcall(void)
 {
 	volatile struct shared_info *s = shared_info();
@@ -102,6 +159,10 @@ static void xen_evtchn_do_upcall(void)
 	xen_upcalls++;
 	vi->evtchn_upcall_pending = 0;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (xen_evtchn_abi_fifo) {
+		xen_evtchn_fifo_handle_events();
+		return;
+	}
 	uint64_t sel;
 	while ((sel = __atomic_exchange_n((uint64_t *)&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST)) != 0) {
 		while (sel) {
@@ -113,9 +174,7 @@ static void xen_evtchn_do_upcall(void)
 				bits &= bits - 1;
 				evtchn_port_t port = w * 64 + b;
 				__atomic_fetch_and((uint64_t *)&s->evtchn_pending[w], ~(1ull << b), __ATOMIC_SEQ_CST);
-				xen_events++;
-				if (port < XEN_EVTCHN_MAX_PORTS && xen_evtchn_handlers[port].fn)
-					xen_evtchn_handlers[port].fn(port, xen_evtchn_handlers[port].arg);
+				xen_evtchn_dispatch(port);
 			}
 		}
 	}
@@ -140,19 +199,41 @@ __attribute__((interrupt("supervisor"), aligned(4), used)) static void xen_trap_
 	for (;;) {}
 }
 
-/* Installs the vector and enables the upcall (vCPU 0). Also stops Xen's default 10 ms periodic
- * timer (as Linux does), so a vCPU blocked waiting for events sleeps until one arrives. Returns
- * -1 bare (no shared_info). */
+/* Installs the vector and enables the upcall (vCPU 0), after selecting the ABI: FIFO when
+ * init_control and the first expand_array succeed, else 2-level. Also stops Xen's default 10 ms
+ * periodic timer (as Linux does), so a vCPU blocked waiting for events sleeps until one arrives.
+ * Returns -1 bare (no shared_info), or when FIFO was switched on but has no event array. Once. */
 static inline int xen_evtchn_init(void)
 {
+	static int done;
 	volatile struct shared_info *s = shared_info();
 	if (!s) return -1;
+	if (done) return 0;
+	done = 1;
+#ifndef XEN_EVTCHN_2L_ONLY
+	xen_evtchn_fifo_rc = xen_evtchn_fifo_init();
+	if (xen_evtchn_fifo_rc < 0 && xen_fifo_link_bits) return -1; /* FIFO on, no event array */
+	xen_evtchn_abi_fifo = xen_evtchn_fifo_rc == 0;
+#endif
 	HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 0, 0);
 	csr_write(CSR_STVEC, (uintptr_t)xen_trap_entry);
 	s->vcpu_info[0].evtchn_upcall_mask = 0;
 	csr_set(CSR_SIE, SIE_SEIE);
 	xen_irq_enable();
 	return 0;
+}
+
+/* One line naming the ABI in use (and why, when FIFO was refused). */
+static inline void xen_evtchn_print_abi(void)
+{
+	long rc = xen_evtchn_fifo_rc;
+	if (xen_evtchn_abi_fifo)
+		printf("event channels: FIFO ABI (control block, %u event-array page%s)\n", xen_fifo_pages, xen_fifo_pages == 1 ? "" : "s");
+	else if (rc > 0)
+		printf("event channels: 2-level ABI (FIFO not tried)\n");
+	else
+		printf("event channels: 2-level ABI (init_control -> %s, fell back)\n",
+		       rc == -95 ? "-EOPNOTSUPP" : rc == -38 ? "-ENOSYS" : "refused");
 }
 
 /* Block until an upcall arrives (interrupts disabled around the check, so none is lost). */

@@ -139,4 +139,34 @@ static inline uint32_t vchan_rx_pump(struct vchan_rx *rx, volatile struct vchan_
 	return total;
 }
 
+/* ---- event-channel check shared by both programs ------------------------------------------- */
+#ifdef TACHYXX_XENLIB_EVTCHN_H
+static volatile uint64_t vchan_ipi_hits;
+static void vchan_ipi_handler(evtchn_port_t port, void *arg) { vchan_ipi_hits++; }
+/* Masking on the ABI in use: an IPI sent to a masked port stays pending and undelivered; unmask
+ * (EVTCHNOP_unmask because it is pending) delivers it once. Prints one line. */
+static inline int vchan_check_masked_ipi(void)
+{
+	long p = xen_evtchn_bind_ipi(0);
+	if (p <= 0) { printf("masked IPI: bind_ipi -> %ld\n", p); return -1; }
+	evtchn_port_t port = (evtchn_port_t)p;
+	xen_evtchn_set_handler(port, vchan_ipi_handler, 0);
+	/* the bind may not raise anything; drain whatever is there */
+	xen_evtchn_mask(port);
+	xen_evtchn_send(port);
+	int held = xen_evtchn_is_pending(port) && vchan_ipi_hits == 0;
+	xen_irq_enable(); /* a (wrong) upcall would run here */
+	csr_set(CSR_SIE, SIE_SEIE);
+	for (int i = 0; i < 100; i++) __asm__ volatile("nop");
+	held = held && vchan_ipi_hits == 0;
+	xen_evtchn_unmask(port);
+	xen_wait_until(vchan_ipi_hits != 0);
+	int once = vchan_ipi_hits == 1 && !xen_evtchn_is_pending(port);
+	xen_evtchn_set_handler(port, 0, 0);
+	xen_evtchn_close(port);
+	printf("masked IPI: %s while masked, %s on unmask\n", held ? "held" : "DELIVERED", once ? "delivered once" : "NOT delivered once");
+	return held && once ? 0 : -1;
+}
+#endif
+
 #endif
