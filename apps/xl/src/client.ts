@@ -145,16 +145,4 @@ export class Host {
   }
 }
 
-/** xl's memory sizes: a number with an optional b/k/m/g/t suffix; no suffix = MiB (parse_mem_size_kb). */
-export function parseMemKb(v: string): number {
-  const m = /^(\d+)([bkmgt]?)$/i.exec(v.trim());
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  switch (m[2]!.toLowerCase()) {
-    case 'b': return Math.ceil(n / 1024);
-    case 'k': return n;
-    case 'g': return n * 1024 * 1024;
-    case 't': return n * 1024 * 1024 * 1024;
-    default: return n * 1024;
-  }
-}
+export { parseMemKb } from '@tachyxx/toolstack/units';

@@ -4,6 +4,7 @@
 export * from './protocol.js';
 export { parseCpuList, formatCpuList, type CpuTopology } from './cpulist.js';
 export { toBuildSpec, parseAction, SHUTDOWN_ACTIONS, type BuildSpec, type DomainConfigJson, type ShutdownAction } from './domain-config.js';
-export { Toolstack, parseMemKb, XEN_VERSION, DOM0_NAME, type ToolstackOptions, type OpContext, type DomainEvent } from './toolstack.js';
+export { Toolstack, XEN_VERSION, DOM0_NAME, type ToolstackOptions, type OpContext, type DomainEvent } from './toolstack.js';
 export { HostRunner, type HostRunnerOptions } from './runner.js';
 export { ControlServer, HostClient, defaultSocketPath, probeSocket, listenPrivate, ensurePrivateDir } from './server.js';
+export { parseMemKb } from './units.js';

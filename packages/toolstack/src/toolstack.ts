@@ -6,6 +6,7 @@
  * Dom0 is domain 0 of the Host's domain table (memory owned, P2M built) with no Vcpu objects:
  * its vCPUs are this TypeScript code, listed as blocked in vcpu-list.
  */
+import { parseMemKb } from './units.js';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_RAM_BASE, PAGE_SIZE, ShutdownReason, shutdownReasonName } from '@tachyxx/abi';
@@ -1132,20 +1133,6 @@ export class Toolstack {
   }
 }
 
-/** xl's memory sizes: a number with an optional b/k/m/g/t suffix; no suffix = MiB (parse_mem_size_kb). */
-export function parseMemKb(v: unknown): number {
-  if (typeof v === 'number') return v * 1024;
-  const m = /^(\d+)([bkmgt]?)$/i.exec(String(v ?? '').trim());
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  switch (m[2]!.toLowerCase()) {
-    case 'b': return Math.ceil(n / 1024);
-    case 'k': return n;
-    case 'g': return n * 1024 * 1024;
-    case 't': return n * 1024 * 1024 * 1024;
-    default: return n * 1024;
-  }
-}
 
 function hex64(lo: number, hi: number): string {
   return `0x${(hi >>> 0).toString(16).padStart(8, '0')}${(lo >>> 0).toString(16).padStart(8, '0')}`;

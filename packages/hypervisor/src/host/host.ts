@@ -10,7 +10,7 @@ import {
   VcpuInfo, VcpuTimeInfo, XEN_LEGACY_MAX_VCPUS, shutdownReasonName,
 } from '@tachyxx/abi';
 import { EventBus, SimClock, EventQueue, SimEvent, StatGroup, TOKENS, resolve, type DependencyContainer } from '@tachyxx/core';
-import { Cpu, PhysMemory, encodeStartInfo, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
+import { Cpu, PhysMemory, encodeStartInfo, setTrapRouting, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
 import { MMU_FACTORY, type Mmu } from '@tachyxx/mmu';
 import { SCHED_CORE, numaPlacement, vcpusOnNodes, type SchedCore, type NumaTopology } from '@tachyxx/sched';
 import { MachineMemory } from '../memory/machine-memory.js';
@@ -77,14 +77,10 @@ const WFI = 0x10500073;
 /** Exceptions the hypervisor lets PL2 handle itself (PL3 faults, illegal instructions, breakpoints). */
 const GUEST_EXCEPTIONS = [0, 2, 3, 6, 8, 12, 13, 15];
 const GUEST_INTERRUPTS = [1, 5, 9];
-const bits = (codes: number[]) => codes.reduce((m, c) => m + 2 ** c, 0);
 /** Everything from PL1-PL3 except ecall from PL0 goes (at least) to PL1. */
 const TO_PL1_EXCEPTIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 20, 21, 22, 23];
 const TO_PL1_INTERRUPTS = [1, 2, 5, 6, 9, 10];
-const CSR = {
-  medeleg: 0x302, mideleg: 0x303, mcounteren: 0x306, p1status: 0x600, p1edeleg: 0x602, p1ideleg: 0x603,
-  p1counteren: 0x606, stvec: 0x105, p1tval2: 0x64b,
-} as const;
+const CSR = { p1status: 0x600, stvec: 0x105, p1tval2: 0x64b } as const;
 const P1STATUS_TW = 1 << 21;
 const REG = { sp: 2, a0: 10, a1: 11, a2: 12, a3: 13, a4: 14, a5: 15, a7: 17 } as const;
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -764,12 +760,10 @@ export class Host {
   private setUpFirmware(cpu: Cpu): void {
     // PL0 firmware hands every trap from PL1-PL3 to the hypervisor; the hypervisor passes guest
     // user faults and the guest's own interrupts straight to PL2, and traps wfi (TW).
-    cpu.writeCsr(CSR.medeleg, bits(TO_PL1_EXCEPTIONS), 0);
-    cpu.writeCsr(CSR.mideleg, bits(TO_PL1_INTERRUPTS), 0);
-    cpu.writeCsr(CSR.p1edeleg, bits(GUEST_EXCEPTIONS), 0);
-    cpu.writeCsr(CSR.p1ideleg, bits(GUEST_INTERRUPTS), 0);
-    cpu.writeCsr(CSR.mcounteren, 7, 0);
-    cpu.writeCsr(CSR.p1counteren, 7, 0);
+    setTrapRouting(cpu, {
+      toPl1Exceptions: TO_PL1_EXCEPTIONS, toPl1Interrupts: TO_PL1_INTERRUPTS,
+      toPl2Exceptions: GUEST_EXCEPTIONS, toPl2Interrupts: GUEST_INTERRUPTS,
+    });
     cpu.writeCsr(CSR.p1status, P1STATUS_TW, 0);
     cpu.level = 1;
   }

@@ -12,7 +12,7 @@ import { ImageError } from '../image-error.js';
 import { disassemble } from '../disasm.js';
 import type { CpuFactory } from '../plugin.js';
 import { encodeStartInfo } from './start-info.js';
-import { causeName, PL2_DELEGATED_EXCEPTIONS, PL2_DELEGATED_INTERRUPTS, bits } from './causes.js';
+import { causeName, PL2_DELEGATED_EXCEPTIONS, PL2_DELEGATED_INTERRUPTS, setTrapRouting } from './causes.js';
 
 export interface BareMachineOptions {
   image: Uint8Array;
@@ -77,12 +77,10 @@ export class BareMachine {
     opts.attach?.(cpu, this.memory);
     // Firmware set-up: PL3 faults and PL2 interrupts go straight to PL2 (both delegation
     // levels); hypercalls and sensitive instructions come to the firmware.
-    cpu.writeCsr(CSR.medeleg, bits(PL2_DELEGATED_EXCEPTIONS), 0);
-    cpu.writeCsr(CSR.p1edeleg, bits(PL2_DELEGATED_EXCEPTIONS), 0);
-    cpu.writeCsr(CSR.mideleg, bits(PL2_DELEGATED_INTERRUPTS), 0);
-    cpu.writeCsr(CSR.p1ideleg, bits(PL2_DELEGATED_INTERRUPTS), 0);
-    cpu.writeCsr(CSR.mcounteren, 7, 0);
-    cpu.writeCsr(CSR.p1counteren, 7, 0);
+    setTrapRouting(cpu, {
+      toPl1Exceptions: PL2_DELEGATED_EXCEPTIONS, toPl1Interrupts: PL2_DELEGATED_INTERRUPTS,
+      toPl2Exceptions: PL2_DELEGATED_EXCEPTIONS, toPl2Interrupts: PL2_DELEGATED_INTERRUPTS,
+    });
     cpu.setTrapHandler(0, (c, code, isInterrupt, tval, epc) => this.onTrap(c, code, isInterrupt, tval, epc));
     if (opts.trace) {
       const trace = opts.trace;

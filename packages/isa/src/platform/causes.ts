@@ -22,3 +22,26 @@ export const PL2_DELEGATED_EXCEPTIONS = [0, 2, 3, 6, 8, 12, 13, 15];
 /** Interrupts delegated to PL2: its software, timer and external interrupts. */
 export const PL2_DELEGATED_INTERRUPTS = [1, 5, 9];
 export const bits = (codes: number[]) => codes.reduce((m, c) => m | (2 ** c), 0);
+
+/** What a platform's PL0 firmware (and PL1, when present) route where: docs/isa.md 2.4. */
+export interface TrapRouting {
+  /** Causes PL0 hands to PL1 (medeleg / mideleg). */
+  toPl1Exceptions: number[];
+  toPl1Interrupts: number[];
+  /** Of those, causes PL1 hands straight on to PL2 (p1edeleg / p1ideleg). */
+  toPl2Exceptions: number[];
+  toPl2Interrupts: number[];
+}
+
+/**
+ * Programs the delegation registers of both levels and lets PL2/PL3 read cycle/time/instret
+ * (mcounteren, p1counteren), as the bare firmware and the hypervisor both do at boot.
+ */
+export function setTrapRouting(cpu: { writeCsr(n: number, v: number, hi?: number): void }, r: TrapRouting): void {
+  cpu.writeCsr(0x302, bits(r.toPl1Exceptions), 0); // medeleg
+  cpu.writeCsr(0x303, bits(r.toPl1Interrupts), 0); // mideleg
+  cpu.writeCsr(0x602, bits(r.toPl2Exceptions), 0); // p1edeleg
+  cpu.writeCsr(0x603, bits(r.toPl2Interrupts), 0); // p1ideleg
+  cpu.writeCsr(0x306, 7, 0); // mcounteren: CY, TM, IR
+  cpu.writeCsr(0x606, 7, 0); // p1counteren
+}
