@@ -65,7 +65,6 @@ const GUEST_PAGE_FAULT = [21, 23, 20] as const;
 const ACCESS_FAULT = [5, 7, 1] as const;
 const SHIFT_POW = [2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39] as const;
 const TWO47 = 2 ** 47;
-const TWO48 = 2 ** 48;
 const NO_INVALIDATOR: SoftTlbInvalidator = { invalidatePage() {}, invalidateAll() {} };
 /** Permission byte of a stage that is off: everything allowed. */
 const ALL_PERM = 0xff;

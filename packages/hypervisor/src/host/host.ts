@@ -9,7 +9,7 @@ import {
   CONSOLEIO_write, Errno, Virq, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason,
   VcpuInfo, VcpuTimeInfo, XEN_LEGACY_MAX_VCPUS, shutdownReasonName,
 } from '@tachyxx/abi';
-import { EventBus, SimClock, EventQueue, SimEvent, StatGroup, TOKENS, resolve, type DependencyContainer } from '@tachyxx/core';
+import { EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type DependencyContainer } from '@tachyxx/core';
 import { Cpu, PhysMemory, encodeStartInfo, setTrapRouting, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
 import { MMU_FACTORY, type Mmu } from '@tachyxx/mmu';
 import { SCHED_CORE, numaPlacement, vcpusOnNodes, type SchedCore, type NumaTopology } from '@tachyxx/sched';
@@ -106,7 +106,6 @@ export class Host {
   private sliceEnd = Infinity;
   /** Set by a handler that needs the run loop's attention (shutdown, crash). */
   private stopRun = false;
-  private readonly reschedEvent: SimEvent;
   readonly costs: HypervisorCosts;
   /** Set by an event-channel component: deliver a VIRQ through its bound port (true = delivered). */
   virqHook: ((v: Vcpu, virq: number) => boolean) | null = null;
@@ -167,7 +166,6 @@ export class Host {
 
     this.costs = c.isRegistered(HYPERVISOR_COSTS, true) ? resolve(c, HYPERVISOR_COSTS) : DEFAULT_HYPERVISOR_COSTS;
     this.sched = resolve(c, SCHED_CORE);
-    this.reschedEvent = new SimEvent('softirq.schedule', () => {});
     this.sched.onReschedule = (pcpu) => {
       this.pcpus[pcpu]!.reschedule = true;
       this.pcpus[pcpu]!.cpu.stop('reschedule');
