@@ -449,13 +449,8 @@ export class Toolstack {
     r.sinks.clear();
     const oldDomid = r.d.domid;
     this.destroyRecord(r, 'restart', undefined, sinks);
-    // The rebuilt domain gets a new domid, as with Xen's domid rover: hold the old id (an empty
-    // domain without memory) until the new one is built.
-    const hold = this.host.domains.create({ name: `#restart-hold-${oldDomid}`, domid: oldDomid, translated: false });
-    const release = () => {
-      if (typeof hold !== 'number') this.host.domains.destroy(oldDomid);
-    };
-    this.restartFrom(spec, image, config, uuid, restarts, startedWall, reason, done, oldDomid, core, false, sinks, release);
+    // The rebuilt domain gets a new domid: the hypervisor hands ids out from a rover, as Xen does.
+    this.restartFrom(spec, image, config, uuid, restarts, startedWall, reason, done, oldDomid, core, false, sinks);
   }
 
   private restartFrom(spec: BuildSpec, image: Uint8Array, config: Record<string, unknown>, uuid: string, restarts: number, startedWall: number,
