@@ -163,6 +163,15 @@ for (let i = 0; i < K; i++) await mem.client.call('create', { config: domainConf
 await sleep(500);
 const rss1 = rssKiB(mem.pid);
 const perDomainKiB = (rss1 - rss0) / K;
+// ... and domains that booted, ran and now wait (guests/deadlock: prints, then wfi forever;
+// about 1 MiB touched: its image, stack, start_info, shared info, the store ring).
+const ranKernel = join(root, 'guests/build/deadlock.elf');
+for (let i = 0; i < K; i++) {
+  await mem.client.call('create', { config: { ...domainConfig(`r${i}`, 64), b_info: { ...domainConfig(`r${i}`, 64).b_info, kernel: ranKernel } } });
+}
+await sleep(800);
+const rss2 = rssKiB(mem.pid);
+const perRanDomainKiB = (rss2 - rss1) / K;
 
 for (const h of [paced, unpaced, mem]) h.client.close();
 stopAll();
@@ -183,6 +192,7 @@ const body = `
 | \`xl list\` with 100 domains (+ Domain-0), the whole xl process, median of 9 | **${f(listXl)} ms** | |
 | the \`list\` op alone over the socket with 100 domains, median of 20 | ${f(median(listSock), 2)} ms | |
 | host RSS per idle 64 MiB domain (built and paused, image loaded; ${K} domains, RSS delta / ${K}) | **${f(perDomainKiB / 1024, 2)} MiB** | < 2 MiB |
+| host RSS per 64 MiB domain that booted, ran and now waits (guests/deadlock; ${K} domains) | **${f(perRanDomainKiB / 1024, 2)} MiB** | < 2 MiB |
 
 An xl process loads only its socket client (type-only imports from @tachyxx/toolstack);
 \`xl create\` also loads the xl.cfg parser and \`@tachyxx/core/errors\` (the light entry, without DI and RxJS).

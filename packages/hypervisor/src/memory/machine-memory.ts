@@ -59,6 +59,8 @@ export interface MachineMemoryCounters {
 /** Most grant-mapping references one frame can hold (the frame table's counter is 16 bits). */
 export const MAX_MAP_REFS = 0xffff;
 
+const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+
 export class MachineMemory {
   readonly mem: PhysMemory;
   readonly frames: FrameTable;
@@ -184,6 +186,9 @@ export class MachineMemory {
     this.releaseFrames(f, count, owner);
   }
 
+  /** A Buffer view of all of RAM (for native compares), made on first use. */
+  private ramBytes: Buffer | undefined;
+
   private releaseFrames(f: number, count: number, owner: number): void {
     const mfn = this.baseMfn + f;
     this.frames.release(f, count, owner);
@@ -191,13 +196,11 @@ export class MachineMemory {
     if (this.scrubOnFree) {
       // Zero only frames that hold something: reading a never-written frame costs no host memory
       // (the OS maps its zero page), writing zeros to it would commit it.
-      const words = this.mem.i32;
+      // (memcmp against a zero page: native, no allocation per frame)
+      const ram = this.ramBytes ??= Buffer.from(this.mem.buffer);
       for (let k = 0; k < count; k++) {
-        const w0 = ((f + k) * PAGE_SIZE) >>> 2;
-        let dirty = false;
-        for (let w = w0; w < w0 + PAGE_SIZE / 4; w++) if (words[w] !== 0) { dirty = true; break; }
-        if (!dirty) continue;
         const off = (f + k) * PAGE_SIZE;
+        if (ZERO_PAGE.compare(ram, off, off + PAGE_SIZE) === 0) continue;
         this.mem.u8.fill(0, off, off + PAGE_SIZE);
         this.mem.notifyWrite(off, PAGE_SIZE);
         this.counters.framesScrubbed++;
