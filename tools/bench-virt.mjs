@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `pnpm bench:virt`: what virtualization costs on Tachyxx, in one run:
 //  1. each benchmark guest bare vs as a domain: wall-time ratio (target <= 1.15) and simulated cycles;
-//  2. the paging mini-kernel as a domain under MMU variants (tagged / untagged TLB, page-walk
-//     cache on / off): walks, references per walk, walk cycles, simulated cycles — table + SVG;
+//  2. the paging mini-kernel and tlbstress as domains under MMU variants (tagged / untagged TLB,
+//     page-walk cache on / off, nested TLB on / off): walks, references per walk, walk cycles,
+//     simulated cycles — one table (a guest column) + SVG (minikernel);
 //  3. the null-hypercall round trip (hcbench): calls per wall second (target >= 5 M) and
 //     simulated cycles per call, bare (PL0 firmware) and as a domain (PL1 hypervisor).
 // Results go to docs/benchmarks.md (section "Virtualization") and docs/bench-virt-mmu.svg.
@@ -51,19 +52,28 @@ for (const [i, p] of progs.entries()) {
   process.stderr.write(` wall x${f(d.stats.wallSeconds / b.stats.wallSeconds, 3)}, cycles x${f(d.stats.simCycles / b.stats.simCycles, 4)}\n`);
 }
 
-// ---- 2. MMU variants on the paging mini-kernel ----
+// ---- 2. MMU variants on the paging mini-kernel and on tlbstress ----
+// tlbstress: two Sv48 address spaces (ASIDs 1, 2) over a 16 MiB region of 4 KiB pages, switching
+// satp without sfence; its output must not depend on the variant (checked against the golden file).
 const variants = [];
 for (const tlb of ['tagged', 'untagged']) for (const pwc of [true, false]) for (const ntlb of [true, false]) variants.push({ tlb, pwc, ntlb });
+const mmuGuests = [
+  { guest: 'minikernel', golden: null },
+  { guest: 'tlbstress', golden: readFileSync(join(root, 'guests/tlbstress/expected.txt'), 'utf8') },
+];
 const mmuRows = [];
-for (const [i, v] of variants.entries()) {
-  process.stderr.write(`[mmu ${i + 1}/${variants.length}] ${v.tlb} pwc=${v.pwc} nestedTlb=${v.ntlb} ...`);
-  const cfg = join(tmp, `host${i}.yaml`);
-  writeFileSync(cfg, `memoryMiB: 320\ncomponents:\n  isa: tachy-v1\n  sched: credit\n  mmu: { variant: ${v.tlb}, pageWalkCache: ${v.pwc}, nestedTlb: ${v.ntlb} }\n`);
-  const r = tachyxx(['--domain', 'guests/build/minikernel.elf', '--memory', '256', '--host', cfg]);
-  const m = r.stats.tree.host.cpu0.mmu;
-  const vm = Object.entries(m).filter(([k]) => /^vmid[1-9]/.test(k)).map(([, x]) => x)[0];
-  mmuRows.push({ ...v, walks: vm.walks, refs: vm.walkRefs, s1: vm.walkRefsS1, s2: vm.walkRefsS2, walkCycles: vm.walkCycles, misses: vm.tlbMisses, cycles: r.stats.simCycles, wall: r.stats.wallSeconds });
-  process.stderr.write(` ${vm.walks} walks, ${vm.walkRefs} refs\n`);
+for (const { guest, golden } of mmuGuests) {
+  for (const [i, v] of variants.entries()) {
+    process.stderr.write(`[mmu ${guest} ${i + 1}/${variants.length}] ${v.tlb} pwc=${v.pwc} nestedTlb=${v.ntlb} ...`);
+    const cfg = join(tmp, `host${i}.yaml`);
+    writeFileSync(cfg, `memoryMiB: 320\ncomponents:\n  isa: tachy-v1\n  sched: credit\n  mmu: { variant: ${v.tlb}, pageWalkCache: ${v.pwc}, nestedTlb: ${v.ntlb} }\n`);
+    const r = tachyxx(['--domain', `guests/build/${guest}.elf`, '--memory', '256', '--host', cfg]);
+    if (golden !== null && r.out !== golden) throw new Error(`${guest}: output under ${v.tlb} pwc=${v.pwc} nestedTlb=${v.ntlb} differs from its golden file`);
+    const m = r.stats.tree.host.cpu0.mmu;
+    const vm = Object.entries(m).filter(([k]) => /^vmid[1-9]/.test(k)).map(([, x]) => x)[0];
+    mmuRows.push({ guest, ...v, walks: vm.walks, refs: vm.walkRefs, s1: vm.walkRefsS1, s2: vm.walkRefsS2, walkCycles: vm.walkCycles, misses: vm.tlbMisses, cycles: r.stats.simCycles, wall: r.stats.wallSeconds });
+    process.stderr.write(` ${vm.walks} walks, ${vm.walkRefs} refs\n`);
+  }
 }
 
 // ---- 3. null hypercall ----
@@ -95,7 +105,7 @@ function svg(rows) {
     bars + `<rect x="${W - 200}" y="40" width="12" height="12" fill="#4477aa"/><text x="${W - 182}" y="50" font-size="11">tagged TLB (VMID+ASID)</text>` +
     `<rect x="${W - 200}" y="58" width="12" height="12" fill="#cc6677"/><text x="${W - 182}" y="68" font-size="11">untagged (flush on switch)</text></svg>\n`;
 }
-writeFileSync(join(root, 'docs/bench-virt-mmu.svg'), svg(mmuRows));
+writeFileSync(join(root, 'docs/bench-virt-mmu.svg'), svg(mmuRows.filter((r) => r.guest === 'minikernel')));
 
 const body = [
   `Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine()}${quick ? ' (--quick: small builds)' : ''}.`,
@@ -108,13 +118,15 @@ const body = [
   '|---|---:|---:|---:|---:|---:|---:|---:|',
   ...over.map((r) => `| ${r.p} | ${big(r.insns)} | ${f(r.bw, 3)} | ${f(r.dw, 3)} | ${f(r.dw / r.bw, 3)} | ${big(r.bc)} | ${big(r.dc)} | ${f(r.dc / r.bc, 4)} |`),
   '',
-  '### MMU variants: the paging mini-kernel (3 PL3 tasks, own address spaces) as a domain',
+  '### MMU variants as a domain: the paging mini-kernel (3 PL3 tasks, own address spaces) and tlbstress',
   '',
-  '| TLB | page-walk cache | nested TLB | TLB misses | walks | walk refs | refs/walk | stage-1 refs | stage-2 refs | walk cycles | sim cycles |',
-  '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ...mmuRows.map((r) => `| ${r.tlb} | ${r.pwc ? 'on' : 'off'} | ${r.ntlb ? 'on' : 'off'} | ${big(r.misses)} | ${big(r.walks)} | ${big(r.refs)} | ${f(r.refs / r.walks, 2)} | ${big(r.s1)} | ${big(r.s2)} | ${big(r.walkCycles)} | ${big(r.cycles)} |`),
+  'tlbstress: two Sv48 address spaces (ASIDs 1 and 2) over the same 16 MiB of 4 KiB pages, switched by satp writes without sfence; a hot 16-page set per space, a random walk over all 4096 pages, a sequential sweep. Its output is checked to be the same under every variant.',
   '',
-  '![walk references by MMU variant](bench-virt-mmu.svg)',
+  '| guest | TLB | page-walk cache | nested TLB | TLB misses | walks | walk refs | refs/walk | stage-1 refs | stage-2 refs | walk cycles | sim cycles |',
+  '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...mmuRows.map((r) => `| ${r.guest} | ${r.tlb} | ${r.pwc ? 'on' : 'off'} | ${r.ntlb ? 'on' : 'off'} | ${big(r.misses)} | ${big(r.walks)} | ${big(r.refs)} | ${f(r.refs / r.walks, 2)} | ${big(r.s1)} | ${big(r.s2)} | ${big(r.walkCycles)} | ${big(r.cycles)} |`),
+  '',
+  '![walk references by MMU variant (minikernel)](bench-virt-mmu.svg)',
   '',
   '### Null hypercall round trip (`guests/hcbench`: sched_op with an unknown sub-command)',
   '',
