@@ -265,7 +265,12 @@ export async function attachConsole(h: Host, domid: number, o: { follow?: boolea
           process.stdin.setRawMode(true);
           process.stdin.resume();
           onKey = (b: Buffer) => {
-            if (b.includes(esc)) {
+            // Typed bytes go to the domain's PV console ring (xenconsoled's input side); the
+            // escape and anything after it do not.
+            const at = b.indexOf(esc);
+            const typed = at >= 0 ? b.subarray(0, at) : b;
+            if (typed.length) void h.call('console-input', { domain: cur, data: typed.toString('base64') }).catch(() => {});
+            if (at >= 0) {
               void h.call('detach', { stream: streamId }).catch(() => {});
               res({ reason: 'detached' });
             }

@@ -11,6 +11,8 @@
  *   request's id: `{"id": 7, "event": "console", "data": "<base64>"}`,
  *   `{"id": 7, "event": "domain", ...}`, and finally `{"id": 7, "event": "end", "reason": "..."}`.
  *   `{"op": "detach", "args": {"stream": 7}}` (or closing the connection) ends a stream.
+ * `console-input {domain, data: <base64>}` feeds bytes into the domain's PV console ring
+ *   (result `{domid, name, accepted}`; bytes beyond a 64 KiB queue are refused).
  * Replies come in request order except for requests that wait (`shutdown`/`reboot` with `wait`),
  * which reply when done.
  */
@@ -59,7 +61,7 @@ export interface StreamEvent {
 /** Every op the host serves (`hello` lists them too). */
 export const OPS = [
   'hello', 'create', 'list', 'destroy', 'shutdown', 'reboot', 'pause', 'unpause', 'rename', 'domid', 'domname',
-  'console', 'detach', 'events', 'vcpu-list', 'vcpu-pin', 'vcpu-set', 'mem-set', 'mem-max', 'info', 'dmesg',
+  'console', 'console-input', 'detach', 'events', 'vcpu-list', 'vcpu-pin', 'vcpu-set', 'mem-set', 'mem-max', 'info', 'dmesg',
   'uptime', 'sched-credit', 'cpupool-list', 'cpupool-create', 'cpupool-destroy', 'cpupool-cpu-add',
   'cpupool-cpu-remove', 'cpupool-migrate', 'cpupool-numa-split', 'top', 'host-counts', 'stats',
 ] as const;

@@ -16,7 +16,7 @@ import { Host, HostError, type Domain, type Vcpu } from '@tachyxx/hypervisor';
 import { SchedError, DEFAULT_POOL, DEFAULT_WEIGHT, type SchedVariant } from '@tachyxx/sched';
 import { installEventChannelsFrom, type EventChannels } from '@tachyxx/evtchn';
 import { GrantTables } from '@tachyxx/grant';
-import { Xenstored, attachXenstore, connectLocal, createDomainLayout, domainPath, vmPath, type XsClient } from '@tachyxx/xenstore';
+import { Xenstored, attachConsoleRings, attachXenstore, type ConsoleRings, connectLocal, createDomainLayout, domainPath, vmPath, type XsClient } from '@tachyxx/xenstore';
 import { ToolstackError, type ErrorCode, type ListEntry, type VcpuEntry, OPS, PROTOCOL_NAME, PROTOCOL_VERSION } from './protocol.js';
 import { toBuildSpec, type BuildSpec, type ShutdownAction } from './domain-config.js';
 import { formatCpuList, parseCpuList, type CpuTopology } from './cpulist.js';
@@ -128,6 +128,7 @@ export class Toolstack {
   onWork: () => void = () => {};
   private seq = 0;
   private closed = false;
+  private readonly consoleRings: ConsoleRings;
 
   constructor(opts: ToolstackOptions) {
     this.opts = opts;
@@ -147,6 +148,8 @@ export class Toolstack {
     // Store ring page + event channel per domain, start_info.store_mfn/store_evtchn, introduce
     // and release (the xenstore component's plumbing); the toolstack adds libxl's entries.
     attachXenstore(this.host, this.evtchn, { xs: this.xs });
+    // xenconsoled: the PV console ring per domain; its output joins console_io's.
+    this.consoleRings = attachConsoleRings(this.host, this.evtchn, { output: (d, bytes) => this.onConsole(d, bytes), log: (line) => this.log(line) });
     this.xsc = connectLocal(this.xs, 0);
     this.topo = { pcpus: this.config.pcpus, nodes: this.host.machine.numa.nodes.map((n) => n.pcpus) };
 
@@ -644,6 +647,8 @@ export class Toolstack {
       }
       case 'console':
         return this.consoleOp(a, ctx, id);
+      case 'console-input':
+        return this.consoleInput(a);
       case 'events': {
         const sink = (ev: DomainEvent) => {
           if (!ctx.send(id, { event: 'domain', ...ev })) this.eventSinks.delete(sink);
@@ -785,6 +790,20 @@ export class Toolstack {
     this.onWork();
     if (a.wait === true) return { domains: await Promise.all(waits) };
     return { domains: out };
+  }
+
+  /** Typed bytes for a domain's PV console ring (xenconsoled's input side). */
+  private consoleInput(a: Record<string, unknown>): unknown {
+    const domid = this.domainArg(a);
+    if (domid === 0) throw new ToolstackError('EINVAL', 'console-input: dom0 has no console ring');
+    const r = this.rec(domid);
+    if (r.d.shutdownCode !== null) throw new ToolstackError('EINVAL', `domain ${domid} has shut down`);
+    if (typeof a.data !== 'string') throw new ToolstackError('EINVAL', 'console-input: args.data (base64) is required');
+    const bytes = Buffer.from(a.data, 'base64');
+    const n = this.consoleRings.input(domid, bytes);
+    if (n < 0) throw new ToolstackError('EIO', `domain ${domid} has no working console ring`);
+    this.onWork();
+    return { domid, name: r.name, accepted: n };
   }
 
   private consoleOp(a: Record<string, unknown>, ctx: OpContext, id: number | string): unknown {

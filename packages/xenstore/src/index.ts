@@ -24,3 +24,4 @@ export { XsPersistence } from './persist.js';
 export { createDomainLayout, vmPath, type DomainLayout } from './layout.js';
 export { xenstoredPlugin, XENSTORED } from './plugin.js';
 export { attachXenstore, type XenstoreAttachment, type AttachXenstoreOptions, type StoreBinding } from './attach.js';
+export { attachConsoleRings, XENCONS, CONSOLE_INPUT_QUEUE, type ConsoleRings, type ConsoleRingBinding, type AttachConsoleRingsOptions } from './console.js';

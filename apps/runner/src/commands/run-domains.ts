@@ -6,7 +6,7 @@ import { ImageError } from '@tachyxx/isa';
 import { Host, HostError } from '@tachyxx/hypervisor';
 import { installEventChannelsFrom } from '@tachyxx/evtchn';
 import { GrantTables } from '@tachyxx/grant';
-import { attachXenstore } from '@tachyxx/xenstore';
+import { attachConsoleRings, attachXenstore } from '@tachyxx/xenstore';
 import { hostContainer } from '../host-config.js';
 import { consoleSink } from '../console.js';
 
@@ -27,6 +27,15 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
   const dec = new TextDecoder();
   const enc = new TextEncoder();
   const lines: string[] = [];
+  // Guest output (console_io and the PV console ring alike).
+  const guestOutput = (d: { name: string }, bytes: Uint8Array): void => {
+    if (!multi) return out.write(bytes);
+    // Prefix every complete line with the domain's name; keep partial lines per domain.
+    const text = (partial.get(d.name) ?? '') + dec.decode(bytes);
+    const parts = text.split('\n');
+    partial.set(d.name, parts.pop()!);
+    for (const l of parts) out.write(enc.encode(`${d.name}: ${l}\n`));
+  };
   let host: Host;
   try {
     const { container } = hostContainer(o.hostFile, {
@@ -36,14 +45,7 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
     });
     host = new Host({
       container,
-      console: (d, bytes) => {
-        if (!multi) return out.write(bytes);
-        // Prefix every complete line with the domain's name; keep partial lines per domain.
-        const text = (partial.get(d.name) ?? '') + dec.decode(bytes);
-        const parts = text.split('\n');
-        partial.set(d.name, parts.pop()!);
-        for (const l of parts) out.write(enc.encode(`${d.name}: ${l}\n`));
-      },
+      console: guestOutput,
       log: (l) => lines.push(l),
     });
     // Components plug themselves into the host: event channels (the configured variant) and
@@ -52,6 +54,9 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
     GrantTables.attach(host);
     // xenstored: a store ring page + event channel per domain (start_info.store_mfn/store_evtchn)
     attachXenstore(host, evtchn, { container });
+    // xenconsoled: a console ring page + event channel per domain (start_info.console.domU),
+    // its output goes where console_io's does
+    attachConsoleRings(host, evtchn, { output: guestOutput, log: (l) => lines.push(l) });
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`tachyxx: ${e.message}\n`);

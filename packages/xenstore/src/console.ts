@@ -1,0 +1,189 @@
+/**
+ * The PV console ring per domain (what libxl's console setup + xenconsoled do on Xen):
+ *   - a console ring page: a special page at GPA RAM end + 2 pages, the page right above the
+ *     xenstore ring page (shared info at RAM end, store ring at RAM end + 4096; grant frames sit
+ *     below RAM, so nothing else uses it);
+ *   - an unbound event channel from the domain to dom0 that "xenconsoled" (this module) binds;
+ *   - start_info.console.domU.mfn = the ring's GFN (as store_mfn on Tachyxx), .evtchn = the
+ *     guest's port.
+ * The page holds Xen's `struct xencons_interface` (public/io/console.h):
+ *     char in[1024]; char out[2048]; XENCONS_RING_IDX in_cons, in_prod, out_cons, out_prod;
+ * On every notification from the guest, dom0 drains `out` (guest output) into `output` (the same
+ * sink as the console_io hypercall) and feeds queued input into `in`, then notifies the guest.
+ * Indexes are guest-controlled: `out_prod - out_cons > 2048` or `in_prod - in_cons > 1024` marks
+ * the ring broken — a log line, dom0's port closed, input refused; nothing else is affected.
+ */
+import { GUEST_RAM_BASE, PAGE_SIZE, StartInfo } from '@tachyxx/abi';
+import type { EventChannels } from '@tachyxx/evtchn';
+import type { Domain, Host, Vcpu } from '@tachyxx/hypervisor';
+
+/** struct xencons_interface offsets. */
+export const XENCONS = {
+  in: 0,
+  inSize: 1024,
+  out: 1024,
+  outSize: 2048,
+  in_cons: 3072,
+  in_prod: 3076,
+  out_cons: 3080,
+  out_prod: 3084,
+} as const;
+
+/** Input bytes queued per domain while the guest's `in` ring is full (more are refused). */
+export const CONSOLE_INPUT_QUEUE = 64 * 1024;
+
+export interface ConsoleRingBinding {
+  domid: number;
+  /** GFN of the ring page (start_info.console.domU.mfn). */
+  gfn: number;
+  /** The guest's port (start_info.console.domU.evtchn). */
+  guestPort: number;
+  /** Dom0's bound port (-1 once closed). */
+  dom0Port: number;
+  /** Input not yet in the ring. */
+  pending: Uint8Array[];
+  pendingBytes: number;
+  /** Set when the guest corrupted the indexes: the ring is no longer served. */
+  broken: string | null;
+}
+
+export interface ConsoleRings {
+  readonly bindings: Map<number, ConsoleRingBinding>;
+  /** GPA of a domain's console ring page (RAM end + 2 pages). */
+  ringGpaOf(d: Domain<Vcpu>): number;
+  /**
+   * Queues `bytes` as console input for `domid` and feeds the ring at once. Returns the number of
+   * bytes accepted (short when the queue is full), or -1 when the domain has no (working) ring.
+   */
+  input(domid: number, bytes: Uint8Array): number;
+  /** Services the ring of `domid` now (drain output, feed input). */
+  process(domid: number): void;
+}
+
+export interface AttachConsoleRingsOptions {
+  /** Guest output read from a ring (the console_io sink). */
+  output: (d: Domain<Vcpu>, bytes: Uint8Array) => void;
+  /** Host log (a broken ring is reported here). */
+  log?: (line: string) => void;
+}
+
+const u32 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(off, true);
+
+/** Wires xenconsoled to `host`: every domain created from now on gets a console ring + port. */
+export function attachConsoleRings(host: Host, evtchn: EventChannels, opts: AttachConsoleRingsOptions): ConsoleRings {
+  const bindings = new Map<number, ConsoleRingBinding>();
+  const doms = new Map<number, Domain<Vcpu>>();
+  const ringGpaOf = (d: Domain<Vcpu>) => d.sharedInfoGpa + 2 * PAGE_SIZE;
+
+  const drop = (d: Domain<Vcpu>, b: ConsoleRingBinding, why: string) => {
+    b.broken = why;
+    b.pending = [];
+    b.pendingBytes = 0;
+    if (b.dom0Port > 0) evtchn.unbind(b.dom0Port);
+    b.dom0Port = -1;
+    opts.log?.(`(XEN) xenconsoled: d${d.domid} console ring dropped: ${why}`);
+  };
+
+  const process = (domid: number) => {
+    const b = bindings.get(domid);
+    const d = doms.get(domid);
+    if (!b || !d || b.broken || d.isDying) return;
+    const gpa = ringGpaOf(d);
+    const idx = new Uint8Array(16);
+    if (d.access.read(gpa + XENCONS.in_cons, idx) < 0) return;
+    const inCons = u32(idx, 0);
+    let inProd = u32(idx, 4);
+    const outCons = u32(idx, 8);
+    const outProd = u32(idx, 12);
+    const outUsed = (outProd - outCons) >>> 0;
+    if (outUsed > XENCONS.outSize) return drop(d, b, `out_prod - out_cons = ${outUsed} > ${XENCONS.outSize}`);
+    const inUsed = (inProd - inCons) >>> 0;
+    if (inUsed > XENCONS.inSize) return drop(d, b, `in_prod - in_cons = ${inUsed} > ${XENCONS.inSize}`);
+    let kick = false;
+    // Guest output: out[out_cons .. out_prod).
+    if (outUsed > 0) {
+      const ring = new Uint8Array(XENCONS.outSize);
+      d.access.read(gpa + XENCONS.out, ring);
+      const data = new Uint8Array(outUsed);
+      const start = outCons % XENCONS.outSize;
+      const first = Math.min(outUsed, XENCONS.outSize - start);
+      data.set(ring.subarray(start, start + first), 0);
+      if (first < outUsed) data.set(ring.subarray(0, outUsed - first), first);
+      const w = new Uint8Array(4);
+      new DataView(w.buffer).setUint32(0, outProd, true);
+      d.access.write(gpa + XENCONS.out_cons, w);
+      kick = true;
+      opts.output(d, data);
+    }
+    // Input: as much of the queue as fits in in[].
+    let space = XENCONS.inSize - inUsed;
+    if (space > 0 && b.pendingBytes > 0) {
+      while (space > 0 && b.pending.length) {
+        const chunk = b.pending[0]!;
+        const n = Math.min(space, chunk.length);
+        for (let i = 0; i < n; ) {
+          const at = inProd % XENCONS.inSize;
+          const m = Math.min(n - i, XENCONS.inSize - at);
+          d.access.write(gpa + XENCONS.in + at, chunk.subarray(i, i + m));
+          i += m;
+          inProd = (inProd + m) >>> 0;
+        }
+        space -= n;
+        b.pendingBytes -= n;
+        if (n === chunk.length) b.pending.shift();
+        else b.pending[0] = chunk.subarray(n);
+      }
+      const w = new Uint8Array(4);
+      new DataView(w.buffer).setUint32(0, inProd, true);
+      d.access.write(gpa + XENCONS.in_prod, w);
+      kick = true;
+    }
+    if (kick && b.dom0Port > 0) evtchn.notify(b.dom0Port);
+  };
+
+  host.onDomainCreated((d) => {
+    if (!d.sharedInfoGpa || !d.startInfoGpa) return;
+    const gpa = ringGpaOf(d);
+    const gfn = gpa / PAGE_SIZE;
+    if (gpa < GUEST_RAM_BASE || host.domains.mapSpecialPage(d, gfn) < 0) return; // no console ring
+    const guestPort = evtchn.allocUnbound(d.domid, 0);
+    if (guestPort < 0) return;
+    const b: ConsoleRingBinding = { domid: d.domid, gfn, guestPort, dom0Port: -1, pending: [], pendingBytes: 0, broken: null };
+    bindings.set(d.domid, b);
+    doms.set(d.domid, d);
+    b.dom0Port = evtchn.bindInterdomain(d.domid, guestPort, () => process(d.domid));
+    const si = new Uint8Array(12);
+    const dv = new DataView(si.buffer);
+    dv.setUint32(0, gfn >>> 0, true);
+    dv.setUint32(4, Math.floor(gfn / 2 ** 32), true);
+    dv.setUint32(8, guestPort, true);
+    d.access.write(d.startInfoGpa + StartInfo.console_mfn.offset, si.subarray(0, 8));
+    d.access.write(d.startInfoGpa + StartInfo.console_evtchn.offset, si.subarray(8, 12));
+  });
+
+  host.onDomainDestroyed((d) => {
+    const b = bindings.get(d.domid);
+    if (!b || doms.get(d.domid) !== d) return;
+    bindings.delete(d.domid);
+    doms.delete(d.domid);
+    if (b.dom0Port > 0) evtchn.unbind(b.dom0Port);
+    b.dom0Port = -1;
+  });
+
+  return {
+    bindings,
+    ringGpaOf,
+    process,
+    input(domid, bytes) {
+      const b = bindings.get(domid);
+      if (!b || b.broken) return -1;
+      const n = Math.min(bytes.length, CONSOLE_INPUT_QUEUE - b.pendingBytes);
+      if (n > 0) {
+        b.pending.push(Uint8Array.from(bytes.subarray(0, n)));
+        b.pendingBytes += n;
+      }
+      process(domid);
+      return n;
+    },
+  };
+}
