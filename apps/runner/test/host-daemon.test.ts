@@ -1,26 +1,11 @@
 // The host daemon as a real process: protocol round trips over its control socket.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostClient, ToolstackError } from '@tachyxx/toolstack';
-import { CLI, GUEST, ROOT, tmp } from './helpers.js';
-
-interface Daemon { proc: ChildProcess; sock: string; dir: string; stderr: () => string }
-
-async function startHost(dir = tmp(), extra: string[] = []): Promise<Daemon> {
-  const sock = join(dir, 'run', 'host.sock');
-  const proc = spawn(process.execPath, [CLI, 'host', '--socket', sock, '--unpaced', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += d));
-  const deadline = Date.now() + 15_000;
-  while (!err.includes('listening on')) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`host did not start: ${err}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { proc, sock, dir, stderr: () => err };
-}
+import { CLI, GUEST, ROOT, startHost, tmp, type Daemon } from './helpers.js';
 
 async function stop(d: Daemon): Promise<number | null> {
   if (d.proc.exitCode !== null) return d.proc.exitCode;

@@ -1,24 +1,9 @@
 // Paced simulated time (issue 5, section 1): while every vCPU is idle, the host daemon lets
 // simulated time advance no faster than the wall clock, so consoles and clients feel live; with
 // --unpaced it races ahead (batch runs).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HostClient } from '@tachyxx/toolstack';
-import { CLI, GUEST, ROOT, tmp } from './helpers.js';
-
-async function startHost(paced: boolean): Promise<{ proc: ChildProcess; sock: string }> {
-  const sock = join(tmp(), 'run', 'host.sock');
-  const proc = spawn(process.execPath, [CLI, 'host', '--socket', sock, ...(paced ? [] : ['--unpaced'])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += d));
-  const deadline = Date.now() + 15_000;
-  while (!err.includes('listening on')) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`host did not start: ${err}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { proc, sock };
-}
+import { GUEST, startHost } from './helpers.js';
 
 async function dom0Uptime(c: HostClient): Promise<number> {
   const r = (await c.call('uptime', {})) as { domains: { domid: number; uptimeSec: number }[] };
@@ -29,7 +14,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('tachyxx host: simulated time pacing', () => {
   it('paced: an idle host advances simulated time with the wall clock, and a timer guest still completes', async () => {
-    const h = await startHost(true);
+    const h = await startHost(undefined, [], { paced: true });
     const c = await HostClient.connect(h.sock);
     try {
       const t0 = await dom0Uptime(c);
@@ -62,7 +47,7 @@ describe('tachyxx host: simulated time pacing', () => {
   });
 
   it('unpaced: with every vCPU blocked, simulated time runs far ahead of the wall clock', async () => {
-    const h = await startHost(false);
+    const h = await startHost();
     const c = await HostClient.connect(h.sock);
     try {
       // `deadlock` waits in wfi forever; its periodic timer keeps firing, so there is always a

@@ -317,7 +317,10 @@ export class SchedCore {
   setDomainParams(domid: number, params: Partial<SchedDomainParams>): void {
     const d = this.domain(domid);
     checkParams(params);
-    this.getPool(d.pool).sched.setDomainParams(d, params);
+    // The variant sees the old values on `d` (credit re-weights its totals); the core records them.
+    this.getPool(d.pool).sched.setDomainParams?.(d, params);
+    if (params.weight !== undefined) d.weight = params.weight;
+    if (params.cap !== undefined) d.cap = params.cap;
   }
 
   domainParams(domid: number): SchedDomainParams {

@@ -157,11 +157,9 @@ export class CreditScheduler implements SchedulerOps {
 
   setDomainParams(d: SchedDomain, params: Partial<SchedDomainParams>): void {
     const sdom = d.priv as CDom;
-    if (params.weight !== undefined && params.weight !== d.weight) {
-      if (sdom.onActiveList) this.weight += (params.weight - d.weight) * sdom.active.length;
-      d.weight = params.weight;
+    if (params.weight !== undefined && params.weight !== d.weight && sdom.onActiveList) {
+      this.weight += (params.weight - d.weight) * sdom.active.length;
     }
-    if (params.cap !== undefined) d.cap = params.cap;
   }
 
   // ---- vCPUs -------------------------------------------------------------------------------

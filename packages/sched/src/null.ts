@@ -4,7 +4,7 @@
  * its vCPU whenever that is runnable and idles otherwise. No time slices, no preemption, no
  * migrations. More vCPUs than free pCPUs is refused with a SchedError (ENOSPC).
  */
-import { SchedError, ENOSPC, affinityCpus, hasSoftAffinity, type SchedContext, type SchedDecision, type SchedDomain, type SchedulerOps, type SchedVcpu } from './types.js';
+import { SchedError, ENOSPC, affinityCpus, hasSoftAffinity, type SchedContext, type SchedDecision, type SchedulerOps, type SchedVcpu } from './types.js';
 
 export class NullScheduler implements SchedulerOps {
   readonly name = 'null' as const;
@@ -58,10 +58,6 @@ export class NullScheduler implements SchedulerOps {
 
   addDomain(): void {}
   removeDomain(): void {}
-  setDomainParams(d: SchedDomain, params: { weight?: number; cap?: number }): void {
-    if (params.weight !== undefined) d.weight = params.weight;
-    if (params.cap !== undefined) d.cap = params.cap;
-  }
 
   insertVcpu(v: SchedVcpu): void {
     v.priv = undefined;

@@ -7,7 +7,7 @@
  * There is no priority and no periodic rebalancing: shares are equal among the vCPUs of one
  * queue, and across queues only as equal as the stealing makes them.
  */
-import { SchedError, EINVAL, affinityCpus, allows, cycleFrom, hasSoftAffinity, type SchedContext, type SchedDecision, type SchedDomain, type SchedulerOps, type SchedVcpu } from './types.js';
+import { SchedError, EINVAL, affinityCpus, allows, cycleFrom, hasSoftAffinity, type SchedContext, type SchedDecision, type SchedulerOps, type SchedVcpu } from './types.js';
 
 export interface RrParams {
   /** Time slice, ms. */
@@ -55,10 +55,6 @@ export class RoundRobinScheduler implements SchedulerOps {
 
   addDomain(): void {}
   removeDomain(): void {}
-  setDomainParams(d: SchedDomain, params: { weight?: number; cap?: number }): void {
-    if (params.weight !== undefined) d.weight = params.weight;
-    if (params.cap !== undefined) d.cap = params.cap;
-  }
 
   private rv(v: SchedVcpu): RrVcpu {
     return v.priv as RrVcpu;

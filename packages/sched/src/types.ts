@@ -166,7 +166,9 @@ export interface SchedulerOps {
   removePcpu(pcpu: number, now: number): void;
   addDomain(d: SchedDomain): void;
   removeDomain(d: SchedDomain): void;
-  setDomainParams(d: SchedDomain, params: Partial<SchedDomainParams>): void;
+  /** Weight / cap are about to change (`d` still holds the old values; the core stores the new
+   *  ones after this returns). Optional: variants that ignore weights need nothing. */
+  setDomainParams?(d: SchedDomain, params: Partial<SchedDomainParams>): void;
   /** A new vCPU (or one moved in): set up its private data and choose `v.processor`; do not queue
    *  it (the core calls `wake(v, now, true)` next if it is runnable). Throws SchedError to refuse. */
   insertVcpu(v: SchedVcpu, now: number): void;

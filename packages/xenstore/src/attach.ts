@@ -13,10 +13,11 @@
  * When the domain is destroyed: XS_RELEASE (@releaseDomain), its /local/domain/<id> removed,
  * dom0's end of the channel closed.
  */
-import { GUEST_RAM_BASE, PAGE_SIZE, StartInfo } from '@tachyxx/abi';
+import { PAGE_SIZE, StartInfo } from '@tachyxx/abi';
 import { resolve, type DependencyContainer } from '@tachyxx/core';
 import type { EventChannels } from '@tachyxx/evtchn';
 import type { Domain, Host, Vcpu } from '@tachyxx/hypervisor';
+import { allocDomainRing, publishDomainRing } from './domain-ring.js';
 import { createDomainLayout } from './layout.js';
 import { connectLocal } from './local.js';
 import { XENSTORED } from './plugin.js';
@@ -74,12 +75,10 @@ export function attachXenstore(host: Host, evtchn: EventChannels, opts: AttachXe
   const ringGpaOf = (d: Domain<Vcpu>) => d.sharedInfoGpa + PAGE_SIZE;
 
   host.onDomainCreated((d) => {
-    if (!d.sharedInfoGpa || !d.startInfoGpa) return;
     const gpa = ringGpaOf(d);
-    const gfn = gpa / PAGE_SIZE;
-    if (gpa < GUEST_RAM_BASE || host.domains.mapSpecialPage(d, gfn) < 0) return; // no store for this domain
-    const guestPort = evtchn.allocUnbound(d.domid, 0);
-    if (guestPort < 0) return;
+    const slot = allocDomainRing(host, evtchn, d, gpa);
+    if (!slot) return; // no store for this domain
+    const { gfn, guestPort } = slot;
     createDomainLayout(store, { domid: d.domid, name: d.name, uuid: d.uuid });
     let dom0Port = -1;
     const ring = introduceRing(store, d.domid, ringPageOfDomain(d, gpa), () => {
@@ -91,14 +90,7 @@ export function attachXenstore(host: Host, evtchn: EventChannels, opts: AttachXe
     });
     dom0Port = evtchn.bindInterdomain(d.domid, guestPort, () => ring.processRing());
     bindings.set(d.domid, { domid: d.domid, gfn, guestPort, dom0Port, ring });
-    // start_info: store_mfn (a GFN here) and store_evtchn.
-    const si = new Uint8Array(12);
-    const dv = new DataView(si.buffer);
-    dv.setUint32(0, gfn >>> 0, true);
-    dv.setUint32(4, Math.floor(gfn / 2 ** 32), true);
-    dv.setUint32(8, guestPort, true);
-    d.access.write(d.startInfoGpa + StartInfo.store_mfn.offset, si.subarray(0, 8));
-    d.access.write(d.startInfoGpa + StartInfo.store_evtchn.offset, si.subarray(8, 12));
+    publishDomainRing(d, slot, { mfn: StartInfo.store_mfn.offset, evtchn: StartInfo.store_evtchn.offset });
   });
 
   host.onDomainDestroyed((d) => {

@@ -13,8 +13,9 @@
  * Indexes are guest-controlled: `out_prod - out_cons > 2048` or `in_prod - in_cons > 1024` marks
  * the ring broken — a log line, dom0's port closed, input refused; nothing else is affected.
  */
-import { GUEST_RAM_BASE, PAGE_SIZE, StartInfo } from '@tachyxx/abi';
+import { PAGE_SIZE, StartInfo } from '@tachyxx/abi';
 import type { EventChannels } from '@tachyxx/evtchn';
+import { allocDomainRing, publishDomainRing } from './domain-ring.js';
 import type { Domain, Host, Vcpu } from '@tachyxx/hypervisor';
 
 /** struct xencons_interface offsets. */
@@ -142,23 +143,14 @@ export function attachConsoleRings(host: Host, evtchn: EventChannels, opts: Atta
   };
 
   host.onDomainCreated((d) => {
-    if (!d.sharedInfoGpa || !d.startInfoGpa) return;
-    const gpa = ringGpaOf(d);
-    const gfn = gpa / PAGE_SIZE;
-    if (gpa < GUEST_RAM_BASE || host.domains.mapSpecialPage(d, gfn) < 0) return; // no console ring
-    const guestPort = evtchn.allocUnbound(d.domid, 0);
-    if (guestPort < 0) return;
+    const slot = allocDomainRing(host, evtchn, d, ringGpaOf(d));
+    if (!slot) return; // no console ring
+    const { gfn, guestPort } = slot;
     const b: ConsoleRingBinding = { domid: d.domid, gfn, guestPort, dom0Port: -1, pending: [], pendingBytes: 0, broken: null };
     bindings.set(d.domid, b);
     doms.set(d.domid, d);
     b.dom0Port = evtchn.bindInterdomain(d.domid, guestPort, () => process(d.domid));
-    const si = new Uint8Array(12);
-    const dv = new DataView(si.buffer);
-    dv.setUint32(0, gfn >>> 0, true);
-    dv.setUint32(4, Math.floor(gfn / 2 ** 32), true);
-    dv.setUint32(8, guestPort, true);
-    d.access.write(d.startInfoGpa + StartInfo.console_mfn.offset, si.subarray(0, 8));
-    d.access.write(d.startInfoGpa + StartInfo.console_evtchn.offset, si.subarray(8, 12));
+    publishDomainRing(d, slot, { mfn: StartInfo.console_mfn.offset, evtchn: StartInfo.console_evtchn.offset });
   });
 
   host.onDomainDestroyed((d) => {

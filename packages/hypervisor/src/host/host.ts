@@ -466,10 +466,10 @@ export class Host {
   private hypercall(p: Pcpu, v: Vcpu): void {
     const cpu = p.cpu;
     const nr = cpu.getReg(REG.a7);
-    const args: HypercallArgs = {
-      a0: cpu.getRegU(REG.a0), a1: cpu.getRegU(REG.a1), a2: cpu.getRegU(REG.a2),
-      a3: cpu.getRegU(REG.a3), a4: cpu.getRegU(REG.a4), a5: cpu.getRegU(REG.a5),
-    };
+    // One arguments object, refilled per call: handlers read it during the call only.
+    const args = this.hcArgs;
+    args.a0 = cpu.getRegU(REG.a0); args.a1 = cpu.getRegU(REG.a1); args.a2 = cpu.getRegU(REG.a2);
+    args.a3 = cpu.getRegU(REG.a3); args.a4 = cpu.getRegU(REG.a4); args.a5 = cpu.getRegU(REG.a5);
     const ret = this.hypercalls.dispatch(v, nr, args);
     cpu.cycles += this.costs.hypercall;
     if (this.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
@@ -609,6 +609,7 @@ export class Host {
     d.access.write(base, t.subarray(0, 4));
   }
   private readonly scratch = new Uint8Array(64);
+  private readonly hcArgs: { -readonly [K in keyof HypercallArgs]: number } = { a0: 0, a1: 0, a2: 0, a3: 0, a4: 0, a5: 0 };
   private readonly consoleChunk = new Uint8Array(4096);
 
   private writeStartInfo(d: Domain<Vcpu>, gpa: number, nrPages: number, cmdline: string): void {
