@@ -33,6 +33,8 @@ export default defineConfig({
         test: { name: d.split('/')[1], root: resolve(root, d), include: ['test/**/*.test.ts'], testTimeout: 60_000 },
       })),
       { extends: true as const, test: { name: 'tools', root: resolve(root, 'tools'), include: ['test/**/*.test.ts'], testTimeout: 300_000 } },
+      // Hostile guests and clients next to a victim (issue 8): `pnpm test:hostile` runs only these.
+      { extends: true as const, test: { name: 'hostile', root: resolve(root, 'tools'), include: ['hostile/**/*.test.ts'], testTimeout: 300_000 } },
     ],
   },
 });

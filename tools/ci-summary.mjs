@@ -10,7 +10,8 @@ if (!existsSync(file)) {
 const r = JSON.parse(readFileSync(file, 'utf8'));
 const byProject = new Map();
 for (const f of r.testResults ?? []) {
-  const project = f.name.split('/').find((_, i, a) => a[i - 1] === 'packages' || a[i - 1] === 'apps') ?? 'tools';
+  const project = f.name.split('/').find((_, i, a) => a[i - 1] === 'packages' || a[i - 1] === 'apps')
+    ?? (f.name.includes('/tools/hostile/') ? 'hostile' : 'tools');
   const c = byProject.get(project) ?? { passed: 0, failed: 0, skipped: 0 };
   for (const t of f.assertionResults ?? []) {
     if (t.status === 'passed') c.passed++;
