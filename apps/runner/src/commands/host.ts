@@ -20,7 +20,7 @@ Options:
                   /run/tachyxx/host.sock as root); created mode 0600, its directory 0700
   --log-dir DIR   console logs guest-<name>.log and the host log hypervisor.log
                   (default: <socket dir>/log)
-  --detach        run in the background: print the daemon's pid and socket, then exit
+  --detach        run in the background: print "PID SOCKET" and "XENSTORED_PATH=PATH", then exit
   --unpaced       never pace simulated time to the wall clock (batch runs, tests)
   -h, --help      show this help
 
@@ -75,8 +75,7 @@ export async function hostCommand(args: string[]): Promise<number> {
   }
   const server = new ControlServer(ts);
   const xsServer = new XsSocketServer(ts.xs);
-  const base = basename(socket).replace(/\.sock$/, '');
-  const xsPath = join(dirname(socket), base === 'host' ? 'xenstored.sock' : `${base}.xenstored.sock`);
+  const xsPath = xenstoredPathFor(socket);
   try {
     await server.listen(socket);
     ensurePrivateDir(dirname(xsPath));
@@ -123,6 +122,12 @@ export async function hostCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** Where xenstored listens next to a control socket: xenstored.sock, or NAME.xenstored.sock for NAME.sock. */
+function xenstoredPathFor(socket: string): string {
+  const base = basename(socket).replace(/\.sock$/, '');
+  return join(dirname(socket), base === 'host' ? 'xenstored.sock' : `${base}.xenstored.sock`);
+}
+
 /** Forks the daemon in the background (its output goes to <log dir>/host.out) and waits until it listens. */
 async function detach(args: string[], socket: string, logDir: string): Promise<number> {
   mkdirSync(logDir, { recursive: true, mode: 0o700 });
@@ -143,7 +148,7 @@ async function detach(args: string[], socket: string, logDir: string): Promise<n
     }
     const p = await probeSocket(socket, 500);
     if (p.state === 'live' && p.pid) {
-      process.stdout.write(`${p.pid} ${socket}\n`);
+      process.stdout.write(`${p.pid} ${socket}\nXENSTORED_PATH=${xenstoredPathFor(socket)}\n`);
       return 0;
     }
     await new Promise((r) => setTimeout(r, 50));
