@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from '@tachyxx/core';
 import { XsSocketServer } from '@tachyxx/xenstore';
 import { ControlServer, HostRunner, Toolstack, ToolstackError, defaultSocketPath, ensurePrivateDir, probeSocket } from '@tachyxx/toolstack';
+import { DEFAULT_HOST } from '@tachyxx/toolstack/units';
 import { hostContainer } from '../host-config.js';
 import { parse, UsageError } from '../usage.js';
 
@@ -15,7 +16,7 @@ serves the control socket that xl talks to (JSON lines; packages/toolstack/READM
 
 Options:
   --config FILE   host config (YAML: pcpus, memoryMiB, numa, components, costs,
-                  dom0: { memoryMiB, vcpus }); default 4 pCPUs, 4096 MiB, dom0 256 MiB / 1 vCPU
+                  dom0: { memoryMiB, vcpus }); default ${DEFAULT_HOST.pcpus} pCPUs, ${DEFAULT_HOST.memoryMiB} MiB, dom0 256 MiB / 1 vCPU
   --socket PATH   control socket (default: $TACHYXX_HOST, else $XDG_RUNTIME_DIR/tachyxx/host.sock,
                   /run/tachyxx/host.sock as root); created mode 0600, its directory 0700
   --log-dir DIR   console logs guest-<name>.log and the host log hypervisor.log
@@ -64,7 +65,7 @@ export async function hostCommand(args: string[]): Promise<number> {
 
   let ts: Toolstack;
   try {
-    const { container } = hostContainer(values.config, values.config ? {} : { memoryMiB: 4096, pcpus: 4 });
+    const { container } = hostContainer(values.config, values.config ? {} : { ...DEFAULT_HOST });
     ts = new Toolstack({ container, logDir });
   } catch (e) {
     if (e instanceof ConfigError || e instanceof ToolstackError) {

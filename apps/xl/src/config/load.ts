@@ -5,9 +5,11 @@ import { XlCfgError } from '../xlcfg/errors.js';
 import { XlConfig, applyOverrides } from '../xlcfg/config.js';
 import type { HostTopology } from './cpumap.js';
 import { interpretDomainConfig, type DomainConfigResult } from './domain-config.js';
+import { DEFAULT_HOST } from '@tachyxx/toolstack/units';
 
 /** What `xl create -n` assumes without a running host: Tachyxx's default host (1 pCPU, 1 node). */
-export const DEFAULT_TOPOLOGY: HostTopology = { pcpus: 1, nodes: [[0]] };
+/** The default `tachyxx host`: its pCPUs on one NUMA node. */
+export const DEFAULT_TOPOLOGY: HostTopology = { pcpus: DEFAULT_HOST.pcpus, nodes: [Array.from({ length: DEFAULT_HOST.pcpus }, (_, i) => i)] };
 
 export interface LoadOptions {
   /** KEY=VALUE overrides, applied after the file. */
