@@ -4,6 +4,6 @@ export * from './memory/index.js';
 export * from './domain/index.js';
 export { Host, HostError, type HostOptions, type DomainSpec } from './host/host.js';
 export { Vcpu } from './host/vcpu.js';
-export { HypercallTable, type HypercallArgs, type HypercallHandler } from './hypercalls/table.js';
+export { HypercallTable, HYPERCALL_CONTINUATION, HYPERCALL_PREEMPT_MAX_ITEMS, type HypercallArgs, type HypercallHandler, type HypercallErrorHook } from './hypercalls/table.js';
 export { vcpuOp } from './hypercalls/vcpu-op.js';
 export { hypervisorXen, HYPERVISOR_PLUGINS, HYPERVISOR_COSTS, DEFAULT_HYPERVISOR_COSTS, type HypervisorCosts } from './plugin.js';
