@@ -694,7 +694,7 @@ export class Host {
     t.register(Hypercall.console_io, (v, a) => this.consoleIo(v, a));
     t.register(Hypercall.sched_op, (v, a) => this.schedOp(v, a));
     t.register(Hypercall.set_timer_op, (v, a) => this.setTimerOp(v, a.a0));
-    t.register(Hypercall.memory_op, (v, a) => memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine }, a.a0, a.a1));
+    t.register(Hypercall.memory_op, (v, a) => memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine, preempt: this.hypercalls, itemCycles: this.costs.hypercallItem }, a.a0, a.a1));
     t.register(Hypercall.vcpu_op, (v, a) => vcpuOp(this.vcpuOpContext, v, a.a0, a.a1, a.a2));
   }
 
@@ -732,7 +732,12 @@ export class Host {
     // Copy in page-sized pieces through one buffer: the guest chooses `count`, not our allocation.
     const chunk = this.consoleChunk;
     for (let done = 0; done < count;) {
+      // Xen's guest_console_write: preemptible between chunks; the continuation carries the
+      // rest (CONSOLEIO_write, count - done, buffer + done), so the last invocation's result is
+      // the bytes of the rest.
+      if (done > 0 && this.hypercalls.preemptCheck()) return this.hypercalls.createContinuation(CONSOLEIO_write, count - done, buf + done);
       const n = Math.min(chunk.length, count - done);
+      this.hypercalls.charge(this.costs.copyPerKiB * n / 1024);
       const view = chunk.subarray(0, n);
       if (v.domain.access.read(buf + done, view) < 0) return done ? done : -Errno.EFAULT;
       this.opts.console(v.domain, view);
