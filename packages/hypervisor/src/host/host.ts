@@ -799,7 +799,9 @@ export class Host {
           if (r < 0) return r;
           if (r > 0) return 0;
         }
-        if (timeout) this.setTimer(v.singleshot, Math.max(0, timeout));
+        // (Xen has a separate poll timer; here the poll shares the singleshot: a timeout that
+        // never comes leaves the singleshot as it is rather than cancelling it.)
+        if (timeout && Math.max(0, timeout) <= SIM_TIME_MAX_NS) this.setTimer(v.singleshot, Math.max(0, timeout));
         v.blocked = true;
         v.blockKind = 'block';
         this.sched.block(v.sched, this.nowFor(v));
