@@ -7,7 +7,7 @@ import { PluginRegistry, buildContainer, hostConfigFromObject } from '@tachyxx/c
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
-import { Host } from '@tachyxx/hypervisor';
+import { Host, HypercallTable, HYPERCALL_CONTINUATION, hex64 } from '@tachyxx/hypervisor';
 
 const ROOT = resolvePath(import.meta.dirname, '../../..');
 const image = (name: string) => readFileSync(join(ROOT, 'guests/build', `${name}.elf`));
@@ -39,5 +39,31 @@ describe('machine memory past 2 GiB', () => {
     const crashed = ds.filter((d) => d.shutdownCode !== 0).map((d) => `${d.name}: ${d.crashMessage}`);
     expect(crashed).toEqual([]);
     expect(out.get('h59')).toBe(out.get('h0'));
+  });
+});
+
+describe('host messages', () => {
+  it('print 64-bit values as unsigned hex (a negative stval is 0xfffffffffffffdce, never 0x-232)', () => {
+    expect(hex64(-0x232)).toBe('0xfffffffffffffdce');
+    expect(hex64(-4)).toBe('0xfffffffffffffffc');
+    expect(hex64(0x8000_0000)).toBe('0x80000000');
+    expect(hex64(2 ** 40 + 5)).toBe('0x10000000005');
+  });
+});
+
+describe('the hypercall table', () => {
+  it('turns a throwing handler into its error hook (no throw), counts it, and resets continuation state per call', () => {
+    const t = new HypercallTable<string>();
+    t.register(40, () => { throw new Error('boom'); }, 'boom_op');
+    t.register(41, (_v, a) => (t.preemptCheck() ? t.createContinuation(a.a0 + 1) : 7), 'cont_op');
+    const args = { a0: 1, a1: 2, a2: 3, a3: 4, a4: 5, a5: 6 };
+    expect(t.dispatch('v', 40, args)).toBe(-14);
+    t.onHandlerError = (v, nr, name) => (v === 'v' && nr === 40 && name === 'boom_op' ? -99 : 0);
+    expect(t.dispatch('v', 40, args)).toBe(-99);
+    expect(t.failures.get('boom_op')).toBe(2);
+    expect(t.dispatch('v', 41, args, 0)).toBe(HYPERCALL_CONTINUATION);
+    expect(t.continuation).toEqual([2]);
+    expect(t.dispatch('v', 41, args)).toBe(7);
+    expect(t.continuation).toBeNull();
   });
 });
