@@ -28,7 +28,8 @@ import {
 } from '@tachyxx/abi';
 import type { StatGroup } from '@tachyxx/core';
 import {
-  P2M_FOREIGN, P2M_INVALID_MFN, P2M_R, P2M_RW, type Domain, type DomainTable, type HypercallTable, type MachineMemory,
+  DEFAULT_HYPERVISOR_COSTS, P2M_FOREIGN, P2M_INVALID_MFN, P2M_R, P2M_RW, type Domain, type DomainTable, type HypercallTable,
+  type HypervisorCosts, type MachineMemory,
 } from '@tachyxx/hypervisor';
 import { GNTTAB_GUEST_BASE_GFN, GNTTAB_GUEST_FRAMES } from './layout.js';
 
@@ -54,6 +55,8 @@ export interface GrantHostLike {
   readonly domains: DomainTable<any>;
   readonly hypercalls: HypercallTable<any>;
   readonly stats?: StatGroup;
+  /** Cycle costs charged to the calling pCPU (default DEFAULT_HYPERVISOR_COSTS). */
+  readonly costs?: HypervisorCosts;
   onDomainCreated?(hook: (d: Domain<any>) => void): void;
 }
 
@@ -168,6 +171,9 @@ export class GrantTables {
   readonly defaultMaxFrames: number;
   readonly maptrackLimit: number;
   private readonly log: (line: string) => void;
+  /** The host's hypercall table: preemption and continuations of batched ops. Null when built without one. */
+  private hc: HypercallTable<any> | null = null;
+  private readonly costs: HypervisorCosts;
   private readonly dv: DataView;
   private readonly u8: Uint8Array;
 
@@ -177,6 +183,7 @@ export class GrantTables {
     this.defaultMaxFrames = checkFrames(opts.maxGrantFrames ?? DEFAULT_MAX_GRANT_FRAMES, 'maxGrantFrames');
     this.maptrackLimit = checkCount(opts.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES, 'maxMaptrackFrames') * MAPTRACK_PER_PAGE;
     this.log = opts.log ?? (() => {});
+    this.costs = host.costs ?? DEFAULT_HYPERVISOR_COSTS;
     this.dv = this.machine.mem.view;
     this.u8 = this.machine.mem.u8;
     host.domains.onDestroy((d) => this.domainDestroyed(d));
@@ -193,6 +200,7 @@ export class GrantTables {
   /** Builds the component and registers grant_table_op (20) on the host. */
   static attach(host: GrantHostLike, opts: GrantTablesOptions = {}): GrantTables {
     const g = new GrantTables(host, opts);
+    g.hc = host.hypercalls;
     host.hypercalls.register(Hypercall.grant_table_op, (v: { domain: Domain<any> }, a) => g.grantTableOp(v.domain, a.a0, a.a1, a.a2));
     return g;
   }
@@ -248,20 +256,13 @@ export class GrantTables {
     if (count >= 2 ** 31) return -Errno.EINVAL;
     const cmd = cmdWord & GNTTABOP_CMD_MASK;
     if (cmdWord - cmd !== 0 && cmd !== GnttabOp.cache_flush) return -Errno.EINVAL;
-    const acc = d.access;
     switch (cmd) {
       case GnttabOp.map_grant_ref:
-        if (!acc.checkRange(uop, count * GnttabMapGrantRef.size, true)) return -Errno.EFAULT;
-        for (let i = 0; i < count; i++) if (this.hcMap(d, uop + i * GnttabMapGrantRef.size) < 0) return -Errno.EFAULT;
-        return 0;
+        return this.batch(d, cmd, uop, count, GnttabMapGrantRef.size, (a) => this.hcMap(d, a));
       case GnttabOp.unmap_grant_ref:
-        if (!acc.checkRange(uop, count * GnttabUnmapGrantRef.size, true)) return -Errno.EFAULT;
-        for (let i = 0; i < count; i++) if (this.hcUnmap(d, uop + i * GnttabUnmapGrantRef.size) < 0) return -Errno.EFAULT;
-        return 0;
+        return this.batch(d, cmd, uop, count, GnttabUnmapGrantRef.size, (a) => this.hcUnmap(d, a));
       case GnttabOp.copy:
-        if (!acc.checkRange(uop, count * GnttabCopy.size, true)) return -Errno.EFAULT;
-        for (let i = 0; i < count; i++) if (this.hcCopy(d, uop + i * GnttabCopy.size) < 0) return -Errno.EFAULT;
-        return 0;
+        return this.batch(d, cmd, uop, count, GnttabCopy.size, (a) => this.hcCopy(d, a));
       case GnttabOp.setup_table: return count !== 1 ? -Errno.EINVAL : this.hcSetupTable(d, uop);
       case GnttabOp.query_size: return count !== 1 ? -Errno.EINVAL : this.hcQuerySize(d, uop);
       case GnttabOp.dump_table: return count !== 1 ? -Errno.EINVAL : this.hcDumpTable(d, uop);
@@ -271,6 +272,24 @@ export class GrantTables {
       case GnttabOp.transfer: return -Errno.EOPNOTSUPP;
       default: return -Errno.ENOSYS;
     }
+  }
+
+  /**
+   * One batch of map/unmap/copy ops (Xen's gnttab_map_grant_ref & co. in do_grant_table_op):
+   * the array is checked once, then op after op, each charged to the caller; when the hypercall
+   * must yield (hypercall_preempt_check) after at least one op, the rest becomes a continuation
+   * with `uop` advanced and `count` reduced, exactly as Xen's hypercall_create_continuation
+   * (__HYPERVISOR_grant_table_op, "ihi", cmd, uop, count - done), so the guest sees one call.
+   */
+  private batch(d: Domain<any>, cmd: number, uop: number, count: number, size: number, one: (a: number) => number): number {
+    if (!d.access.checkRange(uop, count * size, true)) return -Errno.EFAULT;
+    const hc = this.hc;
+    for (let i = 0; i < count; i++) {
+      if (i > 0 && hc && hc.preemptCheck()) return hc.createContinuation(cmd, uop + i * size, count - i);
+      hc?.charge(this.costs.hypercallItem);
+      if (one(uop + i * size) < 0) return -Errno.EFAULT;
+    }
+    return 0;
   }
 
   private hcMap(d: Domain<any>, a: number): number {
@@ -610,6 +629,7 @@ export class GrantTables {
     if (typeof dd === 'number') { s.release(); return dd; }
     let st: number = Gntst.okay;
     const so = op.source.offset, dOff = op.dest.offset, len = op.len;
+    this.hc?.charge(this.costs.copyPerKiB * len / 1024);
     if (!isU16(len) || !isU16(so) || !isU16(dOff) || so + len > s.size || dOff + len > dd.size) st = Gntst.bad_copy_arg;
     else {
       if (s.buf && dd.buf) dd.buf.set(s.buf.subarray(so, so + len), dOff);

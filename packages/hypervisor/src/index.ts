@@ -2,8 +2,8 @@
 // the host (pCPUs, world switch, traps at PL1, hypercall table, time) and vCPUs.
 export * from './memory/index.js';
 export * from './domain/index.js';
-export { Host, HostError, type HostOptions, type DomainSpec } from './host/host.js';
+export { Host, HostError, hex64, SIM_TIME_MAX_NS, HYPERCALL_PREEMPT_NS, type HostOptions, type DomainSpec } from './host/host.js';
 export { Vcpu } from './host/vcpu.js';
-export { HypercallTable, type HypercallArgs, type HypercallHandler } from './hypercalls/table.js';
+export { HypercallTable, HYPERCALL_CONTINUATION, HYPERCALL_PREEMPT_MAX_ITEMS, type HypercallArgs, type HypercallHandler, type HypercallErrorHook } from './hypercalls/table.js';
 export { vcpuOp } from './hypercalls/vcpu-op.js';
 export { hypervisorXen, HYPERVISOR_PLUGINS, HYPERVISOR_COSTS, DEFAULT_HYPERVISOR_COSTS, type HypervisorCosts } from './plugin.js';

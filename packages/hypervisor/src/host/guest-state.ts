@@ -39,6 +39,20 @@ export class GuestState {
     ctx.satpHi = Math.floor(satp / TWO32) | 0;
   }
 
+  /**
+   * VCPUOP_initialise: pc, sp, a0, a1, satp as exact 64-bit values, (lo, hi) halves in `words`.
+   * Other GPRs 0, PL2.
+   */
+  setEntryWords(ctx: VcpuContext, words: Int32Array): void {
+    ctx.x.fill(0);
+    ctx.pcLo = words[0]! | 0; ctx.pcHi = words[1]! | 0;
+    ctx.x[2 * REG.sp] = words[2]!; ctx.x[2 * REG.sp + 1] = words[3]!;
+    ctx.x[2 * REG.a0] = words[4]!; ctx.x[2 * REG.a0 + 1] = words[5]!;
+    ctx.x[2 * REG.a1] = words[6]!; ctx.x[2 * REG.a1 + 1] = words[7]!;
+    ctx.satpLo = words[8]! | 0; ctx.satpHi = words[9]! | 0;
+    ctx.level = 2;
+  }
+
   setUpcall(ctx: VcpuContext, on: boolean): void { ctx.seip = on; }
 
   /** A loaded vCPU has an interrupt pending and enabled in sie (wfi's wake condition). */

@@ -9,7 +9,7 @@ import {
   CONSOLEIO_write, Errno, Virq, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason,
   VcpuInfo, VcpuTimeInfo, XEN_LEGACY_MAX_VCPUS, shutdownReasonName,
 } from '@tachyxx/abi';
-import { EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type DependencyContainer } from '@tachyxx/core';
+import { EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type DependencyContainer, type SimEvent } from '@tachyxx/core';
 import { Cpu, PhysMemory, encodeStartInfo, setTrapRouting, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
 import { MMU_FACTORY, type Mmu } from '@tachyxx/mmu';
 import { SCHED_CORE, numaPlacement, vcpusOnNodes, type SchedCore, type NumaTopology } from '@tachyxx/sched';
@@ -18,7 +18,7 @@ import type { NumaConfig } from '../memory/numa.js';
 import { DomainTable } from '../domain/domain-table.js';
 import type { Domain } from '../domain/domain.js';
 import { memoryOp } from '../domain/memory-op.js';
-import { HypercallTable, type HypercallArgs } from '../hypercalls/table.js';
+import { HypercallTable, HYPERCALL_CONTINUATION, type HypercallArgs } from '../hypercalls/table.js';
 import { vcpuOp } from '../hypercalls/vcpu-op.js';
 import { Vcpu } from './vcpu.js';
 import { GuestState } from './guest-state.js';
@@ -83,7 +83,23 @@ const TO_PL1_INTERRUPTS = [1, 2, 5, 6, 9, 10];
 const CSR = { p1status: 0x600, stvec: 0x105, p1tval2: 0x64b } as const;
 const P1STATUS_TW = 1 << 21;
 const REG = { sp: 2, a0: 10, a1: 11, a2: 12, a3: 13, a4: 14, a5: 15, a7: 17 } as const;
-const hex = (n: number) => `0x${n.toString(16)}`;
+/** A 64-bit value as unsigned hex (negative numbers are two's complement, as the register holds them). */
+export const hex64 = (n: number): string => {
+  if (n >= 0) return `0x${n.toString(16)}`;
+  const lo = (n % TWO32 + TWO32) % TWO32, hi = (Math.floor(n / TWO32) + TWO32) % TWO32;
+  return `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
+};
+const hex = hex64;
+/** The last simulated time a guest timer can be armed at (ns): the event queue's exact integer range. */
+export const SIM_TIME_MAX_NS = Number.MAX_SAFE_INTEGER;
+/** set_timer_op: a timeout this far ahead (2^50 ns) is "huge" (xen/common/sched/core.c). */
+const SET_TIMER_OP_HUGE_NS = 2 ** 50;
+/** set_timer_op: a huge or negative timeout fires after MILLISECS(100) instead (Xen). */
+const SET_TIMER_OP_HUGE_DELAY_NS = 100_000_000;
+/** Events the idle fast path runs before it looks for a deadlock again. */
+const IDLE_EVENTS_PER_ROUND = 1024;
+/** Longest simulated time one invocation of a preemptible hypercall works before it yields (ns). */
+export const HYPERCALL_PREEMPT_NS = 100_000;
 
 export class Host {
   readonly clock: SimClock;
@@ -102,6 +118,8 @@ export class Host {
   private readonly guest = new GuestState();
   private readonly log: (line: string) => void;
   private readonly trapCounts = new Map<string, number>();
+  /** Hypercall continuations taken (preempted long hypercalls). */
+  continuations = 0;
   /** End of the running pCPU's current slice (simulated ns). */
   private sliceEnd = Infinity;
   /** Set by a handler that needs the run loop's attention (shutdown, crash). */
@@ -171,6 +189,7 @@ export class Host {
       this.pcpus[pcpu]!.cpu.stop('reschedule');
     };
     this.registerHypercalls();
+    this.hypercalls.onHandlerError = (v, nr, name, a, e) => this.hypercallFailed(v, nr, name, a, e);
   }
 
   // =====================================================================================
@@ -301,6 +320,16 @@ export class Host {
       // Nothing running and no vCPU timer that could wake anyone: the scheduler's own ticks would
       // go on forever, so this is a deadlock.
       if (!busy && (nextEvent === Infinity || !this.anyVcpuWakeSource())) return 'idle';
+      if (!busy && !this.pcpus.some((p) => p.reschedule)) {
+        // Every pCPU idles: run events (scheduler ticks, timers) back to back until one makes a
+        // pCPU reschedule (a vCPU woke) - the idle pCPUs' clocks catch up when they next run.
+        // The same events in the same order as stepping round by round, at a fraction of the cost.
+        // Bounded, so that a timer that fired without waking anyone is seen by the check above.
+        let n = 0;
+        while (n++ < IDLE_EVENTS_PER_ROUND && this.queue.nextDeadline() <= untilNs && !this.stopRun && !this.pcpus.some((p) => p.reschedule)) this.queue.runNext();
+        this.stopRun = false;
+        if (n > 1) continue;
+      }
       // One pCPU has no peers to keep in step with: it runs up to the next event.
       const quantum = this.pcpus.length > 1 ? this.quantumNs : Infinity;
       let tEnd = Math.min(untilNs, busy ? now + quantum : nextEvent, nextEvent);
@@ -470,17 +499,38 @@ export class Host {
     const args = this.hcArgs;
     args.a0 = cpu.getRegU(REG.a0); args.a1 = cpu.getRegU(REG.a1); args.a2 = cpu.getRegU(REG.a2);
     args.a3 = cpu.getRegU(REG.a3); args.a4 = cpu.getRegU(REG.a4); args.a5 = cpu.getRegU(REG.a5);
-    const ret = this.hypercalls.dispatch(v, nr, args);
-    cpu.cycles += this.costs.hypercall;
+    // Work a preemptible call may do before it yields: up to this pCPU's next event (Xen: a
+    // pending softirq), at most HYPERCALL_PREEMPT_NS.
+    const budgetNs = Math.max(0, Math.min(this.sliceEnd - cpu.timeNs(), HYPERCALL_PREEMPT_NS));
+    const ret = this.hypercalls.dispatch(v, nr, args, budgetNs * this.freqHz / 1e9);
+    cpu.cycles += this.costs.hypercall + this.hypercalls.charged;
     if (this.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
     if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
       cpu.completeEmulated(1);
       cpu.stop('shutdown');
       return;
     }
+    const cont = this.hypercalls.continuation;
+    if (ret === HYPERCALL_CONTINUATION && cont) {
+      // Xen's hypercall_create_continuation: new arguments in a0.., pc left on the ecall; the
+      // guest runs the call again when it next runs (events and other pCPUs go first).
+      for (let i = 0; i < cont.length && i < 6; i++) cpu.setRegNumber(REG.a0 + i, cont[i]!);
+      this.continuations++;
+      cpu.restartTrapped(1);
+      cpu.stop('preempt');
+      return;
+    }
     cpu.setRegNumber(REG.a0, ret);
     cpu.completeEmulated(1);
     if (p.reschedule) cpu.stop('reschedule');
+  }
+
+  /** A handler threw (a hypervisor bug): Xen's domain_crash of the caller, never the host. */
+  private hypercallFailed(v: Vcpu, nr: number, name: string, a: HypercallArgs, e: unknown): number {
+    const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    this.log(`(XEN) d${v.domain.domid}: hypercall ${name} (${nr}) sub-op ${a.a0} args ${[a.a0, a.a1, a.a2, a.a3, a.a4, a.a5].map(hex64).join(' ')} failed: ${what}`);
+    this.crashDomain(v.domain, `${v.name}: hypercall ${name} (${nr}) sub-op ${a.a0} failed in the hypervisor: ${what}`);
+    return -Errno.EFAULT;
   }
 
   private blockVcpu(p: Pcpu, v: Vcpu): void {
@@ -504,7 +554,18 @@ export class Host {
     v.online = true;
     v.setRunstate('runnable', this.clock.now);
     this.sched.setOnline(v.sched, true, this.clock.now);
-    if (v.periodNs > 0) this.queue.reschedule(v.periodic, this.clock.now + v.periodNs);
+    if (v.periodNs > 0) this.setTimer(v.periodic, this.clock.now + v.periodNs);
+  }
+
+  /**
+   * Xen's set_timer(ev, absNs) for a guest timer: a time already past fires at the next event
+   * round; a time past SIM_TIME_MAX_NS (2^53 - 1 ns, about 104 days: the event queue's exact
+   * range) never comes in this simulation, so the timer is left unarmed (see docs/hypervisor.md,
+   * "Time that never comes").
+   */
+  private setTimer(ev: SimEvent, absNs: number): void {
+    if (!(absNs <= SIM_TIME_MAX_NS)) this.queue.cancel(ev);
+    else this.queue.reschedule(ev, Math.max(this.clock.now, absNs));
   }
 
   // =====================================================================================
@@ -513,7 +574,7 @@ export class Host {
 
   private onVcpuTimer(v: Vcpu, why: 'singleshot' | 'periodic' | 'stimecmp'): void {
     if (v.domain.shutdownCode !== null || !v.online) return;
-    if (why === 'periodic' && v.periodNs > 0) this.queue.schedule(v.periodic, this.clock.now + v.periodNs);
+    if (why === 'periodic' && v.periodNs > 0) this.setTimer(v.periodic, this.clock.now + v.periodNs);
     if (why === 'stimecmp') {
       // The guest's own timer (stimecmp) came due while it was not loaded: it runs and the CPU
       // raises STIP when it is loaded again.
@@ -633,7 +694,7 @@ export class Host {
     t.register(Hypercall.console_io, (v, a) => this.consoleIo(v, a));
     t.register(Hypercall.sched_op, (v, a) => this.schedOp(v, a));
     t.register(Hypercall.set_timer_op, (v, a) => this.setTimerOp(v, a.a0));
-    t.register(Hypercall.memory_op, (v, a) => memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine }, a.a0, a.a1));
+    t.register(Hypercall.memory_op, (v, a) => memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine, preempt: this.hypercalls, itemCycles: this.costs.hypercallItem }, a.a0, a.a1));
     t.register(Hypercall.vcpu_op, (v, a) => vcpuOp(this.vcpuOpContext, v, a.a0, a.a1, a.a2));
   }
 
@@ -647,18 +708,18 @@ export class Host {
       this.sched.setOnline(v.sched, false, this.clock.now);
       if (v.loadedOn >= 0) this.pcpus[v.loadedOn]!.cpu.stop('vcpu-down');
     },
-    initialise: (v: Vcpu, pc: number, sp: number, a0: number, a1: number, satp: number) => {
-      this.guest.setEntry(v.ctx, pc, sp, a0, a1, satp);
+    initialise: (v: Vcpu, words: Int32Array) => {
+      this.guest.setEntryWords(v.ctx, words);
       v.initialised = true;
     },
     setSingleshot: (v: Vcpu, absNs: number | null) => {
       if (absNs === null) this.queue.cancel(v.singleshot);
-      else this.queue.reschedule(v.singleshot, Math.max(this.clock.now, absNs));
+      else this.setTimer(v.singleshot, absNs);
     },
     setPeriodic: (v: Vcpu, periodNs: number) => {
       v.periodNs = periodNs;
       if (periodNs === 0) this.queue.cancel(v.periodic);
-      else if (v.online) this.queue.reschedule(v.periodic, this.clock.now + periodNs);
+      else if (v.online) this.setTimer(v.periodic, this.clock.now + periodNs);
     },
   };
 
@@ -671,7 +732,12 @@ export class Host {
     // Copy in page-sized pieces through one buffer: the guest chooses `count`, not our allocation.
     const chunk = this.consoleChunk;
     for (let done = 0; done < count;) {
+      // Xen's guest_console_write: preemptible between chunks; the continuation carries the
+      // rest (CONSOLEIO_write, count - done, buffer + done), so the last invocation's result is
+      // the bytes of the rest.
+      if (done > 0 && this.hypercalls.preemptCheck()) return this.hypercalls.createContinuation(CONSOLEIO_write, count - done, buf + done);
       const n = Math.min(chunk.length, count - done);
+      this.hypercalls.charge(this.costs.copyPerKiB * n / 1024);
       const view = chunk.subarray(0, n);
       if (v.domain.access.read(buf + done, view) < 0) return done ? done : -Errno.EFAULT;
       this.opts.console(v.domain, view);
@@ -722,7 +788,8 @@ export class Host {
         if (d.access.read(a.a1, buf) < 0) return -Errno.EFAULT;
         const dv = new DataView(buf.buffer);
         const nrPorts = dv.getUint32(8, true);
-        const timeout = dv.getUint32(16, true) + dv.getUint32(20, true) * TWO32;
+        // uint64_t timeout (absolute ns), taken by set_timer as s_time_t: bit 63 set = the past.
+        const timeout = dv.getUint32(16, true) + dv.getInt32(20, true) * TWO32;
         if (nrPorts > 128) return -Errno.EINVAL;
         const portsGpa = dv.getUint32(0, true) + dv.getUint32(4, true) * TWO32;
         if (!d.access.checkRange(portsGpa, nrPorts * 4, false)) return -Errno.EFAULT;
@@ -732,7 +799,9 @@ export class Host {
           if (r < 0) return r;
           if (r > 0) return 0;
         }
-        if (timeout) this.queue.reschedule(v.singleshot, Math.max(this.clock.now, timeout));
+        // (Xen has a separate poll timer; here the poll shares the singleshot: a timeout that
+        // never comes leaves the singleshot as it is rather than cancelling it.)
+        if (timeout && Math.max(0, timeout) <= SIM_TIME_MAX_NS) this.setTimer(v.singleshot, Math.max(0, timeout));
         v.blocked = true;
         v.blockKind = 'block';
         this.sched.block(v.sched, this.nowFor(v));
@@ -743,10 +812,19 @@ export class Host {
     }
   }
 
-  private setTimerOp(v: Vcpu, timeoutNs: number): number {
+  /**
+   * do_set_timer_op(s_time_t timeout) as xen/common/sched/core.c: 0 stops the singleshot timer;
+   * a negative timeout or one more than 2^50 ns (about 13 days) ahead fires in 100 ms instead
+   * (Xen's "huge timeout" workaround for Linux's jiffy wrap); anything else is armed as given.
+   */
+  private setTimerOp(v: Vcpu, a0: number): number {
     this.syncUpcall(v);
-    if (timeoutNs === 0) this.queue.cancel(v.singleshot);
-    else this.queue.reschedule(v.singleshot, Math.max(this.clock.now, Math.min(timeoutNs, Number.MAX_SAFE_INTEGER)));
+    // The signed 64-bit register (exact in its sign and size class; 2^53 and up is inexact).
+    const timeout = v.loadedOn >= 0 ? this.pcpus[v.loadedOn]!.cpu.getReg(REG.a0) : a0 >= 2 ** 63 ? a0 - 2 ** 64 : a0;
+    const now = this.nowFor(v);
+    if (timeout === 0) this.queue.cancel(v.singleshot);
+    else if (timeout < 0 || timeout - now >= SET_TIMER_OP_HUGE_NS) this.setTimer(v.singleshot, now + SET_TIMER_OP_HUGE_DELAY_NS);
+    else this.setTimer(v.singleshot, timeout);
     return 0;
   }
 

@@ -6,13 +6,21 @@ export interface VcpuOpContext {
   now(v: Vcpu): number;
   up(v: Vcpu): void;
   down(v: Vcpu): void;
-  initialise(v: Vcpu, pc: number, sp: number, a0: number, a1: number, satp: number): void;
+  /** The new context: the guest's 64-bit pc, sp, a0, a1, satp as (lo, hi) 32-bit halves, in that order. */
+  initialise(v: Vcpu, words: Int32Array): void;
+  /** Xen's set_timer(singleshot, absNs): null stops it; < now fires at once; past the simulated time limit never fires. */
   setSingleshot(v: Vcpu, absNs: number | null): void;
   setPeriodic(v: Vcpu, periodNs: number): void;
 }
 
 const TWO32 = 4294967296;
 const u64 = (dv: DataView, off: number) => dv.getUint32(off, true) + dv.getUint32(off + 4, true) * TWO32;
+/** A u64 field read as Xen's s_time_t (negative when bit 63 is set); exact below 2^53 in magnitude. */
+const s64 = (dv: DataView, off: number) => dv.getUint32(off, true) + dv.getInt32(off + 4, true) * TWO32;
+/** Xen's STIME_DELTA_MAX (xen/include/xen/time.h): the longest period, 2^63 - 1 ns. */
+const STIME_DELTA_MAX = 2 ** 63 - 1;
+/** Xen's MILLISECS(1): the shortest period VCPUOP_set_periodic_timer accepts (xen/common/domain.c). */
+export const VCPU_MIN_PERIOD_NS = 1_000_000;
 
 /** HYPERVISOR_vcpu_op(cmd, vcpuid, arg). A domain may only operate on its own vCPUs. */
 export function vcpuOp(ctx: VcpuOpContext, caller: Vcpu, cmd: number, vcpuid: number, arg: number): number {
@@ -28,9 +36,13 @@ export function vcpuOp(ctx: VcpuOpContext, caller: Vcpu, cmd: number, vcpuid: nu
       if (v.initialised) return -Errno.EEXIST;
       const g = read(VcpuGuestContext);
       if (!g) return -Errno.EFAULT;
-      const pc = u64(g, VcpuGuestContext.pc.offset);
-      if (pc % 4 !== 0) return -Errno.EINVAL;
-      ctx.initialise(v, pc, u64(g, VcpuGuestContext.sp.offset), u64(g, VcpuGuestContext.a0.offset), u64(g, VcpuGuestContext.a1.offset), u64(g, VcpuGuestContext.satp.offset));
+      // All 64 bits of each register (a pc of 2^64 - 4 is a sign-extended high address, not 0);
+      // instructions are 4-byte aligned (no C extension), so a pc that is not is -EINVAL.
+      const words = new Int32Array(10);
+      const fields = [VcpuGuestContext.pc, VcpuGuestContext.sp, VcpuGuestContext.a0, VcpuGuestContext.a1, VcpuGuestContext.satp];
+      fields.forEach((f, i) => { words[2 * i] = g.getInt32(f.offset, true); words[2 * i + 1] = g.getInt32(f.offset + 4, true); });
+      if ((words[0]! & 3) !== 0) return -Errno.EINVAL;
+      ctx.initialise(v, words);
       return 0;
     }
     case VcpuOp.up:
@@ -59,8 +71,8 @@ export function vcpuOp(ctx: VcpuOpContext, caller: Vcpu, cmd: number, vcpuid: nu
       const g = read(VcpuSetPeriodicTimer);
       if (!g) return -Errno.EFAULT;
       const period = u64(g, 0);
-      // As xen/common/domain.c: at least 1 ms.
-      if (period < 1_000_000) return -Errno.EINVAL;
+      // As xen/common/domain.c: at least 1 ms, at most STIME_DELTA_MAX.
+      if (period < VCPU_MIN_PERIOD_NS || period > STIME_DELTA_MAX || g.getInt32(4, true) < 0) return -Errno.EINVAL;
       ctx.setPeriodic(v, period);
       return 0;
     }
@@ -72,10 +84,11 @@ export function vcpuOp(ctx: VcpuOpContext, caller: Vcpu, cmd: number, vcpuid: nu
       if (v !== caller) return -Errno.EINVAL;
       const g = read(VcpuSetSingleshotTimer);
       if (!g) return -Errno.EFAULT;
-      const abs = u64(g, 0);
       const flags = g.getUint32(VcpuSetSingleshotTimer.flags.offset, true);
-      if ((flags & VCPU_SSHOTTMR_future) && abs < ctx.now(caller)) return -Errno.ETIME;
-      ctx.setSingleshot(v, abs);
+      // Xen compares the u64 with NOW() unsigned, then set_timer takes it as s_time_t: a value
+      // with bit 63 set is in the past (fires at once), 2^53..2^63 - 1 is beyond simulated time.
+      if ((flags & VCPU_SSHOTTMR_future) && u64(g, 0) < ctx.now(caller)) return -Errno.ETIME;
+      ctx.setSingleshot(v, Math.max(0, s64(g, 0)));
       return 0;
     }
     case VcpuOp.stop_singleshot_timer:

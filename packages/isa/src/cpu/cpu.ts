@@ -1497,6 +1497,16 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
   }
 
   /**
+   * The handler at `level` made progress on the trapped instruction but did not finish it (a
+   * preempted hypercall, Xen's hypercall continuation): return to it so that it executes again.
+   * Nothing retires, but this is not a trap storm.
+   */
+  restartTrapped(level: 0 | 1): void {
+    this.trapsWithoutRetire = 0;
+    this.returnFromTrap(level);
+  }
+
+  /**
    * From a TS handler running at level L: unwind L's trap (restore its IE from PIE, level <- the
    * level it trapped from) and enter `targetLevel` exactly like a hardware trap taken there from
    * that level, with the given cause / tval / epc.
