@@ -209,7 +209,7 @@ const XENLIB: Side = {
   includes: ['tachyxx.h', 'xen.h', 'evtchn.h', 'gnttab.h', 'xenbus.h', 'console.h', 'vchan.h', 'io/ring.h', 'io/xenbus.h', 'io/netif.h', 'io/blkif.h', 'io/console.h'],
 };
 const XEN: Side = {
-  flags: ['--target=aarch64-linux-gnu', '-ffreestanding', '-nostdinc', '-isystem', execFileSync(CLANG, ['-print-resource-dir'], { encoding: 'utf8' }).trim() + '/include', '-idirafter', XEN_INCLUDE, '-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__'],
+  flags: ['--target=aarch64-linux-gnu', '-ffreestanding', '-nostdinc', '-isystem', (hasClang ? execFileSync(CLANG, ['-print-resource-dir'], { encoding: 'utf8' }).trim() : '') + '/include', '-idirafter', XEN_INCLUDE, '-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__'],
   includes: ['stdint.h', 'stddef.h', 'xen/xen.h', 'xen/errno.h', 'xen/event_channel.h', 'xen/grant_table.h', 'xen/memory.h', 'xen/vcpu.h', 'xen/sched.h',
     'xen/io/ring.h', 'xen/io/xenbus.h', 'xen/io/netif.h', 'xen/io/blkif.h', 'xen/io/console.h', 'xen/io/xs_wire.h', 'xen/io/protocols.h'],
 };
