@@ -20,6 +20,7 @@ export function cpuStop(cpu: Cpu, tid: number): StopEvent {
     case 'watch':
       return { tid, signal: 5, kind: 'watch', watchAddr: cpu.debugAddr, watchKind: cpu.debugAccess === 'r' ? 'rwatch' : 'watch' };
     case 'break': return { tid, signal: 5, kind: 'break' };
+    case 'trap': return { tid, signal: 5, kind: 'trap' };
     default: return { tid, signal: 5, kind: 'step' };
   }
 }
@@ -34,7 +35,7 @@ export class BareTarget extends SliceTarget {
     this.cpu = machine.cpu;
     this.memory = machine.memory;
     this.maxInsns = o.maxInsns ?? Infinity;
-    this.cpu.setDebugHooks({ breakpoint: () => true, watch: () => true });
+    this.cpu.setDebugHooks({ breakpoint: () => true, watch: () => true, trap: (_c, _cause, isInt) => this.catchesTrap(isInt) });
   }
 
   threads(): number[] { return [1]; }

@@ -36,7 +36,10 @@ export class DomainTarget extends SliceTarget {
     this.othersRun = o.othersRun ?? false;
     this.maxInsns = o.maxInsns ?? Infinity;
     for (const p of host.pcpus) {
-      p.cpu.setDebugHooks({ breakpoint: (cpu) => this.mine(cpu), watch: (cpu) => this.mine(cpu) });
+      p.cpu.setDebugHooks({
+        breakpoint: (cpu) => this.mine(cpu), watch: (cpu) => this.mine(cpu),
+        trap: (cpu, _cause, isInt) => this.catchesTrap(isInt) && this.mine(cpu),
+      });
     }
     host.onVcpuRunning((v) => {
       const s = this.pendingStep;

@@ -344,8 +344,15 @@ export class GdbSession {
         else { out('usage: monitor step-irq on|off\n'); return 'OK'; }
         out(`interrupts while stepping: ${this.stepIrqs ? 'taken (a step may stop at a handler entry)' : 'masked (QEMU default)'}\n`);
         return 'OK';
+      case 'catch-traps':
+        if (arg === 'on' || arg === 'exceptions') this.target.catchTraps = 'exceptions';
+        else if (arg === 'all') this.target.catchTraps = 'all';
+        else if (arg === 'off') this.target.catchTraps = 'off';
+        else { out('usage: monitor catch-traps on|all|off\n'); return 'OK'; }
+        out(`stop at the PL2 handler entry of: ${this.target.catchTraps === 'off' ? 'nothing' : this.target.catchTraps === 'all' ? 'every exception and interrupt' : 'every exception (ecall, faults)'}\n`);
+        return 'OK';
       case 'info': {
-        let s = `memory access: ${this.virt ? 'virt' : 'phys'}; interrupts while stepping: ${this.stepIrqs ? 'on' : 'off'}\n`;
+        let s = `memory access: ${this.virt ? 'virt' : 'phys'}; interrupts while stepping: ${this.stepIrqs ? 'on' : 'off'}; catch-traps: ${this.target.catchTraps}\n`;
         for (const tid of this.target.threads()) s += `thread ${tid}: ${this.target.threadInfo(tid)}\n`;
         s += `breakpoints: ${this.bps.size}, watchpoints: ${this.wps.length}\n`;
         out(s);
@@ -355,6 +362,8 @@ export class GdbSession {
         out('monitor commands:\n  virt            memory access through the vCPU\'s stage 1 and stage 2 (default)\n' +
           '  phys            memory access by guest-physical address (stage 2 only)\n' +
           '  step-irq on|off take pending interrupts while stepping (default off)\n' +
+          '  catch-traps on|all|off  stop at the PL2 handler entry of every exception (on) or trap (all):\n' +
+          '                  stepi over an ecall then stops in the kernel\'s handler (default off)\n' +
           '  info            vCPUs, memory mode, breakpoints\n');
         return 'OK';
       default:

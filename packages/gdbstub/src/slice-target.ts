@@ -57,6 +57,11 @@ export abstract class SliceTarget implements DebugTarget {
   /** Called once when the guest is finished (whether or not gdb is attached). */
   onFinished: ((ev: ExitEvent) => void) | undefined;
   protected mode: Mode = 'stopped';
+  /** `monitor catch-traps`: stop at the PL2 handler entry of every exception (and interrupt). */
+  catchTraps: 'off' | 'exceptions' | 'all' = 'off';
+  protected catchesTrap(isInterrupt: boolean): boolean {
+    return this.listener !== undefined && (this.catchTraps === 'all' || (this.catchTraps === 'exceptions' && !isInterrupt));
+  }
   private timer: NodeJS.Immediate | undefined;
   private exitEvent: ExitEvent | undefined;
 
@@ -80,6 +85,8 @@ export abstract class SliceTarget implements DebugTarget {
   protected abstract interruptTid(): number;
   /** Drop breakpoints, watchpoints and hooks. */
   protected abstract clearDebug(): void;
+  /** Reset the catch-traps mode with the breakpoints (gdb detached or killed). */
+  protected resetCatch(): void { this.catchTraps = 'off'; }
 
   get running(): boolean { return this.mode === 'running'; }
   get exited(): boolean { return this.mode === 'exited'; }
@@ -122,6 +129,7 @@ export abstract class SliceTarget implements DebugTarget {
   }
 
   detach(): void {
+    this.resetCatch();
     this.clearDebug();
     this.listener = undefined;
     if (this.mode === 'stopped' || this.mode === 'running') { this.prepareResume(); this.start('free'); }

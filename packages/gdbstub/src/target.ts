@@ -14,7 +14,7 @@ export const REG = {
 } as const;
 export const NUM_REGS = 40;
 
-export type StopKind = 'break' | 'hwbreak' | 'watch' | 'step' | 'interrupt';
+export type StopKind = 'break' | 'hwbreak' | 'watch' | 'step' | 'trap' | 'interrupt';
 
 export interface StopEvent {
   /** gdb thread id (vCPU index + 1). */
@@ -72,4 +72,6 @@ export interface DebugTarget {
   /** End the simulation (gdb's kill). */
   kill(): void;
   listener: StopListener | undefined;
+  /** `monitor catch-traps`: stop at the PL2 handler entry of exceptions ('exceptions') or of every trap ('all'). */
+  catchTraps: 'off' | 'exceptions' | 'all';
 }

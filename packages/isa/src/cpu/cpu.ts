@@ -87,6 +87,12 @@ export interface CpuDebugHooks {
    * true = stop after the instruction (run() returns 'debug').
    */
   watch(cpu: Cpu, addr: number, size: number, kind: 0 | 1): boolean;
+  /**
+   * A trap was just entered at PL2 (pc = its handler): true = stop there (run() returns 'debug',
+   * debugEvent 'trap'). Lets a debugger step into the guest kernel's handler (gdb steps RISC-V in
+   * software, with a breakpoint after the ecall). Optional; only asked on trap entry.
+   */
+  trap?(cpu: Cpu, cause: number, isInterrupt: boolean): boolean;
 }
 
 /** A watched range of virtual addresses [addr, addr + len) (signed-number addresses, like cpu.pc). */
@@ -361,7 +367,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
   private bpSkipHi = 0;
   private dbgStopNow = false;
   /** Why the last run() / debugStep() returned 'debug': 'break', 'watch', 'step' or 'request'. */
-  debugEvent: '' | 'break' | 'watch' | 'step' | 'request' = '';
+  debugEvent: '' | 'break' | 'watch' | 'step' | 'request' | 'trap' = '';
   /** Breakpoint pc or watched data address of the last debug event. */
   debugAddr = 0;
   /** 'r' or 'w' for a watch event. */
@@ -1646,6 +1652,10 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     if (mode === 1 && isInt) { const s = (tlo >>> 0) + 4 * code; tlo = s | 0; if (s >= TWO32) thi = (thi + 1) | 0; }
     this.pcLo = tlo; this.pcHi = thi;
     this.irqDirty = true;
+    if (t === 2 && this.dbgHooks !== undefined && this.dbgHooks.trap !== undefined && this.dbgHooks.trap(this, code, isInt)) {
+      this.debugEvent = 'trap';
+      this.stopRequested = true; // run() returns 'debug' at the handler's first instruction
+    }
     if (t <= 1) {
       const h = this.handlers[t];
       if (h !== undefined) {
