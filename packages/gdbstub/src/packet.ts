@@ -5,7 +5,7 @@
 // Data escapes: '}' followed by (byte ^ 0x20) for '#', '$', '}' and '*' (and in binary data).
 // Run-length encoding ('*') is only for responses (gdb never sends it); we do not send it either.
 
-/** Largest packet data we accept (advertised as qSupported PacketSize). gdbserver uses 16 KiB too. */
+/** Largest packet data we accept (advertised as qSupported PacketSize=4000; our choice, a stub picks its own). */
 export const MAX_PACKET = 0x4000;
 
 export type PacketEvent =

@@ -6,7 +6,7 @@ import { NUM_REGS, type DebugTarget, type ExitEvent, type StopEvent } from './ta
 import { TARGET_XML } from './tdesc.js';
 import { debugRead, debugWrite } from './walk.js';
 
-/** Retransmissions of one packet after '-' before the stub gives up on it (gdb retries 3 times itself). */
+/** Retransmissions of one reply after '-' before the stub stops resending it (our choice). */
 export const MAX_RETRANSMITS = 8;
 
 const TWO32 = 4294967296;
