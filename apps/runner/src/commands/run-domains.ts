@@ -9,6 +9,8 @@ import { GrantTables } from '@tachyxx/grant';
 import { attachConsoleRings, attachXenstore } from '@tachyxx/xenstore';
 import { hostContainer } from '../host-config.js';
 import { consoleSink } from '../console.js';
+import { DomainTarget } from '@tachyxx/gdbstub';
+import { serveGdb, type GdbOptions } from './gdb.js';
 
 export interface RunDomainsOptions {
   images: string[];
@@ -18,6 +20,8 @@ export interface RunDomainsOptions {
   variant?: string;
   maxInsns: number;
   stats?: string;
+  /** Serve gdb for the first domain (--gdb). */
+  gdb?: GdbOptions;
 }
 
 export async function runDomains(o: RunDomainsOptions): Promise<number> {
@@ -90,6 +94,12 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
   }
 
   const t0 = performance.now();
+  if (o.gdb) {
+    const first = host.domains.list()[0]!;
+    const target = new DomainTarget(host, first, { othersRun: o.gdb.othersRun, maxInsns: o.maxInsns });
+    const end = await serveGdb(target, o.gdb);
+    if (end.killed) { out.flush(); return 1; }
+  }
   const why = host.run({ maxInsns: o.maxInsns });
   const wallSeconds = (performance.now() - t0) / 1000;
   for (const [name, rest] of partial) if (rest) out.write(enc.encode(`${name}: ${rest}\n`));

@@ -6,6 +6,8 @@ import { hostContainer } from '../host-config.js';
 import { intOption, parse, UsageError } from '../usage.js';
 import { runDomains } from './run-domains.js';
 import { consoleSink } from '../console.js';
+import { BareTarget, parseGdbAddress, type GdbAddress } from '@tachyxx/gdbstub';
+import { serveGdb } from './gdb.js';
 
 export const RUN_HELP = `Usage: tachyxx run --bare IMAGE [options]
        tachyxx run --domain IMAGE [--domain IMAGE ...] [options]
@@ -33,6 +35,12 @@ Options:
   --max-insns N       stop after exactly N retired instructions (exit status 1)
   --stats FILE.json   write run statistics as JSON
   --trace FILE        write an instruction trace (pc, level, instruction, disassembly); slow
+  --gdb [HOST:]PORT   serve the gdb remote protocol on TCP (host default 127.0.0.1; port 0
+                      picks one) or --gdb unix:PATH; with --domain gdb debugs the first domain,
+                      each of its vCPUs a thread (see "Debugging a guest" in the README)
+  --gdb-wait          stop at the first instruction until gdb connects
+  --gdb-others MODE   with --domain: while gdb holds the domain the other domains 'stop'
+                      (default, all-stop) or 'run'
   --debug             print stack traces for internal errors
   -h, --help          show this help
 
@@ -58,6 +66,9 @@ export async function runCommand(args: string[]): Promise<number> {
       'max-insns': { type: 'string' },
       stats: { type: 'string' },
       trace: { type: 'string' },
+      gdb: { type: 'string' },
+      'gdb-wait': { type: 'boolean' },
+      'gdb-others': { type: 'string' },
       debug: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -77,8 +88,20 @@ export async function runCommand(args: string[]): Promise<number> {
   if (!(ISA_VARIANTS as readonly string[]).includes(variant)) {
     throw new UsageError(`--isa: unknown variant '${variant}' (known: ${ISA_VARIANTS.join(', ')})`, HINT);
   }
+  let gdb: GdbAddress | undefined;
+  if (values.gdb !== undefined) {
+    try { gdb = parseGdbAddress(values.gdb); } catch (e) { throw new UsageError((e as Error).message, HINT); }
+  } else if (values['gdb-wait'] || values['gdb-others'] !== undefined) {
+    throw new UsageError(`--${values['gdb-wait'] ? 'gdb-wait' : 'gdb-others'} needs --gdb`, HINT);
+  }
+  const others = values['gdb-others'] ?? 'stop';
+  if (others !== 'stop' && others !== 'run') throw new UsageError(`--gdb-others: '${others}' is not 'stop' or 'run'`, HINT);
+  if (others === 'run' && !domains.length) throw new UsageError('--gdb-others applies to --domain only', HINT);
+  if (gdb && values.trace) throw new UsageError('--gdb and --trace cannot be combined', HINT);
+  const gdbOpts = gdb ? { address: gdb, wait: values['gdb-wait'] === true, othersRun: others === 'run' } : undefined;
   if (domains.length) {
     return runDomains({
+      gdb: gdbOpts,
       images: domains,
       memoryMiB: intOption('memory', values.memory, 64, HINT, 1, 4096),
       vcpus: intOption('vcpus', values.vcpus, 1, HINT, 1, 32),
@@ -141,7 +164,12 @@ export async function runCommand(args: string[]): Promise<number> {
   const wallStart = performance.now();
   let result: RunResult;
   try {
-    result = machine.run({ maxInsns });
+    if (gdbOpts) {
+      const target = new BareTarget(machine, { maxInsns });
+      const end = await serveGdb(target, gdbOpts);
+      if (end.killed) return 1;
+      result = machine.exit ?? { reason: 'insn-limit', code: -1, message: end.message };
+    } else result = machine.run({ maxInsns });
   } finally {
     out.flush();
     if (traceFd >= 0) closeSync(traceFd);

@@ -124,6 +124,8 @@ export class Host {
   private sliceEnd = Infinity;
   /** Set by a handler that needs the run loop's attention (shutdown, crash). */
   private stopRun = false;
+  /** The pCPU whose CPU stopped for a debugger event (run() returns 'debug'), or null. */
+  debugStopped: Pcpu | null = null;
   readonly costs: HypervisorCosts;
   /** Set by an event-channel component: deliver a VIRQ through its bound port (true = delivered). */
   virqHook: ((v: Vcpu, virq: number) => boolean) | null = null;
@@ -309,7 +311,8 @@ export class Host {
    * Runs until every domain has shut down, `untilNs` of simulated time has passed, or the
    * total retired instructions reach `maxInsns`. Returns why it stopped.
    */
-  run({ untilNs = Infinity, maxInsns = Infinity }: { untilNs?: number; maxInsns?: number } = {}): 'all-shutdown' | 'time' | 'insn-limit' | 'idle' {
+  run({ untilNs = Infinity, maxInsns = Infinity }: { untilNs?: number; maxInsns?: number } = {}): 'all-shutdown' | 'time' | 'insn-limit' | 'idle' | 'debug' {
+    this.debugStopped = null;
     for (;;) {
       this.serviceReschedules();
       if (this.allShutDown()) return 'all-shutdown';
@@ -336,6 +339,8 @@ export class Host {
       if (tEnd <= now) tEnd = now;
       for (const p of this.pcpus) {
         this.runPcpu(p, tEnd, maxInsns);
+        // A debugger event (gdb stub): everything stops here; run() again resumes the round.
+        if (this.debugStopped) return 'debug';
         if (this.instructions() >= maxInsns) return 'insn-limit';
       }
       this.stopRun = false;
@@ -359,6 +364,7 @@ export class Host {
       const insnsLeft = maxInsns - this.instructions();
       if (insnsLeft <= 0) return;
       const why = cpu.run(insnsLeft, tEnd);
+      if (why === 'debug') { this.debugStopped = p; return; }
       if (why === 'trap-loop') {
         this.crashDomain(p.current.domain, `${p.current.name}: endless trap loop at pc ${hex(cpu.pc)} (trap vector outside its memory?)`);
       } else if (why === 'idle' || why === 'deadlock') {
