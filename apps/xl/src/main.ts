@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util';
 // xl.cfg files, so that list, console, ... start fast.
 import type { XlCfgError } from './xlcfg/errors.js';
 import type { XlNotice } from './config/values.js';
-import { Host, NoHostError, HostOpError } from './client.js';
-import { HOST_COMMANDS, createOnHost } from './commands.js';
+import { Host, NoHostError, HostOpError, UntrustedSocketError } from './client.js';
+import { HOST_COMMANDS, createOnHost, hostTopology } from './commands.js';
 import { Usage, XlFail } from './usage.js';
 
 export const VERSION = '0.1.0';
@@ -138,14 +138,9 @@ async function createCommand(args: string[], host: () => Promise<Host>): Promise
   }
   // A real create: the host first (its topology resolves cpus= / nodes:), then the config.
   const h = await host();
-  const info = (await h.call<{ info: [string, string][] }>('info')).info;
-  const get = (k: string) => Number(info.find(([x]) => x === k)?.[1] ?? 1);
-  const pcpus = get('nr_cpus');
-  const nrNodes = Math.max(1, get('nr_nodes'));
-  const per = Math.ceil(pcpus / nrNodes);
-  const nodes = Array.from({ length: nrNodes }, (_, n) => Array.from({ length: pcpus }, (_, c) => c).filter((c) => Math.floor(c / per) === n));
+  const topology = await hostTopology(h);
   if (!values.quiet) process.stderr.write(`Parsing config from ${file}\n`);
-  const result = loadDomainConfig(file, { overrides, topology: { pcpus, nodes } });
+  const result = loadDomainConfig(file, { overrides, topology });
   for (const w of result.warnings) process.stderr.write(notice(w, 'warning'));
   if (result.unsupported.length) {
     for (const u of result.unsupported) process.stderr.write(notice(u, 'not supported by Tachyxx'));
@@ -217,7 +212,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n`);
       return e.exitCode;
     }
-    if (e instanceof NoHostError) {
+    if (e instanceof NoHostError || e instanceof UntrustedSocketError) {
       process.stderr.write(`${e.message}\n`);
       return 1;
     }

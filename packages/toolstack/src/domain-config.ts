@@ -6,6 +6,7 @@
  */
 import { ToolstackError } from './protocol.js';
 import { parseCpuList, type CpuTopology } from './cpulist.js';
+import { MAX_MEMKB } from './units.js';
 
 export type ShutdownAction =
   | 'destroy' | 'restart' | 'preserve' | 'rename-restart' | 'coredump-destroy' | 'coredump-restart' | 'soft-reset';
@@ -131,8 +132,8 @@ export function toBuildSpec(raw: unknown, topo: CpuTopology): BuildSpec {
   const ramdisk = typeof b.ramdisk === 'string' && b.ramdisk ? b.ramdisk : null;
   if (ramdisk) warnings.push(`ramdisk '${ramdisk}' is not loaded: the Tachyxx boot ABI has no initrd yet`);
 
-  const targetKb = num(b.target_memkb ?? b.max_memkb ?? 128 * 1024, 'b_info.target_memkb', 1024, 2 ** 42);
-  const maxKb = num(b.max_memkb ?? targetKb, 'b_info.max_memkb', 1024, 2 ** 42);
+  const targetKb = num(b.target_memkb ?? b.max_memkb ?? 128 * 1024, 'b_info.target_memkb', 1024, MAX_MEMKB);
+  const maxKb = num(b.max_memkb ?? targetKb, 'b_info.max_memkb', 1024, MAX_MEMKB);
   if (targetKb > maxKb) throw new ToolstackError('EINVAL', `memory (${targetKb} KiB) must not be more than maxmem (${maxKb} KiB)`);
   const memoryMiB = Math.ceil(targetKb / 1024);
   const maxMemoryMiB = Math.max(memoryMiB, Math.ceil(maxKb / 1024));

@@ -6,7 +6,7 @@
  * Dom0 is domain 0 of the Host's domain table (memory owned, P2M built) with no Vcpu objects:
  * its vCPUs are this TypeScript code, listed as blocked in vcpu-list.
  */
-import { parseMemKb } from './units.js';
+import { MAX_MEMKB, parseMemKb } from './units.js';
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_RAM_BASE, PAGE_SIZE, ShutdownReason, shutdownReasonName } from '@tachyxx/abi';
@@ -39,8 +39,6 @@ export const CONSOLE_RATE_DEFAULT = { bytes: 30 * 2048, periodMs: 200 } as const
 /** Console and host log files rotate past this size (bytes), keeping LOG_KEEP_DEFAULT old copies (NAME.1, NAME.2). */
 export const LOG_MAX_BYTES_DEFAULT = 16 << 20;
 export const LOG_KEEP_DEFAULT = 2;
-/** Largest memory size an op accepts (KiB): 2^42 KiB = 4 PiB, the bound b_info.max_memkb has too. */
-export const MAX_MEMKB = 2 ** 42;
 
 export interface ToolstackOptions {
   container: DependencyContainer;
