@@ -32,7 +32,7 @@ function kindOf(st: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevi
 }
 
 function checkStat(what: string, path: string, st: { size: number; isFile(): boolean } & Parameters<typeof kindOf>[0], maxBytes: number): number {
-  if (!st.isFile()) throw new ToolstackError('EINVAL', `${what} ${path}: is ${kindOf(st)}; ${what} images must be regular files`);
+  if (!st.isFile()) throw new ToolstackError('EINVAL', `${what} ${path}: is ${kindOf(st)}, not a regular file`);
   if (st.size > maxBytes) throw new ToolstackError('EINVAL', `${what} ${path}: ${st.size} bytes is more than the limit of ${maxBytes} bytes`);
   return st.size;
 }
