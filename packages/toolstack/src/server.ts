@@ -288,6 +288,7 @@ export class ControlServer {
 
   private accept(socket: Socket): void {
     socket.on('error', () => {});
+    this.ts.onIo();
     if (this.conns.size >= this.o.maxConnections) {
       // At the limit: make room from a connection that holds a slot without using it, so that
       // a flood of silent (or idle) connections cannot lock xl out; else refuse this one.
@@ -310,6 +311,7 @@ export class ControlServer {
     const split = new LineSplitter((line) => this.onLine(c, line), this.o.maxRequestLine);
     socket.on('data', (d: Buffer) => {
       if (c.closed) return;
+      this.ts.onIo();
       try {
         split.push(d);
       } catch (e) {

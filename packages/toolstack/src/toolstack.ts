@@ -189,6 +189,8 @@ export class Toolstack {
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   /** Called when something may have become runnable (the run loop wakes up). */
   onWork: () => void = () => {};
+  /** Called when a client connects or sends a request (the run loop gives the event loop a few turns). */
+  onIo: () => void = () => {};
   private seq = 0;
   private closed = false;
   private readonly consoleRings: ConsoleRings;
