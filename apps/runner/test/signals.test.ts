@@ -65,3 +65,13 @@ describe('tachyxx run: images that are not regular files', () => {
     }
   });
 });
+
+describe('tachyxx host: the new limits flags', () => {
+  it('bad values are usage errors (exit 2) naming the flag', () => {
+    expect(tachyxx('host', '--log-size', 'lots')).toMatchObject({ status: 2, stderr: expect.stringContaining("--log-size: 'lots' is not a size") });
+    expect(tachyxx('host', '--log-keep', '-1')).toMatchObject({ status: 2 });
+    expect(tachyxx('host', '--max-connections', '0')).toMatchObject({ status: 2, stderr: expect.stringContaining('--max-connections: 0 is out of range 1..100000') });
+    expect(tachyxx('host', '--console-rate', '1e300')).toMatchObject({ status: 2, stderr: expect.stringContaining('--console-rate') });
+    expect(tachyxx('host', '--help').stdout).toMatch(/--console-rate BYTES[\s\S]*--max-connections N/);
+  });
+});
