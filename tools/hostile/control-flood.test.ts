@@ -3,6 +3,8 @@
 // running and `xl list` answers within LIST_BOUND_MS throughout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { LIST_BOUND_MS, built, rssMiB, sleep, startHost, startVictim, victimAlive, xl, type HostProc } from './control-helpers.js';
 
 let h: HostProc;
@@ -96,6 +98,32 @@ describe.skipIf(!built)('control socket: hostile clients next to a victim domain
     expect(rss).toBeLessThan(600);
     victim = await victimAlive(h, victim);
     console.log(`huge lines: 8 x 50 MB refused in ${Math.round(ms)} ms; xl list ${Math.round(r.ms)} ms; host RSS ${Math.round(rss)} MiB`);
+  });
+
+  it('xenstored socket flood: 3,000 silent connections; xenstore-read and xl list still answer', async () => {
+    const xsPath = join(h.dir, 'xenstored.sock');
+    const socks: Socket[] = [];
+    for (let i = 0; i < 3000; i++) socks.push(await open(xsPath));
+    try {
+      const t0 = performance.now();
+      const read = spawnSync('xenstore-read', ['/local/domain/0/name'], { env: { ...process.env, XENSTORED_PATH: xsPath }, encoding: 'utf8', timeout: 20_000 });
+      if (read.error === undefined || (read.error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        expect(read.stdout).toBe('Domain-0\n');
+        console.log(`xenstored flood: xenstore-read answered in ${Math.round(performance.now() - t0)} ms`);
+      }
+      let open_ = Infinity;
+      for (const end = Date.now() + 10_000; Date.now() < end; await sleep(100)) {
+        open_ = socks.filter((s) => !s.destroyed && s.readyState === 'open').length;
+        if (open_ <= 512) break;
+      }
+      expect(open_).toBeLessThanOrEqual(512);
+      const r = await xl(h.sock, ['list']);
+      expect(r.status).toBe(0);
+      expect(r.ms).toBeLessThan(LIST_BOUND_MS);
+    } finally {
+      for (const s of socks) s.destroy();
+    }
+    victim = await victimAlive(h, victim);
   });
 
   it('deep nesting: a request 4,110 levels deep is refused; list -l answers afterwards', async () => {

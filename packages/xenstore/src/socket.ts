@@ -103,6 +103,8 @@ export interface XsSocketServerOptions {
   handshakeMs?: number;
   /** Where limit events are reported (the host log). */
   log?: (line: string) => void;
+  /** Called on every connection and every chunk read (the host's run loop then yields to I/O). */
+  onIo?: () => void;
 }
 
 export class XsSocketServer {
@@ -111,6 +113,7 @@ export class XsSocketServer {
   private readonly maxConnections: number;
   private readonly handshakeMs: number;
   private readonly log: (line: string) => void;
+  private readonly onIo: () => void;
   private sweeper: NodeJS.Timeout | undefined;
   /** Connections refused at the limit, evicted for a newer one, and closed for saying nothing. */
   readonly stats = { refused: 0, evicted: 0, timedOut: 0 };
@@ -119,6 +122,7 @@ export class XsSocketServer {
     this.maxConnections = opts.maxConnections ?? 512;
     this.handshakeMs = opts.handshakeMs ?? 10_000;
     this.log = opts.log ?? (() => {});
+    this.onIo = opts.onIo ?? (() => {});
   }
 
   private admit(socket: Socket): boolean {
@@ -158,8 +162,10 @@ export class XsSocketServer {
     }
     const server = createServer((socket) => {
       socket.on('error', () => {});
+      this.onIo();
       if (!this.admit(socket)) return;
       const conn = new XsSocketConnection(this.xs, socket);
+      socket.on('data', () => this.onIo());
       this.clients.add(conn);
       socket.on('close', () => this.clients.delete(conn));
       this.xs.attach(conn);

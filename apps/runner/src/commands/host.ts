@@ -106,7 +106,7 @@ export async function hostCommand(args: string[]): Promise<number> {
     throw e;
   }
   const server = new ControlServer(ts, { maxConnections });
-  const xsServer = new XsSocketServer(ts.xs, { log: (l) => ts.log(l) });
+  const xsServer = new XsSocketServer(ts.xs, { log: (l) => ts.log(l), onIo: () => ts.onIo() });
   const base = basename(socket).replace(/\.sock$/, '');
   const xsPath = join(dirname(socket), base === 'host' ? 'xenstored.sock' : `${base}.xenstored.sock`);
   try {
