@@ -136,7 +136,8 @@ export class Host {
     if (m.id === null && m.ok === false) {
       // A connection-level error (limit reached, line too long): fail every waiting request with it.
       const e = m.error as { code: ErrorCode; message: string };
-      for (const p of this.pending.values()) p.rej(new HostOpError(e?.code ?? 'EIO', String(e?.message ?? 'the host refused the connection')));
+      const msg = typeof e?.message === 'string' ? e.message : 'the host refused the connection';
+      for (const p of this.pending.values()) p.rej(new HostOpError(typeof e?.code === 'string' ? e.code : 'EIO', msg));
       this.pending.clear();
       return;
     }

@@ -12,8 +12,9 @@ export const MAX_MEMKB = 2 ** 42;
 export function parseMemKb(v: unknown): number {
   let kb: number;
   if (typeof v === 'number') kb = v * 1024;
+  else if (typeof v !== 'string') return NaN;
   else {
-    const m = /^(\d{1,20})([bkmgt]?)$/i.exec(String(v ?? '').trim());
+    const m = /^(\d{1,20})([bkmgt]?)$/i.exec(v.trim());
     if (!m) return NaN;
     const n = Number(m[1]);
     switch (m[2]!.toLowerCase()) {

@@ -123,9 +123,9 @@ describe('parsers never throw anything but their own error', () => {
   });
 
   it('toBuildSpec: ToolstackError only, on arbitrary domain_configs', () => {
-    const b = fc.dictionary(fc.constantFrom('max_vcpus', 'avail_vcpus', 'max_memkb', 'target_memkb', 'cpumap', 'cpumap_soft', 'vcpu_hard_affinity', 'sched_params', 'kernel', 'ramdisk', 'max_grant_frames', 'event_channels', 'type'), value, { maxKeys: 6 });
+    const b = fc.dictionary(fc.constantFrom('cmdline', 'max_vcpus', 'avail_vcpus', 'max_memkb', 'target_memkb', 'cpumap', 'cpumap_soft', 'vcpu_hard_affinity', 'sched_params', 'kernel', 'ramdisk', 'max_grant_frames', 'event_channels', 'type'), value, { maxKeys: 6 });
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.record({ c_info: fc.oneof(fc.record({ name: fc.oneof(fc.string({ maxLength: 70 }), hostileNumber), type: fc.constantFrom('pv', 'pvh', 'hvm', 'x') }), fc.jsonValue({ maxDepth: 2 })), b_info: b, on_crash: fc.string({ maxLength: 12 }) })), (raw) => {
+      fc.property(fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.record({ c_info: fc.oneof(fc.record({ name: fc.oneof(fc.string({ maxLength: 70 }), hostileNumber), type: fc.oneof(fc.constantFrom('pv', 'pvh', 'hvm', 'x'), fc.jsonValue({ maxDepth: 2 })), uuid: fc.oneof(fc.uuid(), fc.jsonValue({ maxDepth: 2 })) }, { requiredKeys: ['name'] }), fc.jsonValue({ maxDepth: 2 })), b_info: b, on_crash: fc.oneof(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 })) })), (raw) => {
         try {
           toBuildSpec(raw, topo);
         } catch (e) {

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ControlServer, HostClient, LineSplitter, LineTooLongError, MAX_REQUEST_DEPTH, MAX_REQUEST_LINE, ToolstackError, parseCpuList, validateRequest,
+  ControlServer, HostClient, LineSplitter, LineTooLongError, MAX_REQUEST_DEPTH, MAX_REQUEST_LINE, ToolstackError, parseCpuList, parseMemKb, toBuildSpec, validateRequest,
   type Toolstack,
 } from '@tachyxx/toolstack';
 import { cfg, GUEST, makeToolstack, op, runUntil } from './helpers.js';
@@ -90,6 +90,19 @@ describe('finding 5: request depth and shape', () => {
     bad({ id: 1, op: 'list', v: 99 }, 'EPROTO', /newer than this host's/);
     bad({ id: 1, op: 'console-input', args: { domain: 1, data: 'x'.repeat(200_000) } }, 'EINVAL', /base64 text of at most/);
     expect(validateRequest({ id: 'a', op: 'list', args: { domains: ['x', 3], long: true } })).toMatchObject({ op: 'list', args: { long: true } });
+  });
+
+  it('config values whose String() throws ({"toString": 0}) are EINVAL, not an internal error', () => {
+    const evil = JSON.parse('{"toString": 0}');
+    for (const [raw, re] of [
+      [{ c_info: { name: 'x', type: evil }, b_info: { kernel: 'k' } }, /c_info\.type: expected a string, got an object/],
+      [{ c_info: { name: 'x', uuid: evil }, b_info: { kernel: 'k' } }, /c_info\.uuid: expected a string/],
+      [{ c_info: { name: 'x' }, b_info: { kernel: 'k', cmdline: evil } }, /b_info\.cmdline: expected a string/],
+      [{ c_info: { name: 'x' }, b_info: { kernel: 'k' }, on_crash: evil }, /on_crash: expected a string/],
+    ] as const) {
+      expect(() => toBuildSpec(raw, { pcpus: 4, nodes: [[0, 1, 2, 3]] })).toThrow(re);
+    }
+    expect(parseMemKb(evil)).toBeNaN();
   });
 });
 
