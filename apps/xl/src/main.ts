@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import type { XlCfgError } from './xlcfg/errors.js';
 import type { XlNotice } from './config/values.js';
 import type { HostTopology } from './config/cpumap.js';
-import { Host, NoHostError, HostOpError } from './client.js';
-import { HOST_COMMANDS, createOnHost } from './commands.js';
+import { Host, NoHostError, HostOpError, UntrustedSocketError } from './client.js';
+import { HOST_COMMANDS, createOnHost, hostTopology } from './commands.js';
 import { Usage, XlFail } from './usage.js';
 
 export const VERSION = '0.1.0';
@@ -93,17 +93,6 @@ or without one against the default 'tachyxx host' (4 pCPUs, 1 NUMA node).
 
 function notice(n: XlNotice, kind: string): string {
   return `${n.source}${n.line > 0 ? `:${n.line}` : ''}: ${kind}: ${n.key}: ${n.message}\n`;
-}
-
-/** The host's pCPUs and NUMA nodes, from `xl info`'s fields. */
-async function hostTopology(h: Host): Promise<HostTopology> {
-  const info = (await h.call<{ info: [string, string][] }>('info')).info;
-  const get = (k: string) => Number(info.find(([x]) => x === k)?.[1] ?? 1);
-  const pcpus = get('nr_cpus');
-  const nrNodes = Math.max(1, get('nr_nodes'));
-  const per = Math.ceil(pcpus / nrNodes);
-  const nodes = Array.from({ length: nrNodes }, (_, n) => Array.from({ length: pcpus }, (_, c) => c).filter((c) => Math.floor(c / per) === n));
-  return { pcpus, nodes };
 }
 
 async function createCommand(args: string[], host: () => Promise<Host>): Promise<number> {
@@ -232,7 +221,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n`);
       return e.exitCode;
     }
-    if (e instanceof NoHostError) {
+    if (e instanceof NoHostError || e instanceof UntrustedSocketError) {
       process.stderr.write(`${e.message}\n`);
       return 1;
     }

@@ -97,7 +97,7 @@ describe('domain config (libxl_domain_config as xl builds it)', () => {
     expect(b(l).vcpu_hard_affinity).toEqual([[1], [1, 2, 3, 4, 5, 6, 7]]);
     expect(b(l).numa_placement).toBe('False');
     const m = build(MIN + 'cpus = "6-9"\n');
-    expect(m.warnings[0]!.message).toMatch(/pCPU 8, pCPU 9 not on this host \(8 pCPUs, 2 NUMA nodes\): ignored/);
+    expect(m.warnings[0]!.message).toMatch(/pCPUs 8-9 not on this host \(8 pCPUs, 2 NUMA nodes\): ignored/);
   });
 
   it('resolves kernel, ramdisk and disk paths against the config folder', () => {

@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { readImageFileSync, ToolstackError } from '@tachyxx/toolstack';
 import { ConfigError, resolve } from '@tachyxx/core';
 import { BareMachine, ISA_CPU_FACTORY, ISA_VARIANTS, ImageError, type RunResult } from '@tachyxx/isa';
 import { MMU_FACTORY } from '@tachyxx/mmu';
@@ -128,9 +129,11 @@ export async function runCommand(args: string[]): Promise<number> {
 
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(image!);
+    // A regular file no larger than guest RAM (never /dev/zero or a FIFO).
+    bytes = readImageFileSync(image!, 'image', memoryMiB * 1024 * 1024);
   } catch (e) {
-    process.stderr.write(`tachyxx: ${image}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
+    if (!(e instanceof ToolstackError)) throw e;
+    process.stderr.write(`tachyxx: ${e.message.replace(/^image /, '')}\n`);
     return 2;
   }
 

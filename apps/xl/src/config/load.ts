@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { XlCfgError } from '../xlcfg/errors.js';
@@ -6,6 +5,7 @@ import { XlConfig, applyOverrides } from '../xlcfg/config.js';
 import type { HostTopology } from './cpumap.js';
 import { interpretDomainConfig, type DomainConfigResult } from './domain-config.js';
 import { DEFAULT_HOST } from '@tachyxx/toolstack/units';
+import { readConfigText } from './read-file.js';
 
 /** What `xl create -n` assumes without a running host: Tachyxx's default host (1 pCPU, 1 node). */
 /** The default `tachyxx host`: its pCPUs on one NUMA node. */
@@ -16,7 +16,7 @@ export interface LoadOptions {
   overrides?: readonly string[];
   topology?: HostTopology;
   generateUuid?: () => string;
-  /** Read the file (default: fs.readFileSync as UTF-8). */
+  /** Read the file (default: readConfigText: a regular file of at most 1 MiB, as UTF-8). */
   readFile?: (path: string) => string;
 }
 
@@ -29,7 +29,7 @@ export function loadDomainConfig(file: string, opts: LoadOptions = {}): DomainCo
   let text = '';
   if (file !== '/dev/null') {
     try {
-      text = (opts.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(file);
+      text = (opts.readFile ?? ((p: string) => readConfigText(p)))(file);
     } catch (e) {
       const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : e instanceof Error ? e.message : String(e);
       throw new XlCfgError({ source: file, line: 0, col: 0, reason: `Failed to read config file: ${reason}` });
