@@ -25,7 +25,7 @@ describe('xl CLI (the built dist/cli.js, run as a process)', () => {
     const r = xl(['create', '-n', '-q', cfg], d);
     expect(r.status).toBe(0);
     expect(r.stderr).not.toMatch(/pCPU 2|pCPU 3/);
-    expect(r.stderr).toMatch(/cpus_soft: pCPU 4, pCPU 5 not on this host \(4 pCPUs, 1 NUMA node\): ignored/);
+    expect(r.stderr).toMatch(/cpus_soft: pCPUs 4-5 not on this host \(4 pCPUs, 1 NUMA node\): ignored/);
   });
 
   it('-q, overrides, the global -N, and relative paths against the config folder', () => {
