@@ -42,6 +42,19 @@ describe('tachyxx run: signals flush the console', () => {
     });
   }
 
+  it('--bare: SIGINT stops a spinning guest with its output flushed, exit 130', async () => {
+    const r = await runUntilOutput(['--bare', GUEST('spin')], 1, 'SIGINT');
+    expect(r.stdout).toBe('spin: looping forever\n');
+    expect(r.stderr).toBe('tachyxx: stopped by SIGINT\n');
+    expect(r.status).toBe(130);
+  });
+
+  it('--bare: a reader that goes away (EPIPE) stops a flooding guest', () => {
+    const p = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" run --bare "${GUEST('conflood')}" | head -c 1000 > /dev/null`], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(p.error).toBeUndefined();
+    expect(p.status).toBe(0);
+  });
+
   it('a reader that goes away (EPIPE) stops a spinning run instead of running forever', () => {
     const p = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" run --domain "${GUEST('conflood')}" | head -c 1000 > /dev/null; echo "\${PIPESTATUS:-done}"`], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
     expect(p.error).toBeUndefined();

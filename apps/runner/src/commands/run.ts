@@ -6,7 +6,10 @@ import { MMU_FACTORY } from '@tachyxx/mmu';
 import { hostContainer } from '../host-config.js';
 import { intOption, parse, UsageError } from '../usage.js';
 import { runDomains } from './run-domains.js';
-import { consoleSink } from '../console.js';
+import { catchSignals, consoleSink, signalStatus, stdoutGone } from '../console.js';
+
+/** Instructions per run slice of a bare run (between two checks for signals and a closed stdout). */
+const BARE_SLICE_INSNS = 20_000_000;
 import { BareTarget, parseGdbAddress, type GdbAddress } from '@tachyxx/gdbstub';
 import { serveGdb } from './gdb.js';
 
@@ -172,7 +175,30 @@ export async function runCommand(args: string[]): Promise<number> {
       const end = await serveGdb(target, gdbOpts);
       if (end.killed) return 1;
       result = machine.exit ?? { reason: 'insn-limit', code: -1, message: end.message };
-    } else result = machine.run({ maxInsns });
+    } else {
+      // In slices with a turn of the event loop between them, as run --domain does: a signal or a
+      // reader that went away stops the run with every console byte flushed.
+      const sig = catchSignals();
+      try {
+        for (;;) {
+          const r = machine.runSlice(BARE_SLICE_INSNS, maxInsns);
+          if (r !== 'budget' && r !== 'debug') {
+            result = r;
+            break;
+          }
+          out.tick();
+          await new Promise((res) => setImmediate(res));
+          if (sig.signal() || stdoutGone()) {
+            out.flush();
+            if (stdoutGone()) return signalStatus('SIGPIPE');
+            process.stderr.write(`tachyxx: stopped by ${sig.signal()}\n`);
+            return signalStatus(sig.signal()!);
+          }
+        }
+      } finally {
+        sig.done();
+      }
+    }
   } finally {
     out.flush();
     if (traceFd >= 0) closeSync(traceFd);
