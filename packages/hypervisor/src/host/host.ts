@@ -7,7 +7,7 @@
 // same images -> same output and stats.
 import {
   CONSOLEIO_write, Errno, Virq, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason,
-  VcpuInfo, VcpuTimeInfo, XEN_LEGACY_MAX_VCPUS, shutdownReasonName,
+  VcpuInfo, VcpuTimeInfo, GUEST_MAX_VCPUS, shutdownReasonName,
 } from '@tachyxx/abi';
 import { EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type DependencyContainer, type SimEvent } from '@tachyxx/core';
 import { Cpu, PhysMemory, encodeStartInfo, setTrapRouting, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
@@ -19,7 +19,7 @@ import { DomainTable } from '../domain/domain-table.js';
 import type { Domain } from '../domain/domain.js';
 import { memoryOp } from '../domain/memory-op.js';
 import { HypercallTable, HYPERCALL_CONTINUATION, type HypercallArgs } from '../hypercalls/table.js';
-import { vcpuOp } from '../hypercalls/vcpu-op.js';
+import { vcpuOp, updateRunstateArea } from '../hypercalls/vcpu-op.js';
 import { Vcpu } from './vcpu.js';
 import { GuestState } from './guest-state.js';
 import { DEFAULT_HYPERVISOR_COSTS, HYPERVISOR_COSTS, type HypervisorCosts } from '../plugin.js';
@@ -203,8 +203,8 @@ export class Host {
     const elf = parseElf(spec.image, { file, ramBase: GUEST_RAM_BASE, ramSize: memBytes });
     const nvcpus = spec.vcpus ?? 1;
     const maxVcpus = spec.maxVcpus ?? nvcpus;
-    if (!Number.isInteger(nvcpus) || nvcpus < 1 || maxVcpus < nvcpus || maxVcpus > XEN_LEGACY_MAX_VCPUS) {
-      throw new HostError(`${spec.name}: vcpus ${nvcpus} / maxvcpus ${maxVcpus} out of range 1..${XEN_LEGACY_MAX_VCPUS}`);
+    if (!Number.isInteger(nvcpus) || nvcpus < 1 || maxVcpus < nvcpus || maxVcpus > GUEST_MAX_VCPUS) {
+      throw new HostError(`${spec.name}: vcpus ${nvcpus} / maxvcpus ${maxVcpus} out of range 1..${GUEST_MAX_VCPUS}`);
     }
     const startInfo = Math.ceil(elf.imageEnd / PAGE_SIZE) * PAGE_SIZE;
     if (startInfo + PAGE_SIZE > GUEST_RAM_BASE + memBytes) {
@@ -394,6 +394,7 @@ export class Host {
       p.cpu.saveContext(prev.ctx);
       prev.loadedOn = -1;
       prev.setRunstate(prev.blocked ? 'blocked' : prev.online && prev.domain.shutdownCode === null ? 'runnable' : 'offline', now);
+      updateRunstateArea(prev, now);
       this.armStimecmpWake(prev);
     }
     p.current = next;
@@ -408,6 +409,7 @@ export class Host {
       if (p.cpu.level === 1) p.cpu.returnFromTrap(1);
       next.loadedOn = p.id;
       next.setRunstate('running', now);
+      updateRunstateArea(next, now);
       this.updateTimeInfo(next, now);
       for (const h of this.runningHooks) h(next, now);
     }
@@ -583,8 +585,10 @@ export class Host {
     }
     // Xen delivers VIRQ_TIMER through the event channel bound to it; without an event-channel
     // component (or with VIRQ_TIMER unbound) it is the bare upcall.
-    if (this.virqHook?.(v, Virq.timer)) return;
-    this.sendUpcall(v);
+    if (!this.virqHook?.(v, Virq.timer)) this.sendUpcall(v);
+    // The singleshot is also SCHEDOP_poll's timeout (Xen's poll_timer_fn: vcpu_unblock): it ends
+    // the poll even when the upcall was already pending (and masked), so raised nothing new.
+    if (why === 'singleshot' && v.blocked && v.blockKind === 'block') this.wakeVcpu(v);
   }
 
   /**
@@ -594,10 +598,8 @@ export class Host {
    */
   sendUpcall(v: Vcpu): void {
     v.upcallPending = true;
-    const d = v.domain;
-    if (d.sharedInfoGpa && v.id < XEN_LEGACY_MAX_VCPUS) {
-      d.access.write(d.sharedInfoGpa + v.id * VcpuInfo.size + VcpuInfo.evtchn_upcall_pending.offset, ONE);
-    }
+    const vi = v.vcpuInfoGpa;
+    if (vi) v.domain.access.write(vi + VcpuInfo.evtchn_upcall_pending.offset, ONE);
     if (v.loadedOn >= 0) {
       const cpu = this.pcpus[v.loadedOn]!.cpu;
       cpu.setInterruptPending(9, true);
@@ -612,10 +614,10 @@ export class Host {
    * follows that flag whenever the hypervisor looks (block, poll, wfi, timer). Returns it.
    */
   private syncUpcall(v: Vcpu): boolean {
-    const d = v.domain;
-    if (!d.sharedInfoGpa || v.id >= XEN_LEGACY_MAX_VCPUS) return v.upcallPending;
+    const vi = v.vcpuInfoGpa;
+    if (!vi) return v.upcallPending;
     const b = this.scratch.subarray(0, 1);
-    if (d.access.read(d.sharedInfoGpa + v.id * VcpuInfo.size + VcpuInfo.evtchn_upcall_pending.offset, b) < 0) return v.upcallPending;
+    if (v.domain.access.read(vi + VcpuInfo.evtchn_upcall_pending.offset, b) < 0) return v.upcallPending;
     const pending = b[0] !== 0;
     if (!pending && v.upcallPending) {
       v.upcallPending = false;
@@ -623,12 +625,6 @@ export class Host {
       else this.guest.setUpcall(v.ctx, false);
     }
     return v.upcallPending;
-  }
-
-  private writeVcpuInfoByte(v: Vcpu, offset: number, value: number): void {
-    const d = v.domain;
-    if (!d.sharedInfoGpa || v.id >= XEN_LEGACY_MAX_VCPUS) return;
-    d.access.write(d.sharedInfoGpa + v.id * VcpuInfo.size + offset, value ? ONE : ZERO);
   }
 
   /** The time a vCPU sees: its pCPU's own time while loaded (ahead of the queue's clock). */
@@ -649,8 +645,9 @@ export class Host {
   /** Writes vcpu_time_info for `v` under Xen's version protocol (odd while updating). */
   private updateTimeInfo(v: Vcpu, now: number): void {
     const d = v.domain;
-    if (!d.sharedInfoGpa || v.id >= XEN_LEGACY_MAX_VCPUS) return;
-    const base = d.sharedInfoGpa + v.id * VcpuInfo.size + VcpuInfo.time.offset;
+    const vi = v.vcpuInfoGpa;
+    if (!vi) return;
+    const base = vi + VcpuInfo.time.offset;
     const t = this.scratch;
     d.access.read(base, t.subarray(0, 4));
     const version = (t[0]! | (t[1]! << 8) | (t[2]! << 16) | (t[3]! << 24)) >>> 0;
@@ -721,6 +718,8 @@ export class Host {
       if (periodNs === 0) this.queue.cancel(v.periodic);
       else if (v.online) this.setTimer(v.periodic, this.clock.now + periodNs);
     },
+    markEventsPending: (v: Vcpu) => this.sendUpcall(v),
+    updateTime: (v: Vcpu) => this.updateTimeInfo(v, this.nowFor(v)),
   };
 
   private consoleIo(v: Vcpu, a: HypercallArgs): number {
@@ -753,9 +752,10 @@ export class Host {
         this.sched.yield(v.sched, this.clock.now);
         return 0;
       case SchedOp.block: {
-        // Xen: block enables event delivery (clears evtchn_upcall_mask) and returns at once when
-        // an event is already pending.
-        this.writeVcpuInfoByte(v, VcpuInfo.evtchn_upcall_mask.offset, 0);
+        // Xen: block returns at once when an event is already pending (Arm's
+        // vcpu_block_unless_event_pending). The Arm layout has no evtchn_upcall_mask to clear;
+        // unlike Arm's local_event_delivery_enable, the guest's sstatus.SIE is left as it is
+        // (docs/abi.md).
         if (this.syncUpcall(v)) return 0;
         v.blocked = true;
         v.blockKind = 'block';
@@ -793,7 +793,11 @@ export class Host {
         if (nrPorts > 128) return -Errno.EINVAL;
         const portsGpa = dv.getUint32(0, true) + dv.getUint32(4, true) * TWO32;
         if (!d.access.checkRange(portsGpa, nrPorts * 4, false)) return -Errno.EFAULT;
-        if (this.syncUpcall(v)) return 0;
+        // Xen's do_poll: local_events_need_delivery() ends the poll at once - on Arm only while
+        // the guest can take the upcall (interrupts not masked): a pending upcall the guest
+        // masks (sstatus.SIE or sie.SEIE off) does not, or a poll loop that leaves
+        // evtchn_upcall_pending set would spin.
+        if (this.syncUpcall(v) && this.guest.upcallDeliverable(v.ctx, v.loadedOn >= 0 ? this.pcpus[v.loadedOn]!.cpu : null)) return 0;
         if (this.pollHook) {
           const r = this.pollHook(v, portsGpa, nrPorts);
           if (r < 0) return r;
@@ -873,7 +877,6 @@ export class Host {
 }
 
 const ONE = new Uint8Array([1]);
-const ZERO = new Uint8Array([0]);
 
 function setU64(dv: DataView, off: number, n: number): void {
   dv.setUint32(off, n >>> 0, true);
