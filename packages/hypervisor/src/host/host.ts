@@ -20,6 +20,11 @@ import type { Domain } from '../domain/domain.js';
 import { memoryOp } from '../domain/memory-op.js';
 import { HypercallTable, HYPERCALL_CONTINUATION, type HypercallArgs } from '../hypercalls/table.js';
 import { vcpuOp, updateRunstateArea } from '../hypercalls/vcpu-op.js';
+import { xenVersion, XENVER_VERSION_VALUE } from '../hypercalls/xen-version.js';
+import { hvmOp, HvmParams } from '../hypercalls/hvm-op.js';
+import { physmapOp, type GrantFrameSpace } from '../hypercalls/physmap.js';
+import { multicall } from '../hypercalls/multicall.js';
+import { DomainWatchdogs } from '../hypercalls/watchdog.js';
 import { Vcpu } from './vcpu.js';
 import { GuestState } from './guest-state.js';
 import { DEFAULT_HYPERVISOR_COSTS, HYPERVISOR_COSTS, type HypervisorCosts } from '../plugin.js';
@@ -250,6 +255,7 @@ export class Host {
     boot.initialised = true;
     for (let i = 0; i < nvcpus; i++) if (i === 0) this.vcpuUp(d.vcpus[i]!);
     for (const h of this.createHooks) h(d);
+    this.hvmParams.initFromStartInfo(d);
     this.log(`(XEN) d${d.domid}: created '${d.name}' with ${spec.memoryMiB} MiB, ${maxVcpus} vCPU(s)`);
     if (!spec.paused) this.unpauseDomain(d);
     return d;
@@ -290,6 +296,7 @@ export class Host {
   destroyDomain(d: Domain<Vcpu>): void {
     for (const p of this.pcpus) if (p.current?.domain === d) this.switchTo(p, null);
     for (const v of d.vcpus) this.cancelTimers(v);
+    this.watchdogs.destroy(d);
     for (const h of this.destroyHooks) h(d);
     this.sched.removeDomain(d.domid, this.clock.now);
     this.domains.destroy(d.domid);
@@ -691,9 +698,28 @@ export class Host {
     t.register(Hypercall.console_io, (v, a) => this.consoleIo(v, a));
     t.register(Hypercall.sched_op, (v, a) => this.schedOp(v, a));
     t.register(Hypercall.set_timer_op, (v, a) => this.setTimerOp(v, a.a0));
-    t.register(Hypercall.memory_op, (v, a) => memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine, preempt: this.hypercalls, itemCycles: this.costs.hypercallItem }, a.a0, a.a1));
+    t.register(Hypercall.memory_op, (v, a) => physmapOp(this, v.domain, a.a0, a.a1) ?? memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine, preempt: this.hypercalls, itemCycles: this.costs.hypercallItem }, a.a0, a.a1));
     t.register(Hypercall.vcpu_op, (v, a) => vcpuOp(this.vcpuOpContext, v, a.a0, a.a1, a.a2));
+    // XENVER_version first: it is the null hypercall.
+    t.register(Hypercall.xen_version, (v, a) => a.a0 === 0 ? XENVER_VERSION_VALUE : xenVersion(this, v.domain, a.a0, a.a1));
+    t.register(Hypercall.hvm_op, (v, a) => hvmOp(this.hvmOpContext, v.domain, a.a0, a.a1));
+    t.register(Hypercall.multicall, (v, a) => multicall(t, v, a.a0, a.a1));
   }
+
+  /** XENVER_commandline for the control domain: the host's command line ('' when none). */
+  commandline = '';
+  /** HVM_PARAM_* per domain (hvm_op); initialised from start_info when a domain is built. */
+  readonly hvmParams = new HvmParams();
+  private readonly hvmOpContext = { params: this.hvmParams, domain: (id: number) => this.domains.get(id) };
+  /** XENMAPSPACE_grant_table: set by the grant component. */
+  grantFrames: GrantFrameSpace | null = null;
+  /** SCHEDOP_watchdog timers. */
+  readonly watchdogs = new DomainWatchdogs({
+    now: () => this.clock.now,
+    arm: (ev, at) => this.setTimer(ev, at),
+    cancel: (ev) => this.queue.cancel(ev),
+    fired: (d) => this.shutdownDomain(d, ShutdownReason.watchdog, `Watchdog timer fired for domain ${d.domid}`),
+  });
 
   private readonly vcpuOpContext = {
     now: (v: Vcpu) => this.nowFor(v),
@@ -782,6 +808,8 @@ export class Host {
         this.shutdownDomain(target, reason);
         return 0;
       }
+      case SchedOp.watchdog:
+        return this.watchdogs.op(d, a.a1);
       case SchedOp.poll: {
         // Without event channels there is nothing to poll but the timeout.
         const buf = new Uint8Array(24);
@@ -824,7 +852,7 @@ export class Host {
   private setTimerOp(v: Vcpu, a0: number): number {
     this.syncUpcall(v);
     // The signed 64-bit register (exact in its sign and size class; 2^53 and up is inexact).
-    const timeout = v.loadedOn >= 0 ? this.pcpus[v.loadedOn]!.cpu.getReg(REG.a0) : a0 >= 2 ** 63 ? a0 - 2 ** 64 : a0;
+    const timeout = v.loadedOn >= 0 && !this.hypercalls.nested ? this.pcpus[v.loadedOn]!.cpu.getReg(REG.a0) : a0 >= 2 ** 63 ? a0 - 2 ** 64 : a0;
     const now = this.nowFor(v);
     if (timeout === 0) this.queue.cancel(v.singleshot);
     else if (timeout < 0 || timeout - now >= SET_TIMER_OP_HUGE_NS) this.setTimer(v.singleshot, now + SET_TIMER_OP_HUGE_DELAY_NS);
