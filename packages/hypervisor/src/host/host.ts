@@ -122,7 +122,8 @@ export class Host {
   private readonly wallclockEpoch: number;
   private readonly guest = new GuestState();
   private readonly log: (line: string) => void;
-  private readonly trapCounts = new Map<string, number>();
+  /** Traps by cause: exceptions at [cause], interrupts at [64 + cause] (named in statsJson; no string per trap). */
+  private readonly trapCounts = new Float64Array(128);
   /** Hypercall continuations taken (preempted long hypercalls). */
   continuations = 0;
   /** End of the running pCPU's current slice (simulated ns). */
@@ -451,9 +452,9 @@ export class Host {
 
   private onTrap(p: Pcpu, cause: number, isInterrupt: boolean, tval: number, epc: number): void {
     const v = p.current;
-    const key = causeName(cause, isInterrupt);
-    this.trapCounts.set(key, (this.trapCounts.get(key) ?? 0) + 1);
+    this.trapCounts[((isInterrupt ? 64 : 0) + cause) & 127]!++;
     const cpu = p.cpu;
+    const key = causeName(cause, isInterrupt);
     if (!v) throw new Error(`pCPU ${p.id}: ${key} at ${hex(epc)} with no vCPU loaded (hypervisor bug)`);
     if (isInterrupt) {
       // PL1 interrupts are not used yet: return to the guest.
@@ -889,7 +890,7 @@ export class Host {
       instructions: this.instructions(),
       simCycles: cycles,
       simNs: now,
-      traps: Object.fromEntries([...this.trapCounts].sort()),
+      traps: Object.fromEntries([...this.trapCounts].flatMap((n, i) => (n ? [[causeName(i & 63, i >= 64), n] as const] : [])).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       hypercalls: this.hypercalls.counts(),
       domains: Object.fromEntries(this.domains.list().map((d) => [d.name, {
         domid: d.domid,
