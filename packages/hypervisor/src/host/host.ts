@@ -504,11 +504,17 @@ export class Host {
 
   private hypercall(p: Pcpu, v: Vcpu): void {
     const cpu = p.cpu;
-    const nr = cpu.getReg(REG.a7);
+    // Straight from the register file (the null hypercall's path: no call per register).
+    const x = cpu.x;
+    const nr = x[2 * REG.a7 + 1] === 0 && x[2 * REG.a7]! >= 0 ? x[2 * REG.a7]! : cpu.getReg(REG.a7);
     // One arguments object, refilled per call: handlers read it during the call only.
     const args = this.hcArgs;
-    args.a0 = cpu.getRegU(REG.a0); args.a1 = cpu.getRegU(REG.a1); args.a2 = cpu.getRegU(REG.a2);
-    args.a3 = cpu.getRegU(REG.a3); args.a4 = cpu.getRegU(REG.a4); args.a5 = cpu.getRegU(REG.a5);
+    args.a0 = (x[2 * REG.a0 + 1]! >>> 0) * TWO32 + (x[2 * REG.a0]! >>> 0);
+    args.a1 = (x[2 * REG.a1 + 1]! >>> 0) * TWO32 + (x[2 * REG.a1]! >>> 0);
+    args.a2 = (x[2 * REG.a2 + 1]! >>> 0) * TWO32 + (x[2 * REG.a2]! >>> 0);
+    args.a3 = (x[2 * REG.a3 + 1]! >>> 0) * TWO32 + (x[2 * REG.a3]! >>> 0);
+    args.a4 = (x[2 * REG.a4 + 1]! >>> 0) * TWO32 + (x[2 * REG.a4]! >>> 0);
+    args.a5 = (x[2 * REG.a5 + 1]! >>> 0) * TWO32 + (x[2 * REG.a5]! >>> 0);
     // Work a preemptible call may do before it yields: up to this pCPU's next event (Xen: a
     // pending softirq), at most HYPERCALL_PREEMPT_NS.
     const budgetNs = Math.max(0, Math.min(this.sliceEnd - cpu.timeNs(), HYPERCALL_PREEMPT_NS));
