@@ -9,6 +9,7 @@
 //     per wall second (target >= 10 M for xen_version) and simulated cycles per call.
 // Results go to docs/benchmarks.md (section "Virtualization") and docs/bench-virt-mmu.svg.
 //   --quick   only the small benchmark builds
+//   --hypercall-only   only section 3, printed (docs/benchmarks.md is left as it is)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { machineLine, writeBenchSection } from './lib/bench-report.mjs';
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'apps/runner/dist/cli.js');
 const quick = process.argv.includes('--quick');
+const hypercallOnly = process.argv.includes('--hypercall-only');
 const tmp = mkdtempSync(join(tmpdir(), 'tachyxx-bench-virt-'));
 let seq = 0;
 
@@ -33,7 +35,7 @@ const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const big = (n) => Math.round(n).toLocaleString('en');
 
 // ---- 1. overhead ----
-const progs = readdirSync(join(root, 'guests/build'))
+const progs = hypercallOnly ? [] : readdirSync(join(root, 'guests/build'))
   .filter((n) => /^bench-[a-z]+(-small)?\.elf$/.test(n) && n.includes('-small') === quick)
   .map((n) => n.replace(/\.elf$/, '')).sort();
 const over = [];
@@ -63,7 +65,7 @@ const mmuGuests = [
   { guest: 'tlbstress', golden: readFileSync(join(root, 'guests/tlbstress/expected.txt'), 'utf8') },
 ];
 const mmuRows = [];
-for (const { guest, golden } of mmuGuests) {
+for (const { guest, golden } of hypercallOnly ? [] : mmuGuests) {
   for (const [i, v] of variants.entries()) {
     process.stderr.write(`[mmu ${guest} ${i + 1}/${variants.length}] ${v.tlb} pwc=${v.pwc} nestedTlb=${v.ntlb} ...`);
     const cfg = join(tmp, `host${i}.yaml`);
@@ -112,7 +114,7 @@ function svg(rows) {
     bars + `<rect x="${W - 200}" y="40" width="12" height="12" fill="#4477aa"/><text x="${W - 182}" y="50" font-size="11">tagged TLB (VMID+ASID)</text>` +
     `<rect x="${W - 200}" y="58" width="12" height="12" fill="#cc6677"/><text x="${W - 182}" y="68" font-size="11">untagged (flush on switch)</text></svg>\n`;
 }
-writeFileSync(join(root, 'docs/bench-virt-mmu.svg'), svg(mmuRows.filter((r) => r.guest === 'minikernel')));
+if (!hypercallOnly) writeFileSync(join(root, 'docs/bench-virt-mmu.svg'), svg(mmuRows.filter((r) => r.guest === 'minikernel')));
 
 const body = [
   `Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine()}${quick ? ' (--quick: small builds)' : ''}.`,
@@ -146,4 +148,4 @@ const body = [
   'Reproduce: `pnpm bench:virt` (`--quick` for the small builds).',
 ].join('\n');
 console.log('\n' + body);
-writeBenchSection(join(root, 'docs/benchmarks.md'), 'Virtualization', body);
+if (!hypercallOnly) writeBenchSection(join(root, 'docs/benchmarks.md'), 'Virtualization', body);
