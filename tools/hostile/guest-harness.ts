@@ -22,9 +22,16 @@ const CODE = new Uint32Array([
 /** 64-bit register values as (lo, hi) int32 halves. */
 export interface Regs { nr: number; a: [number, number][] }
 
-/** Creates a paused domain that will issue hypercall `regs.nr` with `regs.a` in a0..a5, then power off. */
-export function hypercallDomain(host: Host, name: string, regs: Regs, memoryMiB = 16, maxVcpus = 1): Domain<Vcpu> {
+/** Guest memory to fill before the call (argument structs): bytes at a guest-physical address. */
+export interface Fill { gpa: number; bytes: Uint8Array }
+
+/**
+ * Creates a paused domain that will issue hypercall `regs.nr` with `regs.a` in a0..a5, then
+ * power off; `fill` is written into its memory first (the structs the call's pointers name).
+ */
+export function hypercallDomain(host: Host, name: string, regs: Regs, memoryMiB = 16, maxVcpus = 1, fill: Fill[] = []): Domain<Vcpu> {
   const d = host.createDomain({ name, image: image('hello'), memoryMiB, paused: true, maxVcpus });
+  for (const f of fill) d.access.write(f.gpa, f.bytes);
   d.access.write(GUEST_RAM_BASE, new Uint8Array(CODE.buffer));
   const ctx = d.vcpus[0]!.ctx;
   const set = (r: number, lo: number, hi: number) => { ctx.x[2 * r] = lo | 0; ctx.x[2 * r + 1] = hi | 0; };

@@ -7,7 +7,7 @@
 // same images -> same output and stats.
 import {
   CONSOLEIO_write, Errno, Virq, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason,
-  VcpuInfo, VcpuTimeInfo, XEN_LEGACY_MAX_VCPUS, shutdownReasonName,
+  VcpuInfo, VcpuTimeInfo, GUEST_MAX_VCPUS, shutdownReasonName,
 } from '@tachyxx/abi';
 import { EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type DependencyContainer, type SimEvent } from '@tachyxx/core';
 import { Cpu, PhysMemory, encodeStartInfo, setTrapRouting, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
@@ -19,7 +19,12 @@ import { DomainTable } from '../domain/domain-table.js';
 import type { Domain } from '../domain/domain.js';
 import { memoryOp } from '../domain/memory-op.js';
 import { HypercallTable, HYPERCALL_CONTINUATION, type HypercallArgs } from '../hypercalls/table.js';
-import { vcpuOp } from '../hypercalls/vcpu-op.js';
+import { vcpuOp, updateRunstateArea } from '../hypercalls/vcpu-op.js';
+import { xenVersion, XENVER_VERSION_VALUE } from '../hypercalls/xen-version.js';
+import { hvmOp, HvmParams } from '../hypercalls/hvm-op.js';
+import { physmapOp, type GrantFrameSpace } from '../hypercalls/physmap.js';
+import { multicall } from '../hypercalls/multicall.js';
+import { DomainWatchdogs } from '../hypercalls/watchdog.js';
 import { Vcpu } from './vcpu.js';
 import { GuestState } from './guest-state.js';
 import { DEFAULT_HYPERVISOR_COSTS, HYPERVISOR_COSTS, type HypervisorCosts } from '../plugin.js';
@@ -117,7 +122,8 @@ export class Host {
   private readonly wallclockEpoch: number;
   private readonly guest = new GuestState();
   private readonly log: (line: string) => void;
-  private readonly trapCounts = new Map<string, number>();
+  /** Traps by cause: exceptions at [cause], interrupts at [64 + cause] (named in statsJson; no string per trap). */
+  private readonly trapCounts = new Float64Array(128);
   /** Hypercall continuations taken (preempted long hypercalls). */
   continuations = 0;
   /** End of the running pCPU's current slice (simulated ns). */
@@ -205,8 +211,8 @@ export class Host {
     const elf = parseElf(spec.image, { file, ramBase: GUEST_RAM_BASE, ramSize: memBytes });
     const nvcpus = spec.vcpus ?? 1;
     const maxVcpus = spec.maxVcpus ?? nvcpus;
-    if (!Number.isInteger(nvcpus) || nvcpus < 1 || maxVcpus < nvcpus || maxVcpus > XEN_LEGACY_MAX_VCPUS) {
-      throw new HostError(`${spec.name}: vcpus ${nvcpus} / maxvcpus ${maxVcpus} out of range 1..${XEN_LEGACY_MAX_VCPUS}`);
+    if (!Number.isInteger(nvcpus) || nvcpus < 1 || maxVcpus < nvcpus || maxVcpus > GUEST_MAX_VCPUS) {
+      throw new HostError(`${spec.name}: vcpus ${nvcpus} / maxvcpus ${maxVcpus} out of range 1..${GUEST_MAX_VCPUS}`);
     }
     const startInfo = Math.ceil(elf.imageEnd / PAGE_SIZE) * PAGE_SIZE;
     if (startInfo + PAGE_SIZE > GUEST_RAM_BASE + memBytes) {
@@ -252,6 +258,7 @@ export class Host {
     boot.initialised = true;
     for (let i = 0; i < nvcpus; i++) if (i === 0) this.vcpuUp(d.vcpus[i]!);
     for (const h of this.createHooks) h(d);
+    this.hvmParams.initFromStartInfo(d);
     this.log(`(XEN) d${d.domid}: created '${d.name}' with ${spec.memoryMiB} MiB, ${maxVcpus} vCPU(s)`);
     if (!spec.paused) this.unpauseDomain(d);
     return d;
@@ -292,6 +299,7 @@ export class Host {
   destroyDomain(d: Domain<Vcpu>): void {
     for (const p of this.pcpus) if (p.current?.domain === d) this.switchTo(p, null);
     for (const v of d.vcpus) this.cancelTimers(v);
+    this.watchdogs.destroy(d);
     for (const h of this.destroyHooks) h(d);
     this.sched.removeDomain(d.domid, this.clock.now);
     this.domains.destroy(d.domid);
@@ -400,6 +408,7 @@ export class Host {
       p.cpu.saveContext(prev.ctx);
       prev.loadedOn = -1;
       prev.setRunstate(prev.blocked ? 'blocked' : prev.online && prev.domain.shutdownCode === null ? 'runnable' : 'offline', now);
+      updateRunstateArea(prev, now);
       this.armStimecmpWake(prev);
     }
     p.current = next;
@@ -414,6 +423,7 @@ export class Host {
       if (p.cpu.level === 1) p.cpu.returnFromTrap(1);
       next.loadedOn = p.id;
       next.setRunstate('running', now);
+      updateRunstateArea(next, now);
       this.updateTimeInfo(next, now);
       for (const h of this.runningHooks) h(next, now);
     }
@@ -448,9 +458,9 @@ export class Host {
 
   private onTrap(p: Pcpu, cause: number, isInterrupt: boolean, tval: number, epc: number): void {
     const v = p.current;
-    const key = causeName(cause, isInterrupt);
-    this.trapCounts.set(key, (this.trapCounts.get(key) ?? 0) + 1);
+    this.trapCounts[((isInterrupt ? 64 : 0) + cause) & 127]!++;
     const cpu = p.cpu;
+    const key = causeName(cause, isInterrupt);
     if (!v) throw new Error(`pCPU ${p.id}: ${key} at ${hex(epc)} with no vCPU loaded (hypervisor bug)`);
     if (isInterrupt) {
       // PL1 interrupts are not used yet: return to the guest.
@@ -500,11 +510,17 @@ export class Host {
 
   private hypercall(p: Pcpu, v: Vcpu): void {
     const cpu = p.cpu;
-    const nr = cpu.getReg(REG.a7);
+    // Straight from the register file (the null hypercall's path: no call per register).
+    const x = cpu.x;
+    const nr = x[2 * REG.a7 + 1] === 0 && x[2 * REG.a7]! >= 0 ? x[2 * REG.a7]! : cpu.getReg(REG.a7);
     // One arguments object, refilled per call: handlers read it during the call only.
     const args = this.hcArgs;
-    args.a0 = cpu.getRegU(REG.a0); args.a1 = cpu.getRegU(REG.a1); args.a2 = cpu.getRegU(REG.a2);
-    args.a3 = cpu.getRegU(REG.a3); args.a4 = cpu.getRegU(REG.a4); args.a5 = cpu.getRegU(REG.a5);
+    args.a0 = (x[2 * REG.a0 + 1]! >>> 0) * TWO32 + (x[2 * REG.a0]! >>> 0);
+    args.a1 = (x[2 * REG.a1 + 1]! >>> 0) * TWO32 + (x[2 * REG.a1]! >>> 0);
+    args.a2 = (x[2 * REG.a2 + 1]! >>> 0) * TWO32 + (x[2 * REG.a2]! >>> 0);
+    args.a3 = (x[2 * REG.a3 + 1]! >>> 0) * TWO32 + (x[2 * REG.a3]! >>> 0);
+    args.a4 = (x[2 * REG.a4 + 1]! >>> 0) * TWO32 + (x[2 * REG.a4]! >>> 0);
+    args.a5 = (x[2 * REG.a5 + 1]! >>> 0) * TWO32 + (x[2 * REG.a5]! >>> 0);
     // Work a preemptible call may do before it yields: up to this pCPU's next event (Xen: a
     // pending softirq), at most HYPERCALL_PREEMPT_NS.
     const budgetNs = Math.max(0, Math.min(this.sliceEnd - cpu.timeNs(), HYPERCALL_PREEMPT_NS));
@@ -589,8 +605,10 @@ export class Host {
     }
     // Xen delivers VIRQ_TIMER through the event channel bound to it; without an event-channel
     // component (or with VIRQ_TIMER unbound) it is the bare upcall.
-    if (this.virqHook?.(v, Virq.timer)) return;
-    this.sendUpcall(v);
+    if (!this.virqHook?.(v, Virq.timer)) this.sendUpcall(v);
+    // The singleshot is also SCHEDOP_poll's timeout (Xen's poll_timer_fn: vcpu_unblock): it ends
+    // the poll even when the upcall was already pending (and masked), so raised nothing new.
+    if (why === 'singleshot' && v.blocked && v.blockKind === 'block') this.wakeVcpu(v);
   }
 
   /**
@@ -600,10 +618,8 @@ export class Host {
    */
   sendUpcall(v: Vcpu): void {
     v.upcallPending = true;
-    const d = v.domain;
-    if (d.sharedInfoGpa && v.id < XEN_LEGACY_MAX_VCPUS) {
-      d.access.write(d.sharedInfoGpa + v.id * VcpuInfo.size + VcpuInfo.evtchn_upcall_pending.offset, ONE);
-    }
+    const vi = v.vcpuInfoGpa;
+    if (vi) v.domain.access.write(vi + VcpuInfo.evtchn_upcall_pending.offset, ONE);
     if (v.loadedOn >= 0) {
       const cpu = this.pcpus[v.loadedOn]!.cpu;
       cpu.setInterruptPending(9, true);
@@ -618,10 +634,10 @@ export class Host {
    * follows that flag whenever the hypervisor looks (block, poll, wfi, timer). Returns it.
    */
   private syncUpcall(v: Vcpu): boolean {
-    const d = v.domain;
-    if (!d.sharedInfoGpa || v.id >= XEN_LEGACY_MAX_VCPUS) return v.upcallPending;
+    const vi = v.vcpuInfoGpa;
+    if (!vi) return v.upcallPending;
     const b = this.scratch.subarray(0, 1);
-    if (d.access.read(d.sharedInfoGpa + v.id * VcpuInfo.size + VcpuInfo.evtchn_upcall_pending.offset, b) < 0) return v.upcallPending;
+    if (v.domain.access.read(vi + VcpuInfo.evtchn_upcall_pending.offset, b) < 0) return v.upcallPending;
     const pending = b[0] !== 0;
     if (!pending && v.upcallPending) {
       v.upcallPending = false;
@@ -629,12 +645,6 @@ export class Host {
       else this.guest.setUpcall(v.ctx, false);
     }
     return v.upcallPending;
-  }
-
-  private writeVcpuInfoByte(v: Vcpu, offset: number, value: number): void {
-    const d = v.domain;
-    if (!d.sharedInfoGpa || v.id >= XEN_LEGACY_MAX_VCPUS) return;
-    d.access.write(d.sharedInfoGpa + v.id * VcpuInfo.size + offset, value ? ONE : ZERO);
   }
 
   /** The time a vCPU sees: its pCPU's own time while loaded (ahead of the queue's clock). */
@@ -655,8 +665,9 @@ export class Host {
   /** Writes vcpu_time_info for `v` under Xen's version protocol (odd while updating). */
   private updateTimeInfo(v: Vcpu, now: number): void {
     const d = v.domain;
-    if (!d.sharedInfoGpa || v.id >= XEN_LEGACY_MAX_VCPUS) return;
-    const base = d.sharedInfoGpa + v.id * VcpuInfo.size + VcpuInfo.time.offset;
+    const vi = v.vcpuInfoGpa;
+    if (!vi) return;
+    const base = vi + VcpuInfo.time.offset;
     const t = this.scratch;
     d.access.read(base, t.subarray(0, 4));
     const version = (t[0]! | (t[1]! << 8) | (t[2]! << 16) | (t[3]! << 24)) >>> 0;
@@ -700,9 +711,28 @@ export class Host {
     t.register(Hypercall.console_io, (v, a) => this.consoleIo(v, a));
     t.register(Hypercall.sched_op, (v, a) => this.schedOp(v, a));
     t.register(Hypercall.set_timer_op, (v, a) => this.setTimerOp(v, a.a0));
-    t.register(Hypercall.memory_op, (v, a) => memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine, preempt: this.hypercalls, itemCycles: this.costs.hypercallItem }, a.a0, a.a1));
+    t.register(Hypercall.memory_op, (v, a) => physmapOp(this, v.domain, a.a0, a.a1) ?? memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine, preempt: this.hypercalls, itemCycles: this.costs.hypercallItem }, a.a0, a.a1));
     t.register(Hypercall.vcpu_op, (v, a) => vcpuOp(this.vcpuOpContext, v, a.a0, a.a1, a.a2));
+    // XENVER_version first: it is the null hypercall.
+    t.register(Hypercall.xen_version, (v, a) => a.a0 === 0 ? XENVER_VERSION_VALUE : xenVersion(this, v.domain, a.a0, a.a1));
+    t.register(Hypercall.hvm_op, (v, a) => hvmOp(this.hvmOpContext, v.domain, a.a0, a.a1));
+    t.register(Hypercall.multicall, (v, a) => multicall(t, v, a.a0, a.a1));
   }
+
+  /** XENVER_commandline for the control domain: the host's command line ('' when none). */
+  commandline = '';
+  /** HVM_PARAM_* per domain (hvm_op); initialised from start_info when a domain is built. */
+  readonly hvmParams = new HvmParams();
+  private readonly hvmOpContext = { params: this.hvmParams, domain: (id: number) => this.domains.get(id) };
+  /** XENMAPSPACE_grant_table: set by the grant component. */
+  grantFrames: GrantFrameSpace | null = null;
+  /** SCHEDOP_watchdog timers. */
+  readonly watchdogs = new DomainWatchdogs({
+    now: () => this.clock.now,
+    arm: (ev, at) => this.setTimer(ev, at),
+    cancel: (ev) => this.queue.cancel(ev),
+    fired: (d) => this.shutdownDomain(d, ShutdownReason.watchdog, `Watchdog timer fired for domain ${d.domid}`),
+  });
 
   private readonly vcpuOpContext = {
     now: (v: Vcpu) => this.nowFor(v),
@@ -727,6 +757,8 @@ export class Host {
       if (periodNs === 0) this.queue.cancel(v.periodic);
       else if (v.online) this.setTimer(v.periodic, this.clock.now + periodNs);
     },
+    markEventsPending: (v: Vcpu) => this.sendUpcall(v),
+    updateTime: (v: Vcpu) => this.updateTimeInfo(v, this.nowFor(v)),
   };
 
   private consoleIo(v: Vcpu, a: HypercallArgs): number {
@@ -759,9 +791,10 @@ export class Host {
         this.sched.yield(v.sched, this.clock.now);
         return 0;
       case SchedOp.block: {
-        // Xen: block enables event delivery (clears evtchn_upcall_mask) and returns at once when
-        // an event is already pending.
-        this.writeVcpuInfoByte(v, VcpuInfo.evtchn_upcall_mask.offset, 0);
+        // Xen: block returns at once when an event is already pending (Arm's
+        // vcpu_block_unless_event_pending). The Arm layout has no evtchn_upcall_mask to clear;
+        // unlike Arm's local_event_delivery_enable, the guest's sstatus.SIE is left as it is
+        // (docs/abi.md).
         if (this.syncUpcall(v)) return 0;
         v.blocked = true;
         v.blockKind = 'block';
@@ -788,6 +821,8 @@ export class Host {
         this.shutdownDomain(target, reason);
         return 0;
       }
+      case SchedOp.watchdog:
+        return this.watchdogs.op(d, a.a1);
       case SchedOp.poll: {
         // Without event channels there is nothing to poll but the timeout.
         const buf = new Uint8Array(24);
@@ -799,7 +834,11 @@ export class Host {
         if (nrPorts > 128) return -Errno.EINVAL;
         const portsGpa = dv.getUint32(0, true) + dv.getUint32(4, true) * TWO32;
         if (!d.access.checkRange(portsGpa, nrPorts * 4, false)) return -Errno.EFAULT;
-        if (this.syncUpcall(v)) return 0;
+        // Xen's do_poll: local_events_need_delivery() ends the poll at once - on Arm only while
+        // the guest can take the upcall (interrupts not masked): a pending upcall the guest
+        // masks (sstatus.SIE or sie.SEIE off) does not, or a poll loop that leaves
+        // evtchn_upcall_pending set would spin.
+        if (this.syncUpcall(v) && this.guest.upcallDeliverable(v.ctx, v.loadedOn >= 0 ? this.pcpus[v.loadedOn]!.cpu : null)) return 0;
         if (this.pollHook) {
           const r = this.pollHook(v, portsGpa, nrPorts);
           if (r < 0) return r;
@@ -826,7 +865,7 @@ export class Host {
   private setTimerOp(v: Vcpu, a0: number): number {
     this.syncUpcall(v);
     // The signed 64-bit register (exact in its sign and size class; 2^53 and up is inexact).
-    const timeout = v.loadedOn >= 0 ? this.pcpus[v.loadedOn]!.cpu.getReg(REG.a0) : a0 >= 2 ** 63 ? a0 - 2 ** 64 : a0;
+    const timeout = v.loadedOn >= 0 && !this.hypercalls.nested ? this.pcpus[v.loadedOn]!.cpu.getReg(REG.a0) : a0 >= 2 ** 63 ? a0 - 2 ** 64 : a0;
     const now = this.nowFor(v);
     if (timeout === 0) this.queue.cancel(v.singleshot);
     else if (timeout < 0 || timeout - now >= SET_TIMER_OP_HUGE_NS) this.setTimer(v.singleshot, now + SET_TIMER_OP_HUGE_DELAY_NS);
@@ -863,7 +902,7 @@ export class Host {
       instructions: this.instructions(),
       simCycles: cycles,
       simNs: now,
-      traps: Object.fromEntries([...this.trapCounts].sort()),
+      traps: Object.fromEntries([...this.trapCounts].flatMap((n, i) => (n ? [[causeName(i & 63, i >= 64), n] as const] : [])).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       hypercalls: this.hypercalls.counts(),
       domains: Object.fromEntries(this.domains.list().map((d) => [d.name, {
         domid: d.domid,
@@ -879,7 +918,6 @@ export class Host {
 }
 
 const ONE = new Uint8Array([1]);
-const ZERO = new Uint8Array([0]);
 
 function setU64(dv: DataView, off: number, n: number): void {
   dv.setUint32(off, n >>> 0, true);

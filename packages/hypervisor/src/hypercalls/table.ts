@@ -70,6 +70,7 @@ export class HypercallTable<V> {
     this.budgetCycles = budgetCycles;
     this.items = 0;
     this.contArgs = null;
+    this.nested = false;
     const row = nr >= 0 && nr < this.rows.length ? this.rows[nr] : undefined;
     if (!row) {
       this.unknown.set(nr, (this.unknown.get(nr) ?? 0) + 1);
@@ -80,8 +81,34 @@ export class HypercallTable<V> {
       return row.handler(vcpu, args);
     } catch (e) {
       this.contArgs = null;
+      this.nested = false;
       this.failures.set(row.name, (this.failures.get(row.name) ?? 0) + 1);
       return this.onHandlerError ? this.onHandlerError(vcpu, nr, row.name, args, e) : -Errno.EFAULT;
+    }
+  }
+
+  /** True while a call runs inside another (multicall): handlers must take arguments from `args`, not registers. */
+  nested = false;
+
+  /**
+   * Runs hypercall `nr` inside the call in progress (a multicall entry, Xen's
+   * arch_do_multicall_call): the same budget, charges and item count; its continuation, if it
+   * yields, in `continuation`. A handler that throws fails the outer call (the domain crashes).
+   */
+  dispatchNested(vcpu: V, nr: number, args: HypercallArgs): number {
+    this.contArgs = null;
+    const row = nr >= 0 && nr < this.rows.length ? this.rows[nr] : undefined;
+    if (!row) {
+      this.unknown.set(nr, (this.unknown.get(nr) ?? 0) + 1);
+      return -Errno.ENOSYS;
+    }
+    row.calls++;
+    const was = this.nested;
+    this.nested = true;
+    try {
+      return row.handler(vcpu, args);
+    } finally {
+      this.nested = was;
     }
   }
 

@@ -1,5 +1,9 @@
-// vcpu_op (public/vcpu.h): bring vCPUs up and down, query them, and drive their timers.
-import { Errno, VcpuGuestContext, VcpuOp, VcpuRunstateInfo, VcpuSetPeriodicTimer, VcpuSetSingleshotTimer, VCPU_SSHOTTMR_future, Runstate } from '@tachyxx/abi';
+// vcpu_op (public/vcpu.h): bring vCPUs up and down, query them, drive their timers, and (the
+// two calls Xen on Arm's do_arm_vcpu_op knows) register a vCPU's vcpu_info and runstate area.
+import {
+  Errno, PAGE_SIZE, VcpuGuestContext, VcpuInfo, VcpuOp, VcpuRegisterRunstateMemoryArea, VcpuRegisterVcpuInfo, VcpuRunstateInfo,
+  VcpuSetPeriodicTimer, VcpuSetSingleshotTimer, VCPU_INFO_ALIGN, VCPU_SSHOTTMR_future, Runstate,
+} from '@tachyxx/abi';
 import type { Vcpu } from '../host/vcpu.js';
 
 export interface VcpuOpContext {
@@ -11,6 +15,63 @@ export interface VcpuOpContext {
   /** Xen's set_timer(singleshot, absNs): null stops it; < now fires at once; past the simulated time limit never fires. */
   setSingleshot(v: Vcpu, absNs: number | null): void;
   setPeriodic(v: Vcpu, periodNs: number): void;
+  /** Xen's vcpu_mark_events_pending (the host's sendUpcall). */
+  markEventsPending(v: Vcpu): void;
+  /** Xen's force_update_vcpu_system_time: rewrite vcpu_info.time now. */
+  updateTime(v: Vcpu): void;
+}
+
+const runstateBuf = new Uint8Array(VcpuRunstateInfo.size);
+const runstateView = new DataView(runstateBuf.buffer);
+
+/**
+ * Writes `v`'s vcpu_runstate_info at its registered area (Xen's update_runstate_area, called at
+ * every schedule in and out). Nothing when none is registered; a copy that faults is ignored, as
+ * Xen's __copy_to_guest there.
+ */
+export function updateRunstateArea(v: Vcpu, now: number): void {
+  if (!v.runstateArea) return;
+  encodeRunstate(v, now);
+  v.domain.access.write(v.runstateArea, runstateBuf);
+}
+
+function encodeRunstate(v: Vcpu, now: number): void {
+  const dv = runstateView;
+  const put = (off: number, n: number) => { dv.setUint32(off, n >>> 0, true); dv.setUint32(off + 4, Math.floor(n / TWO32), true); };
+  dv.setUint32(VcpuRunstateInfo.state.offset, Runstate[v.runstate], true);
+  dv.setUint32(4, 0, true);
+  put(VcpuRunstateInfo.state_entry_time.offset, v.runstateEntry);
+  // time[] up to `now` for the state it is in (vcpu_runstate_get), without allocating
+  const cur = Runstate[v.runstate];
+  for (let i = 0; i < 4; i++) put(VcpuRunstateInfo.time.offset + 8 * i, v.runstateTime[i]! + (i === cur ? now - v.runstateEntry : 0));
+}
+
+/**
+ * VCPUOP_register_vcpu_info as Xen 4.17's map_vcpu_info (xen/common/domain.c): the offset must
+ * leave the whole vcpu_info in the page and be aligned to _Alignof(vcpu_info) (else -ENXIO);
+ * once only (-EINVAL); on the caller itself or an offline vCPU (-EINVAL); the frame must be a
+ * writable page of the domain (-EINVAL). The old contents (vCPU 0's shared_info slot) are
+ * copied, a vCPU without one starts zeroed; then every selector bit is set and the upcall
+ * raised ("the domain will get a spurious event, but it can cope"), and the time rewritten.
+ */
+function registerVcpuInfo(ctx: VcpuOpContext, caller: Vcpu, v: Vcpu, g: DataView): number {
+  const d = v.domain;
+  const gfn = u64(g, VcpuRegisterVcpuInfo.mfn.offset);
+  const offset = g.getUint32(VcpuRegisterVcpuInfo.offset.offset, true);
+  if (offset > PAGE_SIZE - VcpuInfo.size || offset % VCPU_INFO_ALIGN !== 0) return -Errno.ENXIO;
+  if (v.registeredVcpuInfo) return -Errno.EINVAL;
+  if (v !== caller && v.online) return -Errno.EINVAL;
+  const gpa = gfn * PAGE_SIZE + offset;
+  if (gfn >= 2 ** 40 || !d.access.checkRange(gpa, VcpuInfo.size, true)) return -Errno.EINVAL;
+  const info = new Uint8Array(VcpuInfo.size);
+  const old = v.vcpuInfoGpa;
+  if (old) d.access.read(old, info);
+  info.fill(0xff, VcpuInfo.evtchn_pending_sel.offset, VcpuInfo.evtchn_pending_sel.offset + 8);
+  d.access.write(gpa, info);
+  v.registeredVcpuInfo = gpa;
+  ctx.markEventsPending(v);
+  ctx.updateTime(v);
+  return 0;
 }
 
 const TWO32 = 4294967296;
@@ -95,6 +156,22 @@ export function vcpuOp(ctx: VcpuOpContext, caller: Vcpu, cmd: number, vcpuid: nu
       if (v !== caller) return -Errno.EINVAL;
       ctx.setSingleshot(v, null);
       return 0;
+    case VcpuOp.register_vcpu_info: {
+      const g = read(VcpuRegisterVcpuInfo);
+      if (!g) return -Errno.EFAULT;
+      return registerVcpuInfo(ctx, caller, v, g);
+    }
+    case VcpuOp.register_runstate_memory_area: {
+      // Xen: the handle is stored and the current runstate copied there at once (a failed copy
+      // is ignored); a null handle stops the updates. Pointers are guest-physical on Tachyxx.
+      const g = read(VcpuRegisterRunstateMemoryArea);
+      if (!g) return -Errno.EFAULT;
+      const addr = u64(g, 0);
+      if (addr !== 0 && !d.access.checkRange(addr, VcpuRunstateInfo.size, true)) return -Errno.EFAULT;
+      v.runstateArea = addr;
+      updateRunstateArea(v, ctx.now(v));
+      return 0;
+    }
     default:
       return -Errno.ENOSYS;
   }
