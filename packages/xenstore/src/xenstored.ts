@@ -42,6 +42,11 @@ export interface XsQuotas {
   /** Nodes one transaction may access, read or written ("transaction-nodes"): ENOSPC. */
   nodesPerTransaction: number;
   /**
+   * Replies and events of a domain's ring not yet copied into the ring ("outstanding"): at this
+   * count xenstored stops taking the domain's requests until the guest reads.
+   */
+  outstandingPerDomain: number;
+  /**
    * Not a xenstored quota: bytes of replies and events a connection may leave unread before it is
    * dropped (a client that floods itself with watch events and never reads).
    */
@@ -57,6 +62,8 @@ export const DEFAULT_QUOTAS: Readonly<XsQuotas> = Object.freeze({
   pathLength: XENSTORE_REL_PATH_MAX,
   // domain.c quotas[ACC_TRANSNODES] = 1024, checked as domain_max_chk(trans->nodes + 1).
   nodesPerTransaction: 1024,
+  // domain.c quotas[ACC_OUTST] = 20, checked in domain_can_read().
+  outstandingPerDomain: 20,
   outputBytesPerConnection: 4 << 20,
 });
 
