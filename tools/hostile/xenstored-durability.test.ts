@@ -197,7 +197,7 @@ describe('xenstored --persist survives kill -9 under load', () => {
       const stop = () => killed;
       const clients = await Promise.all(Array.from({ length: WRITERS + 1 }, () => WireClient.open(sock)));
       const work = [...clients.slice(0, WRITERS).map((c, w) => writer(c, w, tag, led, stop)), transactor(clients[WRITERS]!, tag, led, stop)];
-      const delay = 150 + Math.floor(rnd() * 900);
+      const delay = 300 + Math.floor(rnd() * 900);
       await new Promise((r) => setTimeout(r, delay));
       const ackedAtKill = led.acked.size;
       p.kill('SIGKILL');
@@ -205,7 +205,7 @@ describe('xenstored --persist survives kill -9 under load', () => {
       await Promise.all(work);
       await new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
       expect(p.signalCode).toBe('SIGKILL');
-      expect(ackedAtKill).toBeGreaterThan(50);
+      expect(ackedAtKill).toBeGreaterThan(20);
 
       // Round 2: restart on the same files and check.
       p = await startXenstored(sock, db);
