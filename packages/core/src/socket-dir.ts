@@ -6,7 +6,8 @@
 // lstat'ed (a symlink is refused, never followed), it must be a directory owned by the current
 // uid, and nobody else may write to it (mode & 0o022 == 0). Anyone who can write to the
 // directory can replace the socket and capture what clients send through it.
-import { lstatSync, mkdirSync, type Stats } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
+import type { Server } from 'node:net';
 
 /** Why a socket directory is not trusted; `code` is the errno name a C tool would report. */
 export class SocketDirError extends Error {
@@ -76,4 +77,25 @@ export function checkSocketOwner(path: string, opts: { uid?: number } = {}): voi
   if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
     throw new SocketDirError(path, 'EACCES', `the socket is owned by uid ${st.uid}, not by you (uid ${uid}) or root: refusing to talk through it`);
   }
+}
+
+/**
+ * Binds `server` to the Unix socket `path` with mode 0600 from the first instant (umask 0177
+ * while binding, then chmod for umasks that do not apply to sockets): no other user can ever
+ * connect, whatever the caller's umask. The directory must already pass secureSocketDir.
+ */
+export async function listenPrivateSocket(server: Server, path: string): Promise<void> {
+  const old = process.umask(0o177);
+  try {
+    await new Promise<void>((res, rej) => {
+      server.once('error', rej);
+      server.listen(path, () => {
+        server.off('error', rej);
+        res();
+      });
+    });
+  } finally {
+    process.umask(old);
+  }
+  chmodSync(path, 0o600);
 }

@@ -2,8 +2,8 @@
  * The control socket: a Unix socket (mode 0600 in a 0700 directory) serving the JSON-lines
  * protocol of protocol.ts, and HostClient, the client side (for xl and tests).
  */
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { secureSocketDir, checkSocketOwner, SocketDirError } from '@tachyxx/core';
+import { lstatSync, unlinkSync } from 'node:fs';
+import { secureSocketDir, checkSocketOwner, listenPrivateSocket, SocketDirError } from '@tachyxx/core';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { LineSplitter, LineTooLongError, MAX_REPLY_LINE, MAX_REQUEST_LINE, PROTOCOL_VERSION, ToolstackError, validateRequest, type ErrorCode, type Reply } from './protocol.js';
@@ -100,19 +100,7 @@ export async function listenPrivate(server: Server, path: string): Promise<void>
   if (probe.state === 'live') throw new ToolstackError('EBUSY', `${path} is in use by a running host${probe.pid ? ` (pid ${probe.pid})` : ''}: stop it first (or use --socket for another host)`);
   if (probe.state === 'other') throw new ToolstackError('EEXIST', `${path} exists and is not a socket: not touching it`);
   if (probe.state === 'stale') unlinkSync(path);
-  const old = process.umask(0o177);
-  try {
-    await new Promise<void>((res, rej) => {
-      server.once('error', rej);
-      server.listen(path, () => {
-        server.off('error', rej);
-        res();
-      });
-    });
-  } finally {
-    process.umask(old);
-  }
-  chmodSync(path, 0o600);
+  await listenPrivateSocket(server, path);
 }
 
 /** Limits of the control socket (docs/limits.md). */

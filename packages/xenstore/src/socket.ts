@@ -6,9 +6,9 @@
  * connection limit (a watch flood) is dropped. Other clients never notice.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { secureSocketDir } from '@tachyxx/core';
+import { listenPrivateSocket, secureSocketDir } from '@tachyxx/core';
 import { XsDecoder } from './codec.js';
 import { XsConnection } from './connection.js';
 import type { Xenstored } from './xenstored.js';
@@ -172,19 +172,7 @@ export class XsSocketServer {
     });
     this.server = server;
     server.on('error', (e) => this.log(`(d0) xenstored: socket error: ${e.message}`));
-    const old = process.umask(0o177);
-    try {
-      await new Promise<void>((res, rej) => {
-        server.once('error', rej);
-        server.listen(path, () => {
-          server.off('error', rej);
-          res();
-        });
-      });
-    } finally {
-      process.umask(old);
-    }
-    chmodSync(path, 0o600);
+    await listenPrivateSocket(server, path);
     this.path = path;
     this.sweeper = setInterval(() => {
       const now = performance.now();
