@@ -52,7 +52,8 @@ export interface NumaTopology {
 export const HOST_PARAMS = {
   seed: p.uint(1, 'seed of the simulation PRNG', { max: 0xffff_ffff }),
   pcpus: p.uint(1, 'number of physical CPUs', { min: 1, max: 256 }),
-  memoryMiB: p.uint(256, 'machine memory in MiB', { min: 1, max: 2 ** 33 }),
+  // One ArrayBuffer holds machine memory (isa PhysMemory): Node 20 caps it at 4 GiB (docs/limits.md).
+  memoryMiB: p.uint(256, 'machine memory in MiB', { min: 1, max: 4096 }),
 } as const;
 
 export const CPU_PARAMS = {

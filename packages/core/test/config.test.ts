@@ -91,7 +91,8 @@ describe('the host config loader', () => {
     const cases: Array<[string, string]> = [
       ['pcpus: -2\n', "<yaml>:1:8: pcpus: expected a non-negative integer in 1..256, got -2"],
       ['pcpus: 1.5\n', '<yaml>:1:8: pcpus: expected a non-negative integer in 1..256, got 1.5'],
-      ['memoryMiB: .nan\n', '<yaml>:1:12: memoryMiB: expected a non-negative integer in 1..8589934592, got NaN'],
+      ['memoryMiB: .nan\n', '<yaml>:1:12: memoryMiB: expected a non-negative integer in 1..4096, got NaN'],
+      ['memoryMiB: 65536\n', '<yaml>:1:12: memoryMiB: expected a non-negative integer in 1..4096, got 65536'],
       ['cpu:\n  freqMHz: fast\n', '<yaml>:2:12: cpu.freqMHz: expected a non-negative integer in 1..1000000, got "fast"'],
       ['components: { greeter: { variant: polite, repeat: 9 } }\ncosts: { greet: 1 }\n', '<yaml>:1:51: components.greeter.repeat: expected a non-negative integer in 1..3, got 9'],
       ['components: { greeter: polite }\ncosts: { greet: -1 }\n', '<yaml>:2:17: costs.greet: expected a non-negative integer, got -1'],
