@@ -1,12 +1,9 @@
 // `tachyxx run --domain IMAGE ...`: boot a host (no toolstack yet) and run each image as a domU.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { ConfigError } from '@tachyxx/core';
 import { ImageError } from '@tachyxx/isa';
-import { Host, HostError } from '@tachyxx/hypervisor';
-import { installEventChannelsFrom } from '@tachyxx/evtchn';
-import { GrantTables } from '@tachyxx/grant';
-import { attachConsoleRings, attachXenstore } from '@tachyxx/xenstore';
+import { HostError } from '@tachyxx/hypervisor';
+import { simulateDomains, type DomainImage, type DomainsRun } from '@tachyxx/sim';
 import { hostContainer } from '../host-config.js';
 import { consoleSink } from '../console.js';
 
@@ -26,7 +23,6 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
   const partial = new Map<string, string>();
   const dec = new TextDecoder();
   const enc = new TextEncoder();
-  const lines: string[] = [];
   // Guest output (console_io and the PV console ring alike).
   const guestOutput = (d: { name: string }, bytes: Uint8Array): void => {
     if (!multi) return out.write(bytes);
@@ -36,37 +32,14 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
     partial.set(d.name, parts.pop()!);
     for (const l of parts) out.write(enc.encode(`${d.name}: ${l}\n`));
   };
-  let host: Host;
+  let run: DomainsRun;
   try {
-    const { container } = hostContainer(o.hostFile, {
+    const { config } = hostContainer(o.hostFile, {
       isa: o.variant,
       // machine memory: the domains plus room for P2M tables and special pages
       memoryMiB: Math.min(4096, o.images.length * (o.memoryMiB + 8) + 16),
     });
-    host = new Host({
-      container,
-      console: guestOutput,
-      log: (l) => lines.push(l),
-    });
-    // Components plug themselves into the host: event channels (the configured variant) and
-    // grant tables.
-    const evtchn = installEventChannelsFrom(host, container);
-    GrantTables.attach(host);
-    // xenstored: a store ring page + event channel per domain (start_info.store_mfn/store_evtchn)
-    attachXenstore(host, evtchn, { container });
-    // xenconsoled: a console ring page + event channel per domain (start_info.console.domU),
-    // its output goes where console_io's does
-    attachConsoleRings(host, evtchn, { output: guestOutput, log: (l) => lines.push(l) });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`tachyxx: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-
-  const names = new Map<string, number>();
-  try {
+    const images: DomainImage[] = [];
     for (const file of o.images) {
       let bytes: Uint8Array;
       try {
@@ -75,47 +48,26 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
         process.stderr.write(`tachyxx: ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
         return 2;
       }
-      let name = basename(file).replace(/\.elf$/, '');
-      const n = (names.get(name) ?? 0) + 1;
-      names.set(name, n);
-      if (n > 1) name = `${name}-${n}`;
-      host.createDomain({ name, image: bytes, file, memoryMiB: o.memoryMiB, vcpus: o.vcpus });
+      images.push({ file, bytes, memoryMiB: o.memoryMiB, vcpus: o.vcpus });
     }
+    // The host, its components (event channels, grant tables, xenstored, console rings) and the
+    // domains: @tachyxx/sim, shared with `tachyxx sweep`.
+    run = simulateDomains({ config, images, maxInsns: o.maxInsns, console: guestOutput });
   } catch (e) {
-    if (e instanceof ImageError || e instanceof HostError) {
+    if (e instanceof ConfigError || e instanceof ImageError || e instanceof HostError) {
       process.stderr.write(`tachyxx: ${e.message}\n`);
       return 2;
     }
     throw e;
   }
-
-  const t0 = performance.now();
-  const why = host.run({ maxInsns: o.maxInsns });
-  const wallSeconds = (performance.now() - t0) / 1000;
   for (const [name, rest] of partial) if (rest) out.write(enc.encode(`${name}: ${rest}\n`));
   out.flush();
 
-  let status = 0;
-  const domains = host.domains.list();
-  for (const d of domains) {
-    if (d.shutdownCode === 0) continue;
-    status = 1;
-    const reason = d.shutdownCode === null ? `still running (${why})` : `shut down: ${['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'soft_reset'][d.shutdownCode] ?? d.shutdownCode}`;
-    process.stderr.write(`tachyxx: domain '${d.name}' (d${d.domid}) ${d.crashMessage ? `crashed: ${d.crashMessage}` : reason}\n`);
-  }
-  if (why === 'insn-limit') process.stderr.write(`tachyxx: stopped after --max-insns ${o.maxInsns} instructions\n`);
-  if (why === 'idle') process.stderr.write('tachyxx: deadlock: every vCPU is blocked and nothing can wake them\n');
+  const status = run.status;
+  for (const f of run.failures) process.stderr.write(`tachyxx: domain '${f.name}' (d${f.domid}) ${f.message}\n`);
+  if (run.stop === 'insn-limit') process.stderr.write(`tachyxx: stopped after --max-insns ${o.maxInsns} instructions\n`);
+  if (run.stop === 'idle') process.stderr.write('tachyxx: deadlock: every vCPU is blocked and nothing can wake them\n');
 
-  if (o.stats) {
-    const s = host.statsJson();
-    const insns = s.instructions as number;
-    writeFileSync(o.stats, JSON.stringify({
-      ...s,
-      wallSeconds,
-      mips: wallSeconds > 0 ? insns / wallSeconds / 1e6 : 0,
-      exit: { reason: why === 'all-shutdown' ? (status ? 'domain-failure' : 'poweroff') : why, code: status },
-      log: lines,
-    }, null, 2) + '\n');
-  }
+  if (o.stats) writeFileSync(o.stats, JSON.stringify(run.stats, null, 2) + '\n');
   return status;
 }
