@@ -1,5 +1,6 @@
 // The composition root shared by `tachyxx run` and `tachyxx sweep`: every plugin Tachyxx knows, and
 // the host config built from a file (optional) or a mapping plus command-line style overrides.
+import { createRequire } from 'node:module';
 import { PluginRegistry, buildContainer, loadHostConfig, hostConfigFromObject, type DependencyContainer, type HostConfig } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
@@ -57,3 +58,6 @@ export function hostContainer(file: string | undefined, o: HostOverrides): { con
   const config = applyDefaults(base, o, file !== undefined, file ?? '(command line)', reg);
   return { config, container: buildContainer(config, reg) };
 }
+
+/** This package's version: part of every sweep result's cache key (a new simulator, new results). */
+export const SIM_VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;

@@ -1,4 +1,4 @@
-export { registry, hostContainer, hostConfigWithDefaults, DEFAULT_COMPONENTS, type HostOverrides } from './host-config.js';
+export { registry, hostContainer, hostConfigWithDefaults, DEFAULT_COMPONENTS, SIM_VERSION, type HostOverrides } from './host-config.js';
 export {
   simulateDomains,
   simulateBare,
