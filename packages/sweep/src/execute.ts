@@ -46,7 +46,7 @@ export function executeRun(job: RunJob): RunOutcome {
     if (e instanceof StaleImage) return failed(e.message, false);
     // Config, image and host errors are the input's fault: the same input fails the same way.
     if (e instanceof TachyxxError || (e instanceof Error && e.name === 'HostError')) return failed(e.message, true);
-    return failed(`internal error: ${e instanceof Error ? e.message : String(e)}`, false);
+    return failed(`error: ${e instanceof Error ? e.message : String(e)}`, false);
   }
 }
 

@@ -34,7 +34,6 @@ export function plotSpec(spec: SweepSpec, report: SweepReport, metric: string, a
   }
   const values = [...groups.values()].map((g) => ({ [axisKey]: g.x, series: g.series, [metric]: g.sum / g.n, order: g.order }));
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `${spec.name}: ${metric} by ${axisKey}${spec.seeds.length > 1 ? ' (mean over seeds)' : ''}`,
     width: 360,
     height: 220,
