@@ -85,6 +85,12 @@ export async function runSweep(spec: SweepSpec, o: SweepOptions): Promise<SweepR
           .run(p.job, () => progress.started())
           .then((out) => {
             if (out.key !== p.job.key) throw new Error(`backend returned the outcome of ${out.key} for ${p.job.key}`);
+            // After an interrupt, runs cut short (their worker was stopped) are dropped quietly;
+            // runs that did finish are still cached.
+            if (stopped && !out.deterministic) {
+              inFlight--;
+              return pump();
+            }
             // Exactly one outcome per run, whatever the backend delivered.
             if (!outcomes.has(p.job.key)) {
               outcomes.set(p.job.key, out);
