@@ -126,6 +126,9 @@ describe.skipIf(!hasRedis)(`tachyxx sweep --queue with two workers, one killed m
       for (const f of ['results.csv', 'results.json', 'report.md', 'plots/refsPerMiss-by-mmu.entries.svg']) expect(read(out, f), f).toBe(read(local, f));
       expect(JSON.parse(read(out, 'results.json')).runs).toHaveLength(8);
       expect(JSON.parse(read(out, 'timing.json')).backend).toBe('queue');
+      // Image bytes went to Redis once per image (2 images), not once per job (8 jobs).
+      const keys = spawnSync('redis-cli', ['-s', sock, '--raw', 'keys', 'tachyxx:*'], { encoding: 'utf8' });
+      if (keys.status === 0) expect(keys.stdout.trim().split('\n').sort()).toHaveLength(2);
     } finally {
       sweep.kill('SIGKILL');
       a.p.kill('SIGKILL');

@@ -19,7 +19,7 @@ export { expandSweep, runKey, canonicalJson, domainsMachineMemory, CACHE_FORMAT,
 export { executeRun, type RunOutcome } from './execute.js';
 export { ResultCache } from './cache.js';
 export { LocalPool, workerModule, type RunBackend } from './pool.js';
-export { QueueBackend, startQueueWorker, parseQueueUrl, DEFAULT_QUEUE_NAME, DEFAULT_LOCK_MS, MAX_STALLED_COUNT, KEEP_FINISHED_SECONDS, type QueueTarget, type QueueWorker, type QueueWorkerOptions } from './queue.js';
+export { QueueBackend, startQueueWorker, parseQueueUrl, imageKey, DEFAULT_QUEUE_NAME, DEFAULT_LOCK_MS, MAX_STALLED_COUNT, KEEP_FINISHED_SECONDS, WORKER_IMAGE_CACHE, type QueueTarget, type QueueWorker, type QueueWorkerOptions } from './queue.js';
 export { buildReport, writeReport, toCsv, toJson, toMarkdown, timingCsv, formatNumber, metricsOf, type SweepReport, type RunRow, type TimingRow } from './report.js';
 export { renderPlots, renderSvg, plotSpec, type Plot } from './plots.js';
 export { Progress, formatDuration, PROGRESS_REDRAW_MS, type ProgressCounts, type ProgressSink } from './progress.js';

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { RunJob } from './expand.js';
 import type { RunOutcome } from './execute.js';
 import { LocalPool, type RunBackend } from './pool.js';
@@ -17,8 +18,13 @@ export const DEFAULT_QUEUE_NAME = 'tachyxx-sweep';
 export const DEFAULT_LOCK_MS = 30_000;
 /** How many times a job may stall (its worker died) before it fails; BullMQ's default is 1. */
 export const MAX_STALLED_COUNT = 3;
-/** Finished jobs are kept this long (s) so a restarted sweep can collect them. */
-export const KEEP_FINISHED_SECONDS = 7 * 24 * 3600;
+/** Finished jobs (and uploaded images) are kept this long (s) so a restarted sweep can collect them. */
+export const KEEP_FINISHED_SECONDS = 24 * 3600;
+/** Images a worker keeps in memory between runs (by sha256). */
+export const WORKER_IMAGE_CACHE = 64;
+
+/** Where an image's bytes are stored in Redis: once per image, not once per job. */
+export const imageKey = (queue: string, sha256: string) => `tachyxx:${queue}:image:${sha256}`;
 
 export interface QueueTarget {
   readonly connection: ConnectionOptions;
@@ -59,9 +65,12 @@ export class QueueBackend implements RunBackend {
   private readonly queue: Queue;
   private readonly events: QueueEvents;
   private readonly started = new Map<string, () => void>();
+  private readonly redis: Redis;
+  private readonly uploaded = new Map<string, Promise<unknown>>();
   private ready: Promise<unknown>;
 
   constructor(readonly target: QueueTarget) {
+    this.redis = new Redis(target.connection as RedisOptions);
     this.queue = new Queue(target.name, { connection: target.connection });
     this.events = new QueueEvents(target.name, { connection: target.connection });
     this.events.on('active', ({ jobId }) => {
@@ -76,14 +85,22 @@ export class QueueBackend implements RunBackend {
 
   async run(job: RunJob, onStart?: () => void): Promise<RunOutcome> {
     await this.ready;
-    // Ship the image bytes: a worker on another machine has no access to this one's files.
-    const shipped: RunJob = { ...job, images: job.images.map((i) => ({ ...i, base64: readFileSync(i.file).toString('base64') })) };
+    // Ship the image bytes, once per image: a worker on another machine has no access to this
+    // one's files. Workers check them against the sha256 the job carries.
+    for (const img of job.images) {
+      let up = this.uploaded.get(img.sha256);
+      if (!up) this.uploaded.set(img.sha256, (up = this.redis.set(imageKey(this.target.name, img.sha256), readFileSync(img.file), 'EX', KEEP_FINISHED_SECONDS)));
+      await up;
+    }
+    const shipped: RunJob = { ...job, images: job.images.map(({ base64: _, ...i }) => i) };
     if (onStart) this.started.set(job.key, onStart);
     for (let attempt = 0; ; attempt++) {
       const j = (await this.queue.add('run', shipped, { jobId: job.key, attempts: 1, removeOnComplete: { age: KEEP_FINISHED_SECONDS }, removeOnFail: { age: KEEP_FINISHED_SECONDS } })) as Job<RunJob, RunOutcome>;
       try {
         const out = await j.waitUntilFinished(this.events);
         if (!out || out.key !== job.key) throw new Error(`job ${job.key} returned no outcome`);
+        // Collected: the result now lives in the sweep's cache, not in Redis.
+        await j.remove().catch(() => {});
         return out;
       } catch (e) {
         // A job that failed in an earlier sweep (its worker stalled too often, or crashed): retry
@@ -105,6 +122,7 @@ export class QueueBackend implements RunBackend {
   async close(): Promise<void> {
     await this.events.close();
     await this.queue.close();
+    this.redis.disconnect();
   }
 }
 
@@ -130,11 +148,30 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
   const lockMs = o.lockMs ?? DEFAULT_LOCK_MS;
   const me = `${hostname()}:${process.pid}`;
   let completed = 0;
+  const redis = new Redis(o.target.connection as RedisOptions);
+  const images = new Map<string, string>();
+  const withImages = async (job: RunJob): Promise<RunJob | string> => {
+    const out = [];
+    for (const img of job.images) {
+      let b64 = img.base64 ?? images.get(img.sha256);
+      if (b64 === undefined) {
+        const bytes = await redis.getBuffer(imageKey(o.target.name, img.sha256));
+        if (!bytes) return `image ${img.file} (sha256 ${img.sha256.slice(0, 12)}) is not in the queue's store (expired?)`;
+        b64 = bytes.toString('base64');
+        if (images.size >= WORKER_IMAGE_CACHE) images.delete(images.keys().next().value!);
+        images.set(img.sha256, b64);
+      }
+      out.push({ ...img, base64: b64 });
+    }
+    return { ...job, images: out };
+  };
   const worker = new Worker<RunJob, RunOutcome>(
     o.target.name,
     async (job) => {
       log(`worker ${me}: run ${job.data.id} (${job.data.key.slice(0, 12)})`);
-      const out = await pool.run(job.data);
+      const full = await withImages(job.data);
+      // executeRun checks every image against its sha256
+      const out = typeof full === 'string' ? { key: job.data.key, status: 'failed' as const, reason: full, stats: null, wallSeconds: 0, deterministic: false } : await pool.run(full);
       completed++;
       log(`worker ${me}: ${out.status} ${job.data.id}${out.status === 'failed' ? `: ${out.reason}` : ''} (${out.wallSeconds.toFixed(2)} s)`);
       return out;
@@ -148,6 +185,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
     async close() {
       await worker.close();
       await pool.close();
+      redis.disconnect();
     },
   };
 }
