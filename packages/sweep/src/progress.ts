@@ -45,8 +45,8 @@ export class Progress {
     if (cached) this.c.cached++;
     else this.simulated++;
     if (o.status === 'failed') this.c.failed++;
-    if (this.out && !this.out.isTTY) {
-      this.out.write(`[${this.c.done}/${this.c.total}] ${o.status === 'ok' ? 'ok    ' : 'FAILED'} ${id}${cached ? ' (cached)' : ''}${o.status === 'failed' ? `: ${o.reason}` : ''}\n`);
+    if (this.out && !this.out.isTTY && !cached) {
+      this.out.write(`[${this.c.done}/${this.c.total}] ${o.status === 'ok' ? 'ok    ' : 'FAILED'} ${id}${o.status === 'failed' ? `: ${o.reason}` : ''}\n`);
     } else if (this.out && o.status === 'failed') {
       this.out.write(`\r\x1b[KFAILED ${id}: ${o.reason}\n`);
     }
@@ -73,6 +73,13 @@ export class Progress {
     if (!force && now - this.lastDraw < PROGRESS_REDRAW_MS) return;
     this.lastDraw = now;
     this.out.write(`\r\x1b[K${this.line()}`);
+  }
+
+  /** One line (e.g. how many runs came from the cache), above the TTY progress line. */
+  note(line: string): void {
+    if (!this.out) return;
+    this.out.write(this.out.isTTY ? `\r\x1b[K${line}\n` : `${line}\n`);
+    this.draw(true);
   }
 
   end(): void {

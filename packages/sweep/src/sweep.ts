@@ -58,6 +58,7 @@ export async function runSweep(spec: SweepSpec, o: SweepOptions): Promise<SweepR
       progress.finished(p.job.id, hit, true);
     } else todo.push(p);
   }
+  if (cachedKeys.size) progress.note(`sweep: ${cachedKeys.size} of ${unique.length} runs from the cache (${join(o.out, 'cache')})`);
 
   let ran = 0;
   let next = 0;
