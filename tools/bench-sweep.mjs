@@ -9,7 +9,7 @@
 // started and connected before the clock starts. Writes the "Sweeps" section of docs/benchmarks.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir, loadavg } from 'node:os';
+import { cpus, tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { hasCommand, machineLine, writeBenchSection } from './lib/bench-report.mjs';
 
@@ -126,5 +126,8 @@ ${rows.map(([b, s, r]) => `| ${b} | ${s.toFixed(1)} | ${r.toFixed(0)} |`).join('
 
 --jobs 2 vs --jobs 1: ${(j1.s / j2.s).toFixed(2)}x.${q ? ` Queue vs the local pool at the same parallelism (2): ${pct(q.s, j2.s)} with warm workers, ${pct(qc.s, j2.s)} counting the workers' start-up (the local pool's thread start-up, about a second per thread to load the simulator, is always inside its time). Per run the queue adds a job round trip through Redis and ships the stats JSON back; image bytes go to Redis once per image.` : ' (redis-server not installed: no queue numbers.)'}
 `;
-writeBenchSection(join(root, 'docs/benchmarks.md'), 'Sweeps', body);
-console.log(body);
+const busy = load0 > cpus().length
+  ? `\nThe machine was busy (load average ${load0.toFixed(1)} on ${cpus().length} CPUs: other work was running), so a second job or worker had no idle CPU to run on and the --jobs 2 and queue rows measure contention, not parallel speed-up; the second worker thread's start-up (loading the simulator, about a CPU-second) then makes --jobs 2 slower. Re-run \`pnpm bench:sweep\` on an idle machine for the speed-up.\n`
+  : '';
+writeBenchSection(join(root, 'docs/benchmarks.md'), 'Sweeps', body + busy);
+console.log(body + busy);

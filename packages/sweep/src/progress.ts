@@ -47,7 +47,7 @@ export class Progress {
     if (o.status === 'failed') this.c.failed++;
     if (this.out && !this.out.isTTY && !cached) {
       this.out.write(`[${this.c.done}/${this.c.total}] ${o.status === 'ok' ? 'ok    ' : 'FAILED'} ${id}${o.status === 'failed' ? `: ${o.reason}` : ''}\n`);
-    } else if (this.out && o.status === 'failed') {
+    } else if (this.out?.isTTY && o.status === 'failed') {
       this.out.write(`\r\x1b[KFAILED ${id}: ${o.reason}\n`);
     }
     this.draw(true);

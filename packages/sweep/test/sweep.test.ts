@@ -75,7 +75,7 @@ describe('a local sweep', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('local: walkRefs by mmu.variant');
     expect(svg).toContain('hello, mmu.entries=32');
-  });
+  }, 120_000);
 
   it('gives byte-identical results in a fresh directory with another pool size, and from the cache', async () => {
     const fresh = join(root, 'b');
@@ -92,14 +92,14 @@ describe('a local sweep', () => {
     expect(again.cached).toBe(16);
     expect(read(out, 'results.csv')).toBe(read(fresh, 'results.csv'));
     expect(read(out, 'timing.csv')).toMatch(/,yes,/);
-  });
+  }, 120_000);
 
   it('runs only what changed', async () => {
     const r = await runSweep(spec('32, 64, 128'), { out, backend: pool, progress: null });
     expect(r.report.rows).toHaveLength(24);
     expect(r.cached).toBe(16);
     expect(r.ran).toBe(8);
-  });
+  }, 120_000);
 
   it('resumes an interrupted sweep where it stopped', async () => {
     const dir = join(root, 'c');
@@ -113,7 +113,7 @@ describe('a local sweep', () => {
     expect(r.cached).toBeGreaterThanOrEqual(3);
     expect(r.cached + r.ran).toBe(16);
     expect(read(dir, 'results.csv')).toBe(read(join(root, 'b'), 'results.csv'));
-  });
+  }, 120_000);
 
   it('reports a run that passes its wall-clock limit as a timeout, does not cache it, and goes on', async () => {
     const dir = join(root, 'd');
@@ -137,5 +137,5 @@ metrics: { instructions: instructions }
     const again = await runSweep(s, { out: dir, backend: pool, progress: null });
     expect(again.cached).toBe(1);
     expect(again.ran).toBe(1);
-  });
+  }, 120_000);
 });
