@@ -45,9 +45,12 @@ export function executeRun(job: RunJob): RunOutcome {
   } catch (e) {
     if (e instanceof StaleImage) return failed(e.message, false);
     // Config, image and host errors are the input's fault: the same input fails the same way.
-    if (e instanceof TachyxxError || (e instanceof Error && e.name === 'HostError')) return failed(e.message, true);
+    // (isa's ImageError and the hypervisor's HostError are their own classes: matched by name.)
+    if (e instanceof TachyxxError || (e instanceof Error && INPUT_ERRORS.includes(e.name))) return failed(e.message, true);
     return failed(`error: ${e instanceof Error ? e.message : String(e)}`, false);
   }
 }
 
 class StaleImage extends Error {}
+
+const INPUT_ERRORS: readonly string[] = ['ConfigError', 'ImageError', 'HostError'];
