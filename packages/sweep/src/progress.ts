@@ -1,5 +1,6 @@
 // The progress display: runs done / running / failed / cached and an ETA. On a TTY one line
-// rewritten in place (at most every 200 ms); elsewhere a plain line per finished run.
+// rewritten in place on every run started or finished (cache hits: at most every 200 ms), failed
+// runs printed above it; elsewhere a plain line per simulated run.
 export interface ProgressCounts {
   total: number;
   done: number;
@@ -13,7 +14,7 @@ export interface ProgressSink {
   readonly isTTY?: boolean;
 }
 
-/** Minimum wall time between two redraws of the TTY line (ms). */
+/** Minimum wall time between two redraws of the TTY line for cache hits (ms). */
 export const PROGRESS_REDRAW_MS = 200;
 
 export class Progress {
@@ -36,7 +37,8 @@ export class Progress {
 
   started(): void {
     this.c.running++;
-    this.draw(false);
+    // forced: the line must show the run that replaced a finished one (finished() drew before it)
+    this.draw(true);
   }
 
   finished(id: string, o: { status: 'ok' | 'failed'; reason: string }, cached: boolean): void {
@@ -50,7 +52,8 @@ export class Progress {
     } else if (this.out?.isTTY && o.status === 'failed') {
       this.out.write(`\r\x1b[KFAILED ${id}: ${o.reason}\n`);
     }
-    this.draw(true);
+    // cached runs arrive in bulk at the start: throttled; simulated ones: every time
+    this.draw(!cached);
   }
 
   /** Seconds left, from the mean time per simulated run and the concurrency; null before the first. */
