@@ -96,6 +96,11 @@ describe.skipIf(!hasRedis)(`tachyxx sweep --queue with two workers, one killed m
   it('collects every run once and writes the same report as the local pool', async () => {
     const a = startWorker();
     const b = startWorker();
+    // both connected before any run is queued, so each takes one of the first (tlbstress) runs
+    for (const deadline = Date.now() + 30_000; !(a.log().includes('taking runs') && b.log().includes('taking runs')); ) {
+      if (Date.now() > deadline) throw new Error(`workers did not start: ${a.log()} / ${b.log()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const out = join(dir, 'queue');
     const sweep = spawn(process.execPath, [CLI, 'sweep', SWEEP, '--queue', url, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let sweepOut = '';
