@@ -131,3 +131,5 @@ const busy = load0 > cpus().length
   : '';
 writeBenchSection(join(root, 'docs/benchmarks.md'), 'Sweeps', body + busy);
 console.log(body + busy);
+// redis-server (and any worker) would keep the event loop alive: end them (the exit hook does).
+process.exit(0);
