@@ -114,7 +114,7 @@ const rows = [
 ];
 const body = `
 \`pnpm bench:sweep\` (tools/bench-sweep.mjs): \`tachyxx sweep examples/sweeps/bench-50.yaml\`, 50 short runs
-(bench-chase-small as a domain: 2 MMU variants x 5 TLB sizes x 5 seeds, about 0.1 s of simulation each),
+(bench-chase-small as a domain: 2 MMU variants x 5 TLB sizes x 5 seeds, 15 M instructions, tens of milliseconds each),
 each sweep into a fresh output directory (no cache hits). Time = the sweep process's wall time,
 start to exit, report and 20 SVG plots included; median of ${reps} interleaved repetitions. All give byte-identical results.csv.
 
@@ -127,7 +127,7 @@ ${rows.map(([b, s, r]) => `| ${b} | ${s.toFixed(1)} | ${r.toFixed(0)} |`).join('
 --jobs 2 vs --jobs 1: ${(j1.s / j2.s).toFixed(2)}x.${q ? ` Queue vs the local pool at the same parallelism (2): ${pct(q.s, j2.s)} with warm workers, ${pct(qc.s, j2.s)} counting the workers' start-up (the local pool's thread start-up, about a second per thread to load the simulator, is always inside its time). Per run the queue adds a job round trip through Redis and ships the stats JSON back; image bytes go to Redis once per image.` : ' (redis-server not installed: no queue numbers.)'}
 `;
 const busy = load0 > cpus().length
-  ? `\nThe machine was busy (load average ${load0.toFixed(1)} on ${cpus().length} CPUs: other work was running), so a second job or worker had no idle CPU to run on and the --jobs 2 and queue rows measure contention, not parallel speed-up; the second worker thread's start-up (loading the simulator, about a CPU-second) then makes --jobs 2 slower. Re-run \`pnpm bench:sweep\` on an idle machine for the speed-up.\n`
+  ? `\nThe machine was busy (load average ${load0.toFixed(1)} on ${cpus().length} CPUs: other work was running), so a second job or worker had little idle CPU to run on: the --jobs 2 and queue rows measure contention more than parallel speed-up (a second worker thread or process also pays its start-up, about a CPU-second to load the simulator). Re-run \`pnpm bench:sweep\` on an idle machine for the speed-up.\n`
   : '';
 writeBenchSection(join(root, 'docs/benchmarks.md'), 'Sweeps', body + busy);
 console.log(body + busy);
