@@ -2,6 +2,8 @@ import { runCommand, RUN_HELP } from './commands/run.js';
 import { UsageError } from './usage.js';
 import { xenstoredCommand, XENSTORED_HELP } from './commands/xenstored.js';
 import { hostCommand, HOST_HELP } from './commands/host.js';
+import { sweepCommand, SWEEP_HELP } from './commands/sweep.js';
+import { workerCommand, WORKER_HELP } from './commands/worker.js';
 
 export const VERSION = '0.1.0';
 
@@ -13,6 +15,8 @@ Commands:
   run      boot ELF images: bare under PL0 firmware (--bare), or as domains under the hypervisor (--domain)
   xenstored  run xenstored alone on a Unix socket (for Xen's xenstore-* tools)
   host     run the host daemon (dom0, xenstored, consoles) that xl talks to
+  sweep    compare hardware variants across many runs (locally or on a queue)
+  worker   take sweep runs from a queue (on any machine)
   help     show help for a command
 
 Options:
@@ -41,6 +45,8 @@ export async function main(argv: string[]): Promise<number> {
         if (rest[0] === 'run') process.stdout.write(RUN_HELP);
         else if (rest[0] === 'xenstored') process.stdout.write(XENSTORED_HELP);
         else if (rest[0] === 'host') process.stdout.write(HOST_HELP);
+        else if (rest[0] === 'sweep') process.stdout.write(SWEEP_HELP);
+        else if (rest[0] === 'worker') process.stdout.write(WORKER_HELP);
         else process.stdout.write(MAIN_HELP);
         return 0;
       case 'run':
@@ -49,6 +55,10 @@ export async function main(argv: string[]): Promise<number> {
         return await xenstoredCommand(rest);
       case 'host':
         return await hostCommand(rest);
+      case 'sweep':
+        return await sweepCommand(rest);
+      case 'worker':
+        return await workerCommand(rest);
       default:
         throw new UsageError(`unknown command '${cmd}'`, 'tachyxx --help');
     }

@@ -1,12 +1,9 @@
 // `tachyxx run --domain IMAGE ...`: boot a host (no toolstack yet) and run each image as a domU.
 import { writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { ConfigError } from '@tachyxx/core';
 import { ImageError } from '@tachyxx/isa';
-import { Host, HostError } from '@tachyxx/hypervisor';
-import { installEventChannelsFrom } from '@tachyxx/evtchn';
-import { GrantTables } from '@tachyxx/grant';
-import { attachConsoleRings, attachXenstore } from '@tachyxx/xenstore';
+import { HostError } from '@tachyxx/hypervisor';
+import { bootDomains, finishDomains, type BootedDomains, type DomainImage, type DomainsStop } from '@tachyxx/sim';
 import { hostContainer } from '../host-config.js';
 import { catchSignals, consoleSink, signalStatus, stdoutGone } from '../console.js';
 import { readImageFileSync, ToolstackError } from '@tachyxx/toolstack';
@@ -34,7 +31,6 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
   const partial = new Map<string, string>();
   const dec = new TextDecoder();
   const enc = new TextEncoder();
-  const lines: string[] = [];
   // Guest output (console_io and the PV console ring alike).
   const guestOutput = (d: { name: string }, bytes: Uint8Array): void => {
     if (!multi) return out.write(bytes);
@@ -44,37 +40,14 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
     partial.set(d.name, parts.pop()!);
     for (const l of parts) out.write(enc.encode(`${d.name}: ${l}\n`));
   };
-  let host: Host;
+  let booted: BootedDomains;
   try {
-    const { container } = hostContainer(o.hostFile, {
+    const { config } = hostContainer(o.hostFile, {
       isa: o.variant,
       // machine memory: the domains plus room for P2M tables and special pages
       memoryMiB: Math.min(4096, o.images.length * (o.memoryMiB + 8) + 16),
     });
-    host = new Host({
-      container,
-      console: guestOutput,
-      log: (l) => lines.push(l),
-    });
-    // Components plug themselves into the host: event channels (the configured variant) and
-    // grant tables.
-    const evtchn = installEventChannelsFrom(host, container);
-    GrantTables.attach(host);
-    // xenstored: a store ring page + event channel per domain (start_info.store_mfn/store_evtchn)
-    attachXenstore(host, evtchn, { container });
-    // xenconsoled: a console ring page + event channel per domain (start_info.console.domU),
-    // its output goes where console_io's does
-    attachConsoleRings(host, evtchn, { output: guestOutput, log: (l) => lines.push(l) });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`tachyxx: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-
-  const names = new Map<string, number>();
-  try {
+    const images: DomainImage[] = [];
     for (const file of o.images) {
       let bytes: Uint8Array;
       try {
@@ -85,19 +58,19 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
         process.stderr.write(`tachyxx: ${e.message.replace(/^image /, '')}\n`);
         return 2;
       }
-      let name = basename(file).replace(/\.elf$/, '');
-      const n = (names.get(name) ?? 0) + 1;
-      names.set(name, n);
-      if (n > 1) name = `${name}-${n}`;
-      host.createDomain({ name, image: bytes, file, memoryMiB: o.memoryMiB, vcpus: o.vcpus });
+      images.push({ file, bytes, memoryMiB: o.memoryMiB, vcpus: o.vcpus });
     }
+    // The host, its components (event channels, grant tables, xenstored, console rings) and the
+    // domains: @tachyxx/sim, shared with `tachyxx sweep`.
+    booted = bootDomains({ config, images, console: guestOutput });
   } catch (e) {
-    if (e instanceof ImageError || e instanceof HostError) {
+    if (e instanceof ConfigError || e instanceof ImageError || e instanceof HostError) {
       process.stderr.write(`tachyxx: ${e.message}\n`);
       return 2;
     }
     throw e;
   }
+  const { host } = booted;
 
   // The run goes in slices of simulated time (deterministic, as one long run is), with a turn of
   // the event loop between them: SIGINT/SIGTERM/SIGHUP stop it there with every console byte
@@ -111,7 +84,7 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
     const end = await serveGdb(target, o.gdb);
     if (end.killed) { sig.done(); out.flush(); return 1; }
   }
-  let why: ReturnType<Host['run']> | 'signal' | 'epipe';
+  let why: DomainsStop | 'signal' | 'epipe';
   try {
     for (;;) {
       why = host.run({ maxInsns: o.maxInsns, untilNs: host.clock.now + RUN_SLICE_NS });
@@ -139,27 +112,11 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
   }
   if (why === 'epipe') return signalStatus('SIGPIPE');
 
-  let status = 0;
-  const domains = host.domains.list();
-  for (const d of domains) {
-    if (d.shutdownCode === 0) continue;
-    status = 1;
-    const reason = d.shutdownCode === null ? `still running (${why})` : `shut down: ${['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'soft_reset'][d.shutdownCode] ?? d.shutdownCode}`;
-    process.stderr.write(`tachyxx: domain '${d.name}' (d${d.domid}) ${d.crashMessage ? `crashed: ${d.crashMessage}` : reason}\n`);
-  }
-  if (why === 'insn-limit') process.stderr.write(`tachyxx: stopped after --max-insns ${o.maxInsns} instructions\n`);
-  if (why === 'idle') process.stderr.write('tachyxx: deadlock: every vCPU is blocked and nothing can wake them\n');
+  const run = finishDomains(booted, why, wallSeconds, o.maxInsns);
+  for (const f of run.failures) process.stderr.write(`tachyxx: domain '${f.name}' (d${f.domid}) ${f.message}\n`);
+  if (run.stop === 'insn-limit') process.stderr.write(`tachyxx: stopped after --max-insns ${o.maxInsns} instructions\n`);
+  if (run.stop === 'idle') process.stderr.write('tachyxx: deadlock: every vCPU is blocked and nothing can wake them\n');
 
-  if (o.stats) {
-    const s = host.statsJson();
-    const insns = s.instructions as number;
-    writeFileSync(o.stats, JSON.stringify({
-      ...s,
-      wallSeconds,
-      mips: wallSeconds > 0 ? insns / wallSeconds / 1e6 : 0,
-      exit: { reason: why === 'all-shutdown' ? (status ? 'domain-failure' : 'poweroff') : why, code: status },
-      log: lines,
-    }, null, 2) + '\n');
-  }
-  return status;
+  if (o.stats) writeFileSync(o.stats, JSON.stringify(run.stats, null, 2) + '\n');
+  return run.status;
 }
