@@ -1,7 +1,7 @@
 // The mmu component's plugin entries: `tagged` and `untagged`. The composition root selects one by
 // config (`components: { mmu: { variant: tagged, entries: 64, ... } }`) and resolves MMU_FACTORY
 // to build one MMU per hart (mounting its stats at `host.cpu<N>.mmu`).
-import { bindSingleton, definePlugin, defineToken, p, resolve, TOKENS } from '@tachyxx/core';
+import { bindSingleton, componentCosts, definePlugin, defineToken, p, resolve, TOKENS } from '@tachyxx/core';
 import type { PhysMemory } from '@tachyxx/isa';
 import { DEFAULT_MMU_COSTS, Mmu, type AdMode, type MmuOptions, type SoftTlbInvalidator } from './mmu.js';
 import { MmuStats } from './stats.js';
@@ -44,7 +44,7 @@ function mmuPlugin(variant: MmuVariant, description: string) {
     requires: [TOKENS.Costs, TOKENS.Stats, TOKENS.Bus, TOKENS.Clock],
     register(c, prm) {
       bindSingleton(c, MMU_FACTORY, (c) => {
-        const all = resolve(c, TOKENS.Costs);
+        const all = componentCosts(resolve(c, TOKENS.Costs), 'mmu');
         const stats = resolve(c, TOKENS.Stats);
         const bus = resolve(c, TOKENS.Bus);
         const clock = resolve(c, TOKENS.Clock);
