@@ -26,7 +26,7 @@ import {
   GTF_type_mask, GTF_writing, GnttabCopy, GnttabDumpTable, GnttabGetVersion, GnttabMapGrantRef, GnttabOp,
   GnttabQuerySize, GnttabSetVersion, GnttabSetupTable, GnttabUnmapGrantRef, Gntst, Hypercall, PAGE_SIZE,
 } from '@tachyxx/abi';
-import type { StatGroup } from '@tachyxx/core';
+import { StatGroup } from '@tachyxx/core';
 import {
   P2M_FOREIGN, P2M_INVALID_MFN, P2M_R, P2M_RW, type Domain, type DomainTable, type HypercallTable, type MachineMemory,
 } from '@tachyxx/hypervisor';
@@ -46,6 +46,8 @@ export interface GrantTablesOptions {
   readonly maxMaptrackFrames?: number;
   /** Where dump_table writes (Xen's console). */
   readonly log?: (line: string) => void;
+  /** The stats group to fill (the host assembly mounts it at `host.grant`); default: one mounted there. */
+  readonly stats?: StatGroup;
 }
 
 /** What the component needs from the host (Host satisfies it). */
@@ -55,6 +57,7 @@ export interface GrantHostLike {
   readonly hypercalls: HypercallTable<any>;
   readonly stats?: StatGroup;
   onDomainCreated?(hook: (d: Domain<any>) => void): void;
+  registerHypercall?(nr: number, handler: (v: any, a: { a0: number; a1: number; a2: number }) => number): void;
 }
 
 /** Per-domain counters (as the domain performing the operation). Monotonic. */
@@ -181,8 +184,8 @@ export class GrantTables {
     this.u8 = this.machine.mem.u8;
     host.domains.onDestroy((d) => this.domainDestroyed(d));
     host.onDomainCreated?.((d) => { this.tableOf(d); });
-    if (host.stats) {
-      const g = host.stats.group('grant');
+    const g = opts.stats ?? (host.stats ? host.stats.mount('host.grant', new StatGroup()) : null);
+    if (g) {
       g.sampled('maps', 'count', 'grant maps (hypercall and backend)', () => this.totals.maps);
       g.sampled('unmaps', 'count', 'grant unmaps', () => this.totals.unmaps);
       g.sampled('copies', 'count', 'grant copy ops', () => this.totals.copies);
@@ -193,7 +196,9 @@ export class GrantTables {
   /** Builds the component and registers grant_table_op (20) on the host. */
   static attach(host: GrantHostLike, opts: GrantTablesOptions = {}): GrantTables {
     const g = new GrantTables(host, opts);
-    host.hypercalls.register(Hypercall.grant_table_op, (v: { domain: Domain<any> }, a) => g.grantTableOp(v.domain, a.a0, a.a1, a.a2));
+    const handler = (v: { domain: Domain<any> }, a: { a0: number; a1: number; a2: number }) => g.grantTableOp(v.domain, a.a0, a.a1, a.a2);
+    if (host.registerHypercall) host.registerHypercall(Hypercall.grant_table_op, handler);
+    else host.hypercalls.register(Hypercall.grant_table_op, handler);
     return g;
   }
 

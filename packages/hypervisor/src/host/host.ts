@@ -9,7 +9,10 @@ import {
   CONSOLEIO_write, Errno, Virq, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason,
   VcpuInfo, VcpuTimeInfo, XEN_LEGACY_MAX_VCPUS, shutdownReasonName,
 } from '@tachyxx/abi';
-import { EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type DependencyContainer } from '@tachyxx/core';
+import {
+  EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type Counter, type DependencyContainer,
+  CONSOLE_OUTPUT, HYPERCALL, PCPU_COUNTERS, SHUTDOWN, TRAP, VCPU_SCHEDULE, type ShutdownReason as ShutdownReasonName,
+} from '@tachyxx/core';
 import { Cpu, PhysMemory, encodeStartInfo, setTrapRouting, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
 import { MMU_FACTORY, type Mmu } from '@tachyxx/mmu';
 import { SCHED_CORE, numaPlacement, vcpusOnNodes, type SchedCore, type NumaTopology } from '@tachyxx/sched';
@@ -23,6 +26,9 @@ import { vcpuOp } from '../hypercalls/vcpu-op.js';
 import { Vcpu } from './vcpu.js';
 import { GuestState } from './guest-state.js';
 import { DEFAULT_HYPERVISOR_COSTS, HYPERVISOR_COSTS, type HypervisorCosts } from '../plugin.js';
+import type { GuestAccess } from '../memory/guest-access.js';
+import type { HypercallHandler } from '../hypercalls/table.js';
+import type { HostServices, InterruptSink, PollProvider } from '../services.js';
 
 export interface HostOptions {
   /** Built by core's buildContainer with isa, mmu and sched selected. */
@@ -36,7 +42,15 @@ export interface HostOptions {
   quantumNs?: number;
   /** Wall clock at host boot, seconds since the epoch (deterministic default 2026-01-01). */
   wallclockEpoch?: number;
+  /**
+   * Bus sampling of the per-call topics (TRAP, HYPERCALL): one event per this many calls, with
+   * `weight` = the period. Default 16; the hot path only decrements a counter.
+   */
+  busSampleEvery?: number;
 }
+
+/** Default sampling period of TRAP and HYPERCALL bus events. */
+export const DEFAULT_BUS_SAMPLE_EVERY = 16;
 
 export interface DomainSpec {
   name: string;
@@ -70,6 +84,11 @@ interface Pcpu {
   current: Vcpu | null;
   /** schedule() requested (a SCHEDULE_SOFTIRQ). */
   reschedule: boolean;
+  /** `host.cpu<id>` in the stats tree. */
+  stats: StatGroup;
+  /** Traps into PL1 by cause (+64 for interrupts), created on first use under `host.cpu<id>.traps`. */
+  trapCounters: (Counter | undefined)[];
+  traps: number;
 }
 
 const TWO32 = 4294967296;
@@ -85,7 +104,7 @@ const P1STATUS_TW = 1 << 21;
 const REG = { sp: 2, a0: 10, a1: 11, a2: 12, a3: 13, a4: 14, a5: 15, a7: 17 } as const;
 const hex = (n: number) => `0x${n.toString(16)}`;
 
-export class Host {
+export class Host implements HostServices {
   readonly clock: SimClock;
   readonly queue: EventQueue;
   readonly bus: EventBus;
@@ -100,22 +119,47 @@ export class Host {
   private readonly opts: HostOptions;
   private readonly wallclockEpoch: number;
   private readonly guest = new GuestState();
-  private readonly log: (line: string) => void;
-  private readonly trapCounts = new Map<string, number>();
+  private readonly logSink: (line: string) => void;
+  private readonly sampleEvery: number;
+  private trapSampleLeft: number;
+  private hypercallSampleLeft: number;
   /** End of the running pCPU's current slice (simulated ns). */
   private sliceEnd = Infinity;
   /** Set by a handler that needs the run loop's attention (shutdown, crash). */
   private stopRun = false;
   readonly costs: HypervisorCosts;
-  /** Set by an event-channel component: deliver a VIRQ through its bound port (true = delivered). */
-  virqHook: ((v: Vcpu, virq: number) => boolean) | null = null;
-  /**
-   * Set by an event-channel component: SCHEDOP_poll on ports (Xen's do_poll / evtchn_port_poll).
-   * Gets the poll's port array (already range-checked); returns -errno (a bad port), 1 when a
-   * port is already pending (the poll returns at once), or 0 to block. After 0 the component
-   * wakes the vCPU (wakeVcpu) when one of the ports becomes pending.
-   */
-  pollHook: ((v: Vcpu, portsGpa: number, nrPorts: number) => number) | null = null;
+  /** The VIRQ sink (the event-channel component), or null: VIRQs are then bare upcalls. */
+  private interruptSink: InterruptSink | null = null;
+  /** The SCHEDOP_poll provider (the event-channel component), or null: polls wait for the timeout. */
+  private pollProvider: PollProvider | null = null;
+
+  setInterruptSink(sink: InterruptSink): void {
+    if (this.interruptSink) throw new Error('the host already has an interrupt sink (two event-channel components?)');
+    this.interruptSink = sink;
+  }
+
+  setPollProvider(provider: PollProvider): void {
+    if (this.pollProvider) throw new Error('the host already has a poll provider (two event-channel components?)');
+    this.pollProvider = provider;
+  }
+
+  registerHypercall(nr: number, handler: HypercallHandler<Vcpu>, name?: string): void {
+    this.hypercalls.register(nr, handler, name);
+  }
+
+  guestMemory(d: Domain<Vcpu>): GuestAccess {
+    return d.access;
+  }
+
+  /** Guest console output: the host's console sink, and CONSOLE_OUTPUT on the bus when someone listens. */
+  consoleOutput(d: Domain<Vcpu>, bytes: Uint8Array): void {
+    this.opts.console(d, bytes);
+    if (this.bus.hasSubscribers(CONSOLE_OUTPUT)) this.bus.publish(CONSOLE_OUTPUT, { time: this.clock.now, domid: d.domid, text: new TextDecoder().decode(bytes) });
+  }
+
+  log(line: string): void {
+    this.logSink(line);
+  }
   private readonly runningHooks: ((v: Vcpu, now: number) => void)[] = [];
   /** Called whenever a vCPU is loaded on a pCPU and starts running (with that pCPU's time). */
   onVcpuRunning(hook: (v: Vcpu, now: number) => void): void { this.runningHooks.push(hook); }
@@ -138,7 +182,11 @@ export class Host {
     this.freqHz = config.cpu.freqMHz * 1e6;
     this.quantumNs = opts.quantumNs ?? 100_000;
     this.wallclockEpoch = opts.wallclockEpoch ?? 1_767_225_600;
-    this.log = opts.log ?? (() => {});
+    this.logSink = opts.log ?? (() => {});
+    this.sampleEvery = opts.busSampleEvery ?? DEFAULT_BUS_SAMPLE_EVERY;
+    if (!Number.isSafeInteger(this.sampleEvery) || this.sampleEvery < 1) throw new RangeError(`busSampleEvery must be a positive integer, got ${this.sampleEvery}`);
+    this.trapSampleLeft = this.sampleEvery;
+    this.hypercallSampleLeft = this.sampleEvery;
     this.machine = new MachineMemory({ memoryMiB: config.memoryMiB, pcpus: config.pcpus, numa: opts.numa ?? config.numa });
     this.domains = new DomainTable<Vcpu>({ machine: this.machine, bus: this.bus, clock: this.clock, seed: config.seed, superpages: true });
     // A P2M entry went away: no pCPU may keep a translation through it.
@@ -156,7 +204,8 @@ export class Host {
       const mmu = mmuFactory.create(this.machine.mem, id, cpu);
       cpu.attachMmu(mmu);
       this.setUpFirmware(cpu);
-      const p: Pcpu = { id, cpu, mmu, current: null, reschedule: true };
+      const p: Pcpu = { id, cpu, mmu, current: null, reschedule: true, stats: this.stats.group('host').group(`cpu${id}`), trapCounters: [], traps: 0 };
+      this.mountCpuStats(p);
       cpu.setTrapHandler(1, (cpu, cause, isInterrupt, tval, epc) => this.onTrap(p, cause, isInterrupt, tval, epc));
       cpu.setTrapHandler(0, (_cpu, cause, isInterrupt, _tval, epc) => {
         throw new Error(`pCPU ${id}: trap ${causeName(cause, isInterrupt)} reached PL0 firmware at ${hex(epc)} (hypervisor bug)`);
@@ -165,6 +214,8 @@ export class Host {
     }
 
     this.costs = c.isRegistered(HYPERVISOR_COSTS, true) ? resolve(c, HYPERVISOR_COSTS) : DEFAULT_HYPERVISOR_COSTS;
+    const hc = this.stats.group('host').group('hypervisor');
+    this.hypercalls.setStats(hc.group('hypercalls'));
     this.sched = resolve(c, SCHED_CORE);
     this.sched.onReschedule = (pcpu) => {
       this.pcpus[pcpu]!.reschedule = true;
@@ -263,6 +314,9 @@ export class Host {
       if (v.online) this.sched.pause(v.sched, this.clock.now);
     }
     this.log(`(XEN) d${d.domid}: ${why ?? `shutdown: ${shutdownReasonName(reason)}`}`);
+    if (this.bus.hasSubscribers(SHUTDOWN)) {
+      this.bus.publish(SHUTDOWN, { time: this.clock.now, domid: d.domid, reason: shutdownReasonName(reason) as ShutdownReasonName, code: reason });
+    }
     this.stopRun = true;
     for (const p of this.pcpus) if (p.current?.domain === d) p.cpu.stop('shutdown');
   }
@@ -309,6 +363,7 @@ export class Host {
         this.runPcpu(p, tEnd, maxInsns);
         if (this.instructions() >= maxInsns) return 'insn-limit';
       }
+      if (this.bus.hasSubscribers(PCPU_COUNTERS)) this.publishCounters();
       this.stopRun = false;
       // A pCPU that stopped early to reschedule (block, yield, shutdown) ends the round at its own
       // time: its switch may arm events (the blocked vCPU's timer) before the planned end.
@@ -361,7 +416,12 @@ export class Host {
   private switchTo(p: Pcpu, next: Vcpu | null): void {
     const now = this.pcpuNow(p);
     const prev = p.current;
+    const publish = this.bus.hasSubscribers(VCPU_SCHEDULE);
     if (prev) {
+      if (publish) {
+        const reason = prev.domain.shutdownCode !== null || !prev.online ? 'shutdown' : prev.blocked ? 'blocked' : 'preempted';
+        this.bus.publish(VCPU_SCHEDULE, { time: now, pcpu: p.id, domid: prev.domain.domid, vcpu: prev.id, kind: 'out', reason });
+      }
       p.cpu.saveContext(prev.ctx);
       prev.loadedOn = -1;
       prev.setRunstate(prev.blocked ? 'blocked' : prev.online && prev.domain.shutdownCode === null ? 'runnable' : 'offline', now);
@@ -380,6 +440,7 @@ export class Host {
       next.loadedOn = p.id;
       next.setRunstate('running', now);
       this.updateTimeInfo(next, now);
+      if (publish) this.bus.publish(VCPU_SCHEDULE, { time: now, pcpu: p.id, domid: next.domain.domid, vcpu: next.id, kind: 'in' });
       for (const h of this.runningHooks) h(next, now);
     }
   }
@@ -413,8 +474,13 @@ export class Host {
 
   private onTrap(p: Pcpu, cause: number, isInterrupt: boolean, tval: number, epc: number): void {
     const v = p.current;
+    const slot = isInterrupt ? cause + 64 : cause;
+    const counter = p.trapCounters[slot] ?? this.trapCounter(p, slot, cause, isInterrupt);
+    counter.value++;
+    p.traps++;
+    // The bus sees one trap in `sampleEvery` (weight = the period): a decrement on the hot path.
+    if (--this.trapSampleLeft === 0) this.publishTrap(p, cause, isInterrupt, tval, epc);
     const key = causeName(cause, isInterrupt);
-    this.trapCounts.set(key, (this.trapCounts.get(key) ?? 0) + 1);
     const cpu = p.cpu;
     if (!v) throw new Error(`pCPU ${p.id}: ${key} at ${hex(epc)} with no vCPU loaded (hypervisor bug)`);
     if (isInterrupt) {
@@ -472,6 +538,7 @@ export class Host {
     args.a3 = cpu.getRegU(REG.a3); args.a4 = cpu.getRegU(REG.a4); args.a5 = cpu.getRegU(REG.a5);
     const ret = this.hypercalls.dispatch(v, nr, args);
     cpu.cycles += this.costs.hypercall;
+    if (--this.hypercallSampleLeft === 0) this.publishHypercall(p, v, nr, args.a0, ret);
     if (this.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
     if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
       cpu.completeEmulated(1);
@@ -522,7 +589,7 @@ export class Host {
     }
     // Xen delivers VIRQ_TIMER through the event channel bound to it; without an event-channel
     // component (or with VIRQ_TIMER unbound) it is the bare upcall.
-    if (this.virqHook?.(v, Virq.timer)) return;
+    if (this.interruptSink?.deliverVirq(v, Virq.timer)) return;
     this.sendUpcall(v);
   }
 
@@ -674,7 +741,7 @@ export class Host {
       const n = Math.min(chunk.length, count - done);
       const view = chunk.subarray(0, n);
       if (v.domain.access.read(buf + done, view) < 0) return done ? done : -Errno.EFAULT;
-      this.opts.console(v.domain, view);
+      this.consoleOutput(v.domain, view);
       done += n;
     }
     return count;
@@ -727,8 +794,8 @@ export class Host {
         const portsGpa = dv.getUint32(0, true) + dv.getUint32(4, true) * TWO32;
         if (!d.access.checkRange(portsGpa, nrPorts * 4, false)) return -Errno.EFAULT;
         if (this.syncUpcall(v)) return 0;
-        if (this.pollHook) {
-          const r = this.pollHook(v, portsGpa, nrPorts);
+        if (this.pollProvider) {
+          const r = this.pollProvider.poll(v, portsGpa, nrPorts);
           if (r < 0) return r;
           if (r > 0) return 0;
         }
@@ -767,7 +834,63 @@ export class Host {
     cpu.level = 1;
   }
 
-  /** The run's statistics (see README): everything but wall-clock fields is deterministic. */
+  // =====================================================================================
+  // Stats and bus
+  // =====================================================================================
+
+  /** `host.cpu<N>`: the CPU engine's counters (read at dump time) next to its mmu and traps. */
+  private mountCpuStats(p: Pcpu): void {
+    const g = p.stats;
+    const cpu = p.cpu;
+    g.sampled('instructions', 'insn', 'guest and hypervisor-emulated instructions retired', () => cpu.instret);
+    g.sampled('cycles', 'cycle', 'simulated cycles of this pCPU', () => cpu.cycles);
+    g.sampled('blocksCompiled', 'count', 'basic blocks the JIT compiled', () => cpu.engineStats().blocksCompiled);
+    g.sampled('blockInvalidations', 'count', 'compiled blocks dropped by self-modifying code', () => cpu.engineStats().blockInvalidations);
+    g.sampled('codeFlushes', 'count', 'whole code-cache flushes (fence.i, satp changes)', () => cpu.engineStats().codeFlushes);
+    g.sampled('softTlbMisses', 'count', 'CPU soft-TLB misses (lookups that reached the MMU)', () => cpu.engineStats().tlbMisses);
+    g.sampled('softTlbFlushes', 'count', 'CPU soft-TLB flushes', () => cpu.engineStats().tlbFlushes);
+    g.sampled('trapsToPl1', 'count', 'traps taken into the hypervisor (PL1)', () => p.traps);
+  }
+
+  private trapCounter(p: Pcpu, slot: number, cause: number, isInterrupt: boolean): Counter {
+    const c = p.stats.group('traps').counter(causeName(cause, isInterrupt), 'count', `traps into PL1 with ${isInterrupt ? 'interrupt' : 'exception'} cause ${cause}`);
+    p.trapCounters[slot] = c;
+    return c;
+  }
+
+  private publishTrap(p: Pcpu, cause: number, interrupt: boolean, tval: number, epc: number): void {
+    this.trapSampleLeft = this.sampleEvery;
+    if (!this.bus.hasSubscribers(TRAP)) return;
+    const v = p.current;
+    this.bus.publish(TRAP, {
+      time: this.pcpuNow(p), pcpu: p.id, domid: v?.domain.domid ?? -1, vcpu: v?.id ?? -1, cause, interrupt,
+      from: ((p.cpu.readCsr(CSR.p1status) >>> 11) & 3) as 0 | 1 | 2 | 3, to: 1, pc: epc, tval, weight: this.sampleEvery, // from: p1status.PPL (bits 12:11)
+    });
+  }
+
+  private publishHypercall(p: Pcpu, v: Vcpu, op: number, cmd: number, result: number): void {
+    this.hypercallSampleLeft = this.sampleEvery;
+    if (!this.bus.hasSubscribers(HYPERCALL)) return;
+    this.bus.publish(HYPERCALL, { time: this.pcpuNow(p), pcpu: p.id, domid: v.domain.domid, vcpu: v.id, weight: this.sampleEvery, op, cmd, result, cycles: this.costs.hypercall });
+  }
+
+  private publishCounters(): void {
+    for (const p of this.pcpus) {
+      p.cpu.syncMmuStats?.();
+      this.bus.publish(PCPU_COUNTERS, { time: this.pcpuNow(p), pcpu: p.id, instructions: p.cpu.instret, cycles: p.cpu.cycles, tlbMisses: p.mmu.stats.tlbMisses.value, traps: p.traps });
+    }
+  }
+
+  /** The stats tree (`host.cpu<N>`, `host.sched`, `host.hypervisor`, every component), synced. */
+  statsTree() {
+    for (const p of this.pcpus) p.cpu.syncMmuStats?.();
+    return this.stats.dump();
+  }
+
+  /**
+   * The run's statistics (see README): a summary (instructions, simCycles, simNs, domains) and the
+   * stats tree (`tree`). Everything but wall-clock fields is deterministic.
+   */
   statsJson(): Record<string, unknown> {
     let cycles = 0;
     for (const p of this.pcpus) {
@@ -779,8 +902,6 @@ export class Host {
       instructions: this.instructions(),
       simCycles: cycles,
       simNs: now,
-      traps: Object.fromEntries([...this.trapCounts].sort()),
-      hypercalls: this.hypercalls.counts(),
       domains: Object.fromEntries(this.domains.list().map((d) => [d.name, {
         domid: d.domid,
         state: d.state,
@@ -788,7 +909,6 @@ export class Host {
         pages: d.totPages,
         vcpus: d.vcpus.map((v) => ({ id: v.id, runstate: v.runstateTimes(now) })),
       }])),
-      pcpus: this.pcpus.map((p) => ({ id: p.id, ...p.cpu.engineStats() })),
       tree: this.stats.dump(),
     };
   }
