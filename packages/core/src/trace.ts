@@ -69,6 +69,9 @@ export class ChromeTraceExporter {
         this.instant(PID_PCPUS, e.pcpu, e.time, hcName(e.op), 'hypercall', { domid: e.domid, vcpu: e.vcpu, cmd: e.cmd, result: e.result, weight: e.weight });
       }),
       bus.on(TLB_FLUSH).subscribe((e) => {
+        // Coarse flushes only (whole TLB, whole VMID: switches, P2M changes); a guest's per-page
+        // and per-ASID sfence.vma stay in the stats.
+        if (e.scope !== 'all' && e.scope !== 'vmid') return;
         this.seen(e.time);
         this.pcpus.add(e.pcpu);
         this.instant(PID_PCPUS, e.pcpu, e.time, `tlb flush ${e.scope}`, 'mmu', { entries: e.entries });

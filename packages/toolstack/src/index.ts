@@ -8,3 +8,4 @@ export { Toolstack, XEN_VERSION, DOM0_NAME, type ToolstackOptions, type OpContex
 export { HostRunner, type HostRunnerOptions } from './runner.js';
 export { ControlServer, HostClient, defaultSocketPath, probeSocket, listenPrivate, ensurePrivateDir } from './server.js';
 export { parseMemKb } from './units.js';
+export { assembleToolstackHost, TOOLSTACK_COMPONENTS, TOOLSTACK_EVENT, type ToolstackEvent } from './assembly.js';

@@ -1,14 +1,16 @@
 // `tachyxx host`: the host daemon — dom0 + xenstored + consoles, serving the control socket xl talks to.
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from '@tachyxx/core';
 import { XsSocketServer } from '@tachyxx/xenstore';
 import { ControlServer, HostRunner, Toolstack, ToolstackError, defaultSocketPath, ensurePrivateDir, probeSocket } from '@tachyxx/toolstack';
-import { hostContainer } from '../host-config.js';
+import { hostConfig } from '../host-config.js';
+import { traceExporter } from '../trace.js';
 import { parse, UsageError } from '../usage.js';
 
 export const HOST_HELP = `Usage: tachyxx host [--config host.yaml] [--socket PATH] [--detach] [--unpaced] [--log-dir DIR]
+                    [--trace-events FILE]
 
 Boots a Tachyxx host — dom0 (the TypeScript toolstack), xenstored and the console daemon — and
 serves the control socket that xl talks to (JSON lines; packages/toolstack/README.md).
@@ -22,6 +24,9 @@ Options:
                   (default: <socket dir>/log)
   --detach        run in the background: print the daemon's pid and socket, then exit
   --unpaced       never pace simulated time to the wall clock (batch runs, tests)
+  --trace-events FILE
+                  write a Chrome trace-event JSON of the host's run when it stops
+                  (ui.perfetto.dev, chrome://tracing); see tachyxx run --help
   -h, --help      show this help
 
 xenstored listens on xenstored.sock (NAME.xenstored.sock for a socket NAME.sock other than
@@ -39,6 +44,7 @@ export async function hostCommand(args: string[]): Promise<number> {
     'log-dir': { type: 'string' },
     detach: { type: 'boolean' },
     unpaced: { type: 'boolean' },
+    'trace-events': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, HINT);
   if (values.help) {
@@ -64,8 +70,8 @@ export async function hostCommand(args: string[]): Promise<number> {
 
   let ts: Toolstack;
   try {
-    const { container } = hostContainer(values.config, values.config ? {} : { memoryMiB: 4096, pcpus: 4 });
-    ts = new Toolstack({ container, logDir });
+    const { config, registry } = hostConfig(values.config, values.config ? {} : { memoryMiB: 4096, pcpus: 4 });
+    ts = new Toolstack({ config, registry, logDir });
   } catch (e) {
     if (e instanceof ConfigError || e instanceof ToolstackError) {
       process.stderr.write(`tachyxx host: ${e.message}\n`);
@@ -73,6 +79,8 @@ export async function hostCommand(args: string[]): Promise<number> {
     }
     throw e;
   }
+  const traceFile = values['trace-events'] === undefined ? null : resolve(values['trace-events']);
+  const trace = traceFile ? traceExporter(ts.host.bus) : null;
   const server = new ControlServer(ts);
   const xsServer = new XsSocketServer(ts.xs);
   const base = basename(socket).replace(/\.sock$/, '');
@@ -114,6 +122,14 @@ export async function hostCommand(args: string[]): Promise<number> {
   runner.stop();
   await server.close();
   await xsServer.close();
+  if (trace && traceFile) {
+    try {
+      writeFileSync(traceFile, trace.toJSON());
+    } catch (e) {
+      process.stderr.write(`tachyxx host: --trace-events ${traceFile}: ${(e as Error).message}\n`);
+    }
+    trace.stop();
+  }
   ts.close();
   if (failed) {
     process.stderr.write(`tachyxx host: ${(failed as Error).message}\n`);

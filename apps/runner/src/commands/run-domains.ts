@@ -3,12 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ConfigError } from '@tachyxx/core';
 import { ImageError } from '@tachyxx/isa';
-import { Host, HostError } from '@tachyxx/hypervisor';
-import { installEventChannelsFrom } from '@tachyxx/evtchn';
-import { GrantTables } from '@tachyxx/grant';
-import { attachConsoleRings, attachXenstore } from '@tachyxx/xenstore';
-import { hostContainer } from '../host-config.js';
+import { assembleHost, HostError, type AssembledHost, type Host } from '@tachyxx/hypervisor';
+import { hostConfig } from '../host-config.js';
 import { consoleSink } from '../console.js';
+import { traceExporter } from '../trace.js';
 
 export interface RunDomainsOptions {
   images: string[];
@@ -18,6 +16,8 @@ export interface RunDomainsOptions {
   variant?: string;
   maxInsns: number;
   stats?: string;
+  /** Chrome trace-event JSON of the run (Perfetto, chrome://tracing). */
+  traceEvents?: string;
 }
 
 export async function runDomains(o: RunDomainsOptions): Promise<number> {
@@ -36,27 +36,16 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
     partial.set(d.name, parts.pop()!);
     for (const l of parts) out.write(enc.encode(`${d.name}: ${l}\n`));
   };
-  let host: Host;
+  let assembled: AssembledHost;
   try {
-    const { container } = hostContainer(o.hostFile, {
+    const { config, registry } = hostConfig(o.hostFile, {
       isa: o.variant,
       // machine memory: the domains plus room for P2M tables and special pages
       memoryMiB: Math.min(4096, o.images.length * (o.memoryMiB + 8) + 16),
     });
-    host = new Host({
-      container,
-      console: guestOutput,
-      log: (l) => lines.push(l),
-    });
-    // Components plug themselves into the host: event channels (the configured variant) and
-    // grant tables.
-    const evtchn = installEventChannelsFrom(host, container);
-    GrantTables.attach(host);
-    // xenstored: a store ring page + event channel per domain (start_info.store_mfn/store_evtchn)
-    attachXenstore(host, evtchn, { container });
-    // xenconsoled: a console ring page + event channel per domain (start_info.console.domU),
-    // its output goes where console_io's does
-    attachConsoleRings(host, evtchn, { output: guestOutput, log: (l) => lines.push(l) });
+    // Every selected component (evtchn, grant, xenstore, console, ...) is attached by the assembly;
+    // console_io and the PV console rings both write to guestOutput.
+    assembled = assembleHost(config, registry, { console: guestOutput, log: (l) => lines.push(l) });
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`tachyxx: ${e.message}\n`);
@@ -65,6 +54,8 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
     throw e;
   }
 
+  const host: Host = assembled.host;
+  const trace = o.traceEvents ? traceExporter(host.bus) : null;
   const names = new Map<string, number>();
   try {
     for (const file of o.images) {
@@ -92,6 +83,11 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
   const t0 = performance.now();
   const why = host.run({ maxInsns: o.maxInsns });
   const wallSeconds = (performance.now() - t0) / 1000;
+  if (trace) {
+    writeFileSync(o.traceEvents!, trace.toJSON());
+    trace.stop();
+  }
+  assembled.close();
   for (const [name, rest] of partial) if (rest) out.write(enc.encode(`${name}: ${rest}\n`));
   out.flush();
 
