@@ -177,7 +177,7 @@ describe('the modelled TLB', () => {
 describe('the mmu plugin', () => {
   it('builds a tagged MMU per hart from the host config with its stats at host.cpu<N>.mmu', () => {
     const registry = new PluginRegistry([...MMU_PLUGINS]);
-    const cfg = parseHostConfig('components: { mmu: { variant: tagged, entries: 128, ways: 8, nestedTlb: false } }\ncosts: { walkRef: 30 }', registry);
+    const cfg = parseHostConfig('components: { mmu: { variant: tagged, entries: 128, ways: 8, nestedTlb: false } }\ncosts: { mmu.walkRef: 30 }', registry);
     const host = buildContainer(cfg, registry);
     const factory = resolve(host, MMU_FACTORY);
     expect(factory.variant).toBe('tagged');
