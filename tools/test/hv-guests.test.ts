@@ -150,7 +150,9 @@ describe('hcbench: null hypercall round trip', () => {
     const { r, s } = stats('--domain');
     expect(r.stdout).toBe(expected);
     expect(r.status, r.stderr).toBe(0);
-    expect(s.hypercalls.sched_op).toBe(10001);
+    // In the stats tree: host.hypervisor.hypercalls (per name), host.cpu0.traps (per cause).
+    expect(s.tree.host.hypervisor.hypercalls.sched_op).toBe(10001);
+    expect(s.tree.host.cpu0.traps.ecall_from_pl2).toBe(10001);
   });
 });
 

@@ -5,9 +5,12 @@
 // attaches it in dependency order (topological by requires/provides: evtchn before the xenstore
 // and console components that need its ports). The runner and the toolstack call only this.
 import {
-  bindValue, buildContainer, componentOrder, hostConfigFromObject, resolve,
+  bindValue, buildContainer, componentOrder, ConfigError, hostConfigFromObject, resolve, tokenName,
   type DependencyContainer, type HostConfig, type PluginRegistry, type Token,
 } from '@tachyxx/core';
+import { ISA_CPU_FACTORY } from '@tachyxx/isa';
+import { MMU_FACTORY } from '@tachyxx/mmu';
+import { SCHED_CORE } from '@tachyxx/sched';
 import { Host, type HostOptions } from './host/host.js';
 import { HOST_SERVICES, type HostComponent, type HostServices } from './services.js';
 
@@ -41,6 +44,15 @@ export function assembleHost(config: HostConfig, registry: PluginRegistry, optio
   const order = componentOrder(cfg, registry);
   const { parent, ...hostOptions } = options;
   const container = buildContainer(cfg, registry, parent ? { parent } : {});
+  // The Host itself is built from these (pCPUs, MMUs, the scheduler).
+  const missing = ([[ISA_CPU_FACTORY, 'isa'], [MMU_FACTORY, 'mmu'], [SCHED_CORE, 'sched']] as const).filter(([t]) => !container.isRegistered(t, true));
+  if (missing.length) {
+    throw new ConfigError({
+      keyPath: 'components',
+      reason: `a hypervisor host needs ${missing.map(([t, id]) => `'${id}' (${tokenName(t)})`).join(', ')}: select ${missing.length > 1 ? 'them' : 'it'} under components`,
+      allowed: missing.flatMap(([, id]) => registry.has(id) ? registry.variants(id).map((v) => `${id}: ${v}`) : []),
+    });
+  }
   const host = new Host({ ...hostOptions, container });
   bindValue(container, HOST_SERVICES, host as HostServices);
   const components = new Map<string, HostComponent>();

@@ -65,6 +65,8 @@ export interface HostServices {
   sendUpcall(v: Vcpu): void;
   /** Makes a blocked vCPU runnable. */
   wakeVcpu(v: Vcpu): void;
+  /** Charges `cycles` of work done for `v` (a component's cost) to the pCPU it is loaded on. */
+  chargeCycles(v: Vcpu, cycles: number): void;
   /** The time `v` sees (its pCPU's own time while loaded). */
   nowFor(v: Vcpu): number;
   /** Guest-physical memory of `d` through its P2M (checked; never throws for guest input). */

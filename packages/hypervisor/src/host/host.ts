@@ -160,6 +160,10 @@ export class Host implements HostServices {
   log(line: string): void {
     this.logSink(line);
   }
+
+  chargeCycles(v: Vcpu, cycles: number): void {
+    if (v.loadedOn >= 0) this.pcpus[v.loadedOn]!.cpu.cycles += cycles;
+  }
   private readonly runningHooks: ((v: Vcpu, now: number) => void)[] = [];
   /** Called whenever a vCPU is loaded on a pCPU and starts running (with that pCPU's time). */
   onVcpuRunning(hook: (v: Vcpu, now: number) => void): void { this.runningHooks.push(hook); }
