@@ -114,6 +114,8 @@ describe('assembleHost', () => {
     expect(r.traps.every((t) => t.weight === 4 && t.from === 2 && t.to === 1)).toBe(true);
     const calls = Object.values(r.tree.host.hypervisor.hypercalls as Record<string, number>).reduce((x, y) => x + y, 0);
     expect(r.hcs.length).toBe(Math.floor(calls / 4));
+    // The stats tree subscribes to the bus for lifecycle counts.
+    expect(r.tree.host.hypervisor.domains).toEqual({ created: 1, unpaused: 1, paused: 0, shutdown: 1, destroyed: 0, shutdownReasons: { poweroff: 1 } });
     expect(JSON.stringify(run())).toBe(JSON.stringify(r));
   });
 });

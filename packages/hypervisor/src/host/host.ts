@@ -11,7 +11,7 @@ import {
 } from '@tachyxx/abi';
 import {
   EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type Counter, type DependencyContainer,
-  CONSOLE_OUTPUT, HYPERCALL, PCPU_COUNTERS, SHUTDOWN, TRAP, VCPU_SCHEDULE, type ShutdownReason as ShutdownReasonName,
+  CONSOLE_OUTPUT, DOMAIN_LIFECYCLE, HYPERCALL, PCPU_COUNTERS, SHUTDOWN, TRAP, VCPU_SCHEDULE, type ShutdownReason as ShutdownReasonName,
 } from '@tachyxx/core';
 import { Cpu, PhysMemory, encodeStartInfo, setTrapRouting, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
 import { MMU_FACTORY, type Mmu } from '@tachyxx/mmu';
@@ -218,8 +218,9 @@ export class Host implements HostServices {
     }
 
     this.costs = c.isRegistered(HYPERVISOR_COSTS, true) ? resolve(c, HYPERVISOR_COSTS) : DEFAULT_HYPERVISOR_COSTS;
-    const hc = this.stats.group('host').group('hypervisor');
-    this.hypercalls.setStats(hc.group('hypercalls'));
+    const hv = this.stats.group('host').group('hypervisor');
+    this.hypercalls.setStats(hv.group('hypercalls'));
+    this.subscribeLifecycleStats(hv.group('domains'));
     this.sched = resolve(c, SCHED_CORE);
     this.sched.onReschedule = (pcpu) => {
       this.pcpus[pcpu]!.reschedule = true;
@@ -854,6 +855,26 @@ export class Host implements HostServices {
     g.sampled('softTlbMisses', 'count', 'CPU soft-TLB misses (lookups that reached the MMU)', () => cpu.engineStats().tlbMisses);
     g.sampled('softTlbFlushes', 'count', 'CPU soft-TLB flushes', () => cpu.engineStats().tlbFlushes);
     g.sampled('trapsToPl1', 'count', 'traps taken into the hypervisor (PL1)', () => p.traps);
+  }
+
+  /**
+   * `host.hypervisor.domains`: lifecycle transitions and shutdown reasons, counted by a bus
+   * subscription (DOMAIN_LIFECYCLE, SHUTDOWN) — the stats tree as a subscriber of the bus.
+   */
+  private subscribeLifecycleStats(g: StatGroup): void {
+    const kinds = ['created', 'unpaused', 'paused', 'shutdown', 'destroyed'] as const;
+    const byKind = new Map(kinds.map((k) => [k, g.counter(k, 'event', `domains ${k}`)]));
+    const reasons = g.group('shutdownReasons');
+    const byReason = new Map<string, Counter>();
+    this.bus.on(DOMAIN_LIFECYCLE).subscribe((e) => {
+      const c = byKind.get(e.kind);
+      if (c) c.value++;
+    });
+    this.bus.on(SHUTDOWN).subscribe((e) => {
+      let c = byReason.get(e.reason);
+      if (!c) byReason.set(e.reason, (c = reasons.counter(e.reason, 'event', `shutdowns with reason ${e.reason}`)));
+      c.value++;
+    });
   }
 
   private trapCounter(p: Pcpu, slot: number, cause: number, isInterrupt: boolean): Counter {
