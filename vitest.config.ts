@@ -23,6 +23,7 @@ const alias = dirs.filter((d) => d.startsWith('packages/')).flatMap((d) => {
 export default defineConfig({
   resolve: { alias },
   test: {
+    globalSetup: [resolve(root, 'tools/vitest-global-setup.ts')],
     // CI sets TACHYXX_TEST_REPORT=FILE to also get a JSON report (summed by tools/ci-summary.mjs).
     reporters: process.env.TACHYXX_TEST_REPORT
       ? ['default', ['json', { outputFile: process.env.TACHYXX_TEST_REPORT }]]

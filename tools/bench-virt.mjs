@@ -4,10 +4,12 @@
 //  2. the paging mini-kernel and tlbstress as domains under MMU variants (tagged / untagged TLB,
 //     page-walk cache on / off, nested TLB on / off): walks, references per walk, walk cycles,
 //     simulated cycles — one table (a guest column) + SVG (minikernel);
-//  3. the null-hypercall round trip (hcbench): calls per wall second (target >= 5 M) and
-//     simulated cycles per call, bare (PL0 firmware) and as a domain (PL1 hypervisor).
+//  3. the null-hypercall round trip: hcbench (sched_op(invalid)) bare (PL0 firmware) and as a
+//     domain (PL1 hypervisor), hcversion (xen_version(XENVER_version, NULL)) as a domain: calls
+//     per wall second (target >= 10 M for xen_version) and simulated cycles per call.
 // Results go to docs/benchmarks.md (section "Virtualization") and docs/bench-virt-mmu.svg.
 //   --quick   only the small benchmark builds
+//   --hypercall-only   only section 3, printed (docs/benchmarks.md is left as it is)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import { machineLine, writeBenchSection } from './lib/bench-report.mjs';
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'apps/runner/dist/cli.js');
 const quick = process.argv.includes('--quick');
+const hypercallOnly = process.argv.includes('--hypercall-only');
 const tmp = mkdtempSync(join(tmpdir(), 'tachyxx-bench-virt-'));
 let seq = 0;
 
@@ -32,7 +35,7 @@ const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const big = (n) => Math.round(n).toLocaleString('en');
 
 // ---- 1. overhead ----
-const progs = readdirSync(join(root, 'guests/build'))
+const progs = hypercallOnly ? [] : readdirSync(join(root, 'guests/build'))
   .filter((n) => /^bench-[a-z]+(-small)?\.elf$/.test(n) && n.includes('-small') === quick)
   .map((n) => n.replace(/\.elf$/, '')).sort();
 const over = [];
@@ -62,7 +65,7 @@ const mmuGuests = [
   { guest: 'tlbstress', golden: readFileSync(join(root, 'guests/tlbstress/expected.txt'), 'utf8') },
 ];
 const mmuRows = [];
-for (const { guest, golden } of mmuGuests) {
+for (const { guest, golden } of hypercallOnly ? [] : mmuGuests) {
   for (const [i, v] of variants.entries()) {
     process.stderr.write(`[mmu ${guest} ${i + 1}/${variants.length}] ${v.tlb} pwc=${v.pwc} nestedTlb=${v.ntlb} ...`);
     const cfg = join(tmp, `host${i}.yaml`);
@@ -79,10 +82,16 @@ for (const { guest, golden } of mmuGuests) {
 // ---- 3. null hypercall ----
 const hc = [];
 const calls = quick ? 10000 : 3000000;
-for (const mode of ['bare', 'domain']) {
-  process.stderr.write(`[hypercall] ${mode} ...`);
-  const r = tachyxx([`--${mode}`, `guests/build/hcbench${quick ? '-small' : ''}.elf`, '--memory', '64']);
-  hc.push({ mode, calls, wall: r.stats.wallSeconds, perSec: calls / r.stats.wallSeconds, cyclesPerCall: r.stats.simCycles / calls, insnsPerCall: r.stats.instructions / calls });
+// sched_op(invalid) bare and as a domain; xen_version(XENVER_version, NULL) - the classic null
+// hypercall, what a Xen guest calls first - as a domain (bare it is -ENOSYS). Best of 3 each.
+for (const [call, guest, mode] of [['sched_op(invalid)', 'hcbench', 'bare'], ['sched_op(invalid)', 'hcbench', 'domain'], ['xen_version(XENVER_version, NULL)', 'hcversion', 'domain']]) {
+  process.stderr.write(`[hypercall] ${call} ${mode} ...`);
+  let r;
+  for (let k = 0; k < (quick ? 1 : 3); k++) {
+    const r1 = tachyxx([`--${mode}`, `guests/build/${guest}${quick ? '-small' : ''}.elf`, '--memory', '64']);
+    if (!r || r1.stats.wallSeconds < r.stats.wallSeconds) r = r1;
+  }
+  hc.push({ call, mode, calls, wall: r.stats.wallSeconds, perSec: calls / r.stats.wallSeconds, cyclesPerCall: r.stats.simCycles / calls, insnsPerCall: r.stats.instructions / calls });
   process.stderr.write(` ${f(calls / r.stats.wallSeconds / 1e6, 2)} M calls/s\n`);
 }
 
@@ -105,7 +114,7 @@ function svg(rows) {
     bars + `<rect x="${W - 200}" y="40" width="12" height="12" fill="#4477aa"/><text x="${W - 182}" y="50" font-size="11">tagged TLB (VMID+ASID)</text>` +
     `<rect x="${W - 200}" y="58" width="12" height="12" fill="#cc6677"/><text x="${W - 182}" y="68" font-size="11">untagged (flush on switch)</text></svg>\n`;
 }
-writeFileSync(join(root, 'docs/bench-virt-mmu.svg'), svg(mmuRows.filter((r) => r.guest === 'minikernel')));
+if (!hypercallOnly) writeFileSync(join(root, 'docs/bench-virt-mmu.svg'), svg(mmuRows.filter((r) => r.guest === 'minikernel')));
 
 const body = [
   `Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine()}${quick ? ' (--quick: small builds)' : ''}.`,
@@ -128,13 +137,15 @@ const body = [
   '',
   '![walk references by MMU variant (minikernel)](bench-virt-mmu.svg)',
   '',
-  '### Null hypercall round trip (`guests/hcbench`: sched_op with an unknown sub-command)',
+  '### Null hypercall round trip (`guests/hcbench`: sched_op with an unknown sub-command; `guests/hcversion`: xen_version(XENVER_version, NULL))',
   '',
-  '| mode | calls | wall s | calls per wall second (target >= 5 M as a domain) | sim cycles per call (incl. loop) | instructions per call |',
-  '|---|---:|---:|---:|---:|---:|',
-  ...hc.map((r) => `| ${r.mode} | ${big(r.calls)} | ${f(r.wall, 3)} | ${big(r.perSec)} | ${f(r.cyclesPerCall, 1)} | ${f(r.insnsPerCall, 1)} |`),
+  'Wall = the run loop (`--stats` wallSeconds), best of 3. Target: >= 10 M xen_version calls per wall second as a domain (issue 10).',
+  '',
+  '| call | mode | calls | wall s | calls per wall second | sim cycles per call (incl. loop) | instructions per call |',
+  '|---|---|---:|---:|---:|---:|---:|',
+  ...hc.map((r) => `| ${r.call} | ${r.mode} | ${big(r.calls)} | ${f(r.wall, 3)} | ${big(r.perSec)} | ${f(r.cyclesPerCall, 1)} | ${f(r.insnsPerCall, 1)} |`),
   '',
   'Reproduce: `pnpm bench:virt` (`--quick` for the small builds).',
 ].join('\n');
 console.log('\n' + body);
-writeBenchSection(join(root, 'docs/benchmarks.md'), 'Virtualization', body);
+if (!hypercallOnly) writeBenchSection(join(root, 'docs/benchmarks.md'), 'Virtualization', body);

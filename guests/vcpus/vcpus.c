@@ -12,6 +12,8 @@
 #define COOKIE 0x7ac4b0a7ul
 
 static uint8_t stacks[MAX_VCPUS][STACK_SIZE] __attribute__((aligned(16)));
+/* vCPUs > 0 have a vcpu_info only once they register one (shared_info holds vCPU 0's only). */
+static struct vcpu_info vinfo[MAX_VCPUS] __attribute__((aligned(4096)));
 static volatile uint32_t checked_in, checked_out, go;
 static volatile uint64_t id_sum, bad_args;
 extern char secondary_entry[];
@@ -36,6 +38,8 @@ __attribute__((used, noreturn)) void secondary_main(unsigned long id, unsigned l
 	__asm__ volatile("mv %0, sp" : "=r"(sp));
 	int sp_ok = sp > (uintptr_t)stacks[id] && sp <= (uintptr_t)stacks[id] + STACK_SIZE;
 	if (cookie != COOKIE + id || !sp_ok)
+		amoadd_d(&bad_args, 1);
+	if (xen_register_vcpu_info(id, &vinfo[id]) != 0)
 		amoadd_d(&bad_args, 1);
 	amoadd_d(&id_sum, id + 1);
 	amoadd_w(&checked_in, 1);

@@ -11,14 +11,7 @@
 #define TACHYXX_XENLIB_CONSOLE_H
 #include "evtchn.h"
 
-typedef uint32_t XENCONS_RING_IDX;
-#define MASK_XENCONS_IDX(idx, ring) ((idx) & (sizeof(ring) - 1))
-struct xencons_interface {
-	char in[1024];
-	char out[2048];
-	XENCONS_RING_IDX in_cons, in_prod;
-	XENCONS_RING_IDX out_cons, out_prod;
-};
+#include "io/console.h"
 _Static_assert(__builtin_offsetof(struct xencons_interface, out_prod) == 3084, "xencons_interface layout");
 
 static volatile struct xencons_interface *xc_intf;

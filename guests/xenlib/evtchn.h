@@ -217,7 +217,7 @@ static inline int xen_evtchn_init(void)
 #endif
 	HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 0, 0);
 	csr_write(CSR_STVEC, (uintptr_t)xen_trap_entry);
-	s->vcpu_info[0].evtchn_upcall_mask = 0;
+	/* Arm layout: no evtchn_upcall_mask; the upcall is unmasked by sie.SEIE + sstatus.SIE */
 	csr_set(CSR_SIE, SIE_SEIE);
 	xen_irq_enable();
 	return 0;

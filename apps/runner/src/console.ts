@@ -26,11 +26,51 @@ export function consoleSink() {
       }
     }
   };
-  return { write, flush };
+  /** Flushes what is buffered if the last flush is 50 ms old (called between run slices). */
+  const tick = () => {
+    if (n === 0) return;
+    const now = performance.now();
+    if (now - lastFlush >= 50) {
+      flush();
+      lastFlush = now;
+    }
+  };
+  return { write, flush, tick };
 }
 
-/** writeSync to stdout, retrying on EAGAIN (stdout may be a non-blocking pipe). */
+/** The reader of stdout went away (EPIPE): further output is dropped; the run may stop. */
+export function stdoutGone(): boolean {
+  return stdoutClosed;
+}
+
+/**
+ * Stops on SIGINT, SIGTERM and SIGHUP instead of dying with output still buffered: the handler
+ * records the signal (the run loop checks it between slices, flushes and exits 128+signo).
+ * Returns the current signal (or null) and an uninstall function.
+ */
+export function catchSignals(): { signal: () => NodeJS.Signals | null; done: () => void } {
+  let got: NodeJS.Signals | null = null;
+  const on = (s: NodeJS.Signals) => {
+    // A second one means "now": flush what we have and go.
+    if (got !== null) {
+      process.exitCode = signalStatus(s);
+      process.exit();
+    }
+    got = s;
+  };
+  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of sigs) process.on(s, on);
+  return { signal: () => got, done: () => sigs.forEach((s) => process.off(s, on)) };
+}
+
+/** The shell's exit status for death by a signal: 128 + its number. */
+export function signalStatus(s: NodeJS.Signals): number {
+  return 128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15, SIGPIPE: 13 } as Record<string, number>)[s]!;
+}
+
 let stdoutClosed = false;
+
+/** writeSync to stdout, retrying on EAGAIN (stdout may be a non-blocking pipe). */
 
 export function writeAll(bytes: Uint8Array) {
   let off = 0;

@@ -10,7 +10,7 @@ export const MAIN_HELP = `tachyxx ${VERSION} - a Xen-style hypervisor and the Ta
 Usage: tachyxx <command> [options]
 
 Commands:
-  run      boot an ELF image on the Tachyxx CPU (bare, under PL0 firmware)
+  run      boot ELF images: bare under PL0 firmware (--bare), or as domains under the hypervisor (--domain)
   xenstored  run xenstored alone on a Unix socket (for Xen's xenstore-* tools)
   host     run the host daemon (dom0, xenstored, consoles) that xl talks to
   help     show help for a command

@@ -19,6 +19,8 @@ describe('tachyxx CLI', () => {
       [['frobnicate'], /unknown command 'frobnicate'/],
       [['run'], /missing --bare IMAGE/],
       [['run', '--bare', GUEST('hello'), '--memory', 'lots'], /--memory: 'lots' is not a non-negative integer/],
+      [['run', '--bare', GUEST('hello'), '--memory', '-5'], /--memory: '-5' is not a non-negative integer/],
+      [['run', '--bare', GUEST('hello'), '--max-insns', '-1'], /--max-insns: '-1' is not a non-negative integer/],
       [['run', '--bare', GUEST('hello'), '--memory', '8192'], /--memory: 8192 is out of range 1..4096/],
       [['run', '--bare', GUEST('hello'), '--isa', 'pentium'], /unknown variant 'pentium' \(known: tachy-v1, legacy-silent\)/],
       [['run', '--bare', GUEST('hello'), '--frob'], /Unknown option '--frob'/],

@@ -165,13 +165,16 @@ describe('tachyxx host: socket handling', () => {
     expect(await stop(d)).toBe(0);
   });
 
-  it('--detach prints the pid and socket and keeps serving', async () => {
+  it('--detach prints the pid, the socket and the xenstored socket, and keeps serving', async () => {
     const dir = tmp();
     const sock = join(dir, 'host.sock');
     const p = spawnSync(process.execPath, [CLI, 'host', '--socket', sock, '--unpaced', '--detach'], { encoding: 'utf8', timeout: 30_000 });
     expect(p.status).toBe(0);
-    const [pid, path] = p.stdout.trim().split(' ');
+    const [first, second] = p.stdout.trim().split('\n');
+    const [pid, path] = first!.split(' ');
     expect(path).toBe(sock);
+    expect(second).toBe(`XENSTORED_PATH=${join(dir, 'xenstored.sock')}`);
+    expect(lstatSync(join(dir, 'xenstored.sock')).isSocket()).toBe(true);
     const c = await HostClient.connect(sock);
     expect((await c.call('hello')).pid).toBe(Number(pid));
     c.close();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { CLI, ROOT, tachyxx, tmp } from './helpers.js';
@@ -87,6 +87,23 @@ describe('tachyxx xenstored', () => {
     (await import('node:fs')).writeFileSync(db, '{"format":"nope"}');
     const r = tachyxx('xenstored', '--socket', join(dir, 'sock'), '--persist', db);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^tachyxx xenstored: not a tachyxx-xenstore\/1 tree\n$/);
+    expect(r.stderr).toBe(`tachyxx xenstored: ${db}: not a tachyxx-xenstore/1 tree\n`);
+  });
+
+  it('creates the --persist files 0600 (whatever the umask) and refuses a world-writable directory', async () => {
+    const dir = tmp();
+    const sock = join(dir, 'sock');
+    const db = join(dir, 'xs.json');
+    const d = await daemon('--socket', sock, '--persist', db);
+    expect(await request(sock, 11, '/m\0v')).toBe('OK\0');
+    for (const f of [db, `${db}.wal`]) expect((statSync(f).mode & 0o777).toString(8)).toBe('600');
+    expect(await d.stop()).toBe(0);
+    expect((statSync(db).mode & 0o777).toString(8)).toBe('600');
+    const open = join(dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const r = tachyxx('xenstored', '--socket', join(dir, 'sock2'), '--persist', join(open, 'xs.json'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`tachyxx xenstored: ${open}: directory is world-writable (mode 777); keep the --persist file in a directory only its owner can write\n`);
   });
 });

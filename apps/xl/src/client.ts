@@ -4,8 +4,10 @@
  * simulator: every xl command starts in a few tens of milliseconds.
  */
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ErrorCode } from '@tachyxx/toolstack';
+import { LineSplitter, MAX_REPLY_LINE } from '@tachyxx/toolstack/protocol';
+import { checkSocketOwner, secureSocketDir, SocketDirError } from '@tachyxx/core/socket-dir';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -47,11 +49,25 @@ export function hostSocketPath(env: NodeJS.ProcessEnv = process.env): string {
   return join('/tmp', `tachyxx-${uid}`, 'host.sock');
 }
 
+/** The socket's directory (or the socket) fails the trust check: xl will not talk through it. */
+export class UntrustedSocketError extends Error {
+  override readonly name = 'UntrustedSocketError';
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
+    super(
+      `xl: not connecting to ${path}: ${reason}.\n` +
+        `Only a directory you own that nobody else can write to is safe for the host socket (as for tmux and ssh-agent): ` +
+        `fix it (chmod 700 / chown), or point TACHYXX_HOST at a socket in a private directory.`,
+    );
+  }
+}
+
 type Listener = (ev: Record<string, unknown>) => void;
 
 export class Host {
   private nextId = 1;
-  private buf = '';
   private readonly pending = new Map<number, { res: (v: any) => void; rej: (e: Error) => void }>();
   private readonly listeners = new Map<number, Listener>();
   private closedErr: Error | null = null;
@@ -62,14 +78,14 @@ export class Host {
     private readonly socket: Socket,
     readonly path: string,
   ) {
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      this.buf += d;
-      let nl: number;
-      while ((nl = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        if (line.trim()) this.onLine(line);
+    // Scans each chunk once; a reply line over MAX_REPLY_LINE (64 MiB) ends the connection.
+    const split = new LineSplitter((line) => this.onLine(line), MAX_REPLY_LINE);
+    socket.on('data', (d: Buffer) => {
+      try {
+        split.push(d);
+      } catch (e) {
+        this.closedErr = e as Error;
+        socket.destroy();
       }
     });
     socket.on('error', (e) => (this.closedErr = e));
@@ -81,7 +97,16 @@ export class Host {
     });
   }
 
+  /** Connects after the trust check of the socket's directory (the tmux rule: ours, no group/other write, not a symlink). */
   static connect(path = hostSocketPath()): Promise<Host> {
+    try {
+      secureSocketDir(dirname(path));
+      checkSocketOwner(path);
+    } catch (e) {
+      if (e instanceof SocketDirError && e.code === 'ENOENT') return Promise.reject(new NoHostError(path, 'no such socket directory: no host is running'));
+      if (e instanceof SocketDirError) return Promise.reject(new UntrustedSocketError(path, e.message));
+      return Promise.reject(e);
+    }
     return new Promise((res, rej) => {
       const s = connect(path);
       s.once('connect', () => {
@@ -105,6 +130,15 @@ export class Host {
     try {
       m = JSON.parse(line);
     } catch {
+      return;
+    }
+    if (m === null || typeof m !== 'object') return;
+    if (m.id === null && m.ok === false) {
+      // A connection-level error (limit reached, line too long): fail every waiting request with it.
+      const e = m.error as { code: ErrorCode; message: string };
+      const msg = typeof e?.message === 'string' ? e.message : 'the host refused the connection';
+      for (const p of this.pending.values()) p.rej(new HostOpError(typeof e?.code === 'string' ? e.code : 'EIO', msg));
+      this.pending.clear();
       return;
     }
     if (typeof m.event === 'string') {
@@ -145,4 +179,4 @@ export class Host {
   }
 }
 
-export { parseMemKb } from '@tachyxx/toolstack/units';
+export { parseMemKb, MAX_MEMKB } from '@tachyxx/toolstack/units';

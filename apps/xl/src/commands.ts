@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import type { ListEntry, VcpuEntry } from '@tachyxx/toolstack';
-import { Host, HostOpError, parseMemKb } from './client.js';
+import { Host, HostOpError, MAX_MEMKB, parseMemKb } from './client.js';
+import { parseCpuList, type HostTopology } from './config/cpumap.js';
 import { Usage, XlFail } from './usage.js';
 
 type Opts = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
@@ -338,12 +339,39 @@ const vcpuList: HostCommand = async (host, argv) => {
   return 0;
 };
 
+/** The host's pCPUs and NUMA nodes (from `info`), as cpus= and vcpu-pin need them. */
+export async function hostTopology(h: Host): Promise<HostTopology> {
+  const info = (await h.call<{ info: [string, string][] }>('info')).info;
+  const get = (k: string) => Number(info.find(([x]) => x === k)?.[1] ?? 1);
+  const pcpus = Math.max(1, Math.min(get('nr_cpus'), 1 << 16));
+  const nrNodes = Math.max(1, Math.min(get('nr_nodes'), pcpus));
+  const per = Math.ceil(pcpus / nrNodes);
+  const nodes = Array.from({ length: nrNodes }, (_, n) => Array.from({ length: pcpus }, (_, c) => c).filter((c) => Math.floor(c / per) === n));
+  return { pcpus, nodes };
+}
+
+/** An affinity argument of vcpu-pin, checked against the host before it is sent (the host checks again). */
+function checkAffinity(spec: string | undefined, topo: HostTopology, which: string): void {
+  if (spec === undefined || spec === '-' || spec === 'all') return;
+  const shown = spec.length > 64 ? `${spec.slice(0, 64)}...` : spec;
+  const r = parseCpuList(spec, topo);
+  if (typeof r === 'string') throw new XlFail(`Invalid ${which} affinity '${shown}': ${r}.`);
+  if (r.missing.length) throw new XlFail(`Invalid ${which} affinity '${shown}': ${r.missing.join(', ')} not on this host (${topo.pcpus} pCPUs: 0-${topo.pcpus - 1}, ${topo.nodes.length} NUMA node${topo.nodes.length === 1 ? '' : 's'}).`);
+  if (r.cpus.length === 0) throw new XlFail(`Invalid ${which} affinity '${shown}': it leaves no pCPU.`);
+}
+
+/** Largest vCPU number or count xl sends (libxl's are ints; HVM_MAX_VCPUS is 128). */
+const MAX_VCPU_ARG = 0x7fffffff;
+
 const vcpuPin: HostCommand = async (host, argv) => {
   const { positionals } = args('vcpu-pin', argv, { force: { type: 'boolean', short: 'f' }, 'ignore-global-affinity-masks': { type: 'boolean', short: 'i' } });
   need('vcpu-pin', positionals, 3, 4);
   const [dom, vcpu, hard, soft] = positionals as [string, string, string, string | undefined];
-  if (vcpu !== 'all' && !/^\d+$/.test(vcpu)) throw new XlFail(`Error: Invalid argument ${vcpu} as VCPU.`);
+  if (vcpu !== 'all' && (!/^\d+$/.test(vcpu) || Number(vcpu) > MAX_VCPU_ARG)) throw new XlFail(`Error: Invalid argument ${vcpu} as VCPU.`);
   const h = await host();
+  const topo = await hostTopology(h);
+  checkAffinity(hard, topo, 'hard');
+  checkAffinity(soft, topo, 'soft');
   const { domid } = await findDomain(h, dom);
   try {
     await h.call('vcpu-pin', { domain: domid, vcpu: vcpu === 'all' ? 'all' : Number(vcpu), hard, ...(soft !== undefined ? { soft } : {}) });
@@ -356,7 +384,7 @@ const vcpuPin: HostCommand = async (host, argv) => {
 const vcpuSet: HostCommand = async (host, argv) => {
   const { positionals } = args('vcpu-set', argv, { 'ignore-host': { type: 'boolean', short: 'i' } });
   need('vcpu-set', positionals, 2);
-  if (!/^\d+$/.test(positionals[1]!)) throw new XlFail('Error: Invalid argument.');
+  if (!/^\d+$/.test(positionals[1]!) || Number(positionals[1]) > MAX_VCPU_ARG) throw new XlFail('Error: Invalid argument.');
   const h = await host();
   const { domid } = await findDomain(h, positionals[0]!);
   try {
@@ -373,7 +401,7 @@ function memCmd(op: 'mem-set' | 'mem-max'): HostCommand {
     need(op, positionals, 2);
     const [dom, mem] = positionals as [string, string];
     const kb = parseMemKb(mem);
-    if (!Number.isFinite(kb) || kb <= 0) throw new XlFail(`invalid memory size: ${mem}`);
+    if (!Number.isSafeInteger(kb) || kb <= 0 || kb > MAX_MEMKB) throw new XlFail(`invalid memory size: ${mem}`);
     const h = await host();
     const { domid } = await findDomain(h, dom);
     try {
@@ -518,8 +546,15 @@ const schedCredit: HostCommand = async (host, argv) => {
   const { domid } = await findDomain(h, values.domain);
   const num = (v: string) => {
     const m = /^\s*[+-]?\d+/.exec(v);
-    return m ? parseInt(m[0], 10) : 0; // strtol
+    const n = m ? parseInt(m[0], 10) : 0; // strtol
+    return Math.max(-0x80000000, Math.min(0x7fffffff, n)); // an int, as libxl's
   };
+  // libxl_sched.c's checks and wording (sched_credit_domain_set).
+  if (optW) {
+    const w = num(values.weight!);
+    if (w < 1 || w > 65535) throw new XlFail('libxl: error: Cpu weight out of range, valid values are within range from 1 to 65535\nlibxl_domain_sched_params_set failed.');
+  }
+  if (optC && num(values.cap!) < 0) throw new XlFail('libxl: error: Cpu cap out of range, it must not be negative\nlibxl_domain_sched_params_set failed.');
   try {
     if (!optW && !optC) {
       const r = await h.call<{ domains: { name: string; domid: number; weight: number; cap: number }[] }>('sched-credit', { domain: domid });
@@ -533,13 +568,15 @@ const schedCredit: HostCommand = async (host, argv) => {
   return 0;
 };
 
+/** The host's "0-3,6" back to ids; only ids below `n` (the host's pCPUs) are expanded, whatever the text says. */
 function expandCpuList(s: string, n: number): number[] {
   if (s === 'all') return Array.from({ length: n }, (_, i) => i);
   if (s === 'none' || s === '') return [];
   const outl: number[] = [];
   for (const part of s.split(',')) {
     const [a, b] = part.split('-').map(Number) as [number, number | undefined];
-    for (let c = a; c <= (b ?? a); c++) outl.push(c);
+    if (!Number.isInteger(a) || a < 0) continue;
+    for (let c = a; c <= Math.min(b ?? a, n - 1); c++) outl.push(c);
   }
   return outl;
 }
@@ -588,10 +625,10 @@ const cpupoolCreate: HostCommand = async (host, argv) => {
   const { XlConfig, applyOverrides } = await import('./xlcfg/config.js');
   const cfg = new XlConfig();
   if (file !== undefined) {
-    const { readFileSync } = await import('node:fs');
+    const { readConfigText } = await import('./config/read-file.js');
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readConfigText(file);
     } catch (e) {
       throw new XlFail(`Failed to read config file: ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`);
     }
@@ -668,7 +705,8 @@ const top: HostCommand = async (host, argv) => {
   need('top', positionals, 0);
   const iterations = values.iterations !== undefined ? Number(values.iterations) : Infinity;
   const delay = values.delay !== undefined ? Number(values.delay) : 1;
-  if (!(iterations > 0) || !(delay > 0)) throw new Usage('top: -i needs a positive count and -d a positive number of seconds', 'top');
+  // setTimeout takes at most 2^31-1 ms: a longer delay would fire at once.
+  if (!(iterations > 0) || !(delay > 0) || delay > 86400 || (iterations !== Infinity && !Number.isSafeInteger(iterations))) throw new Usage('top: -i needs a positive count and -d a positive number of seconds (at most 86400)', 'top');
   const h = await host();
   const version = (await h.call<{ xen_version: string }>('hello')).xen_version;
   const tty = process.stdout.isTTY === true && !values.batch;

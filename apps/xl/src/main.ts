@@ -3,8 +3,9 @@ import { parseArgs } from 'node:util';
 // xl.cfg files, so that list, console, ... start fast.
 import type { XlCfgError } from './xlcfg/errors.js';
 import type { XlNotice } from './config/values.js';
-import { Host, NoHostError, HostOpError } from './client.js';
-import { HOST_COMMANDS, createOnHost } from './commands.js';
+import type { HostTopology } from './config/cpumap.js';
+import { Host, NoHostError, HostOpError, UntrustedSocketError } from './client.js';
+import { HOST_COMMANDS, createOnHost, hostTopology } from './commands.js';
 import { Usage, XlFail } from './usage.js';
 
 export const VERSION = '0.1.0';
@@ -88,8 +89,8 @@ vars are KEY=VALUE settings in xl.cfg syntax, applied after the file
 (e.g. memory=256 'vif=["bridge=xenbr0"]' 'extra+=" quiet"').
 ConfigFile /dev/null takes the whole config from vars.
 Relative kernel, ramdisk, device_tree and disk paths resolve against the
-config file's folder. Without a running host, -n assumes Tachyxx's default
-host (1 pCPU, 1 NUMA node) for cpus= and cpus_soft=.
+config file's folder. -n checks cpus= and cpus_soft= against the running host,
+or without one against the default 'tachyxx host' (4 pCPUs, 1 NUMA node).
 `;
 
 function notice(n: XlNotice, kind: string): string {
@@ -131,8 +132,16 @@ async function createCommand(args: string[], host: () => Promise<Host>): Promise
   const file = files[0]!;
   const { loadDomainConfig, domainConfigJson } = await import('./config/load.js');
   if (values.dryrun) {
+    // The running host's topology when there is one (so -n warns exactly as create would),
+    // else the default `tachyxx host` (DEFAULT_TOPOLOGY).
+    let topology: HostTopology | undefined;
+    try {
+      topology = await hostTopology(await host());
+    } catch (e) {
+      if (!(e instanceof NoHostError)) throw e;
+    }
     if (!values.quiet) process.stderr.write(`Parsing config from ${file}\n`);
-    const result = loadDomainConfig(file, { overrides });
+    const result = loadDomainConfig(file, { overrides, ...(topology ? { topology } : {}) });
     for (const w of result.warnings) process.stderr.write(notice(w, 'warning'));
     for (const u of result.unsupported) process.stderr.write(notice(u, 'not supported by Tachyxx (xl create will refuse)'));
     process.stdout.write(domainConfigJson(result));
@@ -140,14 +149,9 @@ async function createCommand(args: string[], host: () => Promise<Host>): Promise
   }
   // A real create: the host first (its topology resolves cpus= / nodes:), then the config.
   const h = await host();
-  const info = (await h.call<{ info: [string, string][] }>('info')).info;
-  const get = (k: string) => Number(info.find(([x]) => x === k)?.[1] ?? 1);
-  const pcpus = get('nr_cpus');
-  const nrNodes = Math.max(1, get('nr_nodes'));
-  const per = Math.ceil(pcpus / nrNodes);
-  const nodes = Array.from({ length: nrNodes }, (_, n) => Array.from({ length: pcpus }, (_, c) => c).filter((c) => Math.floor(c / per) === n));
+  const topology = await hostTopology(h);
   if (!values.quiet) process.stderr.write(`Parsing config from ${file}\n`);
-  const result = loadDomainConfig(file, { overrides, topology: { pcpus, nodes } });
+  const result = loadDomainConfig(file, { overrides, topology });
   for (const w of result.warnings) process.stderr.write(notice(w, 'warning'));
   if (result.unsupported.length) {
     for (const u of result.unsupported) process.stderr.write(notice(u, 'not supported by Tachyxx'));
@@ -219,7 +223,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n`);
       return e.exitCode;
     }
-    if (e instanceof NoHostError) {
+    if (e instanceof NoHostError || e instanceof UntrustedSocketError) {
       process.stderr.write(`${e.message}\n`);
       return 1;
     }

@@ -18,6 +18,16 @@ describe('xl CLI (the built dist/cli.js, run as a process)', () => {
     expect(r.stdout).toMatch(/^\{\n {4}"c_info": \{\n {8}"type": "pv",/); // yajl-style 4-space indents
   });
 
+  it('create -n without a host checks cpus= against the default tachyxx host (4 pCPUs), as create would', () => {
+    const d = tmp();
+    const cfg = join(d, 'pinned.cfg');
+    writeFileSync(cfg, 'name = "p"\nkernel = "k"\nmemory = 64\ncpus = "2-3"\ncpus_soft = "3-5"\n');
+    const r = xl(['create', '-n', '-q', cfg], d);
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toMatch(/pCPU 2|pCPU 3/);
+    expect(r.stderr).toMatch(/cpus_soft: pCPUs 4-5 not on this host \(4 pCPUs, 1 NUMA node\): ignored/);
+  });
+
   it('-q, overrides, the global -N, and relative paths against the config folder', () => {
     const d = tmp();
     mkdirSync(join(d, 'guests'));

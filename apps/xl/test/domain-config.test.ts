@@ -68,7 +68,8 @@ describe('domain config (libxl_domain_config as xl builds it)', () => {
       [MIN + 'pci = [ "01:20.0" ]\n', "guest.cfg:3: pci: '01:20.0' is not a BDF ([DDDD:]BB:DD.F) nor KEY=VALUE in '01:20.0'"],
       [MIN + 'vtpm = [ "uuid=c7a5fdb2-cdaf-9455-926a-d65c16db1809" ]\n', "guest.cfg:3: vtpm: vtpm spec 'uuid=c7a5fdb2-cdaf-9455-926a-d65c16db1809' is missing the required backend= field"],
       ['kernel = "/k"\n', 'guest.cfg: name: Domain name must be specified'],
-      ['name = "g"\n', 'guest.cfg:1: kernel: a PV guest needs a kernel (kernel = "...") or a bootloader: neither kernel nor bootloader specified'],
+      ['name = "g"\n', 'guest.cfg: kernel: a PV guest needs a kernel (kernel = "...") or a bootloader: neither kernel nor bootloader specified'],
+      ['name = "g"\nkernal = "/boot/k"\n', `guest.cfg:2: kernal: unknown key 'kernal' (did you mean 'kernel'?); a PV guest needs a kernel (kernel = "...") or a bootloader: neither kernel nor bootloader specified`],
       [MIN + 'builder = "hvm"\ntype = "pv"\n', 'guest.cfg:3: builder: contradicts type = "pv" (builder "hvm" means hvm)'],
       [MIN + 'timer_mode = "no_missed_ticks_pending"\n', 'guest.cfg:3: timer_mode: the "timer_mode" option is not supported for PV guests'],
       [MIN + 'device_model_version = "qemu-xen-traditional"\n', "guest.cfg:3: device_model_version: unknown device_model_version 'qemu-xen-traditional' (allowed: qemu-xen)"],
@@ -96,7 +97,7 @@ describe('domain config (libxl_domain_config as xl builds it)', () => {
     expect(b(l).vcpu_hard_affinity).toEqual([[1], [1, 2, 3, 4, 5, 6, 7]]);
     expect(b(l).numa_placement).toBe('False');
     const m = build(MIN + 'cpus = "6-9"\n');
-    expect(m.warnings[0]!.message).toMatch(/pCPU 8, pCPU 9 not on this host \(8 pCPUs, 2 NUMA nodes\): ignored/);
+    expect(m.warnings[0]!.message).toMatch(/pCPUs 8-9 not on this host \(8 pCPUs, 2 NUMA nodes\): ignored/);
   });
 
   it('resolves kernel, ramdisk and disk paths against the config folder', () => {
@@ -146,11 +147,12 @@ describe('domain config (libxl_domain_config as xl builds it)', () => {
   });
 
   it('warns about unknown keys and HVM-only keys on a PV guest, with their lines', () => {
-    const r = build(MIN + 'console = "ttyS0"\nboot = "c"\nfoo.bar = 1\n');
+    const r = build(MIN + 'console = "ttyS0"\nboot = "c"\nfoo.bar = 1\nmemroy = 64\n');
     expect(r.warnings.map((w) => `${w.line} ${w.key}: ${w.message}`)).toEqual([
       "3 console: unknown key 'console': ignored (xl ignores keys it does not know)",
       "4 boot: 'boot' applies to HVM guests only: ignored for a PV guest",
       "5 foo.bar: unknown key 'foo.bar': ignored (xl ignores keys it does not know)",
+      "6 memroy: unknown key 'memroy' (did you mean 'memory'?): ignored (xl ignores keys it does not know)",
     ]);
   });
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { parseXlCfg, parseXlCfgSettings, applyOverrides, XlConfig, XlCfgError, formatXlValue, quoteXlString, type XlValue } from '../src/index.js';
+import { MAX_LIST_DEPTH, parseXlCfg, parseXlCfgSettings, applyOverrides, XlConfig, XlCfgError, formatXlValue, quoteXlString, type XlValue } from '../src/index.js';
 
 const val = (text: string, key = 'k') => parseXlCfg(text, 'g.cfg').get(key)!.value;
 const plain = (v: XlValue): unknown => (v.kind === 'atom' ? v.value : v.items.map(plain));
@@ -139,7 +139,7 @@ const atom: fc.Arbitrary<XlValue> = fc.oneof(
   fc.oneof(fc.nat().map(String), fc.nat().map((n) => `0x${n.toString(16)}`)).map((value) => ({ kind: 'atom' as const, token: 'number' as const, value, line: 0, col: 0 })),
 );
 const value: fc.Arbitrary<XlValue> = fc.letrec<{ v: XlValue }>((tie) => ({
-  v: fc.oneof({ depthSize: 'small', withCrossShrink: true }, atom, fc.array(tie('v'), { maxLength: 4 }).map((items) => ({ kind: 'list' as const, items, line: 0, col: 0 }))),
+  v: fc.oneof({ depthSize: 'small', withCrossShrink: true, maxDepth: MAX_LIST_DEPTH - 1 }, atom, fc.array(tie('v'), { maxLength: 4 }).map((items) => ({ kind: 'list' as const, items, line: 0, col: 0 }))),
 })).v;
 
 describe('xl.cfg parser properties', () => {

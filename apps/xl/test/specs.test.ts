@@ -140,7 +140,14 @@ describe("cpu lists (xl's cpus= syntax)", () => {
     expect(parseCpuList('5', host)).toEqual({ cpus: [5], missing: [] });
   });
   it('tells which CPUs or nodes the host lacks, and refuses bad ranges', () => {
-    expect(parseCpuList('6-9', host)).toEqual({ cpus: [6, 7], missing: ['pCPU 8', 'pCPU 9'] });
+    expect(parseCpuList('6-9', host)).toEqual({ cpus: [6, 7], missing: ['pCPUs 8-9'] });
+    expect(parseCpuList('9', host)).toEqual({ cpus: [], missing: ['pCPU 9'] });
+    // Issue 8: a range past the host is reported in one piece, never expanded (this took a
+    // 4-billion-element array before).
+    const t0 = performance.now();
+    expect(parseCpuList('0-4000000000', host)).toEqual({ cpus: [0, 1, 2, 3, 4, 5, 6, 7], missing: ['pCPUs 8-4000000000'] });
+    expect(parseCpuList('nodes:0-99999999999', host)).toEqual({ cpus: [0, 1, 2, 3, 4, 5, 6, 7], missing: ['nodes 2-99999999999'] });
+    expect(performance.now() - t0).toBeLessThan(50);
     expect(parseCpuList('nodes:2', host)).toEqual({ cpus: [], missing: ['node 2'] });
     expect(parseCpuList('^all', host)).toBe(`can't combine "^" and "all" in '^all'`);
     expect(parseCpuList('3-1', host)).toMatch(/3-1/);

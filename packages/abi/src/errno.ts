@@ -7,10 +7,14 @@ export const Errno = {
   ENODATA: 61, ETIME: 62, EBADMSG: 74, EOVERFLOW: 75, EILSEQ: 84, ERESTART: 85, ENOTSOCK: 88,
   EMSGSIZE: 90, EOPNOTSUPP: 95, EADDRINUSE: 98, EADDRNOTAVAIL: 99, ENOBUFS: 105, EISCONN: 106,
   ENOTCONN: 107, ETIMEDOUT: 110, ECONNREFUSED: 111,
+  // Xen's aliases (public/errno.h): same numbers as EAGAIN and EDEADLK.
+  EWOULDBLOCK: 11, EDEADLOCK: 35,
 } as const;
 export type ErrnoName = keyof typeof Errno;
 
-const names = new Map<number, ErrnoName>(Object.entries(Errno).map(([k, v]) => [v, k as ErrnoName]));
+const names = new Map<number, ErrnoName>();
+// The first name of a number wins: EAGAIN, not its alias EWOULDBLOCK.
+for (const [k, v] of Object.entries(Errno)) if (!names.has(v)) names.set(v, k as ErrnoName);
 /** `ENOSYS` for 38 (or -38); `E<n>` for values Xen does not name. */
 export function errnoName(n: number): string {
   return names.get(Math.abs(n)) ?? `E${Math.abs(n)}`;

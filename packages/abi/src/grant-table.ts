@@ -193,3 +193,19 @@ export const DEFAULT_MAX_MAPTRACK_FRAMES = 1024;
  */
 export const GNTTAB_GUEST_BASE = 0x7f00_0000;
 export const GNTTAB_GUEST_SIZE = 0x0100_0000;
+
+/**
+ * `struct gnttab_cache_flush` (GNTTABOP_cache_flush): IN `a` = dev_bus_addr (the machine address
+ * a map returned) or a grant ref; `offset`/`length` within the page; `op` = GNTTAB_CACHE_* bits.
+ */
+export const GnttabCacheFlush = {
+  size: 16,
+  a: { offset: 0, size: 8 },
+  offset: { offset: 8, size: 2 },
+  length: { offset: 10, size: 2 },
+  op: { offset: 12, size: 4 },
+} as const;
+export const GNTTAB_CACHE_CLEAN = 1 << 0;
+export const GNTTAB_CACHE_INVAL = 1 << 1;
+/** (1u << 31) as an unsigned number. */
+export const GNTTAB_CACHE_SOURCE_GREF = 0x80000000;

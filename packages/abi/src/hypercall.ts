@@ -38,3 +38,18 @@ export function shutdownReasonName(code: number): string {
   const e = Object.entries(ShutdownReason).find(([, v]) => v === code);
   return e ? e[0] : `unknown(${code})`;
 }
+
+/** `struct multicall_entry { xen_ulong_t op, result; xen_ulong_t args[6]; }` (64 bytes on 64-bit). */
+export const MulticallEntry = {
+  size: 64,
+  op: { offset: 0, size: 8 },
+  result: { offset: 8, size: 8 },
+  args: { offset: 16, size: 48 },
+} as const;
+
+/** `struct sched_watchdog { uint32_t id; uint32_t timeout; }` (SCHEDOP_watchdog; timeout in seconds). */
+export const SchedWatchdog = {
+  size: 8,
+  id: { offset: 0, size: 4 },
+  timeout: { offset: 4, size: 4 },
+} as const;

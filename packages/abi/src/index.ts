@@ -6,3 +6,7 @@ export * from './vcpu.js';
 export * from './grant-table.js';
 export * from './xs-wire.js';
 export * from './event-channel.js';
+export * from './version.js';
+export * from './hvm.js';
+export * from './io/index.js';
+export * as io from './io/index.js';

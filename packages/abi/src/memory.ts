@@ -81,3 +81,28 @@ export const DOMID_COW = 0x7ff3;
 export const DOMID_INVALID = 0x7ff4;
 export const DOMID_IDLE = 0x7fff;
 export const DOMID_MASK = 0x7fff;
+
+/** add_to_physmap spaces (`XENMAPSPACE_*`, public/memory.h). */
+export const XenMapSpace = { shared_info: 0, grant_table: 1, gmfn: 2, gmfn_range: 3, gmfn_foreign: 4, dev_mmio: 5 } as const;
+/** XENMAPIDX_grant_table_status: bit 31 of idx selects a v2 status frame. */
+export const XENMAPIDX_grant_table_status = 0x80000000;
+
+/**
+ * `struct xen_add_to_physmap` (XENMEM_add_to_physmap): `domid_t domid; uint16_t size; unsigned
+ * int space; xen_ulong_t idx; xen_pfn_t gpfn;`.
+ */
+export const XenAddToPhysmap = {
+  size: 24,
+  domid: { offset: 0, size: 2 },
+  size_: { offset: 2, size: 2 },
+  space: { offset: 4, size: 4 },
+  idx: { offset: 8, size: 8 },
+  gpfn: { offset: 16, size: 8 },
+} as const;
+
+/** `struct xen_remove_from_physmap` (XENMEM_remove_from_physmap): `domid_t domid; xen_pfn_t gpfn;`. */
+export const XenRemoveFromPhysmap = {
+  size: 16,
+  domid: { offset: 0, size: 2 },
+  gpfn: { offset: 8, size: 8 },
+} as const;

@@ -1,7 +1,11 @@
 /**
- * vCPU and time ABI (public/vcpu.h, public/xen.h). Tachyxx's arch choices, like Xen on ARM:
- * `struct arch_vcpu_info` is empty, so `vcpu_info` is 48 bytes; unlike ARM (1) and like x86,
- * shared_info holds XEN_LEGACY_MAX_VCPUS = 32 vcpu_info slots.
+ * vCPU and time ABI (public/vcpu.h, public/xen.h), laid out exactly as Xen on Arm (aarch64):
+ * `struct arch_vcpu_info` and `struct arch_shared_info` are empty, so `vcpu_info` is 48 bytes
+ * and shared_info holds XEN_LEGACY_MAX_VCPUS = 1 vcpu_info slot (1088 bytes). vCPU 0 uses that
+ * slot until it registers its own; every other vCPU has a vcpu_info only after
+ * VCPUOP_register_vcpu_info. Byte 1 of vcpu_info is `pad0` (evtchn_upcall_mask is x86-only,
+ * XEN_HAVE_PV_UPCALL_MASK): a guest masks its upcall with its PL2 interrupt enables
+ * (sstatus.SIE, sie.SEIE), as an Arm guest does with PSTATE.I.
  */
 export const VcpuOp = {
   initialise: 0, up: 1, down: 2, is_up: 3, get_runstate_info: 4, register_runstate_memory_area: 5,
@@ -12,7 +16,10 @@ export const VcpuOp = {
 /** Runstates (public/vcpu.h RUNSTATE_*). */
 export const Runstate = { running: 0, runnable: 1, blocked: 2, offline: 3 } as const;
 
-export const XEN_LEGACY_MAX_VCPUS = 32;
+/** vcpu_info slots in shared_info (public/arch-arm.h: 1). */
+export const XEN_LEGACY_MAX_VCPUS = 1;
+/** Most vCPUs a domain may have (public/arch-arm.h GUEST_MAX_VCPUS). */
+export const GUEST_MAX_VCPUS = 128;
 
 /** struct vcpu_time_info (32 bytes). Guests read it under the version pair (odd = updating). */
 export const VcpuTimeInfo = {
@@ -25,11 +32,11 @@ export const VcpuTimeInfo = {
   flags: { offset: 29, size: 1 },
 } as const;
 
-/** struct vcpu_info (48 bytes on Tachyxx: empty arch part). */
+/** struct vcpu_info (48 bytes: empty arch part, no evtchn_upcall_mask, as on Arm). */
 export const VcpuInfo = {
   size: 48,
   evtchn_upcall_pending: { offset: 0, size: 1 },
-  evtchn_upcall_mask: { offset: 1, size: 1 },
+  pad0: { offset: 1, size: 1 },
   evtchn_pending_sel: { offset: 8, size: 8 },
   time: { offset: 16, size: 32 },
 } as const;
@@ -44,6 +51,23 @@ export const SharedInfo = {
   wc_sec: { offset: XEN_LEGACY_MAX_VCPUS * VcpuInfo.size + 1028, size: 4 },
   wc_nsec: { offset: XEN_LEGACY_MAX_VCPUS * VcpuInfo.size + 1032, size: 4 },
   wc_sec_hi: { offset: XEN_LEGACY_MAX_VCPUS * VcpuInfo.size + 1036, size: 4 },
+} as const;
+
+/** _Alignof(struct vcpu_info): a registered vcpu_info's offset must be a multiple (Xen's map_vcpu_info). */
+export const VCPU_INFO_ALIGN = 8;
+
+/** struct vcpu_register_vcpu_info { uint64_t mfn; uint32_t offset; uint32_t rsvd; } (mfn: a GFN of the caller). */
+export const VcpuRegisterVcpuInfo = {
+  size: 16,
+  mfn: { offset: 0, size: 8 },
+  offset: { offset: 8, size: 4 },
+  rsvd: { offset: 12, size: 4 },
+} as const;
+
+/** struct vcpu_register_runstate_memory_area { union { guest handle h; uint64_t p; } addr; }. */
+export const VcpuRegisterRunstateMemoryArea = {
+  size: 8,
+  addr: { offset: 0, size: 8 },
 } as const;
 
 /** struct vcpu_runstate_info (48 bytes): state, state_entry_time, time[4] by runstate. */

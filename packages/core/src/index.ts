@@ -1,6 +1,7 @@
 // reflect-metadata must load before tsyringe (see docs/toolchain): keep this import first.
 import 'reflect-metadata';
 
+export { secureSocketDir, checkSocketOwner, SocketDirError, type SecureSocketDirOptions } from './socket-dir.js';
 export { TachyxxError, UsageError, ConfigError, ImageError, type ConfigErrorDetails } from './errors.js';
 export {
   p,

@@ -10,7 +10,6 @@ import {
   DOMID_SELF, EVTCHN_FIFO_NR_CHANNELS, EVTCHN_FIFO_LINK_BITS, Errno, EvtchnAllocUnbound, EvtchnBindInterdomain, EvtchnBindIpi,
   EvtchnBindPirq, EvtchnBindVcpu, EvtchnBindVirq, EvtchnClose, EvtchnExpandArray, EvtchnInitControl, EvtchnOp, EvtchnReset,
   EvtchnSend, EvtchnSetPriority, EvtchnStat, EvtchnStatus, EvtchnUnmask, Hypercall, NR_VIRQS, Virq, VcpuInfo,
-  XEN_LEGACY_MAX_VCPUS,
 } from '@tachyxx/abi';
 import { defineTopic } from '@tachyxx/core';
 import type { Domain, HostServices, Vcpu } from '@tachyxx/hypervisor';
@@ -376,9 +375,9 @@ export class EventChannels implements Delivery {
   markEventsPending(d: EvtchnDomain, vcpuId: number): void {
     const v = d.vcpu(vcpuId);
     if (!v) return;
-    const si = d.domain!.sharedInfoGpa;
-    if (si && vcpuId < XEN_LEGACY_MAX_VCPUS) {
-      const b = d.domain!.access.readU8(si + vcpuId * VcpuInfo.size + VcpuInfo.evtchn_upcall_pending.offset);
+    const vi = v.vcpuInfoGpa;
+    if (vi) {
+      const b = d.domain!.access.readU8(vi + VcpuInfo.evtchn_upcall_pending.offset);
       if (b > 0 && v.upcallPending) return;
     } else if (v.upcallPending) return;
     this.host.sendUpcall(v);

@@ -1,7 +1,7 @@
 // How an event becomes visible to a domain (Xen's struct evtchn_port_ops): the 2-level ABI's
 // bitmaps in shared_info, the FIFO ABI's event words and queues (fifo.ts), or, for the dom0
 // TypeScript side, a call of the endpoint's handler.
-import { BITS_PER_EVTCHN_WORD, EVTCHN_2L_NR_CHANNELS, SharedInfo, VcpuInfo, XEN_LEGACY_MAX_VCPUS } from '@tachyxx/abi';
+import { BITS_PER_EVTCHN_WORD, EVTCHN_2L_NR_CHANNELS, SharedInfo, VcpuInfo } from '@tachyxx/abi';
 import type { Channel, EvtchnDomain } from './channel.js';
 
 /** What the port ops need from the event-channel core. */
@@ -66,17 +66,21 @@ export class TwoLevelOps implements PortOps {
   private base(d: EvtchnDomain): number { return d.domain?.sharedInfoGpa ?? 0; }
   private pendingByte(d: EvtchnDomain, port: number): number { return this.base(d) + SharedInfo.evtchn_pending.offset + (port >>> 3); }
   private maskByte(d: EvtchnDomain, port: number): number { return this.base(d) + SharedInfo.evtchn_mask.offset + (port >>> 3); }
+  /** The selector byte of `port` in the vCPU's vcpu_info (0 when it has none: not registered). */
   private selByte(d: EvtchnDomain, vcpuId: number, port: number): number {
+    const vi = d.vcpu(vcpuId)?.vcpuInfoGpa ?? 0;
+    if (!vi) return 0;
     const word = Math.floor(port / BITS_PER_EVTCHN_WORD);
-    return this.base(d) + vcpuId * VcpuInfo.size + VcpuInfo.evtchn_pending_sel.offset + (word >>> 3);
+    return vi + VcpuInfo.evtchn_pending_sel.offset + (word >>> 3);
   }
   private selBit(port: number): number { return Math.floor(port / BITS_PER_EVTCHN_WORD) & 7; }
   private ok(d: EvtchnDomain, port: number): boolean { return this.base(d) !== 0 && port < EVTCHN_2L_NR_CHANNELS; }
 
   /** Sets the selector bit of `port` on `vcpuId`; true when it was clear (the upcall must be raised). */
   private raiseSelector(d: EvtchnDomain, vcpuId: number, port: number): boolean {
-    if (vcpuId >= XEN_LEGACY_MAX_VCPUS) return true; // no vcpu_info slot: the upcall alone
-    return guestTestAndSetBit(d, this.selByte(d, vcpuId, port), this.selBit(port)) === 0;
+    const sel = this.selByte(d, vcpuId, port);
+    if (!sel) return true; // no vcpu_info yet (Xen's dummy_vcpu_info): the upcall alone
+    return guestTestAndSetBit(d, sel, this.selBit(port)) === 0;
   }
 
   setPending(d: EvtchnDomain, vcpuId: number, ch: Channel): void {

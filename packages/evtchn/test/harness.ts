@@ -1,11 +1,12 @@
 // A real Host with event channels installed, paused guest domains, and a guest-side view of
 // event_channel_op: argument structs are written into guest memory and dispatched as hypercall 32.
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { join, resolve as resolvePath } from 'node:path';
 import {
   DOMID_SELF, EVTCHN_FIFO_LINK_MASK, EvtchnAllocUnbound, EvtchnBindInterdomain, EvtchnBindIpi, EvtchnBindVcpu, EvtchnBindVirq,
   EvtchnClose, EvtchnExpandArray, EvtchnFifoControlBlock, EvtchnInitControl, EvtchnOp, EvtchnReset, EvtchnSend,
-  EvtchnSetPriority, EvtchnStatus, EvtchnUnmask, GUEST_RAM_BASE, Hypercall, SchedOp, SharedInfo, VcpuInfo,
+  EvtchnSetPriority, EvtchnStatus, EvtchnUnmask, GUEST_RAM_BASE, Hypercall, SchedOp, SharedInfo, VcpuInfo, VcpuOp,
 } from '@tachyxx/abi';
 import { PluginRegistry, buildContainer, hostConfigFromObject } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
@@ -36,6 +37,8 @@ export const ARG = GUEST_RAM_BASE + 4 * MIB;
 export const PAGE = 4096;
 export const CB_GFN = (GUEST_RAM_BASE + 5 * MIB) / PAGE; // control blocks: CB_GFN + vcpu
 export const ARRAY_GFN = (GUEST_RAM_BASE + 6 * MIB) / PAGE; // event array pages: ARRAY_GFN + i
+/** Registered vcpu_infos of vCPUs > 0 (64 bytes apart). */
+export const VCPU_INFO_GPA = GUEST_RAM_BASE + 7 * MIB;
 /** An address that is not guest memory. */
 export const BAD = 0x1000;
 
@@ -43,7 +46,20 @@ type Layout = { size: number } & Record<string, { offset: number; size: number }
 
 /** One guest domain seen from inside: its hypercalls and its shared memory. */
 export class Guest {
-  constructor(readonly host: Host, readonly d: Domain<Vcpu>) {}
+  constructor(readonly host: Host, readonly d: Domain<Vcpu>) {
+    // As an Arm guest: vCPU 0 uses shared_info's one vcpu_info slot; every other vCPU registers
+    // its own (VCPUOP_register_vcpu_info), here at VCPU_INFO_GPA + 64 * i.
+    for (let i = 1; i < d.vcpus.length; i++) expect(this.registerVcpuInfo(i)).toBe(0);
+    for (const v of d.vcpus) { v.upcallPending = false; if (v.vcpuInfoGpa) this.ackUpcall(v.id); }
+  }
+  /** VCPUOP_register_vcpu_info for vCPU `i` at VCPU_INFO_GPA + 64 * i (returns the hypercall's result). */
+  registerVcpuInfo(i: number, gpa = VCPU_INFO_GPA + 64 * i): number {
+    this.d.access.writeU64(ARG, Math.floor(gpa / PAGE));
+    this.d.access.writeU32(ARG + 8, gpa % PAGE);
+    this.d.access.writeU32(ARG + 12, 0);
+    return this.host.hypercalls.dispatch(this.vcpu(i), Hypercall.vcpu_op, { a0: VcpuOp.register_vcpu_info, a1: i, a2: ARG, a3: 0, a4: 0, a5: 0 });
+  }
+  private vi(vcpu: number): number { return this.vcpu(vcpu).vcpuInfoGpa; }
   get domid() { return this.d.domid; }
   vcpu(i = 0): Vcpu { return this.d.vcpus[i]!; }
 
@@ -111,12 +127,12 @@ export class Guest {
   masked2l(port: number) { return this.bit(this.d.sharedInfoGpa + SharedInfo.evtchn_mask.offset, port); }
   setMask2l(port: number, on: boolean) { this.setBit(this.d.sharedInfoGpa + SharedInfo.evtchn_mask.offset, port, on); }
   clearPending2l(port: number) { this.setBit(this.d.sharedInfoGpa + SharedInfo.evtchn_pending.offset, port, false); }
-  selector(vcpu: number, word: number) { return this.bit(this.d.sharedInfoGpa + vcpu * VcpuInfo.size + VcpuInfo.evtchn_pending_sel.offset, word); }
-  upcallPending(vcpu = 0) { return this.d.access.readU8(this.d.sharedInfoGpa + vcpu * VcpuInfo.size + VcpuInfo.evtchn_upcall_pending.offset) === 1; }
+  selector(vcpu: number, word: number) { return this.bit(this.vi(vcpu) + VcpuInfo.evtchn_pending_sel.offset, word); }
+  upcallPending(vcpu = 0) { return this.d.access.readU8(this.vi(vcpu) + VcpuInfo.evtchn_upcall_pending.offset) === 1; }
   /** The guest acknowledges the upcall and its selectors (as its handler would). */
   ackUpcall(vcpu = 0) {
-    this.d.access.writeU8(this.d.sharedInfoGpa + vcpu * VcpuInfo.size + VcpuInfo.evtchn_upcall_pending.offset, 0);
-    this.d.access.writeU64(this.d.sharedInfoGpa + vcpu * VcpuInfo.size + VcpuInfo.evtchn_pending_sel.offset, 0);
+    this.d.access.writeU8(this.vi(vcpu) + VcpuInfo.evtchn_upcall_pending.offset, 0);
+    this.d.access.writeU64(this.vi(vcpu) + VcpuInfo.evtchn_pending_sel.offset, 0);
     this.vcpu(vcpu).upcallPending = false;
   }
   sharedBitmaps(): Uint8Array {

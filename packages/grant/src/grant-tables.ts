@@ -25,10 +25,12 @@ import {
   GNTTABOP_CMD_MASK, GRANT_ENTRIES_PER_FRAME_V1, GTF_permit_access, GTF_readonly, GTF_reading, GTF_sub_page,
   GTF_type_mask, GTF_writing, GnttabCopy, GnttabDumpTable, GnttabGetVersion, GnttabMapGrantRef, GnttabOp,
   GnttabQuerySize, GnttabSetVersion, GnttabSetupTable, GnttabUnmapGrantRef, Gntst, Hypercall, PAGE_SIZE,
+  GnttabCacheFlush, GNTTAB_CACHE_CLEAN, GNTTAB_CACHE_INVAL,
 } from '@tachyxx/abi';
 import { StatGroup } from '@tachyxx/core';
 import {
-  P2M_FOREIGN, P2M_INVALID_MFN, P2M_R, P2M_RW, type Domain, type DomainTable, type HypercallTable, type MachineMemory,
+  DEFAULT_HYPERVISOR_COSTS, P2M_FOREIGN, P2M_INVALID_MFN, P2M_R, P2M_RW, type Domain, type DomainTable, type HypercallTable,
+  type HypervisorCosts, type MachineMemory, type GrantFrameSpace,
 } from '@tachyxx/hypervisor';
 import { GNTTAB_GUEST_BASE_GFN, GNTTAB_GUEST_FRAMES } from './layout.js';
 
@@ -56,8 +58,12 @@ export interface GrantHostLike {
   readonly domains: DomainTable<any>;
   readonly hypercalls: HypercallTable<any>;
   readonly stats?: StatGroup;
+  /** Cycle costs charged to the calling pCPU (default DEFAULT_HYPERVISOR_COSTS). */
+  readonly costs?: HypervisorCosts;
   onDomainCreated?(hook: (d: Domain<any>) => void): void;
   registerHypercall?(nr: number, handler: (v: any, a: { a0: number; a1: number; a2: number }) => number): void;
+  /** XENMAPSPACE_grant_table (the hypervisor's add_to_physmap): given the grant frames at attach. */
+  setGrantFrameSpace?(space: GrantFrameSpace): void;
 }
 
 /** Per-domain counters (as the domain performing the operation). Monotonic. */
@@ -171,6 +177,9 @@ export class GrantTables {
   readonly defaultMaxFrames: number;
   readonly maptrackLimit: number;
   private readonly log: (line: string) => void;
+  /** The host's hypercall table: preemption and continuations of batched ops. Null when built without one. */
+  private hc: HypercallTable<any> | null = null;
+  private readonly costs: HypervisorCosts;
   private readonly dv: DataView;
   private readonly u8: Uint8Array;
 
@@ -180,6 +189,7 @@ export class GrantTables {
     this.defaultMaxFrames = checkFrames(opts.maxGrantFrames ?? DEFAULT_MAX_GRANT_FRAMES, 'maxGrantFrames');
     this.maptrackLimit = checkCount(opts.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES, 'maxMaptrackFrames') * MAPTRACK_PER_PAGE;
     this.log = opts.log ?? (() => {});
+    this.costs = host.costs ?? DEFAULT_HYPERVISOR_COSTS;
     this.dv = this.machine.mem.view;
     this.u8 = this.machine.mem.u8;
     host.domains.onDestroy((d) => this.domainDestroyed(d));
@@ -196,11 +206,34 @@ export class GrantTables {
   /** Builds the component and registers grant_table_op (20) on the host. */
   static attach(host: GrantHostLike, opts: GrantTablesOptions = {}): GrantTables {
     const g = new GrantTables(host, opts);
+    g.hc = host.hypercalls;
     const handler = (v: { domain: Domain<any> }, a: { a0: number; a1: number; a2: number }) => g.grantTableOp(v.domain, a.a0, a.a1, a.a2);
     if (host.registerHypercall) host.registerHypercall(Hypercall.grant_table_op, handler);
     else host.hypercalls.register(Hypercall.grant_table_op, handler);
+    host.setGrantFrameSpace?.(g.frameSpace);
     return g;
   }
+
+  /**
+   * The table's frames for XENMAPSPACE_grant_table (Xen's gnttab_map_frame: frame `idx` of
+   * the domain's own table, grown to idx + 1 frames up to its limit, else -EINVAL; and
+   * gnttab_set_frame_gfn: where the guest put it). setup_table reports the new GFNs.
+   */
+  readonly frameSpace: GrantFrameSpace = {
+    frame: (d, idx) => {
+      const t = this.tableOf(d);
+      if (idx >= t.maxFrames || (idx >= t.frames.length && !this.grow(t, idx + 1))) return -Errno.EINVAL;
+      return { mfn: t.frames[idx]!, gfn: t.gfns[idx]! };
+    },
+    setFrameGfn: (d, idx, gfn) => {
+      const t = this.tables.get(d.domid);
+      if (t && t.domain === d && idx < t.gfns.length) t.gfns[idx] = gfn;
+    },
+    frameAt: (d, gfn) => {
+      const t = this.tables.get(d.domid);
+      return t && t.domain === d ? t.gfns.indexOf(gfn) : -1;
+    },
+  };
 
   // ===========================================================================================
   // Toolstack
@@ -253,29 +286,76 @@ export class GrantTables {
     if (count >= 2 ** 31) return -Errno.EINVAL;
     const cmd = cmdWord & GNTTABOP_CMD_MASK;
     if (cmdWord - cmd !== 0 && cmd !== GnttabOp.cache_flush) return -Errno.EINVAL;
-    const acc = d.access;
     switch (cmd) {
       case GnttabOp.map_grant_ref:
-        if (!acc.checkRange(uop, count * GnttabMapGrantRef.size, true)) return -Errno.EFAULT;
-        for (let i = 0; i < count; i++) if (this.hcMap(d, uop + i * GnttabMapGrantRef.size) < 0) return -Errno.EFAULT;
-        return 0;
+        return this.batch(d, cmd, uop, count, GnttabMapGrantRef.size, (a) => this.hcMap(d, a));
       case GnttabOp.unmap_grant_ref:
-        if (!acc.checkRange(uop, count * GnttabUnmapGrantRef.size, true)) return -Errno.EFAULT;
-        for (let i = 0; i < count; i++) if (this.hcUnmap(d, uop + i * GnttabUnmapGrantRef.size) < 0) return -Errno.EFAULT;
-        return 0;
+        return this.batch(d, cmd, uop, count, GnttabUnmapGrantRef.size, (a) => this.hcUnmap(d, a));
       case GnttabOp.copy:
-        if (!acc.checkRange(uop, count * GnttabCopy.size, true)) return -Errno.EFAULT;
-        for (let i = 0; i < count; i++) if (this.hcCopy(d, uop + i * GnttabCopy.size) < 0) return -Errno.EFAULT;
-        return 0;
+        return this.batch(d, cmd, uop, count, GnttabCopy.size, (a) => this.hcCopy(d, a));
       case GnttabOp.setup_table: return count !== 1 ? -Errno.EINVAL : this.hcSetupTable(d, uop);
       case GnttabOp.query_size: return count !== 1 ? -Errno.EINVAL : this.hcQuerySize(d, uop);
       case GnttabOp.dump_table: return count !== 1 ? -Errno.EINVAL : this.hcDumpTable(d, uop);
       case GnttabOp.set_version: return this.hcSetVersion(d, uop);
       case GnttabOp.get_version: return this.hcGetVersion(d, uop);
+      case GnttabOp.cache_flush: return this.cacheFlush(d, cmdWord, uop, count);
       // transfer (page flipping) is off, as with Xen's gnttab=no-transfer; the rest are not modelled.
       case GnttabOp.transfer: return -Errno.EOPNOTSUPP;
       default: return -Errno.ENOSYS;
     }
+  }
+
+  /**
+   * One batch of map/unmap/copy ops (Xen's gnttab_map_grant_ref & co. in do_grant_table_op):
+   * the array is checked once, then op after op, each charged to the caller; when the hypercall
+   * must yield (hypercall_preempt_check) after at least one op, the rest becomes a continuation
+   * with `uop` advanced and `count` reduced, exactly as Xen's hypercall_create_continuation
+   * (__HYPERVISOR_grant_table_op, "ihi", cmd, uop, count - done), so the guest sees one call.
+   */
+  private batch(d: Domain<any>, cmd: number, uop: number, count: number, size: number, one: (a: number) => number): number {
+    if (!d.access.checkRange(uop, count * size, true)) return -Errno.EFAULT;
+    const hc = this.hc;
+    for (let i = 0; i < count; i++) {
+      if (i > 0 && hc && hc.preemptCheck()) return hc.createContinuation(cmd, uop + i * size, count - i);
+      hc?.charge(this.costs.hypercallItem);
+      if (one(uop + i * size) < 0) return -Errno.EFAULT;
+    }
+    return 0;
+  }
+
+  /**
+   * GNTTABOP_cache_flush as Xen's gnttab_cache_flush / _cache_flush (xen/common/grant_table.c):
+   * offset < 4096, length <= 4096, offset + length <= 4096, op only CLEAN | INVAL (else -EINVAL;
+   * GNTTAB_CACHE_SOURCE_GREF is refused by that test too); an empty op or length does nothing;
+   * `a` is a machine address (dev_bus_addr, as map returns it): a frame that does not exist is
+   * -EINVAL, one nobody with a grant table owns -EPERM, one of another domain that the caller
+   * has no active mapping of -EINVAL. Tachyxx's memory is coherent, so a valid flush succeeds
+   * with nothing to do. Preemptible between entries (the continuation carries uop and count).
+   */
+  private cacheFlush(d: Domain<any>, cmdWord: number, uop: number, count: number): number {
+    if (cmdWord >= GNTTABOP_CMD_MASK + 1) return -Errno.EINVAL; // no partial-ref state: cur_ref is always 0 here
+    if (!d.access.checkRange(uop, count * GnttabCacheFlush.size, false)) return -Errno.EFAULT;
+    const hc = this.hc;
+    for (let i = 0; i < count; i++) {
+      if (i > 0 && hc && hc.preemptCheck()) return hc.createContinuation(GnttabOp.cache_flush, uop + i * GnttabCacheFlush.size, count - i);
+      hc?.charge(this.costs.hypercallItem);
+      const op = d.access.readStruct(uop + i * GnttabCacheFlush.size, GnttabCacheFlush);
+      if (typeof op === 'number') return -Errno.EFAULT;
+      if (op.offset >= PAGE_SIZE || op.length > PAGE_SIZE || op.offset + op.length > PAGE_SIZE || (op.op & ~(GNTTAB_CACHE_INVAL | GNTTAB_CACHE_CLEAN)) !== 0) return -Errno.EINVAL;
+      if (op.length === 0 || op.op === 0) continue;
+      const mfn = Math.floor(op.a / PAGE_SIZE);
+      if (!(op.a < 2 ** 53) || !this.machine.frames.valid(mfn)) return -Errno.EINVAL;
+      const owner = this.machine.ownerOf(mfn);
+      if (owner < 0 || !this.domains.get(owner)) return -Errno.EPERM; // no owner (with a grant table)
+      if (owner !== d.domid) {
+        const ot = this.tables.get(owner);
+        let found = false;
+        if (ot && !ot.dead) for (const act of ot.active.values()) if (act.mapper === d.domid && act.mfn === mfn) { found = true; break; }
+        if (!found) return -Errno.EINVAL;
+      }
+      // clean / invalidate: nothing to do on a coherent system
+    }
+    return 0;
   }
 
   private hcMap(d: Domain<any>, a: number): number {
@@ -615,6 +695,7 @@ export class GrantTables {
     if (typeof dd === 'number') { s.release(); return dd; }
     let st: number = Gntst.okay;
     const so = op.source.offset, dOff = op.dest.offset, len = op.len;
+    this.hc?.charge(this.costs.copyPerKiB * len / 1024);
     if (!isU16(len) || !isU16(so) || !isU16(dOff) || so + len > s.size || dOff + len > dd.size) st = Gntst.bad_copy_arg;
     else {
       if (s.buf && dd.buf) dd.buf.set(s.buf.subarray(so, so + len), dOff);

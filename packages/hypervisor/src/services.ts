@@ -9,6 +9,7 @@ import type { DomainTable } from './domain/domain-table.js';
 import type { MachineMemory } from './memory/machine-memory.js';
 import type { GuestAccess } from './memory/guest-access.js';
 import type { HypercallHandler, HypercallTable } from './hypercalls/table.js';
+import type { GrantFrameSpace } from './hypercalls/physmap.js';
 import type { HypervisorCosts } from './plugin.js';
 import type { Vcpu } from './host/vcpu.js';
 
@@ -53,6 +54,11 @@ export interface HostServices {
   setInterruptSink(sink: InterruptSink): void;
   /** Installs the SCHEDOP_poll provider (one per host: a second one throws). */
   setPollProvider(provider: PollProvider): void;
+  /**
+   * Installs the grant tables' frames for XENMAPSPACE_grant_table (add_to_physmap, Xen's
+   * gnttab_map_frame; one per host: a second one throws). Without one that space is -ENOSYS.
+   */
+  setGrantFrameSpace(space: GrantFrameSpace): void;
 
   /** Called after a domain is built (before it is unpaused), in registration (attach) order. */
   onDomainCreated(hook: (d: Domain<Vcpu>) => void): void;

@@ -11,15 +11,21 @@ export interface CpuTopology {
   nodes: readonly (readonly number[])[];
 }
 
-/** Parses `spec` into a sorted list of pCPU ids, or null for "all" / "-" handled by callers. */
+/**
+ * Parses `spec` into a sorted list of pCPU ids. Every id and range is checked against the host
+ * (pCPU ids below `topo.pcpus`, node ids below the node count) BEFORE anything is expanded, so
+ * "0-4000000000" is an EINVAL naming the pCPU, never a 4-billion-element array.
+ */
 export function parseCpuList(spec: string | readonly number[] | number, topo: CpuTopology, what = 'cpus'): number[] {
   if (typeof spec === 'number') spec = [spec];
   if (Array.isArray(spec)) {
     for (const c of spec) checkCpu(c, topo, what);
     return [...new Set(spec as number[])].sort((a, b) => a - b);
   }
-  const text = String(spec).trim();
+  if (typeof spec !== 'string') throw new ToolstackError('EINVAL', `${what}: expected a CPU list (a string, a pCPU id or a list of ids)`);
+  const text = spec.trim();
   if (text === '') throw new ToolstackError('EINVAL', `${what}: empty CPU list`);
+  const shown = text.length > 64 ? `${text.slice(0, 64)}...` : text;
   const set = new Set<number>();
   const parts = text.split(',').map((s) => s.trim());
   // A list that starts with exclusions starts from "all", as xl does.
@@ -27,43 +33,41 @@ export function parseCpuList(spec: string | readonly number[] | number, topo: Cp
   for (const part of parts) {
     const neg = part.startsWith('^');
     const body = neg ? part.slice(1) : part;
-    let cpus: number[];
-    if (body === 'all') cpus = range(0, topo.pcpus - 1);
-    else if (/^nodes?:/.test(body)) {
-      cpus = [];
-      for (const n of rangeOf(body.replace(/^nodes?:/, ''), what)) {
-        const node = topo.nodes[n];
-        if (!node) throw new ToolstackError('EINVAL', `${what}: no NUMA node ${n} (the host has ${topo.nodes.length})`);
-        cpus.push(...node);
-      }
-    } else cpus = rangeOf(body, what);
-    for (const c of cpus) {
-      checkCpu(c, topo, what);
-      if (neg) set.delete(c);
-      else set.add(c);
+    const apply = (c: number) => (neg ? set.delete(c) : set.add(c));
+    if (body === 'all') {
+      if (neg) throw new ToolstackError('EINVAL', `${what}: can't combine "^" and "all"`);
+      for (let c = 0; c < topo.pcpus; c++) apply(c);
+    } else if (/^nodes?:/.test(body)) {
+      const [a, b] = rangeOf(body.replace(/^nodes?:/, ''), what, topo.nodes.length, 'NUMA node');
+      for (let n = a; n <= b; n++) for (const c of topo.nodes[n]!) apply(c);
+    } else {
+      const [a, b] = rangeOf(body, what, topo.pcpus, 'pCPU');
+      for (let c = a; c <= b; c++) apply(c);
     }
   }
-  if (set.size === 0) throw new ToolstackError('EINVAL', `${what}: '${text}' leaves no CPU`);
+  if (set.size === 0) throw new ToolstackError('EINVAL', `${what}: '${shown}' leaves no CPU`);
   return [...set].sort((a, b) => a - b);
 }
 
-function rangeOf(s: string, what: string): number[] {
+/** "N" or "N-M", checked against `count` ids (0..count-1) without expanding anything. */
+function rangeOf(s: string, what: string, count: number, unit: string): [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(s.trim());
-  if (!m) throw new ToolstackError('EINVAL', `${what}: invalid CPU list element '${s}' (allowed: N, N-M, ^N, all, nodes:N)`);
+  const shown = s.length > 32 ? `${s.slice(0, 32)}...` : s;
+  if (!m) throw new ToolstackError('EINVAL', `${what}: invalid CPU list element '${shown}' (allowed: N, N-M, ^N, all, nodes:N)`);
   const a = Number(m[1]), b = m[2] === undefined ? a : Number(m[2]);
-  if (b < a) throw new ToolstackError('EINVAL', `${what}: invalid range '${s}'`);
-  return range(a, b);
-}
-
-function range(a: number, b: number): number[] {
-  const out: number[] = [];
-  for (let i = a; i <= b; i++) out.push(i);
-  return out;
+  if (b < a) throw new ToolstackError('EINVAL', `${what}: invalid range '${shown}' (${m[2]} < ${m[1]})`);
+  if (b >= count) {
+    const bad = a >= count ? m[1]! : m[2]!;
+    const id = bad.length > 12 ? `${bad.slice(0, 12)}...` : bad;
+    throw new ToolstackError('EINVAL', `${what}: ${unit} ${id} does not exist (the host has ${count}: 0-${count - 1})`);
+  }
+  return [a, b];
 }
 
 function checkCpu(c: unknown, topo: CpuTopology, what: string): void {
   if (!Number.isInteger(c) || (c as number) < 0 || (c as number) >= topo.pcpus) {
-    throw new ToolstackError('EINVAL', `${what}: pCPU ${String(c)} does not exist (the host has ${topo.pcpus}: 0-${topo.pcpus - 1})`);
+    const shown = typeof c === 'number' || typeof c === 'string' ? String(c).slice(0, 24) : typeof c;
+    throw new ToolstackError('EINVAL', `${what}: pCPU ${shown} does not exist (the host has ${topo.pcpus}: 0-${topo.pcpus - 1})`);
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { ToolstackError } from './protocol.js';
 import { parseCpuList, type CpuTopology } from './cpulist.js';
+import { MAX_MEMKB } from './units.js';
 
 export type ShutdownAction =
   | 'destroy' | 'restart' | 'preserve' | 'rename-restart' | 'coredump-destroy' | 'coredump-restart' | 'soft-reset';
@@ -95,10 +96,18 @@ function num(v: unknown, what: string, min: number, max: number): number {
   return v;
 }
 
+/** A config value that must be text: a string (numbers and booleans as written); anything else is EINVAL (never String() of an object, which can throw). */
+function text(v: unknown, what: string): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  throw new ToolstackError('EINVAL', `${what}: expected a string, got ${Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : typeof v}`);
+}
+
 export function parseAction(v: unknown, key: string, dflt: ShutdownAction): ShutdownAction {
   if (v === undefined || v === null) return dflt;
-  const a = String(v).toLowerCase().replace(/_/g, '-') as ShutdownAction;
-  if (!SHUTDOWN_ACTIONS.includes(a)) throw new ToolstackError('EINVAL', `${key}: invalid action '${String(v)}' (allowed: ${SHUTDOWN_ACTIONS.join(', ')})`);
+  const s = text(v, key);
+  const a = s.toLowerCase().replace(/_/g, '-') as ShutdownAction;
+  if (!SHUTDOWN_ACTIONS.includes(a)) throw new ToolstackError('EINVAL', `${key}: invalid action '${s.slice(0, 64)}' (allowed: ${SHUTDOWN_ACTIONS.join(', ')})`);
   return a;
 }
 
@@ -119,20 +128,20 @@ export function toBuildSpec(raw: unknown, topo: CpuTopology): BuildSpec {
   const warnings: string[] = [];
   if (typeof c.name !== 'string' || !NAME_RE.test(c.name)) throw new ToolstackError('EINVAL', `c_info.name: invalid domain name ${JSON.stringify(c.name)} (1-64 characters, no '/' or spaces)`);
   if (/^\d+$/.test(c.name)) throw new ToolstackError('EINVAL', `c_info.name: '${c.name}' is all digits and would be taken for a domain id`);
-  const type = String(c.type ?? 'pv').toLowerCase();
+  const type = text(c.type ?? 'pv', 'c_info.type').toLowerCase();
   if (type === 'hvm') throw new ToolstackError('ENOTSUP', `type 'hvm' needs device emulation (a device model), which Tachyxx does not have: use type = "pv" or "pvh"`);
   if (type !== 'pv' && type !== 'pvh') throw new ToolstackError('EINVAL', `c_info.type: unknown type '${type}' (allowed: pv, pvh, hvm)`);
-  const uuid = c.uuid === undefined || c.uuid === null || c.uuid === '' ? null : String(c.uuid);
+  const uuid = c.uuid === undefined || c.uuid === null || c.uuid === '' ? null : text(c.uuid, 'c_info.uuid');
   if (uuid !== null && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uuid)) throw new ToolstackError('EINVAL', `c_info.uuid: '${uuid}' is not a UUID`);
 
   const kernel = b.kernel ?? b.type?.pv?.kernel;
   if (typeof kernel !== 'string' || kernel === '') throw new ToolstackError('EINVAL', 'b_info.kernel: a kernel image is required (Tachyxx boots PV/PVH kernels directly)');
-  const cmdline = String(b.cmdline ?? b.type?.pv?.cmdline ?? '');
+  const cmdline = text(b.cmdline ?? b.type?.pv?.cmdline ?? '', 'b_info.cmdline');
   const ramdisk = typeof b.ramdisk === 'string' && b.ramdisk ? b.ramdisk : null;
   if (ramdisk) warnings.push(`ramdisk '${ramdisk}' is not loaded: the Tachyxx boot ABI has no initrd yet`);
 
-  const targetKb = num(b.target_memkb ?? b.max_memkb ?? 128 * 1024, 'b_info.target_memkb', 1024, 2 ** 42);
-  const maxKb = num(b.max_memkb ?? targetKb, 'b_info.max_memkb', 1024, 2 ** 42);
+  const targetKb = num(b.target_memkb ?? b.max_memkb ?? 128 * 1024, 'b_info.target_memkb', 1024, MAX_MEMKB);
+  const maxKb = num(b.max_memkb ?? targetKb, 'b_info.max_memkb', 1024, MAX_MEMKB);
   if (targetKb > maxKb) throw new ToolstackError('EINVAL', `memory (${targetKb} KiB) must not be more than maxmem (${maxKb} KiB)`);
   const memoryMiB = Math.ceil(targetKb / 1024);
   const maxMemoryMiB = Math.max(memoryMiB, Math.ceil(maxKb / 1024));

@@ -4,8 +4,9 @@
 export * from './protocol.js';
 export { parseCpuList, formatCpuList, type CpuTopology } from './cpulist.js';
 export { toBuildSpec, parseAction, SHUTDOWN_ACTIONS, type BuildSpec, type DomainConfigJson, type ShutdownAction } from './domain-config.js';
-export { Toolstack, XEN_VERSION, DOM0_NAME, type ToolstackOptions, type OpContext, type DomainEvent } from './toolstack.js';
+export { Toolstack, XEN_VERSION, DOM0_NAME, CONSOLE_RATE_DEFAULT, LOG_MAX_BYTES_DEFAULT, LOG_KEEP_DEFAULT, type ToolstackOptions, type OpContext, type DomainEvent } from './toolstack.js';
 export { HostRunner, type HostRunnerOptions } from './runner.js';
-export { ControlServer, HostClient, defaultSocketPath, probeSocket, listenPrivate, ensurePrivateDir } from './server.js';
-export { parseMemKb } from './units.js';
+export { ControlServer, HostClient, CONTROL_DEFAULTS, type ControlServerOptions, defaultSocketPath, probeSocket, listenPrivate, ensurePrivateDir, checkSocketPath } from './server.js';
+export { parseMemKb, MAX_MEMKB } from './units.js';
+export { readImageFile, readImageFileSync, checkImageFile, MAX_IMAGE_BYTES } from './image-file.js';
 export { assembleToolstackHost, TOOLSTACK_COMPONENTS, TOOLSTACK_EVENT, type ToolstackEvent } from './assembly.js';

@@ -6,19 +6,20 @@
  * Dom0 is domain 0 of the Host's domain table (memory owned, P2M built) with no Vcpu objects:
  * its vCPUs are this TypeScript code, listed as blocked in vcpu-list.
  */
-import { parseMemKb } from './units.js';
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { MAX_MEMKB, parseMemKb } from './units.js';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_RAM_BASE, PAGE_SIZE, ShutdownReason, shutdownReasonName } from '@tachyxx/abi';
 import { type HostConfig, type PluginRegistry } from '@tachyxx/core';
 import { ImageError } from '@tachyxx/isa';
 import { HostError, type AssembledHost, type Domain, type Host, type Vcpu } from '@tachyxx/hypervisor';
-import { SchedError, DEFAULT_POOL, DEFAULT_WEIGHT, type SchedVariant } from '@tachyxx/sched';
+import { SchedError, DEFAULT_POOL, DEFAULT_WEIGHT, SCHED_VARIANTS, type SchedVariant } from '@tachyxx/sched';
 import type { EventChannels, EvtchnComponent } from '@tachyxx/evtchn';
 import type { GrantComponent, GrantTables } from '@tachyxx/grant';
 import { Xenstored, type ConsoleComponent, type ConsoleRings, connectLocal, createDomainLayout, domainPath, vmPath, type XenstoreComponent, type XsClient } from '@tachyxx/xenstore';
 import { assembleToolstackHost, TOOLSTACK_EVENT } from './assembly.js';
-import { ToolstackError, type ErrorCode, type ListEntry, type VcpuEntry, OPS, PROTOCOL_NAME, PROTOCOL_VERSION } from './protocol.js';
+import { ToolstackError, type ErrorCode, type ListEntry, type OpName, type VcpuEntry, OPS, PROTOCOL_NAME, PROTOCOL_VERSION, validateArgs } from './protocol.js';
+import { MAX_IMAGE_BYTES, checkImageFile, readImageFile } from './image-file.js';
 import { toBuildSpec, type BuildSpec, type ShutdownAction } from './domain-config.js';
 import { formatCpuList, parseCpuList, type CpuTopology } from './cpulist.js';
 
@@ -27,6 +28,18 @@ export const DOM0_NAME = 'Domain-0';
 const DOM0_UUID = '00000000-0000-0000-0000-000000000000';
 const CONSOLE_BUFFER = 64 * 1024;
 const HOST_LOG_LINES = 10_000;
+
+/**
+ * xenconsoled's rate limit (tools/console/daemon/io.c): RATE_LIMIT_ALLOWANCE = 30 ring events
+ * per RATE_LIMIT_PERIOD = 200 ms per domain, each event draining at most the 2 KiB output ring
+ * (XENCONS_RING_SIZE): 30 x 2048 bytes per 200 ms, about 300 KiB/s. Bytes past the allowance are
+ * dropped and counted (xenconsoled stops reading the ring instead; here console_io output has no
+ * ring to leave it in), and reported in the host log once per period that dropped any.
+ */
+export const CONSOLE_RATE_DEFAULT = { bytes: 30 * 2048, periodMs: 200 } as const;
+/** Console and host log files rotate past this size (bytes), keeping LOG_KEEP_DEFAULT old copies (NAME.1, NAME.2). */
+export const LOG_MAX_BYTES_DEFAULT = 16 << 20;
+export const LOG_KEEP_DEFAULT = 2;
 
 export interface ToolstackOptions {
   /** The host config (components it leaves out get the toolstack's defaults: see TOOLSTACK_COMPONENTS). */
@@ -43,6 +56,52 @@ export interface ToolstackOptions {
   restartDelayMs?: number;
   /** Extra host-log sink (the daemon's stderr in the foreground). */
   onLog?: (line: string) => void;
+  /** Per-domain console rate limit (default CONSOLE_RATE_DEFAULT); bytes 0 = unlimited. */
+  consoleRate?: { bytes: number; periodMs: number };
+  /** Log files rotate past this many bytes (default LOG_MAX_BYTES_DEFAULT, 16 MiB); 0 = never. */
+  logMaxBytes?: number;
+  /** Rotated copies kept per log (default LOG_KEEP_DEFAULT, 2); 0 = the log restarts empty. */
+  logKeep?: number;
+  /** Wall clock in ms for the console rate limit (default performance.now; tests inject one). */
+  wallNow?: () => number;
+}
+
+/** An append-only log file that rotates past a size: NAME -> NAME.1 -> ... -> NAME.<keep>. */
+class LogFile {
+  private fd: number;
+  private size: number;
+  constructor(readonly path: string, private readonly maxBytes: number, private readonly keep: number) {
+    this.fd = openSync(path, 'a', 0o600);
+    this.size = fstatSync(this.fd).size;
+  }
+  write(b: Uint8Array): void {
+    let off = 0;
+    while (off < b.length) {
+      if (this.maxBytes > 0 && this.size >= this.maxBytes) this.rotate();
+      const n = this.maxBytes > 0 ? Math.min(b.length - off, this.maxBytes - this.size) : b.length - off;
+      writeAllFd(this.fd, b.subarray(off, off + n));
+      this.size += n;
+      off += n;
+    }
+  }
+  private rotate(): void {
+    closeSync(this.fd);
+    if (this.keep > 0) {
+      for (let i = this.keep - 1; i >= 1; i--) {
+        try {
+          renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
+        } catch {
+          /* no such copy yet */
+        }
+      }
+      renameSync(this.path, `${this.path}.1`);
+      this.fd = openSync(this.path, 'a', 0o600);
+    } else this.fd = openSync(this.path, 'w', 0o600);
+    this.size = 0;
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
 }
 
 /** Per-connection state the ops need (streams, top's previous sample). */
@@ -77,7 +136,9 @@ interface DomRecord {
   console: Buffer[];
   consoleBytes: number;
   pendingLog: Buffer[];
-  logFd: number | null;
+  logFd: LogFile | null;
+  /** Console rate limit: the current period's end (wall ms), bytes let through, bytes dropped (this period, and in all). */
+  rate: { periodEnd: number; used: number; dropped: number; droppedTotal: number };
   sinks: Set<ConsoleSink>;
   waiters: ((r: Record<string, unknown>) => void)[];
   restarts: number;
@@ -122,13 +183,17 @@ export class Toolstack {
   private readonly xsc: XsClient;
   private readonly hostLog: string[] = [];
   private hostLogPending: string[] = [];
-  private hostLogFd: number | null = null;
+  private hostLogFd: LogFile | null = null;
+  private readonly consoleRate: { bytes: number; periodMs: number };
+  private readonly wallNow: () => number;
   private readonly hostLogSinks = new Set<(line: string) => void>();
   private readonly poolDisplay = new Map<string, string>();
   private readonly opts: ToolstackOptions;
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   /** Called when something may have become runnable (the run loop wakes up). */
   onWork: () => void = () => {};
+  /** Called when a client connects or sends a request (the run loop gives the event loop a few turns). */
+  onIo: () => void = () => {};
   private seq = 0;
   private closed = false;
   private readonly consoleRings: ConsoleRings;
@@ -137,6 +202,11 @@ export class Toolstack {
 
   constructor(opts: ToolstackOptions) {
     this.opts = opts;
+    this.consoleRate = opts.consoleRate ?? CONSOLE_RATE_DEFAULT;
+    this.wallNow = opts.wallNow ?? (() => performance.now());
+    if (!(Number.isSafeInteger(this.consoleRate.bytes) && this.consoleRate.bytes >= 0 && Number.isSafeInteger(this.consoleRate.periodMs) && this.consoleRate.periodMs > 0)) {
+      throw new ToolstackError('EINVAL', `consoleRate: bytes must be an integer >= 0 and periodMs an integer > 0, got ${JSON.stringify(this.consoleRate)}`);
+    }
     // One assembly: the host and every selected component (evtchn, grant, xenstore with its
     // store rings, the console rings whose output joins console_io's), in dependency order.
     const assembled = assembleToolstackHost(opts.config, opts.registry, {
@@ -147,7 +217,7 @@ export class Toolstack {
     this.config = assembled.config;
     if (opts.logDir) {
       mkdirSync(opts.logDir, { recursive: true, mode: 0o700 });
-      this.hostLogFd = openSync(join(opts.logDir, 'hypervisor.log'), 'a', 0o600);
+      this.hostLogFd = this.openLog('hypervisor.log');
     }
     this.host = assembled.host;
     this.evtchn = assembled.component<EvtchnComponent>('evtchn').channels;
@@ -188,6 +258,10 @@ export class Toolstack {
   // Logs and consoles
   // =============================================================================================
 
+  private openLog(name: string): LogFile {
+    return new LogFile(join(this.opts.logDir!, name), this.opts.logMaxBytes ?? LOG_MAX_BYTES_DEFAULT, this.opts.logKeep ?? LOG_KEEP_DEFAULT);
+  }
+
   log(line: string): void {
     this.hostLog.push(line);
     if (this.hostLog.length > HOST_LOG_LINES) this.hostLog.splice(0, this.hostLog.length - HOST_LOG_LINES);
@@ -199,7 +273,17 @@ export class Toolstack {
   private onConsole(d: Domain<Vcpu>, bytes: Uint8Array): void {
     const r = this.records.get(d.domid);
     if (!r || r.d !== d) return;
-    const b = Buffer.from(bytes);
+    let take = bytes.length;
+    if (this.consoleRate.bytes > 0) {
+      const rt = r.rate;
+      const now = this.wallNow();
+      if (now >= rt.periodEnd) this.endRatePeriod(r, now);
+      take = Math.max(0, Math.min(take, this.consoleRate.bytes - rt.used));
+      rt.used += take;
+      rt.dropped += bytes.length - take;
+      if (take === 0) return;
+    }
+    const b = Buffer.from(bytes.subarray(0, take));
     r.firstConsoleWall ??= performance.now();
     r.console.push(b);
     r.consoleBytes += b.length;
@@ -208,16 +292,36 @@ export class Toolstack {
     for (const s of r.sinks) s.data(b);
   }
 
+  /** Closes a console rate period: reports what it dropped (one host-log line), starts the next. */
+  private endRatePeriod(r: DomRecord, now: number): void {
+    const rt = r.rate;
+    if (rt.dropped > 0) {
+      rt.droppedTotal += rt.dropped;
+      this.log(`(d0) xenconsoled: domain ${r.d.domid} '${r.name}': console output over the rate limit (${this.consoleRate.bytes} bytes per ${this.consoleRate.periodMs} ms): ${rt.dropped} bytes dropped (${rt.droppedTotal} in all)`);
+    }
+    rt.used = 0;
+    rt.dropped = 0;
+    rt.periodEnd = now + this.consoleRate.periodMs;
+  }
+
+  /** Console bytes of a domain dropped by the rate limit so far (reported ones and the current period's). */
+  consoleDropped(domid: number): number {
+    const r = this.records.get(domid);
+    return r ? r.rate.droppedTotal + r.rate.dropped : 0;
+  }
+
   /** Writes pending console and host-log output to the log files (once per run slice). */
   flushLogs(): void {
+    const now = this.wallNow();
     for (const r of this.records.values()) {
+      if (r.rate.dropped > 0 && now >= r.rate.periodEnd) this.endRatePeriod(r, now);
       if (r.logFd !== null && r.pendingLog.length) {
-        writeAllFd(r.logFd, Buffer.concat(r.pendingLog));
+        r.logFd.write(Buffer.concat(r.pendingLog));
         r.pendingLog.length = 0;
       }
     }
     if (this.hostLogFd !== null && this.hostLogPending.length) {
-      writeAllFd(this.hostLogFd, Buffer.from(this.hostLogPending.join('\n') + '\n'));
+      this.hostLogFd.write(Buffer.from(this.hostLogPending.join('\n') + '\n'));
       this.hostLogPending = [];
     }
   }
@@ -266,15 +370,15 @@ export class Toolstack {
   // =============================================================================================
 
   /** Builds a domain from a libxl domain_config (xl create). */
-  create(config: unknown, opts: { paused?: boolean } = {}): { domid: number; name: string; uuid: string; warnings: string[] } {
+  async create(config: unknown, opts: { paused?: boolean } = {}): Promise<{ domid: number; name: string; uuid: string; warnings: string[] }> {
     const spec = toBuildSpec(config, this.topo);
-    let image: Uint8Array;
-    try {
-      image = readFileSync(spec.kernel);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new ToolstackError(code === 'ENOENT' ? 'ENOENT' : 'EINVAL', `kernel ${spec.kernel}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-    }
+    // The files the config names: regular files only, at most the domain's memory (and
+    // libxenguest's 1 GiB), read without blocking the daemon (a FIFO or /dev/zero is refused).
+    const limit = Math.min(MAX_IMAGE_BYTES, spec.memoryMiB * 1024 * 1024);
+    if (spec.ramdisk) await checkImageFile(spec.ramdisk, 'ramdisk', limit);
+    const dt = (config as { b_info?: { device_tree?: unknown } }).b_info?.device_tree;
+    if (typeof dt === 'string' && dt !== '') await checkImageFile(dt, 'device_tree', limit);
+    const image = await readImageFile(spec.kernel, 'kernel', limit);
     const r = this.build(spec, image, JSON.parse(JSON.stringify(config)) as Record<string, unknown>, { paused: opts.paused ?? false, uuid: spec.uuid });
     for (const w of spec.warnings) this.log(`(d0) xl: warning: ${spec.name}: ${w}`);
     return { domid: r.d.domid, name: r.name, uuid: r.uuid, warnings: spec.warnings };
@@ -317,6 +421,7 @@ export class Toolstack {
       targetMemkb: spec.memoryMiB * 1024, maxMemkb: spec.maxMemoryMiB * 1024, availVcpus: spec.vcpus,
       handled: false, startedWall: performance.now(), firstConsoleWall: null,
       console: [], consoleBytes: 0, pendingLog: [], logFd: null, sinks: new Set(), waiters: [], restarts: o.restarts ?? 0,
+      rate: { periodEnd: this.wallNow() + this.consoleRate.periodMs, used: 0, dropped: 0, droppedTotal: 0 },
     };
     try {
       const now = this.host.clock.now;
@@ -333,7 +438,7 @@ export class Toolstack {
       if (spec.maxGrantFrames !== null && this.grants.setMaxGrantFrames(d.domid, spec.maxGrantFrames) < 0) throw new ToolstackError('EINVAL', `max_grant_frames: ${spec.maxGrantFrames} is out of range`);
       if (spec.maxEventChannels !== null && this.evtchn.setMaxEventChannels(d.domid, spec.maxEventChannels) < 0) throw new ToolstackError('EINVAL', `max_event_channels: ${spec.maxEventChannels} is out of range`);
       this.writeXenstore(r);
-      if (this.opts.logDir) r.logFd = openSync(join(this.opts.logDir, `guest-${spec.name}.log`), 'a', 0o600);
+      if (this.opts.logDir) r.logFd = this.openLog(`guest-${spec.name}.log`);
     } catch (e) {
       this.host.destroyDomain(d);
       this.removeXenstore(d.domid, uuid, d.uuid);
@@ -534,7 +639,7 @@ export class Toolstack {
     this.records.delete(d.domid);
     this.host.destroyDomain(d);
     this.removeXenstore(d.domid, r.uuid, d.uuid);
-    if (r.logFd !== null) closeSync(r.logFd);
+    r.logFd?.close();
     r.logFd = null;
     this.log(`(d0) xl: domain ${d.domid} '${r.name}' destroyed (${why})`);
     this.emit({ kind: 'destroyed', domid: d.domid, name: r.name, why });
@@ -584,10 +689,10 @@ export class Toolstack {
     this.flushLogs();
     for (const r of this.records.values()) {
       for (const s of [...r.sinks]) s.end('host-shutdown');
-      if (r.logFd !== null) closeSync(r.logFd);
+      r.logFd?.close();
       r.logFd = null;
     }
-    if (this.hostLogFd !== null) closeSync(this.hostLogFd);
+    this.hostLogFd?.close();
     this.assembled.close();
     this.hostLogFd = null;
   }
@@ -598,8 +703,12 @@ export class Toolstack {
 
   /** Runs one control-protocol op. Throws ToolstackError for xl-style failures. */
   async op(op: string, args: Record<string, unknown>, ctx: OpContext, id: number | string): Promise<unknown> {
+    // Never trust the client: the op must exist and its arguments have the right shape (the
+    // server checked the request already; in-process callers get the same checks).
+    if (!(OPS as readonly string[]).includes(op)) throw new ToolstackError('ENOSYS', `unknown op '${String(op).slice(0, 64)}' (known: ${OPS.join(', ')})`);
+    const a = validateArgs(op as OpName, args);
     try {
-      return await this.dispatch(op, args, ctx, id);
+      return await this.dispatch(op, a, ctx, id);
     } catch (e) {
       if (e instanceof SchedError) throw new ToolstackError(errnoCode(e.errno), e.message);
       throw e;
@@ -612,7 +721,7 @@ export class Toolstack {
         return { protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION, ops: OPS, pid: process.pid, xen_version: this.xenVersion() };
       case 'create': {
         if (a.config === undefined) throw new ToolstackError('EINVAL', 'create: args.config (a libxl domain_config) is required');
-        return this.create(a.config, { paused: a.paused === true });
+        return await this.create(a.config, { paused: a.paused === true });
       }
       case 'list':
         return { domains: this.list(a) };
@@ -891,8 +1000,9 @@ export class Toolstack {
     if (domid === 0) {
       const i = this.dom0Info;
       const ids = which === 'all' ? [...i.hard.keys()] : [which];
+      // Every id is checked before anything changes.
+      for (const n of ids) if (!Number.isInteger(n) || n < 0 || n >= i.maxVcpus) throw new ToolstackError('EINVAL', `vcpu-pin: Domain-0 has no vCPU ${String(which)} (it has ${i.maxVcpus})`);
       for (const n of ids) {
-        if (!Number.isInteger(n) || n < 0 || n >= i.maxVcpus) throw new ToolstackError('EINVAL', `vcpu-pin: Domain-0 has no vCPU ${String(which)}`);
         if (hard !== undefined) i.hard[n] = hard;
         if (soft !== undefined) i.soft[n] = soft;
       }
@@ -902,11 +1012,21 @@ export class Toolstack {
     const vs = which === 'all' ? r.d.vcpus : r.d.vcpus.filter((v) => v.id === which);
     if (vs.length === 0) throw new ToolstackError('EINVAL', `vcpu-pin: domain ${domid} has no vCPU ${String(a.vcpu)} (it has ${r.d.vcpus.length})`);
     const now = this.host.clock.now;
-    for (const v of vs) {
-      const aff: { hard?: number[] | null; soft?: number[] | null } = {};
-      if (hard !== undefined) aff.hard = hard;
-      if (soft !== undefined) aff.soft = soft;
-      this.host.sched.setAffinity(v.sched, aff, now);
+    // All or nothing: a vCPU the scheduler refuses (no pCPU of the affinity in its pool) puts
+    // back the affinities already changed.
+    const before = vs.map((v) => ({ v, hard: v.sched.hard ? [...v.sched.hard] : null, soft: v.sched.soft ? [...v.sched.soft] : null }));
+    const done: typeof before = [];
+    try {
+      for (const b of before) {
+        const aff: { hard?: number[] | null; soft?: number[] | null } = {};
+        if (hard !== undefined) aff.hard = hard;
+        if (soft !== undefined) aff.soft = soft;
+        this.host.sched.setAffinity(b.v.sched, aff, now);
+        done.push(b);
+      }
+    } catch (e) {
+      for (const b of done) this.host.sched.setAffinity(b.v.sched, { hard: b.hard, soft: b.soft }, now);
+      throw e;
     }
     this.onWork();
     return { domid, vcpus: vs.map((v) => v.id) };
@@ -914,7 +1034,7 @@ export class Toolstack {
 
   private vcpuSet(a: Record<string, unknown>): unknown {
     const domid = this.domainArg(a);
-    const n = Number(a.count);
+    const n = a.count === undefined ? NaN : Number(a.count);
     const max = domid === 0 ? this.dom0Info.maxVcpus : this.rec(domid).spec.maxVcpus;
     if (!Number.isInteger(n) || n < 1) throw new ToolstackError('EINVAL', `vcpu-set: invalid vCPU count '${String(a.count)}'`);
     if (n > max) throw new ToolstackError('EINVAL', `You cannot set vcpus greater than the maximum (${max}) of this domain`);
@@ -931,7 +1051,9 @@ export class Toolstack {
   private memOp(op: 'mem-set' | 'mem-max', a: Record<string, unknown>): unknown {
     const domid = this.domainArg(a);
     const kb = a.memkb !== undefined ? Number(a.memkb) : parseMemKb(a.mem);
-    if (!Number.isInteger(kb) || kb <= 0) throw new ToolstackError('EINVAL', `${op}: invalid memory size '${String(a.memkb ?? a.mem)}'`);
+    const given = String(a.memkb ?? a.mem).slice(0, 32);
+    if (!Number.isSafeInteger(kb) || kb <= 0) throw new ToolstackError('EINVAL', `${op}: invalid memory size '${given}'`);
+    if (kb > MAX_MEMKB) throw new ToolstackError('EINVAL', `${op}: memory size '${given}' is out of range (at most ${MAX_MEMKB} KiB)`);
     const info = domid === 0 ? this.dom0Info : this.rec(domid);
     const dom = domainPath(domid);
     if (op === 'mem-set') {
@@ -1053,51 +1175,107 @@ export class Toolstack {
     });
   }
 
+  /**
+   * Runs a cpupool change all-or-nothing: the checks come first (so the usual errors change
+   * nothing), and if the scheduler still refuses a step, every pCPU goes back to the pool it was
+   * in and pools created on the way are removed. An error changes nothing.
+   */
+  private poolTxn<T>(fn: () => T): T {
+    const s = this.host.sched;
+    const P = this.topo.pcpus;
+    const before = Array.from({ length: P }, (_, c) => s.poolOfPcpu(c)?.name ?? null);
+    const pools = new Set(s.poolNames());
+    const display = new Map(this.poolDisplay);
+    try {
+      return fn();
+    } catch (e) {
+      const now = this.host.clock.now;
+      try {
+        const moved: number[] = [];
+        for (let c = 0; c < P; c++) if ((s.poolOfPcpu(c)?.name ?? null) !== before[c]) moved.push(c);
+        // Out of the pools they were moved into first (those are new or gained them), then back.
+        for (const c of moved) if (s.poolOfPcpu(c) && !pools.has(s.poolOfPcpu(c)!.name)) s.movePcpu(c, null, now);
+        for (const c of moved) if ((s.poolOfPcpu(c)?.name ?? null) !== before[c]) s.movePcpu(c, before[c]!, now);
+        for (const n of s.poolNames()) if (!pools.has(n)) s.destroyPool(n);
+        this.poolDisplay.clear();
+        for (const [k, v] of display) this.poolDisplay.set(k, v);
+      } catch (re) {
+        // The undo itself failed: an invariant of the scheduler is broken. Say so loudly.
+        this.log(`(XEN) BUG: cpupool rollback failed after '${(e as Error).message}': ${(re as Error).stack ?? String(re)}`);
+        throw new ToolstackError('EIO', `cpupool state may be inconsistent: rollback failed (${(re as Error).message})`);
+      }
+      throw e;
+    }
+  }
+
   private poolOp(op: string, a: Record<string, unknown>): unknown {
     const s = this.host.sched;
     const now = this.host.clock.now;
-    const cpusOf = (v: unknown) => parseCpuList(v as string | number[], this.topo, 'cpus');
+    const cpusOf = (v: unknown) => {
+      if (v === undefined || v === null) throw new ToolstackError('EINVAL', `${op}: args.cpus (a CPU list) is required`);
+      return parseCpuList(v as string | number[], this.topo, 'cpus');
+    };
+    const poolArg = (v: unknown) => {
+      if (typeof v !== 'string' || v === '') throw new ToolstackError('EINVAL', `${op}: a cpupool name is required`);
+      return this.poolInternal(v);
+    };
     switch (op) {
       case 'cpupool-create': {
-        const name = String(a.name ?? '');
-        if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new ToolstackError('EINVAL', `cpupool-create: invalid pool name '${name}'`);
-        if ([...s.poolNames()].some((n) => this.poolName(n) === name)) throw new ToolstackError('EEXIST', `cpupool '${name}' already exists`);
-        const sched = String(a.sched ?? s.getPool(DEFAULT_POOL).variant) as SchedVariant;
-        const cpus = a.cpus === undefined ? [] : cpusOf(a.cpus);
+        const name = typeof a.name === 'string' ? a.name : '';
+        if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new ToolstackError('EINVAL', `cpupool-create: invalid pool name '${name.slice(0, 64)}' (1-64 of A-Z a-z 0-9 _ . -)`);
+        if ([...s.poolNames()].some((n) => this.poolName(n) === name || n === name)) throw new ToolstackError('EEXIST', `cpupool '${name}' already exists`);
+        const sched = (a.sched === undefined || a.sched === null ? s.getPool(DEFAULT_POOL).variant : String(a.sched)) as SchedVariant;
+        if (!SCHED_VARIANTS.includes(sched)) throw new ToolstackError('EINVAL', `cpupool-create: unknown scheduler '${String(sched).slice(0, 32)}' (allowed: ${SCHED_VARIANTS.join(', ')})`);
+        const cpus = a.cpus === undefined || a.cpus === null ? [] : cpusOf(a.cpus);
         for (const c of cpus) if (s.poolOfPcpu(c)) throw new ToolstackError('EBUSY', `cpupool-create: pCPU ${c} is not free (it is in cpupool '${this.poolName(s.poolOfPcpu(c)!.name)}'; remove it first with cpupool-cpu-remove)`);
-        s.createPool(name, sched);
-        for (const c of cpus) s.movePcpu(c, name, now);
+        this.poolTxn(() => {
+          s.createPool(name, sched);
+          for (const c of cpus) s.movePcpu(c, name, now);
+        });
         this.log(`(d0) xl: cpupool '${name}' created (${sched}, cpus ${formatCpuList(cpus, this.topo.pcpus)})`);
         return { name, sched, cpus };
       }
       case 'cpupool-destroy': {
-        const internal = this.poolInternal(String(a.pool ?? a.name));
-        for (const c of [...s.getPool(internal).cpus]) s.movePcpu(c, null, now);
-        s.destroyPool(internal);
+        const shown = String(a.pool ?? a.name ?? '');
+        const internal = poolArg(a.pool ?? a.name);
+        const pool = s.getPool(internal);
+        // Xen's cpupool_destroy: Pool-0 never, a pool with domains is busy. Checked before any
+        // pCPU leaves it (libxl_cpupool_destroy removes the pCPUs, then destroys).
+        if (internal === DEFAULT_POOL) throw new ToolstackError('EBUSY', `cpupool '${shown}' is the host's default pool (Pool-0) and cannot be destroyed`);
+        if (pool.domains.size > 0) throw new ToolstackError('EBUSY', `cpupool '${shown}' still has ${pool.domains.size} domain(s): migrate or destroy them first`);
+        this.poolTxn(() => {
+          for (const c of [...pool.cpus]) s.movePcpu(c, null, now);
+          s.destroyPool(internal);
+        });
         this.poolDisplay.delete(internal);
-        return { name: a.pool ?? a.name };
+        return { name: shown };
       }
       case 'cpupool-cpu-add':
       case 'cpupool-cpu-remove': {
-        const internal = this.poolInternal(String(a.pool));
+        const internal = poolArg(a.pool);
         const cpus = cpusOf(a.cpus);
-        for (const c of cpus) {
-          if (op === 'cpupool-cpu-add') {
+        const pool = s.getPool(internal);
+        if (op === 'cpupool-cpu-add') {
+          for (const c of cpus) {
             const from = s.poolOfPcpu(c);
             if (from && from.name !== internal) throw new ToolstackError('EBUSY', `pCPU ${c} is in cpupool '${this.poolName(from.name)}': remove it first`);
-            s.movePcpu(c, internal, now);
-          } else {
-            if (s.poolOfPcpu(c)?.name !== internal) throw new ToolstackError('EINVAL', `pCPU ${c} is not in cpupool '${String(a.pool)}'`);
-            s.movePcpu(c, null, now);
           }
+        } else {
+          for (const c of cpus) if (s.poolOfPcpu(c)?.name !== internal) throw new ToolstackError('EINVAL', `pCPU ${c} is not in cpupool '${String(a.pool)}'`);
+          const left = pool.cpus.filter((c) => !cpus.includes(c));
+          if (left.length === 0 && pool.domains.size > 0) throw new ToolstackError('EBUSY', `cpupool '${String(a.pool)}' would have no pCPU left for its ${pool.domains.size} domain(s)`);
         }
+        this.poolTxn(() => {
+          for (const c of cpus) s.movePcpu(c, op === 'cpupool-cpu-add' ? internal : null, now);
+        });
         this.onWork();
         return { pool: a.pool, cpus };
       }
       case 'cpupool-migrate': {
         const domid = this.domainArg(a);
         if (domid === 0) throw new ToolstackError('EPERM', 'Domain-0 stays in Pool-0');
-        s.moveDomain(domid, this.poolInternal(String(a.pool)), now);
+        // SchedCore.moveDomain puts the domain back in its pool when the new one refuses it.
+        s.moveDomain(domid, poolArg(a.pool), now);
         this.onWork();
         return { domid, pool: a.pool };
       }
@@ -1109,15 +1287,17 @@ export class Toolstack {
         // Like xl: Pool-0 keeps node 0's pCPUs and is renamed Pool-node0; each other node gets its
         // own pool Pool-node<N> (domains in Pool-0 stay there).
         const created: string[] = [];
-        for (let n = 1; n < nodes.length; n++) {
-          const name = `Pool-node${n}`;
-          s.createPool(name, variant);
-          for (const c of nodes[n]!) {
-            s.movePcpu(c, null, now);
-            s.movePcpu(c, name, now);
+        this.poolTxn(() => {
+          for (let n = 1; n < nodes.length; n++) {
+            const name = `Pool-node${n}`;
+            s.createPool(name, variant);
+            for (const c of nodes[n]!) {
+              s.movePcpu(c, null, now);
+              s.movePcpu(c, name, now);
+            }
+            created.push(name);
           }
-          created.push(name);
-        }
+        });
         this.poolDisplay.set(DEFAULT_POOL, 'Pool-node0');
         this.onWork();
         return { pools: ['Pool-node0', ...created] };

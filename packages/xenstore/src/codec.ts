@@ -86,6 +86,11 @@ export class XsDecoder {
     return this.hdrUsed + this.bodyUsed;
   }
 
+  /** Bytes needed to complete the header or the message in progress (never 0). */
+  get bytesWanted(): number {
+    return this.body === undefined ? XSD_SOCKMSG.size - this.hdrUsed : this.body.length - this.bodyUsed;
+  }
+
   get error(): DecodeError | undefined {
     return this.dead;
   }

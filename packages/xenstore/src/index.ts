@@ -14,13 +14,15 @@ export {
   type IntroducedDomain,
   type DomainBinding,
   type XsTreeJson,
+  type XsChange,
+  type XsChangeLog,
 } from './xenstored.js';
 export { XenstoreStats } from './stats.js';
 export { XsRingConnection, ringPageOf, type RingPage } from './ring.js';
 export { introduceRing } from './domain.js';
 export { XsSocketServer, XsSocketConnection } from './socket.js';
 export { XsLocalConnection, XsClient, connectLocal, type WatchEventData } from './local.js';
-export { XsPersistence } from './persist.js';
+export { XsPersistence, PERSIST_FILE_MODE, DEFAULT_COMPACT_BYTES, type XsPersistenceOptions, type SnapshotJson } from './persist.js';
 export { createDomainLayout, vmPath, type DomainLayout } from './layout.js';
 export { xenstoredPlugin, XENSTORED } from './plugin.js';
 export { attachXenstore, type XenstoreAttachment, type AttachXenstoreOptions, type StoreBinding } from './attach.js';

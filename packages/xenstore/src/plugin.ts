@@ -20,6 +20,8 @@ export const xenstoredPlugin = definePlugin({
     quota_watches: p.uint(DEFAULT_QUOTAS.watchesPerDomain, 'watches per domain (xenstored -W)', { min: 1 }),
     quota_transactions: p.uint(DEFAULT_QUOTAS.transactionsPerDomain, 'open transactions per domain (xenstored -t)', { min: 1 }),
     quota_perms: p.uint(DEFAULT_QUOTAS.permsPerNode, 'permission entries per node (xenstored -A)', { min: 2 }),
+    quota_transaction_nodes: p.uint(DEFAULT_QUOTAS.nodesPerTransaction, 'nodes one transaction may access (xenstored -Q transaction-nodes=)', { min: 2 }),
+    quota_outstanding: p.uint(DEFAULT_QUOTAS.outstandingPerDomain, 'unread replies before a domain ring is no longer read (xenstored -Q outstanding=)', { min: 1 }),
   },
   provides: [XENSTORED, XENSTORE_COMPONENT],
   requires: [TOKENS.Bus, TOKENS.Clock, EVTCHN_COMPONENT],
@@ -36,6 +38,8 @@ export const xenstoredPlugin = definePlugin({
           watchesPerDomain: v.quota_watches,
           transactionsPerDomain: v.quota_transactions,
           permsPerNode: v.quota_perms,
+          nodesPerTransaction: v.quota_transaction_nodes,
+          outstandingPerDomain: v.quota_outstanding,
         },
       });
       return xs;

@@ -89,23 +89,25 @@ export class XsRingConnection extends XsConnection {
     try {
       this.flush();
       if (this.closed) return;
-      if (this.outBytes < OUTPUT_HIGH_WATER) {
-        const cons = this.readU32(XDI.req_cons);
-        const prod = this.readU32(XDI.req_prod);
-        const avail = (prod - cons) >>> 0;
-        if (avail > XENSTORE_RING_SIZE) return this.fail(XENSTORE_ERROR_RINGIDX, `bad request ring indexes cons=${cons} prod=${prod}`);
-        if (avail > 0) {
-          const start = cons & (XENSTORE_RING_SIZE - 1);
-          const first = Math.min(avail, XENSTORE_RING_SIZE - start);
-          const buf = this.chunk.subarray(0, avail);
-          const a = buf.subarray(0, first);
-          this.page.read(XDI.req + start, a);
-          if (avail > first) this.page.read(XDI.req, buf.subarray(first));
-          this.writeU32(XDI.req_cons, cons + avail);
-          consumed = true;
-          const err = this.decoder.push(buf);
-          if (err) return this.fail(XENSTORE_ERROR_PROTO, `message too long (${err.len} bytes)`);
-        }
+      let cons = this.readU32(XDI.req_cons);
+      const prod = this.readU32(XDI.req_prod);
+      let avail = (prod - cons) >>> 0;
+      if (avail > XENSTORE_RING_SIZE) return this.fail(XENSTORE_ERROR_RINGIDX, `bad request ring indexes cons=${cons} prod=${prod}`);
+      // One message at a time, and only while the guest reads its replies: C xenstored's
+      // domain_can_read() stops at quota "outstanding" (replies not yet in the ring).
+      while (avail > 0 && !this.closed && this.outBytes < OUTPUT_HIGH_WATER && (this.privileged || this.queued < this.xs.quotas.outstandingPerDomain)) {
+        const n = Math.min(avail, this.decoder.bytesWanted);
+        const start = cons & (XENSTORE_RING_SIZE - 1);
+        const first = Math.min(n, XENSTORE_RING_SIZE - start);
+        const buf = this.chunk.subarray(0, n);
+        this.page.read(XDI.req + start, buf.subarray(0, first));
+        if (n > first) this.page.read(XDI.req, buf.subarray(first));
+        cons = (cons + n) >>> 0;
+        avail -= n;
+        this.writeU32(XDI.req_cons, cons);
+        consumed = true;
+        const err = this.decoder.push(buf);
+        if (err) return this.fail(XENSTORE_ERROR_PROTO, `message too long (${err.len} bytes)`);
       }
     } finally {
       this.inProcess = false;

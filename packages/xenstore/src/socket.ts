@@ -6,7 +6,9 @@
  * connection limit (a watch flood) is dropped. Other clients never notice.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { existsSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { secureSocketDir } from '@tachyxx/core';
 import { XsDecoder } from './codec.js';
 import { XsConnection } from './connection.js';
 import type { Xenstored } from './xenstored.js';
@@ -19,6 +21,9 @@ export class XsSocketConnection extends XsConnection {
   private readonly decoder: XsDecoder;
   private flushScheduled = false;
   private paused = false;
+  /** Sent at least one byte (a client past its handshake). */
+  spoke = false;
+  readonly since = performance.now();
 
   constructor(
     private readonly xs: Xenstored,
@@ -28,6 +33,7 @@ export class XsSocketConnection extends XsConnection {
     this.decoder = new XsDecoder((m) => this.xs.handle(this, m));
     socket.on('data', (chunk: Buffer) => {
       if (this.closed) return;
+      this.spoke = true;
       const err = this.decoder.push(chunk);
       if (err) this.xs.drop(this, `protocol error: message of ${err.len} bytes`);
     });
@@ -84,14 +90,64 @@ export class XsSocketConnection extends XsConnection {
   }
 }
 
+/** Limits of the dom0 socket (docs/limits.md). */
+export interface XsSocketServerOptions {
+  /**
+   * Clients served at once (default 512). C xenstored has no limit of its own but the fd limit
+   * (XENSTORED_MAX_OPEN_FDS, default unlimited = fs.nr_open); a flood of connections must not
+   * take the daemon's fds (or the host daemon's, which shares the process). At the limit a new
+   * client evicts the oldest one that has sent nothing yet, else it is refused (closed at once).
+   */
+  maxConnections?: number;
+  /** A client that sends nothing for this long after connecting is closed (ms, default 10 000). */
+  handshakeMs?: number;
+  /** Where limit events are reported (the host log). */
+  log?: (line: string) => void;
+  /** Called on every connection and every chunk read (the host's run loop then yields to I/O). */
+  onIo?: () => void;
+}
+
 export class XsSocketServer {
   private server: Server | undefined;
   readonly clients = new Set<XsSocketConnection>();
+  private readonly maxConnections: number;
+  private readonly handshakeMs: number;
+  private readonly log: (line: string) => void;
+  private readonly onIo: () => void;
+  private sweeper: NodeJS.Timeout | undefined;
+  /** Connections refused at the limit, evicted for a newer one, and closed for saying nothing. */
+  readonly stats = { refused: 0, evicted: 0, timedOut: 0 };
 
-  constructor(readonly xs: Xenstored) {}
+  constructor(readonly xs: Xenstored, opts: XsSocketServerOptions = {}) {
+    this.maxConnections = opts.maxConnections ?? 512;
+    this.handshakeMs = opts.handshakeMs ?? 10_000;
+    this.log = opts.log ?? (() => {});
+    this.onIo = opts.onIo ?? (() => {});
+  }
 
-  /** Listens on a Unix socket path. A stale socket file (nobody listening) is replaced. */
+  private admit(socket: Socket): boolean {
+    if (this.clients.size < this.maxConnections) return true;
+    let victim: XsSocketConnection | undefined;
+    for (const c of this.clients) if (!c.spoke && (!victim || c.since < victim.since)) victim = c;
+    if (victim) {
+      this.stats.evicted++;
+      this.clients.delete(victim);
+      victim.shutdown('evicted: connection limit reached and it sent nothing');
+      return true;
+    }
+    this.stats.refused++;
+    if (this.stats.refused === 1 || this.stats.refused % 1000 === 0) this.log(`(d0) xenstored: at its limit of ${this.maxConnections} socket connections: refusing new ones (${this.stats.refused} so far)`);
+    socket.destroy();
+    return false;
+  }
+
+  /**
+   * Listens on a Unix socket path, mode 0600, in a directory that passes the trust check
+   * (@tachyxx/core's secureSocketDir: created 0700 when missing; else ours, not a symlink, no
+   * group/other write). A stale socket file (nobody listening) is replaced.
+   */
   async listen(path: string): Promise<void> {
+    secureSocketDir(dirname(path), { create: true });
     if (existsSync(path)) {
       const alive = await new Promise<boolean>((res) => {
         const s = connect(path);
@@ -105,20 +161,42 @@ export class XsSocketServer {
       unlinkSync(path);
     }
     const server = createServer((socket) => {
+      socket.on('error', () => {});
+      this.onIo();
+      if (!this.admit(socket)) return;
       const conn = new XsSocketConnection(this.xs, socket);
+      socket.on('data', () => this.onIo());
       this.clients.add(conn);
       socket.on('close', () => this.clients.delete(conn));
       this.xs.attach(conn);
     });
     this.server = server;
-    await new Promise<void>((res, rej) => {
-      server.once('error', rej);
-      server.listen(path, () => {
-        server.off('error', rej);
-        res();
+    server.on('error', (e) => this.log(`(d0) xenstored: socket error: ${e.message}`));
+    const old = process.umask(0o177);
+    try {
+      await new Promise<void>((res, rej) => {
+        server.once('error', rej);
+        server.listen(path, () => {
+          server.off('error', rej);
+          res();
+        });
       });
-    });
+    } finally {
+      process.umask(old);
+    }
+    chmodSync(path, 0o600);
     this.path = path;
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const c of [...this.clients]) {
+        if (!c.spoke && now - c.since > this.handshakeMs) {
+          this.stats.timedOut++;
+          this.clients.delete(c);
+          c.shutdown(`sent nothing within ${this.handshakeMs} ms`);
+        }
+      }
+    }, Math.min(1000, this.handshakeMs));
+    this.sweeper.unref();
   }
 
   private path: string | undefined;
@@ -128,6 +206,7 @@ export class XsSocketServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    if (this.sweeper) clearInterval(this.sweeper);
     for (const c of this.clients) c.socket.destroy();
     await new Promise<void>((res) => server.close(() => res()));
     if (this.path && existsSync(this.path)) {

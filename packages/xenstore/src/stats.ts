@@ -16,6 +16,7 @@ export class XenstoreStats extends StatGroup {
   readonly txConflicts = this.counter('txConflicts', 'count', 'commits refused with EAGAIN');
   readonly connectionsOpened = this.counter('connectionsOpened', 'count', 'connections (socket, ring, local) opened');
   readonly connectionsDropped = this.counter('connectionsDropped', 'count', 'connections dropped for a protocol error, a bad ring index or output overflow');
+  readonly internalErrors = this.counter('internalErrors', 'count', 'requests answered EIO because the op failed inside xenstored (logged)');
   readonly bytesIn = this.counter('bytesIn', 'byte', 'request bytes received (headers included)');
   readonly bytesOut = this.counter('bytesOut', 'byte', 'reply and event bytes queued (headers included)');
 

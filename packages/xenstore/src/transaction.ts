@@ -23,5 +23,11 @@ export class Transaction {
   readonly entryDelta = new Map<number, number>();
   readonly watches: QueuedWatch[] = [];
   createdNodes = false;
-  constructor(readonly id: number) {}
+  /** An op inside it failed internally: its commit answers EIO. */
+  failed = false;
+  constructor(
+    readonly id: number,
+    /** Nodes it may access (quota "transaction-nodes"; Infinity for dom0). */
+    readonly nodeLimit = Infinity,
+  ) {}
 }

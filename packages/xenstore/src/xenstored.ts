@@ -39,6 +39,13 @@ export interface XsQuotas {
   permsPerNode: number;
   /** Path length below /local/domain/<id>/ ("path-max"): EINVAL. */
   pathLength: number;
+  /** Nodes one transaction may access, read or written ("transaction-nodes"): ENOSPC. */
+  nodesPerTransaction: number;
+  /**
+   * Replies and events of a domain's ring not yet copied into the ring ("outstanding"): at this
+   * count xenstored stops taking the domain's requests until the guest reads.
+   */
+  outstandingPerDomain: number;
   /**
    * Not a xenstored quota: bytes of replies and events a connection may leave unread before it is
    * dropped (a client that floods itself with watch events and never reads).
@@ -53,6 +60,10 @@ export const DEFAULT_QUOTAS: Readonly<XsQuotas> = Object.freeze({
   transactionsPerDomain: 10,
   permsPerNode: 5,
   pathLength: XENSTORE_REL_PATH_MAX,
+  // domain.c quotas[ACC_TRANSNODES] = 1024, checked as domain_max_chk(trans->nodes + 1).
+  nodesPerTransaction: 1024,
+  // domain.c quotas[ACC_OUTST] = 20, checked in domain_can_read().
+  outstandingPerDomain: 20,
   outputBytesPerConnection: 4 << 20,
 });
 
@@ -95,6 +106,23 @@ export interface XenstoredOptions {
   introduceHook?: (xs: Xenstored, domid: number, gfn: number, port: number) => { conn: XsConnection; binding?: DomainBinding } | undefined | null;
   /** Called after every change of the committed tree (for persistence). */
   onCommit?: () => void;
+  /** Where xenstored's own log lines go (an op that failed inside, a dropped connection); stderr by default. */
+  log?: (line: string) => void;
+}
+
+/** One change of the committed tree: the node's new state, or null when it was removed. */
+export type XsChange = readonly [path: string, node: XsNode | null];
+
+/**
+ * A durable log of the committed tree (XsPersistence): xenstored hands it every batch of changes
+ * (one request, one committed transaction, one release) and holds every reply and watch event
+ * queued meanwhile until the log calls `releaseOutput()` - nothing is acknowledged before it is
+ * durable.
+ */
+export interface XsChangeLog {
+  append(changes: readonly XsChange[], generation: number): void;
+  /** Makes everything appended durable now (in-process callers need their reply synchronously). */
+  syncNow(): void;
 }
 
 /** An xenstored error: the errno name that goes on the wire. */
@@ -104,6 +132,14 @@ export class XsError extends Error {
     this.name = 'XsError';
   }
 }
+/** A reply (key undefined) or a watch event waiting for the log. */
+interface HeldOutput {
+  conn: XsConnection;
+  bytes: Uint8Array;
+  key: string | undefined;
+  special: boolean;
+}
+
 /** The internal failure path: not an Error, so no stack is captured on every ENOENT. */
 class XsFail {
   constructor(readonly errno: XsdError) {}
@@ -140,12 +176,22 @@ export class Xenstored {
   private readonly now: () => number;
   /** Called after every change of the committed tree (persistence hooks in here). */
   onCommit: (() => void) | undefined;
+  /** The durable log, when one is attached (`attachLog`). */
+  private changeLog: XsChangeLog | undefined;
+  /** Changes of the committed tree not yet handed to the log (path -> new node or null). */
+  private readonly dirty = new Map<string, XsNode | null>();
+  /** Output held until the log says it is durable; `heldBase` counts what was released before. */
+  private held: HeldOutput[] = [];
+  private heldBase = 0;
+  private holding = false;
+  readonly log: (line: string) => void;
 
   constructor(private readonly options: XenstoredOptions = {}) {
     this.quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
     this.bus = options.bus;
     this.now = options.now ?? (() => 0);
     this.onCommit = options.onCommit;
+    this.log = options.log ?? ((line) => process.stderr.write(`xenstored: ${line}\n`));
     this.reset();
   }
 
@@ -200,17 +246,41 @@ export class Xenstored {
     try {
       this.dispatch(conn, m);
     } catch (e) {
-      if (!(e instanceof XsFail || e instanceof XsError)) throw e;
-      this.replyError(conn, m, e.errno);
+      if ((e instanceof XsFail || e instanceof XsError) && e.errno in this.stats.errors) this.replyError(conn, m, e.errno);
+      else this.internalError(conn, m, e);
     }
-    if (!conn.closed && conn.overflowing(this.quotas.outputBytesPerConnection)) this.drop(conn, 'output overflow');
+    try {
+      this.endChanges(conn);
+      if (!conn.closed && conn.overflowing(this.quotas.outputBytesPerConnection)) this.drop(conn, 'output overflow');
+    } catch (e) {
+      this.log(`internal error after ${opName(m.type)} from ${describeConn(conn)}: ${errorText(e)}`);
+    }
+  }
+
+  /**
+   * An op failed in a way no client input should cause (a bug, or a hook that threw): the request
+   * gets EIO (what C xenstored answers when its database fails), a transaction it ran in is marked
+   * failed (its commit answers EIO), the line names the op and the connection, and nothing else
+   * is touched: the other clients, this connection and xenstored go on.
+   */
+  private internalError(conn: XsConnection, m: XsMessage, e: unknown): void {
+    this.stats.internalErrors.value++;
+    this.log(`internal error in ${opName(m.type)} (req_id ${m.reqId >>> 0}, tx_id ${m.txId >>> 0}) from ${describeConn(conn)}: ${errorText(e)}`);
+    const tx = m.txId !== 0 ? conn.transactions.get(m.txId) : undefined;
+    if (tx) tx.failed = true;
+    try {
+      if (!conn.closed) this.replyError(conn, m, 'EIO');
+    } catch (e2) {
+      this.log(`could not answer ${describeConn(conn)}: ${errorText(e2)}; dropping it`);
+      this.drop(conn, 'internal error');
+    }
   }
 
   private reply(conn: XsConnection, m: XsMessage, type: number, payload: Uint8Array): void {
     if (payload.length > XENSTORE_PAYLOAD_MAX) return this.replyError(conn, m, 'E2BIG');
     const bytes = encodeMessage(type, m.reqId, m.txId, payload);
     this.stats.bytesOut.value += bytes.length;
-    conn.queueReply(bytes);
+    this.emit(conn, bytes);
   }
 
   private replyError(conn: XsConnection, m: XsMessage, errno: XsdError): void {
@@ -218,7 +288,68 @@ export class Xenstored {
     this.stats.errors[errno]!.value++;
     const bytes = encodeMessage(XsType.ERROR, m.reqId, m.txId, utf8(`${errno}\0`));
     this.stats.bytesOut.value += bytes.length;
-    conn.queueReply(bytes);
+    this.emit(conn, bytes);
+  }
+
+  // ---- Output and the durable log ------------------------------------------------------------
+
+  /** Queues a reply, or holds it while changes wait to be made durable. */
+  private emit(conn: XsConnection, bytes: Uint8Array): void {
+    if (this.holding) this.held.push({ conn, bytes, key: undefined, special: false });
+    else conn.queueReply(bytes);
+  }
+
+  /**
+   * Attaches a durable log: from now on every change of the committed tree is appended to it and
+   * output is held until the log releases it.
+   */
+  attachLog(log: XsChangeLog | undefined): void {
+    this.changeLog = log;
+    if (!log) this.releaseOutput(Infinity, true);
+  }
+
+  /** Output queued so far (held or not): a mark for `releaseOutput`. */
+  get outputMark(): number {
+    return this.heldBase + this.held.length;
+  }
+
+  /**
+   * Sends held output up to `mark` (an `outputMark` taken when the batch was appended); with
+   * `all`, everything (nothing is waiting to become durable any more) and stops holding.
+   */
+  releaseOutput(mark: number, all: boolean): void {
+    const n = all ? this.held.length : Math.max(0, Math.min(this.held.length, mark - this.heldBase));
+    const items = this.held.splice(0, n);
+    this.heldBase += n;
+    if (all) this.holding = false;
+    for (const h of items) {
+      if (h.conn.closed) continue;
+      if (h.key === undefined) h.conn.queueReply(h.bytes);
+      else this.deliverEvent(h.conn, h.bytes, h.key, h.special);
+      if (!h.conn.closed && h.conn.overflowing(this.quotas.outputBytesPerConnection)) this.drop(h.conn, 'output overflow');
+    }
+  }
+
+  /** Records a change of the committed tree (for the log). */
+  private setLive(path: string, node: XsNode | null): void {
+    if (node) this.nodes.set(path, node);
+    else this.nodes.delete(path);
+    if (this.changeLog) {
+      this.dirty.set(path, node);
+      this.holding = true;
+    }
+  }
+
+  /** Hands the changes made so far to the log as one record (one request, transaction or release). */
+  private endChanges(conn?: XsConnection): void {
+    if (!this.changeLog) return;
+    if (this.dirty.size) {
+      const changes = [...this.dirty];
+      this.dirty.clear();
+      this.changeLog.append(changes, this.generation);
+    }
+    // In-process callers read their reply as soon as handle() returns.
+    if (conn?.kind === 'local' && this.holding) this.changeLog.syncNow();
   }
 
   private ack(conn: XsConnection, m: XsMessage): void {
@@ -281,7 +412,7 @@ export class Xenstored {
         let id = conn.nextTxId;
         while (id === 0 || conn.transactions.has(id)) id = (id + 1) >>> 0;
         conn.nextTxId = (id + 1) >>> 0;
-        conn.transactions.set(id, new Transaction(id));
+        conn.transactions.set(id, new Transaction(id, conn.privileged ? Infinity : this.quotas.nodesPerTransaction));
         this.stats.txStarted.value++;
         return this.reply(conn, m, m.type, utf8(`${id}\0`));
       }
@@ -290,6 +421,10 @@ export class Xenstored {
         if (arg !== 'T' && arg !== 'F') fail('EINVAL');
         if (!tx) fail('ENOENT');
         conn.transactions.delete(tx!.id);
+        if (arg === 'T' && tx!.failed) {
+          this.stats.txAborted.value++;
+          fail('EIO');
+        }
         if (arg === 'T') this.commit(conn, tx!);
         else this.stats.txAborted.value++;
         return this.ack(conn, m);
@@ -311,11 +446,15 @@ export class Xenstored {
         return this.reply(conn, m, m.type, utf8(domid === XS_DOMID_SELF || this.domains.has(domid) ? 'T\0' : 'F\0'));
       }
       case XsType.SET_TARGET: {
+        // do_set_target(): two domids, both introduced (ENOENT) with a connection (EINVAL:
+        // find_connected_domain()); dom0 and domains introduced without a ring have none here.
         const v = splitStrings(p);
         if (v.length < 2) fail('EINVAL');
-        const d = this.connectedDomain(parseDomid(v[0]));
-        const t = this.connectedDomain(parseDomid(v[1]));
-        d.conn!.target = t.domid;
+        const domid = parseDomid(v[0]);
+        const tdomid = parseDomid(v[1]);
+        const d = this.ringDomain(domid);
+        const t = this.ringDomain(tdomid);
+        d.conn.target = t.domid;
         return this.ack(conn, m);
       }
       case XsType.RESET_WATCHES:
@@ -348,7 +487,7 @@ export class Xenstored {
       const o = tx.overlay.get(path);
       if (o !== undefined) return o ?? undefined;
       const live = this.nodes.get(path);
-      if (!tx.accessed.has(path)) tx.accessed.set(path, live ? live.gen : ABSENT);
+      if (!tx.accessed.has(path)) this.access(tx, path, live);
       return live;
     }
     return this.nodes.get(path);
@@ -356,22 +495,22 @@ export class Xenstored {
 
   private putNode(path: string, node: XsNode, tx: Transaction | undefined): void {
     if (tx) {
-      if (!tx.accessed.has(path)) {
-        const live = this.nodes.get(path);
-        tx.accessed.set(path, live ? live.gen : ABSENT);
-      }
+      if (!tx.accessed.has(path)) this.access(tx, path, this.nodes.get(path));
       tx.overlay.set(path, node);
-    } else this.nodes.set(path, node);
+    } else this.setLive(path, node);
   }
 
   private deleteNode(path: string, tx: Transaction | undefined): void {
     if (tx) {
-      if (!tx.accessed.has(path)) {
-        const live = this.nodes.get(path);
-        tx.accessed.set(path, live ? live.gen : ABSENT);
-      }
+      if (!tx.accessed.has(path)) this.access(tx, path, this.nodes.get(path));
       tx.overlay.set(path, null);
-    } else this.nodes.delete(path);
+    } else this.setLive(path, null);
+  }
+
+  /** access_node(): a transaction remembers a node's generation; ENOSPC past the transaction-nodes quota. */
+  private access(tx: Transaction, path: string, live: XsNode | undefined): void {
+    if (tx.accessed.size + 1 >= tx.nodeLimit) fail('ENOSPC');
+    tx.accessed.set(path, live ? live.gen : ABSENT);
   }
 
   private entryCount(domid: number, tx: Transaction | undefined): number {
@@ -516,7 +655,9 @@ export class Xenstored {
     if (nuls !== 2) fail('EINVAL');
     const [path, offStr] = splitStrings(p);
     const node = this.getChecked(conn, tx, this.canonical(conn, path, false), PERM_READ);
-    const off = atoi(offStr!);
+    // C reads the offset with atoi() into an unsigned int (so "-5" is huge, "x" is 0); libxenstore
+    // sends "%u". Here anything but a plain unsigned 32-bit decimal is EINVAL.
+    const off = parseUint(offStr, 0xffffffff);
     const children = utf8(node.children.map((c) => `${c}\0`).join(''));
     const gen = utf8(`${node.gen}\0`);
     if (off >= children.length) return this.reply(conn, m, m.type, concat(gen, new Uint8Array(1)));
@@ -567,8 +708,10 @@ export class Xenstored {
     const v = splitStrings(m.payload);
     if (v.length < 3) fail('EINVAL');
     const domid = parseDomid(v[0]);
-    const gfn = atoi(v[1]!);
-    const port = atoi(v[2]!);
+    // libxenstore sends "%u" "%lu" "%u"; C ignores the gfn and takes atoi(port) > 0. Both must be
+    // plain decimals here (a gfn below 2^53, a port of 1..2^32-1): EINVAL otherwise.
+    const gfn = parseUint(v[1], Number.MAX_SAFE_INTEGER);
+    const port = parseUint(v[2], 0xffffffff);
     if (port <= 0) fail('EINVAL');
     const existing = this.domains.get(domid);
     if (existing) {
@@ -589,6 +732,13 @@ export class Xenstored {
     if (domid === 0) fail('EINVAL');
     this.connectedDomain(domid);
     return domid;
+  }
+
+  /** find_connected_domain() for ops that need the domain's connection: ENOENT, or EINVAL without one. */
+  private ringDomain(domid: number): IntroducedDomain & { conn: XsConnection } {
+    const d = this.domains.get(domid) ?? fail('ENOENT');
+    if (!d.conn || d.conn.closed) fail('EINVAL');
+    return d as IntroducedDomain & { conn: XsConnection };
   }
 
   private connectedDomain(domid: number): IntroducedDomain {
@@ -636,12 +786,13 @@ export class Xenstored {
         this.addEntries(domid, -1, undefined);
         this.addEntries(0, 1, undefined);
       }
-      this.nodes.set(path, { ...n, perms, gen: this.newGen() });
+      this.setLive(path, { ...n, perms, gen: this.newGen() });
       changed = true;
     }
     this.entries.delete(domid);
     if (changed) this.onCommit?.();
     this.fireSpecial('@releaseDomain');
+    this.endChanges();
   }
 
   /** A domain died or shut down (VIRQ_DOM_EXC): xenstored fires @releaseDomain for the toolstack. */
@@ -665,8 +816,7 @@ export class Xenstored {
       }
     }
     for (const [path, n] of tx.overlay) {
-      if (n) this.nodes.set(path, { value: n.value, perms: n.perms, children: n.children, gen: this.newGen() });
-      else this.nodes.delete(path);
+      this.setLive(path, n ? { value: n.value, perms: n.perms, children: n.children, gen: this.newGen() } : null);
     }
     for (const [domid, delta] of tx.entryDelta) this.entries.set(domid, (this.entries.get(domid) ?? 0) + delta);
     this.stats.txCommitted.value++;
@@ -724,14 +874,25 @@ export class Xenstored {
     const payload = utf8(key);
     if (payload.length > XENSTORE_PAYLOAD_MAX) return;
     const bytes = encodeMessage(XsType.WATCH_EVENT, 0, 0, payload);
-    if (!c.queueEvent(bytes, key, path.startsWith('@'))) {
+    if (this.holding) {
+      this.held.push({ conn: c, bytes, key, special: path.startsWith('@') });
+      return;
+    }
+    this.deliverEvent(c, bytes, key, path.startsWith('@'));
+    if (c.overflowing(this.quotas.outputBytesPerConnection)) this.drop(c, 'output overflow');
+  }
+
+  private deliverEvent(c: XsConnection, bytes: Uint8Array, key: string, special: boolean): void {
+    if (!c.queueEvent(bytes, key, special)) {
       this.stats.watchEventsDeduplicated.value++;
       return;
     }
     this.stats.watchEvents.value++;
     this.stats.bytesOut.value += bytes.length;
-    if (this.bus?.hasSubscribers(XENSTORE_WATCH)) this.bus.publish(XENSTORE_WATCH, { time: this.now(), domid: c.domid, path, token });
-    if (c.overflowing(this.quotas.outputBytesPerConnection)) this.drop(c, 'output overflow');
+    if (this.bus?.hasSubscribers(XENSTORE_WATCH)) {
+      const nul = key.indexOf('\0');
+      this.bus.publish(XENSTORE_WATCH, { time: this.now(), domid: c.domid, path: key.slice(0, nul), token: key.slice(nul + 1, -1) });
+    }
   }
 
   // ---- Direct access (dom0 TypeScript code, persistence, tests) ------------------------------
@@ -834,20 +995,33 @@ for (const [type, flags] of [
   HANDLER_FLAGS[type] = flags;
 }
 
-/** parse_domid(): decimal, at most 65535; EINVAL otherwise. */
+/**
+ * parse_domid(): decimal, at most 65535; EINVAL otherwise. (C's strtoul() also takes leading
+ * space, a sign and "" as 0; libxenstore only ever sends "%u", so those are EINVAL here.)
+ */
 function parseDomid(s: string | undefined): number {
-  if (s === undefined || !/^\d{1,10}$/.test(s)) fail('EINVAL');
+  return parseUint(s, 65535);
+}
+
+/** A plain unsigned decimal (no sign, space, base prefix or trailing junk) up to `max`; EINVAL otherwise. */
+function parseUint(s: string | undefined, max: number): number {
+  if (s === undefined || !/^\d{1,16}$/.test(s)) fail('EINVAL');
   const n = Number(s);
-  if (n > 65535) fail('EINVAL');
+  if (n > max) fail('EINVAL');
   return n;
 }
 
-/** C atoi(): leading decimal digits, 0 if none. */
-function atoi(s: string): number {
-  const m = /^\s*([+-]?\d+)/.exec(s);
-  if (!m) return 0;
-  const n = Number(m[1]);
-  return Number.isSafeInteger(n) ? n : 0;
+/** The op's name for log lines. */
+function opName(type: number): string {
+  return (type < XS_TYPE_COUNT ? HANDLER_NAMES[type] : undefined) ?? `type ${type >>> 0}`;
+}
+
+function describeConn(c: XsConnection): string {
+  return `${c.kind} connection #${c.serial} (domain ${c.domid})`;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {

@@ -108,6 +108,27 @@ describe('guest ring transport', () => {
     ]);
   });
 
+  it('stops taking requests at 20 outstanding replies (C xenstored quota "outstanding") until the guest reads', () => {
+    const { g, conn, dom0, xs } = attach();
+    expect(xs.quotas.outstandingPerDomain).toBe(20);
+    dom0.write('/local/domain/5/big', 'x'.repeat(3000));
+    const before = xs.stats.requests.value;
+    let sent = 0;
+    const msgs = Array.from({ length: 40 }, (_, i) => req(XsType.READ, i + 1, 'big'));
+    const stream = Buffer.concat(msgs);
+    sent += g.send(stream);
+    conn.processRing();
+    expect(xs.stats.requests.value - before).toBe(20);
+    expect(conn.queued).toBe(20);
+    for (let i = 0; i < 400 && g.received.length < 40; i++) {
+      sent += g.send(stream.subarray(sent));
+      g.receive();
+      conn.processRing();
+    }
+    expect(g.received.map((m) => m.reqId)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(g.received.every((m) => m.payload.length === 3000)).toBe(true);
+  });
+
   it('delivers watch events caused by other connections and notifies', () => {
     const { g, conn, dom0 } = attach();
     g.send(req(XsType.WATCH, 1, 'device', 'tok'));

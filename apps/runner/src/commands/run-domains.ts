@@ -1,12 +1,15 @@
 // `tachyxx run --domain IMAGE ...`: boot a host (no toolstack yet) and run each image as a domU.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ConfigError } from '@tachyxx/core';
 import { ImageError } from '@tachyxx/isa';
 import { assembleHost, HostError, type AssembledHost, type Host } from '@tachyxx/hypervisor';
 import { hostConfig } from '../host-config.js';
-import { consoleSink } from '../console.js';
+import { catchSignals, consoleSink, signalStatus, stdoutGone } from '../console.js';
 import { traceExporter } from '../trace.js';
+import { readImageFileSync, ToolstackError } from '@tachyxx/toolstack';
+import { DomainTarget } from '@tachyxx/gdbstub';
+import { serveGdb, type GdbOptions } from './gdb.js';
 
 export interface RunDomainsOptions {
   images: string[];
@@ -18,7 +21,12 @@ export interface RunDomainsOptions {
   stats?: string;
   /** Chrome trace-event JSON of the run (Perfetto, chrome://tracing). */
   traceEvents?: string;
+  /** Serve gdb for the first domain (--gdb). */
+  gdb?: GdbOptions;
 }
+
+/** Simulated time per run slice (between two checks for signals and a closed stdout). */
+const RUN_SLICE_NS = 10_000_000;
 
 export async function runDomains(o: RunDomainsOptions): Promise<number> {
   const out = consoleSink();
@@ -61,9 +69,11 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
     for (const file of o.images) {
       let bytes: Uint8Array;
       try {
-        bytes = readFileSync(file);
+        // A regular file no larger than the domain's memory (never /dev/zero or a FIFO).
+        bytes = readImageFileSync(file, 'image', o.memoryMiB * 1024 * 1024);
       } catch (e) {
-        process.stderr.write(`tachyxx: ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
+        if (!(e instanceof ToolstackError)) throw e;
+        process.stderr.write(`tachyxx: ${e.message.replace(/^image /, '')}\n`);
         return 2;
       }
       let name = basename(file).replace(/\.elf$/, '');
@@ -80,16 +90,50 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
     throw e;
   }
 
+  // The run goes in slices of simulated time (deterministic, as one long run is), with a turn of
+  // the event loop between them: SIGINT/SIGTERM/SIGHUP stop it there with every console byte
+  // flushed (a signal used to kill the process with up to 64 KiB of output still buffered), and
+  // a reader that went away (EPIPE) stops it too.
+  const sig = catchSignals();
   const t0 = performance.now();
-  const why = host.run({ maxInsns: o.maxInsns });
+  if (o.gdb) {
+    const first = host.domains.list()[0]!;
+    const target = new DomainTarget(host, first, { othersRun: o.gdb.othersRun, maxInsns: o.maxInsns });
+    const end = await serveGdb(target, o.gdb);
+    if (end.killed) { sig.done(); out.flush(); return 1; }
+  }
+  let why: ReturnType<Host['run']> | 'signal' | 'epipe';
+  try {
+    for (;;) {
+      why = host.run({ maxInsns: o.maxInsns, untilNs: host.clock.now + RUN_SLICE_NS });
+      if (why !== 'time') break;
+      out.tick();
+      await new Promise((res) => setImmediate(res));
+      if (sig.signal()) {
+        why = 'signal';
+        break;
+      }
+      if (stdoutGone()) {
+        why = 'epipe';
+        break;
+      }
+    }
+  } finally {
+    sig.done();
+    for (const [name, rest] of partial) if (rest) out.write(enc.encode(`${name}: ${rest}\n`));
+    out.flush();
+  }
   const wallSeconds = (performance.now() - t0) / 1000;
   if (trace) {
     writeFileSync(o.traceEvents!, trace.toJSON());
     trace.stop();
   }
   assembled.close();
-  for (const [name, rest] of partial) if (rest) out.write(enc.encode(`${name}: ${rest}\n`));
-  out.flush();
+  if (why === 'signal') {
+    process.stderr.write(`tachyxx: stopped by ${sig.signal()}\n`);
+    return signalStatus(sig.signal()!);
+  }
+  if (why === 'epipe') return signalStatus('SIGPIPE');
 
   let status = 0;
   const domains = host.domains.list();

@@ -1,11 +1,17 @@
-import { readFileSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { readImageFileSync, ToolstackError } from '@tachyxx/toolstack';
 import { ConfigError, resolve } from '@tachyxx/core';
 import { BareMachine, ISA_CPU_FACTORY, ISA_VARIANTS, ImageError, type RunResult } from '@tachyxx/isa';
 import { MMU_FACTORY } from '@tachyxx/mmu';
 import { hostContainer } from '../host-config.js';
 import { intOption, parse, UsageError } from '../usage.js';
 import { runDomains } from './run-domains.js';
-import { consoleSink } from '../console.js';
+import { catchSignals, consoleSink, signalStatus, stdoutGone } from '../console.js';
+
+/** Instructions per run slice of a bare run (between two checks for signals and a closed stdout). */
+const BARE_SLICE_INSNS = 20_000_000;
+import { BareTarget, parseGdbAddress, type GdbAddress } from '@tachyxx/gdbstub';
+import { serveGdb } from './gdb.js';
 
 export const RUN_HELP = `Usage: tachyxx run --bare IMAGE [options]
        tachyxx run --domain IMAGE [--domain IMAGE ...] [options]
@@ -37,6 +43,12 @@ Options:
                       ui.perfetto.dev or chrome://tracing): a track per pCPU with the vCPU on
                       it, traps and hypercalls (1 in 16, weighted), event-channel sends, TLB
                       misses; same config and images give the same file
+  --gdb [HOST:]PORT   serve the gdb remote protocol on TCP (host default 127.0.0.1; port 0
+                      picks one) or --gdb unix:PATH; with --domain gdb debugs the first domain,
+                      each of its vCPUs a thread (see "Debugging a guest" in the README)
+  --gdb-wait          stop at the first instruction until gdb connects
+  --gdb-others MODE   with --domain: while gdb holds the domain the other domains 'stop'
+                      (default, all-stop) or 'run'
   --debug             print stack traces for internal errors
   -h, --help          show this help
 
@@ -63,6 +75,9 @@ export async function runCommand(args: string[]): Promise<number> {
       stats: { type: 'string' },
       trace: { type: 'string' },
       'trace-events': { type: 'string' },
+      gdb: { type: 'string' },
+      'gdb-wait': { type: 'boolean' },
+      'gdb-others': { type: 'string' },
       debug: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -82,8 +97,20 @@ export async function runCommand(args: string[]): Promise<number> {
   if (!(ISA_VARIANTS as readonly string[]).includes(variant)) {
     throw new UsageError(`--isa: unknown variant '${variant}' (known: ${ISA_VARIANTS.join(', ')})`, HINT);
   }
+  let gdb: GdbAddress | undefined;
+  if (values.gdb !== undefined) {
+    try { gdb = parseGdbAddress(values.gdb); } catch (e) { throw new UsageError((e as Error).message, HINT); }
+  } else if (values['gdb-wait'] || values['gdb-others'] !== undefined) {
+    throw new UsageError(`--${values['gdb-wait'] ? 'gdb-wait' : 'gdb-others'} needs --gdb`, HINT);
+  }
+  const others = values['gdb-others'] ?? 'stop';
+  if (others !== 'stop' && others !== 'run') throw new UsageError(`--gdb-others: '${others}' is not 'stop' or 'run'`, HINT);
+  if (others === 'run' && !domains.length) throw new UsageError('--gdb-others applies to --domain only', HINT);
+  if (gdb && values.trace) throw new UsageError('--gdb and --trace cannot be combined', HINT);
+  const gdbOpts = gdb ? { address: gdb, wait: values['gdb-wait'] === true, othersRun: others === 'run' } : undefined;
   if (domains.length) {
     return runDomains({
+      gdb: gdbOpts,
       images: domains,
       memoryMiB: intOption('memory', values.memory, 64, HINT, 1, 4096),
       vcpus: intOption('vcpus', values.vcpus, 1, HINT, 1, 32),
@@ -112,9 +139,11 @@ export async function runCommand(args: string[]): Promise<number> {
 
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(image!);
+    // A regular file no larger than guest RAM (never /dev/zero or a FIFO).
+    bytes = readImageFileSync(image!, 'image', memoryMiB * 1024 * 1024);
   } catch (e) {
-    process.stderr.write(`tachyxx: ${image}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
+    if (!(e instanceof ToolstackError)) throw e;
+    process.stderr.write(`tachyxx: ${e.message.replace(/^image /, '')}\n`);
     return 2;
   }
 
@@ -148,7 +177,35 @@ export async function runCommand(args: string[]): Promise<number> {
   const wallStart = performance.now();
   let result: RunResult;
   try {
-    result = machine.run({ maxInsns });
+    if (gdbOpts) {
+      const target = new BareTarget(machine, { maxInsns });
+      const end = await serveGdb(target, gdbOpts);
+      if (end.killed) return 1;
+      result = machine.exit ?? { reason: 'insn-limit', code: -1, message: end.message };
+    } else {
+      // In slices with a turn of the event loop between them, as run --domain does: a signal or a
+      // reader that went away stops the run with every console byte flushed.
+      const sig = catchSignals();
+      try {
+        for (;;) {
+          const r = machine.runSlice(BARE_SLICE_INSNS, maxInsns);
+          if (r !== 'budget' && r !== 'debug') {
+            result = r;
+            break;
+          }
+          out.tick();
+          await new Promise((res) => setImmediate(res));
+          if (sig.signal() || stdoutGone()) {
+            out.flush();
+            if (stdoutGone()) return signalStatus('SIGPIPE');
+            process.stderr.write(`tachyxx: stopped by ${sig.signal()}\n`);
+            return signalStatus(sig.signal()!);
+          }
+        }
+      } finally {
+        sig.done();
+      }
+    }
   } finally {
     out.flush();
     if (traceFd >= 0) closeSync(traceFd);

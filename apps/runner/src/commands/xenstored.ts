@@ -10,10 +10,17 @@ stops it (exit status 0).
 
 Options:
   --socket PATH    the Unix socket to listen on (a stale socket file is replaced)
-  --persist FILE   keep the tree in FILE (JSON): loaded at start, saved after changes and on exit
+  --persist FILE   keep the tree durably: every change is appended to FILE.wal and fsync'd
+                   before it is acknowledged (the changes of one event-loop turn share one
+                   fsync); the log is folded into the snapshot FILE (JSON) when it passes 4 MiB
+                   and on exit. At start FILE is loaded and FILE.wal replayed (a torn last
+                   record is cut off). FILE, FILE.wal and FILE.tmp are created mode 0600; their
+                   directory must not be world-writable. Survives kill -9: whatever was
+                   acknowledged is there after a restart.
   -h, --help       show this help
 
-Exit status: 0 stopped by a signal; 1 could not listen or load FILE; 2 bad usage.
+Exit status: 0 stopped by a signal; 1 could not listen, could not load or open FILE, or the log
+could not be written (nothing is acknowledged after that); 2 bad usage.
 `;
 
 const HINT = 'tachyxx xenstored --help';
@@ -31,7 +38,13 @@ export async function xenstoredCommand(args: string[]): Promise<number> {
   const server = new XsSocketServer(xs);
   try {
     if (values.persist) {
-      persist = new XsPersistence(xs, values.persist);
+      persist = new XsPersistence(xs, values.persist, {
+        onFatal: () => {
+          // Changes can no longer be made durable: stop rather than acknowledge them.
+          process.exitCode = 1;
+          void server.close().then(() => process.exit(1));
+        },
+      });
       persist.load();
       persist.start();
     }

@@ -41,14 +41,17 @@ export function parseCpuList(text: string, host: HostTopology): CpuListResult | 
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
     if (b < a) return `invalid pCPU range '${raw}': ${b} < ${a}`;
-    if (b - a > 1 << 16) return `invalid pCPU range '${raw}': too large`;
-    for (let i = a; i <= b; i++) {
-      const cpus = nodes ? host.nodes[i] : i < host.pcpus ? [i] : undefined;
-      if (!cpus) {
-        missing.push(nodes ? `node ${i}` : `pCPU ${i}`);
-        continue;
-      }
+    // Only ids the host has are expanded: "0-4000000000" costs as much as "0-<pcpus>" (the
+    // rest is reported as missing in one piece, as a range).
+    const count = nodes ? host.nodes.length : host.pcpus;
+    for (let i = a; i <= Math.min(b, count - 1); i++) {
+      const cpus = nodes ? host.nodes[i]! : [i];
       for (const c of cpus) (not ? set.delete(c) : set.add(c));
+    }
+    if (b >= count) {
+      const from = Math.max(a, count);
+      const what = nodes ? 'node' : 'pCPU';
+      missing.push(from === b ? `${what} ${b}` : `${what}s ${from}-${m[2]}`);
     }
   }
   return { cpus: [...set].sort((x, y) => x - y), missing };

@@ -17,7 +17,7 @@ import { parseCpuList, type HostTopology } from './cpumap.js';
 import { parseDiskSpec, DiskSpecError, type DeviceDisk } from './disk.js';
 import { parsePciSpec, PciSpecError, type DevicePci } from './pci.js';
 import { parseVifSpec, VifSpecError, type DeviceNic } from './vif.js';
-import { KNOWN_XL_KEYS } from './keys.js';
+import { KNOWN_XL_KEYS, closestXlKey } from './keys.js';
 import { Reader, valueError, type XlNotice } from './values.js';
 
 export type DomainType = 'pv' | 'pvh' | 'hvm';
@@ -301,7 +301,11 @@ export function interpretDomainConfig(cfg: XlConfig, opts: InterpretOptions): Do
       bKernel = `/usr/lib/xen/boot/${firmware}.bin`;
     }
     if (bootloader === undefined && bKernel === undefined) {
-      throw valueError(cfg.get('type') ?? nameSetting!, type === 'pvh' ? 'type' : 'kernel', `a ${type.toUpperCase()} guest needs a kernel (kernel = "...") or a bootloader: neither kernel nor bootloader specified`);
+      // A misspelt kernel key is the likely cause: point at it rather than at some other line.
+      const misspelt = cfg.settings().find((s) => !KNOWN_XL_KEYS.has(s.key) && closestXlKey(s.key) === 'kernel');
+      const why = `a ${type.toUpperCase()} guest needs a kernel (kernel = "...") or a bootloader: neither kernel nor bootloader specified`;
+      if (misspelt) throw valueError(misspelt, misspelt.key, `unknown key '${misspelt.key}' (did you mean 'kernel'?); ${why}`);
+      throw valueError(cfg.get('type') ?? { source: nameSetting!.source, line: 0, col: 0 }, type === 'pvh' ? 'type' : 'kernel', why);
     }
     if (type === 'pv') typeUnion = clean({ e820_host: dbool(e820Host ?? (pcidevs.length ? true : undefined)) });
     else {
@@ -488,7 +492,10 @@ export function interpretDomainConfig(cfg: XlConfig, opts: InterpretOptions): Do
     if (KNOWN_XL_KEYS.has(s.key)) {
       if (!HVM_ONLY_KEYS.has(s.key) || type === 'hvm') note(warnings, s.key, `'${s.key}' is valid xl.cfg but Tachyxx does not interpret it yet: ignored`, s);
       else note(warnings, s.key, `'${s.key}' applies to HVM guests only: ignored for a ${type.toUpperCase()} guest`, s);
-    } else note(warnings, s.key, `unknown key '${s.key}': ignored (xl ignores keys it does not know)`, s);
+    } else {
+      const near = closestXlKey(s.key);
+      note(warnings, s.key, `unknown key '${s.key}'${near ? ` (did you mean '${near}'?)` : ''}: ignored (xl ignores keys it does not know)`, s);
+    }
   }
 
   // --- assemble, in libxl_types.idl field order ---------------------------------------------

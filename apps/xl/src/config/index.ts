@@ -15,3 +15,4 @@ export { parsePciSpec, PciSpecError, type DevicePci } from './pci.js';
 export { parseCLong, type XlNotice } from './values.js';
 export { KNOWN_XL_KEYS } from './keys.js';
 export { loadDomainConfig, domainConfigJson, DEFAULT_TOPOLOGY, type LoadOptions } from './load.js';
+export { readConfigText, MAX_CONFIG_BYTES } from './read-file.js';

@@ -32,3 +32,31 @@ export const KNOWN_XL_KEYS: ReadonlySet<string> = new Set([
   'vuart', 'xauthority', 'xen_platform_pci', 'xen_platform_pci_bar_uc',
   'xend_suspend_evtchn_compat', 'xenstore_feature_mask', 'xenstore_quota',
 ]);
+
+/** The known key a misspelt one most likely meant (edit distance <= 2, the closest first), if any. */
+export function closestXlKey(key: string): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of KNOWN_XL_KEYS) {
+    if (Math.abs(k.length - key.length) >= bestD) continue;
+    const d = editDistance(key, k, bestD);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit`. */
+function editDistance(a: string, b: string, limit: number): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      rowMin = Math.min(rowMin, cur[j]!);
+    }
+    if (rowMin >= limit) return limit;
+    prev = cur;
+  }
+  return Math.min(prev[b.length]!, limit);
+}

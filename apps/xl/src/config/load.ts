@@ -1,20 +1,22 @@
-import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { XlCfgError } from '../xlcfg/errors.js';
 import { XlConfig, applyOverrides } from '../xlcfg/config.js';
 import type { HostTopology } from './cpumap.js';
 import { interpretDomainConfig, type DomainConfigResult } from './domain-config.js';
+import { DEFAULT_HOST } from '@tachyxx/toolstack/units';
+import { readConfigText } from './read-file.js';
 
 /** What `xl create -n` assumes without a running host: Tachyxx's default host (1 pCPU, 1 node). */
-export const DEFAULT_TOPOLOGY: HostTopology = { pcpus: 1, nodes: [[0]] };
+/** The default `tachyxx host`: its pCPUs on one NUMA node. */
+export const DEFAULT_TOPOLOGY: HostTopology = { pcpus: DEFAULT_HOST.pcpus, nodes: [Array.from({ length: DEFAULT_HOST.pcpus }, (_, i) => i)] };
 
 export interface LoadOptions {
   /** KEY=VALUE overrides, applied after the file. */
   overrides?: readonly string[];
   topology?: HostTopology;
   generateUuid?: () => string;
-  /** Read the file (default: fs.readFileSync as UTF-8). */
+  /** Read the file (default: readConfigText: a regular file of at most 1 MiB, as UTF-8). */
   readFile?: (path: string) => string;
 }
 
@@ -27,7 +29,7 @@ export function loadDomainConfig(file: string, opts: LoadOptions = {}): DomainCo
   let text = '';
   if (file !== '/dev/null') {
     try {
-      text = (opts.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(file);
+      text = (opts.readFile ?? ((p: string) => readConfigText(p)))(file);
     } catch (e) {
       const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : e instanceof Error ? e.message : String(e);
       throw new XlCfgError({ source: file, line: 0, col: 0, reason: `Failed to read config file: ${reason}` });

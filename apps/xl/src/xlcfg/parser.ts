@@ -13,7 +13,10 @@
  *   STRING '...' or "..." on one line, with C escapes
  *   '#' starts a comment that runs to the end of the line.
  *
- * Lists nest (`vnuma = [ [ "pnode=0", ... ], ... ]`). Numbers and strings are both atoms: xl
+ * Lists nest (`vnuma = [ [ "pnode=0", ... ], ... ]`), at most MAX_LIST_DEPTH deep: the keys xl
+ * knows use two levels at most (vnuma), and libxlu's bison parser gives up ("memory exhausted")
+ * past YYMAXDEPTH = 10000 stack entries, about 3300 levels; deeper input is an error naming the
+ * line and column of the '[' too many, never a stack overflow here or in what reads the value. Numbers and strings are both atoms: xl
  * stores them as text and each key decides how to read it, so `memory = "512"` is valid.
  *
  * Differences from libxlu, all on the lenient side and on purpose: a comment on the last line
@@ -22,6 +25,9 @@
  * drops it, a bug).
  */
 import { XlCfgError, type XlCfgProblem } from './errors.js';
+
+/** Deepest list nesting accepted (docs/limits.md). */
+export const MAX_LIST_DEPTH = 8;
 
 export type XlAtomKind = 'string' | 'number';
 
@@ -257,6 +263,7 @@ class SyntaxStop {
 class Parser {
   private readonly lex: Lexer;
   private tok!: Token;
+  private depth = 0;
   readonly problems: XlCfgProblem[] = [];
   readonly settings: XlSetting[] = [];
 
@@ -291,6 +298,7 @@ class Parser {
       } catch (e) {
         if (!(e instanceof SyntaxStop)) throw e;
         this.problems.push(e.problem);
+        this.depth = 0;
         // Recover at the next line, as libxlu does. If the bad token was a newline we are there.
         if (this.tok?.kind !== 'nl' || this.tok.line !== e.problem.line) this.lex.skipLine();
         started = false;
@@ -338,6 +346,8 @@ class Parser {
     }
     if (t.kind !== '[') this.fail(`expected a value for '${key}' (a "string", a number or a [list]), found ${describe(t)}`);
     const open = t;
+    if (this.depth >= MAX_LIST_DEPTH) this.fail(`lists nest at most ${MAX_LIST_DEPTH} deep (xl.cfg keys use at most 2, e.g. vnuma)`);
+    this.depth++;
     this.advance();
     this.skipNewlines();
     const items: XlValue[] = [];
@@ -356,6 +366,7 @@ class Parser {
       this.skipNewlines();
     }
     this.advance(); // ']'
+    this.depth--;
     return { kind: 'list', items, line: open.line, col: open.col };
   }
 }

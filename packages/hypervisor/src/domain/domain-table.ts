@@ -78,6 +78,11 @@ export class DomainTable<V = unknown> {
     this.clock = opts.clock;
     this.seed = opts.seed ?? 1;
     this.superpages = opts.superpages ?? false;
+    // A frame a domain released while it was grant-mapped leaves its tot_pages only now.
+    this.machine.onDeferredRelease((owner, frames) => {
+      const d = this.byId.get(owner);
+      if (d && !d.isDying) d.totPages -= frames;
+    });
   }
 
   get size(): number { return this.byId.size; }

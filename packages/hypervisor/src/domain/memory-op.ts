@@ -45,9 +45,28 @@ export interface MemoryOpContext<V = unknown> {
   readonly domains: DomainTable<V>;
   /** Return errnos where Xen returns the (zero) count of extents done. Default false (Xen). */
   readonly strictErrors?: boolean;
+  /**
+   * Preemption (the host's HypercallTable): extent loops charge `itemCycles` per extent, ask
+   * preemptCheck() before each but the first, and yield with a continuation whose cmd carries
+   * the extents done (`op | done << MEMOP_EXTENT_SHIFT`, as Xen). Without it a call runs to the end.
+   */
+  readonly preempt?: { preemptCheck(): boolean; charge(cycles: number): void; createContinuation(...args: number[]): number };
+  readonly itemCycles?: number;
 }
 
 type Ctx<V> = MemoryOpContext<V> & { readonly access: GuestAccess };
+
+/** The marker an extent loop returns when it must yield (carries the extents done). */
+class Preempted { constructor(readonly done: number) {} }
+
+/** Before extent `i` (> start): yield? Charges the extent otherwise. */
+function yieldAt<V>(ctx: Ctx<V>, i: number, start: number): boolean {
+  const p = ctx.preempt;
+  if (!p) return false;
+  if (i > start && p.preemptCheck()) return true;
+  p.charge(ctx.itemCycles ?? 0);
+  return false;
+}
 
 /** Xen's max_order(d). */
 export function maxOrder(d: Domain<unknown>): number {
@@ -62,8 +81,12 @@ export function memoryOp<V>(ctx0: MemoryOpContext<V>, cmd: number, arg: number):
   switch (op) {
     case XenMem.increase_reservation:
     case XenMem.decrease_reservation:
-    case XenMem.populate_physmap:
-      return reservationOp(ctx, op, start, arg);
+    case XenMem.populate_physmap: {
+      const r = reservationOp(ctx, op, start, arg);
+      // do_memory_op: a preempted loop continues as op | (nr_done << MEMOP_EXTENT_SHIFT).
+      if (r instanceof Preempted) return ctx.preempt!.createContinuation(op + r.done * 2 ** MEMOP_EXTENT_SHIFT, arg);
+      return r;
+    }
     case XenMem.maximum_ram_page:
       if (start) return -Errno.EINVAL;
       return ctx.machine.maxMfn + 1;
@@ -99,7 +122,7 @@ interface Memop<V> {
   readonly exact: boolean;
 }
 
-function reservationOp<V>(ctx: Ctx<V>, op: number, start: number, arg: number): number {
+function reservationOp<V>(ctx: Ctx<V>, op: number, start: number, arg: number): number | Preempted {
   const strict = ctx.strictErrors ?? false;
   const r = ctx.access.readStruct(arg, XenMemoryReservation);
   if (typeof r === 'number') return strict ? -Errno.EFAULT : start;
@@ -131,7 +154,7 @@ function listOk<V>(ctx: Ctx<V>, m: Memop<V>, start: number, write: boolean): boo
   return ctx.access.checkRange(m.list + start * XEN_PFN_SIZE, (m.nr - start) * XEN_PFN_SIZE, write);
 }
 
-function increaseReservation<V>(ctx: Ctx<V>, m: Memop<V>, start: number): number {
+function increaseReservation<V>(ctx: Ctx<V>, m: Memop<V>, start: number): number | Preempted {
   // Only non-translated domains learn the MFNs; a translated one gets frames it cannot map
   // (as in Xen: translated guests use populate_physmap).
   const report = !m.d.translated && m.list !== 0;
@@ -139,6 +162,7 @@ function increaseReservation<V>(ctx: Ctx<V>, m: Memop<V>, start: number): number
   const n = 2 ** m.order;
   let i = start;
   for (; i < m.nr; i++) {
+    if (yieldAt(ctx, i, start)) return new Preempted(i);
     const mfn = ctx.domains.allocFor(m.d, m.order, m.node, m.exact);
     if (mfn < 0) break;
     m.d.totPages += n;
@@ -147,11 +171,12 @@ function increaseReservation<V>(ctx: Ctx<V>, m: Memop<V>, start: number): number
   return i;
 }
 
-function decreaseReservation<V>(ctx: Ctx<V>, m: Memop<V>, start: number): number {
+function decreaseReservation<V>(ctx: Ctx<V>, m: Memop<V>, start: number): number | Preempted {
   if (!listOk(ctx, m, start, false)) return start;
   const n = 2 ** m.order;
   let i = start;
   outer: for (; i < m.nr; i++) {
+    if (yieldAt(ctx, i, start)) return new Preempted(i);
     const gmfn = ctx.access.readU64(m.list + i * XEN_PFN_SIZE);
     if (gmfn < 0) break;
     for (let j = 0; j < n; j++) if (guestRemovePage(ctx, m.d, gmfn + j) < 0) break outer;
@@ -177,18 +202,23 @@ export function guestRemovePage<V>(ctx: { machine: MachineMemory }, d: Domain<V>
     if (!machine.frames.valid(mfn)) return -Errno.EINVAL;
     if (machine.ownerOf(mfn) !== d.domid) return -Errno.ENXIO;
   }
+  // A page another domain still has grant-mapped stays allocated to `d` and counted in its
+  // tot_pages until the last reference goes (Xen: put_page -> free_domheap_pages adjusts
+  // tot_pages only then); the domain table lowers tot_pages on that release.
+  const mapped = machine.mapRefsOf(mfn) > 0;
   machine.free(mfn, 1, d.domid);
-  d.totPages--;
+  if (!mapped) d.totPages--;
   return 0;
 }
 
-function populatePhysmap<V>(ctx: Ctx<V>, m: Memop<V>, start: number): number {
+function populatePhysmap<V>(ctx: Ctx<V>, m: Memop<V>, start: number): number | Preempted {
   const translated = m.d.translated;
   if (!listOk(ctx, m, start, !translated)) return start;
   const n = 2 ** m.order;
   const p2m = m.d.p2m;
   let i = start;
   for (; i < m.nr; i++) {
+    if (yieldAt(ctx, i, start)) return new Preempted(i);
     const gpfn = ctx.access.readU64(m.list + i * XEN_PFN_SIZE);
     if (gpfn < 0) break;
     if (p2m) {

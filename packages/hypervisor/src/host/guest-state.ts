@@ -7,7 +7,8 @@ import type { Domain } from '../domain/domain.js';
 const TWO32 = 4294967296;
 const SIE_STIE = 1 << 5;
 const SIE_SEIE = 1 << 9;
-const CSR_SIE = 0x104, CSR_SIP = 0x144;
+const CSR_SSTATUS = 0x100, CSR_SIE = 0x104, CSR_SIP = 0x144;
+const SSTATUS_SIE = 1 << 1;
 const REG = { sp: 2, a0: 10, a1: 11 } as const;
 
 export class GuestState {
@@ -39,6 +40,20 @@ export class GuestState {
     ctx.satpHi = Math.floor(satp / TWO32) | 0;
   }
 
+  /**
+   * VCPUOP_initialise: pc, sp, a0, a1, satp as exact 64-bit values, (lo, hi) halves in `words`.
+   * Other GPRs 0, PL2.
+   */
+  setEntryWords(ctx: VcpuContext, words: Int32Array): void {
+    ctx.x.fill(0);
+    ctx.pcLo = words[0]! | 0; ctx.pcHi = words[1]! | 0;
+    ctx.x[2 * REG.sp] = words[2]!; ctx.x[2 * REG.sp + 1] = words[3]!;
+    ctx.x[2 * REG.a0] = words[4]!; ctx.x[2 * REG.a0 + 1] = words[5]!;
+    ctx.x[2 * REG.a1] = words[6]!; ctx.x[2 * REG.a1 + 1] = words[7]!;
+    ctx.satpLo = words[8]! | 0; ctx.satpHi = words[9]! | 0;
+    ctx.level = 2;
+  }
+
   setUpcall(ctx: VcpuContext, on: boolean): void { ctx.seip = on; }
 
   /** A loaded vCPU has an interrupt pending and enabled in sie (wfi's wake condition). */
@@ -51,6 +66,18 @@ export class GuestState {
   upcallEnabled(ctx: VcpuContext, loadedOn: Cpu | null): boolean {
     const sie = loadedOn ? loadedOn.readCsrLo(CSR_SIE) : ctx.sie;
     return (sie & SIE_SEIE) !== 0;
+  }
+
+  /**
+   * The guest can take the upcall now: PL2 interrupts on (sstatus.SIE) and the external
+   * interrupt enabled (sie.SEIE) - Tachyxx's counterpart of Arm's vcpu_event_delivery_is_enabled
+   * (PSTATE.I clear), and how an Arm-layout guest masks its upcall (vcpu_info has no
+   * evtchn_upcall_mask).
+   */
+  upcallDeliverable(ctx: VcpuContext, loadedOn: Cpu | null): boolean {
+    const sstatus = loadedOn ? loadedOn.readCsrLo(CSR_SSTATUS) : ctx.sstatus;
+    const sie = loadedOn ? loadedOn.readCsrLo(CSR_SIE) : ctx.sie;
+    return (sstatus & SSTATUS_SIE) !== 0 && (sie & SIE_SEIE) !== 0;
   }
 
   /** Host time (ns) at which the guest's stimecmp fires, or Infinity when it is not armed. */

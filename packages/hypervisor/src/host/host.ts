@@ -7,10 +7,10 @@
 // same images -> same output and stats.
 import {
   CONSOLEIO_write, Errno, Virq, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason,
-  VcpuInfo, VcpuTimeInfo, XEN_LEGACY_MAX_VCPUS, shutdownReasonName,
+  VcpuInfo, VcpuTimeInfo, GUEST_MAX_VCPUS, shutdownReasonName,
 } from '@tachyxx/abi';
 import {
-  EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type Counter, type DependencyContainer,
+  EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type Counter, type DependencyContainer, type SimEvent,
   CONSOLE_OUTPUT, DOMAIN_LIFECYCLE, HYPERCALL, PCPU_COUNTERS, SHUTDOWN, TRAP, VCPU_SCHEDULE, type ShutdownReason as ShutdownReasonName,
 } from '@tachyxx/core';
 import { Cpu, PhysMemory, encodeStartInfo, setTrapRouting, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
@@ -21,8 +21,13 @@ import type { NumaConfig } from '../memory/numa.js';
 import { DomainTable } from '../domain/domain-table.js';
 import type { Domain } from '../domain/domain.js';
 import { memoryOp } from '../domain/memory-op.js';
-import { HypercallTable, type HypercallArgs } from '../hypercalls/table.js';
-import { vcpuOp } from '../hypercalls/vcpu-op.js';
+import { HypercallTable, HYPERCALL_CONTINUATION, type HypercallArgs } from '../hypercalls/table.js';
+import { vcpuOp, updateRunstateArea } from '../hypercalls/vcpu-op.js';
+import { xenVersion, XENVER_VERSION_VALUE } from '../hypercalls/xen-version.js';
+import { hvmOp, HvmParams } from '../hypercalls/hvm-op.js';
+import { physmapOp, type GrantFrameSpace } from '../hypercalls/physmap.js';
+import { multicall } from '../hypercalls/multicall.js';
+import { DomainWatchdogs } from '../hypercalls/watchdog.js';
 import { Vcpu } from './vcpu.js';
 import { GuestState } from './guest-state.js';
 import { DEFAULT_HYPERVISOR_COSTS, HYPERVISOR_COSTS, type HypervisorCosts } from '../plugin.js';
@@ -102,7 +107,23 @@ const TO_PL1_INTERRUPTS = [1, 2, 5, 6, 9, 10];
 const CSR = { p1status: 0x600, stvec: 0x105, p1tval2: 0x64b } as const;
 const P1STATUS_TW = 1 << 21;
 const REG = { sp: 2, a0: 10, a1: 11, a2: 12, a3: 13, a4: 14, a5: 15, a7: 17 } as const;
-const hex = (n: number) => `0x${n.toString(16)}`;
+/** A 64-bit value as unsigned hex (negative numbers are two's complement, as the register holds them). */
+export const hex64 = (n: number): string => {
+  if (n >= 0) return `0x${n.toString(16)}`;
+  const lo = (n % TWO32 + TWO32) % TWO32, hi = (Math.floor(n / TWO32) + TWO32) % TWO32;
+  return `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
+};
+const hex = hex64;
+/** The last simulated time a guest timer can be armed at (ns): the event queue's exact integer range. */
+export const SIM_TIME_MAX_NS = Number.MAX_SAFE_INTEGER;
+/** set_timer_op: a timeout this far ahead (2^50 ns) is "huge" (xen/common/sched/core.c). */
+const SET_TIMER_OP_HUGE_NS = 2 ** 50;
+/** set_timer_op: a huge or negative timeout fires after MILLISECS(100) instead (Xen). */
+const SET_TIMER_OP_HUGE_DELAY_NS = 100_000_000;
+/** Events the idle fast path runs before it looks for a deadlock again. */
+const IDLE_EVENTS_PER_ROUND = 1024;
+/** Longest simulated time one invocation of a preemptible hypercall works before it yields (ns). */
+export const HYPERCALL_PREEMPT_NS = 100_000;
 
 export class Host implements HostServices {
   readonly clock: SimClock;
@@ -123,10 +144,14 @@ export class Host implements HostServices {
   private readonly sampleEvery: number;
   private trapSampleLeft: number;
   private hypercallSampleLeft: number;
+  /** Hypercall continuations taken (preempted long hypercalls); `host.hypervisor.continuations`. */
+  continuations = 0;
   /** End of the running pCPU's current slice (simulated ns). */
   private sliceEnd = Infinity;
   /** Set by a handler that needs the run loop's attention (shutdown, crash). */
   private stopRun = false;
+  /** The pCPU whose CPU stopped for a debugger event (run() returns 'debug'), or null. */
+  debugStopped: Pcpu | null = null;
   readonly costs: HypervisorCosts;
   /** The VIRQ sink (the event-channel component), or null: VIRQs are then bare upcalls. */
   private interruptSink: InterruptSink | null = null;
@@ -221,12 +246,19 @@ export class Host implements HostServices {
     const hv = this.stats.group('host').group('hypervisor');
     this.hypercalls.setStats(hv.group('hypercalls'));
     this.subscribeLifecycleStats(hv.group('domains'));
+    hv.sampled('continuations', 'count', 'hypercall continuations taken (preempted long hypercalls)', () => this.continuations);
+    hv.sampled('handlerFailures', 'count', 'hypercall handlers that threw (each crashed its caller\'s domain)', () => {
+      let n = 0;
+      for (const f of this.hypercalls.failures.values()) n += f;
+      return n;
+    });
     this.sched = resolve(c, SCHED_CORE);
     this.sched.onReschedule = (pcpu) => {
       this.pcpus[pcpu]!.reschedule = true;
       this.pcpus[pcpu]!.cpu.stop('reschedule');
     };
     this.registerHypercalls();
+    this.hypercalls.onHandlerError = (v, nr, name, a, e) => this.hypercallFailed(v, nr, name, a, e);
   }
 
   // =====================================================================================
@@ -240,8 +272,8 @@ export class Host implements HostServices {
     const elf = parseElf(spec.image, { file, ramBase: GUEST_RAM_BASE, ramSize: memBytes });
     const nvcpus = spec.vcpus ?? 1;
     const maxVcpus = spec.maxVcpus ?? nvcpus;
-    if (!Number.isInteger(nvcpus) || nvcpus < 1 || maxVcpus < nvcpus || maxVcpus > XEN_LEGACY_MAX_VCPUS) {
-      throw new HostError(`${spec.name}: vcpus ${nvcpus} / maxvcpus ${maxVcpus} out of range 1..${XEN_LEGACY_MAX_VCPUS}`);
+    if (!Number.isInteger(nvcpus) || nvcpus < 1 || maxVcpus < nvcpus || maxVcpus > GUEST_MAX_VCPUS) {
+      throw new HostError(`${spec.name}: vcpus ${nvcpus} / maxvcpus ${maxVcpus} out of range 1..${GUEST_MAX_VCPUS}`);
     }
     const startInfo = Math.ceil(elf.imageEnd / PAGE_SIZE) * PAGE_SIZE;
     if (startInfo + PAGE_SIZE > GUEST_RAM_BASE + memBytes) {
@@ -287,6 +319,7 @@ export class Host implements HostServices {
     boot.initialised = true;
     for (let i = 0; i < nvcpus; i++) if (i === 0) this.vcpuUp(d.vcpus[i]!);
     for (const h of this.createHooks) h(d);
+    this.hvmParams.initFromStartInfo(d);
     this.log(`(XEN) d${d.domid}: created '${d.name}' with ${spec.memoryMiB} MiB, ${maxVcpus} vCPU(s)`);
     if (!spec.paused) this.unpauseDomain(d);
     return d;
@@ -330,6 +363,7 @@ export class Host implements HostServices {
   destroyDomain(d: Domain<Vcpu>): void {
     for (const p of this.pcpus) if (p.current?.domain === d) this.switchTo(p, null);
     for (const v of d.vcpus) this.cancelTimers(v);
+    this.watchdogs.destroy(d);
     for (const h of this.destroyHooks) h(d);
     this.sched.removeDomain(d.domid, this.clock.now);
     this.domains.destroy(d.domid);
@@ -349,7 +383,8 @@ export class Host implements HostServices {
    * Runs until every domain has shut down, `untilNs` of simulated time has passed, or the
    * total retired instructions reach `maxInsns`. Returns why it stopped.
    */
-  run({ untilNs = Infinity, maxInsns = Infinity }: { untilNs?: number; maxInsns?: number } = {}): 'all-shutdown' | 'time' | 'insn-limit' | 'idle' {
+  run({ untilNs = Infinity, maxInsns = Infinity }: { untilNs?: number; maxInsns?: number } = {}): 'all-shutdown' | 'time' | 'insn-limit' | 'idle' | 'debug' {
+    this.debugStopped = null;
     for (;;) {
       this.serviceReschedules();
       if (this.allShutDown()) return 'all-shutdown';
@@ -360,12 +395,24 @@ export class Host implements HostServices {
       // Nothing running and no vCPU timer that could wake anyone: the scheduler's own ticks would
       // go on forever, so this is a deadlock.
       if (!busy && (nextEvent === Infinity || !this.anyVcpuWakeSource())) return 'idle';
+      if (!busy && !this.pcpus.some((p) => p.reschedule)) {
+        // Every pCPU idles: run events (scheduler ticks, timers) back to back until one makes a
+        // pCPU reschedule (a vCPU woke) - the idle pCPUs' clocks catch up when they next run.
+        // The same events in the same order as stepping round by round, at a fraction of the cost.
+        // Bounded, so that a timer that fired without waking anyone is seen by the check above.
+        let n = 0;
+        while (n++ < IDLE_EVENTS_PER_ROUND && this.queue.nextDeadline() <= untilNs && !this.stopRun && !this.pcpus.some((p) => p.reschedule)) this.queue.runNext();
+        this.stopRun = false;
+        if (n > 1) continue;
+      }
       // One pCPU has no peers to keep in step with: it runs up to the next event.
       const quantum = this.pcpus.length > 1 ? this.quantumNs : Infinity;
       let tEnd = Math.min(untilNs, busy ? now + quantum : nextEvent, nextEvent);
       if (tEnd <= now) tEnd = now;
       for (const p of this.pcpus) {
         this.runPcpu(p, tEnd, maxInsns);
+        // A debugger event (gdb stub): everything stops here; run() again resumes the round.
+        if (this.debugStopped) return 'debug';
         if (this.instructions() >= maxInsns) return 'insn-limit';
       }
       if (this.bus.hasSubscribers(PCPU_COUNTERS)) this.publishCounters();
@@ -390,6 +437,7 @@ export class Host implements HostServices {
       const insnsLeft = maxInsns - this.instructions();
       if (insnsLeft <= 0) return;
       const why = cpu.run(insnsLeft, tEnd);
+      if (why === 'debug') { this.debugStopped = p; return; }
       if (why === 'trap-loop') {
         this.crashDomain(p.current.domain, `${p.current.name}: endless trap loop at pc ${hex(cpu.pc)} (trap vector outside its memory?)`);
       } else if (why === 'idle' || why === 'deadlock') {
@@ -430,6 +478,7 @@ export class Host implements HostServices {
       p.cpu.saveContext(prev.ctx);
       prev.loadedOn = -1;
       prev.setRunstate(prev.blocked ? 'blocked' : prev.online && prev.domain.shutdownCode === null ? 'runnable' : 'offline', now);
+      updateRunstateArea(prev, now);
       this.armStimecmpWake(prev);
     }
     p.current = next;
@@ -444,6 +493,7 @@ export class Host implements HostServices {
       if (p.cpu.level === 1) p.cpu.returnFromTrap(1);
       next.loadedOn = p.id;
       next.setRunstate('running', now);
+      updateRunstateArea(next, now);
       this.updateTimeInfo(next, now);
       if (publish) this.bus.publish(VCPU_SCHEDULE, { time: now, pcpu: p.id, domid: next.domain.domid, vcpu: next.id, kind: 'in' });
       for (const h of this.runningHooks) h(next, now);
@@ -485,8 +535,8 @@ export class Host implements HostServices {
     p.traps++;
     // The bus sees one trap in `sampleEvery` (weight = the period): a decrement on the hot path.
     if (--this.trapSampleLeft === 0) this.publishTrap(p, cause, isInterrupt, tval, epc);
-    const key = causeName(cause, isInterrupt);
     const cpu = p.cpu;
+    const key = causeName(cause, isInterrupt);
     if (!v) throw new Error(`pCPU ${p.id}: ${key} at ${hex(epc)} with no vCPU loaded (hypervisor bug)`);
     if (isInterrupt) {
       // PL1 interrupts are not used yet: return to the guest.
@@ -536,13 +586,22 @@ export class Host implements HostServices {
 
   private hypercall(p: Pcpu, v: Vcpu): void {
     const cpu = p.cpu;
-    const nr = cpu.getReg(REG.a7);
+    // Straight from the register file (the null hypercall's path: no call per register).
+    const x = cpu.x;
+    const nr = x[2 * REG.a7 + 1] === 0 && x[2 * REG.a7]! >= 0 ? x[2 * REG.a7]! : cpu.getReg(REG.a7);
     // One arguments object, refilled per call: handlers read it during the call only.
     const args = this.hcArgs;
-    args.a0 = cpu.getRegU(REG.a0); args.a1 = cpu.getRegU(REG.a1); args.a2 = cpu.getRegU(REG.a2);
-    args.a3 = cpu.getRegU(REG.a3); args.a4 = cpu.getRegU(REG.a4); args.a5 = cpu.getRegU(REG.a5);
-    const ret = this.hypercalls.dispatch(v, nr, args);
-    cpu.cycles += this.costs.hypercall;
+    args.a0 = (x[2 * REG.a0 + 1]! >>> 0) * TWO32 + (x[2 * REG.a0]! >>> 0);
+    args.a1 = (x[2 * REG.a1 + 1]! >>> 0) * TWO32 + (x[2 * REG.a1]! >>> 0);
+    args.a2 = (x[2 * REG.a2 + 1]! >>> 0) * TWO32 + (x[2 * REG.a2]! >>> 0);
+    args.a3 = (x[2 * REG.a3 + 1]! >>> 0) * TWO32 + (x[2 * REG.a3]! >>> 0);
+    args.a4 = (x[2 * REG.a4 + 1]! >>> 0) * TWO32 + (x[2 * REG.a4]! >>> 0);
+    args.a5 = (x[2 * REG.a5 + 1]! >>> 0) * TWO32 + (x[2 * REG.a5]! >>> 0);
+    // Work a preemptible call may do before it yields: up to this pCPU's next event (Xen: a
+    // pending softirq), at most HYPERCALL_PREEMPT_NS.
+    const budgetNs = Math.max(0, Math.min(this.sliceEnd - cpu.timeNs(), HYPERCALL_PREEMPT_NS));
+    const ret = this.hypercalls.dispatch(v, nr, args, budgetNs * this.freqHz / 1e9);
+    cpu.cycles += this.costs.hypercall + this.hypercalls.charged;
     if (--this.hypercallSampleLeft === 0) this.publishHypercall(p, v, nr, args.a0, ret);
     if (this.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
     if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
@@ -550,9 +609,27 @@ export class Host implements HostServices {
       cpu.stop('shutdown');
       return;
     }
+    const cont = this.hypercalls.continuation;
+    if (ret === HYPERCALL_CONTINUATION && cont) {
+      // Xen's hypercall_create_continuation: new arguments in a0.., pc left on the ecall; the
+      // guest runs the call again when it next runs (events and other pCPUs go first).
+      for (let i = 0; i < cont.length && i < 6; i++) cpu.setRegNumber(REG.a0 + i, cont[i]!);
+      this.continuations++;
+      cpu.restartTrapped(1);
+      cpu.stop('preempt');
+      return;
+    }
     cpu.setRegNumber(REG.a0, ret);
     cpu.completeEmulated(1);
     if (p.reschedule) cpu.stop('reschedule');
+  }
+
+  /** A handler threw (a hypervisor bug): Xen's domain_crash of the caller, never the host. */
+  private hypercallFailed(v: Vcpu, nr: number, name: string, a: HypercallArgs, e: unknown): number {
+    const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    this.log(`(XEN) d${v.domain.domid}: hypercall ${name} (${nr}) sub-op ${a.a0} args ${[a.a0, a.a1, a.a2, a.a3, a.a4, a.a5].map(hex64).join(' ')} failed: ${what}`);
+    this.crashDomain(v.domain, `${v.name}: hypercall ${name} (${nr}) sub-op ${a.a0} failed in the hypervisor: ${what}`);
+    return -Errno.EFAULT;
   }
 
   private blockVcpu(p: Pcpu, v: Vcpu): void {
@@ -576,7 +653,18 @@ export class Host implements HostServices {
     v.online = true;
     v.setRunstate('runnable', this.clock.now);
     this.sched.setOnline(v.sched, true, this.clock.now);
-    if (v.periodNs > 0) this.queue.reschedule(v.periodic, this.clock.now + v.periodNs);
+    if (v.periodNs > 0) this.setTimer(v.periodic, this.clock.now + v.periodNs);
+  }
+
+  /**
+   * Xen's set_timer(ev, absNs) for a guest timer: a time already past fires at the next event
+   * round; a time past SIM_TIME_MAX_NS (2^53 - 1 ns, about 104 days: the event queue's exact
+   * range) never comes in this simulation, so the timer is left unarmed (see docs/hypervisor.md,
+   * "Time that never comes").
+   */
+  private setTimer(ev: SimEvent, absNs: number): void {
+    if (!(absNs <= SIM_TIME_MAX_NS)) this.queue.cancel(ev);
+    else this.queue.reschedule(ev, Math.max(this.clock.now, absNs));
   }
 
   // =====================================================================================
@@ -585,7 +673,7 @@ export class Host implements HostServices {
 
   private onVcpuTimer(v: Vcpu, why: 'singleshot' | 'periodic' | 'stimecmp'): void {
     if (v.domain.shutdownCode !== null || !v.online) return;
-    if (why === 'periodic' && v.periodNs > 0) this.queue.schedule(v.periodic, this.clock.now + v.periodNs);
+    if (why === 'periodic' && v.periodNs > 0) this.setTimer(v.periodic, this.clock.now + v.periodNs);
     if (why === 'stimecmp') {
       // The guest's own timer (stimecmp) came due while it was not loaded: it runs and the CPU
       // raises STIP when it is loaded again.
@@ -594,8 +682,10 @@ export class Host implements HostServices {
     }
     // Xen delivers VIRQ_TIMER through the event channel bound to it; without an event-channel
     // component (or with VIRQ_TIMER unbound) it is the bare upcall.
-    if (this.interruptSink?.deliverVirq(v, Virq.timer)) return;
-    this.sendUpcall(v);
+    if (!this.interruptSink?.deliverVirq(v, Virq.timer)) this.sendUpcall(v);
+    // The singleshot is also SCHEDOP_poll's timeout (Xen's poll_timer_fn: vcpu_unblock): it ends
+    // the poll even when the upcall was already pending (and masked), so raised nothing new.
+    if (why === 'singleshot' && v.blocked && v.blockKind === 'block') this.wakeVcpu(v);
   }
 
   /**
@@ -605,10 +695,8 @@ export class Host implements HostServices {
    */
   sendUpcall(v: Vcpu): void {
     v.upcallPending = true;
-    const d = v.domain;
-    if (d.sharedInfoGpa && v.id < XEN_LEGACY_MAX_VCPUS) {
-      d.access.write(d.sharedInfoGpa + v.id * VcpuInfo.size + VcpuInfo.evtchn_upcall_pending.offset, ONE);
-    }
+    const vi = v.vcpuInfoGpa;
+    if (vi) v.domain.access.write(vi + VcpuInfo.evtchn_upcall_pending.offset, ONE);
     if (v.loadedOn >= 0) {
       const cpu = this.pcpus[v.loadedOn]!.cpu;
       cpu.setInterruptPending(9, true);
@@ -623,10 +711,10 @@ export class Host implements HostServices {
    * follows that flag whenever the hypervisor looks (block, poll, wfi, timer). Returns it.
    */
   private syncUpcall(v: Vcpu): boolean {
-    const d = v.domain;
-    if (!d.sharedInfoGpa || v.id >= XEN_LEGACY_MAX_VCPUS) return v.upcallPending;
+    const vi = v.vcpuInfoGpa;
+    if (!vi) return v.upcallPending;
     const b = this.scratch.subarray(0, 1);
-    if (d.access.read(d.sharedInfoGpa + v.id * VcpuInfo.size + VcpuInfo.evtchn_upcall_pending.offset, b) < 0) return v.upcallPending;
+    if (v.domain.access.read(vi + VcpuInfo.evtchn_upcall_pending.offset, b) < 0) return v.upcallPending;
     const pending = b[0] !== 0;
     if (!pending && v.upcallPending) {
       v.upcallPending = false;
@@ -634,12 +722,6 @@ export class Host implements HostServices {
       else this.guest.setUpcall(v.ctx, false);
     }
     return v.upcallPending;
-  }
-
-  private writeVcpuInfoByte(v: Vcpu, offset: number, value: number): void {
-    const d = v.domain;
-    if (!d.sharedInfoGpa || v.id >= XEN_LEGACY_MAX_VCPUS) return;
-    d.access.write(d.sharedInfoGpa + v.id * VcpuInfo.size + offset, value ? ONE : ZERO);
   }
 
   /** The time a vCPU sees: its pCPU's own time while loaded (ahead of the queue's clock). */
@@ -660,8 +742,9 @@ export class Host implements HostServices {
   /** Writes vcpu_time_info for `v` under Xen's version protocol (odd while updating). */
   private updateTimeInfo(v: Vcpu, now: number): void {
     const d = v.domain;
-    if (!d.sharedInfoGpa || v.id >= XEN_LEGACY_MAX_VCPUS) return;
-    const base = d.sharedInfoGpa + v.id * VcpuInfo.size + VcpuInfo.time.offset;
+    const vi = v.vcpuInfoGpa;
+    if (!vi) return;
+    const base = vi + VcpuInfo.time.offset;
     const t = this.scratch;
     d.access.read(base, t.subarray(0, 4));
     const version = (t[0]! | (t[1]! << 8) | (t[2]! << 16) | (t[3]! << 24)) >>> 0;
@@ -705,9 +788,34 @@ export class Host implements HostServices {
     t.register(Hypercall.console_io, (v, a) => this.consoleIo(v, a));
     t.register(Hypercall.sched_op, (v, a) => this.schedOp(v, a));
     t.register(Hypercall.set_timer_op, (v, a) => this.setTimerOp(v, a.a0));
-    t.register(Hypercall.memory_op, (v, a) => memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine }, a.a0, a.a1));
+    t.register(Hypercall.memory_op, (v, a) => physmapOp(this, v.domain, a.a0, a.a1) ?? memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine, preempt: this.hypercalls, itemCycles: this.costs.hypercallItem }, a.a0, a.a1));
     t.register(Hypercall.vcpu_op, (v, a) => vcpuOp(this.vcpuOpContext, v, a.a0, a.a1, a.a2));
+    // XENVER_version first: it is the null hypercall.
+    t.register(Hypercall.xen_version, (v, a) => a.a0 === 0 ? XENVER_VERSION_VALUE : xenVersion(this, v.domain, a.a0, a.a1));
+    t.register(Hypercall.hvm_op, (v, a) => hvmOp(this.hvmOpContext, v.domain, a.a0, a.a1));
+    t.register(Hypercall.multicall, (v, a) => multicall(t, v, a.a0, a.a1));
   }
+
+  /** XENVER_commandline for the control domain: the host's command line ('' when none). */
+  commandline = '';
+  /** HVM_PARAM_* per domain (hvm_op); initialised from start_info when a domain is built. */
+  readonly hvmParams = new HvmParams();
+  private readonly hvmOpContext = { params: this.hvmParams, domain: (id: number) => this.domains.get(id) };
+  /** XENMAPSPACE_grant_table: the grant component's frames (`setGrantFrameSpace`), or null. */
+  get grantFrames(): GrantFrameSpace | null { return this.grantFrameSpace; }
+  private grantFrameSpace: GrantFrameSpace | null = null;
+
+  setGrantFrameSpace(space: GrantFrameSpace): void {
+    if (this.grantFrameSpace) throw new Error('the host already has a grant frame space (two grant components?)');
+    this.grantFrameSpace = space;
+  }
+  /** SCHEDOP_watchdog timers. */
+  readonly watchdogs = new DomainWatchdogs({
+    now: () => this.clock.now,
+    arm: (ev, at) => this.setTimer(ev, at),
+    cancel: (ev) => this.queue.cancel(ev),
+    fired: (d) => this.shutdownDomain(d, ShutdownReason.watchdog, `Watchdog timer fired for domain ${d.domid}`),
+  });
 
   private readonly vcpuOpContext = {
     now: (v: Vcpu) => this.nowFor(v),
@@ -719,19 +827,21 @@ export class Host implements HostServices {
       this.sched.setOnline(v.sched, false, this.clock.now);
       if (v.loadedOn >= 0) this.pcpus[v.loadedOn]!.cpu.stop('vcpu-down');
     },
-    initialise: (v: Vcpu, pc: number, sp: number, a0: number, a1: number, satp: number) => {
-      this.guest.setEntry(v.ctx, pc, sp, a0, a1, satp);
+    initialise: (v: Vcpu, words: Int32Array) => {
+      this.guest.setEntryWords(v.ctx, words);
       v.initialised = true;
     },
     setSingleshot: (v: Vcpu, absNs: number | null) => {
       if (absNs === null) this.queue.cancel(v.singleshot);
-      else this.queue.reschedule(v.singleshot, Math.max(this.clock.now, absNs));
+      else this.setTimer(v.singleshot, absNs);
     },
     setPeriodic: (v: Vcpu, periodNs: number) => {
       v.periodNs = periodNs;
       if (periodNs === 0) this.queue.cancel(v.periodic);
-      else if (v.online) this.queue.reschedule(v.periodic, this.clock.now + periodNs);
+      else if (v.online) this.setTimer(v.periodic, this.clock.now + periodNs);
     },
+    markEventsPending: (v: Vcpu) => this.sendUpcall(v),
+    updateTime: (v: Vcpu) => this.updateTimeInfo(v, this.nowFor(v)),
   };
 
   private consoleIo(v: Vcpu, a: HypercallArgs): number {
@@ -743,7 +853,12 @@ export class Host implements HostServices {
     // Copy in page-sized pieces through one buffer: the guest chooses `count`, not our allocation.
     const chunk = this.consoleChunk;
     for (let done = 0; done < count;) {
+      // Xen's guest_console_write: preemptible between chunks; the continuation carries the
+      // rest (CONSOLEIO_write, count - done, buffer + done), so the last invocation's result is
+      // the bytes of the rest.
+      if (done > 0 && this.hypercalls.preemptCheck()) return this.hypercalls.createContinuation(CONSOLEIO_write, count - done, buf + done);
       const n = Math.min(chunk.length, count - done);
+      this.hypercalls.charge(this.costs.copyPerKiB * n / 1024);
       const view = chunk.subarray(0, n);
       if (v.domain.access.read(buf + done, view) < 0) return done ? done : -Errno.EFAULT;
       this.consoleOutput(v.domain, view);
@@ -759,9 +874,10 @@ export class Host implements HostServices {
         this.sched.yield(v.sched, this.clock.now);
         return 0;
       case SchedOp.block: {
-        // Xen: block enables event delivery (clears evtchn_upcall_mask) and returns at once when
-        // an event is already pending.
-        this.writeVcpuInfoByte(v, VcpuInfo.evtchn_upcall_mask.offset, 0);
+        // Xen: block returns at once when an event is already pending (Arm's
+        // vcpu_block_unless_event_pending). The Arm layout has no evtchn_upcall_mask to clear;
+        // unlike Arm's local_event_delivery_enable, the guest's sstatus.SIE is left as it is
+        // (docs/abi.md).
         if (this.syncUpcall(v)) return 0;
         v.blocked = true;
         v.blockKind = 'block';
@@ -788,23 +904,32 @@ export class Host implements HostServices {
         this.shutdownDomain(target, reason);
         return 0;
       }
+      case SchedOp.watchdog:
+        return this.watchdogs.op(d, a.a1);
       case SchedOp.poll: {
         // Without event channels there is nothing to poll but the timeout.
         const buf = new Uint8Array(24);
         if (d.access.read(a.a1, buf) < 0) return -Errno.EFAULT;
         const dv = new DataView(buf.buffer);
         const nrPorts = dv.getUint32(8, true);
-        const timeout = dv.getUint32(16, true) + dv.getUint32(20, true) * TWO32;
+        // uint64_t timeout (absolute ns), taken by set_timer as s_time_t: bit 63 set = the past.
+        const timeout = dv.getUint32(16, true) + dv.getInt32(20, true) * TWO32;
         if (nrPorts > 128) return -Errno.EINVAL;
         const portsGpa = dv.getUint32(0, true) + dv.getUint32(4, true) * TWO32;
         if (!d.access.checkRange(portsGpa, nrPorts * 4, false)) return -Errno.EFAULT;
-        if (this.syncUpcall(v)) return 0;
+        // Xen's do_poll: local_events_need_delivery() ends the poll at once - on Arm only while
+        // the guest can take the upcall (interrupts not masked): a pending upcall the guest
+        // masks (sstatus.SIE or sie.SEIE off) does not, or a poll loop that leaves
+        // evtchn_upcall_pending set would spin.
+        if (this.syncUpcall(v) && this.guest.upcallDeliverable(v.ctx, v.loadedOn >= 0 ? this.pcpus[v.loadedOn]!.cpu : null)) return 0;
         if (this.pollProvider) {
           const r = this.pollProvider.poll(v, portsGpa, nrPorts);
           if (r < 0) return r;
           if (r > 0) return 0;
         }
-        if (timeout) this.queue.reschedule(v.singleshot, Math.max(this.clock.now, timeout));
+        // (Xen has a separate poll timer; here the poll shares the singleshot: a timeout that
+        // never comes leaves the singleshot as it is rather than cancelling it.)
+        if (timeout && Math.max(0, timeout) <= SIM_TIME_MAX_NS) this.setTimer(v.singleshot, Math.max(0, timeout));
         v.blocked = true;
         v.blockKind = 'block';
         this.sched.block(v.sched, this.nowFor(v));
@@ -815,10 +940,19 @@ export class Host implements HostServices {
     }
   }
 
-  private setTimerOp(v: Vcpu, timeoutNs: number): number {
+  /**
+   * do_set_timer_op(s_time_t timeout) as xen/common/sched/core.c: 0 stops the singleshot timer;
+   * a negative timeout or one more than 2^50 ns (about 13 days) ahead fires in 100 ms instead
+   * (Xen's "huge timeout" workaround for Linux's jiffy wrap); anything else is armed as given.
+   */
+  private setTimerOp(v: Vcpu, a0: number): number {
     this.syncUpcall(v);
-    if (timeoutNs === 0) this.queue.cancel(v.singleshot);
-    else this.queue.reschedule(v.singleshot, Math.max(this.clock.now, Math.min(timeoutNs, Number.MAX_SAFE_INTEGER)));
+    // The signed 64-bit register (exact in its sign and size class; 2^53 and up is inexact).
+    const timeout = v.loadedOn >= 0 && !this.hypercalls.nested ? this.pcpus[v.loadedOn]!.cpu.getReg(REG.a0) : a0 >= 2 ** 63 ? a0 - 2 ** 64 : a0;
+    const now = this.nowFor(v);
+    if (timeout === 0) this.queue.cancel(v.singleshot);
+    else if (timeout < 0 || timeout - now >= SET_TIMER_OP_HUGE_NS) this.setTimer(v.singleshot, now + SET_TIMER_OP_HUGE_DELAY_NS);
+    else this.setTimer(v.singleshot, timeout);
     return 0;
   }
 
@@ -940,7 +1074,6 @@ export class Host implements HostServices {
 }
 
 const ONE = new Uint8Array([1]);
-const ZERO = new Uint8Array([0]);
 
 function setU64(dv: DataView, off: number, n: number): void {
   dv.setUint32(off, n >>> 0, true);

@@ -1,6 +1,6 @@
 // A virtual CPU (Xen's struct vcpu): its saved architectural state while not loaded on a pCPU,
 // its scheduler handle, timers and runstate accounting.
-import { Runstate } from '@tachyxx/abi';
+import { Runstate, VcpuInfo, XEN_LEGACY_MAX_VCPUS } from '@tachyxx/abi';
 import { SimEvent } from '@tachyxx/core';
 import { createVcpuContext, type VcpuContext } from '@tachyxx/isa';
 import type { SchedVcpu } from '@tachyxx/sched';
@@ -24,6 +24,10 @@ export class Vcpu {
   blockKind: 'block' | 'wfi' | null = null;
   /** Xen's evtchn_upcall_pending: a virtual interrupt (timer VIRQ, events) is pending. */
   upcallPending = false;
+  /** GPA of the vcpu_info registered with VCPUOP_register_vcpu_info (0 = none; Xen's vcpu_info_mfn). */
+  registeredVcpuInfo = 0;
+  /** GPA of the runstate area (VCPUOP_register_runstate_memory_area), 0 = none (Xen's runstate_guest). */
+  runstateArea = 0;
 
   // timers (set_timer_op / VCPUOP_set_singleshot_timer, VCPUOP_set_periodic_timer, the guest's
   // own stimecmp while it is not loaded)
@@ -44,6 +48,17 @@ export class Vcpu {
   }
 
   get name(): string { return `d${this.domain.domid}v${this.id}`; }
+
+  /**
+   * GPA of this vCPU's vcpu_info, 0 when it has none: the registered one, else its slot in
+   * shared_info (vCPU 0 only: XEN_LEGACY_MAX_VCPUS = 1, as on Arm; Xen's dummy_vcpu_info
+   * otherwise, whose writes nobody sees).
+   */
+  get vcpuInfoGpa(): number {
+    if (this.registeredVcpuInfo) return this.registeredVcpuInfo;
+    const si = this.domain.sharedInfoGpa;
+    return si && this.id < XEN_LEGACY_MAX_VCPUS ? si + this.id * VcpuInfo.size : 0;
+  }
 
   setRunstate(state: RunstateName, now: number): void {
     if (state === this.runstate) return;

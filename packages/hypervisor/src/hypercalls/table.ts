@@ -1,7 +1,15 @@
 // Hypercall dispatch (Xen's hypercall table, xen/include/hypercall-defs.c): one row per Xen
 // hypercall number, filled by the packages that implement it. Unknown numbers get -ENOSYS.
 // Handlers validate every pointer (-EFAULT) and value (Xen's errno) and never throw for guest
-// input.
+// input; a handler that throws anyway is a hypervisor bug that costs only the calling domain
+// (Xen's domain_crash), never the host: see `onHandlerError`.
+//
+// Long hypercalls (batches of grant ops, memory_op extents) are preemptible as in Xen: a
+// handler charges the simulated cost of its work (`charge`), asks `preemptCheck()` between
+// items (Xen's hypercall_preempt_check) and, when told to stop, returns
+// `createContinuation(a0, ...)` (Xen's hypercall_create_continuation): the host writes the new
+// arguments into the guest's registers and leaves its pc on the ecall, so the guest re-executes
+// the call later and sees one call.
 import { Errno, hypercallName } from '@tachyxx/abi';
 import type { StatGroup } from '@tachyxx/core';
 
@@ -11,15 +19,42 @@ export interface HypercallArgs {
   readonly a3: number; readonly a4: number; readonly a5: number;
 }
 
-/** Returns >= 0 or -errno. `V` is the caller's vCPU type. */
+/** Returns >= 0 or -errno, or HYPERCALL_CONTINUATION (from createContinuation). `V` is the caller's vCPU type. */
 export type HypercallHandler<V> = (vcpu: V, args: HypercallArgs) => number;
 
+/**
+ * What a handler returns after `createContinuation`: never a Xen result (Xen's results are
+ * -4095..2^63), so it cannot be confused with one.
+ */
+export const HYPERCALL_CONTINUATION = -0x7fff_ffff_ffff;
+
+/**
+ * Items a preemptible hypercall handles at most per invocation, whatever their cost (the bound
+ * on wall time per invocation when costs are configured tiny). Xen has no count: it preempts when
+ * a softirq is pending; this is the deterministic stand-in next to the cycle budget.
+ */
+export const HYPERCALL_PREEMPT_MAX_ITEMS = 4096;
+
 interface Row<V> { name: string; handler: HypercallHandler<V>; calls: number }
+
+/** Called when a handler throws: crash the caller's domain, log. Returns the value for a0. */
+export type HypercallErrorHook<V> = (vcpu: V, nr: number, name: string, args: HypercallArgs, error: unknown) => number;
 
 export class HypercallTable<V> {
   private readonly rows: (Row<V> | undefined)[] = [];
   /** Calls to numbers nobody registered (by number). */
   readonly unknown = new Map<number, number>();
+  /** Handlers that threw (by hypercall name). */
+  readonly failures = new Map<string, number>();
+  /** Set by the host: what happens when a handler throws (default: -EFAULT, nothing else). */
+  onHandlerError: HypercallErrorHook<V> | null = null;
+
+  // The call in progress (one at a time: the simulator is single-threaded).
+  private chargedCycles = 0;
+  private budgetCycles = Infinity;
+  private items = 0;
+  private contArgs: number[] | null = null;
+
   private stats: StatGroup | null = null;
 
   /**
@@ -50,7 +85,17 @@ export class HypercallTable<V> {
     this.mountRow(row);
   }
 
-  dispatch(vcpu: V, nr: number, args: HypercallArgs): number {
+  /**
+   * Runs hypercall `nr`. `budgetCycles` is the work the call may do before `preemptCheck`
+   * says stop (default: no limit but HYPERCALL_PREEMPT_MAX_ITEMS). Read `charged` and
+   * `continuation` afterwards.
+   */
+  dispatch(vcpu: V, nr: number, args: HypercallArgs, budgetCycles = Infinity): number {
+    this.chargedCycles = 0;
+    this.budgetCycles = budgetCycles;
+    this.items = 0;
+    this.contArgs = null;
+    this.nested = false;
     const row = nr >= 0 && nr < this.rows.length ? this.rows[nr] : undefined;
     if (!row) {
       const n = this.unknown.get(nr);
@@ -59,8 +104,69 @@ export class HypercallTable<V> {
       return -Errno.ENOSYS;
     }
     row.calls++;
-    return row.handler(vcpu, args);
+    try {
+      return row.handler(vcpu, args);
+    } catch (e) {
+      this.contArgs = null;
+      this.nested = false;
+      this.failures.set(row.name, (this.failures.get(row.name) ?? 0) + 1);
+      return this.onHandlerError ? this.onHandlerError(vcpu, nr, row.name, args, e) : -Errno.EFAULT;
+    }
   }
+
+  /** True while a call runs inside another (multicall): handlers must take arguments from `args`, not registers. */
+  nested = false;
+
+  /**
+   * Runs hypercall `nr` inside the call in progress (a multicall entry, Xen's
+   * arch_do_multicall_call): the same budget, charges and item count; its continuation, if it
+   * yields, in `continuation`. A handler that throws fails the outer call (the domain crashes).
+   */
+  dispatchNested(vcpu: V, nr: number, args: HypercallArgs): number {
+    this.contArgs = null;
+    const row = nr >= 0 && nr < this.rows.length ? this.rows[nr] : undefined;
+    if (!row) {
+      const n = this.unknown.get(nr);
+      this.unknown.set(nr, (n ?? 0) + 1);
+      if (n === undefined) this.mountUnknown(nr);
+      return -Errno.ENOSYS;
+    }
+    row.calls++;
+    const was = this.nested;
+    this.nested = true;
+    try {
+      return row.handler(vcpu, args);
+    } finally {
+      this.nested = was;
+    }
+  }
+
+  /** Adds `cycles` of simulated work to the call in progress. */
+  charge(cycles: number): void { this.chargedCycles += cycles; }
+
+  /** Cycles charged by the last (or current) call. */
+  get charged(): number { return this.chargedCycles; }
+
+  /**
+   * Xen's hypercall_preempt_check(), asked before each item after the first: true when the call
+   * has used its cycle budget (an event is due on this pCPU, or the per-invocation bound) or
+   * handled HYPERCALL_PREEMPT_MAX_ITEMS items.
+   */
+  preemptCheck(): boolean {
+    return ++this.items >= HYPERCALL_PREEMPT_MAX_ITEMS || this.chargedCycles >= this.budgetCycles;
+  }
+
+  /**
+   * Xen's hypercall_create_continuation: the call is to be re-executed with these arguments
+   * (the ones not given keep their values). Return its result from the handler.
+   */
+  createContinuation(...args: number[]): number {
+    this.contArgs = args;
+    return HYPERCALL_CONTINUATION;
+  }
+
+  /** The new arguments of the last call when it returned HYPERCALL_CONTINUATION, else null. */
+  get continuation(): readonly number[] | null { return this.contArgs; }
 
   /** Calls per hypercall name (registered and unknown), for stats. */
   counts(): Record<string, number> {

@@ -77,7 +77,7 @@ export class MachineMemory {
   private readonly unmapHooks: UnmapHook[] = [];
   /** Sum of all frames' map references (0 = the fast free path). */
   private mapRefTotal = 0;
-  /** Frames freed by their owner while still mapped: now DOMID_XEN's, freed on the last put. */
+  /** Frames freed by their owner while still mapped (still the owner's, or DOMID_XEN's once it died), freed on the last put. */
   private readonly deferred = new Set<number>();
 
   constructor(opts: MachineMemoryOptions) {
@@ -162,22 +162,29 @@ export class MachineMemory {
    * Frees [mfn, mfn+count), which must all be owned by `owner` (anything else is a hypervisor
    * bug and throws). Scrubs them (zeroes, and tells the CPUs so compiled code there is dropped)
    * and clears their M2P entries.
+   *
+   * A frame that is still grant-mapped (a map reference) is not freed yet (Xen: the page keeps a
+   * reference and outlives its owner's put): it stays its owner's - counted in the owner's
+   * frames, and by the domain table in its tot_pages, as in Xen until free_domheap_pages - and
+   * is freed on the last `putMapRef`, which tells the `onDeferredRelease` hooks. With
+   * `orphan` (the owner is being destroyed) such frames pass to DOMID_XEN instead.
    */
-  free(mfn: number, count: number, owner: number): void {
+  free(mfn: number, count: number, owner: number, orphan = false): void {
     const f = mfn - this.baseMfn;
     if (!Number.isInteger(f) || f < 0 || f + count > this.totalFrames) throw new RangeError(`mfn ${mfn}+${count} is not RAM`);
     if (this.mapRefTotal > 0) {
-      // Some frames may still be grant-mapped elsewhere (Xen: the page keeps a reference and
-      // outlives its owner's put). Hand those to DOMID_XEN until the last unmap; free the rest.
       let run = f;
       for (let i = f; i <= f + count; i++) {
         if (i < f + count && this.frames.mapRefs[i] === 0) continue;
         if (i > run) this.releaseFrames(run, i - run, owner);
         if (i < f + count) {
-          this.frames.reassign(i, owner, FRAME_XEN);
+          if (this.frames.owner[i] !== owner) throw new Error(`frame ${this.baseMfn + i} is owned by ${this.frames.owner[i]}, not ${owner}`);
+          if (orphan || owner === FRAME_XEN) this.frames.reassign(i, owner, FRAME_XEN);
           this.m2p.clear(this.baseMfn + i, 1);
-          this.deferred.add(this.baseMfn + i);
-          this.counters.framesDeferred++;
+          if (!this.deferred.has(this.baseMfn + i)) {
+            this.deferred.add(this.baseMfn + i);
+            this.counters.framesDeferred++;
+          }
         }
         run = i + 1;
       }
@@ -185,6 +192,10 @@ export class MachineMemory {
     }
     this.releaseFrames(f, count, owner);
   }
+
+  /** Called when a frame freed while grant-mapped is finally released (its last map reference went). */
+  onDeferredRelease(hook: (owner: number, frames: number) => void): void { this.deferredHooks.push(hook); }
+  private readonly deferredHooks: ((owner: number, frames: number) => void)[] = [];
 
   /** A Buffer view of all of RAM (for native compares), made on first use. */
   private ramBytes: Buffer | undefined;
@@ -231,7 +242,11 @@ export class MachineMemory {
       throw new Error(`putMapRef(${mfn}): the frame holds no map reference (hypervisor bug)`);
     }
     this.mapRefTotal--;
-    if (--this.frames.mapRefs[f]! === 0 && this.deferred.delete(mfn)) this.releaseFrames(f, 1, FRAME_XEN);
+    if (--this.frames.mapRefs[f]! === 0 && this.deferred.delete(mfn)) {
+      const owner = this.frames.owner[f]!;
+      this.releaseFrames(f, 1, owner);
+      for (const h of this.deferredHooks) h(owner, 1);
+    }
   }
 
   /** Grant-mapping references `mfn` holds (0 when not RAM). */
@@ -251,7 +266,7 @@ export class MachineMemory {
       if (own[f] !== owner) continue;
       let e = f + 1;
       while (e < this.totalFrames && own[e] === owner) e++;
-      this.free(this.baseMfn + f, e - f, owner);
+      this.free(this.baseMfn + f, e - f, owner, true);
       total += e - f;
       f = e - 1;
     }

@@ -75,7 +75,7 @@ export class P2m {
     this.superpages = opts.superpages ?? false;
     this.node = opts.node;
     this.i32 = machine.mem.i32;
-    if (!machine.scrubOnFree) this.i32.fill(0, machine.offsetOf(rootMfn) >> 2, (machine.offsetOf(rootMfn) + S2_ROOT_PAGES * PAGE_SIZE) >> 2);
+    if (!machine.scrubOnFree) this.i32.fill(0, machine.offsetOf(rootMfn) / 4, (machine.offsetOf(rootMfn) + S2_ROOT_PAGES * PAGE_SIZE) / 4);
   }
 
   /** The `p1gatp` value (lo/hi halves) that makes the CPU walk this table under `vmid`. */
@@ -111,7 +111,7 @@ export class P2m {
     if (this.destroyed || !Number.isInteger(gfn) || gfn < 0 || gfn >= P2M_MAX_GFN) return P2M_INVALID_MFN;
     let off = this.rootOffset(gfn);
     for (let level = 3; level >= 0; level--) {
-      const lo = this.i32[off >> 2]!, hi = this.i32[(off >> 2) + 1]!;
+      const lo = this.i32[off / 4]!, hi = this.i32[(off / 4) + 1]!;
       if ((lo & PTE_V) === 0) return P2M_INVALID_MFN;
       if ((lo & (PTE_R | PTE_W | PTE_X)) !== 0) {
         if (level > 0) {
@@ -120,8 +120,8 @@ export class P2m {
           continue;
         }
         const mfn = ppnOf(lo, hi);
-        this.i32[off >> 2] = 0;
-        this.i32[(off >> 2) + 1] = 0;
+        this.i32[off / 4] = 0;
+        this.i32[(off / 4) + 1] = 0;
         this.mappedPages--;
         if ((lo & P2M_FOREIGN) === 0 && this.machine.m2p.get(mfn) === gfn) this.machine.m2p.set(mfn, M2P_INVALID);
         this.machine.notifyUnmap(this.vmid, gfn * PAGE_SIZE, PAGE_SIZE);
@@ -136,20 +136,20 @@ export class P2m {
   lookup(gfn: number): number {
     const off = this.leafOffset(gfn);
     if (off < 0) return P2M_INVALID_MFN;
-    const lo = this.i32[off >> 2]!, hi = this.i32[(off >> 2) + 1]!;
+    const lo = this.i32[off / 4]!, hi = this.i32[(off / 4) + 1]!;
     return ppnOf(lo, hi) + (gfn % 2 ** (9 * this.lastLevel));
   }
 
   /** The R/W/X bits of `gfn`'s mapping, or 0 when unmapped. */
   permsOf(gfn: number): number {
     const off = this.leafOffset(gfn);
-    return off < 0 ? 0 : this.i32[off >> 2]! & P2M_RWX;
+    return off < 0 ? 0 : this.i32[off / 4]! & P2M_RWX;
   }
 
   /** True when `gfn` is mapped by a foreign (grant) leaf (P2M_FOREIGN). */
   isForeign(gfn: number): boolean {
     const off = this.leafOffset(gfn);
-    return off >= 0 && (this.i32[off >> 2]! & P2M_FOREIGN) !== 0;
+    return off >= 0 && (this.i32[off / 4]! & P2M_FOREIGN) !== 0;
   }
 
   /** Frees every table frame (not the guest's frames). Notifies a whole-VMID flush. */
@@ -174,11 +174,11 @@ export class P2m {
     if (this.destroyed || !(gfn >= 0 && gfn < P2M_MAX_GFN)) return -1;
     let off = this.rootOffset(gfn);
     for (let level = 3; level >= 0; level--) {
-      const lo = this.i32[off >> 2]!;
+      const lo = this.i32[off / 4]!;
       if ((lo & PTE_V) === 0) return -1;
       if ((lo & P2M_RWX) !== 0) { this.lastLevel = level; return off; }
       if (level === 0) return -1;
-      off = this.machine.offsetOf(ppnOf(lo, this.i32[(off >> 2) + 1]!)) + indexAt(gfn, level - 1) * 8;
+      off = this.machine.offsetOf(ppnOf(lo, this.i32[(off / 4) + 1]!)) + indexAt(gfn, level - 1) * 8;
     }
     return -1;
   }
@@ -191,7 +191,7 @@ export class P2m {
   private setLeaf(gfn: number, mfn: number, perms: number, leafLevel: number): boolean {
     let off = this.rootOffset(gfn);
     for (let level = 3; level > leafLevel; level--) {
-      let lo = this.i32[off >> 2]!, hi = this.i32[(off >> 2) + 1]!;
+      let lo = this.i32[off / 4]!, hi = this.i32[(off / 4) + 1]!;
       if ((lo & PTE_V) === 0) {
         const t = this.newTable();
         if (t < 0) return false;
@@ -200,19 +200,19 @@ export class P2m {
       } else if ((lo & P2M_RWX) !== 0) {
         // A bigger leaf covers this range: split it so that the new leaf can go below.
         if (!this.shatter(off, level)) return false;
-        lo = this.i32[off >> 2]!; hi = this.i32[(off >> 2) + 1]!;
+        lo = this.i32[off / 4]!; hi = this.i32[(off / 4) + 1]!;
       }
       off = this.machine.offsetOf(ppnOf(lo, hi)) + indexAt(gfn, level - 1) * 8;
     }
-    const old = this.i32[off >> 2]!;
+    const old = this.i32[off / 4]!;
     const pages = 2 ** (9 * leafLevel);
     if ((old & PTE_V) !== 0) {
       if ((old & P2M_RWX) === 0) {
         // Mapping a 2 MiB leaf over a level-0 table: the table stays allocated (freed at teardown).
-        this.mappedPages -= this.countTable(ppnOf(old, this.i32[(off >> 2) + 1]!), gfn);
+        this.mappedPages -= this.countTable(ppnOf(old, this.i32[(off / 4) + 1]!), gfn);
       } else {
         this.mappedPages -= pages;
-        const oldMfn = ppnOf(old, this.i32[(off >> 2) + 1]!);
+        const oldMfn = ppnOf(old, this.i32[(off / 4) + 1]!);
         if ((old & P2M_FOREIGN) === 0) {
           for (let i = 0; i < pages; i++) if (this.machine.m2p.get(oldMfn + i) === gfn + i) this.machine.m2p.set(oldMfn + i, M2P_INVALID);
         }
@@ -229,7 +229,7 @@ export class P2m {
 
   /** Replaces the leaf PTE at `off` (at `level` >= 1) by a table of 512 smaller leaves. */
   private shatter(off: number, level: number): boolean {
-    const lo = this.i32[off >> 2]!, hi = this.i32[(off >> 2) + 1]!;
+    const lo = this.i32[off / 4]!, hi = this.i32[(off / 4) + 1]!;
     const t = this.newTable();
     if (t < 0) return false;
     const base = ppnOf(lo, hi), step = 2 ** (9 * (level - 1)), flags = lo & 0x3ff;
@@ -245,7 +245,7 @@ export class P2m {
 
   /** Counts (and forgets in the M2P) the valid leaves of a level-0 table mapping from `gfn`. */
   private countTable(mfn: number, gfn: number): number {
-    const toff = this.machine.offsetOf(mfn) >> 2;
+    const toff = this.machine.offsetOf(mfn) / 4;
     let n = 0;
     for (let i = 0; i < 512; i++) {
       const lo = this.i32[toff + 2 * i]!;
@@ -261,13 +261,13 @@ export class P2m {
     const mfn = this.machine.allocExtent(DOMID_XEN, 0, { node: this.node });
     if (mfn < 0) return mfn;
     this.tables.push(mfn);
-    if (!this.machine.scrubOnFree) this.i32.fill(0, this.machine.offsetOf(mfn) >> 2, (this.machine.offsetOf(mfn) + PAGE_SIZE) >> 2);
+    if (!this.machine.scrubOnFree) this.i32.fill(0, this.machine.offsetOf(mfn) / 4, (this.machine.offsetOf(mfn) + PAGE_SIZE) / 4);
     return mfn; // otherwise frames come zeroed from the allocator (scrubbed on free)
   }
 
   private writePte(off: number, lo: number, hi: number): void {
-    this.i32[off >> 2] = lo;
-    this.i32[(off >> 2) + 1] = hi;
+    this.i32[off / 4] = lo;
+    this.i32[(off / 4) + 1] = hi;
   }
 }
 

@@ -19,7 +19,8 @@
 // Memory accesses inline the software-TLB fast path (typed-array loads); a miss, a misaligned
 // access, or a store to a code page calls cpu.ld / cpu.st. Those set cpu.sx: 1 = the access
 // faulted (the block exits before the instruction; the CPU raises the recorded exception),
-// 2 = a store hit compiled code (the block exits after the instruction).
+// 2 = a store hit compiled code, or a load / store hit a debugger watchpoint (the block exits
+// after the instruction).
 //
 // With `countAccesses` (an MMU is attached) the function also adds to cpu.tlbAcc the number of
 // translation lookups it made: one instruction fetch per basic block started plus one per load /
@@ -285,7 +286,9 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
             default: fast = `t2=${addr}>>>2;v=M32[t2];w=M32[t2+1];`;
           }
           out.push(ea(r1, immI(w)), `t2=((t0>>>12)&${tlbMask})+TB;`,
-            `if((t0&${mask})===RL[t2]&&t1===RH[t2]){${fast}}else{v=cpu.ld(t0,t1,${op});if(cpu.sx!==0)${memFaultExit}w=cpu.rhi;}`,
+            // sx 1: the load faulted (exit before it); sx 2: it hit a debugger watchpoint (exit after it)
+            `if((t0&${mask})===RL[t2]&&t1===RH[t2]){${fast}}else{v=cpu.ld(t0,t1,${op});` +
+            `if(cpu.sx!==0){if(cpu.sx===1)${memFaultExit}${setRd(d, 'v', 'cpu.rhi')}${exitC(nl, nh, k + 1)}}w=cpu.rhi;}`,
             setRd(d, 'v', 'w'));
           break;
         }

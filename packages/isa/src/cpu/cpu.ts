@@ -66,7 +66,37 @@ export type RunReason =
   /** Simulated time reached the `deadlineNs` given to run() (a host's time slice ended). */
   | 'deadline'
   /** 100000 consecutive traps without any instruction retiring (e.g. tvec points outside RAM). */
-  | 'trap-loop';
+  | 'trap-loop'
+  /**
+   * A debugger event (only with debug hooks set): a breakpoint about to execute, a watched access
+   * done, a debugStep() done, or requestDebugStop(). cpu.debugEvent / debugAddr say which.
+   */
+  | 'debug';
+
+/**
+ * Debugger hooks (the gdb stub). Consulted only at breakpoint addresses and on accesses to watched
+ * pages, never on the normal path: breakpoints end compiled blocks (the instruction at a
+ * breakpoint becomes a block of its own, dispatched by the run loop) and watched pages never get
+ * soft-TLB entries, so their accesses take the slow path.
+ */
+export interface CpuDebugHooks {
+  /** The instruction at breakpoint `pc` is about to execute: true = stop (run() returns 'debug'). */
+  breakpoint(cpu: Cpu, pc: number): boolean;
+  /**
+   * An access to a watched range completed (`kind` 0 read, 1 write; the instruction retires):
+   * true = stop after the instruction (run() returns 'debug').
+   */
+  watch(cpu: Cpu, addr: number, size: number, kind: 0 | 1): boolean;
+  /**
+   * A trap was just entered at PL2 (pc = its handler): true = stop there (run() returns 'debug',
+   * debugEvent 'trap'). Lets a debugger step into the guest kernel's handler (gdb steps RISC-V in
+   * software, with a breakpoint after the ecall). Optional; only asked on trap entry.
+   */
+  trap?(cpu: Cpu, cause: number, isInterrupt: boolean): boolean;
+}
+
+/** A watched range of virtual addresses [addr, addr + len) (signed-number addresses, like cpu.pc). */
+export interface CpuWatchpoint { addr: number; len: number; read: boolean; write: boolean }
 
 /**
  * A trap handler for a level implemented in TypeScript (PL0 firmware, PL1 hypervisor). Called
@@ -170,6 +200,8 @@ interface Block {
   insn: number;
   /** False once the code under it was written (the block stays reachable only through stale links). */
   valid: boolean;
+  /** A debugger breakpoint block (fn undefined): the run loop asks the debug hooks before executing it. */
+  bp: boolean;
   /** Successor blocks by exit id (for a jalr exit: the last target seen). */
   links: (Block | undefined)[];
   /** Cpu.linkEpoch when `links` were recorded; links from an older epoch are ignored. */
@@ -321,6 +353,25 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
   private readonly platformInterrupts: boolean;
   private timerDeadlineNs = Infinity;
   private trapsWithoutRetire = 0;
+
+  // ---- debugger (setDebugHooks); all undefined / false on a run without a debugger ----
+  private dbgHooks: CpuDebugHooks | undefined;
+  /** Breakpoint addresses (signed-number VAs), or undefined when there are none. */
+  private bps: Set<number> | undefined;
+  /** Watched ranges and their virtual pages (VA >> 12 as a signed number), or undefined. */
+  private watches: CpuWatchpoint[] | undefined;
+  private watchPages: Set<number> | undefined;
+  /** The breakpoint at (bpSkipLo, bpSkipHi) is passed once (resuming from it). */
+  private bpSkip = false;
+  private bpSkipLo = 0;
+  private bpSkipHi = 0;
+  private dbgStopNow = false;
+  /** Why the last run() / debugStep() returned 'debug': 'break', 'watch', 'step' or 'request'. */
+  debugEvent: '' | 'break' | 'watch' | 'step' | 'request' | 'trap' = '';
+  /** Breakpoint pc or watched data address of the last debug event. */
+  debugAddr = 0;
+  /** 'r' or 'w' for a watch event. */
+  debugAccess: 'r' | 'w' = 'w';
 
   constructor(memory: PhysMemory, config: CpuOptions = {}) {
     const variant = config.variant ?? 'tachy-v1';
@@ -689,6 +740,8 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
    */
   run(maxInsns: number, deadlineNs = Infinity): RunReason {
     this.stopRequested = false;
+    this.debugEvent = '';
+    if (this.dbgStopNow) { this.dbgStopNow = false; this.debugEvent = 'request'; return 'debug'; }
     // A host's time slice: compiled loops stop at the earlier of this and the timer deadline.
     const dl = deadlineNs === Infinity ? Infinity : Math.ceil((deadlineNs - this.idleNs) * this.freqHz / 1e9);
     if (dl !== this.hostDeadlineCycles) {
@@ -699,7 +752,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     const XL = this.XL, XH = this.XH, XO = this.XO;
     let prev: Block | undefined, prevExit = -1;
     for (;;) {
-      if (this.stopRequested) return 'stopped';
+      if (this.stopRequested) return this.debugEvent !== '' ? 'debug' : 'stopped';
       if (this.cycles >= this.cycleLimit) {
         this.updateTimer();
         if (this.cycles >= this.hostDeadlineCycles) return 'deadline';
@@ -748,8 +801,14 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
       const before = this.instret;
       if (b.fn === undefined) {
         this.midBlock = 0;
-        this.tlbAcc++; // its fetch (compiled blocks count their own)
-        this.execSystem(b.insn);
+        if (b.bp) {
+          // a debugger breakpoint: stop before it, or execute the instruction on its own
+          if (this.breakHere(pcLo, pcHi)) return 'debug';
+          this.execOne(off, pcLo, pcHi);
+        } else {
+          this.tlbAcc++; // its fetch (compiled blocks count their own)
+          this.execSystem(b.insn);
+        }
       } else {
         // run chained blocks while nothing needs the outer loop's attention
         for (;;) {
@@ -796,9 +855,18 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     let off = this.fillExec(pcLo, pcHi);
     if (off < 0) { this.tlbAcc++; this.trapNow(-off, pcLo, pcHi); return; }
     off >>>= 0;
+    if (this.bps !== undefined && this.bps.has(pcHi * TWO32 + (pcLo >>> 0)) && this.breakHere(pcLo, pcHi)) {
+      this.stopRequested = true; // run() returns 'debug'
+      return;
+    }
     const insn = this.mem.i32[off >>> 2]!;
     this.traceHook!(this.pc, insn >>> 0, this.lvl);
-    const b = this.stepBlock(off, pcLo, pcHi);
+    this.execOne(off, pcLo, pcHi);
+  }
+
+  /** Execute the one instruction at host offset `off` (virtual pcLo/pcHi): retire it or trap. */
+  private execOne(off: number, pcLo: number, pcHi: number): void {
+    const b = this.stepBlock(off, pcLo, pcHi, true);
     if (b.fn === undefined) { this.tlbAcc++; this.execSystem(b.insn); }
     else {
       b.fn(this, 1, b.entry);
@@ -806,16 +874,141 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     }
   }
 
+  // =====================================================================================
+  // Debugger support (the gdb stub)
+  // =====================================================================================
+
+  /** Install (or remove) the debugger hooks. Without hooks breakpoints and watchpoints never stop. */
+  setDebugHooks(hooks: CpuDebugHooks | undefined): void { this.dbgHooks = hooks; }
+
+  /**
+   * Set the breakpoint addresses (signed-number VAs, like cpu.pc). Drops compiled code when the
+   * set changes: blocks are recompiled so that every breakpoint starts a block of its own.
+   */
+  setBreakpoints(addrs: Iterable<number>): void {
+    const next = new Set<number>();
+    for (const a of addrs) next.add(a);
+    const cur = this.bps;
+    const same = cur === undefined ? next.size === 0 : cur.size === next.size && [...next].every((a) => cur.has(a));
+    this.bps = next.size === 0 ? undefined : next;
+    if (!same) this.flushCode();
+  }
+
+  /**
+   * Set the watched ranges. Their pages lose their soft-TLB entries and never get new ones, so
+   * every access to them takes the slow path, which checks the ranges. (The modelled TLB and its
+   * statistics are untouched: the soft-TLB only caches it.)
+   */
+  setWatchpoints(list: readonly CpuWatchpoint[]): void {
+    if (list.length === 0) { this.watches = undefined; this.watchPages = undefined; this.flushTlbQuiet(); return; }
+    const pages = new Set<number>();
+    for (const w of list) {
+      if (!(w.len > 0)) throw new RangeError(`watchpoint length must be positive, got ${w.len}`);
+      for (let p = Math.floor(w.addr / 4096); p <= Math.floor((w.addr + w.len - 1) / 4096); p++) pages.add(p);
+    }
+    this.watches = list.map((w) => ({ ...w }));
+    this.watchPages = pages;
+    this.flushTlbQuiet();
+  }
+
+  /** Drop the soft-TLB without counting a flush (a debugger action, not the guest's). */
+  private flushTlbQuiet(): void {
+    const n = this.stats.tlbFlushes;
+    this.flushTlb();
+    this.stats.tlbFlushes = n;
+  }
+
+  /** The next run() returns 'debug' (debugEvent 'request') before executing anything. */
+  requestDebugStop(): void { this.dbgStopNow = true; }
+
+  /** Resuming from a breakpoint at the current pc: pass it once instead of stopping again. */
+  debugSkipBreakpoint(): void { this.bpSkip = true; this.bpSkipLo = this.pcLo; this.bpSkipHi = this.pcHi; }
+
+  /**
+   * Debugger single step: execute exactly one instruction, or take the exception it raises (pc is
+   * then the handler's entry: a step over ecall stops at the PL2 handler, or after the hypercall
+   * when a TypeScript PL0 / PL1 handler emulated it). Pending interrupts are taken (and the step
+   * ends at their handler) only with `irqs` or while stalled in wfi (QEMU masks them by default
+   * while stepping: SSTEP_NOIRQ). Returns 'debug' (debugEvent 'step', or 'watch' when the
+   * instruction hit a watchpoint), or 'idle' when the hart is stalled in wfi with nothing
+   * pending (advance time and step again).
+   */
+  debugStep(irqs = false): RunReason {
+    this.stopRequested = false;
+    this.debugEvent = '';
+    this.bpSkip = false;
+    if (this.cycles >= this.cycleLimit) this.updateTimer();
+    if ((irqs || this.waiting) && this.irqDirty) {
+      this.irqDirty = false;
+      if (this.takeInterrupt()) { this.debugEvent = 'step'; return 'debug'; }
+    }
+    if (this.waiting) {
+      this.updateTimer();
+      if (!this.wakeable()) return 'idle';
+      this.waiting = false;
+      this.irqDirty = false;
+      if (this.takeInterrupt()) { this.debugEvent = 'step'; return 'debug'; }
+    }
+    const pcLo = this.pcLo, pcHi = this.pcHi;
+    const ti = ((pcLo >>> 12) & this.tlbMask) + this.tlbBase;
+    let off: number;
+    if ((pcLo & -4096) === this.XL[ti] && pcHi === this.XH[ti]) off = (this.XO[ti]! + (pcLo & 4095)) >>> 0;
+    else off = this.fillExec(pcLo, pcHi);
+    if (off < 0) { this.tlbAcc++; this.trapNow(-off, pcLo, pcHi); }
+    else this.execOne(off >>> 0, pcLo, pcHi);
+    this.midBlock = 0;
+    if (this.debugEvent === '') this.debugEvent = 'step';
+    return 'debug';
+  }
+
+  /** At a breakpoint: pass it (resume / filtered by the hooks) or record the stop. */
+  private breakHere(pcLo: number, pcHi: number): boolean {
+    if (this.bpSkip && pcLo === this.bpSkipLo && pcHi === this.bpSkipHi) { this.bpSkip = false; return false; }
+    const pc = pcHi * TWO32 + (pcLo >>> 0);
+    const h = this.dbgHooks;
+    if (h === undefined || !h.breakpoint(this, pc)) return false;
+    this.debugEvent = 'break';
+    this.debugAddr = pc;
+    return true;
+  }
+
+  /** Slow path: is the virtual page of (lo, hi) watched? */
+  private watchedPage(lo: number, hi: number): boolean {
+    return this.watchPages !== undefined && this.watchPages.has(hi * 1048576 + (lo >>> 12));
+  }
+
+  /** Slow path, after an access of `size` bytes at (lo, hi): a watch hit stops after the instruction. */
+  private watchAccess(lo: number, hi: number, size: number, kind: 0 | 1): void {
+    const ws = this.watches;
+    if (ws === undefined || this.dbgHooks === undefined) return;
+    const a = hi * TWO32 + (lo >>> 0);
+    for (const w of ws) {
+      if (a < w.addr + w.len && w.addr < a + size && (kind === 0 ? w.read : w.write)) {
+        if (!this.dbgHooks.watch(this, a, size, kind)) return;
+        this.debugEvent = 'watch';
+        this.debugAddr = Math.max(a, w.addr);
+        this.debugAccess = kind === 0 ? 'r' : 'w';
+        this.stopRequested = true;
+        if (this.sx === 0) this.sx = 2; // leave the compiled block after this instruction
+        return;
+      }
+    }
+  }
+
   // ---- compilation ----
 
   /** Decode the basic block at host offset `off` (stops at a control instruction, before a system one, at the page end). */
-  private scanBlock(off: number, max: number): { words: number[]; sys: boolean } {
+  private scanBlock(off: number, max: number, bpOffs?: Set<number>): { words: number[]; sys: boolean; bp?: boolean } {
     const i32 = this.mem.i32;
     const words: number[] = [];
     const first = off >>> 2;
     const pageEnd = (((off >>> 12) + 1) << 10) >>> 0; // word index of the next page
     for (let i = 0; i < max && first + i < pageEnd; i++) {
       const w = i32[first + i]!;
+      // a debugger breakpoint is a block of its own (the run loop dispatches it)
+      if (bpOffs !== undefined && bpOffs.has(((off & 4095) + 4 * i) & 4095)) {
+        return i === 0 ? { words: [w], sys: true, bp: true } : { words, sys: false };
+      }
       const op = decode(w);
       if (isSystem(op)) return i === 0 ? { words: [w], sys: true } : { words, sys: false };
       words.push(w);
@@ -829,9 +1022,13 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
    * blocks reachable from it through constant jumps, branches and fall-throughs on the same page.
    */
   private compile(off: number, pcLo: number, pcHi: number, max: number): Block {
-    const entry = this.scanBlock(off, max);
+    const bpOffs = this.bps === undefined ? undefined : this.bpOffsets(pcLo & -4096, pcHi);
+    const entry = this.scanBlock(off, max, bpOffs);
     let b: Block;
-    if (entry.sys) b = this.makeBlock([{ words: entry.words, pcLo, pcHi }], [off], true);
+    if (entry.sys) {
+      b = this.makeBlock([{ words: entry.words, pcLo, pcHi }], [off], true);
+      b.bp = entry.bp === true;
+    }
     else {
       const pageBase = off - (off & 4095);
       const regionPageLo = pcLo & -4096;
@@ -851,7 +1048,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
         for (const po of succ) {
           if (po < 0 || po >= 4096 || (po & 3) !== 0 || seen.has(po)) continue;
           seen.add(po);
-          const sb = this.scanBlock(pageBase + po, max);
+          const sb = this.scanBlock(pageBase + po, max, bpOffs);
           if (sb.sys || sb.words.length === 0 || total + sb.words.length > this.maxRegionInsns) continue;
           total += sb.words.length;
           blocks.push({ words: sb.words, pcLo: (regionPageLo + po) | 0, pcHi });
@@ -874,7 +1071,21 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     return b;
   }
 
-  private stepBlock(off: number, pcLo: number, pcHi: number): Block {
+  /** Page offsets of the breakpoints on the virtual page at (pageLo, hi), or undefined when none. */
+  private bpOffsets(pageLo: number, hi: number): Set<number> | undefined {
+    let r: Set<number> | undefined;
+    const base = hi * TWO32 + (pageLo >>> 0);
+    for (const a of this.bps!) if (a >= base && a < base + 4096) (r ??= new Set()).add(a - base);
+    return r;
+  }
+
+  /** The single-instruction block at `off`; `raw`: never a breakpoint block (to execute it). */
+  private stepBlock(off: number, pcLo: number, pcHi: number, raw = false): Block {
+    if (!raw && this.bps !== undefined && this.bps.has(pcHi * TWO32 + (pcLo >>> 0))) {
+      const bb = this.newBlock(undefined, 0, { words: [this.mem.i32[off >>> 2]!], pcLo, pcHi }, 0);
+      bb.bp = true;
+      return bb;
+    }
     const pg = off >>> 12;
     const arr = this.stepBlocks[pg];
     const b0 = arr === undefined ? undefined : arr[(off & 4095) >>> 2];
@@ -900,7 +1111,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
   /** A block-cache entry (one object shape for all). */
   private newBlock(fn: BlockFn | undefined, entry: number, blk: RegionBlock, exits: number): Block {
     return {
-      fn, entry, len: blk.words.length, vpcLo: blk.pcLo, vpcHi: blk.pcHi, insn: blk.words[0]!, valid: true,
+      fn, entry, len: blk.words.length, vpcLo: blk.pcLo, vpcHi: blk.pcHi, insn: blk.words[0]!, valid: true, bp: false,
       links: new Array<Block | undefined>(exits).fill(undefined), linkEpoch: this.linkEpoch, linkBank: this.linkBank,
     };
   }
@@ -984,8 +1195,10 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     let vlo: number, vhi: number;
     if (po + size <= 4096) {
       if ((lo & (size - 1)) === 0) {
-        const i = ((lo >>> 12) & this.tlbMask) + this.tlbBase;
-        this.RL[i] = lo & -4096; this.RH[i] = hi; this.RO[i] = (off - po) | 0;
+        if (!this.watchedPage(lo, hi)) {
+          const i = ((lo >>> 12) & this.tlbMask) + this.tlbBase;
+          this.RL[i] = lo & -4096; this.RH[i] = hi; this.RO[i] = (off - po) | 0;
+        }
       } else this.cycles += this.cost.misaligned;
       const dv = this.mem.view;
       switch (size) {
@@ -1014,6 +1227,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
       default: vlo |= 0;
     }
     this.rhi = vhi;
+    if (this.watches !== undefined) this.watchAccess(lo, hi, size, 0);
     return vlo;
   }
 
@@ -1033,7 +1247,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
         default: dv.setInt32(off, vlo, true); dv.setInt32(off + 4, vhi, true);
       }
       if ((lo & (size - 1)) === 0) {
-        if (this.mem.codeMask[off >>> 12] === 0) {
+        if (this.mem.codeMask[off >>> 12] === 0 && !this.watchedPage(lo, hi)) {
           const i = ((lo >>> 12) & this.tlbMask) + this.tlbBase;
           this.WL[i] = lo & -4096; this.WH[i] = hi; this.WO[i] = (off - po) | 0;
         }
@@ -1050,6 +1264,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
         l = (l >>> 8) | (h << 24); h >>>= 8;
       }
     }
+    if (this.watches !== undefined) this.watchAccess(lo, hi, size, 1);
   }
 
   /** A CPU store is about to write host [off, off+len) (within one page). */
@@ -1076,6 +1291,7 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     const wi = r >>> 2;
     const olo = i32[wi]!;
     const ohi = isD ? i32[wi + 1]! : olo >> 31;
+    if (this.watches !== undefined) this.watchAccess(lo, hi, size, kind === 0 ? 0 : 1);
     if (kind === 0) {
       this.resValid = true; this.resOff = r; this.resSize = size; this.resLo = olo; this.resHi = isD ? ohi : 0;
       this.rhi = ohi; return olo;
@@ -1436,6 +1652,10 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     if (mode === 1 && isInt) { const s = (tlo >>> 0) + 4 * code; tlo = s | 0; if (s >= TWO32) thi = (thi + 1) | 0; }
     this.pcLo = tlo; this.pcHi = thi;
     this.irqDirty = true;
+    if (t === 2 && this.dbgHooks !== undefined && this.dbgHooks.trap !== undefined && this.dbgHooks.trap(this, code, isInt)) {
+      this.debugEvent = 'trap';
+      this.stopRequested = true; // run() returns 'debug' at the handler's first instruction
+    }
     if (t <= 1) {
       const h = this.handlers[t];
       if (h !== undefined) {
@@ -1493,6 +1713,16 @@ export class Cpu implements MemoryWriteListener, SoftTlbInvalidator {
     const e = level === 0 ? R64.mepc : R64.p1epc;
     const lo = this.r64[2 * e]!, hi = this.r64[2 * e + 1]!;
     this.r64Set(e, (lo + 4) | 0, lo === -4 ? (hi + 1) | 0 : hi);
+    this.returnFromTrap(level);
+  }
+
+  /**
+   * The handler at `level` made progress on the trapped instruction but did not finish it (a
+   * preempted hypercall, Xen's hypercall continuation): return to it so that it executes again.
+   * Nothing retires, but this is not a trap storm.
+   */
+  restartTrapped(level: 0 | 1): void {
+    this.trapsWithoutRetire = 0;
     this.returnFromTrap(level);
   }
 

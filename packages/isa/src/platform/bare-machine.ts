@@ -96,24 +96,45 @@ export class BareMachine {
 
   /** Runs until the guest shuts down, takes a fatal trap, deadlocks, or retires maxInsns. */
   run({ maxInsns = Infinity }: { maxInsns?: number } = {}): RunResult {
+    for (;;) {
+      const r = this.runSlice(Infinity, maxInsns);
+      if (r !== 'debug' && r !== 'budget') return r;
+    }
+  }
+
+  /** The exit result once the guest is done (shut down, fatal trap, deadlock, limit), else undefined. */
+  get exit(): RunResult | undefined { return this.result; }
+
+  /**
+   * Runs at most `sliceInsns` more instructions (a debugger runs the machine in slices so it can
+   * take an interrupt request between them): returns the exit result, 'budget' when the slice
+   * ended, or 'debug' when the CPU stopped for a debugger event (cpu.debugEvent).
+   */
+  runSlice(sliceInsns: number, maxInsns = Infinity): RunResult | 'budget' | 'debug' {
     const cpu = this.cpu;
+    const sliceEnd = cpu.instret + sliceInsns;
     while (!this.result) {
       const remaining = maxInsns - cpu.instret;
       if (remaining <= 0) {
         this.result = { reason: 'insn-limit', code: -1, message: `stopped after --max-insns ${maxInsns} instructions at pc ${hex(cpu.pc)}` };
         break;
       }
-      const why = cpu.run(Math.min(remaining, 1e9));
-      if (why === 'idle') {
-        const wake = cpu.nextWakeNs();
-        if (wake === Infinity) this.deadlock();
-        else cpu.idleUntil(wake);
-      } else if (why === 'deadlock') {
-        this.deadlock();
-      }
+      const slice = sliceEnd - cpu.instret;
+      if (slice <= 0) return 'budget';
+      const why = cpu.run(Math.min(remaining, slice, 1e9));
+      if (why === 'idle') this.idle();
+      else if (why === 'deadlock') this.deadlock();
+      else if (why === 'debug') return 'debug';
       // 'budget': loop and check the limit; 'stopped': a handler set this.result.
     }
     return this.result;
+  }
+
+  /** The hart is stalled in wfi: advance time to its wake-up, or report the deadlock. */
+  idle(): void {
+    const wake = this.cpu.nextWakeNs();
+    if (wake === Infinity) this.deadlock();
+    else this.cpu.idleUntil(wake);
   }
 
   private deadlock() {

@@ -1,0 +1,32 @@
+/* pollmask - a poll loop that leaves evtchn_upcall_pending set while it masks the upcall
+ * (sstatus.SIE off, sie.SEIE on). As Xen on Arm decides it (local_events_need_delivery: a
+ * pending upcall ends the poll early only while the guest can take it), each SCHEDOP_poll waits
+ * for its 1 ms timeout: about 200 polls in 200 ms. A hypervisor that returns at once on any
+ * pending upcall makes the loop spin (millions of polls). Bare: "pollmask: bare". */
+#include "xen.h"
+
+struct sched_poll { uint64_t ports; uint32_t nr_ports; uint32_t pad; uint64_t timeout; };
+
+int main(void)
+{
+	if (HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 0, 0) == -38) {
+		puts("pollmask: bare");
+		return 0;
+	}
+	volatile struct vcpu_info *vi = &shared_info()->vcpu_info[0];
+	/* an upcall: a timer fires while we block (no handler, no trap vector: it stays pending) */
+	HYPERVISOR_set_timer_op(read_time() + 1000000ul);
+	HYPERVISOR_sched_op(SCHEDOP_block, 0);
+	csr_set(CSR_SIE, SIE_SEIE); /* the upcall line enabled, but interrupts off (sstatus.SIE = 0) */
+	printf("pollmask: upcall pending %u, sstatus.SIE %lu\n", vi->evtchn_upcall_pending, (unsigned long)(csr_read(CSR_SSTATUS) >> 1) & 1);
+	uint64_t t0 = read_time(), end = t0 + 200000000ul;
+	long polls = 0, bad = 0;
+	while (read_time() < end && polls < 100000000) {
+		struct sched_poll p = { 0, 0, 0, read_time() + 1000000ul };
+		if (HYPERVISOR_sched_op(SCHEDOP_poll, &p) != 0) bad++;
+		polls++;
+	}
+	printf("pollmask: %s polls in 200 ms (one per 1 ms timeout: %s), errors %ld, upcall still pending %u\n",
+	       polls <= 250 ? "<= 250" : "> 250", polls >= 150 && polls <= 250 ? "yes" : "NO", bad, vi->evtchn_upcall_pending);
+	return polls >= 150 && polls <= 250 ? 0 : 1;
+}

@@ -1,0 +1,224 @@
+// Issue 10 section 1: the calls Arm guests make, each through the Host's hypercall table with
+// Xen 4.17's answers (sources cited in src/hypercalls/*.ts).
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
+import {
+  DOMID_SELF, Errno, GUEST_RAM_BASE, Hypercall, HvmOp, HvmParam, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason, StartInfo,
+  VcpuInfo, VcpuOp, XenFeat, XenMapSpace, XenMem, XenVer,
+} from '@tachyxx/abi';
+import { PluginRegistry, buildContainer, hostConfigFromObject } from '@tachyxx/core';
+import { ISA_PLUGINS } from '@tachyxx/isa';
+import { MMU_PLUGINS } from '@tachyxx/mmu';
+import { schedPlugins } from '@tachyxx/sched';
+import { Host, HYPERCALL_CONTINUATION, NR_DOMAIN_WATCHDOG_TIMERS, XENVER_VERSION_VALUE, type Domain, type Vcpu } from '@tachyxx/hypervisor';
+
+const ROOT = resolvePath(import.meta.dirname, '../../..');
+const image = (name: string) => readFileSync(join(ROOT, 'guests/build', `${name}.elf`));
+const MIB = 1 << 20;
+const ARG = GUEST_RAM_BASE + 4 * MIB;
+
+function setup(vcpus = 1, privileged = false) {
+  const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
+  const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 256, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
+  const log: string[] = [];
+  const host = new Host({ container: buildContainer(config, reg), console: () => {}, log: (l) => log.push(l) });
+  if (privileged) host.createDomain({ name: 'dom0', image: image('hello'), memoryMiB: 8, paused: true });
+  const d = host.createDomain({ name: 'g', image: image('hello'), memoryMiB: 16, vcpus, paused: true });
+  const call = (nr: number, a0 = 0, a1 = 0, a2 = 0, v: Vcpu = d.vcpus[0]!) => host.hypercalls.dispatch(v, nr, { a0, a1, a2, a3: 0, a4: 0, a5: 0 });
+  return { host, d, call, log };
+}
+const str = (d: Domain<Vcpu>, gpa: number, n: number) => {
+  const b = new Uint8Array(n);
+  d.access.read(gpa, b);
+  return new TextDecoder().decode(b.subarray(0, b.indexOf(0) < 0 ? n : b.indexOf(0)));
+};
+
+describe('shared_info / vcpu_info as aarch64 Xen', () => {
+  it('has one vcpu_info slot: vCPU 0 uses it, vCPUs > 0 have none until they register', () => {
+    const { d } = setup(4);
+    expect(SharedInfo.size).toBe(1088);
+    expect(SharedInfo.evtchn_pending.offset).toBe(48);
+    expect(d.vcpus[0]!.vcpuInfoGpa).toBe(d.sharedInfoGpa);
+    expect(d.vcpus.slice(1).map((v) => v.vcpuInfoGpa)).toEqual([0, 0, 0]);
+  });
+
+  it('VCPUOP_register_vcpu_info: -ENXIO for an offset that leaves the page or is unaligned, -EINVAL twice / online other vCPU / no page', () => {
+    const { d, call, host } = setup(2);
+    const reg = (vcpu: number, gfn: number, off: number, caller = d.vcpus[0]!) => {
+      d.access.writeU64(ARG, gfn); d.access.writeU32(ARG + 8, off); d.access.writeU32(ARG + 12, 0);
+      return call(Hypercall.vcpu_op, VcpuOp.register_vcpu_info, vcpu, ARG, caller);
+    };
+    const gfn = (GUEST_RAM_BASE + 5 * MIB) / PAGE_SIZE;
+    expect(reg(1, gfn, PAGE_SIZE - VcpuInfo.size + 8)).toBe(-Errno.ENXIO);
+    expect(reg(1, gfn, 4)).toBe(-Errno.ENXIO);
+    expect(reg(1, 0x10, 0)).toBe(-Errno.EINVAL); // not the domain's memory
+    expect(call(Hypercall.vcpu_op, VcpuOp.register_vcpu_info, 1, 0x10)).toBe(-Errno.EFAULT);
+    expect(reg(1, gfn, PAGE_SIZE - VcpuInfo.size)).toBe(0); // the last place it fits
+    expect(d.vcpus[1]!.vcpuInfoGpa).toBe(gfn * PAGE_SIZE + PAGE_SIZE - VcpuInfo.size);
+    // a spurious event: every selector bit, the upcall raised
+    expect(d.access.readU8(d.vcpus[1]!.vcpuInfoGpa)).toBe(1);
+    expect(d.access.readU32(d.vcpus[1]!.vcpuInfoGpa + VcpuInfo.evtchn_pending_sel.offset)).toBe(0xffffffff);
+    expect(reg(1, gfn, 0)).toBe(-Errno.EINVAL); // once only
+    // vCPU 0 is online: only it may register itself
+    expect(reg(0, gfn, 64, d.vcpus[1]!)).toBe(-Errno.EINVAL);
+    d.access.writeU32(d.sharedInfoGpa + VcpuInfo.time.offset + 28, 0x77); // something to carry over
+    expect(reg(0, gfn, 64)).toBe(0);
+    expect(d.vcpus[0]!.vcpuInfoGpa).toBe(gfn * PAGE_SIZE + 64);
+    expect(host.hypercalls.failures.size).toBe(0);
+  });
+
+  it('VCPUOP_register_runstate_memory_area: written at once and at every schedule in and out', () => {
+    const { d, call, host } = setup(1);
+    const area = GUEST_RAM_BASE + 6 * MIB;
+    d.access.writeU64(ARG, area);
+    expect(call(Hypercall.vcpu_op, VcpuOp.register_runstate_memory_area, 0, ARG)).toBe(0);
+    expect(d.access.readU32(area)).toBe(1); // runnable (paused, online)
+    d.access.writeU64(ARG, 0x10);
+    expect(call(Hypercall.vcpu_op, VcpuOp.register_runstate_memory_area, 0, ARG)).toBe(-Errno.EFAULT);
+    host.unpauseDomain(d);
+    host.run({ untilNs: 50e6 });
+    // hello powered off: switched out as offline with time accounted as running
+    expect(d.access.readU32(area)).toBe(3);
+    expect(d.access.readU64(area + 16)).toBeGreaterThan(0);
+  });
+});
+
+describe('xen_version', () => {
+  it('answers every sub-op as Xen 4.17 with the dummy XSM policy (domU)', () => {
+    const { d, call } = setup();
+    expect(call(Hypercall.xen_version, XenVer.version, 0)).toBe(XENVER_VERSION_VALUE);
+    expect(XENVER_VERSION_VALUE).toBe(0x40011);
+    expect(call(Hypercall.xen_version, XenVer.extraversion, ARG)).toBe(0);
+    expect(str(d, ARG, 16)).toBe('-tachyxx');
+    expect(call(Hypercall.xen_version, XenVer.capabilities, ARG)).toBe(0);
+    expect(str(d, ARG, 1024)).toBe('xen-3.0-tachyxx');
+    expect(call(Hypercall.xen_version, XenVer.changeset, ARG)).toBe(0);
+    expect(call(Hypercall.xen_version, XenVer.compile_info, ARG)).toBe(0);
+    expect(call(Hypercall.xen_version, XenVer.platform_parameters, ARG)).toBe(0);
+    d.access.writeU32(ARG, 0);
+    expect(call(Hypercall.xen_version, XenVer.get_features, ARG)).toBe(0);
+    const f = d.access.readU32(ARG + 4);
+    expect(f & (1 << XenFeat.auto_translated_physmap)).not.toBe(0);
+    expect(f & (1 << XenFeat.not_direct_mapped)).not.toBe(0);
+    expect(f & (1 << XenFeat.dom0)).toBe(0);
+    d.access.writeU32(ARG, 1);
+    expect(call(Hypercall.xen_version, XenVer.get_features, ARG)).toBe(-Errno.EINVAL);
+    expect(call(Hypercall.xen_version, XenVer.pagesize, 0)).toBe(4096);
+    expect(call(Hypercall.xen_version, XenVer.pagesize, ARG)).toBe(-Errno.EINVAL);
+    expect(call(Hypercall.xen_version, XenVer.guest_handle, ARG)).toBe(0);
+    expect(call(Hypercall.xen_version, XenVer.commandline, ARG)).toBe(0);
+    expect(str(d, ARG, 1024)).toBe('<denied>');
+    expect(call(Hypercall.xen_version, XenVer.build_id, 0)).toBe(-Errno.EPERM);
+    expect(call(Hypercall.xen_version, 11, ARG)).toBe(-Errno.ENOSYS);
+    expect(call(Hypercall.xen_version, XenVer.extraversion, 0x10)).toBe(-Errno.EFAULT);
+  });
+});
+
+describe('hvm_op params', () => {
+  it('agree with start_info; a domU may read but not set them; unknown params -EINVAL', () => {
+    const { d, call } = setup();
+    d.access.writeU64(d.startInfoGpa + StartInfo.store_mfn.offset, 0x12345);
+    const get = (index: number, domid = DOMID_SELF) => {
+      d.access.write(ARG, new Uint8Array(16)); d.access.writeU16(ARG, domid); d.access.writeU32(ARG + 4, index);
+      const r = call(Hypercall.hvm_op, HvmOp.get_param, ARG);
+      return r < 0 ? r : d.access.readU64(ARG + 8);
+    };
+    // the builder's values (no xenstore here: 0), whatever the guest writes into start_info later
+    expect(get(HvmParam.STORE_PFN)).toBe(0);
+    expect(get(HvmParam.CONSOLE_EVTCHN)).toBe(0);
+    expect(get(HvmParam.MONITOR_RING_PFN)).toBe(-Errno.EPERM);
+    expect(get(3)).toBe(-Errno.EINVAL);
+    expect(get(1000)).toBe(-Errno.EINVAL);
+    expect(get(HvmParam.STORE_PFN, 999)).toBe(-Errno.ESRCH);
+    d.access.write(ARG, new Uint8Array(16)); d.access.writeU16(ARG, DOMID_SELF); d.access.writeU32(ARG + 4, HvmParam.STORE_PFN);
+    expect(call(Hypercall.hvm_op, HvmOp.set_param, ARG)).toBe(-Errno.EPERM);
+    d.access.writeU32(ARG + 4, 5);
+    expect(call(Hypercall.hvm_op, HvmOp.set_param, ARG)).toBe(-Errno.EINVAL);
+    expect(call(Hypercall.hvm_op, 99, ARG)).toBe(-Errno.ENOSYS);
+    expect(call(Hypercall.hvm_op, HvmOp.get_param, 0x10)).toBe(-Errno.EFAULT);
+  });
+});
+
+describe('XENMEM_add_to_physmap / remove_from_physmap', () => {
+  it('moves the shared-info page (events and time follow it), removes and maps it again', () => {
+    const { d, call } = setup();
+    const old = d.sharedInfoGpa;
+    d.access.writeU32(old + SharedInfo.wc_version.offset + 4, 0xabcd);
+    const target = (GUEST_RAM_BASE + 8 * MIB) / PAGE_SIZE;
+    const pagesBefore = d.totPages;
+    const xatp = (space: number, idx: number, gpfn: number) => {
+      d.access.write(ARG, new Uint8Array(24)); d.access.writeU16(ARG, DOMID_SELF); d.access.writeU32(ARG + 4, space);
+      d.access.writeU64(ARG + 8, idx); d.access.writeU64(ARG + 16, gpfn);
+      return call(Hypercall.memory_op, XenMem.add_to_physmap, ARG);
+    };
+    expect(xatp(XenMapSpace.shared_info, 1, target)).toBe(-Errno.EINVAL);
+    expect(xatp(XenMapSpace.gmfn, 0, target)).toBe(-Errno.ENOSYS);
+    expect(xatp(XenMapSpace.gmfn_foreign, 0, target)).toBe(-Errno.ENOSYS);
+    expect(xatp(XenMapSpace.shared_info, 0, target)).toBe(0);
+    expect(d.sharedInfoGpa).toBe(target * PAGE_SIZE);
+    expect(d.access.readU32(d.sharedInfoGpa + SharedInfo.wc_version.offset + 4)).toBe(0xabcd); // the same page
+    expect(d.access.readU8(old)).toBe(-Errno.EFAULT); // gone from its old place
+    expect(d.totPages).toBe(pagesBefore - 1); // the RAM page it replaced was released
+    expect(d.vcpus[0]!.vcpuInfoGpa).toBe(target * PAGE_SIZE);
+    expect(call(Hypercall.memory_op, XenMem.add_to_physmap | (1 << 22), ARG)).toBe(-Errno.EDOM);
+    d.access.write(ARG, new Uint8Array(16)); d.access.writeU16(ARG, DOMID_SELF); d.access.writeU64(ARG + 8, target);
+    expect(call(Hypercall.memory_op, XenMem.remove_from_physmap, ARG)).toBe(0);
+    expect(d.sharedInfoGpa).toBe(0);
+    expect(call(Hypercall.memory_op, XenMem.remove_from_physmap, ARG)).toBe(-Errno.ENOENT);
+    expect(xatp(XenMapSpace.shared_info, 0, old / PAGE_SIZE)).toBe(0);
+    expect(d.access.readU32(old + SharedInfo.wc_version.offset + 4)).toBe(0xabcd);
+    // grant_table without a grant component: -ENOSYS
+    expect(xatp(XenMapSpace.grant_table, 0, target)).toBe(-Errno.ENOSYS);
+  });
+});
+
+describe('multicall', () => {
+  it('dispatches each entry through the table, writes each result, refuses nesting', () => {
+    const { d, call } = setup();
+    const list = ARG + 1024;
+    const entry = (i: number, op: number, ...args: number[]) => {
+      d.access.write(list + 64 * i, new Uint8Array(64));
+      d.access.writeU64(list + 64 * i, op);
+      args.forEach((a, k) => d.access.writeU64(list + 64 * i + 16 + 8 * k, a));
+    };
+    entry(0, Hypercall.xen_version, XenVer.version, 0);
+    entry(1, Hypercall.sched_op, 0x7fff, 0);
+    entry(2, Hypercall.multicall, list, 1);
+    entry(3, 100);
+    expect(call(Hypercall.multicall, list, 4)).toBe(0);
+    const res = (i: number) => { const lo = d.access.readU32(list + 64 * i + 8), hi = d.access.readU32(list + 64 * i + 12); return hi === 0xffffffff ? lo - 2 ** 32 : lo + hi * 2 ** 32; };
+    expect([0, 1, 2, 3].map(res)).toEqual([XENVER_VERSION_VALUE, -Errno.ENOSYS, -Errno.EINVAL, -Errno.ENOSYS]);
+    expect(call(Hypercall.multicall, 0x10, 1)).toBe(-Errno.EFAULT);
+    expect(call(Hypercall.multicall, 0x10, 0)).toBe(0);
+  });
+
+  it('yields between entries and resumes where it stopped (continuation)', () => {
+    const { d, host } = setup();
+    const list = ARG + 1024;
+    for (let i = 0; i < 3; i++) { d.access.write(list + 64 * i, new Uint8Array(64)); d.access.writeU64(list + 64 * i, Hypercall.xen_version); }
+    const r = host.hypercalls.dispatch(d.vcpus[0]!, Hypercall.multicall, { a0: list, a1: 3, a2: 0, a3: 0, a4: 0, a5: 0 }, 0);
+    expect(r).toBe(HYPERCALL_CONTINUATION);
+    expect(host.hypercalls.continuation).toEqual([list + 64, 2]);
+    expect(d.access.readU32(list + 8)).toBe(XENVER_VERSION_VALUE);
+    expect(d.access.readU32(list + 64 + 8)).toBe(0);
+  });
+});
+
+describe('SCHEDOP_watchdog', () => {
+  it('hands out NR_DOMAIN_WATCHDOG_TIMERS ids, and a timer that fires shuts the domain down (watchdog)', () => {
+    const { d, call, host, log } = setup();
+    const wd = (id: number, timeout: number) => { d.access.writeU32(ARG, id); d.access.writeU32(ARG + 4, timeout); return call(Hypercall.sched_op, SchedOp.watchdog, ARG); };
+    expect(wd(0, 1)).toBe(1);
+    expect(wd(0, 1000)).toBe(2);
+    expect(NR_DOMAIN_WATCHDOG_TIMERS).toBe(2);
+    expect(wd(0, 1)).toBe(-Errno.ENOSPC);
+    expect(wd(3, 1)).toBe(-Errno.EINVAL);
+    expect(wd(2, 0)).toBe(0); // stopped and freed
+    expect(wd(2, 5)).toBe(-Errno.EINVAL);
+    expect(call(Hypercall.sched_op, SchedOp.watchdog, 0x10)).toBe(-Errno.EFAULT);
+    host.run({ untilNs: 2e9 });
+    expect(d.shutdownCode).toBe(ShutdownReason.watchdog);
+    expect(log.some((l) => l.includes('Watchdog timer fired for domain'))).toBe(true);
+  });
+});
