@@ -29,7 +29,7 @@ describe.skipIf(!hasRunner)('an Arm-style guest as a domain', () => {
     expect(r.stdout).toBe(readFileSync(join(ROOT, 'guests/armabi/expected-domain.txt'), 'latin1'));
     expect(r.stdout).toContain('armabi: events by vCPU: 1 1 1 1 (wrong vCPU or port: 0, failures 0)');
     expect(r.status).toBe(0);
-    expect(r.stats.hypercalls).toMatchObject({ xen_version: 4, hvm_op: 4 });
+    expect(r.stats.tree.host.hypervisor.hypercalls).toMatchObject({ xen_version: 4, hvm_op: 4 });
     expect(r.stats.domains.armabi.shutdown).toBe('poweroff');
   });
 
@@ -43,7 +43,7 @@ describe.skipIf(!hasRunner)('an Arm-style guest as a domain', () => {
     const r = run('--domain', 'guests/build/pollmask.elf');
     expect(r.stdout).toBe(readFileSync(join(ROOT, 'guests/pollmask/expected-domain.txt'), 'latin1'));
     expect(r.status).toBe(0);
-    expect(r.stats.hypercalls.sched_op).toBeGreaterThan(150);
-    expect(r.stats.hypercalls.sched_op).toBeLessThan(260);
+    expect(r.stats.tree.host.hypervisor.hypercalls.sched_op).toBeGreaterThan(150);
+    expect(r.stats.tree.host.hypervisor.hypercalls.sched_op).toBeLessThan(260);
   });
 });

@@ -150,7 +150,10 @@ describe('hcbench: null hypercall round trip', () => {
     const { r, s } = stats('--domain');
     expect(r.stdout).toBe(expected);
     expect(r.status, r.stderr).toBe(0);
-    expect(s.hypercalls.sched_op).toBe(10001);
+    // In the stats tree: host.hypervisor.hypercalls (per name), host.cpu0.traps (per cause).
+    expect(s.tree.host.hypervisor.hypercalls.sched_op).toBe(10001);
+    const calls = Object.values(s.tree.host.hypervisor.hypercalls as Record<string, number>).reduce((x, y) => x + y, 0);
+    expect(s.tree.host.cpu0.traps.ecall_from_pl2).toBe(calls); // every hypercall is one ecall trap
   });
 });
 

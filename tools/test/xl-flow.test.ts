@@ -139,6 +139,12 @@ describe.skipIf(!built)('xl against a running tachyxx host (real processes)', ()
     expect(xl('info', 'nr_cpus').stdout).toBe('4\n');
 
     expect(xl('dmesg').stdout).toMatch(/\(d0\) xl: built domain \d+ 'spin'/);
+    // xl stats: the daemon's stats tree, one component per group (xenstored included).
+    const tree = JSON.parse(xl('stats').stdout);
+    expect(Object.keys(tree.host)).toEqual(expect.arrayContaining(['cpu0', 'cpu3', 'sched', 'hypervisor', 'evtchn', 'grant', 'xenstore', 'console']));
+    expect(tree.host.xenstore.requests).toBeGreaterThan(0);
+    expect(JSON.parse(xl('stats', 'host.evtchn.total').stdout)).toHaveProperty('sends');
+    expect(xl('stats', 'host.nothing')).toMatchObject({ status: 1 });
     const up = xl('uptime').stdout.split('\n');
     expect(up[0]).toBe('Name                                ID Uptime');
     expect(up[1]).toMatch(/^Domain-0 {26} {3}0 +\d+:\d\d:\d\d$/);

@@ -1,2 +1,2 @@
 // The runner's composition root lives in @tachyxx/sim (shared with `tachyxx sweep`).
-export { registry, hostContainer, type HostOverrides } from '@tachyxx/sim';
+export { registry, hostConfig, hostContainer, DEFAULT_COMPONENTS, type HostOverrides } from '@tachyxx/sim';

@@ -452,6 +452,30 @@ const dmesg: HostCommand = async (host, argv) => {
   return 0;
 };
 
+/**
+ * Tachyxx's `xl stats [PATH]`: the host's stats tree (the same as `tachyxx run --stats` writes
+ * under `tree`) as JSON, or the subtree / value at a dotted PATH such as `host.evtchn.total`.
+ */
+const stats: HostCommand = async (host, argv) => {
+  const { positionals } = args('stats', argv, {});
+  if (positionals.length > 1) throw new XlFail(`stats: at most one PATH, got ${positionals.length}`, 2);
+  const h = await host();
+  const r = await h.call<{ tree: Record<string, unknown>; simNs: number; instructions: number }>('stats', {});
+  let node: unknown = { simNs: r.simNs, instructions: r.instructions, ...r.tree };
+  const path = positionals[0];
+  if (path) {
+    for (const part of path.split('.')) {
+      if (node === null || typeof node !== 'object' || !Object.hasOwn(node, part)) {
+        const here = node !== null && typeof node === 'object' ? Object.keys(node).join(', ') : 'a value';
+        throw new XlFail(`stats: no '${part}' in ${path} (there: ${here})`);
+      }
+      node = (node as Record<string, unknown>)[part];
+    }
+  }
+  out(JSON.stringify(node, null, 2) + '\n');
+  return 0;
+};
+
 /** xl_info.c uptime_to_string. */
 export function uptimeString(sec: number, short: boolean): string {
   let up = Math.floor(sec);
@@ -719,7 +743,7 @@ export const HOST_COMMANDS: Record<string, HostCommand> = {
   list, destroy, shutdown: shutdownOrReboot('shutdown'), reboot: shutdownOrReboot('reboot'),
   pause: simpleDomainOp('pause'), unpause: simpleDomainOp('unpause'), rename, domid, domname, console: consoleCmd,
   'vcpu-list': vcpuList, 'vcpu-pin': vcpuPin, 'vcpu-set': vcpuSet, 'mem-set': memCmd('mem-set'), 'mem-max': memCmd('mem-max'),
-  info, dmesg, uptime, 'sched-credit': schedCredit, 'cpupool-list': cpupoolList, 'cpupool-create': cpupoolCreate,
+  info, dmesg, uptime, stats, 'sched-credit': schedCredit, 'cpupool-list': cpupoolList, 'cpupool-create': cpupoolCreate,
   'cpupool-numa-split': cpupoolNumaSplit, top,
 };
 

@@ -41,6 +41,8 @@ export const XL_COMMANDS: readonly { name: string; summary: string; usage: strin
   { name: 'top', summary: 'Monitor a host and the domains in real time', usage: '[-b] [-i ITERATIONS] [-d DELAY]',
     options: '-b, --batch             Batch mode: plain screens one after another, no terminal control\n-i N, --iterations=N    Stop after N screens\n-d S, --delay=S         Seconds between screens (default 1)\nq or Esc quits the live view.' },
   { name: 'uptime', summary: 'Print uptime for all/some domains', usage: '[-s] [Domain]' },
+  { name: 'stats', summary: 'Print the host\'s stats tree (Tachyxx), or the part at PATH', usage: '[PATH]',
+    options: 'PATH   a dotted path into the tree, e.g. host.evtchn.total or host.cpu0.traps' },
   { name: 'cpupool-create', summary: 'Create a new CPU pool', usage: '[options] [<ConfigFile>] [Variable=value ...]', modifies: true, dryrun: true,
     options: '-h, --help                   Print this help.\n-f FILE, --defconfig=FILE    Use the given configuration file.\n-n, --dryrun                 Dry run - prints the resulting configuration.\n                              (deprecated in favour of global -N option).\n\nSee the xlcpupool.cfg(5) manpage for more information.' },
   { name: 'cpupool-list', summary: 'List CPU pools on host', usage: '[-c|--cpus] [<CPU Pool>]', options: '-c, --cpus                     Output list of CPUs used by a pool' },

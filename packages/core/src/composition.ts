@@ -9,6 +9,8 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { EventBus } from './bus.js';
 import { SimClock } from './clock.js';
 import { hostConfigFromObject, selectPlugins, type HostConfig } from './config.js';
+import type { InjectionToken } from 'tsyringe';
+import type { HostComponent } from './component.js';
 import { EventQueue } from './event-queue.js';
 import type { PluginRegistry } from './registry.js';
 import { Rng } from './rng.js';
@@ -39,11 +41,29 @@ export function buildContainer(config: HostConfig, registry: PluginRegistry, opt
 
   for (const { id, plugin, params } of selectPlugins(cfg.components, registry).inRegistrationOrder) {
     plugin.register(c, Object.freeze({ ...params }));
-    for (const token of plugin.provides) {
+    for (const token of plugin.component ? [...plugin.provides, plugin.component] : plugin.provides) {
       if (!c.isRegistered(token, false)) {
         throw new Error(`plugin ${id}/${plugin.variant} declares that it provides ${tokenName(token)} but register() did not bind it`);
       }
     }
   }
   return c;
+}
+
+/** A selected plugin that is a host component, with the token to resolve it by. */
+export interface ComponentEntry {
+  readonly id: string;
+  readonly variant: string;
+  readonly token: InjectionToken<HostComponent<any>>;
+}
+
+/**
+ * The host components of `config`, in attach order: topological by `requires` / `provides`
+ * (a provider before every component that requires it; ties in config order). A missing
+ * provider or a cycle is a ConfigError naming the components (see `selectPlugins`).
+ */
+export function componentOrder(config: HostConfig, registry: PluginRegistry): ComponentEntry[] {
+  return selectPlugins(config.components, registry)
+    .inRegistrationOrder.filter((s) => s.plugin.component !== undefined)
+    .map((s) => ({ id: s.id, variant: s.plugin.variant, token: s.plugin.component! }));
 }

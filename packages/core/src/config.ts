@@ -28,7 +28,10 @@ export interface HostConfig {
   readonly memoryMiB: number;
   /** Selected variant and params per component id. */
   readonly components: Readonly<Record<string, ComponentConfig>>;
-  /** Cycle costs, every cost declared by a selected plugin (defaults filled in). */
+  /**
+   * Cycle costs, every cost declared by a selected plugin (defaults filled in), namespaced by
+   * component: `mmu.walkRef`, `hypervisor.hypercall` (see `costKey`, `componentCosts`).
+   */
   readonly costs: Readonly<Record<string, number>>;
   /** NUMA topology; absent = one node with all memory and pCPUs. */
   readonly numa?: NumaTopology;
@@ -106,6 +109,19 @@ export function hostConfigFromObject(raw: unknown, registry: PluginRegistry, sou
   return validateHostConfig(raw, registry, { file: source.file });
 }
 
+/** The host-config key of a component's cost: `costKey('mmu', 'walkRef')` = 'mmu.walkRef'. */
+export function costKey(component: string, name: string): string {
+  return `${component}.${name}`;
+}
+
+/** The costs of one component with the namespace stripped: `componentCosts(all, 'mmu').walkRef`. */
+export function componentCosts(costs: Readonly<Record<string, number>>, component: string): Readonly<Record<string, number>> {
+  const prefix = `${component}.`;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(costs)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+  return Object.freeze(out);
+}
+
 function firstLine(s: string): string {
   return s.split('\n', 1)[0]!.trim();
 }
@@ -147,9 +163,10 @@ function validateHostConfig(raw: unknown, registry: PluginRegistry, site: Config
   const components: Record<string, ComponentConfig> = {};
   for (const s of selections.inConfigOrder) components[s.id] = Object.freeze({ variant: s.plugin.variant, ...s.params });
 
+  // Costs are namespaced by component (`mmu.walkRef`): two components may declare the same name.
   const costSchema: Record<string, ParamSpec<number>> = {};
   for (const s of selections.inConfigOrder) {
-    for (const [name, spec] of Object.entries(s.plugin.costs ?? {})) costSchema[name] ??= spec;
+    for (const [name, spec] of Object.entries(s.plugin.costs ?? {})) costSchema[costKey(s.id, name)] = spec;
   }
   const costs = resolveParams(costSchema, top.costs, ['costs'], site);
   const numa = top.numa === undefined ? undefined : validateNuma(top.numa, pcpus, memoryMiB, site);

@@ -24,6 +24,10 @@ export {
   parseHostConfig,
   hostConfigFromObject,
   HOST_CONFIG_KEYS,
+  costKey,
+  componentCosts,
+  selectPlugins,
+  type Selection,
   HOST_PARAMS,
   CPU_PARAMS,
   type HostConfig,
@@ -31,7 +35,9 @@ export {
   type ComponentConfig,
   type ConfigSource,
 } from './config.js';
-export { buildContainer, type BuildOptions } from './composition.js';
+export { buildContainer, componentOrder, type BuildOptions, type ComponentEntry } from './composition.js';
+export { type HostComponent } from './component.js';
+export { ChromeTraceExporter, type TraceExporterOptions, type TraceInstantTopic } from './trace.js';
 export { SimClock, cyclesToNs, nsToCycles, NS_PER_US, NS_PER_MS, NS_PER_S, type Rounding } from './clock.js';
 export { EventQueue, SimEvent, type EventAction } from './event-queue.js';
 export { Rng } from './rng.js';
@@ -41,6 +47,7 @@ export {
   SampledCounter,
   Histogram,
   Formula,
+  InstanceGroups,
   type StatUnit,
   type StatInfo,
   type StatsJson,

@@ -5,6 +5,7 @@
  */
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import type { ParamSchema, ParamSpec, ParamsOf } from './params.js';
+import type { HostComponent } from './component.js';
 
 export interface Plugin<P = Record<string, unknown>> {
   /** The component this is a variant of, e.g. 'isa', 'mmu.tlb'. */
@@ -24,6 +25,12 @@ export interface Plugin<P = Record<string, unknown>> {
   readonly provides: readonly InjectionToken<unknown>[];
   /** Tokens this variant resolves; each must be provided by core or another selected plugin. */
   readonly requires: readonly InjectionToken<unknown>[];
+  /**
+   * A host component (`HostComponent`): the token `register` binds to it. The host assembly
+   * resolves it after the host exists and attaches it, in dependency order (`requires` /
+   * `provides`). Absent for plugins that only bind factories or values (isa, mmu, sched).
+   */
+  readonly component?: InjectionToken<HostComponent<any>>;
   /** Binds `provides` in `container` (lazily: resolve other tokens inside factories). */
   register(container: DependencyContainer, params: P): void;
 }

@@ -62,6 +62,7 @@ export class PluginRegistry {
       costs: describeParams(pl.costs ?? {}),
       provides: pl.provides.map(tokenName),
       requires: pl.requires.map(tokenName),
+      ...(pl.component ? { component: tokenName(pl.component) } : {}),
     }));
   }
 

@@ -233,3 +233,40 @@ export class StatGroup {
     return entry;
   }
 }
+
+/**
+ * Per-instance groups under one parent (gem5's per-object statistics::Group, e.g. one per CPU or
+ * per domain): `new InstanceGroups(host, 'cpu', () => new CpuStats())` mounts `host.cpu0`,
+ * `host.cpu1`, ... on first use and keeps each (a re-created domain id finds its old group).
+ * Instances are dumped in the order they were first used.
+ */
+export class InstanceGroups<G extends StatGroup> {
+  private readonly byIndex = new Map<number, G>();
+  constructor(
+    private readonly parent: StatGroup,
+    private readonly prefix: string,
+    private readonly make: (index: number) => G,
+  ) {
+    if (!NAME.test(prefix)) throw new Error(`bad instance prefix '${prefix}'`);
+  }
+
+  /** The group of instance `index` (`<prefix><index>`), mounted on first use. */
+  get(index: number): G {
+    let g = this.byIndex.get(index);
+    if (!g) {
+      if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`instance index ${index} is not a non-negative integer`);
+      g = this.parent.mount(`${this.prefix}${index}`, this.make(index));
+      this.byIndex.set(index, g);
+    }
+    return g;
+  }
+
+  has(index: number): boolean {
+    return this.byIndex.has(index);
+  }
+
+  /** Instances used so far, in first-use order. */
+  entries(): [number, G][] {
+    return [...this.byIndex];
+  }
+}

@@ -49,11 +49,18 @@ export interface TrapEvent {
 }
 export const TRAP = defineTopic<TrapEvent>('cpu.trap');
 
-/** A hypercall returned. Aggregate on the subscriber side (countBy, countPerWindow). */
+/**
+ * A hypercall returned. The host publishes one in `weight` (it samples: never every call in the
+ * hot path); aggregate on the subscriber side (countBy, countPerWindow).
+ */
 export interface HypercallEvent {
   time: number;
+  /** The pCPU it ran on. */
+  pcpu: number;
   domid: number;
   vcpu: number;
+  /** How many hypercalls this event stands for (the sampling period). */
+  weight: number;
   /** Xen hypercall number (a7). */
   op: number;
   /** Sub-command (a0) for multiplexed calls such as sched_op, or -1. */
@@ -96,3 +103,19 @@ export interface TlbFlushEvent {
   entries: number;
 }
 export const TLB_FLUSH = defineTopic<TlbFlushEvent>('mmu.tlb-flush');
+
+/**
+ * Coarse per-pCPU counters, published by the host at most once per run round (quantum) per pCPU
+ * (and only with a subscriber): running totals since boot, for counter tracks and windows.
+ */
+export interface PcpuCountersEvent {
+  time: number;
+  pcpu: number;
+  instructions: number;
+  cycles: number;
+  /** Modelled-TLB misses (walks started) on this pCPU. */
+  tlbMisses: number;
+  /** Traps taken into PL1 on this pCPU. */
+  traps: number;
+}
+export const PCPU_COUNTERS = defineTopic<PcpuCountersEvent>('pcpu.counters');

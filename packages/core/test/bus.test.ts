@@ -13,7 +13,7 @@ import {
   type ConsoleOutputEvent,
 } from '../src/index.js';
 
-const hc = (time: number, op: number): HypercallEvent => ({ time, domid: 1, vcpu: 0, op, cmd: -1, result: 0, cycles: 100 });
+const hc = (time: number, op: number): HypercallEvent => ({ time, pcpu: 0, domid: 1, vcpu: 0, weight: 1, op, cmd: -1, result: 0, cycles: 100 });
 
 describe('the event bus', () => {
   it('delivers typed payloads to subscribers of a topic, synchronously', () => {

@@ -41,9 +41,9 @@ describe('the composition root', () => {
   });
 
   it('resolves a plugin that requires another through the same container', () => {
-    const c = buildContainer(parseHostConfig('components:\n  shouter: loud\n  greeter: { variant: polite, repeat: 2 }\ncosts: { greet: 3 }\n', registry), registry);
+    const c = buildContainer(parseHostConfig('components:\n  shouter: loud\n  greeter: { variant: polite, repeat: 2 }\ncosts: { greeter.greet: 3 }\n', registry), registry);
     expect(resolve(c, SHOUTER).shout('x')).toBe('HELLO, X.HELLO, X.!');
-    expect(resolve(c, TOKENS.Costs)).toEqual({ greet: 3 });
+    expect(resolve(c, TOKENS.Costs)).toEqual({ 'greeter.greet': 3 });
   });
 
   it('keeps each host separate: singletons are per container', () => {

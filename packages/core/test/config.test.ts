@@ -32,7 +32,7 @@ memoryMiB: 512
 components:
   greeter: { variant: polite, punctuation: "!" }
   shouter: loud
-costs: { greet: 25 }
+costs: { greeter.greet: 25 }
 `;
 
 describe('the host config loader', () => {
@@ -44,7 +44,7 @@ describe('the host config loader', () => {
       pcpus: 2,
       memoryMiB: 512,
       components: { greeter: { variant: 'polite', punctuation: '!', repeat: 1 }, shouter: { variant: 'loud', bang: true } },
-      costs: { greet: 25 },
+      costs: { 'greeter.greet': 25 },
     });
     expect(Object.isFrozen(cfg.components.greeter)).toBe(true);
   });
@@ -94,8 +94,8 @@ describe('the host config loader', () => {
       ['memoryMiB: .nan\n', '<yaml>:1:12: memoryMiB: expected a non-negative integer in 1..4096, got NaN'],
       ['memoryMiB: 65536\n', '<yaml>:1:12: memoryMiB: expected a non-negative integer in 1..4096, got 65536'],
       ['cpu:\n  freqMHz: fast\n', '<yaml>:2:12: cpu.freqMHz: expected a non-negative integer in 1..1000000, got "fast"'],
-      ['components: { greeter: { variant: polite, repeat: 9 } }\ncosts: { greet: 1 }\n', '<yaml>:1:51: components.greeter.repeat: expected a non-negative integer in 1..3, got 9'],
-      ['components: { greeter: polite }\ncosts: { greet: -1 }\n', '<yaml>:2:17: costs.greet: expected a non-negative integer, got -1'],
+      ['components: { greeter: { variant: polite, repeat: 9 } }\ncosts: { greeter.greet: 1 }\n', '<yaml>:1:51: components.greeter.repeat: expected a non-negative integer in 1..3, got 9'],
+      ['components: { greeter: polite }\ncosts: { greeter.greet: -1 }\n', '<yaml>:2:25: costs.greeter.greet: expected a non-negative integer, got -1'],
     ];
     for (const [text, message] of cases) expect(configErrorOf(() => parseHostConfig(text, registry)).message).toBe(message);
   });
@@ -108,7 +108,12 @@ describe('the host config loader', () => {
 
   it('accepts only the costs that selected components declare', () => {
     expect(configErrorOf(() => parseHostConfig('costs: { trap: 376 }\n', registry)).message).toBe('<yaml>:1:10: costs.trap: unknown key (allowed: none)');
-    expect(parseHostConfig('components: { greeter: polite }\n', registry).costs).toEqual({ greet: 10 });
+    expect(parseHostConfig('components: { greeter: polite }\n', registry).costs).toEqual({ 'greeter.greet': 10 });
+    // Costs are namespaced by component: the bare name is an unknown key, named with its line and the known keys.
+    expect(configErrorOf(() => parseHostConfig('components: { greeter: polite }\ncosts:\n  greet: 3\n', registry, { file: 'h.yaml' })).message).toBe(
+      'h.yaml:3:3: costs.greet: unknown key (allowed: greeter.greet)',
+    );
+    expect(parseHostConfig('components: { greeter: polite }\ncosts: { greeter.greet: 7 }\n', registry).costs).toEqual({ 'greeter.greet': 7 });
   });
 
   it('reports a missing required token and who could provide it', () => {

@@ -1,4 +1,4 @@
-import { defineToken, definePlugin, bindSingleton, resolve, p, PluginRegistry, TOKENS } from '../src/index.js';
+import { componentCosts, defineToken, definePlugin, bindSingleton, resolve, p, PluginRegistry, TOKENS } from '../src/index.js';
 
 /** A fake component 'greeter' with two variants, and a 'shouter' that needs a greeter. */
 export interface Greeter {
@@ -30,7 +30,7 @@ export const terseGreeter = definePlugin({
   requires: [],
   register(c) {
     bindSingleton(c, GREETER, (c) => {
-      const cost = resolve(c, TOKENS.Costs).greet ?? 0;
+      const cost = componentCosts(resolve(c, TOKENS.Costs), 'greeter').greet ?? 0;
       return { greet: (n: string) => `hi ${n} (${cost})` };
     });
   },

@@ -22,6 +22,6 @@ describe('the README example', () => {
     const registry = new PluginRegistry([tagged]);
     const host = buildContainer(parseHostConfig('components: { mmu.tlb: { variant: tagged, entries: 128 } }', registry), registry);
     expect(resolve(host, TLB).entries).toBe(128);
-    expect(resolve(host, TOKENS.Costs)).toEqual({ tlbMiss: 30 });
+    expect(resolve(host, TOKENS.Costs)).toEqual({ 'mmu.tlb.tlbMiss': 30 });
   });
 });

@@ -1,6 +1,6 @@
 // Event channels (Xen's xen/common/event_channel.c, written afresh): the port table of every
-// domain, event_channel_op (hypercall 32), VIRQ delivery through the host's virqHook, SCHEDOP_poll
-// on ports through its pollHook, and a libxenevtchn-like API for dom0's TypeScript side
+// domain, event_channel_op (hypercall 32), VIRQ delivery as the host's InterruptSink, SCHEDOP_poll
+// on ports as its PollProvider, and a libxenevtchn-like API for dom0's TypeScript side
 // (toolstack, xenstored, backends), whose ports live in a domain with domid 0 and no guest memory.
 //
 // Guest-facing results are 0 / a port / -errno exactly as Xen's; nothing here throws for guest
@@ -12,7 +12,7 @@ import {
   EvtchnSend, EvtchnSetPriority, EvtchnStat, EvtchnStatus, EvtchnUnmask, Hypercall, NR_VIRQS, Virq, VcpuInfo,
 } from '@tachyxx/abi';
 import { defineTopic } from '@tachyxx/core';
-import type { Domain, Host, Vcpu } from '@tachyxx/hypervisor';
+import type { Domain, HostServices, Vcpu } from '@tachyxx/hypervisor';
 import { Channel, ChannelState, EvtchnDomain, channelStateName, type ChannelStateName, type EventHandler } from './channel.js';
 import { Dom0Ops, TwoLevelOps, type Delivery, type PortOps } from './port-ops.js';
 import { FifoOps } from './fifo.js';
@@ -81,7 +81,7 @@ export class EventChannels implements Delivery {
   private sender: Vcpu | null = null;
   private readonly cyclesPerNs: number;
 
-  constructor(readonly host: Host, config: Partial<EvtchnConfig> = {}) {
+  constructor(readonly host: HostServices, config: Partial<EvtchnConfig> = {}, stats: EvtchnStats = new EvtchnStats()) {
     this.config = Object.freeze({ ...DEFAULT_EVTCHN_CONFIG, ...config });
     const max = this.config.maxEventChannels;
     if (!Number.isInteger(max) || max < 1 || max >= EVTCHN_FIFO_NR_CHANNELS) throw new RangeError(`maxEventChannels ${max} out of range 1..${EVTCHN_FIFO_NR_CHANNELS - 1}`);
@@ -90,20 +90,24 @@ export class EventChannels implements Delivery {
     this.fifoOps = new FifoOps(this);
     this.dom0Ops = new Dom0Ops(this, EVTCHN_FIFO_NR_CHANNELS);
     this.cyclesPerNs = host.freqHz / 1e9;
-    this.stats = new EvtchnStats();
+    this.stats = stats;
     this.doms.set(DOM0, new EvtchnDomain(DOM0, null, EVTCHN_FIFO_NR_CHANNELS - 1, this.dom0Ops));
   }
 
-  /** Registers event_channel_op and the host hooks (virqHook, pollHook, domain lifecycle, vCPU running). */
-  install(): this {
+  /**
+   * Registers event_channel_op, the interrupt sink (VIRQs), the poll provider, the domain
+   * lifecycle and vCPU-running hooks. `mountStats` (default true) mounts the stats at
+   * `host.evtchn` (the host assembly mounts a component's stats itself).
+   */
+  install(opts: { mountStats?: boolean } = {}): this {
     const h = this.host;
-    h.hypercalls.register(Hypercall.event_channel_op, (v, a) => this.hypercall(v, a.a0, a.a1));
-    h.virqHook = (v, virq) => this.virqFromHost(v, virq);
-    h.pollHook = (v, ports, n) => this.poll(v, ports, n);
+    h.registerHypercall(Hypercall.event_channel_op, (v, a) => this.hypercall(v, a.a0, a.a1));
+    h.setInterruptSink({ deliverVirq: (v, virq) => this.virqFromHost(v, virq) });
+    h.setPollProvider({ poll: (v, ports, n) => this.poll(v, ports, n) });
     h.onDomainCreated((d) => this.domainCreated(d));
     h.onDomainDestroyed((d) => this.domainDestroyed(d));
     h.onVcpuRunning((v, now) => this.vcpuRunning(v, now));
-    h.stats.mount('evtchn', this.stats);
+    if (opts.mountStats ?? true) h.stats.mount('host.evtchn', this.stats);
     for (const d of h.domains.list()) this.domainCreated(d);
     return this;
   }
@@ -789,7 +793,7 @@ export class EventChannels implements Delivery {
 }
 
 /** Creates the event-channel component and installs it into `host` (hypercall 32 and the hooks). */
-export function installEventChannels(host: Host, config: Partial<EvtchnConfig> = {}): EventChannels {
+export function installEventChannels(host: HostServices, config: Partial<EvtchnConfig> = {}): EventChannels {
   return new EventChannels(host, config).install();
 }
 

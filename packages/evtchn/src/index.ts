@@ -5,4 +5,4 @@ export {
 } from './event-channels.js';
 export { ChannelState, EVTCHNS_PER_BUCKET, type ChannelStateName, type EventHandler } from './channel.js';
 export { EvtchnStats, EvtchnCounters, LATENCY_BOUNDS } from './stats.js';
-export { EVTCHN_CONFIG, EVTCHN_PLUGINS, evtchn2l, evtchnFifo, installEventChannelsFrom } from './plugin.js';
+export { EVTCHN_CONFIG, EVTCHN_COMPONENT, EvtchnComponent, EVTCHN_PLUGINS, evtchn2l, evtchnFifo, installEventChannelsFrom } from './plugin.js';

@@ -1,5 +1,5 @@
-// Event-channel statistics, per domain and in total, in core's stats tree (mounted at `evtchn`).
-import { StatGroup, type Counter, type Histogram } from '@tachyxx/core';
+// Event-channel statistics, per domain and in total, in core's stats tree (mounted at `host.evtchn`).
+import { InstanceGroups, StatGroup, type Counter, type Histogram } from '@tachyxx/core';
 
 /** Latency buckets in simulated cycles. */
 export const LATENCY_BOUNDS = [0, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000] as const;
@@ -16,15 +16,10 @@ export class EvtchnCounters extends StatGroup {
 export class EvtchnStats extends StatGroup {
   readonly total: EvtchnCounters = this.mount('total', new EvtchnCounters());
   readonly domains: StatGroup = this.group('domains');
-  private readonly byDomid = new Map<number, EvtchnCounters>();
+  private readonly byDomid = new InstanceGroups(this.domains, 'd', () => new EvtchnCounters());
 
-  /** Counters of `domid` (kept across destroy/re-create of the same domid). */
+  /** Counters of `domid` (`domains.d<domid>`, kept across destroy/re-create of the same domid). */
   domain(domid: number): EvtchnCounters {
-    let c = this.byDomid.get(domid);
-    if (!c) {
-      c = this.domains.mount(`d${domid}`, new EvtchnCounters());
-      this.byDomid.set(domid, c);
-    }
-    return c;
+    return this.byDomid.get(domid);
   }
 }

@@ -27,7 +27,7 @@ import {
   GnttabQuerySize, GnttabSetVersion, GnttabSetupTable, GnttabUnmapGrantRef, Gntst, Hypercall, PAGE_SIZE,
   GnttabCacheFlush, GNTTAB_CACHE_CLEAN, GNTTAB_CACHE_INVAL,
 } from '@tachyxx/abi';
-import type { StatGroup } from '@tachyxx/core';
+import { StatGroup } from '@tachyxx/core';
 import {
   DEFAULT_HYPERVISOR_COSTS, P2M_FOREIGN, P2M_INVALID_MFN, P2M_R, P2M_RW, type Domain, type DomainTable, type HypercallTable,
   type HypervisorCosts, type MachineMemory, type GrantFrameSpace,
@@ -48,6 +48,8 @@ export interface GrantTablesOptions {
   readonly maxMaptrackFrames?: number;
   /** Where dump_table writes (Xen's console). */
   readonly log?: (line: string) => void;
+  /** The stats group to fill (the host assembly mounts it at `host.grant`); default: one mounted there. */
+  readonly stats?: StatGroup;
 }
 
 /** What the component needs from the host (Host satisfies it). */
@@ -59,8 +61,9 @@ export interface GrantHostLike {
   /** Cycle costs charged to the calling pCPU (default DEFAULT_HYPERVISOR_COSTS). */
   readonly costs?: HypervisorCosts;
   onDomainCreated?(hook: (d: Domain<any>) => void): void;
-  /** XENMAPSPACE_grant_table (the hypervisor's add_to_physmap): set to the grant frames at attach. */
-  grantFrames?: GrantFrameSpace | null;
+  registerHypercall?(nr: number, handler: (v: any, a: { a0: number; a1: number; a2: number }) => number): void;
+  /** XENMAPSPACE_grant_table (the hypervisor's add_to_physmap): given the grant frames at attach. */
+  setGrantFrameSpace?(space: GrantFrameSpace): void;
 }
 
 /** Per-domain counters (as the domain performing the operation). Monotonic. */
@@ -191,8 +194,8 @@ export class GrantTables {
     this.u8 = this.machine.mem.u8;
     host.domains.onDestroy((d) => this.domainDestroyed(d));
     host.onDomainCreated?.((d) => { this.tableOf(d); });
-    if (host.stats) {
-      const g = host.stats.group('grant');
+    const g = opts.stats ?? (host.stats ? host.stats.mount('host.grant', new StatGroup()) : null);
+    if (g) {
       g.sampled('maps', 'count', 'grant maps (hypercall and backend)', () => this.totals.maps);
       g.sampled('unmaps', 'count', 'grant unmaps', () => this.totals.unmaps);
       g.sampled('copies', 'count', 'grant copy ops', () => this.totals.copies);
@@ -204,8 +207,10 @@ export class GrantTables {
   static attach(host: GrantHostLike, opts: GrantTablesOptions = {}): GrantTables {
     const g = new GrantTables(host, opts);
     g.hc = host.hypercalls;
-    host.hypercalls.register(Hypercall.grant_table_op, (v: { domain: Domain<any> }, a) => g.grantTableOp(v.domain, a.a0, a.a1, a.a2));
-    if ('grantFrames' in host) host.grantFrames = g.frameSpace;
+    const handler = (v: { domain: Domain<any> }, a: { a0: number; a1: number; a2: number }) => g.grantTableOp(v.domain, a.a0, a.a1, a.a2);
+    if (host.registerHypercall) host.registerHypercall(Hypercall.grant_table_op, handler);
+    else host.hypercalls.register(Hypercall.grant_table_op, handler);
+    host.setGrantFrameSpace?.(g.frameSpace);
     return g;
   }
 

@@ -5,3 +5,4 @@ export {
 } from './grant-tables.js';
 export { GNTTAB_GUEST_BASE_GFN, GNTTAB_GUEST_FRAMES } from './layout.js';
 export { VchanPeer, runWithPeer, vchanHash, vchanMessage, fnv1a, VCHAN_LAYOUT, VCHAN_FNV_INIT, type VchanPeerOptions, type VchanResult, type VchanStoreClient, type VchanEventChannels, type VchanDirection } from './vchan.js';
+export { GRANT_COMPONENT, GRANT_PLUGINS, GrantComponent, grantV1, type GrantConfig } from './plugin.js';

@@ -2,7 +2,7 @@
 // the host (pCPUs, world switch, traps at PL1, hypercall table, time) and vCPUs.
 export * from './memory/index.js';
 export * from './domain/index.js';
-export { Host, HostError, hex64, SIM_TIME_MAX_NS, HYPERCALL_PREEMPT_NS, type HostOptions, type DomainSpec } from './host/host.js';
+export { Host, HostError, DEFAULT_BUS_SAMPLE_EVERY, hex64, SIM_TIME_MAX_NS, HYPERCALL_PREEMPT_NS, type HostOptions, type DomainSpec } from './host/host.js';
 export { Vcpu } from './host/vcpu.js';
 export { HypercallTable, HYPERCALL_CONTINUATION, HYPERCALL_PREEMPT_MAX_ITEMS, type HypercallArgs, type HypercallHandler, type HypercallErrorHook } from './hypercalls/table.js';
 export { vcpuOp, updateRunstateArea } from './hypercalls/vcpu-op.js';
@@ -12,3 +12,5 @@ export { physmapOp, type GrantFrameSpace, type PhysmapContext } from './hypercal
 export { multicall } from './hypercalls/multicall.js';
 export { DomainWatchdogs, NR_DOMAIN_WATCHDOG_TIMERS } from './hypercalls/watchdog.js';
 export { hypervisorXen, HYPERVISOR_PLUGINS, HYPERVISOR_COSTS, DEFAULT_HYPERVISOR_COSTS, type HypervisorCosts } from './plugin.js';
+export { type HostServices, type InterruptSink, type PollProvider, type HostComponent, HOST_SERVICES } from './services.js';
+export { assembleHost, type AssembleOptions, type AssembledHost } from './assemble.js';

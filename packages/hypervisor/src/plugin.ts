@@ -1,9 +1,9 @@
 // The hypervisor's own cost model as a plugin (component `hypervisor`, variant `xen`), so its
-// costs live in the host config next to the CPU's and the MMU's (`costs: { hypercall: 376 }`).
+// costs live in the host config next to the CPU's and the MMU's (`costs: { hypervisor.hypercall: 376 }`).
 // Defaults are the Xen-ARM column of Dall et al., "ARM Virtualization: Performance and
 // Architectural Implications", ISCA 2016 (shared/design/references.md); the CPU charges its own
 // trap entry/return and world switch (isa's `trapEntry`, `trapReturn`, `worldSwitch`).
-import { bindSingleton, definePlugin, defineToken, p, resolve, TOKENS } from '@tachyxx/core';
+import { bindSingleton, componentCosts, definePlugin, defineToken, p, resolve, TOKENS } from '@tachyxx/core';
 
 export interface HypervisorCosts {
   /** Cycles of hypervisor work per hypercall round trip, on top of the CPU's trap entry/return. */
@@ -43,7 +43,7 @@ export const hypervisorXen = definePlugin({
   requires: [TOKENS.Costs],
   register(c) {
     bindSingleton(c, HYPERVISOR_COSTS, (c) => {
-      const all = resolve(c, TOKENS.Costs);
+      const all = componentCosts(resolve(c, TOKENS.Costs), 'hypervisor');
       return Object.freeze({
         hypercall: all['hypercall']!, emulation: all['emulation']!, virtualIrq: all['virtualIrq']!,
         hypercallItem: all['hypercallItem']!, copyPerKiB: all['copyPerKiB']!,

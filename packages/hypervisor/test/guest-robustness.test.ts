@@ -67,3 +67,29 @@ describe('the hypercall table', () => {
     expect(t.continuation).toBeNull();
   });
 });
+
+describe('the guard and continuations in the stats tree and HostServices', () => {
+  it('host.hypervisor.handlerFailures counts a throwing handler, which crashes only its caller', () => {
+    const { host, log } = makeHost();
+    host.registerHypercall(40, () => { throw new Error('boom'); }, 'boom_op');
+    const d = host.createDomain({ name: 'victim', image: image('hello'), memoryMiB: 16, paused: true });
+    const other = host.createDomain({ name: 'other', image: image('hello'), memoryMiB: 16, paused: true });
+    expect(host.hypercalls.dispatch(d.vcpus[0]!, 40, { a0: 1, a1: 0, a2: 0, a3: 0, a4: 0, a5: 0 })).toBe(-14);
+    const tree = host.statsJson().tree as { host: { hypervisor: Record<string, unknown> } };
+    expect(tree.host.hypervisor.handlerFailures).toBe(1);
+    expect(tree.host.hypervisor.continuations).toBe(0);
+    expect((tree.host.hypervisor.hypercalls as Record<string, number>).boom_op).toBe(1);
+    expect(d.shutdownCode).not.toBeNull();
+    expect(other.shutdownCode).toBeNull();
+    expect(log.some((l) => l.includes('hypercall boom_op (40)'))).toBe(true);
+  });
+
+  it('takes one grant frame space (XENMAPSPACE_grant_table): a second one throws', () => {
+    const { host } = makeHost();
+    expect(host.grantFrames).toBeNull();
+    const space = { frame: () => -22, setFrameGfn: () => {}, frameAt: () => -1 };
+    host.setGrantFrameSpace(space);
+    expect(host.grantFrames).toBe(space);
+    expect(() => host.setGrantFrameSpace(space)).toThrow(/already has a grant frame space/);
+  });
+});

@@ -1,7 +1,7 @@
 // The isa component's plugin entries: one per CPU variant. The composition root (runner,
 // later the hypervisor host) selects one by config (`components: { isa: { variant: ... } }`)
 // and resolves ISA_CPU_FACTORY to build a hart per pCPU.
-import { bindSingleton, definePlugin, defineToken, p, resolve, TOKENS, type ParamSpec } from '@tachyxx/core';
+import { bindSingleton, componentCosts, definePlugin, defineToken, p, resolve, TOKENS, type ParamSpec } from '@tachyxx/core';
 import { Cpu, PhysMemory, DEFAULT_COST_MODEL, type CostModel, type CpuOptions, type IsaVariant } from './cpu/index.js';
 
 /** Builds a hart of the configured variant over a machine's physical memory. */
@@ -46,7 +46,7 @@ function isaPlugin(variant: IsaVariant, description: string) {
     requires: [TOKENS.Costs, TOKENS.HostConfig],
     register(c, params) {
       bindSingleton(c, ISA_CPU_FACTORY, (c) => {
-        const all = resolve(c, TOKENS.Costs);
+        const all = componentCosts(resolve(c, TOKENS.Costs), 'isa');
         const freqHz = resolve(c, TOKENS.HostConfig).cpu.freqMHz * 1e6;
         const model = Object.fromEntries(Object.keys(DEFAULT_COST_MODEL).map((k) => [k, all[k]])) as unknown as CostModel;
         return {

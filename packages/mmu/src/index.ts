@@ -1,6 +1,6 @@
 // @tachyxx/mmu: stage-1/stage-2 translation, the modelled TLB and its variants, translation stats.
-export { Mmu, DEFAULT_MMU_COSTS } from './mmu.js';
-export type { MmuOptions, MmuCosts, AdMode, SoftTlbInvalidator } from './mmu.js';
+export { Mmu, DEFAULT_MMU_COSTS, TAGGED_TLB, UNTAGGED_TLB } from './mmu.js';
+export type { MmuOptions, MmuCosts, AdMode, SoftTlbInvalidator, TlbTagPolicy, TlbSwitchTarget } from './mmu.js';
 export { AssocCache, F_GLOBAL, F_S1ON } from './cache.js';
 export { MmuStats, VmidStats, FlushStats, MMU_FAULT_CAUSES, WALK_REF_BOUNDS } from './stats.js';
 export * from './pte.js';

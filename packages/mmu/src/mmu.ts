@@ -36,8 +36,49 @@ export const DEFAULT_MMU_COSTS: Readonly<MmuCosts> = Object.freeze({ tlbMiss: 5,
 
 export type AdMode = 'hardware' | 'fault';
 
+/**
+ * What a translation-register write (satp, p1gatp: an address-space or world switch) does to the
+ * TLB: the variant strategy of the mmu component (plugins `tagged`, `untagged` bind one). Called
+ * on register writes only, never on the lookup path.
+ */
+export interface TlbTagPolicy {
+  readonly name: string;
+  /** Entries carry VMID + ASID tags and survive switches. */
+  readonly tagged: boolean;
+  /** satp or p1gatp was written (`changed`: the value differs from the old one). */
+  onSwitch(mmu: TlbSwitchTarget, changed: boolean): void;
+}
+
+/** The two things a TlbTagPolicy may do on a switch. */
+export interface TlbSwitchTarget {
+  /** Flush every TLB, walk-cache and nested-TLB entry (counted as a `switch` flush). */
+  switchFlush(): void;
+  /** Drop the CPU's soft-TLB (its entries were filled under the old registers). */
+  invalidateSoftTlb(): void;
+}
+
+/** VMID + ASID tagged TLB: entries survive switches; only the CPU's soft-TLB is refilled. */
+export const TAGGED_TLB: TlbTagPolicy = Object.freeze({
+  name: 'tagged',
+  tagged: true,
+  onSwitch(mmu: TlbSwitchTarget, changed: boolean) {
+    if (changed) mmu.invalidateSoftTlb();
+  },
+});
+
+/** Untagged TLB: every satp / p1gatp write flushes everything (x86 before PCID/VPID). */
+export const UNTAGGED_TLB: TlbTagPolicy = Object.freeze({
+  name: 'untagged',
+  tagged: false,
+  onSwitch(mmu: TlbSwitchTarget) {
+    mmu.switchFlush();
+  },
+});
+
 export interface MmuOptions {
-  /** Tagged TLB (VMID + ASID tags, kept across switches) or untagged (flush-all on every satp/p1gatp write). Default true. */
+  /** What a satp / p1gatp write does to the TLB (default TAGGED_TLB). */
+  policy?: TlbTagPolicy;
+  /** Shorthand for `policy`: true = TAGGED_TLB, false = UNTAGGED_TLB (ignored when `policy` is given). */
   tagged?: boolean;
   /** Modelled TLB entries (default 64) and ways (default 4); entries / ways must be a power of two. */
   entries?: number;
@@ -69,7 +110,7 @@ const NO_INVALIDATOR: SoftTlbInvalidator = { invalidatePage() {}, invalidateAll(
 /** Permission byte of a stage that is off: everything allowed. */
 const ALL_PERM = 0xff;
 
-export class Mmu implements Translator {
+export class Mmu implements Translator, TlbSwitchTarget {
   // ---- Translator outputs ----
   faultGpaLo = 0;
   faultGpaHi = 0;
@@ -91,7 +132,7 @@ export class Mmu implements Translator {
   private sum = false;
   private mxr = false;
 
-  readonly tagged: boolean;
+  readonly policy: TlbTagPolicy;
   readonly adMode: AdMode;
   readonly costs: Readonly<MmuCosts>;
   readonly stats: MmuStats;
@@ -114,7 +155,7 @@ export class Mmu implements Translator {
   private s2Perm = 0;
 
   constructor(private readonly mem: PhysMemory, opts: MmuOptions = {}) {
-    this.tagged = opts.tagged ?? true;
+    this.policy = opts.policy ?? (opts.tagged === false ? UNTAGGED_TLB : TAGGED_TLB);
     this.adMode = opts.adMode ?? 'hardware';
     this.costs = Object.freeze({ ...DEFAULT_MMU_COSTS, ...opts.costs });
     this.stats = opts.stats ?? new MmuStats();
@@ -157,8 +198,7 @@ export class Mmu implements Translator {
     this.s1on = mode === SATP_MODE_SV48;
     this.asid = (hi >>> 12) & 0xffff;
     this.s1Root = ((hi & 0xfff) * TWO32 + (lo >>> 0)) * 4096;
-    if (!this.tagged) this.switchFlush();
-    else if (changed) this.inv.invalidateAll();
+    this.policy.onSwitch(this, changed);
     return true;
   }
 
@@ -178,8 +218,7 @@ export class Mmu implements Translator {
     this.vmid = (hi >>> 12) & 0x3fff;
     this.s2Root = ((hi & 0xfff) * TWO32 + (lo >>> 0)) * 4096;
     this.cur = this.stats.forVmid(this.vmid);
-    if (!this.tagged) this.switchFlush();
-    else if (changed) this.inv.invalidateAll();
+    this.policy.onSwitch(this, changed);
     return true;
   }
 
@@ -335,7 +374,18 @@ export class Mmu implements Translator {
   // Internals
   // =====================================================================================
 
-  private switchFlush(): void {
+  /** Whether entries carry VMID + ASID tags (the policy's). */
+  get tagged(): boolean {
+    return this.policy.tagged;
+  }
+
+  /** Drops the CPU's soft-TLB (TlbSwitchTarget). */
+  invalidateSoftTlb(): void {
+    this.inv.invalidateAll();
+  }
+
+  /** Flushes everything on a switch (TlbSwitchTarget, the untagged policy). */
+  switchFlush(): void {
     const n = this.clearEverything();
     this.cur.flushes.switch.value++;
     this.cur.flushes.dropped.value += n;

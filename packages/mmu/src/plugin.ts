@@ -1,9 +1,9 @@
 // The mmu component's plugin entries: `tagged` and `untagged`. The composition root selects one by
 // config (`components: { mmu: { variant: tagged, entries: 64, ... } }`) and resolves MMU_FACTORY
 // to build one MMU per hart (mounting its stats at `host.cpu<N>.mmu`).
-import { bindSingleton, definePlugin, defineToken, p, resolve, TOKENS } from '@tachyxx/core';
+import { bindSingleton, componentCosts, definePlugin, defineToken, p, resolve, TOKENS } from '@tachyxx/core';
 import type { PhysMemory } from '@tachyxx/isa';
-import { DEFAULT_MMU_COSTS, Mmu, type AdMode, type MmuOptions, type SoftTlbInvalidator } from './mmu.js';
+import { DEFAULT_MMU_COSTS, Mmu, TAGGED_TLB, UNTAGGED_TLB, type AdMode, type MmuOptions, type SoftTlbInvalidator, type TlbTagPolicy } from './mmu.js';
 import { MmuStats } from './stats.js';
 
 export type MmuVariant = 'tagged' | 'untagged';
@@ -12,7 +12,7 @@ export type MmuVariant = 'tagged' | 'untagged';
 export interface MmuFactory {
   readonly variant: MmuVariant;
   /** The validated options every MMU of this host is built with (costs included). */
-  readonly options: Readonly<Omit<MmuOptions, 'stats' | 'invalidator' | 'bus' | 'clock' | 'hartId'>>;
+  readonly options: Readonly<Omit<MmuOptions, 'stats' | 'invalidator' | 'bus' | 'clock' | 'hartId' | 'tagged'>>;
   create(memory: PhysMemory, hartId: number, invalidator?: SoftTlbInvalidator): Mmu;
 }
 export const MMU_FACTORY = defineToken<MmuFactory>('mmu.MmuFactory');
@@ -33,7 +33,8 @@ const costs = {
   adUpdate: p.uint(DEFAULT_MMU_COSTS.adUpdate, 'cycles per accessed/dirty PTE update (an atomic PTE write)'),
 };
 
-function mmuPlugin(variant: MmuVariant, description: string) {
+// One rule for variants: the plugin binds a strategy (TlbTagPolicy) that the MMU, its consumer, defines.
+function mmuPlugin(variant: MmuVariant, policy: TlbTagPolicy, description: string) {
   return definePlugin({
     id: 'mmu',
     variant,
@@ -44,12 +45,12 @@ function mmuPlugin(variant: MmuVariant, description: string) {
     requires: [TOKENS.Costs, TOKENS.Stats, TOKENS.Bus, TOKENS.Clock],
     register(c, prm) {
       bindSingleton(c, MMU_FACTORY, (c) => {
-        const all = resolve(c, TOKENS.Costs);
+        const all = componentCosts(resolve(c, TOKENS.Costs), 'mmu');
         const stats = resolve(c, TOKENS.Stats);
         const bus = resolve(c, TOKENS.Bus);
         const clock = resolve(c, TOKENS.Clock);
         const options = Object.freeze({
-          tagged: variant === 'tagged',
+          policy,
           entries: prm.entries,
           ways: prm.ways,
           pageWalkCache: prm.pageWalkCache,
@@ -70,6 +71,6 @@ function mmuPlugin(variant: MmuVariant, description: string) {
   });
 }
 
-export const mmuTagged = mmuPlugin('tagged', 'TLB tagged with VMID + ASID: entries survive address-space and world switches');
-export const mmuUntagged = mmuPlugin('untagged', 'untagged TLB: every satp or p1gatp write flushes the TLB, walk caches and nested TLB');
+export const mmuTagged = mmuPlugin('tagged', TAGGED_TLB, 'TLB tagged with VMID + ASID: entries survive address-space and world switches');
+export const mmuUntagged = mmuPlugin('untagged', UNTAGGED_TLB, 'untagged TLB: every satp or p1gatp write flushes the TLB, walk caches and nested TLB');
 export const MMU_PLUGINS = [mmuTagged, mmuUntagged] as const;

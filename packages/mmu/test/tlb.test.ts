@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Access } from '@tachyxx/isa';
 import { buildContainer, parseHostConfig, PluginRegistry, resolve, TLB_FLUSH, TOKENS, ConfigError, type TlbFlushEvent } from '@tachyxx/core';
-import { Mmu, makeP1gatp, makeSatp, MMU_FACTORY, MMU_PLUGINS, PTE_R, PTE_W, type MmuOptions } from '../src/index.js';
+import { Mmu, TAGGED_TLB, UNTAGGED_TLB, makeP1gatp, makeSatp, MMU_FACTORY, MMU_PLUGINS, PTE_R, PTE_W, type MmuOptions } from '../src/index.js';
 import { AD, bump, newMem, PtBuilder, RAM_BASE, RecordingInvalidator, RWX, vaParts } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -177,7 +177,7 @@ describe('the modelled TLB', () => {
 describe('the mmu plugin', () => {
   it('builds a tagged MMU per hart from the host config with its stats at host.cpu<N>.mmu', () => {
     const registry = new PluginRegistry([...MMU_PLUGINS]);
-    const cfg = parseHostConfig('components: { mmu: { variant: tagged, entries: 128, ways: 8, nestedTlb: false } }\ncosts: { walkRef: 30 }', registry);
+    const cfg = parseHostConfig('components: { mmu: { variant: tagged, entries: 128, ways: 8, nestedTlb: false } }\ncosts: { mmu.walkRef: 30 }', registry);
     const host = buildContainer(cfg, registry);
     const factory = resolve(host, MMU_FACTORY);
     expect(factory.variant).toBe('tagged');
@@ -197,5 +197,20 @@ describe('the mmu plugin', () => {
     expect(resolve(host, MMU_FACTORY).create(newMem(1), 0).tagged).toBe(false);
     expect(() => parseHostConfig('components: { mmu: shadow }', registry)).toThrow(ConfigError);
     expect(() => new Mmu(newMem(1), { entries: 48, ways: 4 })).toThrow(/power of two/);
+  });
+});
+
+describe('the TLB tag policy (the mmu variant strategy)', () => {
+  it('is called on every satp / p1gatp write with whether the value changed', () => {
+    const calls: boolean[] = [];
+    const mmu = new Mmu(newMem(1), { policy: { name: 'spy', tagged: true, onSwitch: (_m, changed) => void calls.push(changed) } });
+    expect(mmu.tagged).toBe(true);
+    mmu.writeSatp(0, 0);
+    mmu.writeSatp(0, 0x9000_0000 | 0);
+    mmu.writeP1gatp(0, 0);
+    expect(calls).toEqual([false, true, false]);
+    expect(new Mmu(newMem(1), { policy: UNTAGGED_TLB }).tagged).toBe(false);
+    expect(new Mmu(newMem(1), { tagged: false }).policy).toBe(UNTAGGED_TLB);
+    expect(new Mmu(newMem(1)).policy).toBe(TAGGED_TLB);
   });
 });

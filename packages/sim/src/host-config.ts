@@ -7,10 +7,12 @@ import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
 import { HYPERVISOR_PLUGINS } from '@tachyxx/hypervisor';
 import { EVTCHN_PLUGINS } from '@tachyxx/evtchn';
+import { GRANT_PLUGINS } from '@tachyxx/grant';
+import { XENSTORE_PLUGINS } from '@tachyxx/xenstore';
 
 /** A registry of every plugin variant (a new one each call: registries are not shared). */
 export function registry(): PluginRegistry {
-  return new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS]);
+  return new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS]);
 }
 
 /** The variant each component gets when a config does not name one. */
@@ -20,6 +22,9 @@ export const DEFAULT_COMPONENTS: Readonly<Record<string, string>> = Object.freez
   sched: 'credit',
   hypervisor: 'xen',
   evtchn: 'fifo',
+  grant: 'v1',
+  xenstore: 'cxenstored',
+  console: 'xenconsoled',
 });
 
 export interface HostOverrides {
@@ -50,12 +55,22 @@ function applyDefaults(base: HostConfig, o: HostOverrides, explicitMemory: boole
   return hostConfigFromObject(raw, reg, { file });
 }
 
-/** Loads `file` (or the defaults) and applies command-line overrides; ConfigError on bad input. */
-export function hostContainer(file: string | undefined, o: HostOverrides): { config: HostConfig; container: DependencyContainer } {
+/**
+ * Loads `file` (or the defaults), selects the default variant of every component it leaves out
+ * and applies command-line overrides; ConfigError on bad input. The registry comes back with it
+ * (assembleHost resolves the components through it).
+ */
+export function hostConfig(file: string | undefined, o: HostOverrides): { config: HostConfig; registry: PluginRegistry } {
   const reg = registry();
   const base = file ? loadHostConfig(file, reg) : hostConfigFromObject({}, reg);
   // A host file always decides machine memory (as `tachyxx run --host` always did).
   const config = applyDefaults(base, o, file !== undefined, file ?? '(command line)', reg);
+  return { config, registry: reg };
+}
+
+/** `hostConfig` plus its DI container (for the bare machine, which is no hypervisor host). */
+export function hostContainer(file: string | undefined, o: HostOverrides): { config: HostConfig; container: DependencyContainer } {
+  const { config, registry: reg } = hostConfig(file, o);
   return { config, container: buildContainer(config, reg) };
 }
 

@@ -1,4 +1,4 @@
-export { registry, hostContainer, hostConfigWithDefaults, DEFAULT_COMPONENTS, SIM_VERSION, type HostOverrides } from './host-config.js';
+export { registry, hostConfig, hostContainer, hostConfigWithDefaults, DEFAULT_COMPONENTS, SIM_VERSION, type HostOverrides } from './host-config.js';
 export {
   simulateDomains,
   bootDomains,

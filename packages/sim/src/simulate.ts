@@ -1,14 +1,11 @@
 // One simulation, in process: what `tachyxx run --bare|--domain --stats` does, without the CLI.
 // Deterministic: for the same config, images and instruction limit, every field of `stats` except
 // `wallSeconds` and `mips` is the same on every run and every machine.
-import { buildContainer, type HostConfig } from '@tachyxx/core';
+import { buildContainer, type HostConfig, type PluginRegistry } from '@tachyxx/core';
 import { BareMachine, ISA_CPU_FACTORY, type RunResult } from '@tachyxx/isa';
 import { MMU_FACTORY } from '@tachyxx/mmu';
 import { resolve } from '@tachyxx/core';
-import { Host } from '@tachyxx/hypervisor';
-import { installEventChannelsFrom } from '@tachyxx/evtchn';
-import { GrantTables } from '@tachyxx/grant';
-import { attachConsoleRings, attachXenstore } from '@tachyxx/xenstore';
+import { assembleHost, type AssembledHost, type Host } from '@tachyxx/hypervisor';
 import { registry } from './host-config.js';
 
 /** Xen's shutdown reasons (public/sched.h SHUTDOWN_*), by code. */
@@ -29,8 +26,10 @@ export interface DomainImage {
 }
 
 export interface SimulateDomainsOptions {
-  /** A validated host config (hostConfigWithDefaults / hostContainer). */
+  /** A validated host config (hostConfigWithDefaults / hostConfig). */
   config: HostConfig;
+  /** The registry the config was validated with (default: registry()). */
+  registry?: PluginRegistry;
   images: readonly DomainImage[];
   maxInsns?: number;
   /** Guest output (console_io and the PV console ring), per domain. Default: dropped. */
@@ -77,6 +76,8 @@ export function domainNames(images: readonly Pick<DomainImage, 'name' | 'file'>[
 /** A host with its domains created, not yet run (bootDomains); finishDomains reads the outcome. */
 export interface BootedDomains {
   host: Host;
+  /** The assembly (components attached through the container); close() detaches them. */
+  assembled: AssembledHost;
   /** Host log lines so far (and later: the array keeps filling). */
   log: string[];
 }
@@ -87,22 +88,21 @@ export interface BootedDomains {
  * (in slices, under a debugger) then calls finishDomains. Throws ConfigError / ImageError /
  * HostError for unusable input.
  */
-export function bootDomains(o: Omit<SimulateDomainsOptions, 'maxInsns'>): BootedDomains {
+export function bootDomains(o: Omit<SimulateDomainsOptions, 'maxInsns'> & { onHost?: (host: Host) => void }): BootedDomains {
   const lines: string[] = [];
   const log = (l: string) => {
     lines.push(l);
     o.log?.(l);
   };
   const output = o.console ?? (() => {});
-  const container = buildContainer(o.config, registry());
-  const host = new Host({ container, console: output, log });
-  const evtchn = installEventChannelsFrom(host, container);
-  GrantTables.attach(host);
-  attachXenstore(host, evtchn, { container });
-  attachConsoleRings(host, evtchn, { output, log });
+  // Every selected component (evtchn, grant, xenstore, console, ...) is attached by the assembly;
+  // console_io and the PV console rings both write to `output`.
+  const assembled = assembleHost(o.config, o.registry ?? registry(), { console: output, log });
+  const host = assembled.host;
+  o.onHost?.(host);
   const names = domainNames(o.images);
   o.images.forEach((img, i) => host.createDomain({ name: names[i]!, image: img.bytes, file: img.file, memoryMiB: img.memoryMiB, vcpus: img.vcpus ?? 1, ...(img.cmdline !== undefined ? { cmdline: img.cmdline } : {}) }));
-  return { host, log: lines };
+  return { host, assembled, log: lines };
 }
 
 /** The outcome of a booted host's run that ended with `stop` after `wallSeconds` of running. */
@@ -141,7 +141,9 @@ export function simulateDomains(o: SimulateDomainsOptions): DomainsRun {
   const maxInsns = o.maxInsns ?? Infinity;
   const t0 = performance.now();
   const stop = booted.host.run({ maxInsns });
-  return finishDomains(booted, stop, (performance.now() - t0) / 1000, maxInsns);
+  const run = finishDomains(booted, stop, (performance.now() - t0) / 1000, maxInsns);
+  booted.assembled.close();
+  return run;
 }
 
 export interface SimulateBareOptions {

@@ -23,7 +23,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
-import { ConfigError, HOST_PARAMS, describeValue, type PluginRegistry } from '@tachyxx/core';
+import { ConfigError, HOST_PARAMS, costKey, describeValue, type PluginRegistry } from '@tachyxx/core';
 import { registry as simRegistry, WALL_CLOCK_STATS } from '@tachyxx/sim';
 import { FormulaError, formulaPaths, parseFormula, type Expr } from './formula.js';
 
@@ -48,7 +48,7 @@ export const DEFAULT_BARE_MEMORY_MIB = 256;
 export type AxisValue = string | number | boolean;
 
 export interface Axis {
-  /** As written: `mmu.variant`, `mmu.entries`, `pcpus`, `costs.walkRef`. */
+  /** As written: `mmu.variant`, `mmu.entries`, `pcpus`, `costs.mmu.walkRef`. */
   readonly key: string;
   /** Where it goes in the host config, e.g. ['components', 'mmu', 'entries']. */
   readonly configPath: readonly string[];
@@ -300,7 +300,7 @@ function validateSweep(raw: unknown, file: string, reg: PluginRegistry, locate: 
 
 /**
  * Maps an axis key to its place in the host config, or calls `fail` with the allowed keys:
- * `<component>.variant`, `<component>.<param of any of its variants>`, `costs.<cost>`, or one of
+ * `<component>.variant`, `<component>.<param of any of its variants>`, `costs.<component>.<cost>`, or one of
  * HOST_AXES.
  */
 export function axisConfigPath(key: string, reg: PluginRegistry, fail: (reason: string, allowed: readonly string[]) => never): string[] {
@@ -309,7 +309,8 @@ export function axisConfigPath(key: string, reg: PluginRegistry, fail: (reason: 
   const head = dot < 0 ? key : key.slice(0, dot);
   const rest = dot < 0 ? '' : key.slice(dot + 1);
   if (head === 'costs') {
-    const costs = [...new Set(reg.all().flatMap((pl) => Object.keys(pl.costs ?? {})))].sort();
+    // Costs are namespaced by the component whose plugin declares them (`mmu.walkRef`).
+    const costs = [...new Set(reg.all().flatMap((pl) => Object.keys(pl.costs ?? {}).map((c) => costKey(pl.id, c))))].sort();
     if (!costs.includes(rest)) return fail(`unknown cost '${rest}'`, costs.map((c) => `costs.${c}`));
     return ['costs', rest];
   }

@@ -9,3 +9,4 @@ export { HostRunner, type HostRunnerOptions } from './runner.js';
 export { ControlServer, HostClient, CONTROL_DEFAULTS, type ControlServerOptions, defaultSocketPath, probeSocket, listenPrivate, ensurePrivateDir, checkSocketPath } from './server.js';
 export { parseMemKb, MAX_MEMKB } from './units.js';
 export { readImageFile, readImageFileSync, checkImageFile, MAX_IMAGE_BYTES } from './image-file.js';
+export { assembleToolstackHost, TOOLSTACK_COMPONENTS, TOOLSTACK_EVENT, type ToolstackEvent } from './assembly.js';

@@ -10,13 +10,14 @@ import { MAX_MEMKB, parseMemKb } from './units.js';
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_RAM_BASE, PAGE_SIZE, ShutdownReason, shutdownReasonName } from '@tachyxx/abi';
-import { TOKENS, resolve, type DependencyContainer, type HostConfig } from '@tachyxx/core';
+import { type HostConfig, type PluginRegistry } from '@tachyxx/core';
 import { ImageError } from '@tachyxx/isa';
-import { Host, HostError, type Domain, type Vcpu } from '@tachyxx/hypervisor';
+import { HostError, type AssembledHost, type Domain, type Host, type Vcpu } from '@tachyxx/hypervisor';
 import { SchedError, DEFAULT_POOL, DEFAULT_WEIGHT, SCHED_VARIANTS, type SchedVariant } from '@tachyxx/sched';
-import { installEventChannelsFrom, type EventChannels } from '@tachyxx/evtchn';
-import { GrantTables } from '@tachyxx/grant';
-import { Xenstored, attachConsoleRings, attachXenstore, type ConsoleRings, connectLocal, createDomainLayout, domainPath, vmPath, type XsClient } from '@tachyxx/xenstore';
+import type { EventChannels, EvtchnComponent } from '@tachyxx/evtchn';
+import type { GrantComponent, GrantTables } from '@tachyxx/grant';
+import { Xenstored, type ConsoleComponent, type ConsoleRings, connectLocal, createDomainLayout, domainPath, vmPath, type XenstoreComponent, type XsClient } from '@tachyxx/xenstore';
+import { assembleToolstackHost, TOOLSTACK_EVENT } from './assembly.js';
 import { ToolstackError, type ErrorCode, type ListEntry, type OpName, type VcpuEntry, OPS, PROTOCOL_NAME, PROTOCOL_VERSION, validateArgs } from './protocol.js';
 import { MAX_IMAGE_BYTES, checkImageFile, readImageFile } from './image-file.js';
 import { toBuildSpec, type BuildSpec, type ShutdownAction } from './domain-config.js';
@@ -41,7 +42,10 @@ export const LOG_MAX_BYTES_DEFAULT = 16 << 20;
 export const LOG_KEEP_DEFAULT = 2;
 
 export interface ToolstackOptions {
-  container: DependencyContainer;
+  /** The host config (components it leaves out get the toolstack's defaults: see TOOLSTACK_COMPONENTS). */
+  config: HostConfig;
+  /** Every plugin the config may select (the toolstack's own are added when missing). */
+  registry: PluginRegistry;
   /** Dom0's memory (MiB) and vCPUs; default the host config's `dom0`, else 256 MiB (at most a quarter of RAM) and 1 vCPU. */
   dom0?: { memoryMiB: number; vcpus: number };
   /** Console logs (guest-<name>.log) and the host log (hypervisor.log) go here; none when absent. */
@@ -183,7 +187,6 @@ export class Toolstack {
   private readonly consoleRate: { bytes: number; periodMs: number };
   private readonly wallNow: () => number;
   private readonly hostLogSinks = new Set<(line: string) => void>();
-  private readonly eventSinks = new Set<(ev: DomainEvent) => void>();
   private readonly poolDisplay = new Map<string, string>();
   private readonly opts: ToolstackOptions;
   private readonly restartTimers = new Set<NodeJS.Timeout>();
@@ -194,32 +197,35 @@ export class Toolstack {
   private seq = 0;
   private closed = false;
   private readonly consoleRings: ConsoleRings;
+  /** The assembled host (its components, container and bus). */
+  readonly assembled: AssembledHost;
 
   constructor(opts: ToolstackOptions) {
     this.opts = opts;
-    this.config = resolve(opts.container, TOKENS.HostConfig);
     this.consoleRate = opts.consoleRate ?? CONSOLE_RATE_DEFAULT;
     this.wallNow = opts.wallNow ?? (() => performance.now());
     if (!(Number.isSafeInteger(this.consoleRate.bytes) && this.consoleRate.bytes >= 0 && Number.isSafeInteger(this.consoleRate.periodMs) && this.consoleRate.periodMs > 0)) {
       throw new ToolstackError('EINVAL', `consoleRate: bytes must be an integer >= 0 and periodMs an integer > 0, got ${JSON.stringify(this.consoleRate)}`);
     }
+    // One assembly: the host and every selected component (evtchn, grant, xenstore with its
+    // store rings, the console rings whose output joins console_io's), in dependency order.
+    const assembled = assembleToolstackHost(opts.config, opts.registry, {
+      console: (d, bytes) => this.onConsole(d, bytes),
+      log: (line) => this.log(line),
+    });
+    this.assembled = assembled;
+    this.config = assembled.config;
     if (opts.logDir) {
       mkdirSync(opts.logDir, { recursive: true, mode: 0o700 });
       this.hostLogFd = this.openLog('hypervisor.log');
     }
-    this.host = new Host({
-      container: opts.container,
-      console: (d, bytes) => this.onConsole(d, bytes),
-      log: (line) => this.log(line),
-    });
-    this.evtchn = installEventChannelsFrom(this.host, opts.container);
-    this.grants = GrantTables.attach(this.host);
-    this.xs = new Xenstored({ now: () => this.host.clock.now });
-    // Store ring page + event channel per domain, start_info.store_mfn/store_evtchn, introduce
-    // and release (the xenstore component's plumbing); the toolstack adds libxl's entries.
-    attachXenstore(this.host, this.evtchn, { xs: this.xs });
-    // xenconsoled: the PV console ring per domain; its output joins console_io's.
-    this.consoleRings = attachConsoleRings(this.host, this.evtchn, { output: (d, bytes) => this.onConsole(d, bytes), log: (line) => this.log(line) });
+    this.host = assembled.host;
+    this.evtchn = assembled.component<EvtchnComponent>('evtchn').channels;
+    this.grants = assembled.component<GrantComponent>('grant').tables;
+    // xenstored comes from the xenstore component (its stats at host.xenstore, watches on the bus);
+    // the toolstack adds libxl's entries.
+    this.xs = assembled.component<XenstoreComponent>('xenstore').xs;
+    this.consoleRings = assembled.component<ConsoleComponent>('console').rings;
     this.xsc = connectLocal(this.xs, 0);
     this.topo = { pcpus: this.config.pcpus, nodes: this.host.machine.numa.nodes.map((n) => n.pcpus) };
 
@@ -320,8 +326,10 @@ export class Toolstack {
     }
   }
 
+  /** Toolstack domain events go on the host's bus (TOOLSTACK_EVENT): `xl` streams subscribe. */
   private emit(ev: DomainEvent): void {
-    for (const s of this.eventSinks) s(ev);
+    const bus = this.host.bus;
+    if (bus.hasSubscribers(TOOLSTACK_EVENT)) bus.publish(TOOLSTACK_EVENT, { time: this.host.clock.now, ...ev });
   }
 
   // =============================================================================================
@@ -685,6 +693,7 @@ export class Toolstack {
       r.logFd = null;
     }
     this.hostLogFd?.close();
+    this.assembled.close();
     this.hostLogFd = null;
   }
 
@@ -759,11 +768,11 @@ export class Toolstack {
       case 'console-input':
         return this.consoleInput(a);
       case 'events': {
-        const sink = (ev: DomainEvent) => {
-          if (!ctx.send(id, { event: 'domain', ...ev })) this.eventSinks.delete(sink);
-        };
-        this.eventSinks.add(sink);
-        ctx.addStream(id, () => this.eventSinks.delete(sink));
+        let sub: { unsubscribe(): void } | null = null;
+        sub = this.host.bus.on(TOOLSTACK_EVENT).subscribe(({ time: _time, ...ev }) => {
+          if (!ctx.send(id, { event: 'domain', ...ev })) sub?.unsubscribe();
+        });
+        ctx.addStream(id, () => sub?.unsubscribe());
         return { stream: id };
       }
       case 'vcpu-list':

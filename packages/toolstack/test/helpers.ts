@@ -1,5 +1,5 @@
 import { resolve as resolvePath } from 'node:path';
-import { PluginRegistry, buildContainer, hostConfigFromObject } from '@tachyxx/core';
+import { PluginRegistry, hostConfigFromObject } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
@@ -17,7 +17,7 @@ export function makeToolstack(host: Record<string, unknown> = {}, opts: Partial<
     components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit', hypervisor: 'xen', evtchn: 'fifo' },
     ...host,
   }, reg);
-  return new Toolstack({ container: buildContainer(config, reg), restartDelayMs: 0, ...opts });
+  return new Toolstack({ config, registry: reg, restartDelayMs: 0, ...opts });
 }
 
 export interface FakeCtx extends OpContext {

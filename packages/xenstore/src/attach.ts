@@ -16,7 +16,7 @@
 import { PAGE_SIZE, StartInfo } from '@tachyxx/abi';
 import { resolve, type DependencyContainer } from '@tachyxx/core';
 import type { EventChannels } from '@tachyxx/evtchn';
-import type { Domain, Host, Vcpu } from '@tachyxx/hypervisor';
+import type { Domain, HostServices, Vcpu } from '@tachyxx/hypervisor';
 import { allocDomainRing, publishDomainRing } from './domain-ring.js';
 import { createDomainLayout } from './layout.js';
 import { connectLocal } from './local.js';
@@ -63,12 +63,15 @@ function ringPageOfDomain(d: Domain<Vcpu>, gpa: number): RingPage {
 }
 
 /** Wires xenstored to `host`: every domain created from now on gets a store ring + port. */
-export function attachXenstore(host: Host, evtchn: EventChannels, opts: AttachXenstoreOptions = {}): XenstoreAttachment {
+export function attachXenstore(host: HostServices, evtchn: EventChannels, opts: AttachXenstoreOptions = {}): XenstoreAttachment {
   let xs = opts.xs;
   if (!xs && opts.container?.isRegistered(XENSTORED, true)) xs = resolve(opts.container, XENSTORED);
   if (!xs) {
     xs = new Xenstored({ bus: host.bus, now: () => host.clock.now });
     host.stats.mount('host.xenstore', xs.stats);
+  } else if (!opts.xs && opts.container) {
+    // The plugin's xenstored: its stats go where an assembled host's would.
+    if (!host.stats.lookup('host.xenstore')) host.stats.mount('host.xenstore', xs.stats);
   }
   const store = xs;
   const bindings = new Map<number, StoreBinding>();

@@ -14,9 +14,10 @@
  * the ring broken — a log line, dom0's port closed, input refused; nothing else is affected.
  */
 import { PAGE_SIZE, StartInfo } from '@tachyxx/abi';
+import { StatGroup } from '@tachyxx/core';
 import type { EventChannels } from '@tachyxx/evtchn';
 import { allocDomainRing, publishDomainRing } from './domain-ring.js';
-import type { Domain, Host, Vcpu } from '@tachyxx/hypervisor';
+import type { Domain, HostServices, Vcpu } from '@tachyxx/hypervisor';
 
 /** struct xencons_interface offsets. */
 export const XENCONS = {
@@ -66,18 +67,29 @@ export interface AttachConsoleRingsOptions {
   output: (d: Domain<Vcpu>, bytes: Uint8Array) => void;
   /** Host log (a broken ring is reported here). */
   log?: (line: string) => void;
+  /** Counters to fill (the console component's stats, `host.console`). */
+  stats?: ConsoleStats;
+}
+
+/** The console daemon's counters (`host.console`). */
+export class ConsoleStats extends StatGroup {
+  readonly bytesOut = this.counter('bytesOut', 'byte', 'guest output bytes drained from console rings');
+  readonly bytesIn = this.counter('bytesIn', 'byte', 'input bytes written into console rings');
+  readonly inputRefused = this.counter('inputRefused', 'byte', 'input bytes refused (queue full, or no working ring)');
+  readonly ringsDropped = this.counter('ringsDropped', 'count', 'rings dropped for corrupt indexes');
 }
 
 const u32 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(off, true);
 
 /** Wires xenconsoled to `host`: every domain created from now on gets a console ring + port. */
-export function attachConsoleRings(host: Host, evtchn: EventChannels, opts: AttachConsoleRingsOptions): ConsoleRings {
+export function attachConsoleRings(host: HostServices, evtchn: EventChannels, opts: AttachConsoleRingsOptions): ConsoleRings {
   const bindings = new Map<number, ConsoleRingBinding>();
   const doms = new Map<number, Domain<Vcpu>>();
   const ringGpaOf = (d: Domain<Vcpu>) => d.sharedInfoGpa + 2 * PAGE_SIZE;
 
   const drop = (d: Domain<Vcpu>, b: ConsoleRingBinding, why: string) => {
     b.broken = why;
+    if (opts.stats) opts.stats.ringsDropped.value++;
     b.pending = [];
     b.pendingBytes = 0;
     if (b.dom0Port > 0) evtchn.unbind(b.dom0Port);
@@ -114,6 +126,7 @@ export function attachConsoleRings(host: Host, evtchn: EventChannels, opts: Atta
       new DataView(w.buffer).setUint32(0, outProd, true);
       d.access.write(gpa + XENCONS.out_cons, w);
       kick = true;
+      if (opts.stats) opts.stats.bytesOut.value += data.length;
       opts.output(d, data);
     }
     // Input: as much of the queue as fits in in[].
@@ -131,6 +144,7 @@ export function attachConsoleRings(host: Host, evtchn: EventChannels, opts: Atta
         }
         space -= n;
         b.pendingBytes -= n;
+        if (opts.stats) opts.stats.bytesIn.value += n;
         if (n === chunk.length) b.pending.shift();
         else b.pending[0] = chunk.subarray(n);
       }
@@ -168,8 +182,12 @@ export function attachConsoleRings(host: Host, evtchn: EventChannels, opts: Atta
     process,
     input(domid, bytes) {
       const b = bindings.get(domid);
-      if (!b || b.broken) return -1;
+      if (!b || b.broken) {
+        if (opts.stats) opts.stats.inputRefused.value += bytes.length;
+        return -1;
+      }
       const n = Math.min(bytes.length, CONSOLE_INPUT_QUEUE - b.pendingBytes);
+      if (opts.stats) opts.stats.inputRefused.value += bytes.length - n;
       if (n > 0) {
         b.pending.push(Uint8Array.from(bytes.subarray(0, n)));
         b.pendingBytes += n;

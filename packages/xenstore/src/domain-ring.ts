@@ -3,7 +3,7 @@
 // start_info (the page's GFN in the `*_mfn` field, as HVM_PARAM_*_PFN on HVM/Arm, and the port).
 import { GUEST_RAM_BASE, PAGE_SIZE } from '@tachyxx/abi';
 import type { EventChannels } from '@tachyxx/evtchn';
-import type { Domain, Host, Vcpu } from '@tachyxx/hypervisor';
+import type { Domain, HostServices, Vcpu } from '@tachyxx/hypervisor';
 
 export interface DomainRingSlot {
   gfn: number;
@@ -11,7 +11,7 @@ export interface DomainRingSlot {
 }
 
 /** Maps the page at `gpa` into `d` and allocates its port; null when either is impossible. */
-export function allocDomainRing(host: Host, evtchn: EventChannels, d: Domain<Vcpu>, gpa: number): DomainRingSlot | null {
+export function allocDomainRing(host: HostServices, evtchn: EventChannels, d: Domain<Vcpu>, gpa: number): DomainRingSlot | null {
   if (!d.sharedInfoGpa || !d.startInfoGpa) return null;
   const gfn = gpa / PAGE_SIZE;
   if (gpa < GUEST_RAM_BASE || host.domains.mapSpecialPage(d, gfn) < 0) return null;

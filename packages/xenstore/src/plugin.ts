@@ -1,10 +1,14 @@
-// The xenstore component's plugin: one variant, `cxenstored` (C xenstored's semantics). The
-// hypervisor resolves XENSTORED, introduces each guest with its ring page and event channel
-// (`introduceRing`), and calls `processRing()` when the guest notifies.
+// The xenstore component's plugin: one variant, `cxenstored` (C xenstored's semantics). It binds
+// the Xenstored (XENSTORED) and a host component (XENSTORE_COMPONENT) that the host assembly
+// attaches after the event channels it needs: every new domain gets a store ring page and port,
+// introduced with `introduceRing`; `processRing()` runs when the guest notifies.
 import { bindSingleton, definePlugin, defineToken, p, resolve, TOKENS } from '@tachyxx/core';
+import { EVTCHN_COMPONENT } from '@tachyxx/evtchn';
 import { Xenstored, DEFAULT_QUOTAS } from './xenstored.js';
+import { consoleXenconsoled, XenstoreComponent } from './components.js';
 
 export const XENSTORED = defineToken<Xenstored>('xenstore.Xenstored');
+export const XENSTORE_COMPONENT = defineToken<XenstoreComponent>('xenstore.Component');
 
 export const xenstoredPlugin = definePlugin({
   id: 'xenstore',
@@ -19,8 +23,9 @@ export const xenstoredPlugin = definePlugin({
     quota_transaction_nodes: p.uint(DEFAULT_QUOTAS.nodesPerTransaction, 'nodes one transaction may access (xenstored -Q transaction-nodes=)', { min: 2 }),
     quota_outstanding: p.uint(DEFAULT_QUOTAS.outstandingPerDomain, 'unread replies before a domain ring is no longer read (xenstored -Q outstanding=)', { min: 1 }),
   },
-  provides: [XENSTORED],
-  requires: [TOKENS.Stats, TOKENS.Bus, TOKENS.Clock],
+  provides: [XENSTORED, XENSTORE_COMPONENT],
+  requires: [TOKENS.Bus, TOKENS.Clock, EVTCHN_COMPONENT],
+  component: XENSTORE_COMPONENT,
   register(c, v) {
     bindSingleton(c, XENSTORED, (c) => {
       const clock = resolve(c, TOKENS.Clock);
@@ -37,8 +42,11 @@ export const xenstoredPlugin = definePlugin({
           outstandingPerDomain: v.quota_outstanding,
         },
       });
-      resolve(c, TOKENS.Stats).mount('host.xenstore', xs.stats);
       return xs;
     });
+    bindSingleton(c, XENSTORE_COMPONENT, (c) => new XenstoreComponent(resolve(c, XENSTORED), resolve(c, EVTCHN_COMPONENT)));
   },
 });
+
+/** The xenstore and console plugins. */
+export const XENSTORE_PLUGINS = [xenstoredPlugin, consoleXenconsoled] as const;

@@ -1,6 +1,6 @@
 // `tachyxx host`: the host daemon — dom0 + xenstored + consoles, serving the control socket xl talks to.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from '@tachyxx/core';
 import { XsSocketServer } from '@tachyxx/xenstore';
@@ -8,11 +8,13 @@ import {
   CONSOLE_RATE_DEFAULT, CONTROL_DEFAULTS, ControlServer, HostRunner, LOG_KEEP_DEFAULT, LOG_MAX_BYTES_DEFAULT, Toolstack, ToolstackError, defaultSocketPath, probeSocket,
 } from '@tachyxx/toolstack';
 import { DEFAULT_HOST } from '@tachyxx/toolstack/units';
-import { hostContainer } from '../host-config.js';
+import { hostConfig } from '../host-config.js';
+import { traceExporter } from '../trace.js';
 import { intOption, parse, UsageError } from '../usage.js';
 
 export const HOST_HELP = `Usage: tachyxx host [--config host.yaml] [--socket PATH] [--detach] [--unpaced] [--log-dir DIR]
                     [--log-size SIZE] [--log-keep N] [--console-rate BYTES] [--max-connections N]
+                    [--trace-events FILE]
 
 Boots a Tachyxx host — dom0 (the TypeScript toolstack), xenstored and the console daemon — and
 serves the control socket that xl talks to (JSON lines; packages/toolstack/README.md).
@@ -35,6 +37,9 @@ Options:
                   limit a silent or idle client is closed for a new one, else the new one gets EBUSY
   --detach        run in the background: print "PID SOCKET" and "XENSTORED_PATH=PATH", then exit
   --unpaced       never pace simulated time to the wall clock (batch runs, tests)
+  --trace-events FILE
+                  write a Chrome trace-event JSON of the host's run when it stops
+                  (ui.perfetto.dev, chrome://tracing); see tachyxx run --help
   -h, --help      show this help
 
 xenstored listens on xenstored.sock (NAME.xenstored.sock for a socket NAME.sock other than
@@ -64,6 +69,7 @@ export async function hostCommand(args: string[]): Promise<number> {
     'log-dir': { type: 'string' },
     detach: { type: 'boolean' },
     unpaced: { type: 'boolean' },
+    'trace-events': { type: 'string' },
     'log-size': { type: 'string' },
     'log-keep': { type: 'string' },
     'console-rate': { type: 'string' },
@@ -97,8 +103,8 @@ export async function hostCommand(args: string[]): Promise<number> {
 
   let ts: Toolstack;
   try {
-    const { container } = hostContainer(values.config, values.config ? {} : { ...DEFAULT_HOST });
-    ts = new Toolstack({ container, logDir, logMaxBytes, logKeep, consoleRate });
+    const { config, registry } = hostConfig(values.config, values.config ? {} : { ...DEFAULT_HOST });
+    ts = new Toolstack({ config, registry, logDir, logMaxBytes, logKeep, consoleRate });
   } catch (e) {
     if (e instanceof ConfigError || e instanceof ToolstackError) {
       process.stderr.write(`tachyxx host: ${e.message}\n`);
@@ -106,6 +112,8 @@ export async function hostCommand(args: string[]): Promise<number> {
     }
     throw e;
   }
+  const traceFile = values['trace-events'] === undefined ? null : resolve(values['trace-events']);
+  const trace = traceFile ? traceExporter(ts.host.bus) : null;
   const server = new ControlServer(ts, { maxConnections });
   const xsServer = new XsSocketServer(ts.xs, { log: (l) => ts.log(l), onIo: () => ts.onIo() });
   const xsPath = xenstoredPathFor(socket);
@@ -144,6 +152,14 @@ export async function hostCommand(args: string[]): Promise<number> {
   runner.stop();
   await server.close();
   await xsServer.close();
+  if (trace && traceFile) {
+    try {
+      writeFileSync(traceFile, trace.toJSON());
+    } catch (e) {
+      process.stderr.write(`tachyxx host: --trace-events ${traceFile}: ${(e as Error).message}\n`);
+    }
+    trace.stop();
+  }
   ts.close();
   if (failed) {
     process.stderr.write(`tachyxx host: ${(failed as Error).message}\n`);

@@ -4,7 +4,8 @@ import { ConfigError } from '@tachyxx/core';
 import { ImageError } from '@tachyxx/isa';
 import { HostError } from '@tachyxx/hypervisor';
 import { bootDomains, finishDomains, type BootedDomains, type DomainImage, type DomainsStop } from '@tachyxx/sim';
-import { hostContainer } from '../host-config.js';
+import { hostConfig } from '../host-config.js';
+import { traceExporter } from '../trace.js';
 import { catchSignals, consoleSink, signalStatus, stdoutGone } from '../console.js';
 import { readImageFileSync, ToolstackError } from '@tachyxx/toolstack';
 import { DomainTarget } from '@tachyxx/gdbstub';
@@ -18,6 +19,8 @@ export interface RunDomainsOptions {
   variant?: string;
   maxInsns: number;
   stats?: string;
+  /** Write Chrome trace-event JSON of the run here (--trace-events). */
+  traceEvents?: string;
   /** Serve gdb for the first domain (--gdb). */
   gdb?: GdbOptions;
 }
@@ -41,8 +44,9 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
     for (const l of parts) out.write(enc.encode(`${d.name}: ${l}\n`));
   };
   let booted: BootedDomains;
+  let trace = null as ReturnType<typeof traceExporter> | null;
   try {
-    const { config } = hostContainer(o.hostFile, {
+    const { config, registry } = hostConfig(o.hostFile, {
       isa: o.variant,
       // machine memory: the domains plus room for P2M tables and special pages
       memoryMiB: Math.min(4096, o.images.length * (o.memoryMiB + 8) + 16),
@@ -62,7 +66,11 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
     }
     // The host, its components (event channels, grant tables, xenstored, console rings) and the
     // domains: @tachyxx/sim, shared with `tachyxx sweep`.
-    booted = bootDomains({ config, images, console: guestOutput });
+    booted = bootDomains({
+      config, registry, images, console: guestOutput,
+      // The trace exporter subscribes before the domains exist, so it sees them being created.
+      onHost: (h) => { trace = o.traceEvents ? traceExporter(h.bus) : null; },
+    });
   } catch (e) {
     if (e instanceof ConfigError || e instanceof ImageError || e instanceof HostError) {
       process.stderr.write(`tachyxx: ${e.message}\n`);
@@ -106,6 +114,11 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
     out.flush();
   }
   const wallSeconds = (performance.now() - t0) / 1000;
+  if (trace) {
+    writeFileSync(o.traceEvents!, trace.toJSON());
+    trace.stop();
+  }
+  if (why === 'signal' || why === 'epipe') booted.assembled.close();
   if (why === 'signal') {
     process.stderr.write(`tachyxx: stopped by ${sig.signal()}\n`);
     return signalStatus(sig.signal()!);
@@ -118,5 +131,6 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
   if (run.stop === 'idle') process.stderr.write('tachyxx: deadlock: every vCPU is blocked and nothing can wake them\n');
 
   if (o.stats) writeFileSync(o.stats, JSON.stringify(run.stats, null, 2) + '\n');
+  booted.assembled.close();
   return run.status;
 }

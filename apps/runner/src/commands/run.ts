@@ -39,6 +39,10 @@ Options:
   --max-insns N       stop after exactly N retired instructions (exit status 1)
   --stats FILE.json   write run statistics as JSON
   --trace FILE        write an instruction trace (pc, level, instruction, disassembly); slow
+  --trace-events FILE with --domain: write a Chrome trace-event JSON of the run (open it in
+                      ui.perfetto.dev or chrome://tracing): a track per pCPU with the vCPU on
+                      it, traps and hypercalls (1 in 16, weighted), event-channel sends, TLB
+                      misses; same config and images give the same file
   --gdb [HOST:]PORT   serve the gdb remote protocol on TCP (host default 127.0.0.1; port 0
                       picks one) or --gdb unix:PATH; with --domain gdb debugs the first domain,
                       each of its vCPUs a thread (see "Debugging a guest" in the README)
@@ -70,6 +74,7 @@ export async function runCommand(args: string[]): Promise<number> {
       'max-insns': { type: 'string' },
       stats: { type: 'string' },
       trace: { type: 'string' },
+      'trace-events': { type: 'string' },
       gdb: { type: 'string' },
       'gdb-wait': { type: 'boolean' },
       'gdb-others': { type: 'string' },
@@ -113,8 +118,10 @@ export async function runCommand(args: string[]): Promise<number> {
       variant: values.isa,
       maxInsns,
       stats: values.stats,
+      traceEvents: values['trace-events'],
     });
   }
+  if (values['trace-events'] !== undefined) throw new UsageError('--trace-events applies to --domain only (a bare run has no hypervisor bus)', HINT);
   if (values.vcpus !== undefined) throw new UsageError('--vcpus applies to --domain only', HINT);
   const memoryMiB = intOption('memory', values.memory, 256, HINT, 1, 4096);
   let host;

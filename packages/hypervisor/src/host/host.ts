@@ -9,7 +9,10 @@ import {
   CONSOLEIO_write, Errno, Virq, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason,
   VcpuInfo, VcpuTimeInfo, GUEST_MAX_VCPUS, shutdownReasonName,
 } from '@tachyxx/abi';
-import { EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type DependencyContainer, type SimEvent } from '@tachyxx/core';
+import {
+  EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type Counter, type DependencyContainer, type SimEvent,
+  CONSOLE_OUTPUT, DOMAIN_LIFECYCLE, HYPERCALL, PCPU_COUNTERS, SHUTDOWN, TRAP, VCPU_SCHEDULE, type ShutdownReason as ShutdownReasonName,
+} from '@tachyxx/core';
 import { Cpu, PhysMemory, encodeStartInfo, setTrapRouting, parseElf, ImageError, disassemble, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
 import { MMU_FACTORY, type Mmu } from '@tachyxx/mmu';
 import { SCHED_CORE, numaPlacement, vcpusOnNodes, type SchedCore, type NumaTopology } from '@tachyxx/sched';
@@ -28,6 +31,9 @@ import { DomainWatchdogs } from '../hypercalls/watchdog.js';
 import { Vcpu } from './vcpu.js';
 import { GuestState } from './guest-state.js';
 import { DEFAULT_HYPERVISOR_COSTS, HYPERVISOR_COSTS, type HypervisorCosts } from '../plugin.js';
+import type { GuestAccess } from '../memory/guest-access.js';
+import type { HypercallHandler } from '../hypercalls/table.js';
+import type { HostServices, InterruptSink, PollProvider } from '../services.js';
 
 export interface HostOptions {
   /** Built by core's buildContainer with isa, mmu and sched selected. */
@@ -41,7 +47,15 @@ export interface HostOptions {
   quantumNs?: number;
   /** Wall clock at host boot, seconds since the epoch (deterministic default 2026-01-01). */
   wallclockEpoch?: number;
+  /**
+   * Bus sampling of the per-call topics (TRAP, HYPERCALL): one event per this many calls, with
+   * `weight` = the period. Default 16; the hot path only decrements a counter.
+   */
+  busSampleEvery?: number;
 }
+
+/** Default sampling period of TRAP and HYPERCALL bus events. */
+export const DEFAULT_BUS_SAMPLE_EVERY = 16;
 
 export interface DomainSpec {
   name: string;
@@ -75,6 +89,11 @@ interface Pcpu {
   current: Vcpu | null;
   /** schedule() requested (a SCHEDULE_SOFTIRQ). */
   reschedule: boolean;
+  /** `host.cpu<id>` in the stats tree. */
+  stats: StatGroup;
+  /** Traps into PL1 by cause (+64 for interrupts), created on first use under `host.cpu<id>.traps`. */
+  trapCounters: (Counter | undefined)[];
+  traps: number;
 }
 
 const TWO32 = 4294967296;
@@ -106,7 +125,7 @@ const IDLE_EVENTS_PER_ROUND = 1024;
 /** Longest simulated time one invocation of a preemptible hypercall works before it yields (ns). */
 export const HYPERCALL_PREEMPT_NS = 100_000;
 
-export class Host {
+export class Host implements HostServices {
   readonly clock: SimClock;
   readonly queue: EventQueue;
   readonly bus: EventBus;
@@ -121,10 +140,11 @@ export class Host {
   private readonly opts: HostOptions;
   private readonly wallclockEpoch: number;
   private readonly guest = new GuestState();
-  private readonly log: (line: string) => void;
-  /** Traps by cause: exceptions at [cause], interrupts at [64 + cause] (named in statsJson; no string per trap). */
-  private readonly trapCounts = new Float64Array(128);
-  /** Hypercall continuations taken (preempted long hypercalls). */
+  private readonly logSink: (line: string) => void;
+  private readonly sampleEvery: number;
+  private trapSampleLeft: number;
+  private hypercallSampleLeft: number;
+  /** Hypercall continuations taken (preempted long hypercalls); `host.hypervisor.continuations`. */
   continuations = 0;
   /** End of the running pCPU's current slice (simulated ns). */
   private sliceEnd = Infinity;
@@ -133,15 +153,42 @@ export class Host {
   /** The pCPU whose CPU stopped for a debugger event (run() returns 'debug'), or null. */
   debugStopped: Pcpu | null = null;
   readonly costs: HypervisorCosts;
-  /** Set by an event-channel component: deliver a VIRQ through its bound port (true = delivered). */
-  virqHook: ((v: Vcpu, virq: number) => boolean) | null = null;
-  /**
-   * Set by an event-channel component: SCHEDOP_poll on ports (Xen's do_poll / evtchn_port_poll).
-   * Gets the poll's port array (already range-checked); returns -errno (a bad port), 1 when a
-   * port is already pending (the poll returns at once), or 0 to block. After 0 the component
-   * wakes the vCPU (wakeVcpu) when one of the ports becomes pending.
-   */
-  pollHook: ((v: Vcpu, portsGpa: number, nrPorts: number) => number) | null = null;
+  /** The VIRQ sink (the event-channel component), or null: VIRQs are then bare upcalls. */
+  private interruptSink: InterruptSink | null = null;
+  /** The SCHEDOP_poll provider (the event-channel component), or null: polls wait for the timeout. */
+  private pollProvider: PollProvider | null = null;
+
+  setInterruptSink(sink: InterruptSink): void {
+    if (this.interruptSink) throw new Error('the host already has an interrupt sink (two event-channel components?)');
+    this.interruptSink = sink;
+  }
+
+  setPollProvider(provider: PollProvider): void {
+    if (this.pollProvider) throw new Error('the host already has a poll provider (two event-channel components?)');
+    this.pollProvider = provider;
+  }
+
+  registerHypercall(nr: number, handler: HypercallHandler<Vcpu>, name?: string): void {
+    this.hypercalls.register(nr, handler, name);
+  }
+
+  guestMemory(d: Domain<Vcpu>): GuestAccess {
+    return d.access;
+  }
+
+  /** Guest console output: the host's console sink, and CONSOLE_OUTPUT on the bus when someone listens. */
+  consoleOutput(d: Domain<Vcpu>, bytes: Uint8Array): void {
+    this.opts.console(d, bytes);
+    if (this.bus.hasSubscribers(CONSOLE_OUTPUT)) this.bus.publish(CONSOLE_OUTPUT, { time: this.clock.now, domid: d.domid, text: new TextDecoder().decode(bytes) });
+  }
+
+  log(line: string): void {
+    this.logSink(line);
+  }
+
+  chargeCycles(v: Vcpu, cycles: number): void {
+    if (v.loadedOn >= 0) this.pcpus[v.loadedOn]!.cpu.cycles += cycles;
+  }
   private readonly runningHooks: ((v: Vcpu, now: number) => void)[] = [];
   /** Called whenever a vCPU is loaded on a pCPU and starts running (with that pCPU's time). */
   onVcpuRunning(hook: (v: Vcpu, now: number) => void): void { this.runningHooks.push(hook); }
@@ -164,7 +211,11 @@ export class Host {
     this.freqHz = config.cpu.freqMHz * 1e6;
     this.quantumNs = opts.quantumNs ?? 100_000;
     this.wallclockEpoch = opts.wallclockEpoch ?? 1_767_225_600;
-    this.log = opts.log ?? (() => {});
+    this.logSink = opts.log ?? (() => {});
+    this.sampleEvery = opts.busSampleEvery ?? DEFAULT_BUS_SAMPLE_EVERY;
+    if (!Number.isSafeInteger(this.sampleEvery) || this.sampleEvery < 1) throw new RangeError(`busSampleEvery must be a positive integer, got ${this.sampleEvery}`);
+    this.trapSampleLeft = this.sampleEvery;
+    this.hypercallSampleLeft = this.sampleEvery;
     this.machine = new MachineMemory({ memoryMiB: config.memoryMiB, pcpus: config.pcpus, numa: opts.numa ?? config.numa });
     this.domains = new DomainTable<Vcpu>({ machine: this.machine, bus: this.bus, clock: this.clock, seed: config.seed, superpages: true });
     // A P2M entry went away: no pCPU may keep a translation through it.
@@ -182,7 +233,8 @@ export class Host {
       const mmu = mmuFactory.create(this.machine.mem, id, cpu);
       cpu.attachMmu(mmu);
       this.setUpFirmware(cpu);
-      const p: Pcpu = { id, cpu, mmu, current: null, reschedule: true };
+      const p: Pcpu = { id, cpu, mmu, current: null, reschedule: true, stats: this.stats.group('host').group(`cpu${id}`), trapCounters: [], traps: 0 };
+      this.mountCpuStats(p);
       cpu.setTrapHandler(1, (cpu, cause, isInterrupt, tval, epc) => this.onTrap(p, cause, isInterrupt, tval, epc));
       cpu.setTrapHandler(0, (_cpu, cause, isInterrupt, _tval, epc) => {
         throw new Error(`pCPU ${id}: trap ${causeName(cause, isInterrupt)} reached PL0 firmware at ${hex(epc)} (hypervisor bug)`);
@@ -191,6 +243,15 @@ export class Host {
     }
 
     this.costs = c.isRegistered(HYPERVISOR_COSTS, true) ? resolve(c, HYPERVISOR_COSTS) : DEFAULT_HYPERVISOR_COSTS;
+    const hv = this.stats.group('host').group('hypervisor');
+    this.hypercalls.setStats(hv.group('hypercalls'));
+    this.subscribeLifecycleStats(hv.group('domains'));
+    hv.sampled('continuations', 'count', 'hypercall continuations taken (preempted long hypercalls)', () => this.continuations);
+    hv.sampled('handlerFailures', 'count', 'hypercall handlers that threw (each crashed its caller\'s domain)', () => {
+      let n = 0;
+      for (const f of this.hypercalls.failures.values()) n += f;
+      return n;
+    });
     this.sched = resolve(c, SCHED_CORE);
     this.sched.onReschedule = (pcpu) => {
       this.pcpus[pcpu]!.reschedule = true;
@@ -291,6 +352,9 @@ export class Host {
       if (v.online) this.sched.pause(v.sched, this.clock.now);
     }
     this.log(`(XEN) d${d.domid}: ${why ?? `shutdown: ${shutdownReasonName(reason)}`}`);
+    if (this.bus.hasSubscribers(SHUTDOWN)) {
+      this.bus.publish(SHUTDOWN, { time: this.clock.now, domid: d.domid, reason: shutdownReasonName(reason) as ShutdownReasonName, code: reason });
+    }
     this.stopRun = true;
     for (const p of this.pcpus) if (p.current?.domain === d) p.cpu.stop('shutdown');
   }
@@ -351,6 +415,7 @@ export class Host {
         if (this.debugStopped) return 'debug';
         if (this.instructions() >= maxInsns) return 'insn-limit';
       }
+      if (this.bus.hasSubscribers(PCPU_COUNTERS)) this.publishCounters();
       this.stopRun = false;
       // A pCPU that stopped early to reschedule (block, yield, shutdown) ends the round at its own
       // time: its switch may arm events (the blocked vCPU's timer) before the planned end.
@@ -404,7 +469,12 @@ export class Host {
   private switchTo(p: Pcpu, next: Vcpu | null): void {
     const now = this.pcpuNow(p);
     const prev = p.current;
+    const publish = this.bus.hasSubscribers(VCPU_SCHEDULE);
     if (prev) {
+      if (publish) {
+        const reason = prev.domain.shutdownCode !== null || !prev.online ? 'shutdown' : prev.blocked ? 'blocked' : 'preempted';
+        this.bus.publish(VCPU_SCHEDULE, { time: now, pcpu: p.id, domid: prev.domain.domid, vcpu: prev.id, kind: 'out', reason });
+      }
       p.cpu.saveContext(prev.ctx);
       prev.loadedOn = -1;
       prev.setRunstate(prev.blocked ? 'blocked' : prev.online && prev.domain.shutdownCode === null ? 'runnable' : 'offline', now);
@@ -425,6 +495,7 @@ export class Host {
       next.setRunstate('running', now);
       updateRunstateArea(next, now);
       this.updateTimeInfo(next, now);
+      if (publish) this.bus.publish(VCPU_SCHEDULE, { time: now, pcpu: p.id, domid: next.domain.domid, vcpu: next.id, kind: 'in' });
       for (const h of this.runningHooks) h(next, now);
     }
   }
@@ -458,7 +529,12 @@ export class Host {
 
   private onTrap(p: Pcpu, cause: number, isInterrupt: boolean, tval: number, epc: number): void {
     const v = p.current;
-    this.trapCounts[((isInterrupt ? 64 : 0) + cause) & 127]!++;
+    const slot = isInterrupt ? cause + 64 : cause;
+    const counter = p.trapCounters[slot] ?? this.trapCounter(p, slot, cause, isInterrupt);
+    counter.value++;
+    p.traps++;
+    // The bus sees one trap in `sampleEvery` (weight = the period): a decrement on the hot path.
+    if (--this.trapSampleLeft === 0) this.publishTrap(p, cause, isInterrupt, tval, epc);
     const cpu = p.cpu;
     const key = causeName(cause, isInterrupt);
     if (!v) throw new Error(`pCPU ${p.id}: ${key} at ${hex(epc)} with no vCPU loaded (hypervisor bug)`);
@@ -526,6 +602,7 @@ export class Host {
     const budgetNs = Math.max(0, Math.min(this.sliceEnd - cpu.timeNs(), HYPERCALL_PREEMPT_NS));
     const ret = this.hypercalls.dispatch(v, nr, args, budgetNs * this.freqHz / 1e9);
     cpu.cycles += this.costs.hypercall + this.hypercalls.charged;
+    if (--this.hypercallSampleLeft === 0) this.publishHypercall(p, v, nr, args.a0, ret);
     if (this.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
     if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
       cpu.completeEmulated(1);
@@ -605,7 +682,7 @@ export class Host {
     }
     // Xen delivers VIRQ_TIMER through the event channel bound to it; without an event-channel
     // component (or with VIRQ_TIMER unbound) it is the bare upcall.
-    if (!this.virqHook?.(v, Virq.timer)) this.sendUpcall(v);
+    if (!this.interruptSink?.deliverVirq(v, Virq.timer)) this.sendUpcall(v);
     // The singleshot is also SCHEDOP_poll's timeout (Xen's poll_timer_fn: vcpu_unblock): it ends
     // the poll even when the upcall was already pending (and masked), so raised nothing new.
     if (why === 'singleshot' && v.blocked && v.blockKind === 'block') this.wakeVcpu(v);
@@ -724,8 +801,14 @@ export class Host {
   /** HVM_PARAM_* per domain (hvm_op); initialised from start_info when a domain is built. */
   readonly hvmParams = new HvmParams();
   private readonly hvmOpContext = { params: this.hvmParams, domain: (id: number) => this.domains.get(id) };
-  /** XENMAPSPACE_grant_table: set by the grant component. */
-  grantFrames: GrantFrameSpace | null = null;
+  /** XENMAPSPACE_grant_table: the grant component's frames (`setGrantFrameSpace`), or null. */
+  get grantFrames(): GrantFrameSpace | null { return this.grantFrameSpace; }
+  private grantFrameSpace: GrantFrameSpace | null = null;
+
+  setGrantFrameSpace(space: GrantFrameSpace): void {
+    if (this.grantFrameSpace) throw new Error('the host already has a grant frame space (two grant components?)');
+    this.grantFrameSpace = space;
+  }
   /** SCHEDOP_watchdog timers. */
   readonly watchdogs = new DomainWatchdogs({
     now: () => this.clock.now,
@@ -778,7 +861,7 @@ export class Host {
       this.hypercalls.charge(this.costs.copyPerKiB * n / 1024);
       const view = chunk.subarray(0, n);
       if (v.domain.access.read(buf + done, view) < 0) return done ? done : -Errno.EFAULT;
-      this.opts.console(v.domain, view);
+      this.consoleOutput(v.domain, view);
       done += n;
     }
     return count;
@@ -839,8 +922,8 @@ export class Host {
         // masks (sstatus.SIE or sie.SEIE off) does not, or a poll loop that leaves
         // evtchn_upcall_pending set would spin.
         if (this.syncUpcall(v) && this.guest.upcallDeliverable(v.ctx, v.loadedOn >= 0 ? this.pcpus[v.loadedOn]!.cpu : null)) return 0;
-        if (this.pollHook) {
-          const r = this.pollHook(v, portsGpa, nrPorts);
+        if (this.pollProvider) {
+          const r = this.pollProvider.poll(v, portsGpa, nrPorts);
           if (r < 0) return r;
           if (r > 0) return 0;
         }
@@ -890,7 +973,83 @@ export class Host {
     cpu.level = 1;
   }
 
-  /** The run's statistics (see README): everything but wall-clock fields is deterministic. */
+  // =====================================================================================
+  // Stats and bus
+  // =====================================================================================
+
+  /** `host.cpu<N>`: the CPU engine's counters (read at dump time) next to its mmu and traps. */
+  private mountCpuStats(p: Pcpu): void {
+    const g = p.stats;
+    const cpu = p.cpu;
+    g.sampled('instructions', 'insn', 'guest and hypervisor-emulated instructions retired', () => cpu.instret);
+    g.sampled('cycles', 'cycle', 'simulated cycles of this pCPU', () => cpu.cycles);
+    g.sampled('blocksCompiled', 'count', 'basic blocks the JIT compiled', () => cpu.engineStats().blocksCompiled);
+    g.sampled('blockInvalidations', 'count', 'compiled blocks dropped by self-modifying code', () => cpu.engineStats().blockInvalidations);
+    g.sampled('codeFlushes', 'count', 'whole code-cache flushes (fence.i, satp changes)', () => cpu.engineStats().codeFlushes);
+    g.sampled('softTlbMisses', 'count', 'CPU soft-TLB misses (lookups that reached the MMU)', () => cpu.engineStats().tlbMisses);
+    g.sampled('softTlbFlushes', 'count', 'CPU soft-TLB flushes', () => cpu.engineStats().tlbFlushes);
+    g.sampled('trapsToPl1', 'count', 'traps taken into the hypervisor (PL1)', () => p.traps);
+  }
+
+  /**
+   * `host.hypervisor.domains`: lifecycle transitions and shutdown reasons, counted by a bus
+   * subscription (DOMAIN_LIFECYCLE, SHUTDOWN) — the stats tree as a subscriber of the bus.
+   */
+  private subscribeLifecycleStats(g: StatGroup): void {
+    const kinds = ['created', 'unpaused', 'paused', 'shutdown', 'destroyed'] as const;
+    const byKind = new Map(kinds.map((k) => [k, g.counter(k, 'event', `domains ${k}`)]));
+    const reasons = g.group('shutdownReasons');
+    const byReason = new Map<string, Counter>();
+    this.bus.on(DOMAIN_LIFECYCLE).subscribe((e) => {
+      const c = byKind.get(e.kind);
+      if (c) c.value++;
+    });
+    this.bus.on(SHUTDOWN).subscribe((e) => {
+      let c = byReason.get(e.reason);
+      if (!c) byReason.set(e.reason, (c = reasons.counter(e.reason, 'event', `shutdowns with reason ${e.reason}`)));
+      c.value++;
+    });
+  }
+
+  private trapCounter(p: Pcpu, slot: number, cause: number, isInterrupt: boolean): Counter {
+    const c = p.stats.group('traps').counter(causeName(cause, isInterrupt), 'count', `traps into PL1 with ${isInterrupt ? 'interrupt' : 'exception'} cause ${cause}`);
+    p.trapCounters[slot] = c;
+    return c;
+  }
+
+  private publishTrap(p: Pcpu, cause: number, interrupt: boolean, tval: number, epc: number): void {
+    this.trapSampleLeft = this.sampleEvery;
+    if (!this.bus.hasSubscribers(TRAP)) return;
+    const v = p.current;
+    this.bus.publish(TRAP, {
+      time: this.pcpuNow(p), pcpu: p.id, domid: v?.domain.domid ?? -1, vcpu: v?.id ?? -1, cause, interrupt,
+      from: ((p.cpu.readCsr(CSR.p1status) >>> 11) & 3) as 0 | 1 | 2 | 3, to: 1, pc: epc, tval, weight: this.sampleEvery, // from: p1status.PPL (bits 12:11)
+    });
+  }
+
+  private publishHypercall(p: Pcpu, v: Vcpu, op: number, cmd: number, result: number): void {
+    this.hypercallSampleLeft = this.sampleEvery;
+    if (!this.bus.hasSubscribers(HYPERCALL)) return;
+    this.bus.publish(HYPERCALL, { time: this.pcpuNow(p), pcpu: p.id, domid: v.domain.domid, vcpu: v.id, weight: this.sampleEvery, op, cmd, result, cycles: this.costs.hypercall });
+  }
+
+  private publishCounters(): void {
+    for (const p of this.pcpus) {
+      p.cpu.syncMmuStats?.();
+      this.bus.publish(PCPU_COUNTERS, { time: this.pcpuNow(p), pcpu: p.id, instructions: p.cpu.instret, cycles: p.cpu.cycles, tlbMisses: p.mmu.stats.tlbMisses.value, traps: p.traps });
+    }
+  }
+
+  /** The stats tree (`host.cpu<N>`, `host.sched`, `host.hypervisor`, every component), synced. */
+  statsTree() {
+    for (const p of this.pcpus) p.cpu.syncMmuStats?.();
+    return this.stats.dump();
+  }
+
+  /**
+   * The run's statistics (see README): a summary (instructions, simCycles, simNs, domains) and the
+   * stats tree (`tree`). Everything but wall-clock fields is deterministic.
+   */
   statsJson(): Record<string, unknown> {
     let cycles = 0;
     for (const p of this.pcpus) {
@@ -902,8 +1061,6 @@ export class Host {
       instructions: this.instructions(),
       simCycles: cycles,
       simNs: now,
-      traps: Object.fromEntries([...this.trapCounts].flatMap((n, i) => (n ? [[causeName(i & 63, i >= 64), n] as const] : [])).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-      hypercalls: this.hypercalls.counts(),
       domains: Object.fromEntries(this.domains.list().map((d) => [d.name, {
         domid: d.domid,
         state: d.state,
@@ -911,7 +1068,6 @@ export class Host {
         pages: d.totPages,
         vcpus: d.vcpus.map((v) => ({ id: v.id, runstate: v.runstateTimes(now) })),
       }])),
-      pcpus: this.pcpus.map((p) => ({ id: p.id, ...p.cpu.engineStats() })),
       tree: this.stats.dump(),
     };
   }

@@ -11,6 +11,7 @@
 // arguments into the guest's registers and leaves its pc on the ecall, so the guest re-executes
 // the call later and sees one call.
 import { Errno, hypercallName } from '@tachyxx/abi';
+import type { StatGroup } from '@tachyxx/core';
 
 /** Arguments a0..a5 as numbers (exact below 2^53; pointers and counts always are). */
 export interface HypercallArgs {
@@ -54,10 +55,34 @@ export class HypercallTable<V> {
   private items = 0;
   private contArgs: number[] | null = null;
 
+  private stats: StatGroup | null = null;
+
+  /**
+   * Mounts the call counts in the stats tree (`host.hypervisor.hypercalls.<name>`): one stat per
+   * registered hypercall, read at dump time, plus one per unknown number on its first call.
+   */
+  setStats(group: StatGroup): void {
+    if (this.stats) throw new Error('hypercall stats are already mounted');
+    this.stats = group;
+    for (const r of this.rows) if (r) this.mountRow(r);
+    for (const nr of this.unknown.keys()) this.mountUnknown(nr);
+  }
+
+  private mountRow(r: Row<V>): void {
+    this.stats?.sampled(r.name, 'count', `${r.name} calls`, () => r.calls);
+  }
+
+  private mountUnknown(nr: number): void {
+    const name = hypercallName(nr);
+    if (this.stats && !this.stats.lookup(name)) this.stats.sampled(name, 'count', `calls to unregistered hypercall ${nr} (-ENOSYS)`, () => this.unknown.get(nr) ?? 0);
+  }
+
   register(nr: number, handler: HypercallHandler<V>, name = hypercallName(nr)): void {
     if (!Number.isInteger(nr) || nr < 0 || nr > 63) throw new RangeError(`hypercall number ${nr} out of range`);
     if (this.rows[nr]) throw new Error(`hypercall ${nr} (${this.rows[nr]!.name}) is already registered`);
-    this.rows[nr] = { name, handler, calls: 0 };
+    const row = { name, handler, calls: 0 };
+    this.rows[nr] = row;
+    this.mountRow(row);
   }
 
   /**
@@ -73,7 +98,9 @@ export class HypercallTable<V> {
     this.nested = false;
     const row = nr >= 0 && nr < this.rows.length ? this.rows[nr] : undefined;
     if (!row) {
-      this.unknown.set(nr, (this.unknown.get(nr) ?? 0) + 1);
+      const n = this.unknown.get(nr);
+      this.unknown.set(nr, (n ?? 0) + 1);
+      if (n === undefined) this.mountUnknown(nr);
       return -Errno.ENOSYS;
     }
     row.calls++;
@@ -99,7 +126,9 @@ export class HypercallTable<V> {
     this.contArgs = null;
     const row = nr >= 0 && nr < this.rows.length ? this.rows[nr] : undefined;
     if (!row) {
-      this.unknown.set(nr, (this.unknown.get(nr) ?? 0) + 1);
+      const n = this.unknown.get(nr);
+      this.unknown.set(nr, (n ?? 0) + 1);
+      if (n === undefined) this.mountUnknown(nr);
       return -Errno.ENOSYS;
     }
     row.calls++;
