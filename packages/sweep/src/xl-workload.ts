@@ -10,8 +10,15 @@ import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { DEFAULT_TOPOLOGY, KNOWN_XL_KEYS, XlCfgError, XlConfig, closestXlKey, interpretDomainConfig, readConfigBytes } from '@tachyxx/xlcfg';
 
-/** The xl.cfg keys a sweep run applies (everything else in the file is refused). */
+/** The xl.cfg keys a sweep run applies (everything else in the file is refused, but SHUTDOWN_XL_KEYS = "destroy"). */
 export const SWEEP_XL_KEYS = ['name', 'type', 'kernel', 'memory', 'vcpus', 'maxvcpus', 'cmdline', 'extra', 'root'] as const;
+
+/**
+ * Shutdown actions: a sweep run ends a domain at its shutdown and reports how (poweroff = ok,
+ * anything else = failed), which is xl's "destroy"; any other action (restart, preserve, ...) is
+ * refused. (xl's defaults: destroy, but on_reboot = restart and on_soft_reset = soft-reset.)
+ */
+export const SHUTDOWN_XL_KEYS = ['on_poweroff', 'on_reboot', 'on_watchdog', 'on_crash', 'on_soft_reset'] as const;
 
 /**
  * Memory of an xl.cfg domain without `memory =` (MiB): what the Tachyxx host builds for
@@ -67,6 +74,11 @@ export function resolveXlDomain(file: string, limits: { maxMemoryMiB: number; ma
   if (u) throw new XlWorkloadError(`${u.source}:${u.line}: ${u.key}: ${u.message}`);
   for (const s of cfg.settings()) {
     if ((SWEEP_XL_KEYS as readonly string[]).includes(s.key)) continue;
+    if ((SHUTDOWN_XL_KEYS as readonly string[]).includes(s.key)) {
+      if (s.value.kind === 'atom' && s.value.value === 'destroy') continue;
+      const v = s.value.kind === 'atom' ? `"${s.value.value}"` : 'a list';
+      throw new XlWorkloadError(`${s.source}:${s.line}: ${s.key}: ${v} is not applied by a sweep run, which ends a domain when it shuts down (as "destroy") and reports how`);
+    }
     const near = KNOWN_XL_KEYS.has(s.key) ? undefined : closestXlKey(s.key);
     const why = KNOWN_XL_KEYS.has(s.key)
       ? `not applied by a sweep run, which takes only ${SWEEP_XL_KEYS.join(', ')} from an xl.cfg: remove it, or run the domain with xl create`

@@ -101,7 +101,7 @@ describe('sweep files', () => {
   });
 
   it('loads the shipped example sweeps', () => {
-    for (const f of ['mmu-tlb.yaml', 'mmu-virt.yaml', 'sched.yaml', 'bench-50.yaml']) {
+    for (const f of ['mmu-tlb.yaml', 'mmu-virt.yaml', 'sched.yaml', 'bench-50.yaml', 'xl-domains.yaml']) {
       const plans = expandSweep(loadSweep(resolve(import.meta.dirname, '../../../examples/sweeps', f)));
       expect(plans.length).toBeGreaterThan(1);
     }

@@ -78,7 +78,7 @@ describe('xl.cfg workloads', () => {
     const d = parseSweep(sweep(`  - { name: full, xl: ${f} }`), file).workloads[0]!.images[0]!;
     expect(d).toMatchObject({ name: 'full', memoryMiB: 33, vcpus: 2, maxVcpus: 4, cmdline: 'root=/dev/xvda quiet' });
     // No memory = ...: the Tachyxx host's default for xl create (128 MiB).
-    const g = cfg('nomem.cfg', `name = "nomem"\nkernel = "${join(guests, 'hello.elf')}"\n`);
+    const g = cfg('nomem.cfg', `name = "nomem"\nkernel = "${join(guests, 'hello.elf')}"\non_poweroff = "destroy"\non_crash = 'destroy'\n`);
     expect(parseSweep(sweep(`  - { name: nomem, xl: ${g} }`), file).workloads[0]!.images[0]!.memoryMiB).toBe(128);
   });
 
@@ -154,6 +154,8 @@ describe('xl.cfg workloads', () => {
     expect(one(`name = "d"\n${k}\nvif = [ "bridge=xenbr0" ]\n`)).toBe(`${at}:3: vif: Tachyxx has no network backend (netback) yet: virtual NICs cannot be attached`);
     expectStart(one(`name = "d"\ntype = "hvm"\n${k}\n`), `${at}:2: type: HVM guests need device emulation`);
     expectStart(one(`name = "d"\n${k}\ncpus = "0"\n`), `${at}:3: cpus: not applied by a sweep run, which takes only name, type, kernel, memory, vcpus, maxvcpus, cmdline, extra, root from an xl.cfg`);
+    expect(one(`name = "d"\n${k}\non_poweroff = "destroy"\non_crash = "preserve"\n`)).toBe(`${at}:4: on_crash: "preserve" is not applied by a sweep run, which ends a domain when it shuts down (as "destroy") and reports how`);
+    expect(one(`name = "d"\n${k}\non_reboot = "restart"\n`)).toMatch(/bad\.cfg:3: on_reboot: "restart" is not applied/);
     expect(one(`name = "d"\n${k}\nmemroy = 16\n`)).toBe(`${at}:3: memroy: unknown key (did you mean 'memory'?)`);
     expect(one(`name = "d"\n${k}\nmemory = [16\n`)).toBe(`${at}:4:1: expected ']' to close the list opened at 3:10, found end of file`);
     expectStart(one(`name = "d"\n${k}\nmemory = "lots"\n`), `${at}:3: memory: 'lots' is not`);
