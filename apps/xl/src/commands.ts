@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import type { ListEntry, VcpuEntry } from '@tachyxx/toolstack';
 import { Host, HostOpError, MAX_MEMKB, parseMemKb } from './client.js';
-import { parseCpuList, type HostTopology } from './config/cpumap.js';
+import { parseCpuList, type HostTopology } from '@tachyxx/xlcfg/cpumap';
 import { Usage, XlFail } from './usage.js';
 
 type Opts = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
@@ -622,10 +622,10 @@ const cpupoolCreate: HostCommand = async (host, argv) => {
   const files = positionals.filter((p) => !p.includes('='));
   if (files.length + (values.defconfig ? 1 : 0) > 1) throw new Usage('cpupool-create: more than one config file given', 'cpupool-create');
   const file = values.defconfig ?? files[0];
-  const { XlConfig, applyOverrides } = await import('./xlcfg/config.js');
+  const { XlConfig, applyOverrides } = await import('@tachyxx/xlcfg');
   const cfg = new XlConfig();
   if (file !== undefined) {
-    const { readConfigText } = await import('./config/read-file.js');
+    const { readConfigText } = await import('@tachyxx/xlcfg');
     let text: string;
     try {
       text = readConfigText(file);

@@ -1,3 +1,3 @@
-export * from './xlcfg/index.js';
-export * from './config/index.js';
+// The xl.cfg parser and libxl's domain config live in @tachyxx/xlcfg (re-exported as before).
+export * from '@tachyxx/xlcfg';
 export { main, XL_COMMANDS } from './main.js';

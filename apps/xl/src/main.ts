@@ -1,9 +1,7 @@
 import { parseArgs } from 'node:util';
 // The config parser (and @tachyxx/core under it) is loaded only by the commands that read
 // xl.cfg files, so that list, console, ... start fast.
-import type { XlCfgError } from './xlcfg/errors.js';
-import type { XlNotice } from './config/values.js';
-import type { HostTopology } from './config/cpumap.js';
+import type { XlCfgError, XlNotice, HostTopology } from '@tachyxx/xlcfg';
 import { Host, NoHostError, HostOpError, UntrustedSocketError } from './client.js';
 import { HOST_COMMANDS, createOnHost, hostTopology } from './commands.js';
 import { Usage, XlFail } from './usage.js';
@@ -130,7 +128,7 @@ async function createCommand(args: string[], host: () => Promise<Host>): Promise
   if (files.length === 0) throw new Usage('create: no config file given', 'create');
   if (files.length > 1) throw new Usage(`create: more than one config file given ('${files[0]}', '${files[1]}')`, 'create');
   const file = files[0]!;
-  const { loadDomainConfig, domainConfigJson } = await import('./config/load.js');
+  const { loadDomainConfig, domainConfigJson } = await import('@tachyxx/xlcfg');
   if (values.dryrun) {
     // The running host's topology when there is one (so -n warns exactly as create would),
     // else the default `tachyxx host` (DEFAULT_TOPOLOGY).
@@ -233,7 +231,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof Error && e.name === 'XlCfgError') {
       const ce = e as XlCfgError;
-      const { XlCfgError: Cls } = await import('./xlcfg/errors.js');
+      const { XlCfgError: Cls } = await import('@tachyxx/xlcfg');
       process.stderr.write(`${ce.message}\n`);
       for (const extra of ce.problems.slice(1)) {
         process.stderr.write(`${new Cls(extra, extra.key === undefined).message}\n`);

@@ -5,8 +5,8 @@ import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const CLI = join(ROOT, 'apps/xl/dist/cli.js');
-export const FIXTURES = resolve(import.meta.dirname, 'fixtures');
-export const GOLDEN = resolve(import.meta.dirname, 'golden');
+/** Real published xl.cfg files (kept with the parser, in @tachyxx/xlcfg). */
+export const FIXTURES = join(ROOT, 'packages/xlcfg/test/fixtures');
 export const tmp = () => mkdtempSync(join(tmpdir(), 'tachyxx-xl-'));
 
 /** Runs the real built `xl` as a user would. */

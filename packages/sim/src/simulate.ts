@@ -22,6 +22,8 @@ export interface DomainImage {
   bytes: Uint8Array;
   memoryMiB: number;
   vcpus?: number;
+  /** vCPUs the guest may bring up with VCPUOP_up (default `vcpus`). */
+  maxVcpus?: number;
   cmdline?: string;
 }
 
@@ -101,7 +103,7 @@ export function bootDomains(o: Omit<SimulateDomainsOptions, 'maxInsns'> & { onHo
   const host = assembled.host;
   o.onHost?.(host);
   const names = domainNames(o.images);
-  o.images.forEach((img, i) => host.createDomain({ name: names[i]!, image: img.bytes, file: img.file, memoryMiB: img.memoryMiB, vcpus: img.vcpus ?? 1, ...(img.cmdline !== undefined ? { cmdline: img.cmdline } : {}) }));
+  o.images.forEach((img, i) => host.createDomain({ name: names[i]!, image: img.bytes, file: img.file, memoryMiB: img.memoryMiB, vcpus: img.vcpus ?? 1, ...(img.maxVcpus !== undefined ? { maxVcpus: img.maxVcpus } : {}), ...(img.cmdline !== undefined ? { cmdline: img.cmdline } : {}) }));
   return { host, assembled, log: lines };
 }
 

@@ -38,7 +38,7 @@ export function executeRun(job: RunJob): RunOutcome {
     }
     const r = simulateDomains({
       config,
-      images: images.map((i) => ({ file: i.file, bytes: i.bytes, memoryMiB: i.memoryMiB, vcpus: i.vcpus, ...(i.name !== undefined ? { name: i.name } : {}), ...(i.cmdline !== undefined ? { cmdline: i.cmdline } : {}) })),
+      images: images.map((i) => ({ file: i.file, bytes: i.bytes, memoryMiB: i.memoryMiB, vcpus: i.vcpus, ...(i.maxVcpus !== undefined ? { maxVcpus: i.maxVcpus } : {}), ...(i.name !== undefined ? { name: i.name } : {}), ...(i.cmdline !== undefined ? { cmdline: i.cmdline } : {}) })),
       maxInsns: job.maxInsns,
     });
     return { key: job.key, status: r.status ? 'failed' : 'ok', reason: r.reason, stats: r.stats, wallSeconds: r.wallSeconds, deterministic: true };

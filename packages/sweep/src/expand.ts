@@ -17,7 +17,11 @@ export interface RunImage {
   readonly name?: string;
   readonly memoryMiB: number;
   readonly vcpus: number;
+  readonly maxVcpus?: number;
   readonly cmdline?: string;
+  /** For a domain from an xl.cfg file: the sha256 of the file's bytes (the run's key covers the cfg
+   *  as well as the kernel it names). */
+  readonly xlSha256?: string;
   /** sha256 of the bytes (hex). */
   readonly sha256: string;
   /** The bytes, base64: set for runs sent to other machines. */
@@ -59,9 +63,15 @@ export function expandSweep(spec: SweepSpec, reg: PluginRegistry = simRegistry()
       try {
         bytes = readFileSync(img.image);
       } catch (e) {
+        const why = `${img.image}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`;
+        if (img.xl) {
+          // The kernel an xl.cfg names: blame the cfg's kernel line, at the sweep's xl entry.
+          const pos = spec.locate(['workloads', i, 'domains', j, 'xl']) ?? spec.locate(['workloads', i, 'xl', j]) ?? spec.locate(['workloads', i, 'xl']) ?? spec.locate(['workloads', i]);
+          throw new ConfigError({ file: spec.file, line: pos?.line, col: pos?.col, keyPath: `workloads[${i}]`, reason: `${img.xl.kernelAt}: kernel: ${why}` });
+        }
         const path = w.mode === 'bare' ? ['workloads', i, 'bare', 'image'] : ['workloads', i, 'domains', j, 'image'];
         const pos = spec.locate(path) ?? spec.locate(path.slice(0, -1));
-        throw new ConfigError({ file: spec.file, line: pos?.line, col: pos?.col, keyPath: `workloads[${i}]`, reason: `${img.image}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}` });
+        throw new ConfigError({ file: spec.file, line: pos?.line, col: pos?.col, keyPath: `workloads[${i}]`, reason: why });
       }
       images.set(img.image, { sha256: createHash('sha256').update(bytes).digest('hex') });
     }),
@@ -88,7 +98,9 @@ export function expandSweep(spec: SweepSpec, reg: PluginRegistry = simRegistry()
           ...(img.name !== undefined ? { name: img.name } : {}),
           memoryMiB: img.memoryMiB,
           vcpus: img.vcpus,
+          ...(img.maxVcpus !== undefined ? { maxVcpus: img.maxVcpus } : {}),
           ...(img.cmdline !== undefined ? { cmdline: img.cmdline } : {}),
+          ...(img.xl !== undefined ? { xlSha256: img.xl.sha256 } : {}),
           sha256: images.get(img.image)!.sha256,
         }));
         const id = [w.name, ...spec.axes.map((a) => `${a.key}=${axes[a.key]}`), `seed=${seed}`].join('/');
@@ -118,14 +130,18 @@ function resolveConfig(spec: SweepSpec, w: Workload, raw: Record<string, unknown
   }
 }
 
-/** sha256 over (format, simulator version, resolved config, mode, images, instruction limit). */
+/**
+ * sha256 over (format, simulator version, resolved config, mode, images, instruction limit). An
+ * image's maxVcpus and xl.cfg hash are in its identity only when set, so the keys of image
+ * workloads without them are what they were before xl.cfg workloads existed.
+ */
 export function runKey(mode: string, config: HostConfig, images: readonly RunImage[], maxInsns: number): string {
   const identity = {
     format: CACHE_FORMAT,
     version: SIM_VERSION,
     mode,
     config,
-    images: images.map((i) => ({ name: i.name ?? null, memoryMiB: i.memoryMiB, vcpus: i.vcpus, cmdline: i.cmdline ?? null, sha256: i.sha256, base: i.file.replace(/^.*[\\/]/, '') })),
+    images: images.map((i) => ({ name: i.name ?? null, memoryMiB: i.memoryMiB, vcpus: i.vcpus, maxVcpus: i.maxVcpus, cmdline: i.cmdline ?? null, xl: i.xlSha256, sha256: i.sha256, base: i.file.replace(/^.*[\\/]/, '') })),
     maxInsns,
   };
   return createHash('sha256').update(canonicalJson(identity)).digest('hex');

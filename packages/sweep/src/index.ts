@@ -7,6 +7,11 @@ export {
   MAX_RUNS,
   DEFAULT_MAX_INSNS,
   DEFAULT_TIMEOUT_SECONDS,
+  WORKLOAD_KEYS,
+  DOMAIN_KEYS,
+  MAX_DOMAIN_MEMORY_MIB,
+  MAX_DOMAIN_VCPUS,
+  MAX_WORKLOAD_DOMAINS,
   type SweepSpec,
   type Axis,
   type AxisValue,
@@ -14,6 +19,7 @@ export {
   type DomainWorkload,
   type Metric,
 } from './spec.js';
+export { resolveXlDomain, XlWorkloadError, SWEEP_XL_KEYS, SHUTDOWN_XL_KEYS, XL_DEFAULT_MEMORY_MIB, type XlDomain } from './xl-workload.js';
 export { parseFormula, evaluate, lookupPath, formulaPaths, FormulaError, FORMULA_FUNCTIONS, MAX_FORMULA_LENGTH, MAX_FORMULA_DEPTH, type Expr } from './formula.js';
 export { expandSweep, runKey, canonicalJson, domainsMachineMemory, CACHE_FORMAT, type RunPlan, type RunJob, type RunImage } from './expand.js';
 export { executeRun, type RunOutcome } from './execute.js';

@@ -13,6 +13,7 @@
  *   - name: tlbstress
  *     domains: [{ image: ../../guests/build/tlbstress.elf, memoryMiB: 256 }]
  *   - { name: hello-bare, bare: { image: ../../guests/build/hello.elf } }
+ *   - { name: two-cfgs, xl: [../hello.cfg, ../timer.cfg] }   # xl.cfg files (@tachyxx/xlcfg)
  * seeds: [1]
  * limits: { maxInsns: 400000000, timeoutSeconds: 300 }
  * metrics:
@@ -26,10 +27,11 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNo
 import { ConfigError, HOST_PARAMS, costKey, describeValue, type PluginRegistry } from '@tachyxx/core';
 import { registry as simRegistry, WALL_CLOCK_STATS } from '@tachyxx/sim';
 import { FormulaError, formulaPaths, parseFormula, type Expr } from './formula.js';
+import { resolveXlDomain, XlWorkloadError } from './xl-workload.js';
 
 export const SWEEP_KEYS = ['name', 'host', 'axes', 'workloads', 'seeds', 'limits', 'metrics'] as const;
-export const WORKLOAD_KEYS = ['name', 'domains', 'bare'] as const;
-export const DOMAIN_KEYS = ['image', 'name', 'memoryMiB', 'vcpus', 'cmdline'] as const;
+export const WORKLOAD_KEYS = ['name', 'domains', 'bare', 'xl'] as const;
+export const DOMAIN_KEYS = ['image', 'name', 'memoryMiB', 'vcpus', 'maxVcpus', 'cmdline', 'xl'] as const;
 export const BARE_KEYS = ['image', 'memoryMiB'] as const;
 export const LIMIT_KEYS = ['maxInsns', 'timeoutSeconds'] as const;
 /** Host-level axes besides `<component>.variant` and `<component>.<param>`. */
@@ -44,6 +46,11 @@ export const DEFAULT_TIMEOUT_SECONDS = 600;
 /** Per-domain defaults, as `tachyxx run --domain` (64 MiB, 1 vCPU) and `--bare` (256 MiB). */
 export const DEFAULT_DOMAIN_MEMORY_MIB = 64;
 export const DEFAULT_BARE_MEMORY_MIB = 256;
+/** Bounds of one domain: memory (MiB; the host's PhysMemory is one ArrayBuffer of at most 4 GiB) and vCPUs (the host's GUEST_MAX_VCPUS for sweeps). */
+export const MAX_DOMAIN_MEMORY_MIB = 4096;
+export const MAX_DOMAIN_VCPUS = 32;
+/** Most domains in one workload. */
+export const MAX_WORKLOAD_DOMAINS = 64;
 
 export type AxisValue = string | number | boolean;
 
@@ -60,8 +67,14 @@ export interface DomainWorkload {
   /** Absolute path. */
   readonly image: string;
   readonly memoryMiB: number;
+  /** vCPUs online at boot. */
   readonly vcpus: number;
+  /** vCPUs the domain may bring up (more than `vcpus`); default `vcpus`. */
+  readonly maxVcpus?: number;
   readonly cmdline?: string;
+  /** Set for a domain from an xl.cfg file: the file (absolute), the sha256 of its bytes (part of the
+   *  run's cache key) and where its kernel was named (`FILE:LINE`, for errors). */
+  readonly xl?: { readonly file: string; readonly sha256: string; readonly kernelAt: string };
 }
 
 export interface Workload {
@@ -186,39 +199,55 @@ function validateSweep(raw: unknown, file: string, reg: PluginRegistry, locate: 
   }
 
   // workloads
-  if (!Array.isArray(top.workloads) || top.workloads.length === 0) fail(['workloads'], `expected a non-empty list of workloads ({ name, domains: [...] } or { name, bare: {...} }), got ${describeValue(top.workloads)}`);
+  if (!Array.isArray(top.workloads) || top.workloads.length === 0) fail(['workloads'], `expected a non-empty list of workloads ({ name, domains: [...] }, { name, xl: [cfg files] } or { name, bare: {...} }), got ${describeValue(top.workloads)}`);
   const workloads: Workload[] = [];
   (top.workloads as unknown[]).forEach((w, i) => {
     const at = ['workloads', i];
-    if (!isPlain(w)) fail(at, `expected { name, domains: [...] } or { name, bare: {...} }, got ${describeValue(w)}`);
+    if (!isPlain(w)) fail(at, `expected { name, domains: [...] }, { name, xl: [cfg files] } or { name, bare: {...} }, got ${describeValue(w)}`);
     const wl = w as Record<string, unknown>;
     for (const k of Object.keys(wl)) if (!(WORKLOAD_KEYS as readonly string[]).includes(k)) fail([...at, k], 'unknown key', WORKLOAD_KEYS, 'key');
     if (typeof wl.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(wl.name)) fail([...at, 'name'], `expected a workload name of letters, digits, '.', '_', '-', got ${describeValue(wl.name)}`);
     if (workloads.some((x) => x.name === wl.name)) fail([...at, 'name'], `duplicate workload name '${wl.name}'`);
-    if ((wl.domains === undefined) === (wl.bare === undefined)) fail(at, "give exactly one of 'domains' and 'bare'");
+    if ([wl.domains, wl.bare, wl.xl].filter((x) => x !== undefined).length !== 1) fail(at, "give exactly one of 'domains', 'xl' and 'bare'");
     if (wl.bare !== undefined) {
       const b = wl.bare;
       if (!isPlain(b)) fail([...at, 'bare'], `expected { image, memoryMiB }, got ${describeValue(b)}`);
       const bb = b as Record<string, unknown>;
       for (const k of Object.keys(bb)) if (!(BARE_KEYS as readonly string[]).includes(k)) fail([...at, 'bare', k], 'unknown key', BARE_KEYS, 'key');
       const image = imagePath(bb.image, [...at, 'bare', 'image']);
-      const memoryMiB = uintField(bb.memoryMiB, DEFAULT_BARE_MEMORY_MIB, 1, 4096, [...at, 'bare', 'memoryMiB']);
+      const memoryMiB = uintField(bb.memoryMiB, DEFAULT_BARE_MEMORY_MIB, 1, MAX_DOMAIN_MEMORY_MIB, [...at, 'bare', 'memoryMiB']);
       workloads.push({ name: wl.name as string, mode: 'bare', images: [{ image, memoryMiB, vcpus: 1 }] });
       return;
     }
-    if (!Array.isArray(wl.domains) || wl.domains.length === 0 || wl.domains.length > 64) fail([...at, 'domains'], `expected a list of 1..64 domains ({ image, memoryMiB, vcpus }), got ${describeValue(wl.domains)}`);
-    const images = (wl.domains as unknown[]).map((d, j) => {
+    if (wl.xl !== undefined) {
+      // `xl: FILE` or `xl: [FILE, ...]`: every domain from an xl.cfg file.
+      const files = Array.isArray(wl.xl) ? (wl.xl as unknown[]) : [wl.xl];
+      if (files.length === 0 || files.length > MAX_WORKLOAD_DOMAINS) fail([...at, 'xl'], `expected an xl.cfg file or a list of 1..${MAX_WORKLOAD_DOMAINS} of them, got ${describeValue(wl.xl)}`);
+      const images = files.map((f, j) => xlDomain(f, Array.isArray(wl.xl) ? [...at, 'xl', j] : [...at, 'xl']));
+      workloads.push({ name: wl.name as string, mode: 'domains', images });
+      return;
+    }
+    if (!Array.isArray(wl.domains) || wl.domains.length === 0 || wl.domains.length > MAX_WORKLOAD_DOMAINS) fail([...at, 'domains'], `expected a list of 1..${MAX_WORKLOAD_DOMAINS} domains ({ image, memoryMiB, vcpus } or { xl: cfg file }), got ${describeValue(wl.domains)}`);
+    const images = (wl.domains as unknown[]).map((d, j): DomainWorkload => {
       const dat = [...at, 'domains', j];
       if (typeof d === 'string') return { image: imagePath(d, dat), memoryMiB: DEFAULT_DOMAIN_MEMORY_MIB, vcpus: 1 };
-      if (!isPlain(d)) fail(dat, `expected an image file or { image, memoryMiB, vcpus, name, cmdline }, got ${describeValue(d)}`);
+      if (!isPlain(d)) fail(dat, `expected an image file, { image, memoryMiB, vcpus, maxVcpus, name, cmdline } or { xl: cfg file }, got ${describeValue(d)}`);
       const dd = d as Record<string, unknown>;
       for (const k of Object.keys(dd)) if (!(DOMAIN_KEYS as readonly string[]).includes(k)) fail([...dat, k], 'unknown key', DOMAIN_KEYS, 'key');
+      if (dd.xl !== undefined) {
+        const other = Object.keys(dd).find((k) => k !== 'xl');
+        if (other !== undefined) fail([...dat, other], `a domain from an xl.cfg file takes every setting from the file: set '${other}' there`, undefined, 'key');
+        return xlDomain(dd.xl, [...dat, 'xl']);
+      }
       if (dd.name !== undefined && (typeof dd.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(dd.name))) fail([...dat, 'name'], `expected a domain name, got ${describeValue(dd.name)}`);
       if (dd.cmdline !== undefined && typeof dd.cmdline !== 'string') fail([...dat, 'cmdline'], `expected a string, got ${describeValue(dd.cmdline)}`);
+      const vcpus = uintField(dd.vcpus, 1, 1, MAX_DOMAIN_VCPUS, [...dat, 'vcpus']);
+      const maxVcpus = uintField(dd.maxVcpus, vcpus, vcpus, MAX_DOMAIN_VCPUS, [...dat, 'maxVcpus']);
       return {
         image: imagePath(dd.image, [...dat, 'image']),
-        memoryMiB: uintField(dd.memoryMiB, DEFAULT_DOMAIN_MEMORY_MIB, 1, 4096, [...dat, 'memoryMiB']),
-        vcpus: uintField(dd.vcpus, 1, 1, 32, [...dat, 'vcpus']),
+        memoryMiB: uintField(dd.memoryMiB, DEFAULT_DOMAIN_MEMORY_MIB, 1, MAX_DOMAIN_MEMORY_MIB, [...dat, 'memoryMiB']),
+        vcpus,
+        ...(maxVcpus > vcpus ? { maxVcpus } : {}),
         ...(dd.name !== undefined ? { name: dd.name as string } : {}),
         ...(dd.cmdline !== undefined ? { cmdline: dd.cmdline as string } : {}),
       };
@@ -226,6 +255,16 @@ function validateSweep(raw: unknown, file: string, reg: PluginRegistry, locate: 
     workloads.push({ name: wl.name as string, mode: 'domains', images });
   });
 
+  /** A domain from an xl.cfg file (relative to the sweep file): any problem in the file makes the sweep invalid, with the cfg's file:line. */
+  function xlDomain(v: unknown, at: (string | number)[]): DomainWorkload {
+    if (typeof v !== 'string' || v === '') return fail(at, `expected an xl.cfg file name, got ${describeValue(v)}`);
+    try {
+      return resolveXlDomain(resolvePath(dir, v), { maxMemoryMiB: MAX_DOMAIN_MEMORY_MIB, maxVcpus: MAX_DOMAIN_VCPUS });
+    } catch (e) {
+      if (e instanceof XlWorkloadError) return fail(at, e.message);
+      throw e;
+    }
+  }
   function imagePath(v: unknown, at: (string | number)[]): string {
     if (typeof v !== 'string' || v === '') fail(at, `expected an image file name, got ${describeValue(v)}`);
     return resolvePath(dir, v as string);

@@ -85,7 +85,7 @@ describe('sweep files', () => {
     expect(err(base('  pcpus: [1]', 'sedes: [1]')).message).toMatch(/:10:1: sedes: unknown key \(allowed: name, host, axes, workloads, seeds, limits, metrics\)/);
     expect(err(base('  pcpus: [1]').replace('cycles: simCycles', 'cpi: simCycles / / instructions')).message).toMatch(/:9:8: metrics\.cpi: bad formula 'simCycles \/ \/ instructions': column 13/);
     expect(err(base('  pcpus: [1]').replace('hello.elf', 'nosuch.elf')).message).toMatch(/:7:24: workloads\[0\]: .*nosuch\.elf: no such file/);
-    expect(err(base('  pcpus: [1]').replace('memoryMiB: 64', 'memoryMB: 64')).message).toMatch(/workloads\[0\]\.domains\[0\]\.memoryMB: unknown key \(allowed: image, name, memoryMiB, vcpus, cmdline\)/);
+    expect(err(base('  pcpus: [1]').replace('memoryMiB: 64', 'memoryMB: 64')).message).toMatch(/workloads\[0\]\.domains\[0\]\.memoryMB: unknown key \(allowed: image, name, memoryMiB, vcpus, maxVcpus, cmdline, xl\)/);
     expect(err(base('  pcpus: [1]').replace('host: { memoryMiB: 200 }', 'host: { memoryMiB: 200, mmu: 1 }')).message).toMatch(/host\.mmu: unknown key/);
     expect(err(base('  pcpus: [1, 1]')).message).toMatch(/axes\.pcpus\[1\]: duplicate value 1/);
     expect(err(base('  pcpus: []')).message).toMatch(/axes\.pcpus: expected a non-empty list/);
@@ -101,7 +101,7 @@ describe('sweep files', () => {
   });
 
   it('loads the shipped example sweeps', () => {
-    for (const f of ['mmu-tlb.yaml', 'mmu-virt.yaml', 'sched.yaml', 'bench-50.yaml']) {
+    for (const f of ['mmu-tlb.yaml', 'mmu-virt.yaml', 'sched.yaml', 'bench-50.yaml', 'xl-domains.yaml']) {
       const plans = expandSweep(loadSweep(resolve(import.meta.dirname, '../../../examples/sweeps', f)));
       expect(plans.length).toBeGreaterThan(1);
     }

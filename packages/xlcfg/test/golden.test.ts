@@ -5,7 +5,7 @@ import { loadDomainConfig, domainConfigJson } from '../src/index.js';
 import { FIXTURES, GOLDEN } from './helpers.js';
 
 // Real published xl.cfg files (see fixtures/README.md) and what `xl create -n` prints for them.
-// Regenerate on purpose only: UPDATE_GOLDEN=1 pnpm vitest run --project xl
+// Regenerate on purpose only: UPDATE_GOLDEN=1 pnpm vitest run --project xlcfg
 const UUID = '00000000-0000-4000-8000-000000000000';
 const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.cfg')).sort();
 

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { XlCfgError } from '../xlcfg/errors.js';
-import { XlConfig, applyOverrides } from '../xlcfg/config.js';
+import { XlCfgError } from './errors.js';
+import { XlConfig, applyOverrides } from './xl-config.js';
 import type { HostTopology } from './cpumap.js';
 import { interpretDomainConfig, type DomainConfigResult } from './domain-config.js';
 import { DEFAULT_HOST } from '@tachyxx/toolstack/units';
 import { readConfigText } from './read-file.js';
 
-/** What `xl create -n` assumes without a running host: Tachyxx's default host (1 pCPU, 1 node). */
-/** The default `tachyxx host`: its pCPUs on one NUMA node. */
+/** What `xl create -n` assumes without a running host: the default `tachyxx host`, its pCPUs on one NUMA node. */
 export const DEFAULT_TOPOLOGY: HostTopology = { pcpus: DEFAULT_HOST.pcpus, nodes: [Array.from({ length: DEFAULT_HOST.pcpus }, (_, i) => i)] };
 
 export interface LoadOptions {

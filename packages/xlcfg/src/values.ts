@@ -1,6 +1,6 @@
-import { XlCfgError, type XlCfgProblem } from '../xlcfg/errors.js';
-import type { XlConfig } from '../xlcfg/config.js';
-import type { XlSetting, XlValue } from '../xlcfg/parser.js';
+import { XlCfgError, type XlCfgProblem } from './errors.js';
+import type { XlConfig } from './xl-config.js';
+import type { XlSetting, XlValue } from './parser.js';
 
 /** A note about a key that is valid xl.cfg but that Tachyxx ignores or cannot honour. */
 export interface XlNotice {

@@ -11,8 +11,8 @@
  * `xl create` to refuse with that reason; the config itself is still built and printed.
  */
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import type { XlConfig } from '../xlcfg/config.js';
-import type { XlSetting } from '../xlcfg/parser.js';
+import type { XlConfig } from './xl-config.js';
+import type { XlSetting } from './parser.js';
 import { parseCpuList, type HostTopology } from './cpumap.js';
 import { parseDiskSpec, DiskSpecError, type DeviceDisk } from './disk.js';
 import { parsePciSpec, PciSpecError, type DevicePci } from './pci.js';

@@ -8,6 +8,11 @@ export const MAX_CONFIG_BYTES = 1 << 20;
 
 /** Reads `path` as UTF-8; throws an Error whose message says why (for "Failed to read config file: ..."). */
 export function readConfigText(path: string, maxBytes = MAX_CONFIG_BYTES): string {
+  return readConfigBytes(path, maxBytes).toString('utf8');
+}
+
+/** The bytes of `path` under the same checks as readConfigText (a sweep hashes them for its cache key). */
+export function readConfigBytes(path: string, maxBytes = MAX_CONFIG_BYTES): Buffer {
   const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0));
   try {
     const st = fstatSync(fd);
@@ -25,7 +30,7 @@ export function readConfigText(path: string, maxBytes = MAX_CONFIG_BYTES): strin
       if (off > maxBytes) throw new Error(`grew past the limit of ${maxBytes} bytes for a config file while being read`);
       if (off === buf.length) break;
     }
-    return buf.subarray(0, off).toString('utf8');
+    return buf.subarray(0, off);
   } finally {
     closeSync(fd);
   }
