@@ -118,6 +118,14 @@ describe('tachyxx run: fatal conditions', () => {
     expect(r.stderr).toMatch(/deadlock: wfi at pc 0x8[0-9a-f]+/);
   });
 
+  it('ends a domain whose wfi nothing can wake as a deadlock too, though its periodic timer ticks', () => {
+    const t0 = Date.now();
+    const r = tachyxx('run', '--domain', GUEST('deadlock'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/tachyxx: deadlock: every vCPU is blocked and nothing can wake them/);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+
   it('runs self-modifying code correctly with and without fence.i', () => {
     const r = tachyxx('run', '--bare', GUEST('selfmod'));
     expect(r.status).toBe(0);

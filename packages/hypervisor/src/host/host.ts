@@ -500,12 +500,24 @@ export class Host implements HostServices {
     }
   }
 
+  /**
+   * Can anything still wake a vCPU (docs/hypervisor.md "can never wake")? A running or runnable
+   * vCPU can; a blocked one only through an armed timer whose interrupt could end its block: a
+   * SCHEDOP_block/poll ends on any upcall (VIRQ_TIMER from the singleshot or periodic timer); a
+   * wfi only on an interrupt it enabled in sie - the upcall (SEIE) for the Xen timers, the timer
+   * interrupt (STIE) for its own stimecmp. A wfi with nothing enabled can never wake, however
+   * many timers tick (a periodic timer is armed by default).
+   */
   private anyVcpuWakeSource(): boolean {
     for (const d of this.domains.list()) {
       if (d.shutdownCode !== null) continue;
       for (const v of d.vcpus) {
         if (!v.online) continue;
-        if (!v.blocked || v.singleshot.scheduled || v.periodic.scheduled || v.stimecmpWake.scheduled) return true;
+        if (!v.blocked) return true;
+        const loaded = v.loadedOn >= 0 ? this.pcpus[v.loadedOn]!.cpu : null;
+        const upcallWakes = v.blockKind !== 'wfi' || this.guest.upcallEnabled(v.ctx, loaded);
+        if (upcallWakes && (v.singleshot.scheduled || v.periodic.scheduled)) return true;
+        if (v.stimecmpWake.scheduled && this.guest.timerInterruptEnabled(v.ctx)) return true;
       }
     }
     return false;
