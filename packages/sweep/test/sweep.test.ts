@@ -115,11 +115,13 @@ describe('a local sweep', () => {
     expect(read(dir, 'results.csv')).toBe(read(join(root, 'b'), 'results.csv'));
   }, 120_000);
 
-  it('reports a run that passes its wall-clock limit as a timeout, does not cache it, and goes on', async () => {
+  it('reports a run that passes its wall-clock limit as a timeout, does not cache it, and goes on; a deadlock is a cached failure with its reason', async () => {
     const dir = join(root, 'd');
     const s = parseSweep(
       `name: timeout
 workloads:
+  - name: spin
+    domains: [${guests}/spin.elf]
   - name: deadlock
     domains: [${guests}/deadlock.elf]
   - name: hello
@@ -131,11 +133,12 @@ metrics: { instructions: instructions }
     );
     const r = await runSweep(s, { out: dir, backend: pool, progress: null });
     expect(r.report.rows.map((x) => [x.workload, x.status, x.reason])).toEqual([
-      ['deadlock', 'failed', 'timeout: still running after 2 s of wall time'],
+      ['spin', 'failed', 'timeout: still running after 2 s of wall time'],
+      ['deadlock', 'failed', "domain 'deadlock' still running (idle); deadlock: every vCPU is blocked and nothing can wake them"],
       ['hello', 'ok', ''],
     ]);
     const again = await runSweep(s, { out: dir, backend: pool, progress: null });
-    expect(again.cached).toBe(1);
+    expect(again.cached).toBe(2);
     expect(again.ran).toBe(1);
   }, 120_000);
 });

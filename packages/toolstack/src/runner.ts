@@ -145,7 +145,10 @@ export class HostRunner {
       } else until = now + this.sliceNs * 100;
       this.lastWall = wall;
       const t0 = performance.now();
-      host.run({ untilNs: until, maxInsns: host.instructions() + this.budget });
+      const why = host.run({ untilNs: until, maxInsns: host.instructions() + this.budget });
+      // The timers that are armed can wake nobody (a wfi with nothing enabled): the host says
+      // so at once, but the daemon's clock still runs them (uptime goes on, as on real Xen).
+      if (why === 'idle' && host.clock.now < until) host.queue.runUntil(until);
       this.busyMs += performance.now() - t0;
       this.slices++;
       ts.afterSlice();
