@@ -9,7 +9,7 @@ import { PAGE_SHIFT, chunkMask } from './memory.js';
 import { type Block, type BlockFn, TLB_INVALID, TWO32 } from './state.js';
 import type { Cpu } from './cpu.js';
 
-/** Drop every compiled block of c hart (fence.i). */
+/** Drop every compiled block of this hart (fence.i). */
 export function flushCode(c: Cpu): void {
   c.linkEpoch++;
   for (const pg of c.codePages) {
@@ -164,7 +164,7 @@ export function markCode(c: Cpu, off: number, len: number): void {
   const wasCode = mask[pg] !== 0;
   mask[pg]! |= bits;
   if (!wasCode) {
-    // evict write-TLB entries that map c host page
+    // evict write-TLB entries that map this host page
     const WL = c.WL, WO = c.WO, pageOff = (pg << PAGE_SHIFT) | 0;
     for (let i = 0; i < WL.length; i++) if (WL[i] !== TLB_INVALID && WO[i] === pageOff) WL[i] = TLB_INVALID;
   }

@@ -104,7 +104,7 @@ export function watchAccess(c: Cpu, lo: number, hi: number, size: number, kind: 
       c.debugAddr = Math.max(a, w.addr);
       c.debugAccess = kind === 0 ? 'r' : 'w';
       c.stopRequested = true;
-      if (c.sx === 0) c.sx = 2; // leave the compiled block after c instruction
+      if (c.sx === 0) c.sx = 2; // leave the compiled block after this instruction
       return;
     }
   }

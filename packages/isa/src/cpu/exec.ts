@@ -18,7 +18,7 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
   c.stopRequested = false;
   c.debugEvent = '';
   if (c.dbgStopNow) { c.dbgStopNow = false; c.debugEvent = 'request'; return 'debug'; }
-  // A host's time slice: compiled loops stop at the earlier of c and the timer deadline.
+  // A host's time slice: compiled loops stop at the earlier of this and the timer deadline.
   const dl = deadlineNs === Infinity ? Infinity : Math.ceil((deadlineNs - c.idleNs) * c.freqHz / 1e9);
   if (dl !== c.hostDeadlineCycles) {
     c.hostDeadlineCycles = dl;

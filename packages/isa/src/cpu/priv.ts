@@ -389,7 +389,7 @@ export function completeEmulated(c: Cpu, level: 0 | 1): void {
 /**
  * The handler at `level` made progress on the trapped instruction but did not finish it (a
  * preempted hypercall, Xen's hypercall continuation): return to it so that it executes again.
- * Nothing retires, but c is not a trap storm.
+ * Nothing retires, but this is not a trap storm.
  */
 export function restartTrapped(c: Cpu, level: 0 | 1): void {
   c.trapsWithoutRetire = 0;

@@ -15,7 +15,7 @@ import { r64Set } from './priv.js';
 import type { Cpu } from './cpu.js';
 
 /**
- * Use `mmu` for translation from now on: it becomes the translator, gets c CPU as its
+ * Use `mmu` for translation from now on: it becomes the translator, gets the CPU as its
  * soft-TLB invalidator, receives the current sstatus / p1gatp / satp (values it rejects read
  * as 0 afterwards), and every later satp / p1gatp / sstatus write, trap entry / return and
  * sfence.vma goes through it. Drops the soft-TLB and all compiled code (regions are recompiled
@@ -85,7 +85,7 @@ export function invalidatePage(c: Cpu, lo: number, hi: number): void {
     if (WL[i] === tag && WH[i] === hi) WL[i] = TLB_INVALID;
     if (XL[i] === tag && XH[i] === hi) XL[i] = TLB_INVALID;
   }
-  // A link into a block of c page would bypass the (now missing) exec translation.
+  // A link into a block of this page would bypass the (now missing) exec translation.
   if (c.execPages[(lo >>> 12) & 4095] !== 0) c.linkEpoch++;
 }
 
@@ -140,6 +140,11 @@ export function setGuestPageTval(c: Cpu, cause: number): void {
   }
 }
 
+/**
+ * Translate [addr, addr+size) for access; returns host offset of the first byte, or -1 after
+ * recording the fault. For an access crossing a page, `c.off2` gets the host offset of the
+ * second page's first byte.
+ */
 export function access(c: Cpu, lo: number, hi: number, size: number, acc: Access): number {
   const r = xlate(c, lo, hi, acc);
   if (r < 0) { recordFault(c, -r, lo, hi); return -1; }
