@@ -2,13 +2,16 @@
 // later the hypervisor host) selects one by config (`components: { isa: { variant: ... } }`)
 // and resolves ISA_CPU_FACTORY to build a hart per pCPU.
 import { bindSingleton, componentCosts, definePlugin, defineToken, p, resolve, TOKENS, type ParamSpec } from '@tachyxx/core';
-import { Cpu, PhysMemory, DEFAULT_COST_MODEL, type CostModel, type CpuOptions, type IsaVariant } from './cpu/index.js';
+import {
+  Cpu, PhysMemory, DEFAULT_COST_MODEL, SILENT_SENSITIVE, TRAP_SENSITIVE,
+  type CostModel, type CpuOptions, type IsaVariant, type SensitiveInstructionPolicy,
+} from './cpu/index.js';
 
 /** Builds a hart of the configured variant over a machine's physical memory. */
 export interface CpuFactory {
   readonly variant: IsaVariant;
   /** `extra` adds per-use options (e.g. `platformInterrupts` for a hypervisor host). */
-  create(memory: PhysMemory, hartId: number, extra?: Omit<CpuOptions, 'variant' | 'hartId' | 'freqHz' | 'costs'>): Cpu;
+  create(memory: PhysMemory, hartId: number, extra?: Omit<CpuOptions, 'variant' | 'hartId' | 'freqHz' | 'costs' | 'sensitivePolicy'>): Cpu;
 }
 export const ISA_CPU_FACTORY = defineToken<CpuFactory>('isa.CpuFactory');
 
@@ -33,7 +36,9 @@ const costs = Object.fromEntries(
   (Object.keys(DEFAULT_COST_MODEL) as (keyof CostModel)[]).map((k) => [k, p.uint(DEFAULT_COST_MODEL[k], COST_DESCRIPTIONS[k])]),
 ) as Record<keyof CostModel, ParamSpec<number>>;
 
-function isaPlugin(variant: IsaVariant, description: string) {
+// One rule for variants: the plugin binds a strategy (SensitiveInstructionPolicy) that the CPU,
+// its consumer, defines (as the mmu plugins bind a TlbTagPolicy).
+function isaPlugin(variant: IsaVariant, policy: SensitiveInstructionPolicy, description: string) {
   return definePlugin({
     id: 'isa',
     variant,
@@ -51,13 +56,15 @@ function isaPlugin(variant: IsaVariant, description: string) {
         const model = Object.fromEntries(Object.keys(DEFAULT_COST_MODEL).map((k) => [k, all[k]])) as unknown as CostModel;
         return {
           variant,
-          create: (memory, hartId, extra) => new Cpu(memory, { maxBlockInsns: params.maxBlockInsns, ...extra, variant, hartId, freqHz, costs: model }),
+          create: (memory, hartId, extra) => new Cpu(memory, {
+            maxBlockInsns: params.maxBlockInsns, ...extra, variant, sensitivePolicy: policy, hartId, freqHz, costs: model,
+          }),
         };
       });
     },
   });
 }
 
-export const isaTachyV1 = isaPlugin('tachy-v1', 'Tachyxx v1: every control-sensitive instruction at PL2 traps to PL1/PL0 (cause 22)');
-export const isaLegacySilent = isaPlugin('legacy-silent', 'pre-VT-like: some sensitive instructions fail silently at PL2 (docs/isa.md 2.6)');
+export const isaTachyV1 = isaPlugin('tachy-v1', TRAP_SENSITIVE, 'Tachyxx v1: every control-sensitive instruction at PL2 traps to PL1/PL0 (cause 22)');
+export const isaLegacySilent = isaPlugin('legacy-silent', SILENT_SENSITIVE, 'pre-VT-like: some sensitive instructions fail silently at PL2 (docs/isa.md 2.6)');
 export const ISA_PLUGINS = [isaTachyV1, isaLegacySilent] as const;

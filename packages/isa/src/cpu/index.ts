@@ -1,6 +1,8 @@
 // The CPU execution engine: public surface of src/cpu.
 export { Cpu, ISA_VARIANTS, createVcpuContext } from './cpu.js';
 export type { IsaVariant, RunReason, TrapHandler, TraceHook, CpuOptions, CpuStats, VcpuContext, CpuDebugHooks, CpuWatchpoint } from './cpu.js';
+export { TRAP_SENSITIVE, SILENT_SENSITIVE, sensitivePolicyOf } from './sensitive.js';
+export type { SensitiveInstructionPolicy, SensitiveKind, SensitiveAction } from './sensitive.js';
 export { costOf } from './codegen.js';
 export { PhysMemory, PAGE_SIZE, PAGE_SHIFT } from './memory.js';
 export type { PhysMemoryConfig, MemoryWriteListener } from './memory.js';

@@ -1,0 +1,171 @@
+// The translation cache: regions of basic blocks compiled per host page with codegen.ts, looked up
+// by host offset and checked against the virtual PC, chained through per-exit links (valid while
+// linkEpoch / linkBank match), single-step blocks, breakpoint blocks, and invalidation on writes
+// to code (markCode keeps write-TLB entries off code pages; invalidateCodePage / flushCode).
+
+import { Op, decode, immB, immJ } from '../decode.js';
+import { GEN_PARAMS, generateRegion, isControl, isSystem, type RegionBlock } from './codegen.js';
+import { PAGE_SHIFT, chunkMask } from './memory.js';
+import { type Block, type BlockFn, TLB_INVALID, TWO32 } from './state.js';
+import type { Cpu } from './cpu.js';
+
+/** Drop every compiled block of this hart (fence.i). */
+export function flushCode(c: Cpu): void {
+  c.linkEpoch++;
+  for (const pg of c.codePages) {
+    const pb = c.pageBlocks[pg], sb = c.stepBlocks[pg];
+    if (pb !== undefined) for (const b of pb) if (b !== undefined) b.valid = false;
+    if (sb !== undefined) for (const b of sb) if (b !== undefined) b.valid = false;
+    c.pageBlocks[pg] = undefined;
+    c.stepBlocks[pg] = undefined;
+  }
+  c.codePages.clear();
+  c.stats.codeFlushes++;
+}
+
+/** MemoryWriteListener: drop compiled code of host page `page`. */
+export function invalidateCodePage(c: Cpu, page: number): void {
+  const pb = c.pageBlocks[page], sb = c.stepBlocks[page];
+  if (pb !== undefined || sb !== undefined) {
+    if (pb !== undefined) for (const b of pb) if (b !== undefined) b.valid = false;
+    if (sb !== undefined) for (const b of sb) if (b !== undefined) b.valid = false;
+    c.pageBlocks[page] = undefined;
+    c.stepBlocks[page] = undefined;
+    c.codePages.delete(page);
+    c.stats.blockInvalidations++;
+  }
+}
+
+/** Decode the basic block at host offset `off` (stops at a control instruction, before a system one, at the page end). */
+export function scanBlock(c: Cpu, off: number, max: number, bpOffs?: Set<number>): { words: number[]; sys: boolean; bp?: boolean } {
+  const i32 = c.mem.i32;
+  const words: number[] = [];
+  const first = off >>> 2;
+  const pageEnd = (((off >>> 12) + 1) << 10) >>> 0; // word index of the next page
+  for (let i = 0; i < max && first + i < pageEnd; i++) {
+    const w = i32[first + i]!;
+    // a debugger breakpoint is a block of its own (the run loop dispatches it)
+    if (bpOffs !== undefined && bpOffs.has(((off & 4095) + 4 * i) & 4095)) {
+      return i === 0 ? { words: [w], sys: true, bp: true } : { words, sys: false };
+    }
+    const op = decode(w);
+    if (isSystem(op)) return i === 0 ? { words: [w], sys: true } : { words, sys: false };
+    words.push(w);
+    if (isControl(op)) break;
+  }
+  return { words, sys: false };
+}
+
+/**
+ * Compile the region entered at host offset `off` (virtual pcLo/pcHi): the entry block plus the
+ * blocks reachable from it through constant jumps, branches and fall-throughs on the same page.
+ */
+export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: number): Block {
+  const bpOffs = c.bps === undefined ? undefined : bpOffsets(c, pcLo & -4096, pcHi);
+  const entry = scanBlock(c, off, max, bpOffs);
+  let b: Block;
+  if (entry.sys) {
+    b = makeBlock(c, [{ words: entry.words, pcLo, pcHi }], [off], true);
+    b.bp = entry.bp === true;
+  }
+  else {
+    const pageBase = off - (off & 4095);
+    const regionPageLo = pcLo & -4096;
+    const blocks: RegionBlock[] = [{ words: entry.words, pcLo, pcHi }];
+    const offs = [off];
+    const seen = new Set<number>([off & 4095]);
+    let total = entry.words.length;
+    for (let q = 0; q < blocks.length && blocks.length < c.maxRegionBlocks; q++) {
+      const blk = blocks[q]!;
+      const n = blk.words.length;
+      const lastW = blk.words[n - 1]!, op = decode(lastW);
+      const lastPo = (offs[q]! & 4095) + 4 * (n - 1);
+      const succ: number[] = [];
+      if (op >= Op.BEQ && op <= Op.BGEU) succ.push(lastPo + immB(lastW), lastPo + 4);
+      else if (op === Op.JAL) succ.push(lastPo + immJ(lastW));
+      else if (op !== Op.JALR) succ.push(lastPo + 4);
+      for (const po of succ) {
+        if (po < 0 || po >= 4096 || (po & 3) !== 0 || seen.has(po)) continue;
+        seen.add(po);
+        const sb = scanBlock(c, pageBase + po, max, bpOffs);
+        if (sb.sys || sb.words.length === 0 || total + sb.words.length > c.maxRegionInsns) continue;
+        total += sb.words.length;
+        blocks.push({ words: sb.words, pcLo: (regionPageLo + po) | 0, pcHi });
+        offs.push(pageBase + po);
+      }
+    }
+    b = makeBlock(c, blocks, offs, false);
+    // The region's other blocks become entry points of the same function: a slice that ends
+    // (budget / cycle limit) inside a region resumes in it instead of compiling (and warming
+    // up) a new overlapping region at that PC.
+    const pb = c.pageBlocks[off >>> 12] ??= new Array(1024);
+    for (let i = 1; i < blocks.length; i++) {
+      const k = (offs[i]! & 4095) >>> 2;
+      if (pb[k] === undefined || !pb[k]!.valid) pb[k] = newBlock(c, b.fn, i, blocks[i]!, b.links.length);
+    }
+  }
+  const pg = off >>> 12;
+  (c.pageBlocks[pg] ??= new Array(1024))[(off & 4095) >>> 2] = b;
+  c.codePages.add(pg);
+  return b;
+}
+
+/** Page offsets of the breakpoints on the virtual page at (pageLo, hi), or undefined when none. */
+export function bpOffsets(c: Cpu, pageLo: number, hi: number): Set<number> | undefined {
+  let r: Set<number> | undefined;
+  const base = hi * TWO32 + (pageLo >>> 0);
+  for (const a of c.bps!) if (a >= base && a < base + 4096) (r ??= new Set()).add(a - base);
+  return r;
+}
+
+/** The single-instruction block at `off`; `raw`: never a breakpoint block (to execute it). */
+export function stepBlock(c: Cpu, off: number, pcLo: number, pcHi: number, raw = false): Block {
+  if (!raw && c.bps !== undefined && c.bps.has(pcHi * TWO32 + (pcLo >>> 0))) {
+    const bb = newBlock(c, undefined, 0, { words: [c.mem.i32[off >>> 2]!], pcLo, pcHi }, 0);
+    bb.bp = true;
+    return bb;
+  }
+  const pg = off >>> 12;
+  const arr = c.stepBlocks[pg];
+  const b0 = arr === undefined ? undefined : arr[(off & 4095) >>> 2];
+  if (b0 !== undefined && b0.vpcLo === pcLo && b0.vpcHi === pcHi) return b0;
+  const w = c.mem.i32[off >>> 2]!;
+  const b = makeBlock(c, [{ words: [w], pcLo, pcHi }], [off], isSystem(decode(w)));
+  (c.stepBlocks[pg] ??= new Array(1024))[(off & 4095) >>> 2] = b;
+  c.codePages.add(pg);
+  return b;
+}
+
+export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: boolean): Block {
+  blocks.forEach((blk, i) => markCode(c, offs[i]!, blk.words.length * 4));
+  c.stats.blocksCompiled++;
+  if (sys) return newBlock(c, undefined, 0, blocks[0]!, 0);
+  const src = generateRegion(blocks, c.tlbMask, c.cost, c.mmuCtl !== undefined);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const factory = new Function(...GEN_PARAMS, `return function blk(cpu,budget,st){${src.body}\n};`) as
+    (...a: unknown[]) => BlockFn;
+  return newBlock(c, factory(...c.genArgs), 0, blocks[0]!, src.exits);
+}
+
+/** A block-cache entry (one object shape for all). */
+export function newBlock(c: Cpu, fn: BlockFn | undefined, entry: number, blk: RegionBlock, exits: number): Block {
+  return {
+    fn, entry, len: blk.words.length, vpcLo: blk.pcLo, vpcHi: blk.pcHi, insn: blk.words[0]!, valid: true, bp: false,
+    links: new Array<Block | undefined>(exits).fill(undefined), linkEpoch: c.linkEpoch, linkBank: c.linkBank,
+  };
+}
+
+/** Record code at host [off, off+len) and keep write-TLB entries off that page. */
+export function markCode(c: Cpu, off: number, len: number): void {
+  const pg = off >>> 12;
+  const mask = c.mem.codeMask;
+  const bits = chunkMask(off & 4095, len);
+  if ((mask[pg]! & bits) === bits) return;
+  const wasCode = mask[pg] !== 0;
+  mask[pg]! |= bits;
+  if (!wasCode) {
+    // evict write-TLB entries that map this host page
+    const WL = c.WL, WO = c.WO, pageOff = (pg << PAGE_SHIFT) | 0;
+    for (let i = 0; i < WL.length; i++) if (WL[i] !== TLB_INVALID && WO[i] === pageOff) WL[i] = TLB_INVALID;
+  }
+}

@@ -1,0 +1,151 @@
+// The run loop: interrupts between regions, wfi stalls, exec soft-TLB -> block cache dispatch,
+// chained block execution, slow-path exits (sx), trap storms, the traced single-step path.
+
+import { decode } from '../decode.js';
+import { isControl } from './codegen.js';
+import { type Block, MAX_FN_BUDGET, type RunReason, TWO32 } from './state.js';
+import { fillExec } from './softmmu.js';
+import { compile, stepBlock } from './blockcache.js';
+import { breakHere } from './debug.js';
+import { execSystem, takeInterrupt, trapNow, updateTimer, wakeable } from './priv.js';
+import type { Cpu } from './cpu.js';
+
+/**
+ * Execute until exactly `maxInsns` more instructions have retired, or a stop / idle / deadlock.
+ * Interrupts are taken between blocks and after every system instruction.
+ */
+export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason {
+  c.stopRequested = false;
+  c.debugEvent = '';
+  if (c.dbgStopNow) { c.dbgStopNow = false; c.debugEvent = 'request'; return 'debug'; }
+  // A host's time slice: compiled loops stop at the earlier of this and the timer deadline.
+  const dl = deadlineNs === Infinity ? Infinity : Math.ceil((deadlineNs - c.idleNs) * c.freqHz / 1e9);
+  if (dl !== c.hostDeadlineCycles) {
+    c.hostDeadlineCycles = dl;
+    updateTimer(c);
+  }
+  const target = c.instret + maxInsns;
+  const XL = c.XL, XH = c.XH, XO = c.XO;
+  let prev: Block | undefined, prevExit = -1;
+  for (;;) {
+    if (c.stopRequested) return c.debugEvent !== '' ? 'debug' : 'stopped';
+    if (c.cycles >= c.cycleLimit) {
+      updateTimer(c);
+      if (c.cycles >= c.hostDeadlineCycles) return 'deadline';
+    }
+    if (c.irqDirty) {
+      c.irqDirty = false;
+      if (takeInterrupt(c)) { prev = undefined; if (trapStorm(c)) return 'trap-loop'; continue; }
+    }
+    if (c.waiting) {
+      prev = undefined;
+      const r = idle(c);
+      if (r !== undefined) return r;
+      continue;
+    }
+    let remaining = target - c.instret;
+    if (remaining <= 0) return 'budget';
+    if (c.traceHook !== undefined) { stepTraced(c); continue; }
+
+    // fetch: exec TLB, then the block cache
+    const pcLo = c.pcLo, pcHi = c.pcHi;
+    const ti = ((pcLo >>> 12) & c.tlbMask) + c.tlbBase;
+    let off: number;
+    if ((pcLo & -4096) === XL[ti] && pcHi === XH[ti]) off = (XO[ti]! + (pcLo & 4095)) >>> 0;
+    else {
+      off = fillExec(c, pcLo, pcHi);
+      if (off < 0) {
+        prev = undefined;
+        c.tlbAcc++;
+        trapNow(c, -off, pcLo, pcHi);
+        if (trapStorm(c)) return 'trap-loop';
+        continue;
+      }
+    }
+    const page = c.pageBlocks[off >>> 12];
+    const cached = page === undefined ? undefined : page[(off & 4095) >>> 2];
+    let b: Block = cached !== undefined && cached.vpcLo === pcLo && cached.vpcHi === pcHi ? cached
+      : c.midBlock > 0 ? stepBlock(c, off, pcLo, pcHi) : compile(c, off, pcLo, pcHi, c.maxBlock);
+    if (prev !== undefined && prevExit >= 0) {
+      if (prev.linkEpoch !== c.linkEpoch || prev.linkBank !== c.linkBank) {
+        prev.links.fill(undefined); prev.linkEpoch = c.linkEpoch; prev.linkBank = c.linkBank;
+      }
+      prev.links[prevExit] = b;
+    }
+    prev = undefined;
+    if (b.len > remaining) { b = stepBlock(c, off, pcLo, pcHi); if (c.midBlock === 0) c.midBlock = c.maxBlock; }
+    const before = c.instret;
+    if (b.fn === undefined) {
+      c.midBlock = 0;
+      if (b.bp) {
+        // a debugger breakpoint: stop before it, or execute the instruction on its own
+        if (breakHere(c, pcLo, pcHi)) return 'debug';
+        execOne(c, off, pcLo, pcHi);
+      } else {
+        c.tlbAcc++; // its fetch (compiled blocks count their own)
+        execSystem(c, b.insn);
+      }
+    } else {
+      // run chained blocks while nothing needs the outer loop's attention
+      for (;;) {
+        const e = b.fn!(c, remaining > MAX_FN_BUDGET ? MAX_FN_BUDGET : remaining | 0, b.entry);
+        // still inside a basic block after a single step (see midBlock)?
+        if (c.midBlock > 0) c.midBlock = b.len === 1 && !isControl(decode(b.insn)) ? c.midBlock - 1 : 0;
+        if (c.sx !== 0) {
+          const sx = c.sx;
+          c.sx = 0;
+          if (sx === 1) { c.midBlock = 0; trapNow(c, c.excCause, c.excTvalLo, c.excTvalHi); }
+          break;
+        }
+        if (c.cycles >= c.cycleLimit) break;
+        remaining = target - c.instret;
+        const nb: Block | undefined = b.linkEpoch === c.linkEpoch && b.linkBank === c.linkBank ? b.links[e] : undefined;
+        if (nb === undefined || !nb.valid || nb.vpcLo !== c.pcLo || nb.vpcHi !== c.pcHi
+          || nb.len > remaining || nb.fn === undefined) {
+          prev = b; prevExit = e;
+          break;
+        }
+        b = nb;
+      }
+    }
+    if (c.instret !== before) c.trapsWithoutRetire = 0;
+    else if (trapStorm(c)) return 'trap-loop';
+  }
+}
+
+export function trapStorm(c: Cpu): boolean {
+  return ++c.trapsWithoutRetire > 100000;
+}
+
+export function idle(c: Cpu): RunReason | undefined {
+  updateTimer(c);
+  if (wakeable(c)) { c.waiting = false; return undefined; }
+  const wake = c.nextWakeNs();
+  if (wake === Infinity) return c.platformInterrupts ? 'idle' : 'deadlock';
+  if (c.idleMode === 'advance') { c.advanceIdle(Math.max(0, wake - c.timeNs())); return undefined; }
+  return 'idle';
+}
+
+export function stepTraced(c: Cpu): void {
+  const pcLo = c.pcLo, pcHi = c.pcHi;
+  let off = fillExec(c, pcLo, pcHi);
+  if (off < 0) { c.tlbAcc++; trapNow(c, -off, pcLo, pcHi); return; }
+  off >>>= 0;
+  if (c.bps !== undefined && c.bps.has(pcHi * TWO32 + (pcLo >>> 0)) && breakHere(c, pcLo, pcHi)) {
+    c.stopRequested = true; // run() returns 'debug'
+    return;
+  }
+  const insn = c.mem.i32[off >>> 2]!;
+  c.traceHook!(c.pc, insn >>> 0, c.lvl);
+  execOne(c, off, pcLo, pcHi);
+}
+
+/** Execute the one instruction at host offset `off` (virtual pcLo/pcHi): retire it or trap. */
+export function execOne(c: Cpu, off: number, pcLo: number, pcHi: number): void {
+  const b = stepBlock(c, off, pcLo, pcHi, true);
+  if (b.fn === undefined) { c.tlbAcc++; execSystem(c, b.insn); }
+  else {
+    b.fn(c, 1, b.entry);
+    if (c.sx !== 0) { const sx = c.sx; c.sx = 0; if (sx === 1) trapNow(c, c.excCause, c.excTvalLo, c.excTvalHi); }
+  }
+}

@@ -1,0 +1,301 @@
+// The soft-MMU: QEMU-style software TLB per privilege level (read / write / exec sections of
+// RL/RH/RO, WL/WH/WO, XL/XH/XO), filled from the Translator (or an attached MMU, which invalidates
+// pages through the CPU as its SoftTlbInvalidator). Slow paths for loads, stores and AMOs called
+// by generated code (cpu.ld / st / amo): misaligned and page-crossing accesses, stores that hit
+// compiled code (sx = 2), watched pages (never filled, so every access reaches watchAccess), the
+// LR/SC reservation. Soft-TLB hits are counted cheaply (tlbAcc, syncMmuStats).
+
+import { Op } from '../decode.js';
+import { chunkMask } from './memory.js';
+import { Access, BareTranslator, type TranslationControl } from './translator.js';
+import { R64, TLB_INVALID } from './state.js';
+import { flushCode } from './blockcache.js';
+import { watchAccess, watchedPage } from './debug.js';
+import { r64Set } from './priv.js';
+import type { Cpu } from './cpu.js';
+
+/**
+ * Use `mmu` for translation from now on: it becomes the translator, gets the CPU as its
+ * soft-TLB invalidator, receives the current sstatus / p1gatp / satp (values it rejects read
+ * as 0 afterwards), and every later satp / p1gatp / sstatus write, trap entry / return and
+ * sfence.vma goes through it. Drops the soft-TLB and all compiled code (regions are recompiled
+ * with soft-TLB hit counting).
+ */
+export function attachMmu(c: Cpu, mmu: TranslationControl): void {
+  syncMmuStats(c);
+  c.mmuCtl = mmu;
+  c.translator = mmu;
+  mmu.setInvalidator(c);
+  mmu.writeSstatus(c.sstatus);
+  pushTranslationRegs(c, c.r64[2 * R64.p1gatp]!, c.r64[2 * R64.p1gatp + 1]!,
+    c.r64[2 * R64.satp]!, c.r64[2 * R64.satp + 1]!, true);
+  flushTlb(c);
+  flushCode(c);
+  c.tlbAcc = 0;
+  c.tlbMissBase = c.stats.tlbMisses;
+}
+
+/**
+ * Load p1gatp then satp into the MMU (context load / attach); rejected values become 0 (Bare).
+ * `onlyChanged` (attach): skip a register the MMU already holds (no spurious untagged flush).
+ */
+export function pushTranslationRegs(c: Cpu, gLo: number, gHi: number, sLo: number, sHi: number, onlyChanged = false): void {
+  const m = c.mmuCtl;
+  if (m === undefined) {
+    if ((gHi >>> 28) !== 0) { gLo = 0; gHi = 0; }
+    if ((sHi >>> 28) !== 0) { sLo = 0; sHi = 0; }
+    r64Set(c, R64.p1gatp, gLo, gHi);
+    r64Set(c, R64.satp, sLo, sHi);
+    return;
+  }
+  if (!(onlyChanged && gLo === m.p1gatpLo && gHi === m.p1gatpHi) && !m.writeP1gatp(gLo, gHi)) m.writeP1gatp(0, 0);
+  r64Set(c, R64.p1gatp, m.p1gatpLo, m.p1gatpHi);
+  if (!(onlyChanged && sLo === m.satpLo && sHi === m.satpHi) && !m.writeSatp(sLo, sHi)) m.writeSatp(0, 0);
+  r64Set(c, R64.satp, m.satpLo, m.satpHi);
+}
+
+/**
+ * Report the accesses the soft-TLB served since the last call to the MMU (addSoftTlbHits), when
+ * they were made at PL2/PL3 with translation on. Called automatically before every level change,
+ * satp / p1gatp write and context save / load, and by engineStats(); call it before reading the
+ * MMU's stats. Accounting: lookups = one instruction fetch per basic block executed (a compiled
+ * block, a single-stepped instruction or a system instruction: the modelled ITLB is consulted
+ * once per block, not per instruction), plus one per load / store / AMO, plus one more for an
+ * access that crosses a page; soft-TLB hits = lookups - translate() calls. So the MMU's
+ * tlbHits + softTlbHits + tlbMisses equals that lookup count exactly.
+ */
+export function syncMmuStats(c: Cpu): void {
+  const m = c.mmuCtl;
+  if (m === undefined) return;
+  const hits = c.tlbAcc - (c.stats.tlbMisses - c.tlbMissBase);
+  if (hits !== 0 && c.lvl >= 2 && ((m.satpHi >>> 28) !== 0 || (m.p1gatpHi >>> 28) !== 0)) m.addSoftTlbHits(hits);
+  c.tlbAcc = 0;
+  c.tlbMissBase = c.stats.tlbMisses;
+}
+
+/** SoftTlbInvalidator: drop the soft-TLB entries of the page holding (lo, hi) at every level; drops chained links. */
+export function invalidatePage(c: Cpu, lo: number, hi: number): void {
+  const tag = lo & -4096;
+  hi |= 0;
+  const j = (lo >>> 12) & c.tlbMask;
+  const RL = c.RL, RH = c.RH, WL = c.WL, WH = c.WH, XL = c.XL, XH = c.XH;
+  for (let l = 0; l < 4; l++) {
+    const i = j + l * c.tlbEntries;
+    if (RL[i] === tag && RH[i] === hi) RL[i] = TLB_INVALID;
+    if (WL[i] === tag && WH[i] === hi) WL[i] = TLB_INVALID;
+    if (XL[i] === tag && XH[i] === hi) XL[i] = TLB_INVALID;
+  }
+  // A link into a block of this page would bypass the (now missing) exec translation.
+  if (c.execPages[(lo >>> 12) & 4095] !== 0) c.linkEpoch++;
+}
+
+/** Invalidate every software-TLB entry (all levels). */
+export function flushTlb(c: Cpu): void {
+  c.RL.fill(TLB_INVALID); c.WL.fill(TLB_INVALID); c.XL.fill(TLB_INVALID);
+  c.execPages.fill(0);
+  c.stats.tlbFlushes++;
+  c.linkEpoch++;
+  c.linkBank = c.translator instanceof BareTranslator ? 0 : c.tlbBase; // (translator may have been replaced)
+}
+
+/** MemoryWriteListener: another agent wrote [off, off+len): clears an overlapping reservation. */
+export function externalWrite(c: Cpu, off: number, len: number): void {
+  if (c.resValid && off < c.resOff + c.resSize && c.resOff < off + len) c.resValid = false;
+}
+
+/** Drop the soft-TLB without counting a flush (a debugger action, not the guest's). */
+export function flushTlbQuiet(c: Cpu): void {
+  const n = c.stats.tlbFlushes;
+  flushTlb(c);
+  c.stats.tlbFlushes = n;
+}
+
+export function xlate(c: Cpu, lo: number, hi: number, access: Access): number {
+  c.stats.tlbMisses++;
+  const r = c.translator.translate(lo, hi, access, c.lvl);
+  const m = c.mmuCtl;
+  if (m !== undefined) c.cycles += m.lastCycles;
+  return r;
+}
+
+/** Translate a fetch and fill the exec TLB. Returns host offset or -cause. */
+export function fillExec(c: Cpu, lo: number, hi: number): number {
+  const off = xlate(c, lo, hi, Access.EXEC);
+  if (off < 0) { setGuestPageTval(c, -off); return off; }
+  const i = ((lo >>> 12) & c.tlbMask) + c.tlbBase;
+  c.XL[i] = lo & -4096; c.XH[i] = hi; c.XO[i] = (off - (lo & 4095)) | 0;
+  c.execPages[(lo >>> 12) & 4095] = 1;
+  return off;
+}
+
+export function recordFault(c: Cpu, cause: number, lo: number, hi: number): void {
+  c.excCause = cause; c.excTvalLo = lo; c.excTvalHi = hi; c.sx = 1;
+  setGuestPageTval(c, cause);
+}
+
+/** For a guest-page fault (20/21/23): p1tval2 <- the translator's faulting GPA. */
+export function setGuestPageTval(c: Cpu, cause: number): void {
+  if (cause === 20 || cause === 21 || cause === 23) {
+    r64Set(c, R64.p1tval2, c.translator.faultGpaLo ?? 0, c.translator.faultGpaHi ?? 0);
+  }
+}
+
+/**
+ * Translate [addr, addr+size) for access; returns host offset of the first byte, or -1 after
+ * recording the fault. For an access crossing a page, `c.off2` gets the host offset of the
+ * second page's first byte.
+ */
+export function access(c: Cpu, lo: number, hi: number, size: number, acc: Access): number {
+  const r = xlate(c, lo, hi, acc);
+  if (r < 0) { recordFault(c, -r, lo, hi); return -1; }
+  if ((lo & 4095) + size > 4096) {
+    const nlo = ((lo & -4096) + 4096) | 0;
+    const nhi = (hi + (nlo === 0 ? 1 : 0)) | 0;
+    c.tlbAcc++; // the second page is a second lookup
+    const r2 = xlate(c, nlo, nhi, acc);
+    if (r2 < 0) { recordFault(c, -r2, lo, hi); return -1; }
+    c.off2 = r2;
+  }
+  return r;
+}
+
+/** Slow-path load (TLB miss, misaligned). Returns low half; high half in rhi; sx=1 on fault. */
+export function ld(c: Cpu, lo: number, hi: number, op: number): number {
+  const size = op === Op.LB || op === Op.LBU ? 1 : op === Op.LH || op === Op.LHU ? 2 : op === Op.LD ? 8 : 4;
+  const off = access(c, lo, hi, size, Access.READ);
+  if (off < 0) return 0;
+  const po = lo & 4095;
+  let vlo: number, vhi: number;
+  if (po + size <= 4096) {
+    if ((lo & (size - 1)) === 0) {
+      if (!watchedPage(c, lo, hi)) {
+        const i = ((lo >>> 12) & c.tlbMask) + c.tlbBase;
+        c.RL[i] = lo & -4096; c.RH[i] = hi; c.RO[i] = (off - po) | 0;
+      }
+    } else c.cycles += c.cost.misaligned;
+    const dv = c.mem.view;
+    switch (size) {
+      case 1: vlo = c.mem.u8[off]!; vhi = 0; break;
+      case 2: vlo = dv.getUint16(off, true); vhi = 0; break;
+      case 4: vlo = dv.getInt32(off, true); vhi = 0; break;
+      default: vlo = dv.getInt32(off, true); vhi = dv.getInt32(off + 4, true);
+    }
+  } else {
+    c.cycles += c.cost.misaligned;
+    const u8 = c.mem.u8;
+    const n1 = 4096 - po;
+    vlo = 0; vhi = 0;
+    for (let k = size - 1; k >= 0; k--) {
+      const byte = k < n1 ? u8[off + k]! : u8[c.off2 + k - n1]!;
+      vhi = (vhi << 8) | (vlo >>> 24);
+      vlo = (vlo << 8) | byte;
+    }
+    if (size < 8) vhi = 0;
+  }
+  switch (op) {
+    case Op.LB: vlo = (vlo << 24) >> 24; vhi = vlo >> 31; break;
+    case Op.LH: vlo = (vlo << 16) >> 16; vhi = vlo >> 31; break;
+    case Op.LW: vlo |= 0; vhi = vlo >> 31; break;
+    case Op.LWU: vlo |= 0; vhi = 0; break;
+    default: vlo |= 0;
+  }
+  c.rhi = vhi;
+  if (c.watches !== undefined) watchAccess(c, lo, hi, size, 0);
+  return vlo;
+}
+
+/** Slow-path store. sx=1 on fault (nothing written), sx=2 when it overwrote compiled code. */
+export function st(c: Cpu, lo: number, hi: number, vlo: number, vhi: number, op: number): void {
+  const size = op === Op.SB ? 1 : op === Op.SH ? 2 : op === Op.SW ? 4 : 8;
+  const off = access(c, lo, hi, size, Access.WRITE);
+  if (off < 0) return;
+  const po = lo & 4095;
+  if (po + size <= 4096) {
+    checkCode(c, off, size);
+    const dv = c.mem.view;
+    switch (size) {
+      case 1: c.mem.u8[off] = vlo; break;
+      case 2: dv.setUint16(off, vlo & 0xffff, true); break;
+      case 4: dv.setInt32(off, vlo, true); break;
+      default: dv.setInt32(off, vlo, true); dv.setInt32(off + 4, vhi, true);
+    }
+    if ((lo & (size - 1)) === 0) {
+      if (c.mem.codeMask[off >>> 12] === 0 && !watchedPage(c, lo, hi)) {
+        const i = ((lo >>> 12) & c.tlbMask) + c.tlbBase;
+        c.WL[i] = lo & -4096; c.WH[i] = hi; c.WO[i] = (off - po) | 0;
+      }
+    } else c.cycles += c.cost.misaligned;
+  } else {
+    c.cycles += c.cost.misaligned;
+    const n1 = 4096 - po;
+    checkCode(c, off, n1);
+    checkCode(c, c.off2, size - n1);
+    const u8 = c.mem.u8;
+    let l = vlo, h = vhi;
+    for (let k = 0; k < size; k++) {
+      if (k < n1) u8[off + k] = l & 255; else u8[c.off2 + k - n1] = l & 255;
+      l = (l >>> 8) | (h << 24); h >>>= 8;
+    }
+  }
+  if (c.watches !== undefined) watchAccess(c, lo, hi, size, 1);
+}
+
+/** A CPU store is about to write host [off, off+len) (within one page). */
+export function checkCode(c: Cpu, off: number, len: number): void {
+  const pg = off >>> 12;
+  const m = c.mem.codeMask[pg]!;
+  if (m !== 0 && (m & chunkMask(off & 4095, len)) !== 0) {
+    c.mem.invalidateCodePage(pg);
+    c.sx = 2;
+  }
+}
+
+/** LR / SC / AMO. Returns the old value (low half; high in rhi); sx=1 on fault, 2 on code hit. */
+export function amo(c: Cpu, lo: number, hi: number, vlo: number, vhi: number, op: number): number {
+  const isD = op >= Op.LR_D;
+  const size = isD ? 8 : 4;
+  const base = isD ? Op.LR_D : Op.LR_W;
+  const kind = op - base; // 0 lr, 1 sc, 2 swap, 3 add, 4 xor, 5 and, 6 or, 7 min, 8 max, 9 minu, 10 maxu
+  if ((lo & (size - 1)) !== 0) { recordFault(c, 6, lo, hi); return 0; }
+  c.tlbAcc++; // AMOs always translate (no soft-TLB fast path)
+  const r = xlate(c, lo, hi, kind === 0 ? Access.READ : Access.WRITE);
+  if (r < 0) { recordFault(c, -r, lo, hi); return 0; }
+  const i32 = c.mem.i32;
+  const wi = r >>> 2;
+  const olo = i32[wi]!;
+  const ohi = isD ? i32[wi + 1]! : olo >> 31;
+  if (c.watches !== undefined) watchAccess(c, lo, hi, size, kind === 0 ? 0 : 1);
+  if (kind === 0) {
+    c.resValid = true; c.resOff = r; c.resSize = size; c.resLo = olo; c.resHi = isD ? ohi : 0;
+    c.rhi = ohi; return olo;
+  }
+  if (kind === 1) {
+    const ok = c.resValid && c.resOff === r && c.resSize === size && c.resLo === olo
+      && (!isD || c.resHi === ohi);
+    c.resValid = false;
+    if (!ok) { c.rhi = 0; return 1; }
+    checkCode(c, r, size);
+    i32[wi] = vlo; if (isD) i32[wi + 1] = vhi;
+    c.rhi = 0; return 0;
+  }
+  let nlo: number, nhi: number;
+  if (!isD) vhi = vlo >> 31;
+  switch (kind) {
+    case 2: nlo = vlo; nhi = vhi; break;
+    case 3: nlo = (olo + vlo) | 0; nhi = (ohi + vhi + ((nlo >>> 0) < (olo >>> 0) ? 1 : 0)) | 0; break;
+    case 4: nlo = olo ^ vlo; nhi = ohi ^ vhi; break;
+    case 5: nlo = olo & vlo; nhi = ohi & vhi; break;
+    case 6: nlo = olo | vlo; nhi = ohi | vhi; break;
+    default: {
+      const lt = kind === 7 || kind === 8
+        ? (ohi < vhi || (ohi === vhi && (olo >>> 0) < (vlo >>> 0)))
+        : ((ohi >>> 0) < (vhi >>> 0) || (ohi === vhi && (olo >>> 0) < (vlo >>> 0)));
+      const takeOld = (kind === 7 || kind === 9) ? lt : !lt;
+      if (takeOld) { nlo = olo; nhi = ohi; } else { nlo = vlo; nhi = vhi; }
+    }
+  }
+  checkCode(c, r, size);
+  i32[wi] = nlo; if (isD) i32[wi + 1] = nhi;
+  c.rhi = ohi;
+  return olo;
+}

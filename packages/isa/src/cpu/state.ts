@@ -1,0 +1,353 @@
+// The CPU's one shared state object (issue 9 §4). Every module of the engine (exec, blockcache,
+// softmmu, context, priv, debug) is a set of functions over this state; Cpu (cpu.ts) extends it
+// with the public API. All fields are created here, in one order, with one type each (V8 keeps
+// one hidden class for every hart, so field access in the run loop, the slow paths and the
+// generated code (codegen.ts reads x, pcLo/pcHi, sx, rhi, cycles, instret, cycleLimit, tlbBase,
+// tlbAcc) stays monomorphic). Fields that were private to Cpu are internal: only src/cpu/ uses
+// them.
+
+import { makeCostModel, type CostModel } from './cost.js';
+import { CSR } from './csr.js';
+import { HI, mul64, mulh64, mulhsu64, mulhu64, div64, divu64, rem64, remu64 } from './int64.js';
+import type { PhysMemory } from './memory.js';
+import { BareTranslator, type TranslationControl, type Translator } from './translator.js';
+import { sensitivePolicyOf, type SensitiveInstructionPolicy } from './sensitive.js';
+import type { Cpu } from './cpu.js';
+
+/** ISA variants (docs/isa.md 2.6). */
+export const ISA_VARIANTS = ['tachy-v1', 'legacy-silent'] as const;
+export type IsaVariant = (typeof ISA_VARIANTS)[number];
+
+/** Why run() returned. */
+export type RunReason =
+  /** maxInsns instructions retired. */
+  | 'budget'
+  /** cpu.stop() was called (see cpu.stopReason). */
+  | 'stopped'
+  /** The hart is stalled in wfi; advance time (advanceIdle) to nextWakeNs() or raise an interrupt. */
+  | 'idle'
+  /** The hart is stalled in wfi and nothing can ever wake it. */
+  | 'deadlock'
+  /** Simulated time reached the `deadlineNs` given to run() (a host's time slice ended). */
+  | 'deadline'
+  /** 100000 consecutive traps without any instruction retiring (e.g. tvec points outside RAM). */
+  | 'trap-loop'
+  /**
+   * A debugger event (only with debug hooks set): a breakpoint about to execute, a watched access
+   * done, a debugStep() done, or requestDebugStop(). cpu.debugEvent / debugAddr say which.
+   */
+  | 'debug';
+
+/**
+ * Debugger hooks (the gdb stub). Consulted only at breakpoint addresses and on accesses to watched
+ * pages, never on the normal path: breakpoints end compiled blocks (the instruction at a
+ * breakpoint becomes a block of its own, dispatched by the run loop) and watched pages never get
+ * soft-TLB entries, so their accesses take the slow path.
+ */
+export interface CpuDebugHooks {
+  /** The instruction at breakpoint `pc` is about to execute: true = stop (run() returns 'debug'). */
+  breakpoint(cpu: Cpu, pc: number): boolean;
+  /**
+   * An access to a watched range completed (`kind` 0 read, 1 write; the instruction retires):
+   * true = stop after the instruction (run() returns 'debug').
+   */
+  watch(cpu: Cpu, addr: number, size: number, kind: 0 | 1): boolean;
+  /**
+   * A trap was just entered at PL2 (pc = its handler): true = stop there (run() returns 'debug',
+   * debugEvent 'trap'). Lets a debugger step into the guest kernel's handler (gdb steps RISC-V in
+   * software, with a breakpoint after the ecall). Optional; only asked on trap entry.
+   */
+  trap?(cpu: Cpu, cause: number, isInterrupt: boolean): boolean;
+}
+
+/** A watched range of virtual addresses [addr, addr + len) (signed-number addresses, like cpu.pc). */
+export interface CpuWatchpoint { addr: number; len: number; read: boolean; write: boolean }
+
+/**
+ * A trap handler for a level implemented in TypeScript (PL0 firmware, PL1 hypervisor). Called
+ * after the architectural trap entry into that level. `cause` is the code without the interrupt
+ * flag; tval/epc are numbers (exact below 2^53 in magnitude; readCsrLo/Hi give the exact bits).
+ */
+export type TrapHandler = (cpu: Cpu, cause: number, isInterrupt: boolean, tval: number, epc: number) => void;
+
+/** Trace callback: called before each instruction executes while tracing is on. */
+export type TraceHook = (pc: number, insn: number, level: number) => void;
+
+export interface CpuOptions {
+  /** 'tachy-v1' (default) or 'legacy-silent'. */
+  variant?: string;
+  hartId?: number;
+  /** Core frequency; default 1e9 (cycle == time in ns when nothing stalls). */
+  freqHz?: number;
+  costs?: Partial<CostModel>;
+  /** Defaults to the bare (identity) translator over `memory`. */
+  translator?: Translator;
+  /**
+   * What run() does when the hart stalls in wfi: 'return' (default) returns 'idle' and leaves time
+   * to the caller (advanceIdle); 'advance' moves simulated time to the next timer event itself.
+   */
+  idle?: 'return' | 'advance';
+  /**
+   * True when something outside the CPU (platform, hypervisor) may raise interrupts later; then a
+   * wfi with no timer armed returns 'idle' (nextWakeNs() = Infinity) instead of 'deadlock'.
+   */
+  platformInterrupts?: boolean;
+  /** Maximum instructions per basic block (default 64). */
+  maxBlockInsns?: number;
+  /** Maximum instructions per compiled region of blocks on one page (default 512). */
+  maxRegionInsns?: number;
+  /** Software TLB entries per level (power of two, default 2048). */
+  tlbEntries?: number;
+  /** Attach this MMU at construction (same as calling attachMmu; overrides `translator`). */
+  mmu?: TranslationControl;
+  /**
+   * What a sensitive instruction at PL2 does (docs/isa.md 2.6); default: the policy of `variant`
+   * (sensitivePolicyOf). The isa plugins bind the one of their variant.
+   */
+  sensitivePolicy?: SensitiveInstructionPolicy;
+}
+
+export type BlockFn = (cpu: Cpu, budget: number, st: number) => number;
+
+/** Largest budget passed to a compiled function (kept a small integer: one type at the call site). */
+export const MAX_FN_BUDGET = 0x3fffffff;
+
+
+export interface Block {
+  /** Compiled function (returns its exit number); undefined for a system-instruction block. */
+  fn: BlockFn | undefined;
+  /** Index of this block in its region's function (its `st` argument): 0 = the region's entry. */
+  entry: number;
+  len: number;
+  vpcLo: number;
+  vpcHi: number;
+  insn: number;
+  /** False once the code under it was written (the block stays reachable only through stale links). */
+  valid: boolean;
+  /** A debugger breakpoint block (fn undefined): the run loop asks the debug hooks before executing it. */
+  bp: boolean;
+  /** Successor blocks by exit id (for a jalr exit: the last target seen). */
+  links: (Block | undefined)[];
+  /** Cpu.linkEpoch when `links` were recorded; links from an older epoch are ignored. */
+  linkEpoch: number;
+  /** Cpu.linkBank when `links` were recorded; links are followed only under the same bank. */
+  linkBank: number;
+}
+
+export interface CpuStats {
+  /** Blocks compiled (incl. single-step blocks). */
+  blocksCompiled: number;
+  /** Code pages whose compiled blocks were dropped because of a write. */
+  blockInvalidations: number;
+  /** fence.i / flushCode() calls. */
+  codeFlushes: number;
+  /** Software-TLB misses (slow-path translations). */
+  tlbMisses: number;
+  /** TLB flushes. */
+  tlbFlushes: number;
+  /** Exceptions taken, by cause. */
+  exceptions: Float64Array;
+  /** Interrupts taken, by code. */
+  interrupts: Float64Array;
+}
+
+export const TWO32 = 4294967296;
+export const TLB_INVALID = 0x800; // never equals an (address & mask) value, whose bits 3..11 are 0
+
+/** Indexes of the 64-bit CSRs in Cpu.r64. */
+export const R64 = {
+  stvec: 0, sscratch: 1, sepc: 2, scause: 3, stval: 4, stimecmp: 5, satp: 6,
+  p1tvec: 7, p1timedelta: 8, p1scratch: 9, p1epc: 10, p1cause: 11, p1tval: 12, p1tval2: 13, p1gatp: 14,
+  mtvec: 15, mscratch: 16, mepc: 17, mcause: 18, mtval: 19,
+} as const;
+export const R64_OF: Record<number, number> = {
+  [CSR.stvec]: R64.stvec, [CSR.sscratch]: R64.sscratch, [CSR.sepc]: R64.sepc, [CSR.scause]: R64.scause,
+  [CSR.stval]: R64.stval, [CSR.stimecmp]: R64.stimecmp, [CSR.satp]: R64.satp,
+  [CSR.p1tvec]: R64.p1tvec, [CSR.p1timedelta]: R64.p1timedelta, [CSR.p1scratch]: R64.p1scratch,
+  [CSR.p1epc]: R64.p1epc, [CSR.p1cause]: R64.p1cause, [CSR.p1tval]: R64.p1tval, [CSR.p1tval2]: R64.p1tval2,
+  [CSR.p1gatp]: R64.p1gatp,
+  [CSR.mtvec]: R64.mtvec, [CSR.mscratch]: R64.mscratch, [CSR.mepc]: R64.mepc, [CSR.mcause]: R64.mcause,
+  [CSR.mtval]: R64.mtval,
+};
+
+/** The state of one hart (see the file comment). Not exported from the package: Cpu is the API. */
+export class CpuState {
+  readonly mem: PhysMemory;
+  readonly variant: IsaVariant;
+  readonly hartId: number;
+  readonly cost: CostModel;
+  readonly freqHz: number;
+  translator: Translator;
+
+  /** Integer registers: x[2*i] = low half, x[2*i+1] = high half of register i. */
+  readonly x = new Int32Array(64);
+  pcLo = 0;
+  pcHi = 0;
+  lvl = 2;
+  /** Retired instructions (exact). */
+  instret = 0;
+  /** Simulated cycles. */
+  cycles = 0;
+  /** Simulated nanoseconds spent stalled (wfi) or otherwise added with advanceIdle. */
+  idleNs = 0;
+  readonly stats: CpuStats = {
+    blocksCompiled: 0, blockInvalidations: 0, codeFlushes: 0, tlbMisses: 0, tlbFlushes: 0,
+    exceptions: new Float64Array(32), interrupts: new Float64Array(16),
+  };
+
+  // ---- state shared with generated code ----
+  /** Slow-path status for generated code: 0 ok, 1 fault pending, 2 store hit code. */
+  sx = 0;
+  /** High half of the last slow-path load / AMO result. */
+  rhi = 0;
+  /** Cycle count at which the next timer event happens (Infinity: none). */
+  cycleLimit = Infinity;
+  /** run()'s deadline in cycles (Infinity: none). */
+  hostDeadlineCycles = Infinity;
+  /** Offset of the current level's TLB section. */
+  tlbBase = 0;
+  /**
+   * Translation lookups since the last syncMmuStats (only with an MMU attached): added by
+   * generated code (one fetch per basic block, one per load/store), amo() and page-crossing
+   * accesses, and the run loop (system instructions, faulting fetches).
+   */
+  tlbAcc = 0;
+  /** stats.tlbMisses at the last syncMmuStats: lookups since then that reached the translator. */
+  tlbMissBase = 0;
+  /** The attached MMU (attachMmu), or undefined. */
+  mmuCtl: TranslationControl | undefined;
+  /**
+   * Virtual pages (by VPN mod 4096) filled into the exec soft-TLB since the last flush: an
+   * invalidatePage of such a page drops chained links (a link bypasses the exec soft-TLB).
+   */
+  readonly execPages = new Uint8Array(4096);
+
+  // pending exception recorded by a slow path
+  excCause = 0;
+  excTvalLo = 0;
+  excTvalHi = 0;
+
+  // ---- software TLB (per level sections; tags: page base lo / hi; offsets: host page offset|0) ----
+  readonly tlbEntries: number;
+  readonly tlbMask: number;
+  readonly RL: Int32Array; readonly RH: Int32Array; readonly RO: Int32Array;
+  readonly WL: Int32Array; readonly WH: Int32Array; readonly WO: Int32Array;
+  readonly XL: Int32Array; readonly XH: Int32Array; readonly XO: Int32Array;
+
+  // ---- block cache: per host page, per word ----
+  readonly pageBlocks: (Block[] | undefined)[];
+  /** Host pages that have compiled blocks in this CPU. */
+  readonly codePages = new Set<number>();
+  /** Bumped whenever chained links may be stale (TLB flush, fence.i, non-bare level change). */
+  linkEpoch = 0;
+  /**
+   * The translation "bank" chained links belong to: the level's soft-TLB bank (tlbBase), or 0
+   * with the bare translator (level-independent). A link records a successor found through one
+   * level's translation, so it must not be followed at another level.
+   */
+  linkBank = 0;
+  readonly stepBlocks: (Block[] | undefined)[];
+  readonly maxBlock: number;
+  readonly maxRegionInsns: number;
+  readonly maxRegionBlocks = 64;
+  readonly genArgs: unknown[];
+
+  // ---- privileged state ----
+  mstatus = 0; p1status = 0; sstatus = 0;
+  medeleg = 0; mideleg = 0; p1edeleg = 0; p1ideleg = 0;
+  mie = 0; p1ie = 0; sie = 0;
+  mcounteren = 0; p1counteren = 0; scounteren = 0;
+  /** Software-written pending bits (through mip/p1ip/sip). */
+  ipSoft = 0;
+  /** Pending lines raised by the platform (setInterruptPending / setExternalInterrupt). */
+  ipLines = 0;
+  /** STIP latch: time + p1timedelta >= stimecmp. */
+  stip = false;
+  /** 64-bit CSRs as [lo, hi] in one array, indexed by R64.* */
+  readonly r64 = new Int32Array(2 * 24);
+
+  // LR/SC reservation
+  resValid = false;
+  resOff = 0;
+  resSize = 0;
+  resLo = 0;
+  resHi = 0;
+
+  // run-loop state
+  irqDirty = true;
+  waiting = false;
+  /**
+   * > 0 while the PC is inside a basic block whose start was single-stepped (a run() slice ended
+   * in the middle of it): a block-cache miss then keeps single-stepping (at most this many more
+   * instructions) to the next block boundary instead of compiling a new region at an arbitrary
+   * PC, which would also have to be warmed up and optimized by V8 again.
+   */
+  midBlock = 0;
+  stopRequested = false;
+  /** The reason given to the last stop(). */
+  stopReason = '';
+  readonly handlers: (TrapHandler | undefined)[] = [undefined, undefined];
+  traceHook: TraceHook | undefined;
+  readonly idleMode: 'return' | 'advance';
+  readonly platformInterrupts: boolean;
+  timerDeadlineNs = Infinity;
+  trapsWithoutRetire = 0;
+
+  // ---- debugger (setDebugHooks); all undefined / false on a run without a debugger ----
+  dbgHooks: CpuDebugHooks | undefined;
+  /** Breakpoint addresses (signed-number VAs), or undefined when there are none. */
+  bps: Set<number> | undefined;
+  /** Watched ranges and their virtual pages (VA >> 12 as a signed number), or undefined. */
+  watches: CpuWatchpoint[] | undefined;
+  watchPages: Set<number> | undefined;
+  /** The breakpoint at (bpSkipLo, bpSkipHi) is passed once (resuming from it). */
+  bpSkip = false;
+  bpSkipLo = 0;
+  bpSkipHi = 0;
+  dbgStopNow = false;
+  /** Why the last run() / debugStep() returned 'debug': 'break', 'watch', 'step' or 'request'. */
+  debugEvent: '' | 'break' | 'watch' | 'step' | 'request' | 'trap' = '';
+  /** Breakpoint pc or watched data address of the last debug event. */
+  debugAddr = 0;
+  /** 'r' or 'w' for a watch event. */
+  debugAccess: 'r' | 'w' = 'w';
+
+/** High half of the last csrRead (priv). */
+  csrHi = 0;
+  /** Slow-path access (softmmu): host offset of the second page's first byte of a page-crossing access. */
+  off2 = 0;
+  /** What a sensitive instruction at PL2 does (the variant's strategy; sensitive.ts). */
+  readonly sensitive: SensitiveInstructionPolicy;
+
+  constructor(memory: PhysMemory, config: CpuOptions = {}) {
+    const variant = config.variant ?? 'tachy-v1';
+    if (!(ISA_VARIANTS as readonly string[]).includes(variant)) {
+      throw new Error(`unknown ISA variant '${variant}'; known variants: ${ISA_VARIANTS.join(', ')}`);
+    }
+    this.variant = variant as IsaVariant;
+    this.sensitive = config.sensitivePolicy ?? sensitivePolicyOf(this.variant);
+    this.mem = memory;
+    this.hartId = config.hartId ?? 0;
+    this.freqHz = config.freqHz ?? 1e9;
+    if (!(this.freqHz > 0)) throw new RangeError(`freqHz must be positive, got ${this.freqHz}`);
+    this.cost = makeCostModel(config.costs);
+    this.translator = config.translator ?? new BareTranslator(this.mem);
+    this.idleMode = config.idle ?? 'return';
+    this.platformInterrupts = config.platformInterrupts ?? false;
+    this.maxBlock = Math.max(1, Math.min(1024, config.maxBlockInsns ?? 64));
+    this.maxRegionInsns = Math.max(this.maxBlock, Math.min(4096, config.maxRegionInsns ?? 512));
+    const te = config.tlbEntries ?? 2048;
+    if (!Number.isInteger(te) || te < 1 || (te & (te - 1)) !== 0) throw new RangeError(`tlbEntries must be a power of two, got ${te}`);
+    this.tlbEntries = te;
+    this.tlbMask = te - 1;
+    const mk = (): Int32Array => new Int32Array(4 * te);
+    this.RL = mk(); this.RH = mk(); this.RO = mk();
+    this.WL = mk(); this.WH = mk(); this.WO = mk();
+    this.XL = mk(); this.XH = mk(); this.XO = mk();
+    this.pageBlocks = new Array(this.mem.pages);
+    this.stepBlocks = new Array(this.mem.pages);
+    const m = this.mem;
+    this.genArgs = [m.u8, m.i8, m.u16, m.i16, m.i32, this.RL, this.RH, this.RO, this.WL, this.WH, this.WO,
+      HI, mul64, mulh64, mulhsu64, mulhu64, div64, divu64, rem64, remu64];
+  }
+}
