@@ -13,6 +13,23 @@ export class TachyxxError extends Error {
   }
 }
 
+/**
+ * An error that carries a Xen errno (positive, as xen/include/public/errno.h numbers it; a guest
+ * sees -errno): the one base class for every component error that maps to a Xen error code
+ * (the hypervisor's HostError, and the toolstack's and xenstored's errors should derive from it).
+ */
+export class XenError extends TachyxxError {
+  override readonly name: string = 'XenError';
+  constructor(
+    message: string,
+    readonly errno: number,
+    exitCode = 1,
+  ) {
+    super(message, exitCode);
+    if (!Number.isInteger(errno) || errno <= 0) throw new RangeError(`XenError errno must be a positive Xen errno, got ${errno}`);
+  }
+}
+
 /** Bad command-line usage (unknown option, missing argument). */
 export class UsageError extends TachyxxError {
   override readonly name = 'UsageError';

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 
 export { secureSocketDir, checkSocketOwner, listenPrivateSocket, SocketDirError, type SecureSocketDirOptions } from './socket-dir.js';
-export { TachyxxError, UsageError, ConfigError, ImageError, type ConfigErrorDetails } from './errors.js';
+export { TachyxxError, XenError, UsageError, ConfigError, ImageError, type ConfigErrorDetails } from './errors.js';
 export {
   p,
   resolveParams,

@@ -13,6 +13,7 @@ import {
 } from '@tachyxx/abi';
 import { defineTopic } from '@tachyxx/core';
 import type { Domain, HostServices, Vcpu } from '@tachyxx/hypervisor';
+import { structBuffer } from '@tachyxx/hypervisor';
 import { Channel, ChannelState, EvtchnDomain, channelStateName, type ChannelStateName, type EventHandler } from './channel.js';
 import { Dom0Ops, TwoLevelOps, type Delivery, type PortOps } from './port-ops.js';
 import { FifoOps } from './fifo.js';
@@ -67,6 +68,23 @@ export function virqType(virq: number): VirqType {
 }
 
 export class EventChannels implements Delivery {
+  /** One marshalling target per op struct, reused by every call (an op reads it during the call only). */
+  private readonly io = {
+    EvtchnAllocUnbound: structBuffer(EvtchnAllocUnbound),
+    EvtchnBindInterdomain: structBuffer(EvtchnBindInterdomain),
+    EvtchnBindIpi: structBuffer(EvtchnBindIpi),
+    EvtchnBindPirq: structBuffer(EvtchnBindPirq),
+    EvtchnBindVcpu: structBuffer(EvtchnBindVcpu),
+    EvtchnBindVirq: structBuffer(EvtchnBindVirq),
+    EvtchnClose: structBuffer(EvtchnClose),
+    EvtchnExpandArray: structBuffer(EvtchnExpandArray),
+    EvtchnInitControl: structBuffer(EvtchnInitControl),
+    EvtchnReset: structBuffer(EvtchnReset),
+    EvtchnSend: structBuffer(EvtchnSend),
+    EvtchnSetPriority: structBuffer(EvtchnSetPriority),
+    EvtchnStatus: structBuffer(EvtchnStatus),
+    EvtchnUnmask: structBuffer(EvtchnUnmask),
+  };
   readonly stats: EvtchnStats;
   readonly config: Readonly<EvtchnConfig>;
   private readonly doms = new Map<number, EvtchnDomain>();
@@ -527,58 +545,58 @@ export class EventChannels implements Delivery {
     const writable = (size: number) => acc.checkRange(arg, size, true);
     switch (cmd) {
       case EvtchnOp.alloc_unbound: {
-        const s = acc.readStruct(arg, EvtchnAllocUnbound);
+        const s = acc.readStruct(arg, EvtchnAllocUnbound, this.io.EvtchnAllocUnbound);
         if (typeof s === 'number') return s;
         if (!writable(EvtchnAllocUnbound.size)) return EFAULT;
         const port = this.allocUnboundIn(ld, s.dom, s.remote_dom);
         if (port < 0) return port;
-        acc.writeU32(arg + EvtchnAllocUnbound.port.offset, port);
+        acc.writeField(arg, EvtchnAllocUnbound, 'port', port);
         return 0;
       }
       case EvtchnOp.bind_interdomain: {
-        const s = acc.readStruct(arg, EvtchnBindInterdomain);
+        const s = acc.readStruct(arg, EvtchnBindInterdomain, this.io.EvtchnBindInterdomain);
         if (typeof s === 'number') return s;
         if (!writable(EvtchnBindInterdomain.size)) return EFAULT;
         const port = this.bindInterdomainIn(ld, s.remote_dom, s.remote_port);
         if (port < 0) return port;
-        acc.writeU32(arg + EvtchnBindInterdomain.local_port.offset, port);
+        acc.writeField(arg, EvtchnBindInterdomain, 'local_port', port);
         return 0;
       }
       case EvtchnOp.bind_virq: {
-        const s = acc.readStruct(arg, EvtchnBindVirq);
+        const s = acc.readStruct(arg, EvtchnBindVirq, this.io.EvtchnBindVirq);
         if (typeof s === 'number') return s;
         if (!writable(EvtchnBindVirq.size)) return EFAULT;
         const port = this.bindVirqIn(ld, s.virq, s.vcpu);
         if (port < 0) return port;
-        acc.writeU32(arg + EvtchnBindVirq.port.offset, port);
+        acc.writeField(arg, EvtchnBindVirq, 'port', port);
         return 0;
       }
       case EvtchnOp.bind_ipi: {
-        const s = acc.readStruct(arg, EvtchnBindIpi);
+        const s = acc.readStruct(arg, EvtchnBindIpi, this.io.EvtchnBindIpi);
         if (typeof s === 'number') return s;
         if (!writable(EvtchnBindIpi.size)) return EFAULT;
         const port = this.bindIpiIn(ld, s.vcpu);
         if (port < 0) return port;
-        acc.writeU32(arg + EvtchnBindIpi.port.offset, port);
+        acc.writeField(arg, EvtchnBindIpi, 'port', port);
         return 0;
       }
       case EvtchnOp.bind_pirq: {
-        const s = acc.readStruct(arg, EvtchnBindPirq);
+        const s = acc.readStruct(arg, EvtchnBindPirq, this.io.EvtchnBindPirq);
         if (typeof s === 'number') return s;
         return -Errno.EOPNOTSUPP; // no physical IRQs (Xen without CONFIG_HAS_PIRQ)
       }
       case EvtchnOp.close: {
-        const s = acc.readStruct(arg, EvtchnClose);
+        const s = acc.readStruct(arg, EvtchnClose, this.io.EvtchnClose);
         if (typeof s === 'number') return s;
         return this.close(ld, s.port, true);
       }
       case EvtchnOp.send: {
-        const s = acc.readStruct(arg, EvtchnSend);
+        const s = acc.readStruct(arg, EvtchnSend, this.io.EvtchnSend);
         if (typeof s === 'number') return s;
         return this.send(ld, s.port);
       }
       case EvtchnOp.status: {
-        const s = acc.readStruct(arg, EvtchnStatus);
+        const s = acc.readStruct(arg, EvtchnStatus, this.io.EvtchnStatus);
         if (typeof s === 'number') return s;
         if (!writable(EvtchnStatus.size)) return EFAULT;
         const d = this.dom(s.dom, ld);
@@ -590,38 +608,38 @@ export class EventChannels implements Delivery {
         switch (ch.state) {
           case ChannelState.unbound:
             status = EvtchnStat.unbound;
-            acc.writeU16(arg + EvtchnStatus.unbound_dom.offset, ch.remoteDomid);
+            acc.writeField(arg, EvtchnStatus, 'unbound_dom', ch.remoteDomid);
             break;
           case ChannelState.interdomain:
             status = EvtchnStat.interdomain;
-            acc.writeU16(arg + EvtchnStatus.interdomain_dom.offset, ch.remote!.domid);
-            acc.writeU32(arg + EvtchnStatus.interdomain_port.offset, ch.remotePort);
+            acc.writeField(arg, EvtchnStatus, 'interdomain_dom', ch.remote!.domid);
+            acc.writeField(arg, EvtchnStatus, 'interdomain_port', ch.remotePort);
             break;
           case ChannelState.virq:
             status = EvtchnStat.virq;
-            acc.writeU32(arg + EvtchnStatus.virq.offset, ch.virq);
+            acc.writeField(arg, EvtchnStatus, 'virq', ch.virq);
             break;
           case ChannelState.ipi:
             status = EvtchnStat.ipi;
             break;
         }
-        acc.writeU32(arg + EvtchnStatus.status.offset, status);
-        acc.writeU32(arg + EvtchnStatus.vcpu.offset, ch.notifyVcpu);
+        acc.writeField(arg, EvtchnStatus, 'status', status);
+        acc.writeField(arg, EvtchnStatus, 'vcpu', ch.notifyVcpu);
         return 0;
       }
       case EvtchnOp.bind_vcpu: {
-        const s = acc.readStruct(arg, EvtchnBindVcpu);
+        const s = acc.readStruct(arg, EvtchnBindVcpu, this.io.EvtchnBindVcpu);
         if (typeof s === 'number') return s;
         return this.bindVcpuIn(ld, s.port, s.vcpu);
       }
       case EvtchnOp.unmask: {
-        const s = acc.readStruct(arg, EvtchnUnmask);
+        const s = acc.readStruct(arg, EvtchnUnmask, this.io.EvtchnUnmask);
         if (typeof s === 'number') return s;
         return this.unmask(ld, s.port);
       }
       case EvtchnOp.reset:
       case EvtchnOp.reset_cont: {
-        const s = acc.readStruct(arg, EvtchnReset);
+        const s = acc.readStruct(arg, EvtchnReset, this.io.EvtchnReset);
         if (typeof s === 'number') return s;
         const d = this.dom(s.dom, ld);
         if (!d) return -Errno.ESRCH;
@@ -629,23 +647,23 @@ export class EventChannels implements Delivery {
         return this.reset(ld, d, cmd === EvtchnOp.reset_cont);
       }
       case EvtchnOp.init_control: {
-        const s = acc.readStruct(arg, EvtchnInitControl);
+        const s = acc.readStruct(arg, EvtchnInitControl, this.io.EvtchnInitControl);
         if (typeof s === 'number') return s;
         if (this.config.variant !== 'fifo') return -Errno.EOPNOTSUPP; // Xen built without CONFIG_EVTCHN_FIFO
         if (!writable(EvtchnInitControl.size)) return EFAULT;
         const rc = this.fifoOps.initControl(ld, s.vcpu, s.control_gfn, s.offset, (ch) => ch.usable && this.twoLevel.isPending(ld, ch));
         if (rc < 0) return rc;
-        acc.writeU8(arg + EvtchnInitControl.link_bits.offset, EVTCHN_FIFO_LINK_BITS);
+        acc.writeField(arg, EvtchnInitControl, 'link_bits', EVTCHN_FIFO_LINK_BITS);
         return 0;
       }
       case EvtchnOp.expand_array: {
-        const s = acc.readStruct(arg, EvtchnExpandArray);
+        const s = acc.readStruct(arg, EvtchnExpandArray, this.io.EvtchnExpandArray);
         if (typeof s === 'number') return s;
         if (this.config.variant !== 'fifo') return -Errno.EOPNOTSUPP;
         return this.fifoOps.expandArray(ld, s.array_gfn);
       }
       case EvtchnOp.set_priority: {
-        const s = acc.readStruct(arg, EvtchnSetPriority);
+        const s = acc.readStruct(arg, EvtchnSetPriority, this.io.EvtchnSetPriority);
         if (typeof s === 'number') return s;
         return this.setPriority(ld, s.port, s.priority);
       }

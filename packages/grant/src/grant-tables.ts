@@ -30,8 +30,7 @@ import {
 import { StatGroup } from '@tachyxx/core';
 import {
   DEFAULT_HYPERVISOR_COSTS, P2M_FOREIGN, P2M_INVALID_MFN, P2M_R, P2M_RW, type Domain, type DomainTable, type HypercallTable,
-  type HypervisorCosts, type MachineMemory, type GrantFrameSpace,
-} from '@tachyxx/hypervisor';
+  type HypervisorCosts, type MachineMemory, type GrantFrameSpace, structBuffer } from '@tachyxx/hypervisor';
 import { GNTTAB_GUEST_BASE_GFN, GNTTAB_GUEST_FRAMES } from './layout.js';
 
 /** Xen's MAPTRACK_PER_PAGE (struct grant_mapping is 16 bytes). */
@@ -166,6 +165,17 @@ export type ReadonlyBytes = Omit<Uint8Array, 'set' | 'fill' | 'copyWithin' | 're
 
 /** The hypervisor's grant tables: every domain's table, the hypercall, the backend API, stats. */
 export class GrantTables {
+  /** One marshalling target per op struct, reused by every call (an op reads it during the call only). */
+  private readonly io = {
+    GnttabCacheFlush: structBuffer(GnttabCacheFlush),
+    GnttabCopy: structBuffer(GnttabCopy),
+    GnttabDumpTable: structBuffer(GnttabDumpTable),
+    GnttabGetVersion: structBuffer(GnttabGetVersion),
+    GnttabMapGrantRef: structBuffer(GnttabMapGrantRef),
+    GnttabQuerySize: structBuffer(GnttabQuerySize),
+    GnttabSetupTable: structBuffer(GnttabSetupTable),
+    GnttabUnmapGrantRef: structBuffer(GnttabUnmapGrantRef),
+  };
   private readonly machine: MachineMemory;
   private readonly domains: DomainTable<any>;
   private readonly tables = new Map<number, GrantTable>();
@@ -339,7 +349,7 @@ export class GrantTables {
     for (let i = 0; i < count; i++) {
       if (i > 0 && hc && hc.preemptCheck()) return hc.createContinuation(GnttabOp.cache_flush, uop + i * GnttabCacheFlush.size, count - i);
       hc?.charge(this.costs.hypercallItem);
-      const op = d.access.readStruct(uop + i * GnttabCacheFlush.size, GnttabCacheFlush);
+      const op = d.access.readStruct(uop + i * GnttabCacheFlush.size, GnttabCacheFlush, this.io.GnttabCacheFlush);
       if (typeof op === 'number') return -Errno.EFAULT;
       if (op.offset >= PAGE_SIZE || op.length > PAGE_SIZE || op.offset + op.length > PAGE_SIZE || (op.op & ~(GNTTAB_CACHE_INVAL | GNTTAB_CACHE_CLEAN)) !== 0) return -Errno.EINVAL;
       if (op.length === 0 || op.op === 0) continue;
@@ -360,30 +370,30 @@ export class GrantTables {
 
   private hcMap(d: Domain<any>, a: number): number {
     const acc = d.access;
-    const op = acc.readStruct(a, GnttabMapGrantRef);
+    const op = acc.readStruct(a, GnttabMapGrantRef, this.io.GnttabMapGrantRef);
     if (typeof op === 'number') return op;
     const r = this.map(d.domid, d, op.dom, op.ref, op.flags, op.host_addr);
     if (typeof r === 'number') {
       this.bump(d.domid, 'mapErrors');
-      return acc.writeU16(a + GnttabMapGrantRef.status.offset, r & 0xffff);
+      return acc.writeField(a, GnttabMapGrantRef, 'status', r & 0xffff);
     }
     // handle + dev_bus_addr (the frame's machine address, as Xen reports it), then status.
-    if (acc.writeU32(a + GnttabMapGrantRef.handle.offset, r.handle) < 0) return -Errno.EFAULT;
-    if (acc.writeU64(a + GnttabMapGrantRef.dev_bus_addr.offset, r.mfn * PAGE_SIZE) < 0) return -Errno.EFAULT;
-    return acc.writeU16(a + GnttabMapGrantRef.status.offset, Gntst.okay);
+    if (acc.writeField(a, GnttabMapGrantRef, 'handle', r.handle) < 0) return -Errno.EFAULT;
+    if (acc.writeField(a, GnttabMapGrantRef, 'dev_bus_addr', r.mfn * PAGE_SIZE) < 0) return -Errno.EFAULT;
+    return acc.writeField(a, GnttabMapGrantRef, 'status', Gntst.okay);
   }
 
   private hcUnmap(d: Domain<any>, a: number): number {
     const acc = d.access;
-    const op = acc.readStruct(a, GnttabUnmapGrantRef);
+    const op = acc.readStruct(a, GnttabUnmapGrantRef, this.io.GnttabUnmapGrantRef);
     if (typeof op === 'number') return op;
     const st = this.unmap(d.domid, op.handle, op.host_addr);
-    return acc.writeU16(a + GnttabUnmapGrantRef.status.offset, st & 0xffff);
+    return acc.writeField(a, GnttabUnmapGrantRef, 'status', st & 0xffff);
   }
 
   private hcCopy(d: Domain<any>, a: number): number {
     const acc = d.access;
-    const op = acc.readStruct(a, GnttabCopy);
+    const op = acc.readStruct(a, GnttabCopy, this.io.GnttabCopy);
     if (typeof op === 'number') return op;
     const side = (u: number, domid: number, offset: number, isRef: boolean): CopySide =>
       isRef ? { ref: u % 2 ** 32, domid, offset } : { gfn: u, domid, offset };
@@ -392,12 +402,12 @@ export class GrantTables {
       dest: side(op.dest_u, op.dest_domid, op.dest_offset, (op.flags & GNTCOPY_dest_gref) !== 0),
       len: op.len,
     });
-    return acc.writeU16(a + GnttabCopy.status.offset, st & 0xffff);
+    return acc.writeField(a, GnttabCopy, 'status', st & 0xffff);
   }
 
   private hcSetupTable(d: Domain<any>, a: number): number {
     const acc = d.access;
-    const op = acc.readStruct(a, GnttabSetupTable);
+    const op = acc.readStruct(a, GnttabSetupTable, this.io.GnttabSetupTable);
     if (typeof op === 'number') return -Errno.EFAULT;
     if (!acc.checkRange(op.frame_list, op.nr_frames * 8, true)) return -Errno.EFAULT;
     let status: number = Gntst.okay;
@@ -409,12 +419,12 @@ export class GrantTables {
       if (op.nr_frames > t.maxFrames || !this.grow(t, op.nr_frames)) status = Gntst.general_error;
       else for (let i = 0; i < op.nr_frames; i++) acc.writeU64(op.frame_list + i * 8, t.gfns[i]!);
     }
-    return acc.writeU16(a + GnttabSetupTable.status.offset, status & 0xffff) < 0 ? -Errno.EFAULT : 0;
+    return acc.writeField(a, GnttabSetupTable, 'status', status & 0xffff) < 0 ? -Errno.EFAULT : 0;
   }
 
   private hcQuerySize(d: Domain<any>, a: number): number {
     const acc = d.access;
-    const op = acc.readStruct(a, GnttabQuerySize);
+    const op = acc.readStruct(a, GnttabQuerySize, this.io.GnttabQuerySize);
     if (typeof op === 'number') return -Errno.EFAULT;
     let status: number = Gntst.okay, nr = op.nr_frames, max = op.max_nr_frames;
     const target = this.domains.resolve(op.dom, d);
@@ -422,22 +432,22 @@ export class GrantTables {
     else if (target !== d && !d.privileged) status = Gntst.permission_denied;
     else { const t = this.tableOf(target); nr = t.frames.length; max = t.maxFrames; }
     if (!acc.checkRange(a, GnttabQuerySize.size, true)) return -Errno.EFAULT;
-    acc.writeU32(a + GnttabQuerySize.nr_frames.offset, nr);
-    acc.writeU32(a + GnttabQuerySize.max_nr_frames.offset, max);
-    acc.writeU16(a + GnttabQuerySize.status.offset, status & 0xffff);
+    acc.writeField(a, GnttabQuerySize, 'nr_frames', nr);
+    acc.writeField(a, GnttabQuerySize, 'max_nr_frames', max);
+    acc.writeField(a, GnttabQuerySize, 'status', status & 0xffff);
     return 0;
   }
 
   private hcDumpTable(d: Domain<any>, a: number): number {
     const acc = d.access;
-    const op = acc.readStruct(a, GnttabDumpTable);
+    const op = acc.readStruct(a, GnttabDumpTable, this.io.GnttabDumpTable);
     if (typeof op === 'number') return -Errno.EFAULT;
     let status: number = Gntst.okay;
     const target = this.domains.resolve(op.dom, d);
     if (!target || target.isDying) status = Gntst.bad_domain;
     else if (target !== d && !d.privileged) status = Gntst.permission_denied;
     else for (const line of this.dump(target.domid)) this.log(line);
-    return acc.writeU16(a + GnttabDumpTable.status.offset, status & 0xffff) < 0 ? -Errno.EFAULT : 0;
+    return acc.writeField(a, GnttabDumpTable, 'status', status & 0xffff) < 0 ? -Errno.EFAULT : 0;
   }
 
   private hcSetVersion(d: Domain<any>, a: number): number {
@@ -446,16 +456,16 @@ export class GrantTables {
     // Xen with max_version 1: 2 is refused as before set_version existed (-ENOSYS); anything
     // else but 1 is -EINVAL. The current version is written back either way.
     const rc = v === 1 ? 0 : v === 2 ? -Errno.ENOSYS : -Errno.EINVAL;
-    return d.access.writeU32(a + GnttabSetVersion.version.offset, 1) < 0 ? -Errno.EFAULT : rc;
+    return d.access.writeField(a, GnttabSetVersion, 'version', 1) < 0 ? -Errno.EFAULT : rc;
   }
 
   private hcGetVersion(d: Domain<any>, a: number): number {
-    const op = d.access.readStruct(a, GnttabGetVersion);
+    const op = d.access.readStruct(a, GnttabGetVersion, this.io.GnttabGetVersion);
     if (typeof op === 'number') return -Errno.EFAULT;
     const target = this.domains.resolve(op.dom, d);
     if (!target || target.isDying) return -Errno.ESRCH;
     if (target !== d && !d.privileged) return -Errno.EPERM;
-    return d.access.writeU32(a + GnttabGetVersion.version.offset, 1) < 0 ? -Errno.EFAULT : 0;
+    return d.access.writeField(a, GnttabGetVersion, 'version', 1) < 0 ? -Errno.EFAULT : 0;
   }
 
   /** Lines describing a domain's table and active entries (GNTTABOP_dump_table). */

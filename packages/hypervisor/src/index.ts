@@ -2,7 +2,12 @@
 // the host (pCPUs, world switch, traps at PL1, hypercall table, time) and vCPUs.
 export * from './memory/index.js';
 export * from './domain/index.js';
-export { Host, HostError, DEFAULT_BUS_SAMPLE_EVERY, hex64, SIM_TIME_MAX_NS, HYPERCALL_PREEMPT_NS, type HostOptions, type DomainSpec } from './host/host.js';
+export { Host, DEFAULT_BUS_SAMPLE_EVERY, type HostOptions } from './host/host.js';
+export { HostError } from './host/host-error.js';
+export { hex64 } from './host/pcpu.js';
+export { SIM_TIME_MAX_NS } from './host/timers.js';
+export { HYPERCALL_PREEMPT_NS } from './host/traps.js';
+export { type DomainSpec } from './host/domain-builder.js';
 export { Vcpu } from './host/vcpu.js';
 export { HypercallTable, HYPERCALL_CONTINUATION, HYPERCALL_PREEMPT_MAX_ITEMS, type HypercallArgs, type HypercallHandler, type HypercallErrorHook } from './hypercalls/table.js';
 export { vcpuOp, updateRunstateArea } from './hypercalls/vcpu-op.js';

@@ -3,11 +3,11 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { PluginRegistry, buildContainer, hostConfigFromObject } from '@tachyxx/core';
+import { PluginRegistry, TachyxxError, XenError, buildContainer, hostConfigFromObject } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
-import { Host, type DomainSpec } from '@tachyxx/hypervisor';
+import { Host, HostError, type DomainSpec } from '@tachyxx/hypervisor';
 
 const ROOT = resolvePath(import.meta.dirname, '../../..');
 const image = (name: string) => readFileSync(join(ROOT, 'guests/build', `${name}.elf`));
@@ -32,6 +32,19 @@ const spinner = (name: string, extra: Partial<DomainSpec> = {}): DomainSpec =>
   ({ name, image: image('bench-intmix'), memoryMiB: 16, ...extra });
 
 describe('the host', () => {
+  it('refuses a second domain of the same name with a HostError carrying EEXIST (a XenError)', () => {
+    const { host } = makeHost();
+    host.createDomain(spinner('twin'));
+    let err: unknown;
+    try { host.createDomain(spinner('twin')); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(HostError);
+    expect(err).toBeInstanceOf(XenError);
+    expect(err).toBeInstanceOf(TachyxxError);
+    expect((err as HostError).errno).toBe(17); // EEXIST
+    expect((err as HostError).name).toBe('HostError');
+    expect((err as Error).message).toMatch(/a domain named 'twin' already exists/);
+  });
+
   it('gives two CPU-bound domains with weights 512:256 on one pCPU a 2:1 share (within 5%)', () => {
     const { host } = makeHost();
     const a = host.createDomain(spinner('heavy', { weight: 512 }));

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DOMID_XEN, Errno, XenMemoryReservation } from '@tachyxx/abi';
+import { DOMID_XEN, Errno, EvtchnStatus, GnttabMapGrantRef, XenMemoryReservation } from '@tachyxx/abi';
 import { Access, PhysMemory } from '@tachyxx/isa';
 import { Mmu, S2_ROOT_PAGES } from '@tachyxx/mmu';
 import { ConfigError } from '@tachyxx/core';
 import {
-  FRAME_FREE, IdentityGuestAccess, M2P_INVALID, MachineMemory, P2m, P2mGuestAccess, P2M_INVALID_MFN, P2M_R, P2M_RW, P2M_RWX,
+  FRAME_FREE, IdentityGuestAccess, layoutFields, structBuffer, type AbiLayout, M2P_INVALID, MachineMemory, P2m, P2mGuestAccess, P2M_INVALID_MFN, P2M_R, P2M_RW, P2M_RWX,
 } from '../src/index.js';
 
 const MiB = 256; // frames per MiB
@@ -303,6 +303,35 @@ describe('guest memory access', () => {
     g.writeU16(0x8000_0118, 0x7ff0);
     expect(g.readStruct(0x8000_0100, XenMemoryReservation)).toEqual({ extent_start: 0x8000_0800, nr_extents: 3, extent_order: 9, mem_flags: 0, domid: 0x7ff0 });
     expect(g.readStruct(0x8000_2ff0, XenMemoryReservation)).toBe(EFAULT);
+  });
+
+  it('marshals op structs: reads into a reused object, writes a field with its layout width', () => {
+    const { g } = setup();
+    const into = structBuffer(GnttabMapGrantRef);
+    expect(Object.values(into).every((x) => x === 0)).toBe(true);
+    g.writeU64(0x8000_0200, 0x1234_5678_9a);
+    g.writeU32(0x8000_0208, 0xffff_ffff);
+    g.writeU32(0x8000_020c, 77);
+    g.writeU16(0x8000_0210, 5);
+    const got = g.readStruct(0x8000_0200, GnttabMapGrantRef, into);
+    expect(got).toBe(into);
+    expect(into).toMatchObject({ host_addr: 0x1234_5678_9a, flags: 0xffff_ffff, ref: 77, dom: 5 });
+    // status is an int16 at offset 0x12: writeField stores exactly 2 bytes, whatever the value's size.
+    g.writeU32(0x8000_0212, 0xaaaa_aaaa);
+    expect(g.writeField(0x8000_0200, GnttabMapGrantRef, 'status', 0x1_fffe & 0xffff)).toBe(0);
+    expect(g.readU16(0x8000_0212)).toBe(0xfffe);
+    expect(g.readU16(0x8000_0214)).toBe(0xaaaa);
+    // Union members at the same offset: each field keeps its own width.
+    expect(layoutFields(EvtchnStatus).map((f) => f.size).every((w) => [1, 2, 4, 8].includes(w))).toBe(true);
+    expect(g.writeField(0x8000_2000, GnttabMapGrantRef, 'status', 1)).toBe(EFAULT); // a read-only page
+    expect(g.readStruct(0x8000_2ff0, GnttabMapGrantRef, into)).toBe(EFAULT);
+  });
+
+  it('refuses a layout with a field the marshaller cannot read', () => {
+    const bad: AbiLayout = { size: 8, x: { offset: 0, size: 3 } };
+    expect(() => layoutFields(bad)).toThrow(/field 'x' has width 3/);
+    const outside: AbiLayout = { size: 4, y: { offset: 2, size: 4 } };
+    expect(() => layoutFields(outside)).toThrow(/field 'y' at 2\+4 lies outside the struct \(4 bytes\)/);
   });
 
   it('has a bare identity variant where GPA = MA', () => {

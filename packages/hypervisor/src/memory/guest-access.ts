@@ -45,8 +45,34 @@ export interface GuestAccess {
   writeU16(gpa: number, v: number): number;
   writeU32(gpa: number, v: number): number;
   writeU64(gpa: number, v: number): number;
-  /** Reads every field of an abi layout: an object, or -EFAULT. */
-  readStruct<L extends AbiLayout>(gpa: number, layout: L): StructValue<L> | number;
+  /**
+   * The hypercall argument marshaller (copy_from_guest of an op struct): reads every field of an
+   * abi layout into `into` (reuse one object per layout on hot paths: nothing is allocated) or a
+   * new object. The object, or -EFAULT.
+   */
+  readStruct<L extends AbiLayout>(gpa: number, layout: L, into?: StructValue<L>): StructValue<L> | number;
+  /** Stores field `name` of the struct at `gpa` with the layout's width: 0 or -EFAULT. */
+  writeField<L extends AbiLayout>(gpa: number, layout: L, name: keyof StructValue<L> & string, v: number): number;
+}
+
+interface MarshalField { readonly name: string; readonly offset: number; readonly size: number }
+/** Each layout's fields in declaration order, compiled once (the marshaller's table). */
+const compiled = new WeakMap<AbiLayout, readonly MarshalField[]>();
+
+/** The fields of an abi layout as the marshaller walks them; widths other than 1, 2, 4, 8 are a layout bug. */
+export function layoutFields(layout: AbiLayout): readonly MarshalField[] {
+  let fields = compiled.get(layout);
+  if (!fields) {
+    const list: MarshalField[] = [];
+    for (const [name, f] of Object.entries(layout)) {
+      if (typeof f === 'number') continue;
+      if (f.size !== 1 && f.size !== 2 && f.size !== 4 && f.size !== 8) throw new Error(`abi layout field '${name}' has width ${f.size} (1, 2, 4 or 8)`);
+      if (f.offset < 0 || f.offset + f.size > layout.size) throw new Error(`abi layout field '${name}' at ${f.offset}+${f.size} lies outside the struct (${layout.size} bytes)`);
+      list.push({ name, offset: f.offset, size: f.size });
+    }
+    compiled.set(layout, (fields = list));
+  }
+  return fields;
 }
 
 /** Shared code: subclasses say how a guest page becomes a buffer offset. */
@@ -137,15 +163,26 @@ abstract class PagedAccess implements GuestAccess {
     return this.write(gpa, this.scratch.subarray(0, 8));
   }
 
-  readStruct<L extends AbiLayout>(gpa: number, layout: L): StructValue<L> | number {
+  readStruct<L extends AbiLayout>(gpa: number, layout: L, into?: StructValue<L>): StructValue<L> | number {
     if (!this.checkRange(gpa, layout.size, false)) return EFAULT;
-    const out: Record<string, number> = {};
-    for (const [k, f] of Object.entries(layout)) {
-      if (typeof f === 'number') continue;
+    const out = (into ?? {}) as Record<string, number>;
+    for (const f of layoutFields(layout)) {
       const a = gpa + f.offset;
-      out[k] = f.size === 1 ? this.readU8(a) : f.size === 2 ? this.readU16(a) : f.size === 4 ? this.readU32(a) : this.readU64(a);
+      out[f.name] = f.size === 1 ? this.readU8(a) : f.size === 2 ? this.readU16(a) : f.size === 4 ? this.readU32(a) : this.readU64(a);
     }
     return out as StructValue<L>;
+  }
+
+  writeField<L extends AbiLayout>(gpa: number, layout: L, name: keyof StructValue<L> & string, v: number): number {
+    const f = layout[name] as { readonly offset: number; readonly size: number };
+    const a = gpa + f.offset;
+    switch (f.size) {
+      case 1: return this.writeU8(a, v);
+      case 2: return this.writeU16(a, v);
+      case 4: return this.writeU32(a, v);
+      case 8: return this.writeU64(a, v);
+      default: throw new Error(`abi layout field '${name}' has width ${f.size} (1, 2, 4 or 8)`);
+    }
   }
 }
 
@@ -185,4 +222,14 @@ export class IdentityGuestAccess extends PagedAccess {
     if (this.frames && this.frames.machine.ownerOf(gfn) !== this.frames.owner) return -1;
     return pa - this.mem.base;
   }
+}
+
+/**
+ * A reusable marshalling target for `layout`, every field 0 (one fixed shape): pass it to
+ * readStruct on a hot path so that reading an op struct allocates nothing.
+ */
+export function structBuffer<L extends AbiLayout>(layout: L): StructValue<L> {
+  const o: Record<string, number> = {};
+  for (const f of layoutFields(layout)) o[f.name] = 0;
+  return o as StructValue<L>;
 }

@@ -1,0 +1,189 @@
+// PL1: traps from guests. PL0 firmware routes every trap from PL1-PL3 to the hypervisor except
+// what the guest handles itself; here they are dispatched: ecall from PL2 (hypercalls), trapped
+// wfi and sensitive instructions, stage-2 faults and everything else (the domain crashes).
+// Hot path: onTrap and hypercall run per trap / per hypercall and allocate nothing.
+import { Errno, ShutdownReason } from '@tachyxx/abi';
+import { HYPERCALL, TRAP, type Counter } from '@tachyxx/core';
+import { causeName, disassemble, setTrapRouting, type Cpu } from '@tachyxx/isa';
+import { HYPERCALL_CONTINUATION, type HypercallArgs, type HypercallTable } from '../hypercalls/table.js';
+import type { HypervisorCosts } from '../plugin.js';
+import type { Host } from './host.js';
+import { hex64, REG, TWO32, type Pcpu } from './pcpu.js';
+import type { Vcpu } from './vcpu.js';
+
+const WFI = 0x10500073;
+/** Exceptions the hypervisor lets PL2 handle itself (PL3 faults, illegal instructions, breakpoints). */
+const GUEST_EXCEPTIONS = [0, 2, 3, 6, 8, 12, 13, 15];
+const GUEST_INTERRUPTS = [1, 5, 9];
+/** Everything from PL1-PL3 except ecall from PL0 goes (at least) to PL1. */
+const TO_PL1_EXCEPTIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 20, 21, 22, 23];
+const TO_PL1_INTERRUPTS = [1, 2, 5, 6, 9, 10];
+export const CSR = { p1status: 0x600, stvec: 0x105, p1tval2: 0x64b } as const;
+const P1STATUS_TW = 1 << 21;
+/** Longest simulated time one invocation of a preemptible hypercall works before it yields (ns). */
+export const HYPERCALL_PREEMPT_NS = 100_000;
+
+/** PL0 firmware of a pCPU: trap routing to PL1/PL2, wfi trapped (TW); the CPU starts at PL1. */
+export function setUpFirmware(cpu: Cpu): void {
+  // PL0 firmware hands every trap from PL1-PL3 to the hypervisor; the hypervisor passes guest
+  // user faults and the guest's own interrupts straight to PL2, and traps wfi (TW).
+  setTrapRouting(cpu, {
+    toPl1Exceptions: TO_PL1_EXCEPTIONS, toPl1Interrupts: TO_PL1_INTERRUPTS,
+    toPl2Exceptions: GUEST_EXCEPTIONS, toPl2Interrupts: GUEST_INTERRUPTS,
+  });
+  cpu.writeCsr(CSR.p1status, P1STATUS_TW, 0);
+  cpu.level = 1;
+}
+
+export class TrapDispatch {
+  /** End of the running pCPU's current slice (simulated ns): the run loop sets it. */
+  sliceEnd = Infinity;
+  private readonly hypercalls: HypercallTable<Vcpu>;
+  private readonly costs: HypervisorCosts;
+  private readonly freqHz: number;
+  private readonly sampleEvery: number;
+  private trapSampleLeft: number;
+  private hypercallSampleLeft: number;
+  /** One arguments object, refilled per call: handlers read it during the call only. */
+  private readonly hcArgs: { -readonly [K in keyof HypercallArgs]: number } = { a0: 0, a1: 0, a2: 0, a3: 0, a4: 0, a5: 0 };
+  private readonly insnBuf = new Uint8Array(4);
+
+  constructor(private readonly host: Host, sampleEvery: number) {
+    this.hypercalls = host.hypercalls;
+    this.costs = host.costs;
+    this.freqHz = host.freqHz;
+    this.sampleEvery = sampleEvery;
+    this.trapSampleLeft = sampleEvery;
+    this.hypercallSampleLeft = sampleEvery;
+  }
+
+  onTrap(p: Pcpu, cause: number, isInterrupt: boolean, tval: number, epc: number): void {
+    const v = p.current;
+    const slot = isInterrupt ? cause + 64 : cause;
+    const counter = p.trapCounters[slot] ?? this.trapCounter(p, slot, cause, isInterrupt);
+    counter.value++;
+    p.traps++;
+    // The bus sees one trap in `sampleEvery` (weight = the period): a decrement on the hot path.
+    if (--this.trapSampleLeft === 0) this.publishTrap(p, cause, isInterrupt, tval, epc);
+    const cpu = p.cpu;
+    const key = causeName(cause, isInterrupt);
+    if (!v) throw new Error(`pCPU ${p.id}: ${key} at ${hex64(epc)} with no vCPU loaded (hypervisor bug)`);
+    if (isInterrupt) {
+      // PL1 interrupts are not used yet: return to the guest.
+      cpu.returnFromTrap(1);
+      return;
+    }
+    const host = this.host;
+    switch (cause) {
+      case 9: // ecall from PL2: hypercall
+        return this.hypercall(p, v);
+      case 22: {
+        if ((tval >>> 0) === WFI) {
+          cpu.completeEmulated(1);
+          host.upcalls.sync(v);
+          if (!host.guest.interruptPendingEnabled(cpu)) host.blockVcpu(p, v);
+          return;
+        }
+        // A sensitive instruction we do not emulate: reflect it into the guest, precisely.
+        cpu.cycles += this.costs.emulation;
+        if (cpu.readCsr(CSR.stvec) !== 0) return cpu.injectTrap(2, 22, tval, epc);
+        cpu.stop('crash');
+        return host.crashDomain(v.domain, `${v.name}: sensitive instruction ${hex64(tval >>> 0)} (${disassemble(tval | 0, epc)}) at pc ${hex64(epc)} and no PL2 trap vector`);
+      }
+      case 20: case 21: case 23: case 1: case 5: case 7: {
+        const gpa = cpu.readCsr(CSR.p1tval2);
+        cpu.stop('crash');
+        if (epc === 0 && cause === 20 && cpu.readCsr(CSR.stvec) === 0) {
+          // A trap delegated to a guest kernel without a trap vector lands at address 0: name
+          // the original trap, as the bare firmware does.
+          const scause = cpu.readCsr(0x142), sepc = cpu.readCsr(0x141);
+          return host.crashDomain(v.domain, `${v.name}: ${causeName(scause)} (cause ${scause}) at pc ${hex64(sepc)} (${this.disasmGuest(v, sepc)}), stval ${hex64(cpu.readCsr(0x143))}, delegated to PL2 which has no trap vector (stvec = 0)`);
+        }
+        const what = cause >= 20 ? `stage-2 violation: ${key} at GPA ${hex64(gpa)}` : key;
+        return host.crashDomain(v.domain, `${v.name}: ${what}, pc ${hex64(epc)}, tval ${hex64(tval)}`);
+      }
+      default:
+        cpu.stop('crash');
+        return host.crashDomain(v.domain, `${v.name}: unhandled ${key} (cause ${cause}) at pc ${hex64(epc)}, tval ${hex64(tval)}`);
+    }
+  }
+
+  private hypercall(p: Pcpu, v: Vcpu): void {
+    const cpu = p.cpu;
+    // Straight from the register file (the null hypercall's path: no call per register).
+    const x = cpu.x;
+    const nr = x[2 * REG.a7 + 1] === 0 && x[2 * REG.a7]! >= 0 ? x[2 * REG.a7]! : cpu.getReg(REG.a7);
+    const args = this.hcArgs;
+    args.a0 = (x[2 * REG.a0 + 1]! >>> 0) * TWO32 + (x[2 * REG.a0]! >>> 0);
+    args.a1 = (x[2 * REG.a1 + 1]! >>> 0) * TWO32 + (x[2 * REG.a1]! >>> 0);
+    args.a2 = (x[2 * REG.a2 + 1]! >>> 0) * TWO32 + (x[2 * REG.a2]! >>> 0);
+    args.a3 = (x[2 * REG.a3 + 1]! >>> 0) * TWO32 + (x[2 * REG.a3]! >>> 0);
+    args.a4 = (x[2 * REG.a4 + 1]! >>> 0) * TWO32 + (x[2 * REG.a4]! >>> 0);
+    args.a5 = (x[2 * REG.a5 + 1]! >>> 0) * TWO32 + (x[2 * REG.a5]! >>> 0);
+    // Work a preemptible call may do before it yields: up to this pCPU's next event (Xen: a
+    // pending softirq), at most HYPERCALL_PREEMPT_NS.
+    const budgetNs = Math.max(0, Math.min(this.sliceEnd - cpu.timeNs(), HYPERCALL_PREEMPT_NS));
+    const hc = this.hypercalls;
+    const ret = hc.dispatch(v, nr, args, budgetNs * this.freqHz / 1e9);
+    cpu.cycles += this.costs.hypercall + hc.charged;
+    if (--this.hypercallSampleLeft === 0) this.publishHypercall(p, v, nr, args.a0, ret);
+    if (this.host.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
+    if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
+      cpu.completeEmulated(1);
+      cpu.stop('shutdown');
+      return;
+    }
+    const cont = hc.continuation;
+    if (ret === HYPERCALL_CONTINUATION && cont) {
+      // Xen's hypercall_create_continuation: new arguments in a0.., pc left on the ecall; the
+      // guest runs the call again when it next runs (events and other pCPUs go first).
+      for (let i = 0; i < cont.length && i < 6; i++) cpu.setRegNumber(REG.a0 + i, cont[i]!);
+      this.host.continuations++;
+      cpu.restartTrapped(1);
+      cpu.stop('preempt');
+      return;
+    }
+    cpu.setRegNumber(REG.a0, ret);
+    cpu.completeEmulated(1);
+    if (p.reschedule) cpu.stop('reschedule');
+  }
+
+  /** A handler threw (a hypervisor bug): Xen's domain_crash of the caller, never the host. */
+  hypercallFailed(v: Vcpu, nr: number, name: string, a: HypercallArgs, e: unknown): number {
+    const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    this.host.log(`(XEN) d${v.domain.domid}: hypercall ${name} (${nr}) sub-op ${a.a0} args ${[a.a0, a.a1, a.a2, a.a3, a.a4, a.a5].map(hex64).join(' ')} failed: ${what}`);
+    this.host.crashDomain(v.domain, `${v.name}: hypercall ${name} (${nr}) sub-op ${a.a0} failed in the hypervisor: ${what}`);
+    return -Errno.EFAULT;
+  }
+
+  /** Disassembly of the guest instruction at guest-physical `gpa` (translation off). */
+  private disasmGuest(v: Vcpu, gpa: number): string {
+    const b = this.insnBuf;
+    if (v.domain.access.read(gpa, b) < 0) return 'not in guest memory';
+    return disassemble(b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24), gpa);
+  }
+
+  private trapCounter(p: Pcpu, slot: number, cause: number, isInterrupt: boolean): Counter {
+    const c = p.stats.group('traps').counter(causeName(cause, isInterrupt), 'count', `traps into PL1 with ${isInterrupt ? 'interrupt' : 'exception'} cause ${cause}`);
+    p.trapCounters[slot] = c;
+    return c;
+  }
+
+  private publishTrap(p: Pcpu, cause: number, interrupt: boolean, tval: number, epc: number): void {
+    this.trapSampleLeft = this.sampleEvery;
+    const bus = this.host.bus;
+    if (!bus.hasSubscribers(TRAP)) return;
+    const v = p.current;
+    bus.publish(TRAP, {
+      time: this.host.pcpuNow(p), pcpu: p.id, domid: v?.domain.domid ?? -1, vcpu: v?.id ?? -1, cause, interrupt,
+      from: ((p.cpu.readCsr(CSR.p1status) >>> 11) & 3) as 0 | 1 | 2 | 3, to: 1, pc: epc, tval, weight: this.sampleEvery, // from: p1status.PPL (bits 12:11)
+    });
+  }
+
+  private publishHypercall(p: Pcpu, v: Vcpu, op: number, cmd: number, result: number): void {
+    this.hypercallSampleLeft = this.sampleEvery;
+    const bus = this.host.bus;
+    if (!bus.hasSubscribers(HYPERCALL)) return;
+    bus.publish(HYPERCALL, { time: this.host.pcpuNow(p), pcpu: p.id, domid: v.domain.domid, vcpu: v.id, weight: this.sampleEvery, op, cmd, result, cycles: this.costs.hypercall });
+  }
+}
