@@ -19,9 +19,9 @@ function problem(bytes: Uint8Array, ram = RAM): string {
     const err = e as ImageError;
     expect(err.file).toBe('guest.elf');
     expect(err.exitCode).toBe(2);
-    expect(err.message).toBe(`guest.elf: ${err.problem}`);
+    expect(err.message).toBe(`guest.elf: ${err.reason}`);
     expect(err.message).not.toContain('\n');
-    return err.problem;
+    return err.reason;
   }
   throw new Error('expected an ImageError');
 }
