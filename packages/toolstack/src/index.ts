@@ -7,7 +7,8 @@ export { toBuildSpec, parseAction, SHUTDOWN_ACTIONS, type BuildSpec, type Domain
 export { Toolstack, XEN_VERSION, DOM0_NAME, CONSOLE_RATE_DEFAULT, LOG_MAX_BYTES_DEFAULT, LOG_KEEP_DEFAULT, type ToolstackOptions, type OpContext, type DomainEvent } from './toolstack.js';
 export { OP_TABLE, op as defineOp, type OpEntry, type OpRun, type OpTable } from './ops/index.js';
 export { HostRunner, type HostRunnerOptions } from './runner.js';
-export { ControlServer, HostClient, CONTROL_DEFAULTS, type ControlServerOptions, defaultSocketPath, probeSocket, listenPrivate, ensurePrivateDir, checkSocketPath } from './server.js';
+export { ControlServer, CONTROL_DEFAULTS, type ControlServerOptions, probeSocket, listenPrivate, ensurePrivateDir } from './server.js';
+export { ControlClient, HostClient, defaultSocketPath, checkSocketPath, connectSocket, type ClientErrors, type StreamListener } from './client.js';
 export { parseMemKb, MAX_MEMKB } from './units.js';
 export { readImageFile, readImageFileSync, checkImageFile, MAX_IMAGE_BYTES } from './image-file.js';
 export { assembleToolstackHost, TOOLSTACK_COMPONENTS, TOOLSTACK_EVENT, type ToolstackEvent } from './assembly.js';
