@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Domain, Vcpu } from '@tachyxx/hypervisor';
 import type { ConsoleRings } from '@tachyxx/xenstore';
 import { ToolstackError } from './protocol.js';
+import type { ToolstackOptions } from './toolstack.js';
 import { DOM0_NAME, type ConsoleSink, type DomainRecords, type DomRecord, type OpContext } from './records.js';
 
 /** A domain's console replay buffer (bytes; xenstore console/limit). */
@@ -27,14 +28,8 @@ export const CONSOLE_RATE_DEFAULT = { bytes: 30 * 2048, periodMs: 200 } as const
 export const LOG_MAX_BYTES_DEFAULT = 16 << 20;
 export const LOG_KEEP_DEFAULT = 2;
 
-export interface ConsolesOptions {
-  logDir?: string;
-  onLog?: (line: string) => void;
-  consoleRate?: { bytes: number; periodMs: number };
-  logMaxBytes?: number;
-  logKeep?: number;
-  wallNow?: () => number;
-}
+/** The toolstack options the consoles use (see ToolstackOptions). */
+export type ConsolesOptions = Pick<ToolstackOptions, 'logDir' | 'onLog' | 'consoleRate' | 'logMaxBytes' | 'logKeep' | 'wallNow'>;
 
 /** An append-only log file that rotates past a size: NAME -> NAME.1 -> ... -> NAME.<keep>. */
 export class LogFile {
