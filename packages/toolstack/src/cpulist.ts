@@ -5,9 +5,11 @@
  */
 import { ToolstackError } from './protocol.js';
 
+/** The host's pCPUs and NUMA nodes as CPU lists see them (xlcfg's HostTopology is this type). */
 export interface CpuTopology {
+  /** Number of physical CPUs (ids 0..pcpus-1). */
   pcpus: number;
-  /** pCPUs of each node. */
+  /** For each NUMA node, its pCPU ids. */
   nodes: readonly (readonly number[])[];
 }
 

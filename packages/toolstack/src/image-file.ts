@@ -6,7 +6,7 @@
  * version reads in chunks, so the daemon's event loop keeps serving while a large kernel loads.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { ToolstackError } from './protocol.js';
 
 /** libxenguest's limit on a kernel or ramdisk (XC_DOM_DECOMPRESS_MAX, 1 GiB). */
@@ -37,15 +37,26 @@ function checkStat(what: string, path: string, st: { size: number; isFile(): boo
   return st.size;
 }
 
-/** Reads a regular file of at most `maxBytes`, asynchronously. Throws ToolstackError naming `what` and `path`. */
-export async function readImageFile(path: string, what: string, maxBytes = MAX_IMAGE_BYTES): Promise<Uint8Array> {
-  let fh;
+/** Opens `path` (never blocking on a FIFO), runs `fn` on it, closes it; every failure is a ToolstackError naming `what` and `path`. */
+async function withImageFile<T>(path: string, what: string, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+  let fh: FileHandle;
   try {
     fh = await open(path, OPEN_FLAGS);
   } catch (e) {
     fail(what, path, e);
   }
   try {
+    return await fn(fh);
+  } catch (e) {
+    fail(what, path, e);
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+/** Reads a regular file of at most `maxBytes`, asynchronously. Throws ToolstackError naming `what` and `path`. */
+export function readImageFile(path: string, what: string, maxBytes = MAX_IMAGE_BYTES): Promise<Uint8Array> {
+  return withImageFile(path, what, async (fh) => {
     const size = checkStat(what, path, await fh.stat(), maxBytes);
     const buf = new Uint8Array(size);
     let off = 0;
@@ -58,28 +69,12 @@ export async function readImageFile(path: string, what: string, maxBytes = MAX_I
     const { bytesRead: more } = await fh.read(new Uint8Array(1), 0, 1, size);
     if (more > 0) throw new ToolstackError('EINVAL', `${what} ${path}: grew while being read`);
     return buf;
-  } catch (e) {
-    fail(what, path, e);
-  } finally {
-    await fh.close().catch(() => {});
-  }
+  });
 }
 
 /** The same checks without reading: returns the size (a ramdisk Tachyxx does not load yet). */
-export async function checkImageFile(path: string, what: string, maxBytes = MAX_IMAGE_BYTES): Promise<number> {
-  let fh;
-  try {
-    fh = await open(path, OPEN_FLAGS);
-  } catch (e) {
-    fail(what, path, e);
-  }
-  try {
-    return checkStat(what, path, await fh.stat(), maxBytes);
-  } catch (e) {
-    fail(what, path, e);
-  } finally {
-    await fh.close().catch(() => {});
-  }
+export function checkImageFile(path: string, what: string, maxBytes = MAX_IMAGE_BYTES): Promise<number> {
+  return withImageFile(path, what, async (fh) => checkStat(what, path, await fh.stat(), maxBytes));
 }
 
 /** Synchronous readImageFile, for CLIs that read one image before anything runs (`tachyxx run`). */

@@ -59,14 +59,12 @@ export interface StreamEvent {
   [k: string]: unknown;
 }
 
-/** Every op the host serves (`hello` lists them too). */
-export const OPS = [
-  'hello', 'create', 'list', 'destroy', 'shutdown', 'reboot', 'pause', 'unpause', 'rename', 'domid', 'domname',
-  'console', 'console-input', 'detach', 'events', 'vcpu-list', 'vcpu-pin', 'vcpu-set', 'mem-set', 'mem-max', 'info', 'dmesg',
-  'uptime', 'sched-credit', 'cpupool-list', 'cpupool-create', 'cpupool-destroy', 'cpupool-cpu-add',
-  'cpupool-cpu-remove', 'cpupool-migrate', 'cpupool-numa-split', 'top', 'host-counts', 'stats',
-] as const;
-export type OpName = (typeof OPS)[number];
+/**
+ * Every op the host serves (`hello` lists them too), in OP_ARGS order: OP_ARGS (below) is the one
+ * list of ops, with the arguments each takes; the toolstack's op table (ops/index.ts) has one
+ * handler per name, checked by the compiler.
+ */
+export type OpName = keyof typeof OP_ARGS;
 
 // ---- result shapes ---------------------------------------------------------------------------
 
@@ -220,8 +218,8 @@ type ArgKind = 'domain' | 'domains' | 'bool' | 'int' | 'name' | 'cpus' | 'config
 
 const DOMAIN_ARGS = { domain: 'domain', domains: 'domains' } as const;
 
-/** The arguments each op takes and their JSON types (ranges are checked by the op itself). */
-export const OP_ARGS: Readonly<Record<OpName, Readonly<Record<string, ArgKind>>>> = {
+/** Every op and the arguments it takes, with their JSON types (ranges are checked by the op itself). */
+export const OP_ARGS = {
   hello: {},
   create: { config: 'config', paused: 'bool' },
   list: { ...DOMAIN_ARGS, long: 'bool' },
@@ -256,7 +254,10 @@ export const OP_ARGS: Readonly<Record<OpName, Readonly<Record<string, ArgKind>>>
   top: {},
   'host-counts': {},
   stats: {},
-};
+} as const satisfies Readonly<Record<string, Readonly<Record<string, ArgKind>>>>;
+
+/** Every op the host serves, in OP_ARGS order. */
+export const OPS: readonly OpName[] = Object.freeze(Object.keys(OP_ARGS) as OpName[]);
 
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x);
 const shortString = (x: unknown, max = MAX_STRING_ARG): x is string => typeof x === 'string' && x.length <= max;
@@ -322,7 +323,7 @@ export function validateArgs(op: OpName, raw: unknown): Record<string, unknown> 
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ToolstackError('EINVAL', `${op}: args must be an object`);
   if (jsonDepth(raw, MAX_REQUEST_DEPTH) > MAX_REQUEST_DEPTH - 1) throw new ToolstackError('EINVAL', `${op}: args nested deeper than ${MAX_REQUEST_DEPTH - 1} levels`);
   const args = raw as Record<string, unknown>;
-  const spec = OP_ARGS[op];
+  const spec: Readonly<Record<string, ArgKind>> = OP_ARGS[op];
   for (const [k, v] of Object.entries(args)) {
     const kind = spec[k];
     if (kind === undefined) {

@@ -7,7 +7,8 @@
  * - Every vCPU is blocked but a timer will wake one: paced, simulated time advances no faster
  *   than the wall clock (the slice ends at sim-now + wall time elapsed since the last slice);
  *   unpaced (batch), it jumps to the next event at once.
- * - Nothing can ever wake (all idle, no timers, or no domUs): paced, the clock still follows the
+ * - Nothing can ever wake (all idle, no timers, no domUs, or only timers that cannot end a block:
+ *   the hypervisor's "can never wake"): paced, the clock still follows the
  *   wall clock (uptime goes on); the loop sleeps until `kick()` (a create, an unpause) or a tick.
  * - Clients come first: Node accepts one Unix-socket connection per turn of the event loop, so
  *   while control-socket I/O keeps arriving (`noteIo()`), the loop takes up to IO_TURNS extra
@@ -146,16 +147,20 @@ export class HostRunner {
       this.lastWall = wall;
       const t0 = performance.now();
       const why = host.run({ untilNs: until, maxInsns: host.instructions() + this.budget });
-      // The timers that are armed can wake nobody (a wfi with nothing enabled): the host says
-      // so at once, but the daemon's clock still runs them (uptime goes on, as on real Xen).
-      if (why === 'idle' && host.clock.now < until) host.queue.runUntil(until);
+      // The armed timers can wake nobody (a wfi with nothing enabled): the host says so at once.
+      // Unpaced, the daemon's clock still runs them in steps between idle polls (uptime goes on).
+      if (why === 'idle' && !this.paced && host.clock.now < until) host.queue.runUntil(until);
       this.busyMs += performance.now() - t0;
       this.slices++;
-      ts.afterSlice();
-      return 0;
+      // 'idle': the armed timers cannot end any block (a wfi with no interrupt enabled: the
+      // hypervisor's "can never wake", docs/hypervisor.md): as below, instead of spinning on it.
+      if (why !== 'idle') {
+        ts.afterSlice();
+        return 0;
+      }
     }
     // Nothing can wake: keep the clock with the wall (paced), sleep until kicked.
-    if (this.paced && elapsedNs > 0) host.queue.runUntil(now + Math.min(elapsedNs, 1_000_000_000));
+    if (this.paced && elapsedNs > 0 && host.clock.now === now) host.queue.runUntil(now + Math.min(elapsedNs, 1_000_000_000));
     this.lastWall = wall;
     ts.afterSlice();
     return this.idlePollMs;

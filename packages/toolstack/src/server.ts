@@ -1,25 +1,13 @@
 /**
  * The control socket: a Unix socket (mode 0600 in a 0700 directory) serving the JSON-lines
- * protocol of protocol.ts, and HostClient, the client side (for xl and tests).
+ * protocol of protocol.ts (the client side is client.ts).
  */
 import { lstatSync, unlinkSync } from 'node:fs';
-import { secureSocketDir, checkSocketOwner, listenPrivateSocket, SocketDirError } from '@tachyxx/core';
+import { secureSocketDir, listenPrivateSocket, SocketDirError } from '@tachyxx/core';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
-import { LineSplitter, LineTooLongError, MAX_REPLY_LINE, MAX_REQUEST_LINE, PROTOCOL_VERSION, ToolstackError, validateRequest, type ErrorCode, type Reply } from './protocol.js';
+import { dirname } from 'node:path';
+import { LineSplitter, LineTooLongError, MAX_REQUEST_LINE, ToolstackError, validateRequest, type ErrorCode, type Reply } from './protocol.js';
 import type { OpContext, Toolstack } from './toolstack.js';
-
-/**
- * Where the host listens: `TACHYXX_HOST` if set, else `$XDG_RUNTIME_DIR/tachyxx/host.sock`,
- * `/run/tachyxx/host.sock` as root, else `/tmp/tachyxx-<uid>/host.sock`.
- */
-export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TACHYXX_HOST) return env.TACHYXX_HOST;
-  const uid = process.getuid?.() ?? 1000;
-  if (uid === 0) return '/run/tachyxx/host.sock';
-  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'tachyxx', 'host.sock');
-  return join('/tmp', `tachyxx-${uid}`, 'host.sock');
-}
 
 /** 'live' (someone answers; with its hello when it is a host), 'stale' (a dead socket file), 'absent', or 'other' (not a socket). */
 export async function probeSocket(path: string, timeoutMs = 2000): Promise<{ state: 'live' | 'stale' | 'absent' | 'other'; pid?: number }> {
@@ -75,17 +63,6 @@ export function ensurePrivateDir(dir: string): void {
   } catch (e) {
     if (e instanceof SocketDirError) throw new ToolstackError('EACCES', e.message);
     throw e;
-  }
-}
-
-/** The client-side check before connecting to `path` (as tmux's client does): throws ToolstackError EACCES. */
-export function checkSocketPath(path: string): void {
-  try {
-    secureSocketDir(dirname(path));
-    checkSocketOwner(path);
-  } catch (e) {
-    if (e instanceof SocketDirError && e.code !== 'ENOENT') throw new ToolstackError('EACCES', e.message);
-    if (!(e instanceof SocketDirError)) throw e;
   }
 }
 
@@ -407,91 +384,5 @@ export class ControlServer {
         /* gone */
       }
     }
-  }
-}
-
-/** A control-protocol client: `await HostClient.connect(path)`, then `call(op, args)`. */
-export class HostClient {
-  private nextId = 1;
-  private readonly pending = new Map<number, { res: (v: unknown) => void; rej: (e: Error) => void }>();
-  private readonly listeners = new Map<number | string, (ev: Record<string, unknown>) => void>();
-  private closedErr: Error | null = null;
-
-  private constructor(readonly socket: Socket) {
-    const split = new LineSplitter((line) => this.onLine(line), MAX_REPLY_LINE);
-    socket.on('data', (d: Buffer) => {
-      try {
-        split.push(d);
-      } catch (e) {
-        this.closedErr = e as Error;
-        socket.destroy();
-      }
-    });
-    socket.on('error', (e) => (this.closedErr = e));
-    socket.on('close', () => {
-      const err = this.closedErr ?? new Error('connection to the host closed');
-      for (const p of this.pending.values()) p.rej(err);
-      this.pending.clear();
-    });
-  }
-
-  /** Connects to `path`, after the trust check of its directory (checkSocketPath). */
-  static connect(path: string): Promise<HostClient> {
-    try {
-      checkSocketPath(path);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return new Promise((res, rej) => {
-      const s = connect(path);
-      s.once('connect', () => {
-        s.off('error', rej);
-        res(new HostClient(s));
-      });
-      s.once('error', rej);
-    });
-  }
-
-  private onLine(line: string): void {
-    let m: Record<string, unknown> & { id: number | string };
-    try {
-      m = JSON.parse(line);
-    } catch {
-      return;
-    }
-    if (m === null || typeof m !== 'object') return;
-    if (typeof m.event === 'string') {
-      this.listeners.get(m.id)?.(m);
-      return;
-    }
-    const p = this.pending.get(m.id as number);
-    if (!p) return;
-    this.pending.delete(m.id as number);
-    if (m.ok) p.res(m.result);
-    else {
-      const e = m.error as { code: ErrorCode; message: string };
-      p.rej(new ToolstackError(e.code, e.message));
-    }
-  }
-
-  /** Sends a request; resolves with its result, rejects with a ToolstackError. */
-  call<T = any>(op: string, args: Record<string, unknown> = {}, onEvent?: (ev: Record<string, unknown>) => void): Promise<T> {
-    const id = this.nextId++;
-    if (onEvent) this.listeners.set(id, onEvent);
-    return new Promise<T>((res, rej) => {
-      this.pending.set(id, { res: res as (v: unknown) => void, rej });
-      this.socket.write(JSON.stringify({ id, op, args, v: PROTOCOL_VERSION }) + '\n');
-    });
-  }
-
-  /** Like call, returning the request id too (to `detach` a stream later). */
-  stream<T = any>(op: string, args: Record<string, unknown>, onEvent: (ev: Record<string, unknown>) => void): { id: number; result: Promise<T> } {
-    const id = this.nextId;
-    return { id, result: this.call<T>(op, args, onEvent) };
-  }
-
-  close(): void {
-    this.socket.end();
-    this.socket.destroy();
   }
 }

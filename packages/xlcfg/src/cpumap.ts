@@ -5,12 +5,10 @@
  * CPU of those NUMA nodes. "^all" is refused. Examples: "0-3,^2" = {0,1,3}; "nodes:0" = node 0's
  * CPUs; "all" = every pCPU of the host.
  */
-export interface HostTopology {
-  /** Number of physical CPUs (ids 0..pcpus-1). */
-  pcpus: number;
-  /** For each NUMA node, its pCPU ids. */
-  nodes: readonly (readonly number[])[];
-}
+import type { CpuTopology } from '@tachyxx/toolstack';
+
+/** The host's pCPUs (ids 0..pcpus-1) and each NUMA node's pCPU ids: the toolstack's CpuTopology (a type-only import: nothing loads). */
+export type HostTopology = CpuTopology;
 
 export interface CpuListResult {
   cpus: number[];

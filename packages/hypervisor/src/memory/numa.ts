@@ -5,20 +5,14 @@
  * Host config (the `numa` key; see README): `numa: { nodes: [{ memoryMiB, pcpus: [0, 1] }, ...],
  * distances: [[10, 20], [20, 10]] }`. Without it there is one node holding all memory and pCPUs.
  */
-import { ConfigError } from '@tachyxx/core';
+import { ConfigError, type HostConfig } from '@tachyxx/core';
 
-export interface NumaNodeConfig {
-  /** Memory of the node in MiB. */
-  readonly memoryMiB: number;
-  /** pCPU ids of the node. */
-  readonly pcpus: readonly number[];
-}
-
-export interface NumaConfig {
-  readonly nodes: readonly NumaNodeConfig[];
-  /** distances[i][j] (10 = local). Default: 10 on the diagonal, 20 elsewhere. */
-  readonly distances?: readonly (readonly number[])[];
-}
+/**
+ * The host config's `numa` as validated by @tachyxx/core (its NumaTopology: one type from the YAML to the frame
+ * layout; the default distances are 10 on the diagonal, 20 elsewhere).
+ */
+export type NumaConfig = NonNullable<HostConfig['numa']>;
+export type NumaNodeConfig = NumaConfig['nodes'][number];
 
 export interface NumaNodeLayout {
   readonly id: number;
