@@ -275,6 +275,9 @@ export class XenbusBackends {
     // only reads it), but check that it is the dir this backend serves (Linux: read_otherend_details).
     if (this.xs.tryRead(`${p.backend}/${XenbusKeys.frontend}`) !== p.frontend) return;
     if (this.xs.tryRead(`${p.backend}/${XenbusKeys.frontendId}`) !== String(domid)) return;
+    // xenbus_probe_node: only a device whose backend state is still Initialising is probed (a
+    // device removed while Closed stays gone until the toolstack writes it afresh).
+    if (parseXenbusState(this.xs.tryRead(`${p.backend}/${XenbusKeys.state}`)) !== XenbusState.Initialising) return;
     const skey = `${DEVICE_TYPES[kind].backend}.d${domid}-${devid}`;
     let stats = this.statGroups.get(skey);
     if (!stats) {
