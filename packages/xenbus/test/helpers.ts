@@ -25,7 +25,12 @@ export function xenbusHost(o: { rateLimiter?: BackendOptions['rateLimiter'] } = 
   const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
   const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 128, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
   const log: string[] = [];
-  const host = new Host({ container: buildContainer(config, reg), console: () => {} });
+  const out = new Map<number, string>();
+  const host = new Host({
+    container: buildContainer(config, reg),
+    console: (d, b) => out.set(d.domid, (out.get(d.domid) ?? '') + new TextDecoder().decode(b)),
+  });
+  const consoleText = (d: Domain<Vcpu>) => out.get(d.domid) ?? '';
   const origLog = host.log.bind(host);
   host.log = (l: string) => { log.push(l); origLog(l); };
   const evtchn = installEventChannels(host, { variant: 'fifo' });
@@ -38,7 +43,7 @@ export function xenbusHost(o: { rateLimiter?: BackendOptions['rateLimiter'] } = 
   const settle = () => { host.queue.runUntil(host.clock.now); };
   /** Grant mappings alive in the whole host (dom0's backends are the only mapper here). */
   const dom0Maps = () => (gnt.statsJson() as { liveMappings: number }).liveMappings;
-  return { host, evtchn, gnt, store, xs: store.xs, dom0xs, backends, log, settle, dom0Maps };
+  return { host, evtchn, gnt, store, xs: store.xs, dom0xs, backends, log, settle, dom0Maps, consoleText };
 }
 export type XenbusHost = ReturnType<typeof xenbusHost>;
 
