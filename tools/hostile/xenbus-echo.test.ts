@@ -3,11 +3,9 @@
 // frontends throw wild ring indexes, bad grant refs, state flaps and a dying domain at it. The
 // device is shut, the guest sees Closing, the host and the other domain go on, nothing leaks.
 import { describe, it, expect } from 'vitest';
-import fc from 'fast-check';
-import { XenbusState } from '@tachyxx/abi';
 import { addDevice } from '@tachyxx/xenbus';
 import { image } from '../test/io-helpers.js';
-import { guestDomain, TsEchoFrontend, xenbusHost } from '../../packages/xenbus/test/helpers.js';
+import { xenbusHost } from '../../packages/xenbus/test/helpers.js';
 
 function runAll(h: ReturnType<typeof xenbusHost>, maxInsns = 400_000_000) {
   return h.host.run({ maxInsns });
