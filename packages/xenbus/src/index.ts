@@ -1,0 +1,16 @@
+// @tachyxx/xenbus: the split-driver layer every PV backend stands on.
+export { mapBackRing, GrantBackRing, RING_HEADER_BYTES, type RingGrantTables } from './ring.js';
+export { TokenBucket, RateLimiter, type TokenBucketConfig, type RateLimiterConfig } from './rate-limiter.js';
+export {
+  DEVICE_TYPES, MAX_DEVID, devicePaths, addDevice, requestRemove, destroyDevice, destroyDomainDevices,
+  type DeviceType, type DeviceKind, type DeviceId, type DevicePaths, type AddDeviceOptions,
+} from './toolstack.js';
+export {
+  XenbusBackends, XenbusDeviceStats,
+  type Backend, type BackendOptions, type XenbusDevice, type BackendEventChannels, type BackendHost, type XenbusBackendsOptions,
+} from './backend.js';
+export {
+  EchoBackend, EchoRing, EchoRequest, EchoResponse, EchoRequestCodec, EchoResponseCodec, ECHO_OP_ECHO, serveRequests,
+  type echo_request_t, type echo_response_t,
+} from './echo.js';
+export { XenbusComponent, XENBUS_COMPONENT, xenbusPlugin } from './component.js';

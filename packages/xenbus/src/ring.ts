@@ -1,0 +1,155 @@
+/**
+ * A backend's typed shared ring over a grant mapping (Linux's xenbus_map_ring_valloc + the
+ * BACK_RING macros of xen/include/public/io/ring.h), with the frontend treated as hostile:
+ *   - the ring page is the frontend's granted frame, mapped with `GrantTables.mapForeign`;
+ *   - every store into it goes through the mapping's `write()` (which notifies the machine's
+ *     write listeners, as PhysMemory/guest-access do): the page is only ever *read* through the
+ *     DataView, never written, so JIT'd code and write watchers see every backend store;
+ *   - `req_prod` is read once per batch and checked (RING_REQUEST_PROD_OVERFLOW, Linux blkback's
+ *     "Frontend provided bogus ring requests"): a bad one sets `fault` and the ring stops; the
+ *     caller (the xenbus device) disables the device with a log line;
+ *   - a request is copied out of its slot into a caller-owned object (RING_COPY_REQUEST) before
+ *     the backend looks at any field, so the frontend cannot change it under the backend's feet.
+ * Nothing here allocates per request.
+ */
+import {
+  BackRing, Errno, Gntst, RING_NEED_NOTIFY, requestProducerFault, SharedRing, SRING_HEADER_SIZE,
+  type RING_IDX, type RingType,
+} from '@tachyxx/abi';
+import type { ForeignMapping, GrantTables } from '@tachyxx/grant';
+
+/** Byte offsets of the shared-ring header fields (xen/include/public/io/ring.h). */
+const REQ_PROD = 0;
+const REQ_EVENT = 4;
+const RSP_PROD = 8;
+const RSP_EVENT = 12;
+
+/** What a backend needs from the grant tables (GrantTables fits). */
+export type RingGrantTables = Pick<GrantTables, 'mapForeign' | 'unmapForeign'>;
+
+/**
+ * Maps grant `ref` of `domid` (the frontend's `ring-ref`) read-write as domain `as` and returns a
+ * back ring over it, or the GNTST_* status (negative) when the grant cannot be mapped (an unknown
+ * ref, a grant to another domain, a read-only grant, a dead domain).
+ */
+export function mapBackRing<Req, Rsp>(gnt: RingGrantTables, domid: number, ref: number, type: RingType<Req, Rsp>, as = 0): GrantBackRing<Req, Rsp> | number {
+  if (!Number.isInteger(ref) || ref < 0 || ref > 0xffff_ffff) return Gntst.bad_gntref;
+  const m = gnt.mapForeign(domid, ref, { as });
+  if ('status' in m) return m.status;
+  if (m.readonly) {
+    gnt.unmapForeign(m.handle, as);
+    return Gntst.permission_denied;
+  }
+  return new GrantBackRing(gnt, m, type, as);
+}
+
+export class GrantBackRing<Req = unknown, Rsp = unknown> {
+  /** The backend's private indexes (rsp_prod_pvt, req_cons). */
+  readonly back: BackRing<Req, Rsp>;
+  /** Header accessors and slot offsets; used for *reads* only. */
+  readonly sring: SharedRing<Req, Rsp>;
+  /** Why the ring stopped (a bogus index, a failed write, unmapped), or null while it works. */
+  fault: string | null = null;
+  private readonly view: DataView;
+  private readonly scratch: Uint8Array;
+  private readonly scratchView: DataView;
+  private readonly u32 = new Uint8Array(4);
+  private readonly u32View = new DataView(this.u32.buffer);
+  private mapped = true;
+
+  constructor(private readonly gnt: RingGrantTables, readonly mapping: ForeignMapping, readonly type: RingType<Req, Rsp>, private readonly as = 0) {
+    const b = mapping.bytes;
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    this.sring = new SharedRing(this.view, type, 0, b.byteLength);
+    this.back = new BackRing(this.sring, 0);
+    this.scratch = new Uint8Array(type.entrySize);
+    this.scratchView = new DataView(this.scratch.buffer);
+  }
+
+  get nrEnts(): number { return this.back.nr_ents; }
+  get isMapped(): boolean { return this.mapped; }
+
+  /**
+   * Requests the backend may consume now: `req_prod` read once and checked; -1 (and `fault` set)
+   * when the frontend published an index past the ring (or the ring is unmapped/faulted).
+   * The count is XEN_RING_NR_UNCONSUMED_REQUESTS: never more than the free slots.
+   */
+  available(): number {
+    if (this.fault !== null || !this.mapped) return -1;
+    const prod = this.view.getUint32(REQ_PROD, true);
+    const why = requestProducerFault(this.back, prod);
+    if (why !== undefined) { this.fault = why; return -1; }
+    const b = this.back;
+    const req = (prod - b.req_cons) >>> 0;
+    const rsp = (b.nr_ents - ((b.req_cons - b.rsp_prod_pvt) >>> 0)) >>> 0;
+    return req < rsp ? req : rsp;
+  }
+
+  /** RING_COPY_REQUEST of slot req_cons into `out`, then req_cons++. Call only after `available() > 0`. */
+  takeRequest(out: Req): Req {
+    const b = this.back;
+    this.type.req.read(this.view, this.sring.entry(b.req_cons), out);
+    b.req_cons = (b.req_cons + 1) >>> 0;
+    return out;
+  }
+
+  /** Writes `rsp` into slot rsp_prod_pvt (through the mapping) and advances it. False on a fault. */
+  putResponse(rsp: Rsp): boolean {
+    if (this.fault !== null || !this.mapped) return false;
+    const b = this.back;
+    this.scratch.fill(0);
+    this.type.rsp.write(this.scratchView, 0, rsp);
+    if (!this.store(this.sring.entry(b.rsp_prod_pvt), this.scratch.subarray(0, this.type.rsp.layout.sizeof))) return false;
+    b.rsp_prod_pvt = (b.rsp_prod_pvt + 1) >>> 0;
+    return true;
+  }
+
+  /** RING_PUSH_RESPONSES_AND_CHECK_NOTIFY: publishes rsp_prod_pvt; true = notify the frontend. */
+  pushResponses(): boolean {
+    if (this.fault !== null || !this.mapped) return false;
+    const old = this.view.getUint32(RSP_PROD, true);
+    const now = this.back.rsp_prod_pvt;
+    if (!this.storeU32(RSP_PROD, now)) return false;
+    return RING_NEED_NOTIFY(now, old, this.view.getUint32(RSP_EVENT, true));
+  }
+
+  /**
+   * RING_FINAL_CHECK_FOR_REQUESTS: requests waiting, or (none) req_event = req_cons + 1 and check
+   * again. -1 on a fault.
+   */
+  finalCheckForRequests(): number {
+    const n = this.available();
+    if (n !== 0) return n;
+    if (!this.storeU32(REQ_EVENT, (this.back.req_cons + 1) >>> 0)) return -1;
+    return this.available();
+  }
+
+  /** Unmaps the grant (idempotent); the ring is unusable afterwards. Returns the GNTST status of the unmap (0 when already unmapped). */
+  unmap(): number {
+    if (!this.mapped) return Gntst.okay;
+    this.mapped = false;
+    if (this.fault === null) this.fault = 'ring unmapped';
+    return this.gnt.unmapForeign(this.mapping.handle, this.as);
+  }
+
+  /** Header values as the page holds them now (for logs and tests). */
+  header(): { req_prod: RING_IDX; req_event: RING_IDX; rsp_prod: RING_IDX; rsp_event: RING_IDX } {
+    const v = this.view;
+    return { req_prod: v.getUint32(REQ_PROD, true), req_event: v.getUint32(REQ_EVENT, true), rsp_prod: v.getUint32(RSP_PROD, true), rsp_event: v.getUint32(RSP_EVENT, true) };
+  }
+
+  private storeU32(off: number, v: number): boolean {
+    this.u32View.setUint32(0, v >>> 0, true);
+    return this.store(off, this.u32);
+  }
+
+  private store(off: number, src: Uint8Array): boolean {
+    const rc = this.mapping.write(off, src);
+    if (rc === 0) return true;
+    this.fault = `store at ring offset ${off} failed: ${rc === -Errno.ENOENT ? 'grant unmapped' : `errno ${rc}`}`;
+    return false;
+  }
+}
+
+/** Bytes of the ring header (for callers sizing things). */
+export const RING_HEADER_BYTES = SRING_HEADER_SIZE;
