@@ -4,6 +4,7 @@
  * xl_vmcontrol.c): the same printf formats, the same error wording, the same exit statuses.
  */
 import { parseArgs } from 'node:util';
+import { resolve as resolvePath } from 'node:path';
 import type { ListEntry, VcpuEntry } from '@tachyxx/toolstack';
 import { Host, HostOpError, MAX_MEMKB, parseMemKb } from './client.js';
 import { parseCpuList, type HostTopology } from '@tachyxx/xlcfg/cpumap';
@@ -193,6 +194,45 @@ function simpleDomainOp(op: 'pause' | 'unpause'): HostCommand {
     return 0;
   };
 }
+
+/** `xl debug`: a gdb stub for a domain in the host daemon (Tachyxx; Xen's is gdbsx). */
+const debug: HostCommand = async (host, argv) => {
+  const { values, positionals } = args('debug', argv, {
+    port: { type: 'string', short: 'p' }, unix: { type: 'string', short: 'u' },
+    'others-run': { type: 'boolean' }, detach: { type: 'boolean', short: 'd' },
+  });
+  need('debug', positionals, 1);
+  const dom = positionals[0]!;
+  if (values.detach === true) {
+    if (values.port !== undefined || values.unix !== undefined || values['others-run'] === true) throw new Usage('debug: --detach takes no other option', 'debug');
+    const h = await host();
+    let r: { domid: number; name: string };
+    try { r = await h.call('debug-detach', { domain: dom }); } catch (e) { libxlError(e); }
+    out(`debugger of domain ${r.domid} (${r.name}) detached; the domain runs on\n`);
+    return 0;
+  }
+  if (values.port !== undefined && values.unix !== undefined) throw new Usage('debug: --port and --unix exclude each other', 'debug');
+  let listen: string;
+  if (values.unix !== undefined) {
+    if (values.unix === '') throw new Usage('debug: --unix needs a socket path', 'debug');
+    listen = `unix:${resolvePath(values.unix as string)}`;
+  } else {
+    const p = (values.port as string | undefined) ?? '0';
+    if (!/^\d{1,5}$/.test(p) || Number(p) > 65535) throw new Usage(`debug: --port ${p}: not a TCP port (0-65535)`, 'debug');
+    listen = `127.0.0.1:${Number(p)}`;
+  }
+  const h = await host();
+  let r: { domid: number; name: string; listen: string; othersRun: boolean };
+  try {
+    r = await h.call('debug-attach', { domain: dom, listen, othersRun: values['others-run'] === true });
+  } catch (e) {
+    libxlError(e);
+  }
+  out(`gdb stub for domain ${r.domid} (${r.name}) listening on ${r.listen}${r.othersRun ? ' (other domains run while gdb holds it)' : ' (all-stop: the whole host stops while gdb holds it)'}\n`);
+  out(`connect: gdb-multiarch -ex 'target remote ${r.listen}' KERNEL-ELF\n`);
+  out(`end: detach in gdb (the domain runs on, the stub stays), or xl debug --detach ${r.domid}\n`);
+  return 0;
+};
 
 const rename: HostCommand = async (host, argv) => {
   const { positionals } = args('rename', argv);
@@ -744,7 +784,7 @@ export const HOST_COMMANDS: Record<string, HostCommand> = {
   pause: simpleDomainOp('pause'), unpause: simpleDomainOp('unpause'), rename, domid, domname, console: consoleCmd,
   'vcpu-list': vcpuList, 'vcpu-pin': vcpuPin, 'vcpu-set': vcpuSet, 'mem-set': memCmd('mem-set'), 'mem-max': memCmd('mem-max'),
   info, dmesg, uptime, stats, 'sched-credit': schedCredit, 'cpupool-list': cpupoolList, 'cpupool-create': cpupoolCreate,
-  'cpupool-numa-split': cpupoolNumaSplit, top,
+  'cpupool-numa-split': cpupoolNumaSplit, top, debug,
 };
 
 // ---- create ---------------------------------------------------------------------------------

@@ -193,11 +193,46 @@ export class DomainTarget extends SliceTarget {
     for (const p of this.host.pcpus) { p.cpu.setBreakpoints([]); p.cpu.setWatchpoints([]); }
   }
 
+  /**
+   * Driven by an outside run loop (`driver`): must that loop run nothing now? True while gdb holds
+   * the domain in all-stop (the whole host's simulated time stops, as QEMU's gdbstub); with
+   * `othersRun` the domain is paused instead and the loop runs the others.
+   */
+  get holdsHost(): boolean { return this.mode === 'stopped' && !this.othersRun; }
+
+  /** Driven: the outcome of one `host.run` of the outside loop (a debug stop, the domain's end). */
+  hostRan(why: 'all-shutdown' | 'time' | 'insn-limit' | 'idle' | 'debug'): void {
+    if (this.exited) return;
+    const end = this.exitOf();
+    if (end !== undefined) { this.driven(end); return; }
+    const p = this.host.debugStopped;
+    if (why !== 'debug' || p === null) return;
+    const v = p.current;
+    if (v === null || v.domain !== this.domain) return;
+    const s = this.pendingStep;
+    if (s !== undefined && p.cpu.debugEvent === 'request') {
+      this.pendingStep = undefined;
+      const r = this.stepLoaded(p.cpu, v.id + 1, s.irqs);
+      if (r !== undefined) this.driven(r);
+      return;
+    }
+    this.driven(cpuStop(p.cpu, v.id + 1));
+  }
+
+  /** Driven: the domain is gone (destroyed) or the debugger closes: drop every hook and hold. */
+  dispose(): void {
+    this.release();
+    this.clearDebug();
+    this.listener = undefined;
+    for (const p of this.host.pcpus) p.cpu.setDebugHooks(undefined);
+  }
+
   /** othersRun: gdb holds this domain; pause it and run the others in the background. */
   protected override stoppedHook(): void {
     if (!this.othersRun || this.held || this.exited) return;
     this.held = true;
     this.host.pauseDomain(this.domain);
+    if (this.driver !== undefined) return; // the outside loop runs the others
     const tick = (): void => {
       this.bg = undefined;
       if (!this.held) return;

@@ -63,6 +63,11 @@ export abstract class SliceTarget implements DebugTarget {
     return this.listener !== undefined && (this.catchTraps === 'all' || (this.catchTraps === 'exceptions' && !isInterrupt));
   }
   private timer: NodeJS.Immediate | undefined;
+  /**
+   * An outside run loop drives the simulation (the host daemon's HostRunner): start() only wakes
+   * it, and it hands every run's outcome to `driven()`; the target never slices on its own.
+   */
+  driver: { wake(): void } | undefined;
   private exitEvent: ExitEvent | undefined;
 
   abstract readonly memory: PhysMemory;
@@ -145,6 +150,7 @@ export abstract class SliceTarget implements DebugTarget {
   private start(mode: 'running' | 'free'): void {
     this.cancel();
     this.mode = mode;
+    if (this.driver !== undefined) { this.driver.wake(); return; }
     const tick = (): void => {
       this.timer = undefined;
       if (this.mode !== mode) return;
@@ -155,6 +161,14 @@ export abstract class SliceTarget implements DebugTarget {
       this.report(r);
     };
     this.timer = setImmediate(tick);
+  }
+
+  /** Driven (see `driver`): the outcome of one run of the outside loop. */
+  protected driven(r: 'budget' | StopEvent | ExitEvent): void {
+    if (this.mode === 'exited' || r === 'budget') return;
+    if ('code' in r) { this.finish(r); return; }
+    if (this.mode !== 'running' || this.listener === undefined) return; // free: nobody to tell, go on
+    this.report(r);
   }
 
   private report(ev: StopEvent): void {

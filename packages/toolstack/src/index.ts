@@ -12,3 +12,4 @@ export { ControlClient, HostClient, defaultSocketPath, checkSocketPath, connectS
 export { parseMemKb, MAX_MEMKB } from './units.js';
 export { readImageFile, readImageFileSync, checkImageFile, MAX_IMAGE_BYTES } from './image-file.js';
 export { assembleToolstackHost, TOOLSTACK_COMPONENTS, TOOLSTACK_EVENT, type ToolstackEvent } from './assembly.js';
+export { Debuggers, parseListen, MAX_UNIX_PATH, type DebugInfo } from './debugger.js';

@@ -254,6 +254,8 @@ export const OP_ARGS = {
   top: {},
   'host-counts': {},
   stats: {},
+  'debug-attach': { domain: 'domain', listen: 'name', othersRun: 'bool' },
+  'debug-detach': { domain: 'domain' },
 } as const satisfies Readonly<Record<string, Readonly<Record<string, ArgKind>>>>;
 
 /** Every op the host serves, in OP_ARGS order. */

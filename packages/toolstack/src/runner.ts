@@ -124,9 +124,17 @@ export class HostRunner {
     const host = ts.host;
     const wall = performance.now();
     const now = host.clock.now;
+    if (ts.debug.holdsHost) {
+      // gdb holds a domain (all-stop): nothing runs and simulated time stands still until it
+      // resumes (the debugger kicks the loop); consoles and actions already due still go out.
+      this.lastWall = wall;
+      ts.afterSlice();
+      return this.idlePollMs;
+    }
     if (ts.anyRunnable()) {
       const t0 = performance.now();
-      host.run({ untilNs: now + this.sliceNs, maxInsns: host.instructions() + this.budget });
+      const why = host.run({ untilNs: now + this.sliceNs, maxInsns: host.instructions() + this.budget });
+      ts.debug.hostRan(why);
       const dt = performance.now() - t0;
       this.busyMs += dt;
       this.slices++;
@@ -147,6 +155,7 @@ export class HostRunner {
       this.lastWall = wall;
       const t0 = performance.now();
       const why = host.run({ untilNs: until, maxInsns: host.instructions() + this.budget });
+      ts.debug.hostRan(why);
       // The armed timers can wake nobody (a wfi with nothing enabled): the host says so at once.
       // Unpaced, the daemon's clock still runs them in steps between idle polls (uptime goes on).
       if (why === 'idle' && !this.paced && host.clock.now < until) host.queue.runUntil(until);

@@ -18,6 +18,7 @@ import type { EventChannels, EvtchnComponent } from '@tachyxx/evtchn';
 import type { GrantComponent, GrantTables } from '@tachyxx/grant';
 import { Xenstored, type ConsoleComponent, connectLocal, domainPath, type XenstoreComponent, type XsClient } from '@tachyxx/xenstore';
 import { assembleToolstackHost, TOOLSTACK_EVENT } from './assembly.js';
+import { Debuggers } from './debugger.js';
 import { ToolstackError, type ListEntry, type OpName, OPS, validateArgs } from './protocol.js';
 import type { CpuTopology } from './cpulist.js';
 import { Consoles } from './consoles.js';
@@ -75,6 +76,8 @@ export class Toolstack {
   readonly pools: Cpupools;
   readonly builder: DomainBuilder;
   readonly lifecycle: Lifecycle;
+  /** `debug-attach`: the gdb stub of one domain (debugger.ts). */
+  readonly debug: Debuggers = new Debuggers(this);
   /** Called when something may have become runnable (the run loop wakes up). */
   onWork: () => void = () => {};
   /** Called when a client connects or sends a request (the run loop gives the event loop a few turns). */
@@ -152,6 +155,7 @@ export class Toolstack {
 
   /** Toolstack domain events go on the host's bus (TOOLSTACK_EVENT): `xl` streams subscribe. */
   emit(ev: DomainEvent): void {
+    if (ev.kind === 'destroyed') this.debug.domainGone(ev.domid);
     const bus = this.host.bus;
     if (bus.hasSubscribers(TOOLSTACK_EVENT)) bus.publish(TOOLSTACK_EVENT, { time: this.host.clock.now, ...ev });
   }
@@ -195,6 +199,7 @@ export class Toolstack {
   /** Stops restarts and closes the log files. */
   close(): void {
     this.isClosed = true;
+    void this.debug.close();
     this.lifecycle.close();
     this.consoles.close();
     this.assembled.close();
