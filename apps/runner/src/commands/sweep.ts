@@ -8,7 +8,7 @@ import { intOption, parse, UsageError } from '../usage.js';
 export const SWEEP_HELP = `Usage: tachyxx sweep SWEEP.yaml [--jobs N] [--out DIR] [--queue URL]
 
 Runs every combination of the sweep's axes (component variants and params: mmu.variant,
-mmu.entries, sched.variant, costs.walkRef, pcpus...) for each workload and seed, each run one
+mmu.entries, sched.variant, costs.mmu.walkRef, pcpus...) for each workload and seed, each run one
 deterministic simulation in its own worker, and writes into DIR:
   results.csv, results.json   every run's metrics (identical for the same sweep)
   report.md                   a markdown table, failed runs with their reason, the plots
