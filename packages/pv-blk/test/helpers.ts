@@ -33,7 +33,12 @@ export function blkHost() {
   const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
   const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 128, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
   const log: string[] = [];
-  const host = new Host({ container: buildContainer(config, reg), console: () => {} });
+  const out = new Map<number, string>();
+  const host = new Host({
+    container: buildContainer(config, reg),
+    console: (d, b) => out.set(d.domid, (out.get(d.domid) ?? '') + new TextDecoder().decode(b)),
+  });
+  const consoleText = (d: Domain<Vcpu>) => out.get(d.domid) ?? '';
   host.log = (l: string) => { log.push(l); };
   const evtchn = installEventChannels(host, { variant: 'fifo' });
   const gnt = GrantTables.attach(host);
@@ -46,7 +51,7 @@ export function blkHost() {
   /** Runs simulated time forward by `ns` (completions are delivered by host events). */
   const advance = (ns = 10_000_000) => { host.queue.runUntil(host.clock.now + ns); };
   const dom0Maps = () => (gnt.statsJson() as { liveMappings: number }).liveMappings;
-  return { host, evtchn, gnt, store, xs: store.xs, dom0xs, backends, blk, log, settle, advance, dom0Maps };
+  return { host, evtchn, gnt, store, xs: store.xs, dom0xs, backends, blk, log, settle, advance, dom0Maps, consoleText };
 }
 export type BlkHost = ReturnType<typeof blkHost>;
 
