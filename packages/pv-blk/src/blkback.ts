@@ -27,7 +27,7 @@ import {
   BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, BlkbackKeys, BlkifRequestCodec, BlkifResponseCodec, BlkifRing,
   Errno, Gntst, VDISK_READONLY, type blkif_request_t, type blkif_response_t,
 } from '@tachyxx/abi';
-import { SimEvent, StatGroup } from '@tachyxx/core';
+import { defineTopic, SimEvent, StatGroup, type EventBus } from '@tachyxx/core';
 import type { GrantTables } from '@tachyxx/grant';
 import type { XsClient } from '@tachyxx/xenstore';
 import type { Backend, BackendHost, GrantBackRing, XenbusDevice } from '@tachyxx/xenbus';
@@ -50,6 +50,20 @@ export interface BlkCosts {
 
 /** An SSD-like default (a model, not a measurement): 20 us per request, ~2 GB/s, 100 us a flush. */
 export const DEFAULT_BLK_COSTS: BlkCosts = Object.freeze({ requestNs: 20_000, perKiBNs: 500, flushNs: 100_000 });
+
+/** One completed vbd request, published at its simulated completion time. */
+export interface BlkCompleteEvent {
+  readonly time: number;
+  readonly domid: number;
+  readonly devid: number;
+  readonly operation: number;
+  /** BLKIF_RSP_*. */
+  readonly status: number;
+  /** Simulated ns from the request being taken off the ring to its response. */
+  readonly latencyNs: number;
+}
+/** `pv-blk.complete`: every response blkback writes (only built when someone listens). */
+export const BLK_COMPLETE = defineTopic<BlkCompleteEvent>('pv-blk.complete');
 
 /** Per-vbd counters (`host.pv-blk.d<domid>-<devid>`). Monotonic. */
 export class VbdStats extends StatGroup {
@@ -96,7 +110,7 @@ class Vbd {
 }
 
 export interface BlkBackendOptions {
-  host: Pick<BackendHost, 'clock' | 'queue' | 'stats' | 'log'>;
+  host: Pick<BackendHost, 'clock' | 'queue' | 'stats' | 'log'> & { readonly bus?: EventBus };
   gnt: Pick<GrantTables, 'copy'>;
   costs?: Partial<BlkCosts>;
   /** The domain blkback runs as (default 0). */
@@ -351,6 +365,10 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
       rsp.operation = v.op[i]!;
       rsp.status = v.status[i]!;
       v.stats.latencyNs.value += v.done[i]! - v.start[i]!;
+      const bus = this.host.bus;
+      if (bus && bus.hasSubscribers(BLK_COMPLETE)) {
+        bus.publish(BLK_COMPLETE, { time: now, domid: v.dev.domid, devid: v.dev.devid, operation: rsp.operation, status: rsp.status, latencyNs: v.done[i]! - v.start[i]! });
+      }
       v.head = (v.head + 1) % slots;
       v.count--;
       if (!ring.putResponse(rsp)) break;

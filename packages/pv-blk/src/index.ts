@@ -1,6 +1,6 @@
 // @tachyxx/pv-blk: dom0's blkback (vbd devices over raw image files) and the toolstack helper.
 export {
-  BlkBackend, VbdStats, DEFAULT_BLK_COSTS, SECTOR_SIZE, SECTORS_PER_PAGE,
+  BlkBackend, VbdStats, BLK_COMPLETE, type BlkCompleteEvent, DEFAULT_BLK_COSTS, SECTOR_SIZE, SECTORS_PER_PAGE,
   type BlkCosts, type BlkBackendOptions,
 } from './blkback.js';
 export { addVbd, vdevToDevid, type DiskSpec } from './toolstack.js';

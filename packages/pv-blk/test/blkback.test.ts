@@ -5,7 +5,7 @@ import {
   BLKIF_OP_DISCARD, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_INDIRECT, BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER,
   BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, XenbusState,
 } from '@tachyxx/abi';
-import { addVbd, vdevToDevid } from '@tachyxx/pv-blk';
+import { addVbd, BLK_COMPLETE, vdevToDevid, type BlkCompleteEvent } from '@tachyxx/pv-blk';
 import { blkHost, DATA_REF0, guestDomain, request, tempDisk, TsBlkFrontend } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -113,8 +113,10 @@ describe('blkback: I/O', () => {
     expect(st('latencyNs')).toBeGreaterThan(0);
   });
 
-  it('completion times follow the cost table, FIFO', () => {
-    const { h, f } = connected();
+  it('completion times follow the cost table, FIFO; each completion is on the bus', () => {
+    const { h, f, d } = connected();
+    const seen: BlkCompleteEvent[] = [];
+    h.host.bus.on(BLK_COMPLETE).subscribe((e) => seen.push(e));
     const t0 = h.host.clock.now;
     f.submit({ operation: BLKIF_OP_WRITE, sector_number: 0, segs: [[0, 0, 7]] }, { operation: BLKIF_OP_FLUSH_DISKCACHE });
     const c = h.blk.costs;
@@ -124,6 +126,10 @@ describe('blkback: I/O', () => {
     expect(f.take().map((r) => r.op)).toEqual([BLKIF_OP_WRITE]);
     h.host.queue.runUntil(t0 + 2 * c.requestNs + 4 * c.perKiBNs + c.flushNs);
     expect(f.take().map((r) => r.op)).toEqual([BLKIF_OP_FLUSH_DISKCACHE]);
+    expect(seen).toEqual([
+      { time: t0 + c.requestNs + 4 * c.perKiBNs, domid: d.domid, devid: 51712, operation: BLKIF_OP_WRITE, status: 0, latencyNs: c.requestNs + 4 * c.perKiBNs },
+      { time: t0 + 2 * c.requestNs + 4 * c.perKiBNs + c.flushNs, domid: d.domid, devid: 51712, operation: BLKIF_OP_FLUSH_DISKCACHE, status: 0, latencyNs: 2 * c.requestNs + 4 * c.perKiBNs + c.flushNs },
+    ]);
   });
 
   it('bad requests get BLKIF_RSP_ERROR / EOPNOTSUPP and the device keeps working', () => {
@@ -251,7 +257,8 @@ describe('blkback: property', () => {
       id_lo: fc.nat(0xffffffff), id_hi: fc.nat(0xffffffff),
       seg: fc.array(seg, { minLength: 11, maxLength: 11 }),
     });
-    const expected = (r: fc.RecordValue<any>): number => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const expected = (r: any): number => {
       const op = r.operation;
       if (op > 3) return BLKIF_RSP_EOPNOTSUPP;
       const n = r.nr_segments;
