@@ -80,3 +80,34 @@ export function addVbd(xs: XsClient, domid: number, spec: DiskSpec, backendDomid
 function ls(xs: XsClient, path: string): string[] {
   try { return xs.directory(path); } catch { return []; }
 }
+
+/** The fields of libxl_device_disk (as `@tachyxx/xlcfg`'s parseDiskSpec returns them) this slice reads. */
+export interface LibxlDiskLike {
+  readonly pdev_path?: string;
+  readonly vdev?: string;
+  readonly backend?: string;
+  readonly format?: string;
+  readonly script?: string;
+  readonly readwrite?: number;
+  readonly is_cdrom?: number;
+  readonly backend_domname?: string;
+  readonly specification?: string;
+}
+
+/**
+ * An xl.cfg `disk=` entry (libxl_device_disk, parsed per xl-disk-configuration(5)) as a DiskSpec
+ * for `addVbd`, or an error naming what this backend cannot do: formats other than raw (libxl's
+ * default), backends other than phy (qdisk/tap are qemu's and blktap's), hotplug scripts, CD-ROMs
+ * and empty drives, a driver domain, virtio disks.
+ */
+export function diskSpecFromLibxl(d: LibxlDiskLike): DiskSpec {
+  const what = `disk '${d.vdev ?? '?'}'`;
+  if (!d.vdev) throw new Error(`${what}: no vdev`);
+  if (d.is_cdrom === 1) throw new Error(`${what}: devtype=cdrom is not supported (pv-blk serves disks only)`);
+  if (!d.pdev_path) throw new Error(`${what}: no target (an empty drive is a CD-ROM, not supported)`);
+  if (d.backend !== undefined && d.backend !== 'phy') throw new Error(`${what}: backendtype=${d.backend} is not supported (only phy: dom0's blkback over a raw file)`);
+  if (d.script !== undefined) throw new Error(`${what}: script=${d.script}: hotplug scripts are not run (the target must be a raw image file)`);
+  if (d.backend_domname !== undefined && d.backend_domname !== 'Domain-0') throw new Error(`${what}: backend=${d.backend_domname}: only dom0 serves disks`);
+  if (d.specification !== undefined && d.specification !== 'xen') throw new Error(`${what}: specification=${d.specification} is not supported (only xen's blkif)`);
+  return { target: d.pdev_path, vdev: d.vdev, access: d.readwrite === 0 ? 'r' : 'w', format: d.format ?? 'raw' };
+}

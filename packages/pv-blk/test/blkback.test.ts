@@ -5,7 +5,8 @@ import {
   BLKIF_OP_DISCARD, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_INDIRECT, BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER,
   BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, XenbusState,
 } from '@tachyxx/abi';
-import { addVbd, BLK_COMPLETE, vdevToDevid, type BlkCompleteEvent } from '@tachyxx/pv-blk';
+import { addVbd, BLK_COMPLETE, diskSpecFromLibxl, vdevToDevid, type BlkCompleteEvent } from '@tachyxx/pv-blk';
+import { parseDiskSpec } from '@tachyxx/xlcfg';
 import { blkHost, DATA_REF0, guestDomain, request, tempDisk, TsBlkFrontend } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -297,5 +298,42 @@ describe('blkback: property', () => {
       e0 = copyErrors();
     }), { numRuns: 150, seed: 11 });
     expect(statSync(path).size).toBe(64 * 1024);
+  });
+});
+
+describe('blkback: xl.cfg disk specs (xlcfg) to vbds', () => {
+  it('accepts raw phy disks, positional and key=value, and refuses what pv-blk cannot serve, with the reason', () => {
+    const path = tempDisk(MiB);
+    expect(diskSpecFromLibxl(parseDiskSpec(`${path},raw,xvda,rw`))).toEqual({ target: path, vdev: 'xvda', access: 'w', format: 'raw' });
+    expect(diskSpecFromLibxl(parseDiskSpec(`format=raw, vdev=xvdb, access=ro, target=${path}`))).toEqual({ target: path, vdev: 'xvdb', access: 'r', format: 'raw' });
+    expect(diskSpecFromLibxl(parseDiskSpec(`phy:${path},hda,w`))).toMatchObject({ vdev: 'hda', access: 'w' });
+    const refuse = (spec: string, why: RegExp) => expect(() => {
+      const s = diskSpecFromLibxl(parseDiskSpec(spec));
+      const h = blkHost();
+      addVbd(h.dom0xs, guestDomain(h, 'g').domid, s);
+    }, spec).toThrow(why);
+    refuse(`${path},qcow2,xvda,w`, /format 'qcow2' is not supported/);
+    refuse(`vdev=xvda, devtype=cdrom, target=${path}`, /cdrom is not supported/);
+    refuse(`backendtype=qdisk, vdev=xvda, target=${path}`, /backendtype=qdisk is not supported/);
+    refuse(`script=block-iscsi, vdev=xvda, target=${path}`, /hotplug scripts are not run/);
+    refuse(`${path},raw,xvda1,w`, /vdev 'xvda1'/);
+  });
+
+  it('two disks for one domain: separate devices, separate files', () => {
+    const h = blkHost();
+    const d = guestDomain(h, 'g');
+    const p1 = tempDisk(MiB, (b) => b.fill(1));
+    const p2 = tempDisk(2 * MiB, (b) => b.fill(2));
+    const a = new TsBlkFrontend(h, d).add({ target: p1, vdev: 'xvda' });
+    a.connect();
+    const b = new TsBlkFrontend(h, d).add({ target: p2, vdev: 'xvdb', access: 'r' });
+    expect(h.dom0xs.read(`${b.backendDir()}/sectors`)).toBe('4096');
+    expect(h.dom0xs.read(`${b.backendDir()}/info`)).toBe('4');
+    expect(h.backends.device('vbd', d.domid, 51712)).toBeDefined();
+    expect(h.backends.device('vbd', d.domid, 51728)).toBeDefined();
+    a.submit({ operation: BLKIF_OP_READ, sector_number: 0, segs: [[0, 0, 0]] });
+    h.advance();
+    expect(a.take().map((r) => r.status)).toEqual([0]);
+    expect(a.readData(0, 0, 512).every((x) => x === 1)).toBe(true);
   });
 });
