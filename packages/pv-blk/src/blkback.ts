@@ -78,6 +78,8 @@ export class VbdStats extends StatGroup {
   readonly unsupported = this.counter('unsupported', 'count', 'BLKIF_RSP_EOPNOTSUPP responses');
   readonly latencyNs = this.counter('latencyNs', 'ns', 'sum of simulated request latencies');
   readonly maxInFlight = this.counter('maxInFlight', 'count', 'most requests in flight at once');
+  readonly queueDepth = this.histogram('queueDepth', 'count', 'requests in flight when a request is taken (itself included)', [1, 2, 4, 8, 16, 32]);
+  readonly latency = this.histogram('latency', 'ns', 'simulated latency per request', [10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 10_000_000]);
 }
 
 /** What probe reads from the backend directory. */
@@ -294,6 +296,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
     v.done[i] = done;
     v.count++;
     if (v.count > st.maxInFlight.value) st.maxInFlight.value = v.count;
+    st.queueDepth.sample(v.count);
     if (v.event.heapIndex < 0) this.host.queue.schedule(v.event, v.done[v.head]!);
   }
 
@@ -365,6 +368,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
       rsp.operation = v.op[i]!;
       rsp.status = v.status[i]!;
       v.stats.latencyNs.value += v.done[i]! - v.start[i]!;
+      v.stats.latency.sample(v.done[i]! - v.start[i]!);
       const bus = this.host.bus;
       if (bus && bus.hasSubscribers(BLK_COMPLETE)) {
         bus.publish(BLK_COMPLETE, { time: now, domid: v.dev.domid, devid: v.dev.devid, operation: rsp.operation, status: rsp.status, latencyNs: v.done[i]! - v.start[i]! });

@@ -127,6 +127,10 @@ describe('blkback: I/O', () => {
     expect(f.take().map((r) => r.op)).toEqual([BLKIF_OP_WRITE]);
     h.host.queue.runUntil(t0 + 2 * c.requestNs + 4 * c.perKiBNs + c.flushNs);
     expect(f.take().map((r) => r.op)).toEqual([BLKIF_OP_FLUSH_DISKCACHE]);
+    const qd = h.host.stats.lookup(`host.pv-blk.d${d.domid}-51712.queueDepth`) as { dump(): { counts: number[] } };
+    expect(qd.dump().counts).toEqual([1, 1, 0, 0, 0, 0, 0]); // depth 1, then 2
+    const lat = h.host.stats.lookup(`host.pv-blk.d${d.domid}-51712.latency`) as { dump(): { count: number; max: number } };
+    expect(lat.dump()).toMatchObject({ count: 2, max: 2 * c.requestNs + 4 * c.perKiBNs + c.flushNs });
     expect(seen).toEqual([
       { time: t0 + c.requestNs + 4 * c.perKiBNs, domid: d.domid, devid: 51712, operation: BLKIF_OP_WRITE, status: 0, latencyNs: c.requestNs + 4 * c.perKiBNs },
       { time: t0 + 2 * c.requestNs + 4 * c.perKiBNs + c.flushNs, domid: d.domid, devid: 51712, operation: BLKIF_OP_FLUSH_DISKCACHE, status: 0, latencyNs: 2 * c.requestNs + 4 * c.perKiBNs + c.flushNs },
