@@ -41,7 +41,7 @@ export const grantV1 = definePlugin({
     maxGrantFrames: p.uint(DEFAULT_MAX_GRANT_FRAMES, 'default grant-table frames per domain (Xen gnttab_max_frames, xl max_grant_frames)', { min: 1, max: GNTTAB_GUEST_FRAMES }),
     maxMaptrackFrames: p.uint(DEFAULT_MAX_MAPTRACK_FRAMES, 'maptrack frames per domain (Xen gnttab_max_maptrack_frames): 256 handles each', { min: 1, max: 1 << 20 }),
   },
-  provides: [],
+  provides: [GRANT_COMPONENT],
   requires: [],
   component: GRANT_COMPONENT,
   register(c, prm) {

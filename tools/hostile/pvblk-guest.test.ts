@@ -1,0 +1,147 @@
+// pv-blk (issue 11): the real blkfront C guest against dom0's blkback over a temp image file, next
+// to a victim domain; the image is checked from the host afterwards. Then hostile in-process
+// frontends (wild segments, other domains' grant refs, sector overflow, ring index overflow,
+// random slot bytes): error responses or the device shut, the host and the victim go on.
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_RSP_ERROR, XenbusState } from '@tachyxx/abi';
+import { addVbd } from '@tachyxx/pv-blk';
+import { image } from '../test/io-helpers.js';
+import { blkHost, DATA_REF0, guestDomain, tempDisk, TsBlkFrontend } from '../../packages/pv-blk/test/helpers.js';
+
+const MiB = 1024 * 1024;
+const pattern = (off: number) => (Math.floor(off / 512) * 7 + (off % 512) * 13 + 0x5a) & 0xff;
+
+describe('pv-blk: the blkfront C guest', () => {
+  it('writes, flushes, reads back, gets ERROR past the end and EOPNOTSUPP for discard; the image holds exactly its writes', () => {
+    const h = blkHost();
+    const bytes = 2 * MiB;
+    const path = tempDisk(bytes, (b) => b.fill(0x11));
+    const fe = h.host.createDomain({ name: 'blkfront', image: image('blkfront'), memoryMiB: 4, paused: true });
+    const victim = h.host.createDomain({ name: 'victim', image: image('hello'), memoryMiB: 4, paused: true });
+    addVbd(h.dom0xs, fe.domid, { target: path, vdev: 'xvda', access: 'w', format: 'raw' });
+    h.host.unpauseDomain(fe);
+    h.host.unpauseDomain(victim);
+    const why = h.host.run({ maxInsns: 400_000_000 });
+    const text = h.consoleText(fe);
+    expect(why, text).toBe('all-shutdown');
+    const sectors = bytes / 512;
+    expect(text).toContain(`xvda: ${sectors} sectors of 512 bytes, flush 1`);
+    expect(text).toContain('wrote 554 sectors; flush -> 0');
+    expect(text).toContain('read back: 0 bad bytes');
+    expect(text).toContain('read past the end -> -1');
+    expect(text).toContain('discard -> -2');
+    expect(text).toContain('closed (ok); grants ended -> ok');
+    expect(text).toContain('blkfront: PASS');
+    expect(fe.shutdownReason).toBe('poweroff');
+    expect(h.consoleText(victim)).toContain('Hello from Tachyxx!');
+    // The image from the host: the written sectors hold the pattern, every other byte is untouched.
+    const img = readFileSync(path);
+    const written = new Uint8Array(sectors);
+    for (let w = 0; w < 6; w++) for (let s = w * 200; s < w * 200 + 88; s++) written[s] = 1;
+    for (let p = 0; p < 3; p++) for (let s = 100 + p * 8 + 1; s <= 100 + p * 8 + 6; s++) written[s] = 2;
+    for (let s = sectors - 8; s < sectors; s++) written[s] = 1;
+    // The barrier's pages map to consecutive disk sectors: 18 sectors from 100 (segments are packed).
+    for (let p = 0; p < 3; p++) for (let s = 100 + p * 8 + 1; s <= 100 + p * 8 + 6; s++) written[s] = 0;
+    for (let s = 100; s < 118; s++) written[s] = 1;
+    let bad = 0;
+    for (let o = 0; o < bytes; o++) {
+      const want = written[o >> 9] ? pattern(o) : 0x11;
+      if (img[o] !== want) bad++;
+    }
+    expect(bad).toBe(0);
+    const st = h.host.stats.lookup(`host.pv-blk.d${fe.domid}-51712`) as { dump(): Record<string, number> };
+    expect(st.dump()).toMatchObject({ writes: 7, barriers: 1, flushes: 1, reads: 8, errors: 1, unsupported: 1, bytesWritten: 554 * 512 });
+    expect(h.dom0Maps()).toBe(0);
+  });
+});
+
+describe('pv-blk: hostile frontends', () => {
+  function setup() {
+    const h = blkHost();
+    const victimPath = tempDisk(MiB, (b) => b.fill(0x33));
+    const attackerPath = tempDisk(MiB);
+    const victim = guestDomain(h, 'victim');
+    const attacker = guestDomain(h, 'attacker');
+    const v = new TsBlkFrontend(h, victim).add({ target: victimPath });
+    v.connect();
+    const a = new TsBlkFrontend(h, attacker).add({ target: attackerPath });
+    a.connect();
+    /** The victim's device still works: a write and a read round-trip. */
+    const victimWorks = () => {
+      v.writeData(0, 0, new Uint8Array(512).fill(0x77));
+      v.submit({ operation: BLKIF_OP_WRITE, sector_number: 5, segs: [[0, 0, 0]] }, { operation: BLKIF_OP_READ, sector_number: 5, segs: [[1, 0, 0]] });
+      h.advance();
+      const r = v.take().map((x) => x.status);
+      return r.length === 2 && r[0] === 0 && r[1] === 0 && v.readData(1, 0, 512).every((x) => x === 0x77);
+    };
+    return { h, v, a, victim, attacker, victimPath, attackerPath, victimWorks };
+  }
+
+  it('wild segments, grant refs of other domains, sector overflow: error responses, nothing of the victim touched', () => {
+    const { h, a, victim, victimPath, victimWorks } = setup();
+    const before = readFileSync(victimPath);
+    // The victim's data refs are granted to dom0 by the victim, not by the attacker: the attacker
+    // naming them names its own (ungranted) refs of the same number. Grant its refs elsewhere too.
+    expect(h.gnt.grantForeignAccess(a.d.domid, 60, victim.domid, 0x8034_0000 / 4096)).toBe(0);
+    a.submit(
+      { operation: BLKIF_OP_WRITE, sector_number: 0, seg: [{ gref: 60, first_sect: 0, last_sect: 7 }], nr_segments: 1 },
+      { operation: BLKIF_OP_READ, sector_number: 0, seg: [{ gref: 5000, first_sect: 0, last_sect: 7 }], nr_segments: 1 },
+      { operation: BLKIF_OP_WRITE, sector_number: 2 ** 64 - 4096, segs: [[0, 0, 7]] },
+      { operation: BLKIF_OP_WRITE, sector_number: 2 ** 53 - 2, segs: [[0, 0, 7]] },
+      { operation: BLKIF_OP_READ, sector_number: 0, segs: [[0, 7, 0]] },
+      { operation: BLKIF_OP_READ, sector_number: 0, segs: [[0, 200, 255]] },
+      { operation: BLKIF_OP_READ, sector_number: 0, nr_segments: 255, segs: [[0, 0, 7]] },
+    );
+    h.advance();
+    expect(a.take().map((r) => r.status)).toEqual(Array(7).fill(BLKIF_RSP_ERROR));
+    expect(a.backendState()).toBe(XenbusState.Connected);
+    expect(victimWorks()).toBe(true);
+    const after = readFileSync(victimPath);
+    expect(after.subarray(0, 5 * 512).equals(before.subarray(0, 5 * 512))).toBe(true);
+    expect(after.subarray(6 * 512).equals(before.subarray(6 * 512))).toBe(true);
+  });
+
+  it('a ring index overflow shuts the attacker\'s device only', () => {
+    const { h, a, victimWorks } = setup();
+    a.submit({ operation: BLKIF_OP_WRITE, sector_number: 0, segs: [[0, 0, 7]] });
+    a.publish(a.prod + 33);
+    h.advance();
+    expect(a.backendState()).toBe(XenbusState.Closing);
+    expect(h.log.join('\n')).toMatch(/device disabled/);
+    expect(victimWorks()).toBe(true);
+    expect(h.dom0Maps()).toBe(1); // only the victim's ring
+  });
+
+  it('random slot bytes and random req_prod never throw; the attacker gets responses or is shut; the victim goes on', () => {
+    const { h, a, victimWorks } = setup();
+    let synced = true; // until a wild req_prod, every published slot gets exactly one response
+    fc.assert(fc.property(
+      fc.array(fc.uint8Array({ minLength: 112, maxLength: 112 }), { minLength: 1, maxLength: 32 }),
+      fc.oneof(fc.constant(-1), fc.nat(0xffffffff)),
+      (slots, wild) => {
+        if (a.backendState() !== XenbusState.Connected) return;
+        slots.forEach((b, i) => a.putRaw(a.prod + i, b));
+        a.prod = (a.prod + slots.length) >>> 0;
+        a.publish(wild < 0 ? a.prod : wild);
+        h.advance();
+        const got = a.take();
+        if (wild >= 0) synced = false;
+        else if (synced) expect(got.length).toBe(slots.length);
+      },
+    ), { numRuns: 60, seed: 1111 });
+    expect(victimWorks()).toBe(true);
+  });
+
+  it('the attacker\'s domain dies with requests in flight: its device goes, the victim goes on', () => {
+    const { h, a, attacker, victimWorks } = setup();
+    a.submit({ operation: BLKIF_OP_WRITE, sector_number: 0, segs: [[0, 0, 7]] }, { operation: BLKIF_OP_READ, sector_number: 0, segs: [[1, 0, 7]] });
+    h.host.destroyDomain(attacker);
+    h.advance();
+    expect(h.backends.device('vbd', attacker.domid, 51712)).toBeUndefined();
+    expect(victimWorks()).toBe(true);
+    expect(h.dom0Maps()).toBe(1);
+    void DATA_REF0;
+  });
+});
