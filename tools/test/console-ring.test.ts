@@ -1,9 +1,9 @@
-// The PV console ring (packages/xenstore/src/console.ts + guests/xenlib/console.h) in process:
+// The PV console ring (packages/xenbus/src/console.ts + guests/xenlib/console.h) in process:
 // start_info wiring, the echo guest reading input from `in` and writing to `out`, and hostile
 // indexes that drop only that domain's ring.
 import { describe, it, expect } from 'vitest';
-import { StartInfo } from '@tachyxx/abi';
-import { attachConsoleRings, XENCONS } from '@tachyxx/xenstore';
+import { StartInfo, XENCONS_IN_SIZE, XenconsInterface } from '@tachyxx/abi';
+import { attachConsoleRings } from '@tachyxx/xenbus';
 import { ioHost, image } from './io-helpers.js';
 
 const u32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset).getUint32(0, true);
@@ -59,7 +59,7 @@ describe('echo guest over the console ring', () => {
     const d = host.createDomain({ name: 'echo', image: image('echo'), memoryMiB: 16 });
     const lines = Array.from({ length: 60 }, (_, i) => `line ${i} ${'abcdefghij'.repeat(4)}`);
     const text = lines.join('\n') + '\nquit\n';
-    expect(text.length).toBeGreaterThan(2 * XENCONS.inSize);
+    expect(text.length).toBeGreaterThan(2 * XENCONS_IN_SIZE);
     expect(rings.input(d.domid, enc(text))).toBe(text.length);
     expect(host.run({ maxInsns: 2e8 })).toBe('all-shutdown');
     expect(out.get('echo')).toBe('echo: ready\n' + lines.map((l) => l.toUpperCase() + '\n').join('') + 'echo: bye\n');
@@ -68,8 +68,8 @@ describe('echo guest over the console ring', () => {
 
 describe('hostile console ring', () => {
   for (const [what, off, a, b] of [
-    ['out_prod - out_cons > 2048', XENCONS.out_cons, 0, 4096],
-    ['in_prod - in_cons > 1024', XENCONS.in_cons, 0xdeadbeef, 7],
+    ['out_prod - out_cons > 2048', XenconsInterface.fields.out_cons.offset, 0, 4096],
+    ['in_prod - in_cons > 1024', XenconsInterface.fields.in_cons.offset, 0xdeadbeef, 7],
   ] as const) {
     it(`${what}: that ring is dropped with a log line; other domains carry on`, () => {
       const { host, rings, out, log } = consoleHost();

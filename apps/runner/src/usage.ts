@@ -1,10 +1,10 @@
+import { UsageError as CoreUsageError } from '@tachyxx/core/errors';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-/** Bad command line: printed on one line with a hint, exit status 2. */
-export class UsageError extends Error {
+/** Bad command line: printed on one line with a hint, exit status 2 (core's UsageError plus the hint). */
+export class UsageError extends CoreUsageError {
   constructor(message: string, readonly helpHint: string) {
     super(message);
-    this.name = 'UsageError';
   }
 }
 

@@ -6,26 +6,21 @@
  */
 import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
-import type { ErrorCode } from '@tachyxx/toolstack/protocol';
+import { ToolstackError, type ErrorCode } from '@tachyxx/toolstack/protocol';
+import { TachyxxError } from '@tachyxx/core/errors';
 import { ControlClient, connectSocket, defaultSocketPath } from '@tachyxx/toolstack/client';
 import { checkSocketOwner, secureSocketDir, SocketDirError } from '@tachyxx/core/socket-dir';
 
 export { PROTOCOL_VERSION } from '@tachyxx/toolstack/protocol';
 
-/** A failure the host reported (`code` is an errno name, as libxl's). */
-export class HostOpError extends Error {
-  override readonly name = 'HostOpError';
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
+/** A failure the host reported (`code` is an errno name, as libxl's; `errno` its number): the protocol's ToolstackError as xl reports it. */
+export class HostOpError extends ToolstackError {
+  override readonly name: string = 'HostOpError';
 }
 
 /** No host answers on the socket (not started, stopped, or a stale socket). */
-export class NoHostError extends Error {
-  override readonly name = 'NoHostError';
+export class NoHostError extends TachyxxError {
+  override readonly name: string = 'NoHostError';
   constructor(
     readonly path: string,
     readonly reason: string,
@@ -41,8 +36,8 @@ export class NoHostError extends Error {
 export const hostSocketPath = defaultSocketPath;
 
 /** The socket's directory (or the socket) fails the trust check: xl will not talk through it. */
-export class UntrustedSocketError extends Error {
-  override readonly name = 'UntrustedSocketError';
+export class UntrustedSocketError extends TachyxxError {
+  override readonly name: string = 'UntrustedSocketError';
   constructor(
     readonly path: string,
     reason: string,

@@ -16,7 +16,7 @@ export class TachyxxError extends Error {
 /**
  * An error that carries a Xen errno (positive, as xen/include/public/errno.h numbers it; a guest
  * sees -errno): the one base class for every component error that maps to a Xen error code
- * (the hypervisor's HostError, and the toolstack's and xenstored's errors should derive from it).
+ * (the hypervisor's HostError, xenstored's XsError, the toolstack's ToolstackError, the scheduler's SchedError).
  */
 export class XenError extends TachyxxError {
   override readonly name: string = 'XenError';

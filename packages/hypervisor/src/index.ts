@@ -19,3 +19,4 @@ export { DomainWatchdogs, NR_DOMAIN_WATCHDOG_TIMERS } from './hypercalls/watchdo
 export { hypervisorXen, HYPERVISOR_PLUGINS, HYPERVISOR_COSTS, DEFAULT_HYPERVISOR_COSTS, type HypervisorCosts } from './plugin.js';
 export { type HostServices, type InterruptSink, type PollProvider, type HostComponent, HOST_SERVICES } from './services.js';
 export { assembleHost, type AssembleOptions, type AssembledHost } from './assemble.js';
+export { allocDomainRing, publishDomainRing, type DomainRingSlot, type UnboundPortAllocator } from './domain-ring.js';

@@ -5,6 +5,7 @@
  * Time is integer simulated nanoseconds. A pCPU is a number 0..pcpus-1. A vCPU is a `SchedVcpu`
  * handle that the core creates in `addVcpu` and the hypervisor keeps next to its own vCPU.
  */
+import { XenError } from '@tachyxx/core/errors';
 
 export type SchedVariant = 'credit' | 'rr' | 'null';
 export const SCHED_VARIANTS: readonly SchedVariant[] = ['credit', 'rr', 'null'];
@@ -16,14 +17,11 @@ export const CSCHED_PRI_TS_OVER = -2;
 export const CSCHED_PRI_IDLE = -64;
 
 /** A scheduling error the toolstack or the hypervisor should report (e.g. to xl, as -EINVAL/-EBUSY). */
-export class SchedError extends Error {
-  override readonly name = 'SchedError';
-  constructor(
-    message: string,
-    /** The Xen errno this maps to (positive: 22 EINVAL, 16 EBUSY, 28 ENOSPC, 2 ENOENT, 17 EEXIST). */
-    readonly errno: number,
-  ) {
-    super(message);
+export class SchedError extends XenError {
+  override readonly name: string = 'SchedError';
+  /** `errno`: the Xen errno this maps to (positive: 22 EINVAL, 16 EBUSY, 28 ENOSPC, 2 ENOENT, 17 EEXIST). */
+  constructor(message: string, errno: number) {
+    super(message, errno);
   }
 }
 export const EINVAL = 22;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NS_PER_MS, NS_PER_S, PluginRegistry, buildContainer, parseHostConfig, resolve } from '@tachyxx/core';
+import { NS_PER_MS, NS_PER_S, PluginRegistry, XenError, buildContainer, parseHostConfig, resolve } from '@tachyxx/core';
 import { SchedSim, SchedError, ENOSPC, NullScheduler, SCHED_CORE, schedPlugins, type SchedVariant } from '../src/index.js';
 
 describe('null', () => {
@@ -16,6 +16,7 @@ describe('null', () => {
     }
     expect(err).toBeInstanceOf(SchedError);
     expect((err as SchedError).errno).toBe(ENOSPC);
+    expect(err).toBeInstanceOf(XenError); // issue 9 §4: one error base carrying a Xen errno
     expect((err as Error).message).toBe(
       'null scheduler: no free pCPU for d1v2: 2 of 2 pCPUs in the pool already have a vCPU; the null scheduler runs exactly one vCPU per pCPU (use credit or rr to overcommit)',
     );

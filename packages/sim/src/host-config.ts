@@ -9,10 +9,11 @@ import { HYPERVISOR_PLUGINS } from '@tachyxx/hypervisor';
 import { EVTCHN_PLUGINS } from '@tachyxx/evtchn';
 import { GRANT_PLUGINS } from '@tachyxx/grant';
 import { XENSTORE_PLUGINS } from '@tachyxx/xenstore';
+import { XENBUS_PLUGINS } from '@tachyxx/xenbus';
 
 /** A registry of every plugin variant (a new one each call: registries are not shared). */
 export function registry(): PluginRegistry {
-  return new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS]);
+  return new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, ...XENBUS_PLUGINS]);
 }
 
 /** The variant each component gets when a config does not name one. */

@@ -126,7 +126,7 @@ workloads:
     domains: [${guests}/deadlock.elf]
   - name: hello
     domains: [${guests}/hello.elf]
-limits: { timeoutSeconds: 2 }
+limits: { timeoutSeconds: 2, maxInsns: 1000000000000 }
 metrics: { instructions: instructions }
 `,
       join(root, 't.yaml'),

@@ -6,6 +6,7 @@ import { assembleHost, type AssembleOptions, type AssembledHost } from '@tachyxx
 import { EVTCHN_PLUGINS } from '@tachyxx/evtchn';
 import { GRANT_PLUGINS } from '@tachyxx/grant';
 import { XENSTORE_PLUGINS } from '@tachyxx/xenstore';
+import { XENBUS_PLUGINS } from '@tachyxx/xenbus';
 
 /** The components the toolstack needs, with the variant it selects when the config has none. */
 export const TOOLSTACK_COMPONENTS: Readonly<Record<string, string>> = Object.freeze({
@@ -31,7 +32,7 @@ export const TOOLSTACK_EVENT = defineTopic<ToolstackEvent>('toolstack.domain');
  */
 export function assembleToolstackHost(config: HostConfig, registry: PluginRegistry, opts: AssembleOptions): AssembledHost {
   const reg = new PluginRegistry(registry.all());
-  for (const pl of [...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS]) if (!reg.has(pl.id, pl.variant)) reg.register(pl);
+  for (const pl of [...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, ...XENBUS_PLUGINS]) if (!reg.has(pl.id, pl.variant)) reg.register(pl);
   const components: Record<string, unknown> = { ...config.components };
   for (const [id, variant] of Object.entries(TOOLSTACK_COMPONENTS)) components[id] ??= { variant };
   const cfg = hostConfigFromObject({ ...config, components }, reg);

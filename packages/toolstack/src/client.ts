@@ -7,7 +7,7 @@
 import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { checkSocketOwner, secureSocketDir, SocketDirError } from '@tachyxx/core/socket-dir';
-import { LineSplitter, MAX_REPLY_LINE, PROTOCOL_VERSION, ToolstackError, type ErrorCode } from './protocol.js';
+import { isErrorCode, LineSplitter, MAX_REPLY_LINE, PROTOCOL_VERSION, ToolstackError, type ErrorCode } from './protocol.js';
 
 /**
  * Where the host listens (`tachyxx host` and `xl` share it): `TACHYXX_HOST` if set, else
@@ -52,6 +52,16 @@ export interface ClientErrors {
   reply(code: ErrorCode, message: string): Error;
   /** `cause`: the socket's error, or null when the host closed the connection. */
   lost(cause: Error | null): Error;
+}
+
+/**
+ * An error reply's code and message as the client reports them: a code this protocol does not
+ * know (a newer or broken host) becomes EIO with the received code in the message.
+ */
+function replyError(e: { code?: unknown; message?: unknown } | undefined, fallback: string): [ErrorCode, string] {
+  const message = typeof e?.message === 'string' ? e.message : fallback;
+  if (isErrorCode(e?.code)) return [e.code, message];
+  return ['EIO', typeof e?.code === 'string' ? `${e.code.slice(0, 32)}: ${message}` : message];
 }
 
 const TOOLSTACK_ERRORS: ClientErrors = {
@@ -102,8 +112,8 @@ export class ControlClient {
     if (m === null || typeof m !== 'object') return;
     if (m.id === null && m.ok === false) {
       // A connection-level error (limit reached, line too long): fail every waiting request with it.
-      const e = m.error as { code: ErrorCode; message: string } | undefined;
-      const err = this.errors.reply(typeof e?.code === 'string' ? e.code : 'EIO', typeof e?.message === 'string' ? e.message : 'the host refused the connection');
+      const e = m.error as { code?: unknown; message?: unknown } | undefined;
+      const err = this.errors.reply(...replyError(e, 'the host refused the connection'));
       for (const p of this.pending.values()) p.rej(err);
       this.pending.clear();
       return;
@@ -118,8 +128,7 @@ export class ControlClient {
     this.pending.delete(m.id as number);
     if (m.ok) p.res(m.result);
     else {
-      const e = m.error as { code: ErrorCode; message: string };
-      p.rej(this.errors.reply(e.code, e.message));
+      p.rej(this.errors.reply(...replyError(m.error as { code?: unknown; message?: unknown } | undefined, 'the host reported an error')));
     }
   }
 

@@ -6,7 +6,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Domain, Vcpu } from '@tachyxx/hypervisor';
-import type { ConsoleRings } from '@tachyxx/xenstore';
+import type { ConsoleRings } from '@tachyxx/xenbus';
 import { ToolstackError } from './protocol.js';
 import type { ToolstackOptions } from './toolstack.js';
 import { DOM0_NAME, type ConsoleSink, type DomainRecords, type DomRecord, type OpContext } from './records.js';

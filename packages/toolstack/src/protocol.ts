@@ -17,6 +17,8 @@
  * which reply when done.
  */
 
+import { XenError } from '@tachyxx/core/errors';
+
 export const PROTOCOL_VERSION = 1;
 export const PROTOCOL_NAME = 'tachyxx-host';
 
@@ -35,10 +37,39 @@ export type ErrorCode =
   | 'EPROTO' // malformed request or newer protocol
   | 'EIO'; // internal failure
 
-export class ToolstackError extends Error {
+/**
+ * Each code's errno number. A small table rather than @tachyxx/abi's Errno so that xl, which loads
+ * this module, stays light (abi's entry pulls every struct layout); the toolstack's tests check it
+ * against abi. Numbers are Xen's public/errno.h (x86 Linux's); ENOTSUP is EOPNOTSUPP (95) as on
+ * Linux; EPROTO (71, x86 Linux) is the one code Xen's errno.h does not name.
+ */
+export const ERROR_CODE_ERRNO: Readonly<Record<ErrorCode, number>> = Object.freeze({
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EIO: 5,
+  ENOMEM: 12,
+  EACCES: 13,
+  EBUSY: 16,
+  EEXIST: 17,
+  EINVAL: 22,
+  ENOSYS: 38,
+  EPROTO: 71,
+  ENOTSUP: 95,
+});
+
+/** True for the error codes this protocol defines (a reply from a newer host may carry others). */
+export function isErrorCode(v: unknown): v is ErrorCode {
+  return typeof v === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODE_ERRNO, v);
+}
+
+/** A toolstack failure: `code` is the errno name on the wire (the reply's error.code), `errno` its number. */
+export class ToolstackError extends XenError {
+  override readonly name: string = 'ToolstackError';
   constructor(readonly code: ErrorCode, message: string) {
-    super(message);
-    this.name = 'ToolstackError';
+    const errno = ERROR_CODE_ERRNO[code];
+    if (errno === undefined) throw new RangeError(`ToolstackError: unknown error code '${String(code).slice(0, 32)}'`);
+    super(message, errno);
   }
 }
 

@@ -6,7 +6,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HostClient, ToolstackError, defaultSocketPath } from '@tachyxx/toolstack';
+import { Errno } from '@tachyxx/abi';
+import { TachyxxError, XenError } from '@tachyxx/core';
+import { ERROR_CODE_ERRNO, HostClient, ToolstackError, defaultSocketPath, isErrorCode } from '@tachyxx/toolstack';
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -88,5 +90,39 @@ describe('control client', () => {
     h.onClose = () => (closed = true);
     await expect(h.call('list')).rejects.toThrow('connection to the host closed');
     expect(closed).toBe(true);
+  });
+
+  it('an error reply with a code the protocol does not know becomes EIO naming the code; a known one keeps it', async () => {
+    const path = await fakeHost((s, req) => {
+      const code = req.id === 1 ? 'EWHATEVER' : req.id === 2 ? 42 : 'ESRCH';
+      s.write(JSON.stringify({ id: req.id, ok: false, error: { code, message: 'no' } }) + '\n');
+    });
+    const h = await HostClient.connect(path);
+    try {
+      const [a, b, c] = await Promise.all([1, 2, 3].map(() => h.call('list').then(() => null, (e: unknown) => e as ToolstackError)));
+      expect([a!.code, a!.errno, a!.message]).toEqual(['EIO', 5, 'EWHATEVER: no']);
+      expect([b!.code, b!.errno, b!.message]).toEqual(['EIO', 5, 'no']);
+      expect([c!.code, c!.errno, c!.message]).toEqual(['ESRCH', 3, 'no']);
+    } finally {
+      h.close();
+    }
+  });
+});
+
+describe('ToolstackError (issue 9 §4: one error base carrying a Xen errno)', () => {
+  it('is a XenError whose errno is its code\'s number in Xen\'s public/errno.h (abi Errno)', () => {
+    const e = new ToolstackError('ESRCH', 'no such domain');
+    expect(e).toBeInstanceOf(XenError);
+    expect(e).toBeInstanceOf(TachyxxError);
+    expect([e.name, e.code, e.errno, e.message, e.exitCode]).toEqual(['ToolstackError', 'ESRCH', 3, 'no such domain', 1]);
+    for (const [code, errno] of Object.entries(ERROR_CODE_ERRNO)) {
+      expect(isErrorCode(code)).toBe(true);
+      // ENOTSUP is Linux's alias of EOPNOTSUPP; EPROTO is the one code Xen's errno.h lacks (x86 Linux's 71).
+      const want = code === 'ENOTSUP' ? Errno.EOPNOTSUPP : code === 'EPROTO' ? 71 : (Errno as Record<string, number>)[code];
+      expect([code, errno]).toEqual([code, want]);
+    }
+    expect(isErrorCode('EWHATEVER')).toBe(false);
+    expect(isErrorCode('toString')).toBe(false);
+    expect(() => new ToolstackError('EWHATEVER' as never, 'x')).toThrow(RangeError);
   });
 });

@@ -6,6 +6,7 @@ import { GRANT_COMPONENT, type GrantComponent } from '@tachyxx/grant';
 import type { HostComponent, HostServices } from '@tachyxx/hypervisor';
 import { connectLocal, XENSTORED, type Xenstored } from '@tachyxx/xenstore';
 import { XenbusBackends } from './backend.js';
+import { consoleXenconsoled } from './console-component.js';
 
 export const XENBUS_COMPONENT = defineToken<XenbusComponent>('xenbus.Component');
 
@@ -38,3 +39,6 @@ export const xenbusPlugin = definePlugin({
     bindSingleton(c, XENBUS_COMPONENT, (c) => new XenbusComponent(resolve(c, XENSTORED), resolve(c, EVTCHN_COMPONENT), resolve(c, GRANT_COMPONENT)));
   },
 });
+
+/** xenbus's plugins: the XenBus backends and the PV console (xenconsoled). */
+export const XENBUS_PLUGINS = [xenbusPlugin, consoleXenconsoled] as const;

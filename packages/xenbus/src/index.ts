@@ -13,4 +13,6 @@ export {
   EchoBackend, EchoRing, EchoRequest, EchoResponse, EchoRequestCodec, EchoResponseCodec, ECHO_OP_ECHO, serveRequests,
   type echo_request_t, type echo_response_t,
 } from './echo.js';
-export { XenbusComponent, XENBUS_COMPONENT, xenbusPlugin } from './component.js';
+export { XenbusComponent, XENBUS_COMPONENT, xenbusPlugin, XENBUS_PLUGINS } from './component.js';
+export { attachConsoleRings, ConsoleStats, CONSOLE_INPUT_QUEUE, type ConsoleRings, type ConsoleRingBinding, type AttachConsoleRingsOptions } from './console.js';
+export { ConsoleComponent, CONSOLE_COMPONENT, consoleXenconsoled } from './console-component.js';

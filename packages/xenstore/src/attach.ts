@@ -16,8 +16,7 @@
 import { PAGE_SIZE, StartInfo } from '@tachyxx/abi';
 import { resolve, type DependencyContainer } from '@tachyxx/core';
 import type { EventChannels } from '@tachyxx/evtchn';
-import type { Domain, HostServices, Vcpu } from '@tachyxx/hypervisor';
-import { allocDomainRing, publishDomainRing } from './domain-ring.js';
+import { allocDomainRing, publishDomainRing, type Domain, type HostServices, type Vcpu } from '@tachyxx/hypervisor';
 import { createDomainLayout } from './layout.js';
 import { connectLocal } from './local.js';
 import { XENSTORED } from './plugin.js';

@@ -26,7 +26,5 @@ export { XsPersistence, PERSIST_FILE_MODE, DEFAULT_COMPACT_BYTES, type XsPersist
 export { createDomainLayout, vmPath, type DomainLayout } from './layout.js';
 export { xenstoredPlugin, XENSTORED } from './plugin.js';
 export { attachXenstore, type XenstoreAttachment, type AttachXenstoreOptions, type StoreBinding } from './attach.js';
-export { attachConsoleRings, XENCONS, CONSOLE_INPUT_QUEUE, type ConsoleRings, type ConsoleRingBinding, type AttachConsoleRingsOptions } from './console.js';
 export { XENSTORE_COMPONENT, XENSTORE_PLUGINS } from './plugin.js';
-export { XenstoreComponent, ConsoleComponent, CONSOLE_COMPONENT, consoleXenconsoled } from './components.js';
-export { ConsoleStats } from './console.js';
+export { XenstoreComponent } from './components.js';

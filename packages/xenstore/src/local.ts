@@ -71,7 +71,7 @@ export class XsLocalConnection extends XsConnection {
   }
 }
 
-/** A typed client over a local connection; failures throw XsError with the wire errno name. */
+/** A typed client over a local connection; failures throw XsError (`code`: the wire errno name, `errno`: its number). */
 export class XsClient {
   constructor(readonly conn: XsLocalConnection) {}
 
@@ -92,7 +92,7 @@ export class XsClient {
     try {
       return this.read(path, tx);
     } catch (e) {
-      if (e instanceof XsError && e.errno === 'ENOENT') return undefined;
+      if (e instanceof XsError && e.code === 'ENOENT') return undefined;
       throw e;
     }
   }
@@ -118,7 +118,7 @@ export class XsClient {
       this.call(XsType.READ, nulStrings(path), tx);
       return true;
     } catch (e) {
-      if (e instanceof XsError && (e.errno === 'ENOENT' || e.errno === 'EACCES')) return false;
+      if (e instanceof XsError && (e.code === 'ENOENT' || e.code === 'EACCES')) return false;
       throw e;
     }
   }
@@ -156,7 +156,7 @@ export class XsClient {
         this.transactionEnd(tx, true);
         return out;
       } catch (e) {
-        if (!(e instanceof XsError && e.errno === 'EAGAIN') || i >= tries) throw e;
+        if (!(e instanceof XsError && e.code === 'EAGAIN') || i >= tries) throw e;
       }
     }
   }

@@ -5,7 +5,7 @@
 import { bindSingleton, definePlugin, defineToken, p, resolve, TOKENS } from '@tachyxx/core';
 import { EVTCHN_COMPONENT } from '@tachyxx/evtchn';
 import { Xenstored, DEFAULT_QUOTAS } from './xenstored.js';
-import { consoleXenconsoled, XenstoreComponent } from './components.js';
+import { XenstoreComponent } from './components.js';
 
 export const XENSTORED = defineToken<Xenstored>('xenstore.Xenstored');
 export const XENSTORE_COMPONENT = defineToken<XenstoreComponent>('xenstore.Component');
@@ -48,5 +48,5 @@ export const xenstoredPlugin = definePlugin({
   },
 });
 
-/** The xenstore and console plugins. */
-export const XENSTORE_PLUGINS = [xenstoredPlugin, consoleXenconsoled] as const;
+/** The xenstore plugins (the console's, `consoleXenconsoled`, is in @tachyxx/xenbus's XENBUS_PLUGINS). */
+export const XENSTORE_PLUGINS = [xenstoredPlugin] as const;

@@ -9,6 +9,7 @@
  * reply (and any watch events) on the connections before returning.
  */
 import {
+  Errno,
   XsType,
   XS_TYPE_COUNT,
   XSD_ERRORS,
@@ -17,7 +18,7 @@ import {
   XS_DOMID_SELF,
   type XsdError,
 } from '@tachyxx/abi';
-import { defineTopic, type EventBus } from '@tachyxx/core';
+import { defineTopic, XenError, type EventBus } from '@tachyxx/core';
 import { encodeMessage, fromUtf8, oneArg, splitStrings, utf8, type XsMessage } from './codec.js';
 import type { XsConnection } from './connection.js';
 import { baseName, childPath, isChild, nodeSize, parentPath, type XsNode } from './node.js';
@@ -125,11 +126,20 @@ export interface XsChangeLog {
   syncNow(): void;
 }
 
-/** An xenstored error: the errno name that goes on the wire. */
-export class XsError extends Error {
-  constructor(readonly errno: XsdError) {
-    super(errno);
-    this.name = 'XsError';
+/**
+ * An xenstored error: `code` is the errno name that goes on the wire (one of xsd_errors[]),
+ * `errno` its number (Xen's public/errno.h, as every XenError carries). The message is the name
+ * unless one is given.
+ */
+export class XsError extends XenError {
+  override readonly name: string = 'XsError';
+  constructor(
+    readonly code: XsdError,
+    message: string = code,
+  ) {
+    const errno = (Errno as Record<string, number | undefined>)[code];
+    if (errno === undefined) throw new RangeError(`XsError: '${String(code).slice(0, 32)}' is not an xsd_errors[] name`);
+    super(message, errno);
   }
 }
 /** A reply (key undefined) or a watch event waiting for the log. */
@@ -142,7 +152,7 @@ interface HeldOutput {
 
 /** The internal failure path: not an Error, so no stack is captured on every ENOENT. */
 class XsFail {
-  constructor(readonly errno: XsdError) {}
+  constructor(readonly code: XsdError) {}
 }
 const fail = (e: XsdError): never => {
   throw new XsFail(e);
@@ -246,7 +256,7 @@ export class Xenstored {
     try {
       this.dispatch(conn, m);
     } catch (e) {
-      if ((e instanceof XsFail || e instanceof XsError) && e.errno in this.stats.errors) this.replyError(conn, m, e.errno);
+      if ((e instanceof XsFail || e instanceof XsError) && e.code in this.stats.errors) this.replyError(conn, m, e.code);
       else this.internalError(conn, m, e);
     }
     try {

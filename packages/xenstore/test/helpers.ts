@@ -12,7 +12,7 @@ export function errnoOf(fn: () => unknown): string {
     fn();
     return 'OK';
   } catch (e) {
-    if (e instanceof XsError) return e.errno;
+    if (e instanceof XsError) return e.code;
     throw e;
   }
 }

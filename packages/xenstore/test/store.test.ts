@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EventBus } from '@tachyxx/core';
-import { XsType, XSD_ERRORS } from '@tachyxx/abi';
-import { connectLocal, createDomainLayout, nulStrings, XENSTORE_WATCH, Xenstored, fromUtf8 } from '../src/index.js';
+import { EventBus, XenError } from '@tachyxx/core';
+import { Errno, XsType, XSD_ERRORS } from '@tachyxx/abi';
+import { connectLocal, createDomainLayout, nulStrings, XENSTORE_WATCH, Xenstored, XsError, fromUtf8 } from '../src/index.js';
 import { errnoOf, setup } from './helpers.js';
 
 describe('tree', () => {
@@ -531,5 +531,29 @@ describe('stats and persistence', () => {
     broken.nodes = broken.nodes.filter((n: [string]) => n[0] !== '/p/q');
     expect(() => ys.importTree(broken)).toThrow(/missing child/);
     expect(ys.exportTree().nodes).toEqual(xs.exportTree().nodes);
+  });
+});
+
+describe('XsError (issue 9 §4: one error base carrying a Xen errno)', () => {
+  it('is a XenError: the wire name in `code`, its public/errno.h number in `errno`, for every xsd_errors[] name', () => {
+    for (const code of XSD_ERRORS) {
+      const e = new XsError(code);
+      expect(e).toBeInstanceOf(XenError);
+      expect([e.name, e.code, e.errno, e.message]).toEqual(['XsError', code, Errno[code], code]);
+    }
+    expect(() => new XsError('EBOGUS' as never)).toThrow(/not an xsd_errors\[\] name/);
+  });
+
+  it('a client call that fails throws it with both', () => {
+    const xs = new Xenstored();
+    const c = connectLocal(xs, 0);
+    let err: unknown;
+    try {
+      c.read('/no/such/node');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(XsError);
+    expect([(err as XsError).code, (err as XsError).errno]).toEqual(['ENOENT', 2]);
   });
 });

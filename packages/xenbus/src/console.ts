@@ -5,31 +5,26 @@
  *     below RAM, so nothing else uses it);
  *   - an unbound event channel from the domain to dom0 that "xenconsoled" (this module) binds;
  *   - start_info.console.domU.mfn = the ring's GFN (as store_mfn on Tachyxx), .evtchn = the
- *     guest's port.
- * The page holds Xen's `struct xencons_interface` (public/io/console.h):
+ *     guest's port (the page + port + start_info fields: @tachyxx/hypervisor's allocDomainRing).
+ * The page holds Xen's `struct xencons_interface` (public/io/console.h; the layout is
+ * @tachyxx/abi's `XenconsInterface`, the one source of truth):
  *     char in[1024]; char out[2048]; XENCONS_RING_IDX in_cons, in_prod, out_cons, out_prod;
  * On every notification from the guest, dom0 drains `out` (guest output) into `output` (the same
  * sink as the console_io hypercall) and feeds queued input into `in`, then notifies the guest.
  * Indexes are guest-controlled: `out_prod - out_cons > 2048` or `in_prod - in_cons > 1024` marks
  * the ring broken — a log line, dom0's port closed, input refused; nothing else is affected.
  */
-import { PAGE_SIZE, StartInfo } from '@tachyxx/abi';
+import { MASK_XENCONS_IDX, PAGE_SIZE, StartInfo, XENCONS_IN_SIZE, XENCONS_OUT_SIZE, XenconsInterface } from '@tachyxx/abi';
 import { StatGroup } from '@tachyxx/core';
 import type { EventChannels } from '@tachyxx/evtchn';
-import { allocDomainRing, publishDomainRing } from './domain-ring.js';
-import type { Domain, HostServices, Vcpu } from '@tachyxx/hypervisor';
+import { allocDomainRing, publishDomainRing, type Domain, type HostServices, type Vcpu } from '@tachyxx/hypervisor';
 
-/** struct xencons_interface offsets. */
-export const XENCONS = {
-  in: 0,
-  inSize: 1024,
-  out: 1024,
-  outSize: 2048,
-  in_cons: 3072,
-  in_prod: 3076,
-  out_cons: 3080,
-  out_prod: 3084,
-} as const;
+const F = XenconsInterface.fields;
+// The four indexes are adjacent u32s (in_cons, in_prod, out_cons, out_prod): one 16-byte read.
+const IDX = F.in_cons.offset;
+if (F.in_prod.offset !== IDX + 4 || F.out_cons.offset !== IDX + 8 || F.out_prod.offset !== IDX + 12) {
+  throw new Error('xencons_interface: the ring indexes are not four adjacent u32s');
+}
 
 /** Input bytes queued per domain while the guest's `in` ring is full (more are refused). */
 export const CONSOLE_INPUT_QUEUE = 64 * 1024;
@@ -103,42 +98,42 @@ export function attachConsoleRings(host: HostServices, evtchn: EventChannels, op
     if (!b || !d || b.broken || d.isDying) return;
     const gpa = ringGpaOf(d);
     const idx = new Uint8Array(16);
-    if (d.access.read(gpa + XENCONS.in_cons, idx) < 0) return;
+    if (d.access.read(gpa + IDX, idx) < 0) return;
     const inCons = u32(idx, 0);
     let inProd = u32(idx, 4);
     const outCons = u32(idx, 8);
     const outProd = u32(idx, 12);
     const outUsed = (outProd - outCons) >>> 0;
-    if (outUsed > XENCONS.outSize) return drop(d, b, `out_prod - out_cons = ${outUsed} > ${XENCONS.outSize}`);
+    if (outUsed > XENCONS_OUT_SIZE) return drop(d, b, `out_prod - out_cons = ${outUsed} > ${XENCONS_OUT_SIZE}`);
     const inUsed = (inProd - inCons) >>> 0;
-    if (inUsed > XENCONS.inSize) return drop(d, b, `in_prod - in_cons = ${inUsed} > ${XENCONS.inSize}`);
+    if (inUsed > XENCONS_IN_SIZE) return drop(d, b, `in_prod - in_cons = ${inUsed} > ${XENCONS_IN_SIZE}`);
     let kick = false;
     // Guest output: out[out_cons .. out_prod).
     if (outUsed > 0) {
-      const ring = new Uint8Array(XENCONS.outSize);
-      d.access.read(gpa + XENCONS.out, ring);
+      const ring = new Uint8Array(XENCONS_OUT_SIZE);
+      d.access.read(gpa + F.out.offset, ring);
       const data = new Uint8Array(outUsed);
-      const start = outCons % XENCONS.outSize;
-      const first = Math.min(outUsed, XENCONS.outSize - start);
+      const start = MASK_XENCONS_IDX(outCons, XENCONS_OUT_SIZE);
+      const first = Math.min(outUsed, XENCONS_OUT_SIZE - start);
       data.set(ring.subarray(start, start + first), 0);
       if (first < outUsed) data.set(ring.subarray(0, outUsed - first), first);
       const w = new Uint8Array(4);
       new DataView(w.buffer).setUint32(0, outProd, true);
-      d.access.write(gpa + XENCONS.out_cons, w);
+      d.access.write(gpa + F.out_cons.offset, w);
       kick = true;
       if (opts.stats) opts.stats.bytesOut.value += data.length;
       opts.output(d, data);
     }
     // Input: as much of the queue as fits in in[].
-    let space = XENCONS.inSize - inUsed;
+    let space = XENCONS_IN_SIZE - inUsed;
     if (space > 0 && b.pendingBytes > 0) {
       while (space > 0 && b.pending.length) {
         const chunk = b.pending[0]!;
         const n = Math.min(space, chunk.length);
         for (let i = 0; i < n; ) {
-          const at = inProd % XENCONS.inSize;
-          const m = Math.min(n - i, XENCONS.inSize - at);
-          d.access.write(gpa + XENCONS.in + at, chunk.subarray(i, i + m));
+          const at = MASK_XENCONS_IDX(inProd, XENCONS_IN_SIZE);
+          const m = Math.min(n - i, XENCONS_IN_SIZE - at);
+          d.access.write(gpa + F.in.offset + at, chunk.subarray(i, i + m));
           i += m;
           inProd = (inProd + m) >>> 0;
         }
@@ -150,7 +145,7 @@ export function attachConsoleRings(host: HostServices, evtchn: EventChannels, op
       }
       const w = new Uint8Array(4);
       new DataView(w.buffer).setUint32(0, inProd, true);
-      d.access.write(gpa + XENCONS.in_prod, w);
+      d.access.write(gpa + F.in_prod.offset, w);
       kick = true;
     }
     if (kick && b.dom0Port > 0) evtchn.notify(b.dom0Port);
