@@ -1,9 +1,15 @@
-import { runCommand, RUN_HELP } from './commands/run.js';
 import { UsageError } from './usage.js';
-import { xenstoredCommand, XENSTORED_HELP } from './commands/xenstored.js';
-import { hostCommand, HOST_HELP } from './commands/host.js';
-import { sweepCommand, SWEEP_HELP } from './commands/sweep.js';
-import { workerCommand, WORKER_HELP } from './commands/worker.js';
+
+// Each command's module (and what it imports: the toolstack, xenstored, the sweep engine) loads
+// only when that command runs, so `tachyxx run` starts as fast as it can.
+const COMMANDS = {
+  run: async () => { const m = await import('./commands/run.js'); return { run: m.runCommand, help: m.RUN_HELP }; },
+  xenstored: async () => { const m = await import('./commands/xenstored.js'); return { run: m.xenstoredCommand, help: m.XENSTORED_HELP }; },
+  host: async () => { const m = await import('./commands/host.js'); return { run: m.hostCommand, help: m.HOST_HELP }; },
+  sweep: async () => { const m = await import('./commands/sweep.js'); return { run: m.sweepCommand, help: m.SWEEP_HELP }; },
+  worker: async () => { const m = await import('./commands/worker.js'); return { run: m.workerCommand, help: m.WORKER_HELP }; },
+} as const;
+const isCommand = (c: string | undefined): c is keyof typeof COMMANDS => c !== undefined && Object.hasOwn(COMMANDS, c);
 
 export const VERSION = '0.1.0';
 
@@ -42,23 +48,14 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${VERSION}\n`);
         return 0;
       case 'help':
-        if (rest[0] === 'run') process.stdout.write(RUN_HELP);
-        else if (rest[0] === 'xenstored') process.stdout.write(XENSTORED_HELP);
-        else if (rest[0] === 'host') process.stdout.write(HOST_HELP);
-        else if (rest[0] === 'sweep') process.stdout.write(SWEEP_HELP);
-        else if (rest[0] === 'worker') process.stdout.write(WORKER_HELP);
-        else process.stdout.write(MAIN_HELP);
+        process.stdout.write(isCommand(rest[0]) ? (await COMMANDS[rest[0]]()).help : MAIN_HELP);
         return 0;
       case 'run':
-        return await runCommand(rest);
       case 'xenstored':
-        return await xenstoredCommand(rest);
       case 'host':
-        return await hostCommand(rest);
       case 'sweep':
-        return await sweepCommand(rest);
       case 'worker':
-        return await workerCommand(rest);
+        return await (await COMMANDS[cmd]()).run(rest);
       default:
         throw new UsageError(`unknown command '${cmd}'`, 'tachyxx --help');
     }

@@ -7,9 +7,9 @@ import { bootDomains, finishDomains, type BootedDomains, type DomainImage, type 
 import { hostConfig } from '../host-config.js';
 import { traceExporter } from '../trace.js';
 import { catchSignals, consoleSink, signalStatus, stdoutGone } from '../console.js';
-import { readImageFileSync, ToolstackError } from '@tachyxx/toolstack';
-import { DomainTarget } from '@tachyxx/gdbstub';
-import { serveGdb, type GdbOptions } from './gdb.js';
+import { readImageFileSync } from '@tachyxx/toolstack/image-file';
+import { ToolstackError } from '@tachyxx/toolstack/protocol';
+import type { GdbOptions } from './gdb.js';
 
 export interface RunDomainsOptions {
   images: string[];
@@ -88,6 +88,8 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
   const t0 = performance.now();
   if (o.gdb) {
     const first = host.domains.list()[0]!;
+    // The gdb stub loads only with --gdb.
+    const [{ DomainTarget }, { serveGdb }] = await Promise.all([import('@tachyxx/gdbstub'), import('./gdb.js')]);
     const target = new DomainTarget(host, first, { othersRun: o.gdb.othersRun, maxInsns: o.maxInsns });
     const end = await serveGdb(target, o.gdb);
     if (end.killed) { sig.done(); out.flush(); return 1; }

@@ -1,17 +1,18 @@
 import { writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
-import { readImageFileSync, ToolstackError } from '@tachyxx/toolstack';
+import { readImageFileSync } from '@tachyxx/toolstack/image-file';
+import { ToolstackError } from '@tachyxx/toolstack/protocol';
 import { ConfigError, resolve } from '@tachyxx/core';
 import { BareMachine, ISA_CPU_FACTORY, ISA_VARIANTS, ImageError, type RunResult } from '@tachyxx/isa';
 import { MMU_FACTORY } from '@tachyxx/mmu';
 import { hostContainer } from '../host-config.js';
 import { intOption, parse, UsageError } from '../usage.js';
-import { runDomains } from './run-domains.js';
+// run-domains (the hypervisor and its components) loads only for --domain.
 import { catchSignals, consoleSink, signalStatus, stdoutGone } from '../console.js';
 
 /** Instructions per run slice of a bare run (between two checks for signals and a closed stdout). */
 const BARE_SLICE_INSNS = 20_000_000;
-import { BareTarget, parseGdbAddress, type GdbAddress } from '@tachyxx/gdbstub';
-import { serveGdb } from './gdb.js';
+// The gdb stub loads only with --gdb: a plain run starts faster without it.
+import type { GdbAddress } from '@tachyxx/gdbstub';
 
 export const RUN_HELP = `Usage: tachyxx run --bare IMAGE [options]
        tachyxx run --domain IMAGE [--domain IMAGE ...] [options]
@@ -99,6 +100,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   let gdb: GdbAddress | undefined;
   if (values.gdb !== undefined) {
+    const { parseGdbAddress } = await import('@tachyxx/gdbstub');
     try { gdb = parseGdbAddress(values.gdb); } catch (e) { throw new UsageError((e as Error).message, HINT); }
   } else if (values['gdb-wait'] || values['gdb-others'] !== undefined) {
     throw new UsageError(`--${values['gdb-wait'] ? 'gdb-wait' : 'gdb-others'} needs --gdb`, HINT);
@@ -109,6 +111,7 @@ export async function runCommand(args: string[]): Promise<number> {
   if (gdb && values.trace) throw new UsageError('--gdb and --trace cannot be combined', HINT);
   const gdbOpts = gdb ? { address: gdb, wait: values['gdb-wait'] === true, othersRun: others === 'run' } : undefined;
   if (domains.length) {
+    const { runDomains } = await import('./run-domains.js');
     return runDomains({
       gdb: gdbOpts,
       images: domains,
@@ -178,6 +181,7 @@ export async function runCommand(args: string[]): Promise<number> {
   let result: RunResult;
   try {
     if (gdbOpts) {
+      const [{ BareTarget }, { serveGdb }] = await Promise.all([import('@tachyxx/gdbstub'), import('./gdb.js')]);
       const target = new BareTarget(machine, { maxInsns });
       const end = await serveGdb(target, gdbOpts);
       if (end.killed) return 1;
