@@ -96,13 +96,8 @@ export class HypercallTable<V> {
     this.items = 0;
     this.contArgs = null;
     this.nested = false;
-    const row = nr >= 0 && nr < this.rows.length ? this.rows[nr] : undefined;
-    if (!row) {
-      const n = this.unknown.get(nr);
-      this.unknown.set(nr, (n ?? 0) + 1);
-      if (n === undefined) this.mountUnknown(nr);
-      return -Errno.ENOSYS;
-    }
+    const row = this.rowFor(nr);
+    if (!row) return -Errno.ENOSYS;
     row.calls++;
     try {
       return row.handler(vcpu, args);
@@ -112,6 +107,16 @@ export class HypercallTable<V> {
       this.failures.set(row.name, (this.failures.get(row.name) ?? 0) + 1);
       return this.onHandlerError ? this.onHandlerError(vcpu, nr, row.name, args, e) : -Errno.EFAULT;
     }
+  }
+
+  /** The handler row of hypercall `nr`, or undefined after counting an unknown number (-ENOSYS). */
+  private rowFor(nr: number) {
+    const row = nr >= 0 && nr < this.rows.length ? this.rows[nr] : undefined;
+    if (row) return row;
+    const n = this.unknown.get(nr);
+    this.unknown.set(nr, (n ?? 0) + 1);
+    if (n === undefined) this.mountUnknown(nr);
+    return undefined;
   }
 
   /** True while a call runs inside another (multicall): handlers must take arguments from `args`, not registers. */
@@ -124,13 +129,8 @@ export class HypercallTable<V> {
    */
   dispatchNested(vcpu: V, nr: number, args: HypercallArgs): number {
     this.contArgs = null;
-    const row = nr >= 0 && nr < this.rows.length ? this.rows[nr] : undefined;
-    if (!row) {
-      const n = this.unknown.get(nr);
-      this.unknown.set(nr, (n ?? 0) + 1);
-      if (n === undefined) this.mountUnknown(nr);
-      return -Errno.ENOSYS;
-    }
+    const row = this.rowFor(nr);
+    if (!row) return -Errno.ENOSYS;
     row.calls++;
     const was = this.nested;
     this.nested = true;
