@@ -27,7 +27,7 @@ import {
   GnttabQuerySize, GnttabSetVersion, GnttabSetupTable, GnttabUnmapGrantRef, Gntst, Hypercall, PAGE_SIZE,
   GnttabCacheFlush, GNTTAB_CACHE_CLEAN, GNTTAB_CACHE_INVAL,
 } from '@tachyxx/abi';
-import { StatGroup } from '@tachyxx/core';
+import { InstanceGroups, StatGroup } from '@tachyxx/core';
 import {
   DEFAULT_HYPERVISOR_COSTS, P2M_FOREIGN, P2M_INVALID_MFN, P2M_R, P2M_RW, type Domain, type DomainTable, type HypercallTable,
   type HypervisorCosts, type MachineMemory, type GrantFrameSpace, structBuffer } from '@tachyxx/hypervisor';
@@ -76,6 +76,26 @@ export interface GrantStats {
 }
 
 const newStats = (): GrantStats => ({ maps: 0, unmaps: 0, mapErrors: 0, copies: 0, copyErrors: 0, bytesCopied: 0 });
+
+/** Unit and description of each counter, for the stats tree (`host.grant` and `host.grant.domains.d<N>`). */
+const GRANT_STAT_INFO: Readonly<Record<keyof GrantStats, readonly [string, string]>> = {
+  maps: ['count', 'grant maps (hypercall and backend)'],
+  unmaps: ['count', 'grant unmaps'],
+  mapErrors: ['count', 'grant maps refused'],
+  copies: ['count', 'grant copy ops'],
+  copyErrors: ['count', 'grant copy ops refused'],
+  bytesCopied: ['byte', 'bytes moved by grant copy'],
+};
+
+/** A group of sampled counters reading `read()` (the totals, or one domain's). */
+function grantCounters(read: () => GrantStats | undefined): StatGroup {
+  const g = new StatGroup();
+  for (const k of Object.keys(GRANT_STAT_INFO) as (keyof GrantStats)[]) {
+    const [unit, desc] = GRANT_STAT_INFO[k];
+    g.sampled(k, unit, desc, () => read()?.[k] ?? 0);
+  }
+  return g;
+}
 
 /** Xen's active_grant_entry: pins of one ref, by one domain, on one frame. */
 interface ActiveEntry {
@@ -182,6 +202,8 @@ export class GrantTables {
   private readonly maptracks = new Map<number, Maptrack>();
   private readonly maxFramesOverride = new Map<number, number>();
   private readonly perDomain = new Map<number, GrantStats>();
+  /** `host.grant.domains.d<domid>`: one group per domain that did anything (kept after destroy, as evtchn's). */
+  private readonly domainGroups: InstanceGroups<StatGroup> | null = null;
   /** Totals over all domains (kept after a domain goes). */
   readonly totals: GrantStats = newStats();
   readonly defaultMaxFrames: number;
@@ -206,10 +228,8 @@ export class GrantTables {
     host.onDomainCreated?.((d) => { this.tableOf(d); });
     const g = opts.stats ?? (host.stats ? host.stats.mount('host.grant', new StatGroup()) : null);
     if (g) {
-      g.sampled('maps', 'count', 'grant maps (hypercall and backend)', () => this.totals.maps);
-      g.sampled('unmaps', 'count', 'grant unmaps', () => this.totals.unmaps);
-      g.sampled('copies', 'count', 'grant copy ops', () => this.totals.copies);
-      g.sampled('bytesCopied', 'byte', 'bytes moved by grant copy', () => this.totals.bytesCopied);
+      g.mount('total', grantCounters(() => this.totals));
+      this.domainGroups = new InstanceGroups(g.group('domains'), 'd', (id) => grantCounters(() => this.perDomain.get(id)));
     }
   }
 
@@ -830,7 +850,7 @@ export class GrantTables {
 
   private bump(domid: number, k: keyof GrantStats, n = 1): void {
     let s = this.perDomain.get(domid);
-    if (!s) { s = newStats(); this.perDomain.set(domid, s); }
+    if (!s) { s = newStats(); this.perDomain.set(domid, s); this.domainGroups?.get(domid); }
     s[k] += n;
     this.totals[k] += n;
   }

@@ -258,6 +258,11 @@ describe('copy', () => {
     expect(new TextDecoder().decode(got)).toBe('granted bytes');
     expect(entryFlags(a, 1)).toBe(GTF_permit_access); // pins were temporary
     expect(gnt.statsOf(b.domid)).toMatchObject({ copies: 2, bytesCopied: 26, copyErrors: 0 });
+    // The same counters in the stats tree: totals and one group per domain (host.grant.domains.dN).
+    const tree = host.stats.dump() as any;
+    expect(tree.host.grant.total).toMatchObject({ copies: 2, bytesCopied: 26 });
+    expect(tree.host.grant.domains[`d${b.domid}`]).toMatchObject({ copies: 2, bytesCopied: 26, copyErrors: 0, maps: 0 });
+    expect(tree.host.grant.domains[`d${a.domid}`]).toBeUndefined(); // it did nothing itself
   });
 
   it('checks offsets, lengths, sides and permissions per op', () => {
