@@ -26,6 +26,13 @@ export interface ToolstackEvent {
 }
 export const TOOLSTACK_EVENT = defineTopic<ToolstackEvent>('toolstack.domain');
 
+/** A line of the host log (Xen's console: `xl dmesg`); `xl dmesg -F`-style streams subscribe. */
+export interface HostLogEvent {
+  time: number;
+  line: string;
+}
+export const HOST_LOG = defineTopic<HostLogEvent>('toolstack.host-log');
+
 /**
  * Assembles the host of a toolstack: `config` with TOOLSTACK_COMPONENTS added where it selects
  * none (plugins the registry lacks are added to a copy of it), validated again.

@@ -7,6 +7,8 @@ import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from
 import { join } from 'node:path';
 import type { Domain, Vcpu } from '@tachyxx/hypervisor';
 import type { ConsoleRings } from '@tachyxx/xenbus';
+import type { EventBus } from '@tachyxx/core';
+import { HOST_LOG } from './assembly.js';
 import { ToolstackError } from './protocol.js';
 import type { ToolstackOptions } from './toolstack.js';
 import { DOM0_NAME, type ConsoleSink, type DomainRecords, type DomRecord, type OpContext } from './records.js';
@@ -80,7 +82,10 @@ export class Consoles {
   readonly hostLog: string[] = [];
   private hostLogPending: string[] = [];
   private hostLogFd: LogFile | null = null;
-  private readonly hostLogSinks = new Set<(line: string) => void>();
+  /** The host's bus, once the host is assembled: host log lines go out on it (HOST_LOG). */
+  bus: EventBus | null = null;
+  /** Simulated time for the events. */
+  now: () => number = () => 0;
   readonly rate: { bytes: number; periodMs: number };
   readonly wallNow: () => number;
   /** The console component's rings (console-input); set once the host is assembled. */
@@ -120,7 +125,7 @@ export class Consoles {
     if (this.hostLog.length > HOST_LOG_LINES) this.hostLog.splice(0, this.hostLog.length - HOST_LOG_LINES);
     if (this.hostLogFd !== null) this.hostLogPending.push(line);
     this.o.onLog?.(line);
-    for (const s of this.hostLogSinks) s(line);
+    if (this.bus?.hasSubscribers(HOST_LOG)) this.bus.publish(HOST_LOG, { time: this.now(), line });
   }
 
   /** Console output of domain `d` (console_io and the console rings). */
@@ -199,11 +204,11 @@ export class Consoles {
   /** Streams the host log (dom0's console) to request `id`, the kept lines first when `replay`. */
   attachHostLog(ctx: OpContext, id: number | string, replay: boolean): unknown {
     if (replay) for (const l of this.hostLog) ctx.send(id, { event: 'console', data: Buffer.from(l + '\n').toString('base64') });
-    const sink = (line: string) => {
-      if (!ctx.send(id, { event: 'console', data: Buffer.from(line + '\n').toString('base64') })) this.hostLogSinks.delete(sink);
-    };
-    this.hostLogSinks.add(sink);
-    ctx.addStream(id, () => this.hostLogSinks.delete(sink));
+    if (!this.bus) throw new ToolstackError('EIO', 'the host log is not streaming yet (no host)');
+    const sub = this.bus.on(HOST_LOG).subscribe(({ line }) => {
+      if (!ctx.send(id, { event: 'console', data: Buffer.from(line + '\n').toString('base64') })) sub.unsubscribe();
+    });
+    ctx.addStream(id, () => sub.unsubscribe());
     return { domid: 0, name: DOM0_NAME, stream: id };
   }
 

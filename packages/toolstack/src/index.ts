@@ -11,5 +11,5 @@ export { ControlServer, CONTROL_DEFAULTS, type ControlServerOptions, probeSocket
 export { ControlClient, HostClient, defaultSocketPath, checkSocketPath, connectSocket, type ClientErrors, type StreamListener } from './client.js';
 export { parseMemKb, MAX_MEMKB } from './units.js';
 export { readImageFile, readImageFileSync, checkImageFile, MAX_IMAGE_BYTES } from './image-file.js';
-export { assembleToolstackHost, TOOLSTACK_COMPONENTS, TOOLSTACK_EVENT, type ToolstackEvent } from './assembly.js';
+export { assembleToolstackHost, TOOLSTACK_COMPONENTS, TOOLSTACK_EVENT, HOST_LOG, type ToolstackEvent, type HostLogEvent } from './assembly.js';
 export { Debuggers, parseListen, MAX_UNIX_PATH, type DebugInfo } from './debugger.js';

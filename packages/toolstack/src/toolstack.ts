@@ -103,6 +103,8 @@ export class Toolstack {
     // the toolstack adds libxl's entries.
     this.xs = assembled.component<XenstoreComponent>('xenstore').xs;
     this.consoles.rings = assembled.component<ConsoleComponent>('console').rings;
+    this.consoles.bus = this.host.bus;
+    this.consoles.now = () => this.host.clock.now;
     this.xsc = connectLocal(this.xs, 0);
     this.topo = { pcpus: this.config.pcpus, nodes: this.host.machine.numa.nodes.map((n) => n.pcpus) };
     this.pools = new Cpupools(this);

@@ -234,6 +234,17 @@ describe('Toolstack', () => {
     expect(v[0].hard).toBe('all');
   });
 
+  it("dom0's console streams the host log from the bus (HOST_LOG): kept lines first, then live ones", async () => {
+    const ts = makeToolstack();
+    ts.log('(XEN) before the stream');
+    const ctx = fakeCtx();
+    await op(ts, 'console', { domain: 0 }, ctx);
+    ts.log('(XEN) while streaming');
+    const lines = () => ctx.events.filter((e) => e.ev.event === 'console').map((e) => Buffer.from(e.ev.data as string, 'base64').toString());
+    expect(lines()).toContain('(XEN) before the stream\n');
+    expect(lines().at(-1)).toBe('(XEN) while streaming\n');
+  });
+
   it('console streams replay and live output, then end on shutdown; top reports CPU %', async () => {
     const ts = makeToolstack();
     await op(ts, 'create', { config: cfg('h', 'hello'), paused: true });
