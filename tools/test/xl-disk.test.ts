@@ -32,9 +32,9 @@ async function until(pred: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 /** A cfg running blkfront.elf with `disks` (xl.cfg disk spec strings). */
-function cfg(name: string, disks: string[]): string {
+function cfg(name: string, disks: string[], extra = ''): string {
   const f = join(dir, `${name}.cfg`);
-  writeFileSync(f, `name = "${name}"\ntype = "pv"\nkernel = "${BLKFRONT}"\nmemory = 16\ndisk = [ ${disks.map((d) => `'${d}'`).join(', ')} ]\n`);
+  writeFileSync(f, `name = "${name}"\ntype = "pv"\nkernel = "${BLKFRONT}"\nmemory = 16\ndisk = [ ${disks.map((d) => `'${d}'`).join(', ')} ]\n${extra}`);
   return f;
 }
 function image(name: string, bytes: number): string {
@@ -110,6 +110,14 @@ describe.skipIf(!built)('xl create with disk = [...] against a running tachyxx h
     expect(xl('destroy', 'holder').status).toBe(0);
     expect(xl('create', '-q', '-p', cfg('second', [`${img},raw,xvda,w`])).status).toBe(0);
     expect(xl('destroy', 'second').status).toBe(0);
+  });
+
+  it('on_poweroff = "restart": the vbd of the old domain goes with it, so the rebuilt domain opens the file read-write again', async () => {
+    const img = image('restart.img', 2 * MiB);
+    expect(xl('create', '-q', cfg('again', [`${img},raw,xvda,w`], 'on_poweroff = "restart"\n')).status).toBe(0);
+    const log = join(dir, 'log', 'guest-again.log');
+    await until(() => existsSync(log) && (readFileSync(log, 'utf8').match(/blkfront: PASS/g) ?? []).length >= 2, 30_000);
+    expect(xl('destroy', 'again').status).toBe(0);
   });
 
   it('a missing image file: refused naming the file', () => {
