@@ -66,6 +66,12 @@ export interface HostServices {
   onDomainDestroyed(hook: (d: Domain<Vcpu>) => void): void;
   /** Called whenever a vCPU is loaded on a pCPU and starts running (with that pCPU's time). */
   onVcpuRunning(hook: (v: Vcpu, now: number) => void): void;
+  /**
+   * Adds a wake source: work in flight outside the vCPUs (a device's completion event) that will
+   * wake a vCPU by an upcall. While one returns true, a host whose vCPUs are all blocked without
+   * timers is waiting for that work, not idle for good ("can never wake", docs/hypervisor.md).
+   */
+  addWakeSource(pending: () => boolean): void;
 
   /** Raises the event upcall on `v` (vcpu_mark_events_pending); wakes it if it waits for one. */
   sendUpcall(v: Vcpu): void;

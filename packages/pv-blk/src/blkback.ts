@@ -134,6 +134,12 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
   private readonly statGroups = new Map<string, VbdStats>();
   /** Connected vbds by device. */
   private readonly vbds = new WeakMap<XenbusDevice, Vbd>();
+  private queued = 0;
+
+  /** Requests accepted and not yet completed, on every vbd (the host's wake source while > 0). */
+  get inFlight(): number {
+    return this.queued;
+  }
 
   constructor(o: BlkBackendOptions) {
     this.host = o.host;
@@ -211,6 +217,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
     if (!v) return;
     this.vbds.delete(dev);
     if (v.event.heapIndex >= 0) this.host.queue.cancel(v.event);
+    this.queued -= v.count;
     v.count = 0;
     v.ring = null;
     // Work already done stays in the file; responses in flight are dropped with the ring (blkback's
@@ -295,6 +302,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
     v.start[i] = now;
     v.done[i] = done;
     v.count++;
+    this.queued++;
     if (v.count > st.maxInFlight.value) st.maxInFlight.value = v.count;
     st.queueDepth.sample(v.count);
     if (v.event.heapIndex < 0) this.host.queue.schedule(v.event, v.done[v.head]!);
@@ -375,6 +383,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
       }
       v.head = (v.head + 1) % slots;
       v.count--;
+      this.queued--;
       if (!ring.putResponse(rsp)) break;
       v.dev.stats.responses.value++;
       wrote = true;

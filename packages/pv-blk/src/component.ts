@@ -16,6 +16,9 @@ export class PvBlkComponent implements HostComponent {
     if (this.b) throw new Error('the pv-blk component is already attached');
     this.b = new BlkBackend({ host: services, gnt: this.grant.tables, costs: this.costs });
     this.xenbus.backends.register(this.b);
+    // A frontend blocked on its requests waits for their completion events, not for a timer.
+    const b = this.b;
+    services.addWakeSource(() => b.inFlight > 0);
   }
 
   /** The vbd backend, once attached. */

@@ -5,8 +5,7 @@ import {
   BLKIF_OP_DISCARD, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_INDIRECT, BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER,
   BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, XenbusState,
 } from '@tachyxx/abi';
-import { addVbd, BLK_COMPLETE, diskSpecFromLibxl, vdevToDevid, type BlkCompleteEvent } from '@tachyxx/pv-blk';
-import { parseDiskSpec } from '@tachyxx/xlcfg';
+import { addVbd, BLK_COMPLETE, diskSpecFromLibxl, vdevToDevid, type BlkCompleteEvent, type LibxlDiskLike } from '@tachyxx/pv-blk';
 import { blkHost, DATA_REF0, guestDomain, request, tempDisk, TsBlkFrontend } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -305,22 +304,24 @@ describe('blkback: property', () => {
   });
 });
 
-describe('blkback: xl.cfg disk specs (xlcfg) to vbds', () => {
-  it('accepts raw phy disks, positional and key=value, and refuses what pv-blk cannot serve, with the reason', () => {
+// libxl_device_disk as @tachyxx/xlcfg's parseDiskSpec returns it (xlcfg's own parse is checked
+// against these in tools/test/xl-disk.test.ts: xlcfg depends on the toolstack, which depends on pv-blk).
+describe('blkback: libxl disk entries to vbds', () => {
+  it('accepts raw phy disks and refuses what pv-blk cannot serve, with the reason', () => {
     const path = tempDisk(MiB);
-    expect(diskSpecFromLibxl(parseDiskSpec(`${path},raw,xvda,rw`))).toEqual({ target: path, vdev: 'xvda', access: 'w', format: 'raw' });
-    expect(diskSpecFromLibxl(parseDiskSpec(`format=raw, vdev=xvdb, access=ro, target=${path}`))).toEqual({ target: path, vdev: 'xvdb', access: 'r', format: 'raw' });
-    expect(diskSpecFromLibxl(parseDiskSpec(`phy:${path},hda,w`))).toMatchObject({ vdev: 'hda', access: 'w' });
-    const refuse = (spec: string, why: RegExp) => expect(() => {
-      const s = diskSpecFromLibxl(parseDiskSpec(spec));
+    expect(diskSpecFromLibxl({ pdev_path: path, format: 'raw', vdev: 'xvda', readwrite: 1 })).toEqual({ target: path, vdev: 'xvda', access: 'w', format: 'raw' });
+    expect(diskSpecFromLibxl({ pdev_path: path, format: 'raw', vdev: 'xvdb', readwrite: 0 })).toEqual({ target: path, vdev: 'xvdb', access: 'r', format: 'raw' });
+    expect(diskSpecFromLibxl({ pdev_path: path, backend: 'phy', vdev: 'hda', readwrite: 1 })).toMatchObject({ vdev: 'hda', access: 'w' });
+    const refuse = (d: LibxlDiskLike, why: RegExp) => expect(() => {
+      const s = diskSpecFromLibxl(d);
       const h = blkHost();
       addVbd(h.dom0xs, guestDomain(h, 'g').domid, s);
-    }, spec).toThrow(why);
-    refuse(`${path},qcow2,xvda,w`, /format 'qcow2' is not supported/);
-    refuse(`vdev=xvda, devtype=cdrom, target=${path}`, /cdrom is not supported/);
-    refuse(`backendtype=qdisk, vdev=xvda, target=${path}`, /backendtype=qdisk is not supported/);
-    refuse(`script=block-iscsi, vdev=xvda, target=${path}`, /hotplug scripts are not run/);
-    refuse(`${path},raw,xvda1,w`, /vdev 'xvda1'/);
+    }, JSON.stringify(d)).toThrow(why);
+    refuse({ pdev_path: path, format: 'qcow2', vdev: 'xvda', readwrite: 1 }, /format 'qcow2' is not supported/);
+    refuse({ pdev_path: path, vdev: 'xvda', is_cdrom: 1 }, /cdrom is not supported/);
+    refuse({ pdev_path: path, vdev: 'xvda', backend: 'qdisk' }, /backendtype=qdisk is not supported/);
+    refuse({ pdev_path: path, vdev: 'xvda', script: 'block-iscsi' }, /hotplug scripts are not run/);
+    refuse({ pdev_path: path, format: 'raw', vdev: 'xvda1', readwrite: 1 }, /vdev 'xvda1'/);
   });
 
   it('two disks for one domain: separate devices, separate files', () => {

@@ -10,10 +10,11 @@ import { EVTCHN_PLUGINS } from '@tachyxx/evtchn';
 import { GRANT_PLUGINS } from '@tachyxx/grant';
 import { XENSTORE_PLUGINS } from '@tachyxx/xenstore';
 import { XENBUS_PLUGINS } from '@tachyxx/xenbus';
+import { PVBLK_PLUGINS } from '@tachyxx/pv-blk';
 
 /** A registry of every plugin variant (a new one each call: registries are not shared). */
 export function registry(): PluginRegistry {
-  return new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, ...XENBUS_PLUGINS]);
+  return new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, ...XENBUS_PLUGINS, ...PVBLK_PLUGINS]);
 }
 
 /** The variant each component gets when a config does not name one. */
@@ -26,6 +27,8 @@ export const DEFAULT_COMPONENTS: Readonly<Record<string, string>> = Object.freez
   grant: 'v1',
   xenstore: 'cxenstored',
   console: 'xenconsoled',
+  xenbus: 'linux',
+  'pv-blk': 'file',
 });
 
 export interface HostOverrides {

@@ -1,8 +1,8 @@
 /**
  * `xl: FILE` domains in a sweep workload: an xl.cfg read by @tachyxx/xlcfg (xl's own parser and
  * parse_config_data), reduced to what a sweep run applies. Every setting of the file must be one
- * a run honours: a key Tachyxx cannot do (disk, vif, hvm, ... : xlcfg's `unsupported`), a key the
- * sweep does not apply (cpus, maxmem, on_crash, ...) and a key xl does not know (a typo) are all
+ * a run honours: a key Tachyxx cannot do (vif, hvm, a qcow2 disk, ... : xlcfg's `unsupported`), a key the
+ * sweep does not apply (cpus, maxmem, on_crash, a raw disk, ...) and a key xl does not know (a typo) are all
  * refused with the cfg's file:line, so a sweep never reports numbers for a domain other than the
  * one the file describes.
  */

@@ -1,5 +1,5 @@
 // The toolstack's host: core's host assembly with the components dom0 needs (event channels,
-// grant tables, xenstored, the console daemon) selected when the host config leaves them out,
+// grant tables, xenstored, the console daemon, xenbus backends and blkback) selected when the host config leaves them out,
 // and the topic its domain events travel on (the `events` op streams it to xl).
 import { defineTopic, hostConfigFromObject, PluginRegistry, type HostConfig } from '@tachyxx/core';
 import { assembleHost, type AssembleOptions, type AssembledHost } from '@tachyxx/hypervisor';
@@ -7,6 +7,7 @@ import { EVTCHN_PLUGINS } from '@tachyxx/evtchn';
 import { GRANT_PLUGINS } from '@tachyxx/grant';
 import { XENSTORE_PLUGINS } from '@tachyxx/xenstore';
 import { XENBUS_PLUGINS } from '@tachyxx/xenbus';
+import { PVBLK_PLUGINS } from '@tachyxx/pv-blk';
 
 /** The components the toolstack needs, with the variant it selects when the config has none. */
 export const TOOLSTACK_COMPONENTS: Readonly<Record<string, string>> = Object.freeze({
@@ -14,6 +15,8 @@ export const TOOLSTACK_COMPONENTS: Readonly<Record<string, string>> = Object.fre
   grant: 'v1',
   xenstore: 'cxenstored',
   console: 'xenconsoled',
+  xenbus: 'linux',
+  'pv-blk': 'file',
 });
 
 /** A toolstack domain event (created, shutdown + action, destroyed, restarted, renamed, paused, unpaused). */
@@ -39,7 +42,7 @@ export const HOST_LOG = defineTopic<HostLogEvent>('toolstack.host-log');
  */
 export function assembleToolstackHost(config: HostConfig, registry: PluginRegistry, opts: AssembleOptions): AssembledHost {
   const reg = new PluginRegistry(registry.all());
-  for (const pl of [...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, ...XENBUS_PLUGINS]) if (!reg.has(pl.id, pl.variant)) reg.register(pl);
+  for (const pl of [...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, ...XENBUS_PLUGINS, ...PVBLK_PLUGINS]) if (!reg.has(pl.id, pl.variant)) reg.register(pl);
   const components: Record<string, unknown> = { ...config.components };
   for (const [id, variant] of Object.entries(TOOLSTACK_COMPONENTS)) components[id] ??= { variant };
   const cfg = hostConfigFromObject({ ...config, components }, reg);

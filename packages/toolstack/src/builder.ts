@@ -8,6 +8,8 @@ import { ImageError } from '@tachyxx/isa';
 import { HostError, type Domain, type Vcpu } from '@tachyxx/hypervisor';
 import { SchedError, DEFAULT_POOL } from '@tachyxx/sched';
 import { createDomainLayout, domainPath, vmPath } from '@tachyxx/xenstore';
+import { destroyDomainDevices } from '@tachyxx/xenbus';
+import { addVbd, diskSpecFromLibxl, type LibxlDiskLike } from '@tachyxx/pv-blk';
 import { ToolstackError } from './protocol.js';
 import { MAX_IMAGE_BYTES, checkImageFile, readImageFile } from './image-file.js';
 import { toBuildSpec, type BuildSpec } from './domain-config.js';
@@ -93,6 +95,7 @@ export class DomainBuilder {
       if (spec.maxGrantFrames !== null && ts.grants.setMaxGrantFrames(d.domid, spec.maxGrantFrames) < 0) throw new ToolstackError('EINVAL', `max_grant_frames: ${spec.maxGrantFrames} is out of range`);
       if (spec.maxEventChannels !== null && ts.evtchn.setMaxEventChannels(d.domid, spec.maxEventChannels) < 0) throw new ToolstackError('EINVAL', `max_event_channels: ${spec.maxEventChannels} is out of range`);
       this.writeXenstore(r);
+      this.addDisks(r);
       r.logFd = ts.consoles.openGuestLog(spec.name);
     } catch (e) {
       host.destroyDomain(d);
@@ -132,9 +135,31 @@ export class DomainBuilder {
     if (!this.ts.xs.domains.has(d.domid)) this.ts.xs.addDomain(d.domid, undefined);
   }
 
-  /** Removes every xenstore entry of a domain (and xenstored's connection). */
+  /**
+   * The config's `disks` as vbd devices served by dom0's blkback (libxl__device_disk_add, once the
+   * domain exists and before it runs). Refused: what pv-blk cannot serve (non-raw formats, qdisk,
+   * scripts, CD-ROMs: EINVAL), a missing target (ENOENT), a file another domain has open
+   * read-write or that is wanted read-write while another domain has it (EBUSY, as the block
+   * hotplug script's check_sharing refuses it for xl).
+   */
+  private addDisks(r: DomRecord): void {
+    const disks = (r.config as { disks?: unknown }).disks;
+    if (!Array.isArray(disks)) return;
+    for (const d of disks as LibxlDiskLike[]) {
+      try {
+        addVbd(this.ts.xsc, r.d.domid, diskSpecFromLibxl(d));
+      } catch (e) {
+        const m = (e as Error).message;
+        throw new ToolstackError(/ENOENT|no such file/i.test(m) ? 'ENOENT' : / is in use by domain /.test(m) ? 'EBUSY' : 'EINVAL', m);
+      }
+    }
+  }
+
+  /** Removes every xenstore entry of a domain, its devices' too (and xenstored's connection). */
   removeXenstore(domid: number, uuid: string, hvUuid?: string): void {
     const c = this.ts.xsc;
+    // libxl__devices_destroy: the backend and frontend directories of every device of the domain.
+    destroyDomainDevices(c, domid);
     for (const p of [domainPath(domid), vmPath(uuid), ...(hvUuid ? [vmPath(hvUuid)] : []), `/libxl/${domid}`]) {
       if (c.exists(p)) c.rm(p);
     }

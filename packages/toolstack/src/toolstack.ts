@@ -189,14 +189,15 @@ export class Toolstack {
     return false;
   }
 
-  /** Some blocked vCPU has a timer that will wake it. */
+  /** Some blocked vCPU has a timer that will wake it, or device work in flight will. */
   anyTimerPending(): boolean {
     for (const r of this.records.values()) {
       const d = r.d;
       if (d.shutdownCode !== null || d.pauseCount > 0) continue;
       for (const v of d.vcpus) if (v.online && (v.singleshot.scheduled || v.periodic.scheduled || v.stimecmpWake.scheduled)) return true;
     }
-    return false;
+    // Device work in flight (a vbd request completing) wakes its frontend by an event.
+    return this.host.wakeSourcePending();
   }
 
   /** Stops restarts and closes the log files. */

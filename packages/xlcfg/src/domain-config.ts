@@ -338,7 +338,13 @@ export function interpretDomainConfig(cfg: XlConfig, opts: InterpretOptions): Do
       throw valueError({ ...diskList.setting, line: diskList.lines[i]! }, 'disk', `${e.reason} in '${spec}'`, e.allowed);
     }
   });
-  if (disks.length) note(unsupported, 'disk', 'Tachyxx has no block backend (blkback) yet: virtual disks cannot be attached');
+  // Served by pv-blk's blkback (raw image files over blkif); what it cannot serve is refused with
+  // the reason (the same rules as @tachyxx/pv-blk's diskSpecFromLibxl, which the builder applies).
+  disks.forEach((d, i) => {
+    const at = diskList ? { ...diskList.setting, line: diskList.lines[i]! } : undefined;
+    const why = diskUnsupported(d);
+    if (why) note(unsupported, 'disk', `disk '${d.vdev ?? '?'}': ${why}`, at);
+  });
 
   const vtpms: Record<string, unknown>[] = [];
   const vtpmList = r.stringList('vtpm');
@@ -771,4 +777,17 @@ function hvmPart(r: Reader, cfg: XlConfig, warnings: XlNotice[], unsupported: Xl
     rdm: {},
     pirq: dbool(r.bool('hvm_pirq')),
   });
+}
+
+/** Why pv-blk's blkback cannot serve disk `d` (undefined when it can). */
+function diskUnsupported(d: DeviceDisk): string | undefined {
+  const x = d as DeviceDisk & Record<string, unknown>;
+  if (x.is_cdrom === 1) return 'devtype=cdrom is not supported (pv-blk serves disks only)';
+  if (!x.pdev_path) return 'an empty drive is a CD-ROM, not supported';
+  if (x.format !== undefined && x.format !== 'raw') return `format '${String(x.format)}' is not supported (only raw images: qcow, qcow2, vhd and qed need qemu's qdisk backend, which Tachyxx does not have)`;
+  if (x.backend !== undefined && x.backend !== 'phy') return `backendtype=${String(x.backend)} is not supported (only phy: dom0's blkback over a raw file)`;
+  if (x.script !== undefined) return `script=${String(x.script)}: hotplug scripts are not run (the target must be a raw image file)`;
+  if (x.backend_domname !== undefined && x.backend_domname !== 'Domain-0') return `backend=${String(x.backend_domname)}: only dom0 serves disks`;
+  if (x.specification !== undefined && x.specification !== 'xen') return `specification=${String(x.specification)} is not supported (only xen's blkif)`;
+  return undefined;
 }

@@ -127,7 +127,27 @@ describe('domain config (libxl_domain_config as xl builds it)', () => {
     expect(r.config.pcidevs).toEqual([{ bus: 3, vdevfn: 0x20, vfunc_mask: 1, msitranslate: true, permissive: true }]);
     expect(r.config.vtpms).toEqual([{ backend_domname: 'vtpmmgr', devid: 0, uuid: 'c7a5fdb2-cdaf-9455-926a-d65c16db1809' }]);
     expect(b(r)['type.pv']).toEqual({ e820_host: 'True' });
-    expect(r.unsupported.map((u) => u.key).sort()).toEqual(['disk', 'pci', 'vif', 'vtpm']);
+    expect(r.unsupported.map((u) => u.key).sort()).toEqual(['disk', 'disk', 'pci', 'vif', 'vtpm']);
+    expect(r.unsupported.filter((u) => u.key === 'disk').map((u) => u.message)).toEqual([
+      expect.stringMatching(/^disk 'xvda': format 'qcow2' is not supported \(only raw images/),
+      expect.stringMatching(/^disk 'hdc': devtype=cdrom is not supported/),
+    ]);
+  });
+
+  it('disk: raw images are served by pv-blk (supported); other backends, scripts and driver domains are refused with the reason and line', () => {
+    const ok = build(MIN + 'disk = [ "/img/a.img,raw,xvda,w", "format=raw, vdev=xvdb, access=ro, target=/img/b.img" ]\n');
+    expect(ok.unsupported).toEqual([]);
+    const r = build(MIN + [
+      'disk = [ "/img/a.img,raw,xvda,w",',
+      '  "backendtype=qdisk, vdev=xvdb, target=/img/b.img",',
+      '  "script=block-iscsi, vdev=xvdc, target=iqn",',
+      '  "backend=driverdom, vdev=xvdd, target=/img/d.img" ]',
+    ].join('\n'));
+    expect(r.unsupported.map((u) => [u.key, u.line, u.message.replace(/ \(.*$|: hotplug.*$/, '')])).toEqual([
+      ['disk', MIN.split('\n').length + 1, "disk 'xvdb': backendtype=qdisk is not supported"],
+      ['disk', MIN.split('\n').length + 2, "disk 'xvdc': script=block-iscsi"],
+      ['disk', MIN.split('\n').length + 3, "disk 'xvdd': backend=driverdom: only dom0 serves disks"],
+    ]);
   });
 
   it('HVM: parses and builds type.hvm, and says create will refuse it', () => {

@@ -143,6 +143,14 @@ export class Host implements HostServices {
   private readonly runningHooks: ((v: Vcpu, now: number) => void)[] = [];
   /** Called whenever a vCPU is loaded on a pCPU and starts running (with that pCPU's time). */
   onVcpuRunning(hook: (v: Vcpu, now: number) => void): void { this.runningHooks.push(hook); }
+  private readonly wakeSources: (() => boolean)[] = [];
+  /** Adds a wake source (device work in flight that will wake a vCPU): see HostServices. */
+  addWakeSource(pending: () => boolean): void { this.wakeSources.push(pending); }
+  /** Some component has work in flight that will wake a vCPU (a device completion). */
+  wakeSourcePending(): boolean {
+    for (const w of this.wakeSources) if (w()) return true;
+    return false;
+  }
   private readonly createHooks: ((d: Domain<Vcpu>) => void)[] = [];
   private readonly destroyHooks: ((d: Domain<Vcpu>) => void)[] = [];
 
@@ -412,7 +420,7 @@ export class Host implements HostServices {
         if (v.stimecmpWake.scheduled && this.guest.timerInterruptEnabled(v.ctx)) return true;
       }
     }
-    return false;
+    return this.wakeSourcePending();
   }
 
   private allShutDown(): boolean {
