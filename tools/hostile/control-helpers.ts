@@ -1,15 +1,13 @@
 // Shared by the control-*.test.ts hostile scenarios: a real `tachyxx host` process on a private
 // temporary directory, `xl` as a real process (timed), and the victim checks.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { ROOT, XL, TACHYXX, GUEST, cliBuilt, sleep } from '../test/process-helpers.js';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
-export const XL = join(ROOT, 'apps/xl/dist/cli.js');
-export const TACHYXX = join(ROOT, 'apps/runner/dist/cli.js');
-export const GUEST = (name: string) => join(ROOT, 'guests/build', `${name}.elf`);
-export const built = existsSync(XL) && existsSync(TACHYXX);
+export { ROOT, XL, TACHYXX, GUEST, sleep };
+export const built = cliBuilt;
 /** How long `xl list` may take while the host is under attack (wall ms, on a loaded 2-core CI box). */
 export const LIST_BOUND_MS = 5000;
 
@@ -45,7 +43,6 @@ export async function startHost(extra: string[] = [], dir = mkdtempSync(join(tmp
   };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface XlResult { status: number | null; stdout: string; stderr: string; ms: number }
 

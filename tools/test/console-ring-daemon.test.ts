@@ -2,24 +2,19 @@
 // `console-input` op (what `xl console` sends as the user types), output back through the
 // `console` stream (the same stream as console_io output) and the guest's log.
 import { describe, it, expect, afterAll } from 'vitest';
+import { ROOT, TACHYXX, until as waitUntil } from './process-helpers.js';
+
+const until = (pred: () => boolean, ms = 20_000) => waitUntil(pred, ms, 10);
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { HostClient } from '@tachyxx/toolstack';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'apps/runner/dist/cli.js');
+const CLI = TACHYXX;
 const hasRunner = existsSync(CLI);
 if (!hasRunner) console.warn(`console-ring-daemon: ${CLI} is missing (run 'pnpm build') - every test here is SKIPPED`);
 
-async function until(pred: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const config = (name: string) => ({
   c_info: { name, type: 'pv' },

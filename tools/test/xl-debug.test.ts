@@ -3,16 +3,16 @@
 // gdbdemo. While gdb holds it (all-stop) xl is answered and simulated time stands still; after
 // gdb's detach the domain finishes with its normal console output. Plus the refusals, exactly.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { GUEST, ROOT, TACHYXX, XL, cliBuilt, until as waitUntil, xlSync } from './process-helpers.js';
+
+const until = (pred: () => boolean, ms = 20_000) => waitUntil(pred, ms);
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const XL = join(ROOT, 'apps/xl/dist/cli.js');
-const TACHYXX = join(ROOT, 'apps/runner/dist/cli.js');
-const ELF = join(ROOT, 'guests/build/gdbdemo.elf');
-const built = existsSync(XL) && existsSync(TACHYXX);
+const ELF = GUEST('gdbdemo');
+const built = cliBuilt;
 const hasGdb = spawnSync('gdb-multiarch', ['--version'], { stdio: 'ignore' }).status === 0;
 if (!hasGdb) console.warn('xl-debug: gdb-multiarch not found (Debian: apt-get install -y gdb-multiarch) - the gdb session is SKIPPED');
 
@@ -21,16 +21,8 @@ const socket = join(dir, 'host.sock');
 let host: ChildProcess | null = null;
 
 function xl(...args: string[]) {
-  const p = spawnSync(process.execPath, [XL, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TACHYXX_HOST: socket }, timeout: 30_000 });
-  return { code: p.status, out: p.stdout, err: p.stderr };
-}
-
-async function until(pred: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const r = xlSync(socket, args);
+  return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 beforeAll(async () => {

@@ -1,36 +1,23 @@
 // xl.cfg `disk = [...]` through real processes (issue 11): a `tachyxx host --unpaced` daemon, `xl`
 // processes, the blkfront C guest on a raw image file made by the test; the image checked after.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { GUEST, TACHYXX, cliBuilt, until, xlSync } from './process-helpers.js';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseDiskSpec } from '@tachyxx/xlcfg';
 import { diskSpecFromLibxl } from '@tachyxx/pv-blk';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const XL = join(ROOT, 'apps/xl/dist/cli.js');
-const TACHYXX = join(ROOT, 'apps/runner/dist/cli.js');
-const BLKFRONT = join(ROOT, 'guests/build/blkfront.elf');
-const built = existsSync(XL) && existsSync(TACHYXX) && existsSync(BLKFRONT);
+const BLKFRONT = GUEST('blkfront');
+const built = cliBuilt && existsSync(BLKFRONT);
 const MiB = 1024 * 1024;
 
 const dir = mkdtempSync(join(tmpdir(), 'tachyxx-xl-disk-'));
 const socket = join(dir, 'host.sock');
 let host: ChildProcess | null = null;
 
-function xl(...args: string[]) {
-  const p = spawnSync(process.execPath, [XL, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TACHYXX_HOST: socket }, timeout: 60_000 });
-  return { status: p.status, stdout: p.stdout, stderr: p.stderr };
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(pred: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(50);
-  }
-}
+const xl = (...args: string[]) => xlSync(socket, args, 60_000);
 /** A cfg running blkfront.elf with `disks` (xl.cfg disk spec strings). */
 function cfg(name: string, disks: string[], extra = ''): string {
   const f = join(dir, `${name}.cfg`);

@@ -1,33 +1,20 @@
 // The whole xl workflow through real processes, as a user runs it: a `tachyxx host` daemon
 // process on a temporary socket, and one `xl` process per command (apps/xl/dist/cli.js).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { ROOT, TACHYXX, XL, cliBuilt, sleep, until, xlSync } from './process-helpers.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const XL = join(ROOT, 'apps/xl/dist/cli.js');
-const TACHYXX = join(ROOT, 'apps/runner/dist/cli.js');
-const built = existsSync(XL) && existsSync(TACHYXX);
+const built = cliBuilt;
 
 const dir = mkdtempSync(join(tmpdir(), 'tachyxx-xl-flow-'));
 const socket = join(dir, 'host.sock');
 const logDir = join(dir, 'log');
 let host: ChildProcess | null = null;
 
-function xl(...args: string[]) {
-  const p = spawnSync(process.execPath, [XL, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TACHYXX_HOST: socket }, timeout: 30_000 });
-  return { status: p.status, stdout: p.stdout, stderr: p.stderr };
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(pred: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(50);
-  }
-}
+const xl = (...args: string[]) => xlSync(socket, args);
 function cfg(name: string, text: string): string {
   const f = join(dir, `${name}.cfg`);
   writeFileSync(f, text);

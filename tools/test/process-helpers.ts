@@ -1,0 +1,29 @@
+// Shared by the tests that drive real processes (a `tachyxx host` daemon, `xl`): where the built
+// CLIs are, a synchronous `xl` run against one host socket, and polling until something holds.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const XL = join(ROOT, 'apps/xl/dist/cli.js');
+export const TACHYXX = join(ROOT, 'apps/runner/dist/cli.js');
+export const GUEST = (name: string) => join(ROOT, 'guests/build', `${name}.elf`);
+/** Both CLIs are built (`pnpm build`); tests that need them skip (and say so) otherwise. */
+export const cliBuilt = existsSync(XL) && existsSync(TACHYXX);
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `pred` every `stepMs` until it holds; throws after `ms`. */
+export async function until(pred: () => boolean, ms = 10_000, stepMs = 50): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(stepMs);
+  }
+}
+
+/** Runs `xl ARGS` as a process against the host at `socket` (TACHYXX_HOST), to completion. */
+export function xlSync(socket: string, args: string[], timeoutMs = 30_000): { status: number | null; stdout: string; stderr: string } {
+  const p = spawnSync(process.execPath, [XL, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TACHYXX_HOST: socket }, timeout: timeoutMs });
+  return { status: p.status, stdout: p.stdout, stderr: p.stderr };
+}
