@@ -69,3 +69,4 @@ export {
 } from './bus.js';
 export * from './topics.js';
 export type { DependencyContainer, InjectionToken } from 'tsyringe';
+export { DMA_READ, DMA_WRITE, type IoFaultKind, type IoFault, type IoTranslator, type MsiRemapper } from './io.js';
