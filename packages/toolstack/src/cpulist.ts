@@ -1,7 +1,8 @@
 /**
  * xl's CPU-list syntax (xl.cfg `cpus=`, `xl vcpu-pin`): "all", "3", "0-3", "0-3,^2", "nodes:0",
  * "node:1-2", "^nodes:1", combined with commas; or a JSON list of ids. Parsed against the host's
- * pCPUs and NUMA nodes.
+ * pCPUs and NUMA nodes. One parser for xl (lenient, as xl: missing ids reported) and the daemon
+ * (strict).
  */
 import { ToolstackError } from './protocol.js';
 
@@ -13,10 +14,59 @@ export interface CpuTopology {
   nodes: readonly (readonly number[])[];
 }
 
+export interface CpuListResult {
+  cpus: number[];
+  /** CPUs or nodes named that the host does not have (xl ignores them silently; we tell). */
+  missing: string[];
+}
+
 /**
- * Parses `spec` into a sorted list of pCPU ids. Every id and range is checked against the host
- * (pCPU ids below `topo.pcpus`, node ids below the node count) BEFORE anything is expanded, so
- * "0-4000000000" is an EINVAL naming the pCPU, never a 4-billion-element array.
+ * xl's parse_cpurange (tools/xl/xl_parse.c): comma-separated items `[^][node:|nodes:](all|N|N-M)`
+ * applied left to right to an empty set: a plain item adds CPUs, '^' removes them; `nodes:` items
+ * stand for every CPU of those NUMA nodes; "^all" is refused. Only ids the host has are expanded,
+ * so "0-4000000000" costs as much as "0-<pcpus>"; the rest comes back in `missing`, one entry per
+ * item. Returns the set, or a string saying what is wrong with `text`.
+ */
+export function parseCpuRange(text: string, host: CpuTopology): CpuListResult | string {
+  const set = new Set<number>();
+  const missing: string[] = [];
+  const items = text.split(',').map((x) => x.trim()).filter((x) => x !== ''); // strtok skips empty tokens
+  if (items.length === 0) return `'${clip(text, 64)}' names no CPUs`;
+  for (const raw of items) {
+    let item = raw;
+    const not = item.startsWith('^');
+    if (not) item = item.slice(1);
+    let nodes = false;
+    if (item.startsWith('node:')) (nodes = true), (item = item.slice(5));
+    else if (item.startsWith('nodes:')) (nodes = true), (item = item.slice(6));
+    if (item === 'all') {
+      if (not) return `can't combine "^" and "all" in '${raw}'`;
+      for (let c = 0; c < host.pcpus; c++) set.add(c);
+      continue;
+    }
+    const m = /^(\d+)(?:-(\d+))?$/.exec(item);
+    if (!m) return `invalid pCPU range '${clip(raw, 32)}' (use N, N-M, ^N, nodes:N or all)`;
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) return `invalid pCPU range '${clip(raw, 32)}': ${clip(m[2]!, 12)} < ${clip(m[1]!, 12)}`;
+    const count = nodes ? host.nodes.length : host.pcpus;
+    for (let i = a; i <= Math.min(b, count - 1); i++) {
+      const cpus = nodes ? host.nodes[i]! : [i];
+      for (const c of cpus) (not ? set.delete(c) : set.add(c));
+    }
+    if (b >= count) {
+      const unit = nodes ? 'node' : 'pCPU';
+      const from = Math.max(a, count);
+      missing.push(from === b ? `${unit} ${clip(String(b), 12)}` : `${unit}s ${a >= count ? clip(m[1]!, 12) : from}-${clip(m[2]!, 12)}`);
+    }
+  }
+  return { cpus: [...set].sort((x, y) => x - y), missing };
+}
+
+/**
+ * A CPU list as the daemon takes it (xl.cfg `cpus=`, `xl vcpu-pin`, cpupools): xl's syntax
+ * (parseCpuRange) or a list of pCPU ids, checked strictly — a CPU or node the host does not have,
+ * or a list that leaves no CPU, is EINVAL naming it. Returns the sorted pCPU ids.
  */
 export function parseCpuList(spec: string | readonly number[] | number, topo: CpuTopology, what = 'cpus'): number[] {
   if (typeof spec === 'number') spec = [spec];
@@ -25,45 +75,19 @@ export function parseCpuList(spec: string | readonly number[] | number, topo: Cp
     return [...new Set(spec as number[])].sort((a, b) => a - b);
   }
   if (typeof spec !== 'string') throw new ToolstackError('EINVAL', `${what}: expected a CPU list (a string, a pCPU id or a list of ids)`);
-  const text = spec.trim();
-  if (text === '') throw new ToolstackError('EINVAL', `${what}: empty CPU list`);
-  const shown = text.length > 64 ? `${text.slice(0, 64)}...` : text;
-  const set = new Set<number>();
-  const parts = text.split(',').map((s) => s.trim());
-  // A list that starts with exclusions starts from "all", as xl does.
-  if (parts[0]!.startsWith('^')) for (let c = 0; c < topo.pcpus; c++) set.add(c);
-  for (const part of parts) {
-    const neg = part.startsWith('^');
-    const body = neg ? part.slice(1) : part;
-    const apply = (c: number) => (neg ? set.delete(c) : set.add(c));
-    if (body === 'all') {
-      if (neg) throw new ToolstackError('EINVAL', `${what}: can't combine "^" and "all"`);
-      for (let c = 0; c < topo.pcpus; c++) apply(c);
-    } else if (/^nodes?:/.test(body)) {
-      const [a, b] = rangeOf(body.replace(/^nodes?:/, ''), what, topo.nodes.length, 'NUMA node');
-      for (let n = a; n <= b; n++) for (const c of topo.nodes[n]!) apply(c);
-    } else {
-      const [a, b] = rangeOf(body, what, topo.pcpus, 'pCPU');
-      for (let c = a; c <= b; c++) apply(c);
-    }
+  const r = parseCpuRange(spec, topo);
+  if (typeof r === 'string') throw new ToolstackError('EINVAL', `${what}: ${r}`);
+  if (r.missing.length) {
+    const n = r.missing[0]!;
+    const unit = n.startsWith('node') ? `${topo.nodes.length} NUMA node${topo.nodes.length === 1 ? '' : 's'}: 0-${topo.nodes.length - 1}` : `${topo.pcpus}: 0-${topo.pcpus - 1}`;
+    throw new ToolstackError('EINVAL', `${what}: ${n.startsWith('node') ? 'NUMA ' : ''}${n} ${/s \d/.test(n) ? 'do' : 'does'} not exist (the host has ${unit})`);
   }
-  if (set.size === 0) throw new ToolstackError('EINVAL', `${what}: '${shown}' leaves no CPU`);
-  return [...set].sort((a, b) => a - b);
+  if (r.cpus.length === 0) throw new ToolstackError('EINVAL', `${what}: '${clip(spec.trim(), 64)}' leaves no CPU`);
+  return r.cpus;
 }
 
-/** "N" or "N-M", checked against `count` ids (0..count-1) without expanding anything. */
-function rangeOf(s: string, what: string, count: number, unit: string): [number, number] {
-  const m = /^(\d+)(?:-(\d+))?$/.exec(s.trim());
-  const shown = s.length > 32 ? `${s.slice(0, 32)}...` : s;
-  if (!m) throw new ToolstackError('EINVAL', `${what}: invalid CPU list element '${shown}' (allowed: N, N-M, ^N, all, nodes:N)`);
-  const a = Number(m[1]), b = m[2] === undefined ? a : Number(m[2]);
-  if (b < a) throw new ToolstackError('EINVAL', `${what}: invalid range '${shown}' (${m[2]} < ${m[1]})`);
-  if (b >= count) {
-    const bad = a >= count ? m[1]! : m[2]!;
-    const id = bad.length > 12 ? `${bad.slice(0, 12)}...` : bad;
-    throw new ToolstackError('EINVAL', `${what}: ${unit} ${id} does not exist (the host has ${count}: 0-${count - 1})`);
-  }
-  return [a, b];
+function clip(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n)}...` : s;
 }
 
 function checkCpu(c: unknown, topo: CpuTopology, what: string): void {

@@ -2,7 +2,7 @@
 // consoles and logs (Toolstack), the run loop paced to the wall clock (HostRunner), and the
 // JSON-lines control protocol xl speaks (ControlServer, HostClient).
 export * from './protocol.js';
-export { parseCpuList, formatCpuList, type CpuTopology } from './cpulist.js';
+export { parseCpuList, parseCpuRange, formatCpuList, type CpuTopology, type CpuListResult } from './cpulist.js';
 export { toBuildSpec, parseAction, SHUTDOWN_ACTIONS, type BuildSpec, type DomainConfigJson, type ShutdownAction } from './domain-config.js';
 export { Toolstack, XEN_VERSION, DOM0_NAME, CONSOLE_RATE_DEFAULT, LOG_MAX_BYTES_DEFAULT, LOG_KEEP_DEFAULT, type ToolstackOptions, type OpContext, type DomainEvent } from './toolstack.js';
 export { OP_TABLE, op as defineOp, type OpEntry, type OpRun, type OpTable } from './ops/index.js';

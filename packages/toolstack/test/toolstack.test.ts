@@ -20,12 +20,13 @@ const shutDown = (ts: Toolstack, name: string) => () => ts.list().some((d) => d.
 describe('cpu lists (xl syntax)', () => {
   it('parses ranges, exclusions, nodes and all', () => {
     expect(parseCpuList('0-3,^2', topo)).toEqual([0, 1, 3]);
-    expect(parseCpuList('^1', topo)).toEqual([0, 2, 3]);
+    expect(() => parseCpuList('^1', topo)).toThrow(/leaves no CPU/); // xl starts from an empty set
+    expect(parseCpuList('all,^1', topo)).toEqual([0, 2, 3]);
     expect(parseCpuList('nodes:1', topo)).toEqual([2, 3]);
     expect(parseCpuList('all', topo)).toEqual([0, 1, 2, 3]);
     expect(parseCpuList([3, 1], topo)).toEqual([1, 3]);
     expect(() => parseCpuList('7', topo)).toThrow(/pCPU 7 does not exist/);
-    expect(() => parseCpuList('x', topo)).toThrow(/invalid CPU list element/);
+    expect(() => parseCpuList('x', topo)).toThrow(/invalid pCPU range 'x'/);
     expect(formatCpuList([0, 1, 3], 4)).toBe('0-1,3');
     expect(formatCpuList(null, 4)).toBe('all');
     expect(formatCpuList([0, 1, 2, 3], 4)).toBe('all');
