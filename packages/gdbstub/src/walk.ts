@@ -28,20 +28,8 @@ function pte(mem: PhysMemory, ma: number): [number, number] | undefined {
 export function stage2(mem: PhysMemory, regs: TranslationRegs, gpa: number): number {
   if ((regs.p1gatpHi >>> 28) !== 9) return gpa; // Bare: GPA = MA
   if (gpa < 0 || gpa >= 2 ** 53) return -1;
-  let table = ((regs.p1gatpHi & 0xfff) * TWO32 + ((regs.p1gatpLo & ~31) >>> 0)) * 4096;
-  for (let l = 3; l >= 0; l--) {
-    const vpn = Math.floor(gpa / SHIFT_POW[l]!);
-    const idx = l === 3 ? vpn : vpn % 512; // the root indexes GPA bits 52:39 (16384 PTEs)
-    const e = pte(mem, table + idx * 8);
-    if (e === undefined) return -1;
-    const [lo, hi] = e;
-    if ((lo & PTE_V) === 0 || (lo & (PTE_R | PTE_W)) === PTE_W || (hi >>> 22) !== 0) return -1;
-    const ppn = (hi & 0x3fffff) * 4194304 + (lo >>> 10);
-    if ((lo & (PTE_R | PTE_X)) === 0) { if (l === 0) return -1; table = ppn * 4096; continue; }
-    if (l > 0 && ppn % 2 ** (9 * l) !== 0) return -1;
-    return ppn * 4096 + (gpa % SHIFT_POW[l]!);
-  }
-  return -1;
+  // The root indexes GPA bits 52:39 (16384 PTEs, Sv48x4-style "x32" root).
+  return walk(mem, regs, ((regs.p1gatpHi & 0xfff) * TWO32 + ((regs.p1gatpLo & ~31) >>> 0)) * 4096, gpa, true, false);
 }
 
 /**
@@ -51,11 +39,16 @@ export function stage2(mem: PhysMemory, regs: TranslationRegs, gpa: number): num
 export function stage1(mem: PhysMemory, regs: TranslationRegs, va: number): number {
   if (regs.level < 2 || (regs.satpHi >>> 28) !== 9) return va;
   if (va < -(2 ** 47) || va >= 2 ** 47) return -1; // not canonical for Sv48
-  const key = va < 0 ? va + 2 ** 48 : va;
-  let table = ((regs.satpHi & 0xfff) * TWO32 + (regs.satpLo >>> 0)) * 4096;
+  // Stage-1 tables sit in guest-physical memory: every PTE address goes through stage 2.
+  return walk(mem, regs, ((regs.satpHi & 0xfff) * TWO32 + (regs.satpLo >>> 0)) * 4096, va < 0 ? va + 2 ** 48 : va, false, true);
+}
+
+/** The 4-level Sv48 walk from `table` for `key`; a wide root indexes every bit above 39. */
+function walk(mem: PhysMemory, regs: TranslationRegs, table: number, key: number, wideRoot: boolean, nested: boolean): number {
   for (let l = 3; l >= 0; l--) {
     const vpn = Math.floor(key / SHIFT_POW[l]!);
-    const ma = stage2(mem, regs, table + (vpn % 512) * 8);
+    const at = table + (l === 3 && wideRoot ? vpn : vpn % 512) * 8;
+    const ma = nested ? stage2(mem, regs, at) : at;
     if (ma < 0) return -1;
     const e = pte(mem, ma);
     if (e === undefined) return -1;
@@ -63,7 +56,7 @@ export function stage1(mem: PhysMemory, regs: TranslationRegs, va: number): numb
     if ((lo & PTE_V) === 0 || (lo & (PTE_R | PTE_W)) === PTE_W || (hi >>> 22) !== 0) return -1;
     const ppn = (hi & 0x3fffff) * 4194304 + (lo >>> 10);
     if ((lo & (PTE_R | PTE_X)) === 0) { if (l === 0) return -1; table = ppn * 4096; continue; }
-    if (l > 0 && ppn % 2 ** (9 * l) !== 0) return -1;
+    if (l > 0 && ppn % 2 ** (9 * l) !== 0) return -1; // misaligned superpage
     return ppn * 4096 + (key % SHIFT_POW[l]!);
   }
   return -1;
