@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XENSTORE_DOMAIN_INTERFACE as XDI, XENSTORE_RING_SIZE, XsType } from '@tachyxx/abi';
-import { connectLocal, encodeMessage, introduceRing, ringPageOf, Xenstored, XsDecoder, XsSocketServer, type XsMessage } from '@tachyxx/xenstore';
+import { connectLocal, encodeMessage, introduceRing, ringPageOf, Xenstored, XsDecoder, XsRingFrontend, XsSocketServer, type XsMessage } from '@tachyxx/xenstore';
 
 const hasUtils = existsSync('/usr/bin/xenstore-read');
 if (!hasUtils) console.warn('xenstored-flood: /usr/bin/xenstore-read not found (apt-get install xenstore-utils) - the xenstore-utils part is SKIPPED');
@@ -18,38 +18,8 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** The hostile guest's side of the ring: it writes requests as fast as the ring takes them. */
-class Guest {
-  readonly page = new Uint8Array(4096);
-  private readonly v = new DataView(this.page.buffer);
-  readonly received: XsMessage[] = [];
-  private readonly decoder = new XsDecoder((m) => this.received.push(m));
-  u32(off: number) {
-    return this.v.getUint32(off, true);
-  }
-  send(bytes: Uint8Array): number {
-    const cons = this.u32(XDI.req_cons);
-    let prod = this.u32(XDI.req_prod);
-    let n = 0;
-    while (n < bytes.length && ((prod - cons) >>> 0) < XENSTORE_RING_SIZE) {
-      this.page[XDI.req + (prod & (XENSTORE_RING_SIZE - 1))] = bytes[n++]!;
-      prod = (prod + 1) >>> 0;
-    }
-    this.v.setUint32(XDI.req_prod, prod, true);
-    return n;
-  }
-  receive(): void {
-    let cons = this.u32(XDI.rsp_cons);
-    const prod = this.u32(XDI.rsp_prod);
-    const out: number[] = [];
-    while (cons !== prod && out.length < XENSTORE_RING_SIZE) {
-      out.push(this.page[XDI.rsp + (cons & (XENSTORE_RING_SIZE - 1))]!);
-      cons = (cons + 1) >>> 0;
-    }
-    this.v.setUint32(XDI.rsp_cons, cons, true);
-    this.decoder.push(Uint8Array.from(out));
-  }
-}
+/** The guest's side of the ring (a mini-OS-style xenbus driver over a plain page). */
+const Guest = XsRingFrontend;
 
 /** A dom0 client on the socket with one request in flight at a time (as xenstore-utils do). */
 class Victim {

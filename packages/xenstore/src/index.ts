@@ -28,3 +28,4 @@ export { xenstoredPlugin, XENSTORED } from './plugin.js';
 export { attachXenstore, type XenstoreAttachment, type AttachXenstoreOptions, type StoreBinding } from './attach.js';
 export { XENSTORE_COMPONENT, XENSTORE_PLUGINS } from './plugin.js';
 export { XenstoreComponent } from './components.js';
+export { XsRingFrontend } from './ring-frontend.js';

@@ -13,45 +13,12 @@ import {
   XSD_ERRORS,
   XsType,
 } from '@tachyxx/abi';
-import { connectLocal, encodeMessage, fromUtf8, introduceRing, ringPageOf, XsConnection, XsDecoder, Xenstored, type XsMessage } from '../src/index.js';
+import { connectLocal, encodeMessage, fromUtf8, introduceRing, ringPageOf, XsConnection, XsDecoder, Xenstored, XsRingFrontend, type XsMessage } from '../src/index.js';
 
 const enc = new TextEncoder();
 
-/** A guest's xenbus driver over a plain page. */
-class Guest {
-  readonly page = new Uint8Array(4096);
-  private readonly v = new DataView(this.page.buffer);
-  readonly received: XsMessage[] = [];
-  private readonly decoder = new XsDecoder((m) => this.received.push(m));
-  u32(off: number) {
-    return this.v.getUint32(off, true);
-  }
-  set(off: number, val: number) {
-    this.v.setUint32(off, val >>> 0, true);
-  }
-  send(bytes: Uint8Array): number {
-    const cons = this.u32(XDI.req_cons);
-    let prod = this.u32(XDI.req_prod);
-    let n = 0;
-    while (n < bytes.length && ((prod - cons) >>> 0) < XENSTORE_RING_SIZE) {
-      this.page[XDI.req + (prod & (XENSTORE_RING_SIZE - 1))] = bytes[n++]!;
-      prod = (prod + 1) >>> 0;
-    }
-    this.set(XDI.req_prod, prod);
-    return n;
-  }
-  receive(): void {
-    let cons = this.u32(XDI.rsp_cons);
-    const prod = this.u32(XDI.rsp_prod);
-    const out: number[] = [];
-    while (cons !== prod && out.length <= XENSTORE_RING_SIZE) {
-      out.push(this.page[XDI.rsp + (cons & (XENSTORE_RING_SIZE - 1))]!);
-      cons = (cons + 1) >>> 0;
-    }
-    this.set(XDI.rsp_cons, cons);
-    this.decoder.push(Uint8Array.from(out));
-  }
-}
+/** The guest's side of the ring (a mini-OS-style xenbus driver over a plain page). */
+const Guest = XsRingFrontend;
 
 /** A byte-stream connection (what a socket client is), decoding its own output. */
 class Stream extends XsConnection {

@@ -8,46 +8,11 @@ import {
   XENSTORE_RING_SIZE,
   XsType,
 } from '@tachyxx/abi';
-import { encodeMessage, fromUtf8, introduceRing, nulStrings, ringPageOf, splitStrings, XsDecoder, type XsMessage } from '../src/index.js';
+import { encodeMessage, fromUtf8, introduceRing, nulStrings, ringPageOf, splitStrings, XsDecoder, XsRingFrontend, type XsMessage } from '../src/index.js';
 import { setup } from './helpers.js';
 
-/** A guest-side xenbus driver over a plain page, as a mini-OS would do it. */
-class Guest {
-  readonly page = new Uint8Array(4096);
-  private readonly v = new DataView(this.page.buffer);
-  readonly received: XsMessage[] = [];
-  private readonly decoder = new XsDecoder((m) => this.received.push(m));
-  notified = 0;
-  u32(off: number) {
-    return this.v.getUint32(off, true);
-  }
-  set(off: number, val: number) {
-    this.v.setUint32(off, val >>> 0, true);
-  }
-  /** Writes as much of `bytes` as fits; returns how many. */
-  send(bytes: Uint8Array): number {
-    const cons = this.u32(XDI.req_cons);
-    let prod = this.u32(XDI.req_prod);
-    let n = 0;
-    while (n < bytes.length && ((prod - cons) >>> 0) < XENSTORE_RING_SIZE) {
-      this.page[XDI.req + (prod & (XENSTORE_RING_SIZE - 1))] = bytes[n++]!;
-      prod = (prod + 1) >>> 0;
-    }
-    this.set(XDI.req_prod, prod);
-    return n;
-  }
-  receive(): void {
-    let cons = this.u32(XDI.rsp_cons);
-    const prod = this.u32(XDI.rsp_prod);
-    const out: number[] = [];
-    while (cons !== prod) {
-      out.push(this.page[XDI.rsp + (cons & (XENSTORE_RING_SIZE - 1))]!);
-      cons = (cons + 1) >>> 0;
-    }
-    this.set(XDI.rsp_cons, cons);
-    this.decoder.push(Uint8Array.from(out));
-  }
-}
+/** The guest's side of the ring (a mini-OS-style xenbus driver over a plain page). */
+const Guest = XsRingFrontend;
 
 function attach(domid = 5) {
   const s = setup();
