@@ -8,7 +8,7 @@
  * written back as YAML, shipped to a worker, and validated again to the same value.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { ConfigError } from './errors.js';
 import { configError, describeValue, isMapping, p, resolveParams, type ConfigSite, type ParamSpec } from './params.js';
 import type { Plugin } from './plugin.js';
@@ -130,6 +130,14 @@ function locateInYaml(root: unknown, lc: LineCounter, path: readonly string[], a
   let node = root as YamlNode | null | undefined;
   let key: YamlNode | undefined;
   for (const segment of path) {
+    // A list item (a device instance): the segment is its index.
+    if (isSeq(node)) {
+      const item = /^\d+$/.test(segment) ? node.items[Number(segment)] : undefined;
+      if (item === undefined) return undefined;
+      key = undefined;
+      node = item as YamlNode | null;
+      continue;
+    }
     if (!isMap(node)) return undefined;
     const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === segment);
     if (!pair) return undefined;

@@ -7,6 +7,7 @@ export {
   p,
   resolveParams,
   describeParams,
+  type ParamDescription,
   describeValue,
   type ParamKind,
   type ParamSpec,

@@ -5,10 +5,20 @@
  */
 import { ConfigError } from './errors.js';
 
-export type ParamKind = 'uint' | 'int' | 'number' | 'bool' | 'enum' | 'string';
+export type ParamKind = 'uint' | 'int' | 'number' | 'bool' | 'enum' | 'string' | 'list';
 
 /** The outcome of checking one raw value. */
-export type ParamCheck<T> = { ok: true; value: T } | { ok: false; reason: string; allowed?: readonly string[] };
+export type ParamCheck<T> =
+  | { ok: true; value: T }
+  | {
+      ok: false;
+      reason: string;
+      allowed?: readonly string[];
+      /** Where inside the value the problem is (a list item's index, then its key). */
+      at?: readonly string[];
+      /** Whether `at` names a key (unknown key) or a value. */
+      atKey?: boolean;
+    };
 
 export interface ParamSpec<T> {
   readonly kind: ParamKind;
@@ -18,6 +28,8 @@ export interface ParamSpec<T> {
   readonly max?: number;
   /** For `enum`: the accepted values. */
   readonly values?: readonly string[];
+  /** For `list`: the schema of each item (a device instance's fields). */
+  readonly item?: ParamSchema<any>;
   /** Validates and coerces a raw value (never throws). */
   check(raw: unknown): ParamCheck<T>;
 }
@@ -141,6 +153,34 @@ export const p = {
       },
     };
   },
+  /**
+   * A list of instances, each a mapping checked against `item` (unknown keys and bad values are
+   * errors naming the index and key, e.g. `components.pcie.devices.1.bar0`; missing keys take their
+   * defaults): how a component takes device instances (disks, NICs, PCIe functions) from the host
+   * config. At most `max` items (default 256).
+   */
+  list<S extends ParamSchema<any>>(item: S, description: string, bounds: { max?: number } = {}): ParamSpec<ParamsOf<S>[]> {
+    const max = bounds.max ?? 256;
+    return {
+      kind: 'list',
+      default: [],
+      description,
+      max,
+      item,
+      check(raw) {
+        if (raw === undefined || raw === null) return { ok: true, value: [] };
+        if (!Array.isArray(raw)) return { ok: false, reason: `expected a list, got ${describeValue(raw)}` };
+        if (raw.length > max) return { ok: false, reason: `at most ${max} items, got ${raw.length}` };
+        const out: ParamsOf<S>[] = [];
+        for (let i = 0; i < raw.length; i++) {
+          const r = checkRecord(item, raw[i]);
+          if (!r.ok) return { ...r, at: [String(i), ...(r.at ?? [])] };
+          out.push(r.value as ParamsOf<S>);
+        }
+        return { ok: true, value: out };
+      },
+    };
+  },
 } as const;
 
 /** Where a value sits, for error messages: the file and a way to find a key path's line:col. */
@@ -161,6 +201,28 @@ export function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && !(v instanceof Date) && !(v instanceof Map) && !(v instanceof Set);
 }
 
+/** Checks one mapping against `schema` without throwing (list items use it). */
+function checkRecord(schema: ParamSchema<any>, raw: unknown, skip: readonly string[] = []): ParamCheck<Record<string, unknown>> {
+  if (raw !== undefined && raw !== null && !isMapping(raw)) return { ok: false, reason: `expected a mapping, got ${describeValue(raw)}` };
+  const input: Record<string, unknown> = raw ?? {};
+  const known = Object.keys(schema);
+  for (const key of Object.keys(input)) {
+    if (!Object.hasOwn(schema, key) && !skip.includes(key)) return { ok: false, reason: 'unknown key', allowed: [...skip, ...known], at: [key], atKey: true };
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of known) {
+    const spec = schema[key] as ParamSpec<unknown>;
+    if (!Object.hasOwn(input, key) || input[key] === undefined) {
+      out[key] = spec.default;
+      continue;
+    }
+    const r = spec.check(input[key]);
+    if (!r.ok) return { ...r, at: [key, ...(r.at ?? [])] };
+    out[key] = r.value;
+  }
+  return { ok: true, value: out };
+}
+
 /**
  * Validates `raw` (a mapping or undefined) against `schema`: unknown keys and bad values throw a
  * ConfigError naming `path.key`; missing keys take their defaults. `skip` lists keys that belong
@@ -173,32 +235,25 @@ export function resolveParams<S extends ParamSchema<any>>(
   site: ConfigSite = {},
   skip: readonly string[] = [],
 ): ParamsOf<S> {
-  if (raw !== undefined && raw !== null && !isMapping(raw)) {
-    throw configError(site, path, 'value', `expected a mapping, got ${describeValue(raw)}`);
-  }
-  const input: Record<string, unknown> = raw ?? {};
-  const known = Object.keys(schema);
-  for (const key of Object.keys(input)) {
-    if (!Object.hasOwn(schema, key) && !skip.includes(key)) {
-      throw configError(site, [...path, key], 'key', 'unknown key', [...skip, ...known]);
-    }
-  }
-  const out: Record<string, unknown> = {};
-  for (const key of known) {
-    const spec = schema[key] as ParamSpec<unknown>;
-    if (!Object.hasOwn(input, key) || input[key] === undefined) {
-      out[key] = spec.default;
-      continue;
-    }
-    const r = spec.check(input[key]);
-    if (!r.ok) throw configError(site, [...path, key], 'value', r.reason, r.allowed);
-    out[key] = r.value;
-  }
-  return out as ParamsOf<S>;
+  const r = checkRecord(schema, raw, skip);
+  if (!r.ok) throw configError(site, [...path, ...(r.at ?? [])], r.atKey ? 'key' : 'value', r.reason, r.allowed);
+  return r.value as ParamsOf<S>;
+}
+
+export interface ParamDescription {
+  name: string;
+  kind: ParamKind;
+  default: unknown;
+  description: string;
+  min?: number;
+  max?: number;
+  values?: readonly string[];
+  /** For `list`: each item's fields. */
+  item?: ParamDescription[];
 }
 
 /** A plain description of a schema, for `--help` listings and docs. */
-export function describeParams(schema: ParamSchema<any>): Array<{ name: string; kind: ParamKind; default: unknown; description: string; min?: number; max?: number; values?: readonly string[] }> {
+export function describeParams(schema: ParamSchema<any>): ParamDescription[] {
   return Object.entries(schema as Record<string, ParamSpec<unknown>>).map(([name, s]) => ({
     name,
     kind: s.kind,
@@ -207,5 +262,6 @@ export function describeParams(schema: ParamSchema<any>): Array<{ name: string; 
     ...(s.min !== undefined ? { min: s.min } : {}),
     ...(s.max !== undefined ? { max: s.max } : {}),
     ...(s.values ? { values: s.values } : {}),
+    ...(s.item ? { item: describeParams(s.item) } : {}),
   }));
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, hostConfigFromObject, loadHostConfig, parseHostConfig } from '../src/index.js';
+import { ConfigError, definePlugin, hostConfigFromObject, loadHostConfig, p, parseHostConfig, PluginRegistry } from '../src/index.js';
 import { testRegistry } from './fixtures.js';
 
 const registry = testRegistry();
@@ -166,5 +166,41 @@ describe('the host config loader', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('device instances (p.list params)', () => {
+  // A component that takes a list of device instances, as pv-blk disks or PCIe functions do.
+  const disks = definePlugin({
+    id: 'disks',
+    variant: 'raw',
+    description: 'a list of disks',
+    params: {
+      devices: p.list({ path: p.string('', 'backing file'), sectors: p.uint(8, 'size in sectors', { min: 1, max: 1 << 20 }), ro: p.bool(false, 'read-only') }, 'the disks', { max: 4 }),
+    },
+    provides: [],
+    requires: [],
+    register() {},
+  });
+  const reg = new PluginRegistry([disks]);
+
+  it('validates every item, fills defaults, and describes the item fields', () => {
+    const cfg = hostConfigFromObject({ components: { disks: { variant: 'raw', devices: [{ path: 'a.img' }, { path: 'b.img', sectors: '0x10', ro: 'true' }] } } }, reg);
+    expect(cfg.components.disks).toMatchObject({ devices: [{ path: 'a.img', sectors: 8, ro: false }, { path: 'b.img', sectors: 16, ro: true }] });
+    const d = reg.catalog().find((x) => x.id === 'disks')!;
+    expect(d.params[0]).toMatchObject({ name: 'devices', kind: 'list', item: [{ name: 'path' }, { name: 'sectors', max: 1 << 20 }, { name: 'ro' }] });
+  });
+
+  it('names the file, line, item index and key of a bad item', () => {
+    const file = writeConfig(`components:\n  disks:\n    variant: raw\n    devices:\n      - { path: a.img }\n      - path: b.img\n        sectros: 4\n`);
+    const e = configErrorOf(() => loadHostConfig(file, reg));
+    expect(e).toMatchObject({ file, line: 7, keyPath: 'components.disks.devices.1.sectros' });
+    expect(e.message).toMatch(/unknown key/);
+    expect(e.message).toMatch(/sectors/);
+    const bad = configErrorOf(() => loadHostConfig(writeConfig(`components:\n  disks:\n    variant: raw\n    devices:\n      - { path: a.img, sectors: -1 }\n`), reg));
+    expect(bad).toMatchObject({ line: 5, keyPath: 'components.disks.devices.0.sectors' });
+    expect(configErrorOf(() => hostConfigFromObject({ components: { disks: { variant: 'raw', devices: 'a.img' } } }, reg)).message).toMatch(/expected a list/);
+    expect(configErrorOf(() => hostConfigFromObject({ components: { disks: { variant: 'raw', devices: Array(5).fill({}) } } }, reg)).message).toMatch(/at most 4 items/);
+    expect(configErrorOf(() => hostConfigFromObject({ components: { disks: { variant: 'raw', devices: [7] } } }, reg)).keyPath).toBe('components.disks.devices.0');
   });
 });
