@@ -266,6 +266,18 @@ describe('P2M', () => {
     ]);
   });
 
+  it('lists every leaf in GFN order with its size (forEachMapping)', () => {
+    const m = new MachineMemory({ memoryMiB: 8 });
+    const p = P2m.create(m, 5, { superpages: true })!;
+    const big = m.allocExtent(1, 9), f = m.allocExtent(1, 0);
+    p.map(0x80200, big, P2M_RWX, 9);
+    p.map(0x80010, f, P2M_R);
+    p.map(0x1234567, f, P2M_RW);
+    const seen: number[][] = [];
+    p.forEachMapping((g, mfn, perms, n) => seen.push([g, mfn, perms, n]));
+    expect(seen).toEqual([[0x80010, f, P2M_R, 1], [0x80200, big, P2M_RWX, 512], [0x1234567, f, P2M_RW, 1]]);
+  });
+
   it('keeps a mirror P2M out of the M2P and the hooks', () => {
     const m = new MachineMemory({ memoryMiB: 4 });
     const p = P2m.create(m, 4)!;

@@ -162,6 +162,27 @@ export class P2m {
     return off >= 0 && (this.i32[off / 4]! & P2M_FOREIGN) !== 0;
   }
 
+  /**
+   * Calls `fn` for every leaf in ascending GFN order: `pages` is 1 (4 KiB) or 512 (2 MiB leaf);
+   * `perms` the R/W/X bits plus P2M_FOREIGN. Walks the tables (not every GFN): a mirror of this
+   * P2M (the IOMMU's private I/O tables) is built from it.
+   */
+  forEachMapping(fn: (gfn: number, mfn: number, perms: number, pages: number) => void): void {
+    if (this.destroyed) return;
+    const visit = (tableOff: number, level: number, gfnBase: number, entries: number): void => {
+      for (let i = 0; i < entries; i++) {
+        const off = tableOff + i * 8;
+        const lo = this.i32[off / 4]!;
+        if ((lo & PTE_V) === 0) continue;
+        const hi = this.i32[(off / 4) + 1]!;
+        const gfn = gfnBase + i * 2 ** LEVEL_SHIFT[level as 0 | 1 | 2 | 3];
+        if ((lo & P2M_RWX) !== 0) fn(gfn, ppnOf(lo, hi), lo & (P2M_RWX | P2M_FOREIGN), 2 ** (9 * level));
+        else if (level > 0) visit(this.machine.offsetOf(ppnOf(lo, hi)), level - 1, gfn, 512);
+      }
+    };
+    visit(this.machine.offsetOf(this.rootMfn), 3, 0, S2_ROOT_PAGES * 512);
+  }
+
   /** Frees every table frame (not the guest's frames). Notifies a whole-VMID flush. */
   teardown(): void {
     if (this.destroyed) return;
