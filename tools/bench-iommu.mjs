@@ -243,6 +243,8 @@ const body = [
   '|---|---|---:|---|---|---:|---:|---:|---:|---:|',
   ...dmaRows.map((r) => `| ${r.kind} | ${r.variant} | ${r.variant === 'none' ? '-' : r.entries} | ${r.variant === 'none' ? '-' : r.pwc ? 'on' : 'off'} | ${r.superpages ? '2 MiB' : '4 KiB'} | ${r.variant === 'none' ? '-' : f(r.hitRatio, 3)} | ${f(r.refsPerPage, 3)} | ${f(r.cyclesPerPage, 1)} | ${f(r.gbps, 2)} | ${f(r.perWallSec / 1e6, 2)} M |`),
   '',
+  'Reading it: the stream ring is 512 pages touched in a cycle, so an LRU IOTLB of 16-256 entries misses on every page (each entry is evicted just before its reuse) and 1024 entries hold the whole ring; with 2 MiB stage-2 leaves one entry covers it. Scattered pages over 32 MiB barely hit at any size here, so the page-walk cache (one reference instead of four: the table of the 2 MiB region is cached) matters more than the IOTLB size. Shared and private walk tables of the same format and depth (the private copy is kept with the same leaf sizes), so their per-page numbers are equal; what private adds is the cost of every P2M change below. `translations / wall s` is the simulator\'s own speed (best of 3 passes), not a modelled rate.',
+  '',
   '![walk references per page by IOTLB size](bench-iommu.svg)',
   '',
   'Hypervisor cycles per P2M change the IOMMU has to follow (1000 grant-style map + unmap pairs of one page on the domain that owns the device; `p2mSyncCycles` / changes):',
