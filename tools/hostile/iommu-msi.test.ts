@@ -14,6 +14,7 @@ function setup(variant: IrqRemapVariant) {
   const b = host.createDomain({ name: 'victim', image: image('hello'), memoryMiB: 4, paused: true });
   const got: string[] = [];
   const r = new IrqRemapper({ variant, host, deliver: (domid, pirq) => { got.push(`d${domid}p${pirq}`); return true; } });
+  host.onVcpuRunning((v, now) => r.vcpuRunning(v, now));
   return { host, a, b, r, got };
 }
 
@@ -32,6 +33,19 @@ describe('hostile MSIs from a passed-through device', () => {
       expect(r.drainFaults()[0]).toMatchObject({ kind: 'msi-wrong-device', rid: RID_A, index: 1 });
     });
   }
+
+  it('posted: a flood of MSIs at a vCPU that does not run stays one pending interrupt (no unbounded queue)', () => {
+    const { host, a, r, got } = setup('posted');
+    expect(r.setEntry(0, { rid: RID_A, domid: a.domid, vcpu: 0, pirq: 1 })).toBe(0);
+    const m = IrqRemapper.message(0);
+    for (let i = 0; i < 100_000; i++) r.msi(RID_A, m.addr, m.data);
+    expect(r.waitingInterrupts).toBe(1);
+    expect(r.stats.coalesced.value).toBe(99_999);
+    expect(got).toEqual([]);
+    host.unpauseDomain(a);
+    host.run({ untilNs: host.clock.now + 1_000_000 });
+    expect(got).toEqual([`d${a.domid}p1`]);
+  });
 
   it('none: the vector decides, so the victim gets the attacker\'s interrupt; the MSI-X write check is what stops it', () => {
     const { a, b, r, got } = setup('none');

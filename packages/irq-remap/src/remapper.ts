@@ -283,10 +283,18 @@ export class IrqRemapper implements MsiRemapper {
     return true;
   }
 
+  /**
+   * Queues for a vCPU that is not running. A pirq already waiting there coalesces (VT-d's PIR is
+   * one bit per vector, an event channel one pending bit): the queue is bounded by the pirqs
+   * bound, whatever a device floods; latency counts from the first raise.
+   */
   private queue(t: RemapTarget, p: Pending): void {
     const key = t.domid * 65536 + t.vcpu;
     let q = this.waiting.get(key);
     if (!q) { q = []; this.waiting.set(key, q); }
+    for (let i = 0; i < q.length; i++) {
+      if (q[i]!.pirq === p.pirq) { this.stats.coalesced.value++; return; }
+    }
     q.push(p);
     this.stats.queued.value++;
   }

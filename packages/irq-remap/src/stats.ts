@@ -10,6 +10,7 @@ export class IrqRemapStats extends StatGroup {
   readonly posted = this.counter('posted', 'count', 'posted: interrupts recorded in the remapper (no PL1 code)');
   readonly forwarded = this.counter('forwarded', 'count', 'forwarded / none: interrupts that trapped to PL1 and were injected');
   readonly queued = this.counter('queued', 'count', 'interrupts for a vCPU that was not running (delivered when it next runs)');
+  readonly coalesced = this.counter('coalesced', 'count', 'interrupts merged into one already waiting for the same vCPU and pirq (one pending bit)');
   readonly wakeups = this.counter('wakeups', 'count', 'posted: blocked target vCPUs woken by the wake-up notification');
   readonly idleTraps = this.counter('idleTraps', 'count', 'forwarded: traps taken while no vCPU ran (hypervisor cycles on an idle pCPU)');
   readonly unbound = this.counter('unbound', 'count', 'interrupts dropped because the guest had not bound the pirq to a port');
