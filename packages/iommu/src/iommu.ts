@@ -423,7 +423,10 @@ export class Iommu implements IoTranslator {
   /** The private table of `domid` (variant private), for tests and inspection. */
   privateTable(domid: number): P2m | undefined { return this.mirrors.get(domid); }
 
-  /** Builds the private copy of `d`'s P2M: every mapped page written once (charged to `d`). */
+  /**
+   * Builds the private copy of `d`'s P2M: every leaf written once (charged to `d`), as Xen fills a
+   * domain's IOMMU tables when its first device is assigned (arch_iommu_populate_page_table).
+   */
   private buildMirror(d: Domain<unknown>): void {
     const src = d.p2m!;
     const m = P2m.create(this.machine, d.vmid, { mirror: true, superpages: true, node: d.node });

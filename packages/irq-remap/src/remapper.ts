@@ -272,6 +272,7 @@ export class IrqRemapper implements MsiRemapper {
     if (!d || !v || d.isDying) return this.block('msi-unmapped', t.rid, MSI_ADDR_BASE, 0, -1);
     const hyp = this.costs.irqTrap + this.costs.inject;
     this.stats.forwarded.value++;
+    this.stats.hypervisorCycles.value += hyp; // every MSI traps, also one that coalesces later
     // The physical interrupt lands on the pCPU the target runs on, or interrupts whatever runs.
     const victim = v.loadedOn >= 0 ? v : this.anyRunningVcpu();
     if (victim !== null) this.host.chargeCycles(victim, hyp);
@@ -325,7 +326,6 @@ export class IrqRemapper implements MsiRemapper {
     const st = this.stats;
     st.interrupts.value++;
     st.latency.sample(latencyNs);
-    st.hypervisorCycles.value += hyp;
     const bus = this.bus;
     if (bus !== undefined && bus.hasSubscribers(MSI_DELIVERED)) bus.publish(MSI_DELIVERED, { time: this.host.clock.now, domid, vcpu, pirq, latencyNs, hypervisorCycles: hyp });
     return true;

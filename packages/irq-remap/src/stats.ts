@@ -17,7 +17,7 @@ export class IrqRemapStats extends StatGroup {
   readonly unmapped = this.counter('unmapped', 'count', 'blocked: no remapping entry (or no vector) for the message');
   readonly wrongDevice = this.counter('wrongDevice', 'count', 'blocked: the entry belongs to another requester ID');
   readonly faultOverflows = this.counter('faultOverflows', 'count', 'blocked messages not queued (fault list full)');
-  readonly latency = this.histogram('latency', 'ns', 'device raise -> guest handler can run (simulated ns)', LATENCY_BOUNDS_NS);
-  readonly hypervisorCycles = this.counter('hypervisorCycles', 'cycle', 'hypervisor cycles spent delivering interrupts (trap + injection)');
-  readonly hypervisorCyclesPerInterrupt = this.formula('hypervisorCyclesPerInterrupt', 'cycle', 'hypervisorCycles / interrupts', () => this.hypervisorCycles.value / this.interrupts.value);
+  readonly latency = this.histogram('latency', 'ns', 'device raise -> guest handler can run (simulated ns), per delivered interrupt (coalesced MSIs ride on the first)', LATENCY_BOUNDS_NS);
+  readonly hypervisorCycles = this.counter('hypervisorCycles', 'cycle', 'hypervisor cycles spent on MSIs (trap + injection, each one that trapped)');
+  readonly hypervisorCyclesPerInterrupt = this.formula('hypervisorCyclesPerInterrupt', 'cycle', 'hypervisorCycles / (posted + forwarded): per MSI accepted', () => this.hypervisorCycles.value / (this.posted.value + this.forwarded.value));
 }
