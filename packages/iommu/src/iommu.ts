@@ -386,9 +386,9 @@ export class Iommu implements IoTranslator {
   /** A domain is being destroyed: every device it holds loses its context (Xen's pci_release_devices). */
   domainDestroyed(domid: number): void {
     for (const [rid, c] of [...this.ddt]) if (c.domid === domid) this.deassignDevice(rid);
+    this.dropCachedContexts(domid);
     const m = this.mirrors.get(domid);
     if (m) { m.teardown(); this.mirrors.delete(domid); }
-    this.runSync([{ op: 'IOTINVAL.GVMA', gscid: domid }, { op: 'IOFENCE.C' }]);
   }
 
   private loadContext(rid: number): CachedContext | null {
@@ -413,7 +413,21 @@ export class Iommu implements IoTranslator {
     for (const c of this.ddt.values()) if (c.domid === domid) return;
     for (const [vmid, id] of this.byVmid) if (id === domid) this.byVmid.delete(vmid);
     const m = this.mirrors.get(domid);
-    if (m) { m.teardown(); this.mirrors.delete(domid); }
+    if (m) {
+      // Before its frames are freed nothing cached may point into the table (the hypervisor's
+      // flush before freeing I/O page tables).
+      this.dropCachedContexts(domid);
+      m.teardown();
+      this.mirrors.delete(domid);
+    }
+  }
+
+  /** Drops cached contexts and IOTLB / walk-cache entries of `domid` (IODIR.INVAL_DDT per device + IOTINVAL.GVMA). */
+  private dropCachedContexts(domid: number): void {
+    const cmds: IommuCommand[] = [];
+    for (const c of this.dcCache.values()) if (c.domid === domid) cmds.push({ op: 'IODIR.INVAL_DDT', rid: c.rid });
+    cmds.push({ op: 'IOTINVAL.GVMA', gscid: domid }, { op: 'IOFENCE.C' });
+    this.runSync(cmds);
   }
 
   // =====================================================================================

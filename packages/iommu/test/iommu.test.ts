@@ -280,6 +280,19 @@ describe('private I/O page tables', () => {
     expect(io.stats.p2mSyncs.value).toBe(2);
   });
 
+  it('never leaves a cached context pointing into a freed private table', () => {
+    const env = machineWith();
+    const [d1, d2] = env.doms;
+    const io = iommuOn(env, { variant: 'private' });
+    io.assignDevice(RID_A, d1!.domid);
+    expect(io.translate(RID_A, RAM_GPA, DMA_WRITE, cost())).toBe(maOf(d1!, RAM_GPA));
+    // a raw DDT rewrite without IODIR.INVAL_DDT: d1 has no device left, its private table goes
+    expect(io.setContext(RID_A, { domid: d2!.domid })).toBe(0);
+    expect(io.privateTable(d1!.domid)).toBeUndefined();
+    // the cached context went with it: the device now gets d2's translation, not a freed table's
+    expect(io.translate(RID_A, RAM_GPA, DMA_WRITE, cost())).toBe(maOf(d2!, RAM_GPA));
+  });
+
   it('shared tables pay nothing for a new mapping', () => {
     const env = machineWith();
     const [d1] = env.doms;
