@@ -4,6 +4,7 @@
 // without charging cycles or touching any statistics. Values are int32 halves or exact numbers
 // below 2^53, never BigInt.
 import type { PhysMemory } from '@tachyxx/isa';
+import { Stage2Walk, walkStage2 } from '@tachyxx/mmu';
 
 const TWO32 = 4294967296;
 const SHIFT_POW = [2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39];
@@ -24,13 +25,15 @@ function pte(mem: PhysMemory, ma: number): [number, number] | undefined {
   return [mem.i32[off >>> 2]!, mem.i32[(off >>> 2) + 1]!];
 }
 
-/** Stage 2: guest-physical -> machine address; -1 when not mapped. */
+/** Stage 2: guest-physical -> machine address; -1 when not mapped. The MMU's own walker, no page-walk cache. */
 export function stage2(mem: PhysMemory, regs: TranslationRegs, gpa: number): number {
   if ((regs.p1gatpHi >>> 28) !== 9) return gpa; // Bare: GPA = MA
   if (gpa < 0 || gpa >= 2 ** 53) return -1;
-  // The root indexes GPA bits 52:39 (16384 PTEs, Sv48x4-style "x32" root).
-  return walk(mem, regs, ((regs.p1gatpHi & 0xfff) * TWO32 + ((regs.p1gatpLo & ~31) >>> 0)) * 4096, gpa, true, false);
+  const root = ((regs.p1gatpHi & 0xfff) * TWO32 + ((regs.p1gatpLo & ~31) >>> 0)) * 4096;
+  const page = walkStage2(mem, root, gpa, null, 0, s2walk);
+  return page < 0 ? -1 : page + (gpa % SHIFT_POW[s2walk.level]!);
 }
+const s2walk = new Stage2Walk();
 
 /**
  * Stage 1: virtual (signed-number form, like cpu.pc) -> guest-physical; -1 when not mapped.
@@ -40,15 +43,11 @@ export function stage1(mem: PhysMemory, regs: TranslationRegs, va: number): numb
   if (regs.level < 2 || (regs.satpHi >>> 28) !== 9) return va;
   if (va < -(2 ** 47) || va >= 2 ** 47) return -1; // not canonical for Sv48
   // Stage-1 tables sit in guest-physical memory: every PTE address goes through stage 2.
-  return walk(mem, regs, ((regs.satpHi & 0xfff) * TWO32 + (regs.satpLo >>> 0)) * 4096, va < 0 ? va + 2 ** 48 : va, false, true);
-}
-
-/** The 4-level Sv48 walk from `table` for `key`; a wide root indexes every bit above 39. */
-function walk(mem: PhysMemory, regs: TranslationRegs, table: number, key: number, wideRoot: boolean, nested: boolean): number {
+  const key = va < 0 ? va + 2 ** 48 : va;
+  let table = ((regs.satpHi & 0xfff) * TWO32 + (regs.satpLo >>> 0)) * 4096;
   for (let l = 3; l >= 0; l--) {
     const vpn = Math.floor(key / SHIFT_POW[l]!);
-    const at = table + (l === 3 && wideRoot ? vpn : vpn % 512) * 8;
-    const ma = nested ? stage2(mem, regs, at) : at;
+    const ma = stage2(mem, regs, table + (vpn % 512) * 8);
     if (ma < 0) return -1;
     const e = pte(mem, ma);
     if (e === undefined) return -1;
