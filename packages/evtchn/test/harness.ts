@@ -13,7 +13,7 @@ import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
 import { Host, type Domain, type Vcpu } from '@tachyxx/hypervisor';
-import { installEventChannels, type EventChannels, type EvtchnVariant } from '@tachyxx/evtchn';
+import { installEventChannels, type EvtchnVariant } from '@tachyxx/evtchn';
 
 const ROOT = resolvePath(import.meta.dirname, '../../..');
 export const image = (name: string) => readFileSync(join(ROOT, 'guests/build', `${name}.elf`));
