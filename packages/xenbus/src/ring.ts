@@ -93,6 +93,20 @@ export class GrantBackRing<Req = unknown, Rsp = unknown> {
     return out;
   }
 
+  /**
+   * RING_COPY_REQUEST of slot req_cons as raw bytes into `out` (at least the slot size), then
+   * req_cons++: for a protocol whose slot is a union decoded by its first byte (blkif's
+   * discard/indirect requests). Call only after `available() > 0`.
+   */
+  takeRequestBytes(out: Uint8Array): void {
+    const b = this.back;
+    const off = this.sring.entry(b.req_cons);
+    const n = this.type.entrySize;
+    const src = this.mapping.bytes;
+    for (let i = 0; i < n; i++) out[i] = src[off + i]!;
+    b.req_cons = (b.req_cons + 1) >>> 0;
+  }
+
   /** Writes `rsp` into slot rsp_prod_pvt (through the mapping) and advances it. False on a fault. */
   putResponse(rsp: Rsp): boolean {
     if (this.fault !== null || !this.mapped) return false;
