@@ -22,8 +22,10 @@
 #include "xenbus_front.h"
 
 #define XVDA 51712 /* (202 << 8) | (0 << 4): xen-vbd-interface(7) */
-#define RING_REF GNTTAB_NR_RESERVED_ENTRIES
-#define DATA_REF0 (RING_REF + 1)
+#define RING_ORDER 2 /* a 4-page ring (128 slots) when the backend offers max-ring-page-order >= 2 */
+#define RING_PAGES (1u << RING_ORDER)
+#define RING_REF GNTTAB_NR_RESERVED_ENTRIES /* RING_REF + i: page i */
+#define DATA_REF0 (RING_REF + RING_PAGES)
 #define NPAGES 32 /* data pages: 11 for a direct request, 32 for an indirect one */
 #define IND_REF (DATA_REF0 + NPAGES)
 #define NSEG BLKIF_MAX_SEGMENTS_PER_REQUEST
@@ -33,7 +35,8 @@
 #define NWRITES 6
 #define WRITE_STRIDE 200 /* sectors between the starts of the big writes */
 
-static struct blkif_sring sring __attribute__((aligned(4096)));
+static union { struct blkif_sring s; uint8_t pages[RING_PAGES][4096]; } ring_mem __attribute__((aligned(4096)));
+static unsigned ring_pages = 1;
 static uint8_t data[NPAGES][4096] __attribute__((aligned(4096)));
 static struct blkif_request_segment ind[SEGS_PER_INDIRECT_FRAME] __attribute__((aligned(4096)));
 static struct blkif_front_ring front;
@@ -48,15 +51,28 @@ static long connect(struct xenbus_front *fe)
 {
 	long s = xenbus_front_wait(fe, XenbusStateInitWait);
 	if (s < 0) { printf("backend not in InitWait (%ld)\n", s); return -1; }
-	XEN_FRONT_RING_INIT(&front, &sring, 4096);
-	xen_gnttab_grant(RING_REF, fe->backend_id, (uintptr_t)&sring >> 12, 0);
+	/* blkfront's talk_to_blkback: a multi-page ring when the backend offers one. */
+	char path[128], buf[16];
+	snprintf(path, sizeof path, "%s/max-ring-page-order", fe->backend);
+	long max_order = xenbus_read(path, buf, sizeof buf) < 0 ? 0 : xf_to_long(buf);
+	ring_pages = max_order >= RING_ORDER ? RING_PAGES : 1;
+	XEN_FRONT_RING_INIT(&front, &ring_mem.s, 4096 * ring_pages);
+	for (unsigned i = 0; i < ring_pages; i++) xen_gnttab_grant(RING_REF + i, fe->backend_id, ((uintptr_t)ring_mem.pages[i]) >> 12, 0);
 	for (unsigned i = 0; i < NPAGES; i++) xen_gnttab_grant(DATA_REF0 + i, fe->backend_id, (uintptr_t)data[i] >> 12, 0);
 	xen_gnttab_grant(IND_REF, fe->backend_id, (uintptr_t)ind >> 12, 1); /* the backend only reads it */
 	long p = xen_evtchn_alloc_unbound(fe->backend_id);
 	if (p < 0) { printf("alloc_unbound -> %ld\n", p); return -1; }
 	port = (evtchn_port_t)p;
 	xen_evtchn_set_handler(port, on_event, 0);
-	xenbus_front_write_ulong(fe, "ring-ref", RING_REF);
+	if (ring_pages == 1) xenbus_front_write_ulong(fe, "ring-ref", RING_REF);
+	else {
+		xenbus_front_write_ulong(fe, "ring-page-order", RING_ORDER);
+		for (unsigned i = 0; i < ring_pages; i++) {
+			char key[16];
+			snprintf(key, sizeof key, "ring-ref%u", i);
+			xenbus_front_write_ulong(fe, key, RING_REF + i);
+		}
+	}
 	xenbus_front_write_ulong(fe, "event-channel", port);
 	xenbus_front_write(fe, "protocol", "arm-abi");
 	/* Persistent grants: the data pages stay granted (read-write) until the device closes. */
@@ -65,7 +81,7 @@ static long connect(struct xenbus_front *fe)
 	s = xenbus_front_wait(fe, XenbusStateConnected);
 	if (s < 0) { printf("backend did not connect (%ld)\n", s); return -1; }
 	xenbus_front_switch(fe, XenbusStateConnected);
-	printf("connected: ring of %u entries\n", RING_SIZE(&front));
+	printf("connected: ring of %u pages, %u entries\n", ring_pages, RING_SIZE(&front));
 	return 0;
 }
 
@@ -239,6 +255,19 @@ int main(void)
 	bad += check((uint64_t)sectors - 8, 1, 0, 7);
 	printf("read back: %lu bad bytes\n", bad);
 
+	/* Round the ring more than once: slots that straddle two ring pages, and the index wrap. */
+	unsigned long laps_bad = 0;
+	long laps_fail = 0;
+	for (unsigned i = 0; i < 2 * RING_SIZE(&front) + 3; i++) {
+		clear();
+		uint64_t s = (uint64_t)(i % NWRITES) * WRITE_STRIDE;
+		if (io(BLKIF_OP_READ, s, 1, 0, 0) != BLKIF_RSP_OKAY) laps_fail++;
+		laps_bad += check(s, 1, 0, 0);
+	}
+	printf("%u requests round the ring: %ld failed, %lu bad bytes\n", 2 * RING_SIZE(&front) + 3, laps_fail, laps_bad);
+	fails += laps_fail;
+	bad += laps_bad;
+
 	long past = io(BLKIF_OP_READ, (uint64_t)sectors - 4, 1, 0, 7);
 	printf("read past the end -> %ld\n", past);
 	int ind_ok = 1, disc_ok = 1;
@@ -273,7 +302,7 @@ int main(void)
 	long ended = 0;
 	for (unsigned i = 0; i < NPAGES; i++) ended |= xen_gnttab_end_access(DATA_REF0 + i);
 	ended |= xen_gnttab_end_access(IND_REF);
-	ended |= xen_gnttab_end_access(RING_REF);
+	for (unsigned i = 0; i < ring_pages; i++) ended |= xen_gnttab_end_access(RING_REF + i);
 	printf("closed (%s); grants ended -> %s\n", r < 0 ? "error" : "ok", ended == 0 ? "ok" : "still in use");
 	int ok = fails == 0 && bad == 0 && past == BLKIF_RSP_ERROR && ind_ok && disc_ok && r >= 0 && ended == 0;
 	printf("%s\n", ok ? "blkfront: PASS" : "blkfront: FAIL");

@@ -31,7 +31,9 @@ describe('pv-blk: the blkfront C guest', () => {
     expect(text).toContain('wrote 554 sectors; flush -> 0');
     expect(text).toContain('read back: 0 bad bytes');
     expect(text).toContain('read past the end -> -1');
+    expect(text).toContain('connected: ring of 4 pages, 128 entries');
     expect(text).toContain('features: indirect 256, persistent 1, discard 1');
+    expect(text).toContain('259 requests round the ring: 0 failed, 0 bad bytes');
     expect(text).toContain('indirect: write 32 segments -> 0, read -> 0, 0 bad bytes');
     expect(text).toContain('discard -> 0 (secure -> -2), then 0 non-zero bytes');
     expect(text).toContain('closed (ok); grants ended -> ok');
@@ -58,7 +60,7 @@ describe('pv-blk: the blkfront C guest', () => {
     expect(bad).toBe(0);
     const st = h.host.stats.lookup(`host.pv-blk.d${fe.domid}-51712`) as { dump(): Record<string, number> };
     expect(st.dump()).toMatchObject({
-      writes: 9, barriers: 1, flushes: 1, reads: 10, indirect: 2, discards: 1, bytesDiscarded: 16 * 512, errors: 1, unsupported: 1,
+      writes: 9, barriers: 1, flushes: 1, reads: 10 + 259, indirect: 2, discards: 1, bytesDiscarded: 16 * 512, errors: 1, unsupported: 1,
       bytesWritten: (554 + 256 + 16) * 512, persistentMaps: 32,
     });
     expect(h.dom0Maps()).toBe(0); // the persistent grants were unmapped at close

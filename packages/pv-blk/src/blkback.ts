@@ -50,7 +50,7 @@ import {
 import { defineTopic, SimEvent, StatGroup, type EventBus } from '@tachyxx/core';
 import type { CopyOp, ForeignMapping, GrantTables } from '@tachyxx/grant';
 import type { XsClient } from '@tachyxx/xenstore';
-import type { Backend, BackendHost, GrantBackRing, XenbusDevice } from '@tachyxx/xenbus';
+import { XENBUS_MAX_RING_GRANT_ORDER, type Backend, type BackendHost, type GrantBackRing, type XenbusDevice } from '@tachyxx/xenbus';
 
 /** blkif sectors are always 512 bytes (no feature-large-sector-size here). */
 export const SECTOR_SIZE = 512;
@@ -234,6 +234,11 @@ export interface BlkBackendOptions {
   queueDepth?: number;
   /** feature-max-indirect-segments (default MAX_INDIRECT_SEGMENTS; 0: INDIRECT not offered, EOPNOTSUPP). */
   maxIndirectSegments?: number;
+  /**
+   * max-ring-page-order (default XENBUS_MAX_RING_GRANT_ORDER, 4: 16 pages, 512 requests, Linux
+   * blkback's default xen_blkif_max_ring_order); 0: one-page rings only, the key not written.
+   */
+  maxRingPageOrder?: number;
   /** Offer feature-persistent (default true). */
   persistent?: boolean;
   /** Offer feature-discard where the toolstack allows it (default: when `fallocate` can punch holes). */
@@ -270,6 +275,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
   readonly model: BlkModel;
   readonly queueDepth: number;
   readonly maxIndirectSegments: number;
+  readonly maxRingPageOrder: number | undefined;
   readonly persistentOffered: boolean;
   readonly discardOffered: boolean;
   /** Times a completion was due before its host I/O had finished (wall-clock dependent: not a stat). */
@@ -316,6 +322,9 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
     if (!Number.isInteger(this.maxIndirectSegments) || this.maxIndirectSegments < 0 || this.maxIndirectSegments > MAX_INDIRECT_SEGMENTS) {
       throw new RangeError(`pv-blk maxIndirectSegments ${this.maxIndirectSegments}: expected 0..${MAX_INDIRECT_SEGMENTS}`);
     }
+    const order = o.maxRingPageOrder ?? XENBUS_MAX_RING_GRANT_ORDER;
+    if (!Number.isInteger(order) || order < 0 || order > XENBUS_MAX_RING_GRANT_ORDER) throw new RangeError(`pv-blk maxRingPageOrder ${order}: expected 0..${XENBUS_MAX_RING_GRANT_ORDER}`);
+    this.maxRingPageOrder = order > 0 ? order : undefined;
     this.persistentOffered = o.persistent ?? true;
     this.discardOffered = o.discard ?? haveFallocate();
     this.hostIoDelayMs = o.hostIoDelayMs ?? null;
@@ -364,6 +373,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
       // Flush and barrier only where they mean something: a disk that can be written.
       xs.write(`${be}/${BlkbackKeys.featureFlushCache}`, ro ? '0' : '1', tx);
       xs.write(`${be}/${BlkbackKeys.featureBarrier}`, ro ? '0' : '1', tx);
+      if (this.maxRingPageOrder !== undefined) xs.write(`${be}/${BlkbackKeys.maxRingPageOrder}`, String(this.maxRingPageOrder), tx);
       if (this.maxIndirectSegments > 0) xs.write(`${be}/${BlkbackKeys.featureMaxIndirectSegments}`, String(this.maxIndirectSegments), tx);
       if (this.persistentOffered) xs.write(`${be}/${BlkbackKeys.featurePersistent}`, '1', tx);
       if (discard) {

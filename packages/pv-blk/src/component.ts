@@ -2,7 +2,7 @@
 import { bindSingleton, componentCosts, definePlugin, defineToken, p, resolve, TOKENS, type DependencyContainer } from '@tachyxx/core';
 import { GRANT_COMPONENT, type GrantComponent } from '@tachyxx/grant';
 import type { HostComponent, HostServices } from '@tachyxx/hypervisor';
-import { XENBUS_COMPONENT, type XenbusComponent } from '@tachyxx/xenbus';
+import { XENBUS_COMPONENT, XENBUS_MAX_RING_GRANT_ORDER, type XenbusComponent } from '@tachyxx/xenbus';
 import {
   BLK_MODELS, BlkBackend, DEFAULT_BLK_COSTS, DEFAULT_QUEUE_DEPTH, MAX_INDIRECT_SEGMENTS, MAX_QUEUE_DEPTH,
   type BlkCosts, type BlkModel,
@@ -14,6 +14,7 @@ export interface PvBlkParams {
   readonly queueDepth: number;
   readonly maxIndirectSegments: number;
   readonly persistent: boolean;
+  readonly maxRingPageOrder: number;
 }
 
 export const PVBLK_COMPONENT = defineToken<PvBlkComponent>('pv-blk.Component');
@@ -23,7 +24,7 @@ export class PvBlkComponent implements HostComponent {
   private b: BlkBackend | null = null;
   constructor(
     private readonly xenbus: XenbusComponent, private readonly grant: GrantComponent, readonly costs: BlkCosts,
-    readonly params: PvBlkParams = { model: 'ssd', queueDepth: DEFAULT_QUEUE_DEPTH, maxIndirectSegments: MAX_INDIRECT_SEGMENTS, persistent: true },
+    readonly params: PvBlkParams = { model: 'ssd', queueDepth: DEFAULT_QUEUE_DEPTH, maxIndirectSegments: MAX_INDIRECT_SEGMENTS, persistent: true, maxRingPageOrder: XENBUS_MAX_RING_GRANT_ORDER },
   ) {}
 
   attach(services: HostServices): void {
@@ -65,6 +66,7 @@ export const pvBlkFile = definePlugin({
     model: p.enum(BLK_MODELS, 'ssd', 'device model deciding a request\'s simulated completion: ideal (requestNs, nothing else) or ssd (latency overlapped up to queueDepth, data serialised at perKiBNs, flushes after everything before them)'),
     queueDepth: p.uint(DEFAULT_QUEUE_DEPTH, 'requests a device accepts off its ring at once (more wait in the ring)', { min: 1, max: MAX_QUEUE_DEPTH }),
     maxIndirectSegments: p.uint(MAX_INDIRECT_SEGMENTS, 'feature-max-indirect-segments (0: INDIRECT not offered; Linux blkback MAX_INDIRECT_SEGMENTS 256)', { max: MAX_INDIRECT_SEGMENTS }),
+    maxRingPageOrder: p.uint(XENBUS_MAX_RING_GRANT_ORDER, 'max-ring-page-order offered (0: one-page rings only; Linux xen_blkif_max_ring_order, XENBUS_MAX_RING_GRANT_ORDER 4)', { max: XENBUS_MAX_RING_GRANT_ORDER }),
     persistent: p.bool(true, 'offer feature-persistent (grants mapped once and kept, up to 1056 per device as Linux)'),
   },
   costs,

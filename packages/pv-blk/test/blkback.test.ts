@@ -40,14 +40,15 @@ describe('blkback: backend keys and toolstack', () => {
     expect(rd('feature-discard')).toBe('1');
     expect(Number(rd('discard-granularity'))).toBeGreaterThanOrEqual(512);
     expect(rd('discard-alignment')).toBe('0');
-    for (const k of ['max-ring-page-order', 'multi-queue-max-queues', 'discard-secure']) expect(rd(k), k).toBeUndefined();
+    expect(rd('max-ring-page-order')).toBe('4');
+    for (const k of ['multi-queue-max-queues', 'discard-secure']) expect(rd(k), k).toBeUndefined();
     expect(h.dom0xs.read(`${f.dir}/virtual-device`)).toBe('51712');
   });
 
   it('features switched off are not advertised', async () => {
-    const { h, f } = connected({ backend: { maxIndirectSegments: 0, persistent: false, discard: false } });
+    const { h, f } = connected({ backend: { maxIndirectSegments: 0, persistent: false, discard: false, maxRingPageOrder: 0 } });
     const be = f.backendDir();
-    for (const k of ['feature-max-indirect-segments', 'feature-persistent', 'feature-discard', 'discard-granularity']) expect(h.dom0xs.tryRead(`${be}/${k}`), k).toBeUndefined();
+    for (const k of ['feature-max-indirect-segments', 'feature-persistent', 'feature-discard', 'discard-granularity', 'max-ring-page-order']) expect(h.dom0xs.tryRead(`${be}/${k}`), k).toBeUndefined();
   });
 
   it('a read-only disk: info VDISK_READONLY, no flush/barrier', async () => {

@@ -47,6 +47,8 @@ export function blkHost(o: Omit<Partial<BlkBackendOptions>, 'host' | 'gnt'> = {}
   const backends = new XenbusBackends({ host, xs: connectLocal(store.xs, 0), evtchn, gnt });
   const blk = new BlkBackend({ host, gnt, ...o });
   backends.register(blk);
+  // As the pv-blk component does: requests in flight will wake a frontend blocked on them.
+  host.addWakeSource(() => blk.inFlight > 0);
   /** Runs what is due now (xenstore watches, the handshake); no device I/O may be due here. */
   const settle = () => {
     host.queue.runUntil(host.clock.now);

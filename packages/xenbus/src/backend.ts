@@ -96,6 +96,11 @@ export interface XenbusDevice {
 export interface Backend<Req = unknown, Rsp = unknown> {
   readonly kind: DeviceKind;
   readonly ringType: RingType<Req, Rsp>;
+  /**
+   * Multi-page rings: the largest `ring-page-order` the backend accepts (it advertises it as
+   * `max-ring-page-order` itself, as Linux blkback does in probe). Unset: one page, `ring-ref` only.
+   */
+  readonly maxRingPageOrder?: number;
   /** A new device appeared in the backend dir: check its configuration. 0 or -errno (device refused). */
   probe(dev: XenbusDevice, xs: XsClient): number;
   /** The frontend published its ring: start serving it. 0 or -errno (device closes). */
@@ -348,11 +353,28 @@ export class XenbusBackends {
   private connect(dev: Device): void {
     this.disconnect(dev); // blkback: make sure nothing is left from an earlier connection
     const fe = dev.paths.frontend;
-    const ref = decimal(this.xs.tryRead(`${fe}/ring-ref`) ?? '');
     const rport = decimal(this.xs.tryRead(`${fe}/event-channel`) ?? '');
-    if (ref < 0 || rport <= 0) return this.failConnect(dev, -Errno.EINVAL, `reading ${fe}/ring-ref and event-channel`);
-    const ring = mapBackRing(this.gnt, dev.domid, ref, dev.reg.backend.ringType, this.backendDomid);
-    if (typeof ring === 'number') return this.failConnect(dev, -Errno.EINVAL, `mapping ring-ref ${ref}: ${gntstName(ring)}`);
+    if (rport <= 0) return this.failConnect(dev, -Errno.EINVAL, `reading ${fe}/event-channel`);
+    // blkback's read_per_ring_refs: ring-page-order (when the backend offers multi-page rings)
+    // names ring-ref0..2^order-1; without it, one page at ring-ref.
+    const maxOrder = dev.reg.backend.maxRingPageOrder;
+    const orderNode = maxOrder === undefined ? null : this.xs.tryRead(`${fe}/ring-page-order`);
+    const refs: number[] = [];
+    if (orderNode !== null && orderNode !== undefined) {
+      const order = decimal(orderNode);
+      if (order < 0 || order > maxOrder!) return this.failConnect(dev, -Errno.EINVAL, `${fe}/request ${orderNode.slice(0, 16)} ring page order exceed max:${maxOrder}`);
+      for (let i = 0; i < 1 << order; i++) {
+        const r = decimal(this.xs.tryRead(`${fe}/ring-ref${i}`) ?? '');
+        if (r < 0) return this.failConnect(dev, -Errno.EINVAL, `reading ${fe}/ring-ref${i}`);
+        refs.push(r);
+      }
+    } else {
+      const ref = decimal(this.xs.tryRead(`${fe}/ring-ref`) ?? '');
+      if (ref < 0) return this.failConnect(dev, -Errno.EINVAL, `reading ${fe}/ring-ref`);
+      refs.push(ref);
+    }
+    const ring = mapBackRing(this.gnt, dev.domid, refs, dev.reg.backend.ringType, this.backendDomid);
+    if (typeof ring === 'number') return this.failConnect(dev, -Errno.EINVAL, `mapping ring-ref ${refs.join(',')}: ${gntstName(ring)}`);
     dev.ring = ring;
     const port = this.evtchn.bindInterdomain(dev.domid, rport, () => {
       dev.stats.eventsIn.value++;
