@@ -3,7 +3,9 @@
  * slot (n * BLOCKS + k) % slots, every 8-byte word of it (n, k) as two little-endian u32; then a
  * FLUSH_DISKCACHE; when the flush says OKAY it prints `acked n`. The host is killed with SIGKILL
  * at a random moment; every block of every acknowledged batch must then be in the image (or a
- * later batch's block in its slot). Uses xenlib's blkfront.h (a 4-page ring, 8 writes in flight). */
+ * later batch's block in its slot). Uses xenlib's blkfront.h (a 4-page ring, 8 writes in flight).
+ * When the backend goes to Closing (xl block-detach), it closes its side, prints `blkwriter:
+ * detached after N batches` and powers off. */
 #include "blkfront.h"
 
 #define XVDA 51712
@@ -24,6 +26,11 @@ int main(void)
 	printf("blkwriter: %lu slots, ring of %u pages\n", (unsigned long)slots, b.ring_pages);
 	for (unsigned k = 0; k < BLOCKS; k++) xen_gnttab_grant(DATA_REF0 + k, b.fe.backend_id, (uintptr_t)data[k] >> 12, 0);
 	for (uint32_t n = 1;; n++) {
+		if (xenbus_front_backend_state(&b.fe) == XenbusStateClosing) {
+			long r = blkfront_close(&b);
+			printf("blkwriter: detached after %u batches (close -> %ld)\n", n - 1, r);
+			return r < 0;
+		}
 		for (unsigned k = 0; k < BLOCKS; k++) {
 			for (unsigned w = 0; w < 1024; w += 2) { data[k][w] = n; data[k][w + 1] = k; }
 			uint64_t id;
