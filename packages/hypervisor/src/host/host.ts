@@ -166,7 +166,13 @@ export class Host implements HostServices {
   ioSettled(): Promise<void> {
     const ps = this.ioWaits;
     if (!ps.length) return Promise.resolve();
-    return Promise.allSettled(ps).then(() => { this.ioWaits = this.ioWaits.filter((p) => !ps.includes(p)); });
+    // Resume in the event loop's check phase (setImmediate), not in the microtask right after the
+    // first I/O callback: the other I/O callbacks of the same poll phase (requests that finished
+    // together) are then in, and the run does not stop again at once for each of them.
+    return Promise.allSettled(ps).then(() => new Promise<void>((res) => setImmediate(() => {
+      this.ioWaits = this.ioWaits.filter((p) => !ps.includes(p));
+      res();
+    })));
   }
   private readonly createHooks: ((d: Domain<Vcpu>) => void)[] = [];
   private readonly destroyHooks: ((d: Domain<Vcpu>) => void)[] = [];
