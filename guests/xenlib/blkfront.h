@@ -5,7 +5,9 @@
  *     feature-persistent asked for (the caller's data pages stay granted while connected);
  *   - requests are queued into the ring and pushed; responses taken as they come, so a caller
  *     can keep several in flight (queue depth) or wait for one (blkfront_wait_one);
- *   - flush, discard and indirect requests when the backend offers them.
+ *   - flush, discard and indirect requests when the backend offers them;
+ *   - several queues (multi-queue-num-queues, queue-N/ with each ring's refs and event channel)
+ *     with blkfront_open_mq, up to what the backend offers (multi-queue-max-queues).
  * Usage:
  *   static union { struct blkif_sring s; uint8_t p[4][4096]; } ring __attribute__((aligned(4096)));
  *   struct blkfront b;
@@ -34,6 +36,7 @@ struct blkfront {
 	volatile uint64_t kicks;
 	uint64_t next_id;
 	unsigned in_flight;
+	unsigned queue, nr_queues;
 };
 
 static void blkfront_on_event(evtchn_port_t p, void *arg) { (void)p; ((struct blkfront *)arg)->kicks++; }
@@ -45,54 +48,85 @@ static inline long blkfront_backend_ulong(struct blkfront *b, const char *key, l
 	return xenbus_read(path, buf, sizeof buf) < 0 ? dflt : xf_to_long(buf);
 }
 
-/* Opens vbd `devid` and connects: `ring_mem` is `max_pages` page-aligned pages (1, 2, 4, 8, 16),
- * granted as refs ring_ref0.. . Returns 0, or a negative value (printed). */
+/* Opens vbd `devid` and connects `want` queues (fewer if the backend offers fewer): b[0..want-1]
+ * get one ring each; `ring_mem` is want * `max_pages` page-aligned pages (max_pages 1, 2, 4, 8 or
+ * 16 per ring), granted as refs ring_ref0.. in order. Returns the number of queues (>= 1), or a
+ * negative value (printed). */
+static inline long blkfront_open_mq(struct blkfront *b, unsigned want, unsigned devid, void *ring_mem, unsigned max_pages, grant_ref_t ring_ref0)
+{
+	struct xenbus_front *fe = &b[0].fe;
+	long r = xenbus_front_open(fe, "vbd", devid);
+	if (r < 0) { printf("blkfront: no vbd %u (%s)\n", devid, xenbus_strerror(r)); return r; }
+	long s = xenbus_front_wait(fe, XenbusStateInitWait);
+	if (s < 0) { printf("blkfront: backend not in InitWait (%ld)\n", s); return -1; }
+	long order = blkfront_backend_ulong(&b[0], "max-ring-page-order", 0);
+	long maxq = blkfront_backend_ulong(&b[0], "multi-queue-max-queues", 1);
+	unsigned nq = want < 1 ? 1 : want;
+	if ((long)nq > maxq) nq = maxq < 1 ? 1 : (unsigned)maxq;
+	unsigned pages = 1, o = 0;
+	while (pages < max_pages && (1l << order) > (long)pages) { pages <<= 1; o++; }
+	/* talk_to_blkback: ring-page-order and multi-queue-num-queues at the top, each ring's nodes
+	 * in the device directory (one queue) or under queue-N/. */
+	if (pages > 1) xenbus_front_write_ulong(fe, "ring-page-order", o);
+	if (nq > 1) xenbus_front_write_ulong(fe, "multi-queue-num-queues", nq);
+	for (unsigned q = 0; q < nq; q++) {
+		struct blkfront *x = &b[q];
+		if (q) x->fe = *fe;
+		x->next_id = 1;
+		x->in_flight = 0;
+		x->kicks = 0;
+		x->queue = q;
+		x->nr_queues = nq;
+		x->ring_pages = pages;
+		x->ring_ref0 = ring_ref0 + q * max_pages;
+		uint8_t *mem = (uint8_t *)ring_mem + (uint64_t)q * max_pages * 4096;
+		XEN_FRONT_RING_INIT(&x->ring, (struct blkif_sring *)mem, 4096 * pages);
+		for (unsigned i = 0; i < pages; i++) xen_gnttab_grant(x->ring_ref0 + i, fe->backend_id, ((uintptr_t)mem >> 12) + i, 0);
+		long p = xen_evtchn_alloc_unbound(fe->backend_id);
+		if (p < 0) { printf("blkfront: alloc_unbound -> %ld\n", p); return -1; }
+		x->port = (evtchn_port_t)p;
+		xen_evtchn_set_handler(x->port, blkfront_on_event, x);
+		char key[40];
+		const char *dir = "";
+		char qdir[16];
+		if (nq > 1) { snprintf(qdir, sizeof qdir, "queue-%u/", q); dir = qdir; }
+		if (pages == 1) {
+			snprintf(key, sizeof key, "%sring-ref", dir);
+			xenbus_front_write_ulong(fe, key, x->ring_ref0);
+		} else {
+			for (unsigned i = 0; i < pages; i++) {
+				snprintf(key, sizeof key, "%sring-ref%u", dir, i);
+				xenbus_front_write_ulong(fe, key, x->ring_ref0 + i);
+			}
+		}
+		snprintf(key, sizeof key, "%sevent-channel", dir);
+		xenbus_front_write_ulong(fe, key, x->port);
+	}
+	xenbus_front_write(fe, "protocol", "arm-abi");
+	xenbus_front_write(fe, "feature-persistent", "1");
+	xenbus_front_switch(fe, XenbusStateInitialised);
+	s = xenbus_front_wait(fe, XenbusStateConnected);
+	if (s < 0) { printf("blkfront: backend did not connect (%ld)\n", s); return -1; }
+	xenbus_front_switch(fe, XenbusStateConnected);
+	for (unsigned q = 0; q < nq; q++) {
+		struct blkfront *x = &b[q];
+		if (q) x->fe = *fe;
+		x->sectors = (uint64_t)blkfront_backend_ulong(x, "sectors", 0);
+		x->flush = blkfront_backend_ulong(x, "feature-flush-cache", 0);
+		x->barrier = blkfront_backend_ulong(x, "feature-barrier", 0);
+		x->discard = blkfront_backend_ulong(x, "feature-discard", 0);
+		x->max_indirect = blkfront_backend_ulong(x, "feature-max-indirect-segments", 0);
+		x->persistent = blkfront_backend_ulong(x, "feature-persistent", 0);
+		x->readonly = (blkfront_backend_ulong(x, "info", 0) & VDISK_READONLY) != 0;
+	}
+	return nq;
+}
+
+/* Opens vbd `devid` with one queue: `ring_mem` is `max_pages` page-aligned pages. 0 or < 0. */
 static inline long blkfront_open(struct blkfront *b, unsigned devid, void *ring_mem, unsigned max_pages, grant_ref_t ring_ref0)
 {
-	b->next_id = 1;
-	b->in_flight = 0;
-	b->kicks = 0;
-	long r = xenbus_front_open(&b->fe, "vbd", devid);
-	if (r < 0) { printf("blkfront: no vbd %u (%s)\n", devid, xenbus_strerror(r)); return r; }
-	long s = xenbus_front_wait(&b->fe, XenbusStateInitWait);
-	if (s < 0) { printf("blkfront: backend not in InitWait (%ld)\n", s); return -1; }
-	long order = blkfront_backend_ulong(b, "max-ring-page-order", 0);
-	unsigned pages = 1;
-	while (pages < max_pages && (1l << order) > (long)pages) pages <<= 1;
-	b->ring_pages = pages;
-	b->ring_ref0 = ring_ref0;
-	XEN_FRONT_RING_INIT(&b->ring, (struct blkif_sring *)ring_mem, 4096 * pages);
-	for (unsigned i = 0; i < pages; i++) xen_gnttab_grant(ring_ref0 + i, b->fe.backend_id, ((uintptr_t)ring_mem >> 12) + i, 0);
-	long p = xen_evtchn_alloc_unbound(b->fe.backend_id);
-	if (p < 0) { printf("blkfront: alloc_unbound -> %ld\n", p); return -1; }
-	b->port = (evtchn_port_t)p;
-	xen_evtchn_set_handler(b->port, blkfront_on_event, b);
-	if (pages == 1) xenbus_front_write_ulong(&b->fe, "ring-ref", ring_ref0);
-	else {
-		unsigned o = 0;
-		while ((1u << o) < pages) o++;
-		xenbus_front_write_ulong(&b->fe, "ring-page-order", o);
-		for (unsigned i = 0; i < pages; i++) {
-			char key[16];
-			snprintf(key, sizeof key, "ring-ref%u", i);
-			xenbus_front_write_ulong(&b->fe, key, ring_ref0 + i);
-		}
-	}
-	xenbus_front_write_ulong(&b->fe, "event-channel", b->port);
-	xenbus_front_write(&b->fe, "protocol", "arm-abi");
-	xenbus_front_write(&b->fe, "feature-persistent", "1");
-	xenbus_front_switch(&b->fe, XenbusStateInitialised);
-	s = xenbus_front_wait(&b->fe, XenbusStateConnected);
-	if (s < 0) { printf("blkfront: backend did not connect (%ld)\n", s); return -1; }
-	xenbus_front_switch(&b->fe, XenbusStateConnected);
-	b->sectors = (uint64_t)blkfront_backend_ulong(b, "sectors", 0);
-	b->flush = blkfront_backend_ulong(b, "feature-flush-cache", 0);
-	b->barrier = blkfront_backend_ulong(b, "feature-barrier", 0);
-	b->discard = blkfront_backend_ulong(b, "feature-discard", 0);
-	b->max_indirect = blkfront_backend_ulong(b, "feature-max-indirect-segments", 0);
-	b->persistent = blkfront_backend_ulong(b, "feature-persistent", 0);
-	b->readonly = (blkfront_backend_ulong(b, "info", 0) & VDISK_READONLY) != 0;
-	return 0;
+	long n = blkfront_open_mq(b, 1, devid, ring_mem, max_pages, ring_ref0);
+	return n < 0 ? n : 0;
 }
 
 /* Free request slots. */
@@ -199,14 +233,46 @@ static inline uint64_t blkfront_queue_indirect(struct blkfront *b, uint8_t op, u
 	return id;
 }
 
-/* Closes the device (xenbus Closing/Closed), the event channel and the ring grants. 0 or < 0. */
-static inline long blkfront_close(struct blkfront *b)
+/* Closes the device (xenbus Closing/Closed), every queue's event channel and ring grants. 0 or < 0. */
+static inline long blkfront_close_mq(struct blkfront *b, unsigned nq)
 {
-	long r = xenbus_front_close(&b->fe);
-	xen_evtchn_close(b->port);
+	long r = xenbus_front_close(&b[0].fe);
 	long ended = 0;
-	for (unsigned i = 0; i < b->ring_pages; i++) ended |= xen_gnttab_end_access(b->ring_ref0 + i);
+	for (unsigned q = 0; q < nq; q++) {
+		xen_evtchn_close(b[q].port);
+		for (unsigned i = 0; i < b[q].ring_pages; i++) ended |= xen_gnttab_end_access(b[q].ring_ref0 + i);
+	}
 	return r < 0 ? r : ended != 0 ? -1 : 0;
+}
+
+static inline long blkfront_close(struct blkfront *b) { return blkfront_close_mq(b, 1); }
+
+static inline uint64_t blkfront_kicks(struct blkfront *b, unsigned nq)
+{
+	uint64_t k = 0;
+	for (unsigned q = 0; q < nq; q++) k += b[q].kicks;
+	return k;
+}
+
+static inline int blkfront_any_response(struct blkfront *b, unsigned nq)
+{
+	for (unsigned q = 0; q < nq; q++) if (b[q].ring.sring->rsp_prod != b[q].ring.rsp_cons) return 1;
+	return 0;
+}
+
+/* Waits for a response on any of the `nq` queues: 1 (in *out, its queue in *queue), or -1. */
+static inline int blkfront_wait_any(struct blkfront *b, unsigned nq, struct blkif_response *out, unsigned *queue)
+{
+	for (;;) {
+		uint64_t k = blkfront_kicks(b, nq);
+		for (unsigned q = 0; q < nq; q++) {
+			int r = blkfront_poll(&b[q], out);
+			if (r != 0) { *queue = q; return r; }
+		}
+		int more = 0;
+		for (unsigned q = 0; q < nq; q++) { int m; RING_FINAL_CHECK_FOR_RESPONSES(&b[q].ring, m); more |= m; }
+		if (!more) xen_wait_until(blkfront_kicks(b, nq) != k || blkfront_any_response(b, nq));
+	}
 }
 
 #endif

@@ -141,6 +141,45 @@ describe('pv-blk hostile: multi-page rings', () => {
   });
 });
 
+describe('pv-blk hostile: multi-queue', () => {
+  async function queues(nodes: Record<string, string>) {
+    const { h, a, victimWorks } = setup();
+    a.setState(XenbusState.Closed);
+    a.setState(XenbusState.Initialising);
+    a.xs.transaction((tx) => {
+      a.xs.rm(`${a.dir}/ring-ref`, tx);
+      a.xs.rm(`${a.dir}/event-channel`, tx);
+      for (const [k, v] of Object.entries(nodes)) a.xs.write(`${a.dir}/${k}`, v, tx);
+      a.xs.write(`${a.dir}/state`, String(XenbusState.Initialised), tx);
+    });
+    h.settle();
+    return { h, a, victimWorks };
+  }
+
+  it('more queues than multi-queue-max-queues, 0 queues, a queue without its ring or event channel: refused, nothing left mapped', async () => {
+    const port = (a: TsBlkFrontend) => String(a.port);
+    for (const [nodes, why] of [
+      [{ 'multi-queue-num-queues': '5', 'queue-0/ring-ref': '8', 'queue-0/event-channel': 'P' }, /^38 guest requested 5 queues, exceeding the maximum of 4\./],
+      [{ 'multi-queue-num-queues': '0', 'queue-0/ring-ref': '8', 'queue-0/event-channel': 'P' }, /^38 guest requested 0 queues/],
+      [{ 'multi-queue-num-queues': '2', 'queue-0/ring-ref': '8', 'queue-0/event-channel': 'P', 'queue-1/event-channel': 'P' }, /^22 reading .*queue-1\/ring-ref/],
+      [{ 'multi-queue-num-queues': '2', 'queue-0/ring-ref': '8', 'queue-0/event-channel': 'P', 'queue-1/ring-ref': '8' }, /^22 reading .*queue-1\/event-channel/],
+    ] as [Record<string, string>, RegExp][]) {
+      const { h, a, victimWorks } = await queues({});
+      a.setState(XenbusState.Closed);
+      a.setState(XenbusState.Initialising);
+      a.xs.transaction((tx) => {
+        for (const [k, v] of Object.entries(nodes)) a.xs.write(`${a.dir}/${k}`, v === 'P' ? port(a) : v, tx);
+        a.xs.write(`${a.dir}/state`, String(XenbusState.Initialised), tx);
+      });
+      h.settle();
+      expect(a.backendState(), JSON.stringify(nodes)).toBe(XenbusState.Closing);
+      expect(h.dom0xs.read(`/local/domain/0/error/backend/vbd/${a.d.domid}/51712/error`)).toMatch(why);
+      expect(h.dom0Maps()).toBe(1);
+      expect(await victimWorks()).toBe(true);
+    }
+  });
+});
+
 describe('pv-blk hostile: persistent grants', () => {
   it('grants stay mapped while connected (the frontend cannot take them back), are unmapped at close, and a read-only one is refused', async () => {
     const { h, a, victimWorks } = setup({ persistent: true });

@@ -69,11 +69,11 @@ describe('pv-blk: the blkfront C guest', () => {
 
 describe('pv-blk: the blkcheck C guest', () => {
   const pat = (s: number, w: number) => ((Math.imul(s, 2654435761) ^ Math.imul(w, 0x9e3779b9) ^ 0xb10c0c4e) >>> 0);
-  const cases: [string, number, Parameters<typeof blkHost>[0]][] = [
-    ['1 MiB, indirect, 4-page ring', MiB, {}],
-    ['1 MiB + 7 sectors (a partial last page), indirect', MiB + 7 * 512, {}],
-    ['3 MiB + 1 sector, no indirect, one-page ring, no persistent grants', 3 * MiB + 512, { maxIndirectSegments: 0, maxRingPageOrder: 0, persistent: false }],
-    ['2 MiB, ideal model, queue depth 4', 2 * MiB, { model: 'ideal', queueDepth: 4 }],
+  const cases: [string, number, NonNullable<Parameters<typeof blkHost>[0]>][] = [
+    ['1 MiB, 4 queues, indirect, 4-page rings', MiB, {}],
+    ['1 MiB + 7 sectors (a partial last page), 2 queues, indirect', MiB + 7 * 512, { maxQueues: 2 }],
+    ['3 MiB + 1 sector, 1 queue, no indirect, one-page ring, no persistent grants', 3 * MiB + 512, { maxQueues: 1, maxIndirectSegments: 0, maxRingPageOrder: 0, persistent: false }],
+    ['2 MiB, 4 queues of one page, ideal model, queue depth 4', 2 * MiB, { model: 'ideal', queueDepth: 4, maxRingPageOrder: 0 }],
   ];
   for (const [what, bytes, opts] of cases) {
     it(`${what}: blkcheck: ok, and the image holds its pattern`, async () => {
@@ -85,8 +85,13 @@ describe('pv-blk: the blkcheck C guest', () => {
       const why = await h.run({ maxInsns: 2_000_000_000 });
       const text = h.consoleText(d);
       expect(why, text).toBe('all-shutdown');
-      expect(text).toMatch(new RegExp(`blkcheck: ${bytes / 512} sectors, ring of ${opts?.maxRingPageOrder === 0 ? 1 : 4} pages, ${opts?.maxIndirectSegments === 0 ? 'direct requests of 88' : 'indirect requests of 128'} sectors`));
-      expect(text).toMatch(/blkcheck: ok \(\d+ sectors written, flushed, read back and verified in \d+ requests\)/);
+      const nq = opts.maxQueues ?? 4;
+      const queues = `${nq} queue${nq === 1 ? '' : 's'}`;
+      expect(text).toMatch(new RegExp(`blkcheck: ${bytes / 512} sectors, ${queues}, ring of ${opts.maxRingPageOrder === 0 ? 1 : 4} pages, ${opts.maxIndirectSegments === 0 ? 'direct requests of 88' : 'indirect requests of 128'} sectors`));
+      expect(text).toMatch(new RegExp(`blkcheck: ok \\(\\d+ sectors written, flushed, read back and verified in \\d+ requests over ${queues}\\)`));
+      // Every queue carried requests (the xenbus device counts them all).
+      const xb = (h.host.stats.lookup(`host.xenbus.vbd.d${d.domid}-51712`) as { dump(): Record<string, number> }).dump();
+      expect(xb.requests).toBe(xb.responses);
       expect(d.shutdownReason).toBe('poweroff');
       const img = readFileSync(path);
       let bad = 0;

@@ -19,8 +19,11 @@
  * or, with feature-persistent, through grants mapped once and kept (Linux's persistent grants, up
  * to MAX_PERSISTENT_GRANTS per device; beyond that, grant copy as Linux falls back to mapping).
  *
+ * Rings: one page or, with ring-page-order, up to 16 (xenbus maps them); one queue or, with
+ * multi-queue-num-queues, up to `maxQueues` rings per device (xenbus calls connect per queue).
+ *
  * File I/O is asynchronous (node:fs callbacks on libuv's pool), never on the simulation loop, in a
- * bounded per-device queue (`queueDepth` requests accepted off the ring; more wait in the ring).
+ * bounded queue (`queueDepth` requests accepted off each ring; more wait in the ring).
  * Simulated time stays deterministic: the device model (`ideal` or `ssd`) decides at submission
  * when, in simulated time, a request completes; its completion event delivers the response then.
  * If that host I/O has not finished when the event is due, the event is held back
@@ -70,6 +73,11 @@ export const MAX_PERSISTENT_GRANTS = 1056;
 export const DEFAULT_QUEUE_DEPTH = 32;
 /** The largest `pv-blk.queueDepth` (the per-device request buffers stay bounded). */
 export const MAX_QUEUE_DEPTH = 1024;
+
+/** multi-queue-max-queues offered by default (Linux: xenblk_max_queues = dom0's online CPUs; ours has none: 4). */
+export const DEFAULT_MAX_QUEUES = 4;
+/** The largest `pv-blk.maxQueues` (ours). */
+export const MAX_QUEUES = 16;
 
 /** The device model: when, in simulated time, a request completes. */
 export type BlkModel = 'ideal' | 'ssd';
@@ -192,31 +200,43 @@ class BlkReq {
   }
 }
 
-/** One connected vbd: the open file, its request slots, the delivery and host-I/O queues. */
-class Vbd {
+/**
+ * One connected vbd: the open file, the host-I/O order across all its queues (so a read sees the
+ * writes submitted before it on any queue: deterministic), the device model's state, persistent
+ * grants, stats.
+ */
+class VbdDev {
   fd = -1;
   alive = true;
+  /** Submission order across the queues. */
   seq = 0;
-  readonly free: BlkReq[] = [];
-  /** Accepted, not yet answered: sorted by (done, seq), the delivery order. */
-  readonly pending: BlkReq[] = [];
   /** Host I/O not finished, in submission order (the issue order's constraints). */
   readonly hostq: BlkReq[] = [];
   /** ssd: when the link is free, the latest completion so far, the end of the last barrier. */
   linkFree = 0;
   lastDone = 0;
   barrierUntil = 0;
+  /** The device's queues (rings), by queue number. */
+  readonly queues: Vbd[] = [];
+  /** feature-persistent: grants mapped once and kept, by ref (shared by the queues, as Linux's per-device tree). */
+  readonly persistent: Map<number, ForeignMapping> | null;
+  constructor(readonly cfg: VbdConfig, readonly dev: XenbusDevice, readonly stats: VbdStats, persistent: boolean) {
+    this.persistent = persistent ? new Map() : null;
+  }
+}
+
+/** One queue of a vbd: its ring, request slots and completion event. */
+class Vbd {
+  readonly free: BlkReq[] = [];
+  /** Accepted, not yet answered: sorted by (done, seq), the delivery order. */
+  readonly pending: BlkReq[] = [];
   readonly event: SimEvent;
   ring: GrantBackRing<blkif_request_t, blkif_response_t> | null = null;
-  /** feature-persistent: grants mapped once and kept, by ref. */
-  readonly persistent: Map<number, ForeignMapping> | null;
-  constructor(
-    readonly owner: BlkBackend, readonly cfg: VbdConfig, readonly dev: XenbusDevice, readonly stats: VbdStats,
-    depth: number, maxSeg: number, persistent: boolean,
-  ) {
+  readonly dev: XenbusDevice;
+  constructor(readonly owner: BlkBackend, readonly d: VbdDev, readonly queue: number, depth: number, maxSeg: number) {
+    this.dev = d.dev;
     for (let i = 0; i < depth; i++) this.free.push(new BlkReq(this, maxSeg));
-    this.event = new SimEvent(`pv-blk.d${dev.domid}-${dev.devid}.complete`, () => owner.complete(this));
-    this.persistent = persistent ? new Map() : null;
+    this.event = new SimEvent(`pv-blk.d${d.dev.domid}-${d.dev.devid}.q${queue}.complete`, () => owner.complete(this));
   }
 }
 
@@ -239,6 +259,8 @@ export interface BlkBackendOptions {
    * blkback's default xen_blkif_max_ring_order); 0: one-page rings only, the key not written.
    */
   maxRingPageOrder?: number;
+  /** multi-queue-max-queues (default DEFAULT_MAX_QUEUES, 1..MAX_QUEUES): rings a frontend may use per device. */
+  maxQueues?: number;
   /** Offer feature-persistent (default true). */
   persistent?: boolean;
   /** Offer feature-discard where the toolstack allows it (default: when `fallocate` can punch holes). */
@@ -276,6 +298,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
   readonly queueDepth: number;
   readonly maxIndirectSegments: number;
   readonly maxRingPageOrder: number | undefined;
+  readonly maxQueues: number;
   readonly persistentOffered: boolean;
   readonly discardOffered: boolean;
   /** Times a completion was due before its host I/O had finished (wall-clock dependent: not a stat). */
@@ -298,7 +321,9 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
   private xs: XsClient | null = null;
   private readonly statGroups = new Map<string, VbdStats>();
   private readonly hostIoDelayMs: (() => number) | null;
-  private readonly vbds = new WeakMap<XenbusDevice, Vbd>();
+  /** Connected vbds by device, and their queues by ring. */
+  private readonly devs = new WeakMap<XenbusDevice, VbdDev>();
+  private readonly queues = new WeakMap<GrantBackRing<blkif_request_t, blkif_response_t>, Vbd>();
   private queued = 0;
 
   /** Requests accepted and not yet answered, on every vbd (the host's wake source while > 0). */
@@ -325,6 +350,8 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
     const order = o.maxRingPageOrder ?? XENBUS_MAX_RING_GRANT_ORDER;
     if (!Number.isInteger(order) || order < 0 || order > XENBUS_MAX_RING_GRANT_ORDER) throw new RangeError(`pv-blk maxRingPageOrder ${order}: expected 0..${XENBUS_MAX_RING_GRANT_ORDER}`);
     this.maxRingPageOrder = order > 0 ? order : undefined;
+    this.maxQueues = o.maxQueues ?? DEFAULT_MAX_QUEUES;
+    if (!Number.isInteger(this.maxQueues) || this.maxQueues < 1 || this.maxQueues > MAX_QUEUES) throw new RangeError(`pv-blk maxQueues ${this.maxQueues}: expected 1..${MAX_QUEUES}`);
     this.persistentOffered = o.persistent ?? true;
     this.discardOffered = o.discard ?? haveFallocate();
     this.hostIoDelayMs = o.hostIoDelayMs ?? null;
@@ -373,6 +400,8 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
       // Flush and barrier only where they mean something: a disk that can be written.
       xs.write(`${be}/${BlkbackKeys.featureFlushCache}`, ro ? '0' : '1', tx);
       xs.write(`${be}/${BlkbackKeys.featureBarrier}`, ro ? '0' : '1', tx);
+      // xen_blkbk_probe: multi-queue-max-queues always (1 when only one ring is served).
+      xs.write(`${be}/${BlkbackKeys.multiQueueMaxQueues}`, String(this.maxQueues), tx);
       if (this.maxRingPageOrder !== undefined) xs.write(`${be}/${BlkbackKeys.maxRingPageOrder}`, String(this.maxRingPageOrder), tx);
       if (this.maxIndirectSegments > 0) xs.write(`${be}/${BlkbackKeys.featureMaxIndirectSegments}`, String(this.maxIndirectSegments), tx);
       if (this.persistentOffered) xs.write(`${be}/${BlkbackKeys.featurePersistent}`, '1', tx);
@@ -386,32 +415,38 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
     return 0;
   }
 
-  connect(dev: XenbusDevice, ring: GrantBackRing<blkif_request_t, blkif_response_t>): number {
+  /** Queue `queue` (0 without multi-queue) of `dev` connected: the first one opens the file. */
+  connect(dev: XenbusDevice, ring: GrantBackRing<blkif_request_t, blkif_response_t>, queue = 0): number {
     const cfg = dev.data as VbdConfig | undefined;
     if (!cfg) return -Errno.EINVAL;
-    const key = `d${dev.domid}-${dev.devid}`;
-    let stats = this.statGroups.get(key);
-    if (!stats) {
-      stats = this.host.stats.mount(`host.pv-blk.${key}`, new VbdStats());
-      this.statGroups.set(key, stats);
+    let d = this.devs.get(dev);
+    if (queue === 0 || !d) {
+      if (d) this.disconnect(dev);
+      const key = `d${dev.domid}-${dev.devid}`;
+      let stats = this.statGroups.get(key);
+      if (!stats) {
+        stats = this.host.stats.mount(`host.pv-blk.${key}`, new VbdStats());
+        this.statGroups.set(key, stats);
+      }
+      // connect_ring: persistent grants when both ends want them (the frontend's feature-persistent).
+      const persistent = this.persistentOffered && this.readFrontend(dev, BlkfrontKeys.featurePersistent) === '1';
+      d = new VbdDev(cfg, dev, stats, persistent);
+      try {
+        d.fd = openSync(cfg.path, cfg.readonly ? 'r' : 'r+');
+        // The file may have changed since probe: the disk is never larger than the file now.
+        const sectors = Math.floor(fstatSync(d.fd).size / SECTOR_SIZE);
+        if (sectors < cfg.sectors) throw new Error(`shrank to ${sectors} sectors since probe (${cfg.sectors})`);
+      } catch (e) {
+        if (d.fd >= 0) closeSync(d.fd);
+        this.host.log(`(XEN) blkback: ${dev.nodename}: opening ${cfg.path}: ${(e as Error).message}`);
+        return -Errno.EIO;
+      }
+      this.devs.set(dev, d);
     }
-    // connect_ring: persistent grants when both ends want them (the frontend's feature-persistent).
-    const fe = this.readFrontend(dev, BlkfrontKeys.featurePersistent);
-    const persistent = this.persistentOffered && fe === '1';
-    const depth = Math.min(this.queueDepth, ring.nrEnts);
-    const v = new Vbd(this, cfg, dev, stats, depth, Math.max(BLKIF_MAX_SEGMENTS_PER_REQUEST, this.maxIndirectSegments), persistent);
-    try {
-      v.fd = openSync(cfg.path, cfg.readonly ? 'r' : 'r+');
-      // The file may have changed since probe: the disk is never larger than the file now.
-      const sectors = Math.floor(fstatSync(v.fd).size / SECTOR_SIZE);
-      if (sectors < cfg.sectors) throw new Error(`shrank to ${sectors} sectors since probe (${cfg.sectors})`);
-    } catch (e) {
-      if (v.fd >= 0) closeSync(v.fd);
-      this.host.log(`(XEN) blkback: ${dev.nodename}: opening ${cfg.path}: ${(e as Error).message}`);
-      return -Errno.EIO;
-    }
+    const v = new Vbd(this, d, queue, Math.min(this.queueDepth, ring.nrEnts), Math.max(BLKIF_MAX_SEGMENTS_PER_REQUEST, this.maxIndirectSegments));
     v.ring = ring;
-    this.vbds.set(dev, v);
+    d.queues[queue] = v;
+    this.queues.set(ring, v);
     return 0;
   }
 
@@ -421,35 +456,39 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
   }
 
   disconnect(dev: XenbusDevice): void {
-    const v = this.vbds.get(dev);
-    if (!v) return;
-    this.vbds.delete(dev);
-    v.alive = false;
-    if (v.event.heapIndex >= 0) this.host.queue.cancel(v.event);
-    this.queued -= v.pending.length;
-    // Responses not yet due are dropped with the ring; host I/O already started finishes into the
-    // file (xen_blkif_disconnect waits for in-flight I/O), and the file is closed after it.
-    for (const r of v.pending) if (r.host === H_QUEUED) { r.host = H_DONE; r.wake?.(); }
-    v.pending.length = 0;
-    for (let i = v.hostq.length - 1; i >= 0; i--) if (v.hostq[i]!.host === H_DONE) v.hostq.splice(i, 1);
-    v.ring = null;
-    if (v.persistent) {
-      for (const m of v.persistent.values()) this.gnt.unmapForeign(m.handle, this.as);
-      v.persistent.clear();
+    const d = this.devs.get(dev);
+    if (!d) return;
+    this.devs.delete(dev);
+    d.alive = false;
+    // Responses not yet due are dropped with the rings; host I/O already started finishes into
+    // the file (xen_blkif_disconnect waits for in-flight I/O), and the file is closed after it.
+    for (const v of d.queues) {
+      if (!v) continue;
+      if (v.event.heapIndex >= 0) this.host.queue.cancel(v.event);
+      this.queued -= v.pending.length;
+      for (const r of v.pending) if (r.host === H_QUEUED) { r.host = H_DONE; r.wake?.(); }
+      v.pending.length = 0;
+      if (v.ring) this.queues.delete(v.ring);
+      v.ring = null;
     }
-    if (v.hostq.length === 0) this.closeFile(v);
+    for (let i = d.hostq.length - 1; i >= 0; i--) if (d.hostq[i]!.host === H_DONE) d.hostq.splice(i, 1);
+    if (d.persistent) {
+      for (const m of d.persistent.values()) this.gnt.unmapForeign(m.handle, this.as);
+      d.persistent.clear();
+    }
+    if (d.hostq.length === 0) this.closeFile(d);
   }
 
-  private closeFile(v: Vbd): void {
-    if (v.fd < 0) return;
-    const fd = v.fd;
-    v.fd = -1;
+  private closeFile(d: VbdDev): void {
+    if (d.fd < 0) return;
+    const fd = d.fd;
+    d.fd = -1;
     close(fd, () => {});
   }
 
   notify(dev: XenbusDevice, ring: GrantBackRing<blkif_request_t, blkif_response_t>): void {
-    const v = this.vbds.get(dev);
-    if (!v || v.ring !== ring) return;
+    const v = this.queues.get(ring);
+    if (!v || v.ring !== ring || this.devs.get(dev) !== v.d) return;
     for (;;) {
       let n = ring.available();
       if (n <= 0) return; // -1: a fault (the caller disables the device)
@@ -467,7 +506,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
   /** Validates the copied request in `this.raw` into slot `r`, starts its I/O, and times its completion. */
   private submit(v: Vbd, r: BlkReq): void {
     const opByte = this.raw[0]!;
-    r.seq = v.seq++;
+    r.seq = v.d.seq++;
     r.indirect = false;
     r.io = IO_NONE;
     r.writes = r.fence = r.barrier = false;
@@ -519,7 +558,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
     r.done = this.completionTime(v, r, now);
     this.insertPending(v, r);
     this.queued++;
-    const st = v.stats;
+    const st = v.d.stats;
     const depth = v.pending.length;
     if (depth > st.maxInFlight.value) st.maxInFlight.value = depth;
     st.queueDepth.sample(depth);
@@ -528,7 +567,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
     else if (head === r) { this.host.queue.cancel(v.event); this.host.queue.schedule(v.event, r.done); }
     if (r.io !== IO_NONE) {
       r.host = H_QUEUED;
-      v.hostq.push(r);
+      v.d.hostq.push(r);
       this.issue(v);
     }
   }
@@ -536,14 +575,14 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
   /** READ/WRITE/BARRIER/FLUSH after the segments are in `r`: segments, range, access (vbd_translate). */
   private validateRw(v: Vbd, r: BlkReq, op: number, sector: number): number {
     // Barriers and flushes need a writable disk (vbd_translate: operation != READ && readonly).
-    if (op !== BLKIF_OP_READ && v.cfg.readonly) return BLKIF_RSP_ERROR;
+    if (op !== BLKIF_OP_READ && v.d.cfg.readonly) return BLKIF_RSP_ERROR;
     let sectors = 0;
     for (let i = 0; i < r.nseg; i++) {
       if (r.last[i]! >= SECTORS_PER_PAGE || r.last[i]! < r.first[i]!) return BLKIF_RSP_ERROR;
       sectors += r.last[i]! - r.first[i]! + 1;
     }
     // vbd_translate: end = sector_number + nr_sects, not wrapping, not past the disk.
-    if (sectors > 0 && !(sector + sectors <= v.cfg.sectors)) return BLKIF_RSP_ERROR;
+    if (sectors > 0 && !(sector + sectors <= v.d.cfg.sectors)) return BLKIF_RSP_ERROR;
     r.sector = sector;
     r.nsect = sectors;
     r.bytes = sectors * SECTOR_SIZE;
@@ -591,8 +630,8 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
 
   /** dispatch_discard_io: feature, secure flag, range and access as vbd_translate(WRITE). */
   private validateDiscard(v: Vbd, r: BlkReq, flag: number, sector: number, nr: number): number {
-    if (!v.cfg.discard || (flag & BLKIF_DISCARD_SECURE)) return BLKIF_RSP_EOPNOTSUPP;
-    if (v.cfg.readonly || !(sector + nr <= v.cfg.sectors) || !Number.isSafeInteger(nr * SECTOR_SIZE)) return BLKIF_RSP_ERROR;
+    if (!v.d.cfg.discard || (flag & BLKIF_DISCARD_SECURE)) return BLKIF_RSP_EOPNOTSUPP;
+    if (v.d.cfg.readonly || !(sector + nr <= v.d.cfg.sectors) || !Number.isSafeInteger(nr * SECTOR_SIZE)) return BLKIF_RSP_ERROR;
     r.sector = sector;
     r.nsect = nr;
     r.writes = nr > 0;
@@ -602,13 +641,13 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
 
   /** A persistently mapped grant for `ref` (mapped RW on first use, as Linux maps persistent grants), or null. */
   private persistentMap(v: Vbd, ref: number): ForeignMapping | null | number {
-    const m = v.persistent!.get(ref);
+    const m = v.d.persistent!.get(ref);
     if (m) return m;
-    if (v.persistent!.size >= MAX_PERSISTENT_GRANTS) return null; // full: grant copy, as Linux falls back
+    if (v.d.persistent!.size >= MAX_PERSISTENT_GRANTS) return null; // full: grant copy, as Linux falls back
     const r = this.gnt.mapForeign(v.dev.domid, ref, { as: this.as });
     if ('status' in r) return r.status;
-    v.persistent!.set(ref, r);
-    v.stats.persistentMaps.value++;
+    v.d.persistent!.set(ref, r);
+    v.d.stats.persistentMaps.value++;
     return r;
   }
 
@@ -621,7 +660,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
       const first = r.first[i]!;
       const len = (r.last[i]! - first + 1) * SECTOR_SIZE;
       const goff = first * SECTOR_SIZE;
-      if (v.persistent) {
+      if (v.d.persistent) {
         const m = this.persistentMap(v, r.gref[i]!);
         if (typeof m === 'number') return BLKIF_RSP_ERROR;
         if (m) {
@@ -661,15 +700,15 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
     let t = now + c.requestNs;
     const ok = r.status === BLKIF_RSP_OKAY;
     if (ok && r.bytes > 0 && r.io !== IO_DISCARD) {
-      const xs = Math.max(now, v.linkFree);
-      v.linkFree = xs + (r.bytes / 1024) * c.perKiBNs;
-      t = Math.max(t, v.linkFree);
+      const xs = Math.max(now, v.d.linkFree);
+      v.d.linkFree = xs + (r.bytes / 1024) * c.perKiBNs;
+      t = Math.max(t, v.d.linkFree);
     }
-    if (ok && r.fence) t = Math.max(t, v.lastDone + c.requestNs) + c.flushNs;
-    t = Math.max(t, v.barrierUntil);
+    if (ok && r.fence) t = Math.max(t, v.d.lastDone + c.requestNs) + c.flushNs;
+    t = Math.max(t, v.d.barrierUntil);
     t = Math.ceil(t);
-    if (t > v.lastDone) v.lastDone = t;
-    if (ok && r.barrier) v.barrierUntil = t;
+    if (t > v.d.lastDone) v.d.lastDone = t;
+    if (ok && r.barrier) v.d.barrierUntil = t;
     return t;
   }
 
@@ -683,7 +722,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
 
   /** Starts every queued host I/O whose ordering constraints are met. */
   private issue(v: Vbd): void {
-    const q = v.hostq;
+    const q = v.d.hostq;
     for (let i = 0; i < q.length; i++) {
       const r = q[i]!;
       if (r.host !== H_QUEUED) continue;
@@ -702,18 +741,18 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
     const pos = r.sector * SECTOR_SIZE;
     switch (r.io) {
       case IO_READ:
-        read(v.fd, r.buffer(r.bytes), 0, r.bytes, pos, r.onRead);
+        read(v.d.fd, r.buffer(r.bytes), 0, r.bytes, pos, r.onRead);
         break;
       case IO_WRITE:
       case IO_WRITE_SYNC:
-        write(v.fd, r.buf, 0, r.bytes, pos, r.onWrite);
+        write(v.d.fd, r.buf, 0, r.bytes, pos, r.onWrite);
         break;
       case IO_SYNC:
-        fdatasync(v.fd, r.onSync);
+        fdatasync(v.d.fd, r.onSync);
         break;
       case IO_DISCARD:
         // Node has no fallocate(2); util-linux's fallocate(1) punches the hole (the size stays).
-        execFile('fallocate', ['--punch-hole', '--keep-size', '--offset', String(pos), '--length', String(r.nsect * SECTOR_SIZE), v.cfg.path], r.onDiscard);
+        execFile('fallocate', ['--punch-hole', '--keep-size', '--offset', String(pos), '--length', String(r.nsect * SECTOR_SIZE), v.d.cfg.path], r.onDiscard);
         break;
       default:
         throw new Error(`pv-blk: request with host I/O kind ${r.io}`);
@@ -724,8 +763,8 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
   readDone(r: BlkReq, err: NodeJS.ErrnoException | null, n: number): void {
     if (err) return this.ioFinished(r, `read: ${err.message}`);
     r.moved += n;
-    if (r.moved < r.bytes && n > 0 && r.vbd.fd >= 0) {
-      read(r.vbd.fd, r.buf, r.moved, r.bytes - r.moved, r.sector * SECTOR_SIZE + r.moved, r.onRead);
+    if (r.moved < r.bytes && n > 0 && r.vbd.d.fd >= 0) {
+      read(r.vbd.d.fd, r.buf, r.moved, r.bytes - r.moved, r.sector * SECTOR_SIZE + r.moved, r.onRead);
       return;
     }
     if (r.moved < r.bytes) r.buf.fill(0, r.moved, r.bytes);
@@ -736,7 +775,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
   writeDone(r: BlkReq, err: NodeJS.ErrnoException | null, n: number): void {
     if (err) return this.ioFinished(r, `write: ${err.message}`);
     r.moved += n;
-    const fd = r.vbd.fd;
+    const fd = r.vbd.d.fd;
     if (r.moved < r.bytes) {
       if (n === 0 || fd < 0) return this.ioFinished(r, 'write: no progress');
       write(fd, r.buf, r.moved, r.bytes - r.moved, r.sector * SECTOR_SIZE + r.moved, r.onWrite);
@@ -758,22 +797,22 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
     const v = r.vbd;
     if (error !== null) {
       r.ioStatus = BLKIF_RSP_ERROR;
-      this.host.log(`(XEN) blkback: ${v.dev.nodename}: ${error} (${v.cfg.path})`);
+      this.host.log(`(XEN) blkback: ${v.dev.nodename}: ${error} (${v.d.cfg.path})`);
     }
     r.host = H_DONE;
-    const i = v.hostq.indexOf(r);
-    if (i >= 0) v.hostq.splice(i, 1);
+    const i = v.d.hostq.indexOf(r);
+    if (i >= 0) v.d.hostq.splice(i, 1);
     const wake = r.wake;
     r.wake = null;
     wake?.();
-    if (v.alive) this.issue(v);
-    else if (v.hostq.every((x) => x.host !== H_RUNNING)) { v.hostq.length = 0; this.closeFile(v); }
+    if (v.d.alive) this.issue(v);
+    else if (v.d.hostq.every((x) => x.host !== H_RUNNING)) { v.d.hostq.length = 0; this.closeFile(v.d); }
   }
 
   /** @internal The completion event: every request due by now gets its response, in (time, seq) order. */
   complete(v: Vbd): void {
     const ring = v.ring;
-    if (!ring || this.vbds.get(v.dev) !== v) return;
+    if (!ring || this.devs.get(v.dev) !== v.d || !v.d.alive) return;
     const now = this.host.clock.now;
     const p = v.pending;
     // Every due request's host I/O must be over before any of them is answered (the same batch
@@ -789,7 +828,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
       }
     }
     const rsp = this.rsp;
-    const st = v.stats;
+    const st = v.d.stats;
     const bus = this.host.bus;
     let wrote = false;
     let n = 0;
@@ -817,7 +856,7 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
       wrote = true;
     }
     p.splice(0, n);
-    if (wrote && ring.pushResponses()) v.dev.notifyFrontend();
+    if (wrote && ring.pushResponses()) v.dev.notifyFrontend(v.queue);
     if (p.length > 0 && ring.fault === null) this.host.queue.schedule(v.event, p[0]!.done);
     // Slots freed: look at the ring again (and let xenbus disable the device on a fault).
     v.dev.retryIn(1);

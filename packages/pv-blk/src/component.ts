@@ -4,7 +4,7 @@ import { GRANT_COMPONENT, type GrantComponent } from '@tachyxx/grant';
 import type { HostComponent, HostServices } from '@tachyxx/hypervisor';
 import { XENBUS_COMPONENT, XENBUS_MAX_RING_GRANT_ORDER, type XenbusComponent } from '@tachyxx/xenbus';
 import {
-  BLK_MODELS, BlkBackend, DEFAULT_BLK_COSTS, DEFAULT_QUEUE_DEPTH, MAX_INDIRECT_SEGMENTS, MAX_QUEUE_DEPTH,
+  BLK_MODELS, BlkBackend, DEFAULT_BLK_COSTS, DEFAULT_MAX_QUEUES, DEFAULT_QUEUE_DEPTH, MAX_QUEUES, MAX_INDIRECT_SEGMENTS, MAX_QUEUE_DEPTH,
   type BlkCosts, type BlkModel,
 } from './blkback.js';
 
@@ -15,6 +15,7 @@ export interface PvBlkParams {
   readonly maxIndirectSegments: number;
   readonly persistent: boolean;
   readonly maxRingPageOrder: number;
+  readonly maxQueues: number;
 }
 
 export const PVBLK_COMPONENT = defineToken<PvBlkComponent>('pv-blk.Component');
@@ -24,7 +25,7 @@ export class PvBlkComponent implements HostComponent {
   private b: BlkBackend | null = null;
   constructor(
     private readonly xenbus: XenbusComponent, private readonly grant: GrantComponent, readonly costs: BlkCosts,
-    readonly params: PvBlkParams = { model: 'ssd', queueDepth: DEFAULT_QUEUE_DEPTH, maxIndirectSegments: MAX_INDIRECT_SEGMENTS, persistent: true, maxRingPageOrder: XENBUS_MAX_RING_GRANT_ORDER },
+    readonly params: PvBlkParams = { model: 'ssd', queueDepth: DEFAULT_QUEUE_DEPTH, maxIndirectSegments: MAX_INDIRECT_SEGMENTS, persistent: true, maxRingPageOrder: XENBUS_MAX_RING_GRANT_ORDER, maxQueues: DEFAULT_MAX_QUEUES },
   ) {}
 
   attach(services: HostServices): void {
@@ -67,6 +68,7 @@ export const pvBlkFile = definePlugin({
     queueDepth: p.uint(DEFAULT_QUEUE_DEPTH, 'requests a device accepts off its ring at once (more wait in the ring)', { min: 1, max: MAX_QUEUE_DEPTH }),
     maxIndirectSegments: p.uint(MAX_INDIRECT_SEGMENTS, 'feature-max-indirect-segments (0: INDIRECT not offered; Linux blkback MAX_INDIRECT_SEGMENTS 256)', { max: MAX_INDIRECT_SEGMENTS }),
     maxRingPageOrder: p.uint(XENBUS_MAX_RING_GRANT_ORDER, 'max-ring-page-order offered (0: one-page rings only; Linux xen_blkif_max_ring_order, XENBUS_MAX_RING_GRANT_ORDER 4)', { max: XENBUS_MAX_RING_GRANT_ORDER }),
+    maxQueues: p.uint(DEFAULT_MAX_QUEUES, 'multi-queue-max-queues offered (Linux xenblk_max_queues: dom0\'s online CPUs)', { min: 1, max: MAX_QUEUES }),
     persistent: p.bool(true, 'offer feature-persistent (grants mapped once and kept, up to 1056 per device as Linux)'),
   },
   costs,
