@@ -56,6 +56,8 @@ describe('xlcfg disk entries as pv-blk vbd specs', () => {
   it('positional and key=value specs map to the same vbd; what blkback cannot serve is refused', () => {
     expect(diskSpecFromLibxl(parseDiskSpec('/img/a.img,raw,xvda,w'))).toEqual({ target: '/img/a.img', vdev: 'xvda', access: 'w', format: 'raw' });
     expect(diskSpecFromLibxl(parseDiskSpec('format=raw, vdev=xvdb, access=ro, target=/img/a.img'))).toEqual({ target: '/img/a.img', vdev: 'xvdb', access: 'r', format: 'raw' });
+    expect(diskSpecFromLibxl(parseDiskSpec('format=raw, vdev=xvdc, no-discard, target=/img/a.img'))).toMatchObject({ vdev: 'xvdc', discard: false });
+    expect(diskSpecFromLibxl(parseDiskSpec('format=raw, vdev=xvdc, discard, target=/img/a.img'))).toMatchObject({ vdev: 'xvdc', discard: true });
     expect(diskSpecFromLibxl(parseDiskSpec('phy:/img/a.img,hda,w'))).toMatchObject({ vdev: 'hda', access: 'w' });
     expect(() => diskSpecFromLibxl(parseDiskSpec('/img/a.qcow2,qcow2,xvda,w'))).not.toThrow(); // the format is addVbd's to refuse
     expect(() => diskSpecFromLibxl(parseDiskSpec('vdev=xvda, devtype=cdrom, target=/img/x.iso'))).toThrow(/cdrom is not supported/);

@@ -46,6 +46,17 @@ describe('blkback: backend keys and toolstack', () => {
     expect(h.dom0xs.read(`${f.dir}/virtual-device`)).toBe('51712');
   });
 
+  it('discard-enable as libxl writes it (on for a writable disk unless no-discard); 0: no feature-discard', async () => {
+    const h = blkHost();
+    const d = guestDomain(h, 'g');
+    const w = new TsBlkFrontend(h, d).add({ target: tempDisk(MiB), vdev: 'xvda' });
+    const r = new TsBlkFrontend(h, d).add({ target: tempDisk(MiB), vdev: 'xvdb', access: 'r' });
+    const n = new TsBlkFrontend(h, d).add({ target: tempDisk(MiB), vdev: 'xvdc', discard: false });
+    const rd = (f: TsBlkFrontend, k: string) => h.dom0xs.tryRead(`${f.backendDir()}/${k}`);
+    expect([rd(w, 'discard-enable'), rd(r, 'discard-enable'), rd(n, 'discard-enable')]).toEqual(['1', '0', '0']);
+    expect([rd(w, 'feature-discard'), rd(r, 'feature-discard'), rd(n, 'feature-discard')]).toEqual(['1', undefined, undefined]);
+  });
+
   it('features switched off are not advertised', async () => {
     const { h, f } = connected({ backend: { maxIndirectSegments: 0, persistent: false, discard: false, maxRingPageOrder: 0 } });
     const be = f.backendDir();
