@@ -27,6 +27,7 @@ int main(void)
 	for (unsigned k = 0; k < BLOCKS; k++) xen_gnttab_grant(DATA_REF0 + k, b.fe.backend_id, (uintptr_t)data[k] >> 12, 0);
 	for (uint32_t n = 1;; n++) {
 		if (xenbus_front_backend_state(&b.fe) == XenbusStateClosing) {
+		detached:;
 			long r = blkfront_close(&b);
 			printf("blkwriter: detached after %u batches (close -> %ld)\n", n - 1, r);
 			return r < 0;
@@ -48,9 +49,12 @@ int main(void)
 		/* All eight writes answered before the flush goes out (the flush covers completed writes). */
 		while (b.in_flight) {
 			struct blkif_response r;
-			if (blkfront_wait(&b, &r) < 0 || r.status != BLKIF_RSP_OKAY) { printf("blkwriter: FAIL write in batch %u -> %d\n", n, r.status); return 1; }
+			int w = blkfront_wait(&b, &r);
+			if (w == -2) goto detached; /* the backend closed: the batch is not acknowledged */
+			if (w < 0 || r.status != BLKIF_RSP_OKAY) { printf("blkwriter: FAIL write in batch %u -> %d\n", n, w < 0 ? w : r.status); return 1; }
 		}
 		long st = blkfront_flush(&b);
+		if (st == -200) goto detached;
 		if (st != BLKIF_RSP_OKAY) { printf("blkwriter: FAIL flush of batch %u -> %ld\n", n, st); return 1; }
 		printf("acked %u\n", n);
 	}

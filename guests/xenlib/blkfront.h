@@ -162,24 +162,41 @@ static inline int blkfront_poll(struct blkfront *b, struct blkif_response *out)
 	return 1;
 }
 
-/* Waits for a response (blocks the vCPU until the backend's event): 1, or -1 (bogus rsp_prod). */
+/* The backend is closing (xenstore spoke since `*xk`: a watch on its state, e.g. xl block-detach):
+ * a closing backend answers nothing more. Updates *xk. */
+static inline int blkfront_backend_closing(struct blkfront *b, uint64_t *xk)
+{
+	if (xb_kicks == *xk) return 0;
+	int s = xenbus_front_backend_state(&b->fe);
+	*xk = xb_kicks;
+	return s == XenbusStateClosing || s == XenbusStateClosed;
+}
+
+/* Waits for a response (blocks the vCPU until the backend's event): 1, -1 (bogus rsp_prod), or
+ * -2 (the backend is closing: no response will come). */
 static inline int blkfront_wait(struct blkfront *b, struct blkif_response *out)
 {
+	uint64_t xk = xb_kicks;
 	for (;;) {
 		uint64_t k = b->kicks;
 		int r = blkfront_poll(b, out);
 		if (r != 0) return r;
 		int more;
 		RING_FINAL_CHECK_FOR_RESPONSES(&b->ring, more);
-		if (!more) xen_wait_until(b->kicks != k || b->ring.sring->rsp_prod != b->ring.rsp_cons);
+		if (more) continue;
+		if (blkfront_backend_closing(b, &xk)) return -2;
+		xen_wait_until(b->kicks != k || b->ring.sring->rsp_prod != b->ring.rsp_cons || xb_kicks != xk);
 	}
 }
 
-/* Waits for the response to request `id`, `op` (nothing else in flight). Status, or -100. */
+/* Waits for the response to request `id`, `op` (nothing else in flight). Status, -100 (protocol
+ * error) or -200 (the backend is closing). */
 static inline long blkfront_wait_one(struct blkfront *b, uint64_t id, uint8_t op)
 {
 	struct blkif_response r;
-	if (blkfront_wait(b, &r) < 0) return -100;
+	int w = blkfront_wait(b, &r);
+	if (w == -2) return -200; /* the backend closed under us */
+	if (w < 0) return -100;
 	if (r.id != id || r.operation != op) { printf("blkfront: response id %lu op %u, wanted %lu op %u\n", (unsigned long)r.id, r.operation, (unsigned long)id, op); return -100; }
 	return r.status;
 }
@@ -260,9 +277,11 @@ static inline int blkfront_any_response(struct blkfront *b, unsigned nq)
 	return 0;
 }
 
-/* Waits for a response on any of the `nq` queues: 1 (in *out, its queue in *queue), or -1. */
+/* Waits for a response on any of the `nq` queues: 1 (in *out, its queue in *queue), -1, or -2
+ * (the backend is closing). */
 static inline int blkfront_wait_any(struct blkfront *b, unsigned nq, struct blkif_response *out, unsigned *queue)
 {
+	uint64_t xk = xb_kicks;
 	for (;;) {
 		uint64_t k = blkfront_kicks(b, nq);
 		for (unsigned q = 0; q < nq; q++) {
@@ -271,7 +290,9 @@ static inline int blkfront_wait_any(struct blkfront *b, unsigned nq, struct blki
 		}
 		int more = 0;
 		for (unsigned q = 0; q < nq; q++) { int m; RING_FINAL_CHECK_FOR_RESPONSES(&b[q].ring, m); more |= m; }
-		if (!more) xen_wait_until(blkfront_kicks(b, nq) != k || blkfront_any_response(b, nq));
+		if (more) continue;
+		if (blkfront_backend_closing(b, &xk)) return -2;
+		xen_wait_until(blkfront_kicks(b, nq) != k || blkfront_any_response(b, nq) || xb_kicks != xk);
 	}
 }
 

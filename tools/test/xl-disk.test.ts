@@ -150,6 +150,7 @@ describe.skipIf(!built)('xl create with disk = [...] against a running tachyxx h
     expect(det.status, det.stderr).toBe(0);
     expect(xl('block-list', 'hot').stdout).toBe(`${header}\n`);
     await until(() => /blkwriter: detached after \d+ batches \(close -> 0\)/.test(readFileSync(log, 'utf8')), 30_000);
+    expect(xl('dmesg').stdout).not.toContain('removed by force'); // the frontend closed: no forced removal
     await until(() => xl('list', 'hot').status === 1, 30_000); // it powered off and went
     // The file can be attached read-write elsewhere again: nothing holds it.
     expect(xl('create', '-q', '-p', f.replace('hot.cfg', 'hot.cfg')).status).toBe(0);
