@@ -4,7 +4,9 @@
 // random slot bytes): error responses or the device shut, the host and the victim go on.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_RSP_ERROR, XenbusState } from '@tachyxx/abi';
 import { addVbd } from '@tachyxx/pv-blk';
 import { image } from '../test/io-helpers.js';
@@ -113,6 +115,35 @@ describe('pv-blk: the blkcheck C guest', () => {
     expect(await h.run({ maxInsns: 200_000_000 })).toBe('all-shutdown');
     expect(h.consoleText(d)).toContain('blkcheck: FAIL disk of 2047 sectors: at least 1 MiB (2048) needed');
     expect(d.shutdownReason).toBe('crash');
+  });
+});
+
+const hasE2fs = spawnSync('sh', ['-c', 'command -v mkfs.ext2 && command -v debugfs']).status === 0;
+
+describe.skipIf(!hasE2fs)('pv-blk: a file system made by the host\'s mkfs.ext2, read by a guest', () => {
+  it('blkext2 finds hello.txt (put there by debugfs) and reads it through direct and indirect blocks: same size, first line and hash', async () => {
+    const path = tempDisk(8 * MiB);
+    const text = Array.from({ length: 2000 }, (_, i) => `line ${i}: the quick brown fox jumps over the lazy dog ${(i * 7919) % 1000}`).join('\n') + '\n';
+    const src = join(dirname(path), 'hello.txt');
+    writeFileSync(src, text);
+    const mk = spawnSync('mkfs.ext2', ['-q', '-F', '-b', '4096', path], { encoding: 'utf8' });
+    expect(mk.status, mk.stderr).toBe(0);
+    const wr = spawnSync('debugfs', ['-w', '-R', `write ${src} hello.txt`, path], { encoding: 'utf8' });
+    expect(wr.status, wr.stderr).toBe(0);
+    expect(text.length).toBeGreaterThan(12 * 4096); // past the direct blocks
+    let h = 2166136261;
+    for (const c of Buffer.from(text)) h = Math.imul(h ^ c, 16777619) >>> 0;
+    const hb = blkHost();
+    const d = hb.host.createDomain({ name: 'blkext2', image: image('blkext2'), memoryMiB: 4, paused: true });
+    addVbd(hb.dom0xs, d.domid, { target: path, vdev: 'xvda', access: 'r', format: 'raw' });
+    hb.host.unpauseDomain(d);
+    const why = await hb.run({ maxInsns: 400_000_000 });
+    const out = hb.consoleText(d);
+    expect(why, out).toBe('all-shutdown');
+    expect(out).toMatch(/blkext2: ext2 rev 1, 4096-byte blocks/);
+    expect(out).toContain(`blkext2: hello.txt ${text.length} bytes, fnv1a ${h.toString(16).padStart(8, '0')}, first line: line 0: the quick brown fox jumps over the lazy dog 0`);
+    expect(out).toContain('blkext2: ok');
+    expect(d.shutdownReason).toBe('poweroff');
   });
 });
 
