@@ -1,8 +1,8 @@
 // xl.cfg `disk = [...]` through real processes (issue 11): a `tachyxx host --unpaced` daemon, `xl`
 // processes, the blkfront C guest on a raw image file made by the test; the image checked after.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { GUEST, TACHYXX, cliBuilt, until, xlSync } from './process-helpers.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { GUEST, TACHYXX, XL, cliBuilt, until, xlSync } from './process-helpers.js';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,11 @@ const socket = join(dir, 'host.sock');
 let host: ChildProcess | null = null;
 
 const xl = (...args: string[]) => xlSync(socket, args, 60_000);
+/** xl run from working directory `cwd` (relative disk targets resolve there). */
+function xlSyncIn(cwd: string, args: string[]) {
+  const p = spawnSync(process.execPath, [XL, ...args], { cwd, encoding: 'utf8', env: { ...process.env, TACHYXX_HOST: socket }, timeout: 60_000 });
+  return { status: p.status, stdout: p.stdout, stderr: p.stderr };
+}
 /** A cfg running blkfront.elf with `disks` (xl.cfg disk spec strings). */
 function cfg(name: string, disks: string[], extra = ''): string {
   const f = join(dir, `${name}.cfg`);
@@ -51,6 +56,8 @@ describe('xlcfg disk entries as pv-blk vbd specs', () => {
   it('positional and key=value specs map to the same vbd; what blkback cannot serve is refused', () => {
     expect(diskSpecFromLibxl(parseDiskSpec('/img/a.img,raw,xvda,w'))).toEqual({ target: '/img/a.img', vdev: 'xvda', access: 'w', format: 'raw' });
     expect(diskSpecFromLibxl(parseDiskSpec('format=raw, vdev=xvdb, access=ro, target=/img/a.img'))).toEqual({ target: '/img/a.img', vdev: 'xvdb', access: 'r', format: 'raw' });
+    expect(diskSpecFromLibxl(parseDiskSpec('format=raw, vdev=xvdc, no-discard, target=/img/a.img'))).toMatchObject({ vdev: 'xvdc', discard: false });
+    expect(diskSpecFromLibxl(parseDiskSpec('format=raw, vdev=xvdc, discard, target=/img/a.img'))).toMatchObject({ vdev: 'xvdc', discard: true });
     expect(diskSpecFromLibxl(parseDiskSpec('phy:/img/a.img,hda,w'))).toMatchObject({ vdev: 'hda', access: 'w' });
     expect(() => diskSpecFromLibxl(parseDiskSpec('/img/a.qcow2,qcow2,xvda,w'))).not.toThrow(); // the format is addVbd's to refuse
     expect(() => diskSpecFromLibxl(parseDiskSpec('vdev=xvda, devtype=cdrom, target=/img/x.iso'))).toThrow(/cdrom is not supported/);
@@ -106,6 +113,50 @@ describe.skipIf(!built)('xl create with disk = [...] against a running tachyxx h
     await until(() => existsSync(log) && (readFileSync(log, 'utf8').match(/blkfront: PASS/g) ?? []).length >= 2, 30_000);
     expect(xl('destroy', 'again').status).toBe(0);
   });
+
+  it('block-attach / block-list / block-detach: hot plug through the xenbus states, xl\'s output', async () => {
+    const img = image('hot.img', MiB);
+    const f = join(dir, 'hot.cfg');
+    writeFileSync(f, `name = "hot"\ntype = "pv"\nkernel = "${GUEST('blkwriter')}"\nmemory = 16\n`);
+    expect(xl('create', '-q', '-p', f).status).toBe(0);
+    const domid = Number(xl('domid', 'hot').stdout.trim());
+    const header = 'Vdev  BE  handle state evt-ch ring-ref BE-path                       ';
+    expect(xl('block-list', 'hot').stdout).toBe(`${header}\n`);
+    // Errors as xl reports them.
+    const bad = xl('block-attach', 'hot', `${img},qcow2,xvda,w`);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^libxl: error: disk xvda: format 'qcow2' is not supported.*\nlibxl_device_disk_add failed\.\n$/s);
+    expect(xl('block-attach', 'nosuch', `${img},raw,xvda,w`).stderr).toBe('nosuch is an invalid domain identifier (rc=-6)\n');
+    // Attach while paused: the frontend directory is there before the guest looks (key=value form, relative target).
+    const rel = xlSyncIn(dir, ['block-attach', 'hot', 'format=raw, vdev=xvda, access=rw, target=hot.img']);
+    expect(rel.status, rel.stderr).toBe(0);
+    const again = xl('block-attach', 'hot', `${img},raw,xvda,w`);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain('device already exists');
+    const be = `/local/domain/0/backend/vbd/${domid}/51712`;
+    const row = (st: number, ev: number, rr: number) => `${'51712'.padEnd(5)} ${'0'.padEnd(3)} ${String(domid).padEnd(6)} ${String(st).padEnd(5)} ${String(ev).padEnd(6)} ${String(rr).padEnd(8)} ${be.padEnd(30)}`;
+    expect(xl('block-list', 'hot').stdout).toBe(`${header}\n${row(1, -1, -1)}\n`);
+    const both = xl('block-list', 'hot', 'nosuch', String(domid));
+    expect(both.stderr).toBe('nosuch is an invalid domain identifier\n');
+    expect(both.stdout.split('\n').filter((l) => l.startsWith('51712'))).toHaveLength(2);
+    expect(xl('unpause', 'hot').status).toBe(0);
+    const log = join(dir, 'log', 'guest-hot.log');
+    await until(() => existsSync(log) && /acked 3\b/.test(readFileSync(log, 'utf8')), 30_000);
+    // Connected: frontend state 4, an event channel, and no ring-ref (a 4-page ring: ring-ref0..3).
+    const listed = xl('block-list', 'hot').stdout.split('\n')[1]!;
+    expect(listed).toMatch(new RegExp(`^51712 0   ${String(domid).padEnd(6)} 4     \\d+ +-1       ${be}`));
+    expect(xl('block-detach', 'hot', 'xvdb').stderr).toBe('Error: Device xvdb not connected.\n');
+    const det = xl('block-detach', 'hot', 'xvda');
+    expect(det.status, det.stderr).toBe(0);
+    expect(xl('block-list', 'hot').stdout).toBe(`${header}\n`);
+    await until(() => /blkwriter: detached after \d+ batches \(close -> 0\)/.test(readFileSync(log, 'utf8')), 30_000);
+    expect(xl('dmesg').stdout).not.toContain('removed by force'); // the frontend closed: no forced removal
+    await until(() => xl('list', 'hot').status === 1, 30_000); // it powered off and went
+    // The file can be attached read-write elsewhere again: nothing holds it.
+    expect(xl('create', '-q', '-p', f.replace('hot.cfg', 'hot.cfg')).status).toBe(0);
+    expect(xl('block-attach', 'hot', `${img},raw,xvda,w`).status).toBe(0);
+    expect(xl('destroy', 'hot').status).toBe(0);
+  }, 120_000);
 
   it('a missing image file: refused naming the file', () => {
     const missing = join(dir, 'missing.img');

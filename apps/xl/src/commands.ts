@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { resolve as resolvePath } from 'node:path';
-import type { ListEntry, VcpuEntry } from '@tachyxx/toolstack';
+import type { BlockEntry, ListEntry, VcpuEntry } from '@tachyxx/toolstack';
 import { Host, HostOpError, MAX_MEMKB, parseMemKb } from './client.js';
 import { parseCpuList, type HostTopology } from '@tachyxx/xlcfg/cpumap';
 import { Usage, XlFail } from './usage.js';
@@ -779,12 +779,82 @@ const top: HostCommand = async (host, argv) => {
   return 0;
 };
 
+// ---- block devices (xl_vdisk.c) ----------------------------------------------------------------
+
+/** `xl block-list`'s header: printf("%-5s %-3s %-6s %-5s %-6s %-8s %-30s\n", ...) (xl_vdisk.c main_blocklist). */
+export const BLOCK_LIST_HEADER = `${L('Vdev', 5)} ${L('BE', 3)} ${L('handle', 6)} ${L('state', 5)} ${L('evt-ch', 6)} ${L('ring-ref', 8)} ${L('BE-path', 30)}`;
+
+/** One row: printf("%-5d %-3d %-6d %-5d %-6d %-8d %-30s\n", devid, backend_id, frontend_id, state, evtch, rref, backend). */
+export function blockRow(d: BlockEntry): string {
+  return `${L(d.devid, 5)} ${L(d.backendId, 3)} ${L(d.frontendId, 6)} ${L(d.state, 5)} ${L(d.evtch, 6)} ${L(d.rref, 8)} ${L(d.backend, 30)}`;
+}
+
+/** xl block-attach <Domain> <disk-spec-component(s)>...: libxl_device_disk_add of one disk. */
+const blockAttach: HostCommand = async (host, argv) => {
+  const { positionals } = args('block-attach', argv);
+  need('block-attach', positionals, 2, Infinity);
+  const [dom, ...spec] = positionals as [string, ...string[]];
+  const { parseDiskSpec } = await import('@tachyxx/xlcfg');
+  let disk: Record<string, unknown>;
+  try {
+    disk = parseDiskSpec(spec) as unknown as Record<string, unknown>;
+  } catch (e) {
+    throw new XlFail(`${(e as Error).message}\nlibxl_device_disk_add failed.`);
+  }
+  // The host resolves nothing: a relative target is this xl's working directory's, as xl.cfg's.
+  if (typeof disk.pdev_path === 'string' && disk.pdev_path !== '' && !disk.pdev_path.startsWith('/')) disk.pdev_path = resolvePath(disk.pdev_path);
+  const h = await host();
+  const { domid } = await findDomain(h, dom);
+  try {
+    await h.call('block-attach', { domain: domid, disk });
+  } catch (e) {
+    libxlError(e, 'libxl_device_disk_add failed.');
+  }
+  return 0;
+};
+
+/** xl block-list <Domain(s)>: a header, then one row per disk; a bad domain is named on stderr and skipped. */
+const blockList: HostCommand = async (host, argv) => {
+  const { positionals } = args('block-list', argv);
+  need('block-list', positionals, 1, Infinity);
+  const h = await host();
+  out(BLOCK_LIST_HEADER + '\n');
+  for (const dom of positionals) {
+    let disks: BlockEntry[];
+    try {
+      disks = (await h.call<{ disks: BlockEntry[] }>('block-list', { domain: dom })).disks;
+    } catch (e) {
+      if (e instanceof HostOpError && e.code === 'ESRCH') { err(`${dom} is an invalid domain identifier\n`); continue; }
+      throw e;
+    }
+    if (disks.length) out(disks.map(blockRow).join('\n') + '\n');
+  }
+  return 0;
+};
+
+/** xl block-detach <Domain> <DevId>: DevId a vdev (xvda) or a device number (51712). */
+const blockDetach: HostCommand = async (host, argv) => {
+  const { positionals } = args('block-detach', argv);
+  need('block-detach', positionals, 2);
+  const [dom, vdev] = positionals as [string, string];
+  const h = await host();
+  const { domid } = await findDomain(h, dom);
+  try {
+    await h.call('block-detach', { domain: domid, vdev });
+  } catch (e) {
+    if (e instanceof HostOpError && e.code === 'ENOENT' && e.message.startsWith('Error: Device ')) throw new XlFail(e.message);
+    libxlError(e, 'libxl_device_disk_remove failed.');
+  }
+  return 0;
+};
+
 export const HOST_COMMANDS: Record<string, HostCommand> = {
   list, destroy, shutdown: shutdownOrReboot('shutdown'), reboot: shutdownOrReboot('reboot'),
   pause: simpleDomainOp('pause'), unpause: simpleDomainOp('unpause'), rename, domid, domname, console: consoleCmd,
   'vcpu-list': vcpuList, 'vcpu-pin': vcpuPin, 'vcpu-set': vcpuSet, 'mem-set': memCmd('mem-set'), 'mem-max': memCmd('mem-max'),
   info, dmesg, uptime, stats, 'sched-credit': schedCredit, 'cpupool-list': cpupoolList, 'cpupool-create': cpupoolCreate,
   'cpupool-numa-split': cpupoolNumaSplit, top, debug,
+  'block-attach': blockAttach, 'block-list': blockList, 'block-detach': blockDetach,
 };
 
 // ---- create ---------------------------------------------------------------------------------

@@ -96,6 +96,22 @@ export class EventQueue {
     this.stopRequested = true;
   }
 
+  /**
+   * From inside `ev`'s own action: puts `ev` back at the (time, seq) it just ran with, as if it had
+   * not run, and makes the running `runUntil` return. For an event whose work waits on something
+   * outside simulated time (host file I/O that has not finished): when the run goes on, the same
+   * event runs first again, in the same order among the events of its time, so a run that had to
+   * wait and one that did not see the same sequence.
+   */
+  holdBack(ev: SimEvent): void {
+    if (ev.heapIndex >= 0) throw new Error(`event '${ev.name}' is scheduled: only a running event can be held back`);
+    if (ev.time !== this.clock.now) throw new Error(`event '${ev.name}' (${ev.time} ns) is not the one running now (${this.clock.now} ns)`);
+    ev.heapIndex = this.heap.length;
+    this.heap.push(ev);
+    this.siftUp(ev.heapIndex);
+    this.stopRequested = true;
+  }
+
   /** Runs the earliest event, advancing the clock to its time; false when the queue is empty. */
   runNext(): boolean {
     const ev = this.heap[0];

@@ -68,6 +68,25 @@ describe('the event queue', () => {
     expect(q.size).toBe(1);
   });
 
+  it('holds a running event back at its own (time, seq): the run stops, and goes on in the same order', () => {
+    const run = (hold: boolean) => {
+      const q = queue();
+      const log: string[] = [];
+      let ready = !hold;
+      q.at(5, 'a', () => log.push('a'));
+      const io = q.at(5, 'io', () => { if (!ready) { ready = true; q.holdBack(io); log.push('held'); return; } log.push('io'); });
+      q.at(5, 'b', () => log.push('b'));
+      q.at(6, 'c', () => log.push('c'));
+      while (q.runUntil(10) && q.clock.now < 10) { /* a held event ended the run early: run again */ }
+      return log.filter((x) => x !== 'held');
+    };
+    expect(run(true)).toEqual(run(false));
+    expect(run(true)).toEqual(['a', 'io', 'b', 'c']);
+    const q = queue();
+    const ev = q.at(3, 'x', () => {});
+    expect(() => q.holdBack(ev)).toThrow(/only a running event/);
+  });
+
   it('orders any mix of schedules and cancels like a stable sort by time', () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constant('schedule' as const), time: fc.integer({ min: 0, max: 50 }) }),

@@ -5,7 +5,7 @@
 // addresses passes them). While gdb holds the domain the whole host stops (all-stop, the
 // default), or with `othersRun` the domain is paused and the other domains run on.
 import type { Cpu, CpuWatchpoint, PhysMemory } from '@tachyxx/isa';
-import type { Domain, Host, Vcpu } from '@tachyxx/hypervisor';
+import type { Domain, Host, HostRunStop, Vcpu } from '@tachyxx/hypervisor';
 import { REG, type ExitEvent, type StopEvent } from './target.js';
 import { SLICE_INSNS, SliceTarget, cpuTranslation, readCpuReg, writeCpuReg } from './slice-target.js';
 import { cpuStop } from './bare-target.js';
@@ -201,7 +201,7 @@ export class DomainTarget extends SliceTarget {
   get holdsHost(): boolean { return this.mode === 'stopped' && !this.othersRun; }
 
   /** Driven: the outcome of one `host.run` of the outside loop (a debug stop, the domain's end). */
-  hostRan(why: 'all-shutdown' | 'time' | 'insn-limit' | 'idle' | 'debug'): void {
+  hostRan(why: HostRunStop): void {
     if (this.exited) return;
     const end = this.exitOf();
     if (end !== undefined) { this.driven(end); return; }

@@ -2,7 +2,7 @@
 // the host (pCPUs, world switch, traps at PL1, hypercall table, time) and vCPUs.
 export * from './memory/index.js';
 export * from './domain/index.js';
-export { Host, DEFAULT_BUS_SAMPLE_EVERY, type HostOptions } from './host/host.js';
+export { Host, DEFAULT_BUS_SAMPLE_EVERY, type HostOptions, type HostRunStop } from './host/host.js';
 export { HostError } from './host/host-error.js';
 export { hex64 } from './host/pcpu.js';
 export { SIM_TIME_MAX_NS } from './host/timers.js';

@@ -72,6 +72,13 @@ export interface HostServices {
    * timers is waiting for that work, not idle for good ("can never wake", docs/hypervisor.md).
    */
   addWakeSource(pending: () => boolean): void;
+  /**
+   * Simulated time cannot go on before `pending` settles: a device's completion event is due but
+   * the host file I/O it delivers has not finished. Call it from that event's action after
+   * `queue.holdBack(event)`: the host's run() returns 'io-wait' at once, and its caller awaits
+   * `Host.ioSettled()` before running again (the held event then runs first, in its place).
+   */
+  waitForIo(pending: Promise<unknown>): void;
 
   /** Raises the event upcall on `v` (vcpu_mark_events_pending); wakes it if it waits for one. */
   sendUpcall(v: Vcpu): void;

@@ -17,6 +17,8 @@ export interface DiskSpec {
   readonly access?: 'r' | 'w' | 'ro' | 'rw';
   /** Only raw here; anything else is refused with the reason. */
   readonly format?: string;
+  /** `discard` / `no-discard`: the backend's discard-enable (libxl's default: on for a writable disk). */
+  readonly discard?: boolean;
 }
 
 /**
@@ -41,8 +43,8 @@ export function vdevToDevid(vdev: string): number {
 
 /**
  * Adds vbd `spec` for `domid` (backend in `backendDomid`, default dom0), with libxl's keys:
- * backend params, mode, type, dev, removable, bootable, device-type; frontend virtual-device and
- * device-type. Refuses a non-raw format, and a file another domain already has open read-write
+ * backend params, mode, type, dev, removable, bootable, device-type, discard-enable; frontend
+ * virtual-device and device-type. Refuses a non-raw format, and a file another domain already has open read-write
  * (or that is wanted read-write while another domain has it at all): the check the Linux block
  * hotplug script's check_sharing makes for xl.
  */
@@ -69,9 +71,12 @@ export function addVbd(xs: XsClient, domid: number, spec: DiskSpec, backendDomid
       }
     }
   }
+  // libxl__device_disk_setdefault: discard_enable defaults to the disk being writable.
+  const discard = spec.discard ?? mode === 'w';
   return addDevice(xs, { kind: 'vbd', domid, devid, backendDomid }, {
     backend: {
       params: file, mode, type: 'phy', dev: spec.vdev, removable: '0', bootable: '1', 'device-type': 'disk',
+      'discard-enable': discard ? '1' : '0',
     },
     frontend: { 'virtual-device': String(devid), 'device-type': 'disk' },
   });
@@ -92,6 +97,7 @@ export interface LibxlDiskLike {
   readonly is_cdrom?: number;
   readonly backend_domname?: string;
   readonly specification?: string;
+  readonly discard_enable?: 'True' | 'False';
 }
 
 /**
@@ -109,5 +115,8 @@ export function diskSpecFromLibxl(d: LibxlDiskLike): DiskSpec {
   if (d.script !== undefined) throw new Error(`${what}: script=${d.script}: hotplug scripts are not run (the target must be a raw image file)`);
   if (d.backend_domname !== undefined && d.backend_domname !== 'Domain-0') throw new Error(`${what}: backend=${d.backend_domname}: only dom0 serves disks`);
   if (d.specification !== undefined && d.specification !== 'xen') throw new Error(`${what}: specification=${d.specification} is not supported (only xen's blkif)`);
-  return { target: d.pdev_path, vdev: d.vdev, access: d.readwrite === 0 ? 'r' : 'w', format: d.format ?? 'raw' };
+  return {
+    target: d.pdev_path, vdev: d.vdev, access: d.readwrite === 0 ? 'r' : 'w', format: d.format ?? 'raw',
+    ...(d.discard_enable !== undefined ? { discard: d.discard_enable === 'True' } : {}),
+  };
 }

@@ -17,7 +17,7 @@ import {
   type blkif_request_t, type blkif_response_t,
 } from '@tachyxx/abi';
 import { XenbusBackends } from '@tachyxx/xenbus';
-import { addVbd, BlkBackend, type DiskSpec } from '@tachyxx/pv-blk';
+import { addVbd, BlkBackend, type BlkBackendOptions, type DiskSpec } from '@tachyxx/pv-blk';
 
 const ROOT = resolvePath(import.meta.dirname, '../../..');
 export const HELLO = readFileSync(join(ROOT, 'guests/build/hello.elf'));
@@ -29,7 +29,7 @@ export const DATA_PAGES = 16;
 const SCRATCH_GPA = 0x8031_0000;
 const ENTRY = 112;
 
-export function blkHost() {
+export function blkHost(o: Omit<Partial<BlkBackendOptions>, 'host' | 'gnt'> = {}) {
   const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
   const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 128, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
   const log: string[] = [];
@@ -45,13 +45,38 @@ export function blkHost() {
   const store = attachXenstore(host, evtchn);
   const dom0xs = connectLocal(store.xs, 0);
   const backends = new XenbusBackends({ host, xs: connectLocal(store.xs, 0), evtchn, gnt });
-  const blk = new BlkBackend({ host, gnt });
+  const blk = new BlkBackend({ host, gnt, ...o });
   backends.register(blk);
-  const settle = () => { host.queue.runUntil(host.clock.now); };
+  // As the pv-blk component does: requests in flight will wake a frontend blocked on them.
+  host.addWakeSource(() => blk.inFlight > 0);
+  /** Runs what is due now (xenstore watches, the handshake); no device I/O may be due here. */
+  const settle = () => {
+    host.queue.runUntil(host.clock.now);
+    if (host.ioWaiting) throw new Error('settle: a completion waits for host I/O (use await advance())');
+  };
+  /**
+   * Runs events up to simulated time `t`; a completion due before its host file I/O has finished
+   * stops the queue (held back): wait for that I/O, as the host's run loop does, and go on.
+   */
+  const runTo = async (t: number) => {
+    for (;;) {
+      host.queue.runUntil(t);
+      if (!host.ioWaiting) return;
+      await host.ioSettled();
+    }
+  };
   /** Runs simulated time forward by `ns` (completions are delivered by host events). */
-  const advance = (ns = 10_000_000) => { host.queue.runUntil(host.clock.now + ns); };
+  const advance = (ns = 10_000_000) => runTo(host.clock.now + ns);
+  /** host.run() with the waits for host I/O its caller owes it (as the toolstack's runner). */
+  const run = async (o: { maxInsns?: number; untilNs?: number }) => {
+    for (;;) {
+      const why = host.run(o);
+      if (why !== 'io-wait') return why;
+      await host.ioSettled();
+    }
+  };
   const dom0Maps = () => (gnt.statsJson() as { liveMappings: number }).liveMappings;
-  return { host, evtchn, gnt, store, xs: store.xs, dom0xs, backends, blk, log, settle, advance, dom0Maps, consoleText };
+  return { host, evtchn, gnt, store, xs: store.xs, dom0xs, backends, blk, log, settle, runTo, advance, run, dom0Maps, consoleText };
 }
 export type BlkHost = ReturnType<typeof blkHost>;
 
@@ -95,7 +120,7 @@ export class TsBlkFrontend {
   backendState(): number { return Number(this.xs.tryRead(`${this.backendDir()}/state`)); }
   setState(s: number): void { this.xs.write(`${this.dir}/state`, String(s)); this.h.settle(); }
 
-  connect(o: { grantData?: boolean } = {}): void {
+  connect(o: { grantData?: boolean; persistent?: boolean } = {}): void {
     const a = this.d.access;
     a.write(RING_GPA, new Uint8Array(4096));
     a.writeU32(RING_GPA + 4, 1);
@@ -110,6 +135,7 @@ export class TsBlkFrontend {
       this.xs.write(`${this.dir}/ring-ref`, String(this.ref), tx);
       this.xs.write(`${this.dir}/event-channel`, String(this.port), tx);
       this.xs.write(`${this.dir}/protocol`, 'arm-abi', tx);
+      if (o.persistent) this.xs.write(`${this.dir}/feature-persistent`, '1', tx);
       this.xs.write(`${this.dir}/state`, String(XenbusState.Initialised), tx);
     });
     this.h.settle();

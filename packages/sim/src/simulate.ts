@@ -143,6 +143,9 @@ export function simulateDomains(o: SimulateDomainsOptions): DomainsRun {
   const maxInsns = o.maxInsns ?? Infinity;
   const t0 = performance.now();
   const stop = booted.host.run({ maxInsns });
+  // Device file I/O completes asynchronously: a synchronous run cannot wait for it (the sweep
+  // attaches no disks; `tachyxx run` and the host daemon wait with Host.ioSettled()).
+  if (stop === 'io-wait') throw new Error('simulateDomains: a device waits for host file I/O, which a synchronous run cannot wait for (use an async loop with Host.ioSettled())');
   const run = finishDomains(booted, stop, (performance.now() - t0) / 1000, maxInsns);
   booted.assembled.close();
   return run;

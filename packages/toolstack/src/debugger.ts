@@ -8,6 +8,7 @@ import { isAbsolute } from 'node:path';
 import { DomainTarget, GdbServer, type GdbAddress } from '@tachyxx/gdbstub';
 import { ToolstackError } from './protocol.js';
 import type { Toolstack } from './toolstack.js';
+import type { HostRunStop } from '@tachyxx/hypervisor';
 
 /** Longest Unix socket path (sun_path is 108 bytes with the NUL, Linux `UNIX_PATH_MAX`). */
 export const MAX_UNIX_PATH = 107;
@@ -61,7 +62,7 @@ export class Debuggers {
   get holdsHost(): boolean { return this.active?.target.holdsHost ?? false; }
 
   /** The run loop's `host.run` outcome (a breakpoint, a step, the domain's end). */
-  hostRan(why: 'all-shutdown' | 'time' | 'insn-limit' | 'idle' | 'debug'): void {
+  hostRan(why: HostRunStop): void {
     this.active?.target.hostRan(why);
   }
 

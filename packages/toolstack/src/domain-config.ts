@@ -169,7 +169,7 @@ export function toBuildSpec(raw: unknown, topo: CpuTopology): BuildSpec {
     hard.push(h !== undefined ? affinity(h, topo, `cpus (vCPU ${i})`) : hardAll);
     soft.push(s !== undefined ? affinity(s, topo, `cpus_soft (vCPU ${i})`) : softAll);
   }
-  const perVcpuHard = b.vcpu_hard_affinity !== undefined && b.vcpu_hard_affinity.length > 0;
+  const perVcpuHard = Array.isArray(b.vcpu_hard_affinity) && b.vcpu_hard_affinity.length > 0;
   const pool = typeof c.pool_name === 'string' && c.pool_name ? c.pool_name : null;
 
   // disks: attached by the builder (pv-blk's blkback). The rest have no backend.

@@ -125,6 +125,19 @@ export interface ListEntry {
   config?: unknown;
 }
 
+/** One row of `xl block-list` (libxl_diskinfo: the frontend's state, event channel and ring-ref; -1 when absent). */
+export interface BlockEntry {
+  domid: number;
+  devid: number;
+  vdev: string;
+  backendId: number;
+  frontendId: number;
+  state: number;
+  evtch: number;
+  rref: number;
+  backend: string;
+}
+
 export interface VcpuEntry {
   name: string;
   domid: number;
@@ -287,6 +300,9 @@ export const OP_ARGS = {
   stats: {},
   'debug-attach': { domain: 'domain', listen: 'name', othersRun: 'bool' },
   'debug-detach': { domain: 'domain' },
+  'block-attach': { domain: 'domain', disk: 'config' },
+  'block-list': { ...DOMAIN_ARGS },
+  'block-detach': { domain: 'domain', vdev: 'name' },
 } as const satisfies Readonly<Record<string, Readonly<Record<string, ArgKind>>>>;
 
 /** Every op the host serves, in OP_ARGS order. */

@@ -14,6 +14,10 @@
  *   while control-socket I/O keeps arriving (`noteIo()`), the loop takes up to IO_TURNS extra
  *   turns before the next slice (a connection flood is drained at thousands per second and an
  *   xl request is not queued behind it; the guests keep most of the CPU).
+ * - A device completion is due in simulated time but its host file I/O has not finished
+ *   (run() says 'io-wait'): the loop sleeps until that I/O settles (`Host.ioSettled()`), then runs
+ *   on; simulated time does not move meanwhile, so the guests see the same run whatever the
+ *   host disk does. Control-socket requests are served while it waits.
  */
 
 /** Extra event-loop turns for client I/O before a busy slice, while each turn brings new I/O. */
@@ -48,6 +52,10 @@ export class HostRunner {
   onError: (e: Error) => void = () => {};
   private sawIo = false;
   private ioTurns = 0;
+  /** Waiting for a device's host I/O (run() said 'io-wait'); the settle kicks the loop. */
+  private ioWait = false;
+  /** Times the loop waited for a device's host I/O. */
+  ioWaits = 0;
 
   constructor(private readonly ts: Toolstack, o: HostRunnerOptions = {}) {
     this.paced = o.paced ?? true;
@@ -80,7 +88,7 @@ export class HostRunner {
 
   /** Something may have become runnable: run a slice soon. */
   kick(): void {
-    if (this.stopped || this.immediate) return;
+    if (this.stopped || this.immediate || this.ioWait) return;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -89,7 +97,7 @@ export class HostRunner {
   }
 
   private schedule(ms: number): void {
-    if (this.stopped) return;
+    if (this.stopped || ms < 0) return;
     if (ms <= 0) this.immediate ??= setImmediate(() => this.loop());
     else if (!this.timer) this.timer = setTimeout(() => this.loop(), ms);
   }
@@ -118,10 +126,27 @@ export class HostRunner {
     }
   }
 
-  /** One turn: returns how long to wait before the next (0 = at once). */
+  /**
+   * The run waits for host I/O: sleep until it settles (no polling), then run on. The wall time
+   * waited does not count as simulated idle time (the clock stays where the completion is due).
+   */
+  private waitIo(): number {
+    this.ioWaits++;
+    this.ioWait = true;
+    void this.ts.host.ioSettled().then(() => {
+      this.ioWait = false;
+      this.lastWall = performance.now();
+      this.kick();
+    });
+    this.ts.afterSlice();
+    return -1;
+  }
+
+  /** One turn: returns how long to wait before the next (0 = at once, -1 = until kicked). */
   step(): number {
     const ts = this.ts;
     const host = ts.host;
+    if (host.ioWaiting) return this.waitIo();
     const wall = performance.now();
     const now = host.clock.now;
     if (ts.debug.holdsHost) {
@@ -135,6 +160,11 @@ export class HostRunner {
       const t0 = performance.now();
       const why = host.run({ untilNs: now + this.sliceNs, maxInsns: host.instructions() + this.budget });
       ts.debug.hostRan(why);
+      if (why === 'io-wait') {
+        this.busyMs += performance.now() - t0;
+        this.slices++;
+        return this.waitIo();
+      }
       const dt = performance.now() - t0;
       this.busyMs += dt;
       this.slices++;
@@ -156,6 +186,11 @@ export class HostRunner {
       const t0 = performance.now();
       const why = host.run({ untilNs: until, maxInsns: host.instructions() + this.budget });
       ts.debug.hostRan(why);
+      if (why === 'io-wait') {
+        this.busyMs += performance.now() - t0;
+        this.slices++;
+        return this.waitIo();
+      }
       // The armed timers can wake nobody (a wfi with nothing enabled): the host says so at once.
       // Unpaced, the daemon's clock still runs them in steps between idle polls (uptime goes on).
       if (why === 'idle' && !this.paced && host.clock.now < until) host.queue.runUntil(until);

@@ -78,14 +78,16 @@ export interface XenbusDevice {
   readonly state: number;
   /** The frontend's state as last read. */
   readonly frontendState: number;
-  /** The connected ring (null while not Connected). */
+  /** The connected ring (queue 0's with several queues; null while not Connected). */
   readonly ring: GrantBackRing | null;
+  /** Every queue's ring, in queue order (one without multi-queue; empty while not Connected). */
+  readonly rings: readonly GrantBackRing[];
   /** Set when the device was disabled for a fault (cleared when the frontend closes). */
   readonly fault: string | null;
   /** The backend's own per-device data. */
   data: unknown;
-  /** Sends an event to the frontend (counted). */
-  notifyFrontend(): void;
+  /** Sends an event to the frontend (counted) on `queue`'s event channel (default 0). */
+  notifyFrontend(queue?: number): void;
   /** Runs `Backend.notify` again after `ns` (a rate limiter's retry timer). */
   retryIn(ns: number): void;
   /** Simulated now (ns). */
@@ -96,11 +98,23 @@ export interface XenbusDevice {
 export interface Backend<Req = unknown, Rsp = unknown> {
   readonly kind: DeviceKind;
   readonly ringType: RingType<Req, Rsp>;
+  /**
+   * Multi-page rings: the largest `ring-page-order` the backend accepts (it advertises it as
+   * `max-ring-page-order` itself, as Linux blkback does in probe). Unset: one page, `ring-ref` only.
+   */
+  readonly maxRingPageOrder?: number;
+  /**
+   * Multi-queue: the most queues the backend serves (it advertises `multi-queue-max-queues`
+   * itself). The frontend's `multi-queue-num-queues` (1..max) then names `queue-N/` directories
+   * with each queue's ring refs and event channel, as Linux blkback's connect_ring reads them;
+   * `connect` is called once per queue. Unset: one queue, its keys in the frontend directory.
+   */
+  readonly maxQueues?: number;
   /** A new device appeared in the backend dir: check its configuration. 0 or -errno (device refused). */
   probe(dev: XenbusDevice, xs: XsClient): number;
-  /** The frontend published its ring: start serving it. 0 or -errno (device closes). */
-  connect(dev: XenbusDevice, ring: GrantBackRing<Req, Rsp>): number;
-  /** The frontend notified (or a retry timer fired): consume requests, answer them. */
+  /** The frontend published its ring (queue `queue` of several): start serving it. 0 or -errno (device closes). */
+  connect(dev: XenbusDevice, ring: GrantBackRing<Req, Rsp>, queue?: number): number;
+  /** The frontend notified on `ring`'s channel (or a retry timer fired): consume requests, answer them. */
   notify(dev: XenbusDevice, ring: GrantBackRing<Req, Rsp>): void;
   /** The ring goes away (it is unmapped right after): drop in-flight work. */
   disconnect(dev: XenbusDevice): void;
@@ -126,8 +140,9 @@ class Device implements XenbusDevice {
   readonly limiter: RateLimiter | null;
   state: number = XenbusState.Initialising;
   frontendState: number = XenbusState.Unknown;
-  ring: GrantBackRing | null = null;
-  port = -1;
+  rings: GrantBackRing[] = [];
+  ports: number[] = [];
+  get ring(): GrantBackRing | null { return this.rings[0] ?? null; }
   fault: string | null = null;
   data: unknown = undefined;
   readonly watchToken: string;
@@ -149,10 +164,11 @@ class Device implements XenbusDevice {
     this.watchToken = `xenbus-fe:${this.kind}/${domid}/${devid}`;
     this.retry = new SimEvent(`xenbus.${this.kind}.d${domid}-${devid}.retry`, () => this.owner.kick(this));
   }
-  notifyFrontend(): void {
-    if (this.port <= 0) return;
+  notifyFrontend(queue = 0): void {
+    const port = this.ports[queue] ?? -1;
+    if (port <= 0) return;
     this.stats.eventsOut.value++;
-    this.owner.evtchn.notify(this.port);
+    this.owner.evtchn.notify(port);
   }
   retryIn(ns: number): void {
     if (this.retry.heapIndex >= 0) return;
@@ -227,12 +243,18 @@ export class XenbusBackends {
     return true;
   }
 
-  /** Runs the backend's notify for `dev` (the frontend's event, or a retry timer). */
-  kick(dev: XenbusDevice): void {
+  /** Runs the backend's notify for `dev`'s queue `queue`, or every queue (the frontend's event, or a retry timer). */
+  kick(dev: XenbusDevice, queue?: number): void {
     const d = dev as Device;
     if (this.devices.get(this.key(d)) !== d || !d.ring || d.state !== XenbusState.Connected) return;
-    d.reg.backend.notify(d, d.ring);
-    if (d.ring && d.ring.fault !== null) this.disable(d, d.ring.fault);
+    const rings = d.rings;
+    for (let q = queue ?? 0; q < (queue === undefined ? rings.length : queue + 1); q++) {
+      const ring = rings[q];
+      if (!ring) return;
+      d.reg.backend.notify(d, ring);
+      if (ring.fault !== null) return this.disable(d, ring.fault);
+      if (d.rings !== rings) return; // disabled or reconnected meanwhile
+    }
   }
 
   private schedule(): void {
@@ -348,20 +370,52 @@ export class XenbusBackends {
   private connect(dev: Device): void {
     this.disconnect(dev); // blkback: make sure nothing is left from an earlier connection
     const fe = dev.paths.frontend;
-    const ref = decimal(this.xs.tryRead(`${fe}/ring-ref`) ?? '');
-    const rport = decimal(this.xs.tryRead(`${fe}/event-channel`) ?? '');
-    if (ref < 0 || rport <= 0) return this.failConnect(dev, -Errno.EINVAL, `reading ${fe}/ring-ref and event-channel`);
-    const ring = mapBackRing(this.gnt, dev.domid, ref, dev.reg.backend.ringType, this.backendDomid);
-    if (typeof ring === 'number') return this.failConnect(dev, -Errno.EINVAL, `mapping ring-ref ${ref}: ${gntstName(ring)}`);
-    dev.ring = ring;
-    const port = this.evtchn.bindInterdomain(dev.domid, rport, () => {
-      dev.stats.eventsIn.value++;
-      this.kick(dev);
-    });
-    if (port < 0) return this.failConnect(dev, port, `binding event-channel ${rport}`);
-    dev.port = port;
-    const rc = dev.reg.backend.connect(dev, ring);
-    if (rc < 0) return this.failConnect(dev, rc, 'backend connect');
+    const backend = dev.reg.backend;
+    // connect_ring: multi-queue-num-queues (1 when absent) against the backend's maximum.
+    let queues = 1;
+    const qNode = backend.maxQueues === undefined ? null : this.xs.tryRead(`${fe}/multi-queue-num-queues`);
+    if (qNode !== null && qNode !== undefined) {
+      queues = decimal(qNode);
+      if (queues < 1 || queues > backend.maxQueues!) return this.failConnect(dev, -Errno.ENOSYS, `guest requested ${qNode.slice(0, 16)} queues, exceeding the maximum of ${backend.maxQueues}.`);
+    }
+    // read_per_ring_refs: ring-page-order (when the backend offers multi-page rings, in the
+    // frontend directory) names ring-ref0..2^order-1; without it, one page at ring-ref. With
+    // several queues, the refs and the event channel are under queue-N/.
+    const maxOrder = backend.maxRingPageOrder;
+    const orderNode = maxOrder === undefined ? null : this.xs.tryRead(`${fe}/ring-page-order`);
+    let order = -1;
+    if (orderNode !== null && orderNode !== undefined) {
+      order = decimal(orderNode);
+      if (order < 0 || order > maxOrder!) return this.failConnect(dev, -Errno.EINVAL, `${fe}/request ${orderNode.slice(0, 16)} ring page order exceed max:${maxOrder}`);
+    }
+    for (let q = 0; q < queues; q++) {
+      const dir = queues === 1 ? fe : `${fe}/queue-${q}`;
+      const rport = decimal(this.xs.tryRead(`${dir}/event-channel`) ?? '');
+      if (rport <= 0) return this.failConnect(dev, -Errno.EINVAL, `reading ${dir}/event-channel`);
+      const refs: number[] = [];
+      if (order >= 0) {
+        for (let i = 0; i < 1 << order; i++) {
+          const r = decimal(this.xs.tryRead(`${dir}/ring-ref${i}`) ?? '');
+          if (r < 0) return this.failConnect(dev, -Errno.EINVAL, `reading ${dir}/ring-ref${i}`);
+          refs.push(r);
+        }
+      } else {
+        const ref = decimal(this.xs.tryRead(`${dir}/ring-ref`) ?? '');
+        if (ref < 0) return this.failConnect(dev, -Errno.EINVAL, `reading ${dir}/ring-ref`);
+        refs.push(ref);
+      }
+      const ring = mapBackRing(this.gnt, dev.domid, refs, backend.ringType, this.backendDomid);
+      if (typeof ring === 'number') return this.failConnect(dev, -Errno.EINVAL, `mapping ring-ref ${refs.join(',')}: ${gntstName(ring)}`);
+      dev.rings.push(ring);
+      const port = this.evtchn.bindInterdomain(dev.domid, rport, () => {
+        dev.stats.eventsIn.value++;
+        this.kick(dev, q);
+      });
+      if (port < 0) return this.failConnect(dev, port, `binding ${dir}/event-channel ${rport}`);
+      dev.ports.push(port);
+      const rc = queues === 1 ? backend.connect(dev, ring) : backend.connect(dev, ring, q);
+      if (rc < 0) return this.failConnect(dev, rc, 'backend connect');
+    }
     dev.stats.connects.value++;
     this.switchState(dev, XenbusState.Connected);
     this.kick(dev); // requests queued before we connected
@@ -376,7 +430,7 @@ export class XenbusBackends {
 
   /** A frontend fault: the device (only) is shut, with a log line. */
   private disable(dev: Device, why: string): void {
-    if (dev.fault !== null && !dev.ring) return;
+    if (dev.fault !== null && dev.rings.length === 0) return;
     dev.stats.faults.value++;
     this.host.log(`(XEN) xenbus: ${dev.nodename}: ${why}; device disabled`);
     this.disconnect(dev);
@@ -386,15 +440,15 @@ export class XenbusBackends {
   }
 
   private disconnect(dev: Device): void {
-    if (!dev.ring && dev.port <= 0) return;
-    if (dev.ring) dev.reg.backend.disconnect(dev);
-    if (dev.port > 0) this.evtchn.unbind(dev.port);
-    dev.port = -1;
-    if (dev.ring) {
-      const st = dev.ring.unmap();
+    if (dev.rings.length === 0 && dev.ports.length === 0) return;
+    if (dev.rings.length) dev.reg.backend.disconnect(dev);
+    for (const port of dev.ports) if (port > 0) this.evtchn.unbind(port);
+    dev.ports = [];
+    for (const ring of dev.rings) {
+      const st = ring.unmap();
       if (st !== Gntst.okay) this.host.log(`(XEN) xenbus: ${dev.nodename}: unmap of the ring failed: ${gntstName(st)}`);
     }
-    dev.ring = null;
+    dev.rings = [];
     dev.stats.disconnects.value++;
     const r = dev.retry;
     if (r.heapIndex >= 0) this.host.queue.cancel(r);

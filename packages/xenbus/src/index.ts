@@ -1,5 +1,5 @@
 // @tachyxx/xenbus: the split-driver layer every PV backend stands on.
-export { mapBackRing, GrantBackRing, RING_HEADER_BYTES, type RingGrantTables } from './ring.js';
+export { mapBackRing, GrantBackRing, RING_HEADER_BYTES, XENBUS_MAX_RING_GRANT_ORDER, XENBUS_MAX_RING_GRANTS, type RingGrantTables } from './ring.js';
 export { TokenBucket, RateLimiter, type TokenBucketConfig, type RateLimiterConfig } from './rate-limiter.js';
 export {
   DEVICE_TYPES, MAX_DEVID, devicePaths, addDevice, requestRemove, destroyDevice, destroyDomainDevices,

@@ -27,29 +27,48 @@ const RSP_EVENT = 12;
 /** What a backend needs from the grant tables (GrantTables fits). */
 export type RingGrantTables = Pick<GrantTables, 'mapForeign' | 'unmapForeign'>;
 
+/** Pages of a multi-page ring, at most (Linux's XENBUS_MAX_RING_GRANTS: 1 << XENBUS_MAX_RING_GRANT_ORDER). */
+export const XENBUS_MAX_RING_GRANT_ORDER = 4;
+export const XENBUS_MAX_RING_GRANTS = 1 << XENBUS_MAX_RING_GRANT_ORDER;
+const PAGE = 4096;
+
 /**
- * Maps grant `ref` of `domid` (the frontend's `ring-ref`) read-write as domain `as` and returns a
- * back ring over it, or the GNTST_* status (negative) when the grant cannot be mapped (an unknown
- * ref, a grant to another domain, a read-only grant, a dead domain).
+ * Maps the frontend's ring grant(s) of `domid` read-write as domain `as` and returns a back ring
+ * over them (Linux's xenbus_map_ring_valloc: `refs` are the pages in order, ring-ref0.. of a
+ * multi-page ring), or the GNTST_* status (negative) when one cannot be mapped (an unknown ref, a
+ * grant to another domain, a read-only grant, a dead domain): then nothing stays mapped.
  */
-export function mapBackRing<Req, Rsp>(gnt: RingGrantTables, domid: number, ref: number, type: RingType<Req, Rsp>, as = 0): GrantBackRing<Req, Rsp> | number {
-  if (!Number.isInteger(ref) || ref < 0 || ref > 0xffff_ffff) return Gntst.bad_gntref;
-  const m = gnt.mapForeign(domid, ref, { as });
-  if ('status' in m) return m.status;
-  if (m.readonly) {
-    gnt.unmapForeign(m.handle, as);
-    return Gntst.permission_denied;
+export function mapBackRing<Req, Rsp>(gnt: RingGrantTables, domid: number, refs: number | readonly number[], type: RingType<Req, Rsp>, as = 0): GrantBackRing<Req, Rsp> | number {
+  const list = typeof refs === 'number' ? [refs] : refs;
+  if (list.length < 1 || list.length > XENBUS_MAX_RING_GRANTS || (list.length & (list.length - 1)) !== 0) return Gntst.general_error;
+  const maps: ForeignMapping[] = [];
+  const undo = (st: number) => { for (const m of maps) gnt.unmapForeign(m.handle, as); return st; };
+  for (const ref of list) {
+    if (!Number.isInteger(ref) || ref < 0 || ref > 0xffff_ffff) return undo(Gntst.bad_gntref);
+    const m = gnt.mapForeign(domid, ref, { as });
+    if ('status' in m) return undo(m.status);
+    maps.push(m);
+    if (m.readonly) return undo(Gntst.permission_denied);
   }
-  return new GrantBackRing(gnt, m, type, as);
+  return new GrantBackRing(gnt, maps, type, as);
 }
 
 export class GrantBackRing<Req = unknown, Rsp = unknown> {
   /** The backend's private indexes (rsp_prod_pvt, req_cons). */
   readonly back: BackRing<Req, Rsp>;
-  /** Header accessors and slot offsets; used for *reads* only. */
+  /**
+   * The ring's geometry (nr_ents, slot offsets). For a one-page ring its view is the shared page
+   * (read only through it); for a multi-page ring it is not the shared memory: read the header
+   * with `header()`.
+   */
   readonly sring: SharedRing<Req, Rsp>;
+  /** The first page's mapping (the header's). */
+  readonly mapping: ForeignMapping;
+  /** Pages in the ring (1, 2, 4, 8 or 16). */
+  readonly pages: number;
   /** Why the ring stopped (a bogus index, a failed write, unmapped), or null while it works. */
   fault: string | null = null;
+  private readonly mappings: readonly ForeignMapping[];
   private readonly view: DataView;
   private readonly scratch: Uint8Array;
   private readonly scratchView: DataView;
@@ -57,10 +76,13 @@ export class GrantBackRing<Req = unknown, Rsp = unknown> {
   private readonly u32View = new DataView(this.u32.buffer);
   private mapped = true;
 
-  constructor(private readonly gnt: RingGrantTables, readonly mapping: ForeignMapping, readonly type: RingType<Req, Rsp>, private readonly as = 0) {
-    const b = mapping.bytes;
+  constructor(private readonly gnt: RingGrantTables, mappings: ForeignMapping | readonly ForeignMapping[], readonly type: RingType<Req, Rsp>, private readonly as = 0) {
+    this.mappings = Array.isArray(mappings) ? mappings : [mappings as ForeignMapping];
+    this.mapping = this.mappings[0]!;
+    this.pages = this.mappings.length;
+    const b = this.mapping.bytes;
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    this.sring = new SharedRing(this.view, type, 0, b.byteLength);
+    this.sring = this.pages === 1 ? new SharedRing(this.view, type, 0, b.byteLength) : new SharedRing(new DataView(new ArrayBuffer(this.pages * PAGE)), type, 0, this.pages * PAGE);
     this.back = new BackRing(this.sring, 0);
     this.scratch = new Uint8Array(type.entrySize);
     this.scratchView = new DataView(this.scratch.buffer);
@@ -87,10 +109,29 @@ export class GrantBackRing<Req = unknown, Rsp = unknown> {
 
   /** RING_COPY_REQUEST of slot req_cons into `out`, then req_cons++. Call only after `available() > 0`. */
   takeRequest(out: Req): Req {
-    const b = this.back;
-    this.type.req.read(this.view, this.sring.entry(b.req_cons), out);
-    b.req_cons = (b.req_cons + 1) >>> 0;
+    this.takeRequestBytes(this.scratch);
+    this.type.req.read(this.scratchView, 0, out);
     return out;
+  }
+
+  /**
+   * RING_COPY_REQUEST of slot req_cons as raw bytes into `out` (at least the slot size), then
+   * req_cons++: for a protocol whose slot is a union decoded by its first byte (blkif's
+   * discard/indirect requests). Call only after `available() > 0`. A slot of a multi-page ring
+   * may straddle two pages: it is copied from both.
+   */
+  takeRequestBytes(out: Uint8Array): void {
+    const b = this.back;
+    const off = this.sring.entry(b.req_cons);
+    const n = this.type.entrySize;
+    let page = off >> 12;
+    let src = this.mappings[page]!.bytes;
+    let o = off & (PAGE - 1);
+    for (let i = 0; i < n; i++, o++) {
+      if (o === PAGE) { src = this.mappings[++page]!.bytes; o = 0; }
+      out[i] = src[o]!;
+    }
+    b.req_cons = (b.req_cons + 1) >>> 0;
   }
 
   /** Writes `rsp` into slot rsp_prod_pvt (through the mapping) and advances it. False on a fault. */
@@ -124,12 +165,17 @@ export class GrantBackRing<Req = unknown, Rsp = unknown> {
     return this.available();
   }
 
-  /** Unmaps the grant (idempotent); the ring is unusable afterwards. Returns the GNTST status of the unmap (0 when already unmapped). */
+  /** Unmaps the grants (idempotent); the ring is unusable afterwards. Returns the GNTST status of the first failed unmap (0 when all went, or already unmapped). */
   unmap(): number {
     if (!this.mapped) return Gntst.okay;
     this.mapped = false;
     if (this.fault === null) this.fault = 'ring unmapped';
-    return this.gnt.unmapForeign(this.mapping.handle, this.as);
+    let st: number = Gntst.okay;
+    for (const m of this.mappings) {
+      const r = this.gnt.unmapForeign(m.handle, this.as);
+      if (r !== Gntst.okay && st === Gntst.okay) st = r;
+    }
+    return st;
   }
 
   /** Header values as the page holds them now (for logs and tests). */
@@ -143,8 +189,13 @@ export class GrantBackRing<Req = unknown, Rsp = unknown> {
     return this.store(off, this.u32);
   }
 
+  /** Stores `src` at ring offset `off` through the page mapping(s) it falls in. */
   private store(off: number, src: Uint8Array): boolean {
-    const rc = this.mapping.write(off, src);
+    const page = off >> 12;
+    const o = off & (PAGE - 1);
+    const first = Math.min(src.length, PAGE - o);
+    let rc = this.mappings[page]!.write(o, first === src.length ? src : src.subarray(0, first));
+    if (rc === 0 && first < src.length) rc = this.mappings[page + 1]!.write(0, src.subarray(first));
     if (rc === 0) return true;
     this.fault = `store at ring offset ${off} failed: ${rc === -Errno.ENOENT ? 'grant unmapped' : `errno ${rc}`}`;
     return false;

@@ -97,7 +97,10 @@ export async function runDomains(o: RunDomainsOptions): Promise<number> {
   let why: DomainsStop | 'signal' | 'epipe';
   try {
     for (;;) {
-      why = host.run({ maxInsns: o.maxInsns, untilNs: host.clock.now + RUN_SLICE_NS });
+      const stop = host.run({ maxInsns: o.maxInsns, untilNs: host.clock.now + RUN_SLICE_NS });
+      // A device completion waits for its host file I/O: sleep until it is done (no polling).
+      if (stop === 'io-wait') { await host.ioSettled(); continue; }
+      why = stop;
       if (why !== 'time') break;
       out.tick();
       await new Promise((res) => setImmediate(res));

@@ -73,6 +73,9 @@ export interface HostOptions {
 /** Default sampling period of TRAP and HYPERCALL bus events. */
 export const DEFAULT_BUS_SAMPLE_EVERY = 16;
 
+/** Why Host.run() returned. */
+export type HostRunStop = 'all-shutdown' | 'time' | 'insn-limit' | 'idle' | 'debug' | 'io-wait';
+
 const hex = hex64;
 /** Events the idle fast path runs before it looks for a deadlock again. */
 const IDLE_EVENTS_PER_ROUND = 1024;
@@ -150,6 +153,26 @@ export class Host implements HostServices {
   wakeSourcePending(): boolean {
     for (const w of this.wakeSources) if (w()) return true;
     return false;
+  }
+  private ioWaits: Promise<unknown>[] = [];
+  /** Holds the run until `pending` settles (a device's host I/O): see HostServices. */
+  waitForIo(pending: Promise<unknown>): void { this.ioWaits.push(pending); }
+  /** A device event is held back waiting for host I/O: run() returns 'io-wait' until it settles. */
+  get ioWaiting(): boolean { return this.ioWaits.length > 0; }
+  /**
+   * Resolves once the host I/O the run waits for has finished (at once when it waits for none);
+   * then run() again. Never rejects (an I/O error is the device's to report, as a response).
+   */
+  ioSettled(): Promise<void> {
+    const ps = this.ioWaits;
+    if (!ps.length) return Promise.resolve();
+    // Resume in the event loop's check phase (setImmediate), not in the microtask right after the
+    // first I/O callback: the other I/O callbacks of the same poll phase (requests that finished
+    // together) are then in, and the run does not stop again at once for each of them.
+    return Promise.allSettled(ps).then(() => new Promise<void>((res) => setImmediate(() => {
+      this.ioWaits = this.ioWaits.filter((p) => !ps.includes(p));
+      res();
+    })));
   }
   private readonly createHooks: ((d: Domain<Vcpu>) => void)[] = [];
   private readonly destroyHooks: ((d: Domain<Vcpu>) => void)[] = [];
@@ -281,11 +304,14 @@ export class Host implements HostServices {
 
   /**
    * Runs until every domain has shut down, `untilNs` of simulated time has passed, or the
-   * total retired instructions reach `maxInsns`. Returns why it stopped.
+   * total retired instructions reach `maxInsns`. Returns why it stopped; 'io-wait': a device's
+   * completion is due and its host I/O has not finished (await `ioSettled()`, then run again:
+   * the run goes on exactly as if it had not stopped).
    */
-  run({ untilNs = Infinity, maxInsns = Infinity }: { untilNs?: number; maxInsns?: number } = {}): 'all-shutdown' | 'time' | 'insn-limit' | 'idle' | 'debug' {
+  run({ untilNs = Infinity, maxInsns = Infinity }: { untilNs?: number; maxInsns?: number } = {}): HostRunStop {
     this.debugStopped = null;
     for (;;) {
+      if (this.ioWaits.length) return 'io-wait';
       this.serviceReschedules();
       if (this.allShutDown()) return 'all-shutdown';
       const now = this.clock.now;
@@ -301,8 +327,9 @@ export class Host implements HostServices {
         // The same events in the same order as stepping round by round, at a fraction of the cost.
         // Bounded, so that a timer that fired without waking anyone is seen by the check above.
         let n = 0;
-        while (n++ < IDLE_EVENTS_PER_ROUND && this.queue.nextDeadline() <= untilNs && !this.stopRun && !this.pcpus.some((p) => p.reschedule)) this.queue.runNext();
+        while (n++ < IDLE_EVENTS_PER_ROUND && this.queue.nextDeadline() <= untilNs && !this.stopRun && !this.ioWaits.length && !this.pcpus.some((p) => p.reschedule)) this.queue.runNext();
         this.stopRun = false;
+        if (this.ioWaits.length) return 'io-wait';
         if (n > 1) continue;
       }
       // One pCPU has no peers to keep in step with: it runs up to the next event.

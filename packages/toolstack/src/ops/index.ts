@@ -1,6 +1,7 @@
 // The toolstack's op table: one entry per op of OP_ARGS (protocol.ts), each with its argument
 // shape and handler. A missing or extra op is a compile error here.
 import type { OpName } from '../protocol.js';
+import { BLOCK_OPS } from './block.js';
 import { CONSOLE_OPS } from './console.js';
 import { CPUPOOL_OPS } from './cpupool.js';
 import { DEBUG_OPS } from './debug.js';
@@ -10,7 +11,7 @@ import { MEMORY_OPS } from './memory.js';
 import type { OpEntry, OpTable } from './types.js';
 import { VCPU_OPS } from './vcpu.js';
 
-export const OP_TABLE: OpTable<OpName> = Object.freeze({ ...HOST_OPS, ...DOMAIN_OPS, ...CONSOLE_OPS, ...VCPU_OPS, ...MEMORY_OPS, ...CPUPOOL_OPS, ...DEBUG_OPS });
+export const OP_TABLE: OpTable<OpName> = Object.freeze({ ...HOST_OPS, ...DOMAIN_OPS, ...CONSOLE_OPS, ...VCPU_OPS, ...MEMORY_OPS, ...CPUPOOL_OPS, ...DEBUG_OPS, ...BLOCK_OPS });
 
 /** The entry of op `name`, or undefined (own properties only: `__proto__` is no op). */
 export function opEntry(name: string): OpEntry | undefined {
