@@ -305,11 +305,11 @@ int net_udp_send(struct net_stack *ns, uint32_t dst, uint16_t sport, uint16_t dp
 	net_put16(u + 6, 0);
 	memcpy(u + UDP_HLEN, data, len);
 	uint32_t ps = net_pseudo_sum(ns->ip, dst, IPPROTO_UDP, ulen);
-	uint32_t flags = 0;
+	uint32_t flags = ns->tx_flags & NETDEV_TX_MORE;
 	if (ns->tx_flags & NETDEV_TX_CSUM_BLANK) {
 		/* CHECKSUM_PARTIAL as Linux leaves it: the folded pseudo-header sum, uncomplemented */
 		net_put16(u + 6, (uint16_t)~net_csum_fold(ps));
-		flags = NETDEV_TX_CSUM_BLANK;
+		flags |= NETDEV_TX_CSUM_BLANK;
 	} else {
 		uint16_t c = net_csum_fold(net_csum_add(ps, u, ulen));
 		net_put16(u + 6, c ? c : 0xffff); /* RFC 768: a computed 0 is sent as all ones */

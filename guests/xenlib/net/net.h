@@ -76,7 +76,8 @@ struct net_stack {
 	struct netdev *dev;
 	uint32_t ip, mask, gw;
 	uint16_t ip_id;
-	uint32_t tx_flags;      /* NETDEV_TX_CSUM_BLANK: leave UDP checksums to the device */
+	uint32_t tx_flags;      /* for UDP sends: NETDEV_TX_CSUM_BLANK (leave the checksum to the device),
+				 * NETDEV_TX_MORE (batch: the caller clears it for the last one) */
 	struct net_arp_entry arp[NET_ARP_CACHE];
 	struct { uint16_t port; net_udp_fn fn; void *arg; } udp[NET_UDP_SOCKS];
 	net_echo_fn echo_fn;

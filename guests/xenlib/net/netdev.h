@@ -8,11 +8,12 @@
  *                                  -NETDEV_EIO (the device is broken or disconnected).
  *                                  flags: NETDEV_TX_CSUM_BLANK = the L4 checksum field holds
  *                                  only the pseudo-header sum (Linux's CHECKSUM_PARTIAL); the
- *                                  device or its backend fills it.
+ *                                  device or its backend fills it. NETDEV_TX_MORE: another
+ *                                  send follows at once (batching); the last one clears it.
  *   poll(dev, fn, arg, budget)     hand up to `budget` received frames to fn(arg, frame, len,
  *                                  rx flags) (frame valid only during the call), reclaim TX
  *                                  completions; returns the number of frames handed up, or
- *                                  -NETDEV_EIO.
+ *                                  -NETDEV_EIO. budget 0: only reclaim TX completions.
  *   wait(dev, deadline_ns)         sleep until the device has work (RX or TX completions) or the
  *                                  clock (now_ns) passes deadline_ns (0: no deadline).
  *   now_ns(dev)                    the clock the deadlines use (simulated ns on Tachyxx).
@@ -26,6 +27,7 @@
 #define NETDEV_EMSGSIZE 90 /* Xen EMSGSIZE */
 
 #define NETDEV_TX_CSUM_BLANK 1u
+#define NETDEV_TX_MORE 0x100u       /* more frames follow at once: the device may defer the kick (Linux's xmit_more) */
 #define NETDEV_RX_CSUM_BLANK 1u     /* L4 checksum not filled in (a peer offloaded it): do not verify */
 #define NETDEV_RX_DATA_VALIDATED 2u /* the checksum was verified below us */
 
