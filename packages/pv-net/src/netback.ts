@@ -550,15 +550,18 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
     const ring = q.rx;
     let wrote = false;
     const now = this.host.clock.now;
+    const posted = ring.available();
+    if (posted < 0) return;
+    if (posted > 0) {
+      q.lastRxBuffers = now;
+      if (q.stalled) this.carrier(v, q, true); // xenvif_queue_carrier_on
+    }
     while (q.rxqLength > 0) {
       const f = q.rxq[q.rxqHead]!;
       const needed = Math.max(1, Math.ceil(f.data.length / PAGE));
       const avail = ring.available();
       if (avail < 0) return;
-      if (avail > 0) {
-        q.lastRxBuffers = now;
-        if (q.stalled) this.carrier(v, q, true);
-      }
+      if (avail > 0) q.lastRxBuffers = now;
       if (avail < needed) {
         // xenvif_rx_ring_slots_available: ask for an event when the frontend posts more.
         if (!ring.setRequestEvent((ring.peekRequestProducer() + 1) >>> 0)) return;
