@@ -7,6 +7,8 @@
  *   count=N         datagrams (default 10000; at most 4194304)
  *   rate=R          datagrams per simulated second (default 0: as fast as the ring allows)
  *   csum=blank      leave UDP checksums to the backend (NETTXF_csum_blank), default full
+ *   echo=1          (send) the peer is an echo server (guests/udpecho): the echoed HELLO is the
+ *                   answer, every DATA must come back intact; no END/REPORT
  * Protocol (payload): magic "UBLS", a type word, a 64-bit sequence number, then data. The
  * sender says HELLO until the receiver answers (up to 10 s), sends DATA 0..N-1, then END (with
  * N) until the receiver's REPORT comes back. The receiver checks magic, sequence numbers
@@ -32,7 +34,7 @@ static struct {
 	uint32_t sender, size;
 	uint16_t sport;
 } rx;
-static struct { int acked, reported; struct report r; } tx;
+static struct { int acked, reported, echo; uint64_t echoed, echo_bad; struct report r; } tx;
 
 static void put_hdr(uint8_t *p, uint32_t type, uint64_t seq)
 {
@@ -94,6 +96,18 @@ static void on_send_side(void *arg, struct net_stack *ns, uint32_t src, uint16_t
 {
 	if (len < HDR || net_get32(d) != MAGIC) return;
 	uint32_t type = net_get32(d + 4);
+	if (tx.echo) {
+		uint64_t seq = get64(d + 8);
+		if (type == HELLO) tx.acked = 1;
+		else if (type == DATA && seq < MAX_COUNT) {
+			for (uint32_t i = len >= HDR + 8 ? len - 8 : HDR; i < len; i++)
+				if (d[i] != pat(seq, i)) { tx.echo_bad++; return; }
+			if (seen[seq / 8] & (1u << (seq % 8))) { tx.echo_bad++; return; }
+			seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+			tx.echoed++;
+		}
+		return;
+	}
 	if (type == HELLO_ACK) tx.acked = 1;
 	else if (type == REPORT && len >= HDR + 56) {
 		uint64_t *v = &tx.r.distinct;
@@ -126,6 +140,7 @@ static int do_send(void)
 	unsigned long rate = netapp_ulong("rate", 0);
 	char cs[16];
 	if (netapp_arg("csum", cs, sizeof cs) && !strcmp(cs, "blank")) netapp_ns.tx_flags |= NETDEV_TX_CSUM_BLANK;
+	tx.echo = netapp_ulong("echo", 0) == 1;
 	if (size < HDR + 8 || size + 28 > netapp_dev->mtu) { printf("udpblast: size=%lu outside %u..%u\n", size, HDR + 8, netapp_dev->mtu - 28); return 1; }
 	if (count == 0 || count > MAX_COUNT) { printf("udpblast: count=%lu outside 1..%u\n", count, MAX_COUNT); return 1; }
 	struct net_stack *ns = &netapp_ns;
@@ -165,6 +180,12 @@ static int do_send(void)
 	printf("udpblast: sent %lu datagrams (ring full %lu times)", count, (unsigned long)busy);
 	rates(count, size, dt);
 	printf("\n");
+	if (tx.echo) {
+		uint64_t until = netfront_now() + 2000000000ull;
+		while (tx.echoed < count && netfront_now() < until) netapp_run_until(netfront_now() + 10000000ull, 0);
+		printf("udpblast: %lu of %lu echoed back, %lu bad\n", (unsigned long)tx.echoed, count, (unsigned long)tx.echo_bad);
+		return tx.echoed == count && !tx.echo_bad ? 0 : 1;
+	}
 	for (int i = 0; i < 50 && !tx.reported; i++) {
 		send_ctl(ns, peer, 9001, (uint16_t)port, END, count, 0);
 		netapp_run_until(netfront_now() + 200000000ull, &tx.reported);

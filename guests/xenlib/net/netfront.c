@@ -288,6 +288,11 @@ static void nf_wait(struct netdev *d, uint64_t deadline)
 	struct netfront *nf = d->priv;
 	uint64_t k = nf->events;
 	nf->st.waits++;
+	/* ask for an event on the next RX response and the next TX completion (a poll that ended on
+	 * its budget left rsp_event behind), then look once more: RING_FINAL_CHECK_FOR_RESPONSES */
+	nf->rx.sring->rsp_event = nf->rx.rsp_cons + 1;
+	nf->tx.sring->rsp_event = nf->tx.rsp_cons + 1;
+	xen_mb();
 	if (nf_has_work(nf) || (deadline && read_time() >= deadline)) return;
 	if (deadline) HYPERVISOR_set_timer_op(deadline); /* the time CSR is system time (ns) */
 	xen_wait_until(nf->events != k || nf_has_work(nf) || nf->broken || (deadline && read_time() >= deadline));
