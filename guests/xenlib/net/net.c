@@ -2,24 +2,58 @@
 #include "tachyxx.h"
 #include "net.h"
 
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the checksum sums native little-endian words");
+#define TXF(ns) ((ns)->txbuf + NET_TX_ALIGN)
+
 #define NET_ENETUNREACH 101 /* Xen ENETUNREACH */
 static const uint8_t eth_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 /* ---- checksum ----------------------------------------------------------------------------- */
 
+/* RFC 1071 section 2 (B): the one's complement sum is byte-order independent, so sum native
+ * (little-endian) 64-bit words and swap the folded result; an odd start address is handled as
+ * Linux's lib/checksum.c do_csum does (first byte high, swap at the end). */
 uint32_t net_csum_add(uint32_t sum, const void *data, uint32_t len)
 {
 	const uint8_t *p = data;
-	uint64_t s = sum;
-	while (len >= 2) {
-		s += (uint32_t)((p[0] << 8) | p[1]);
+	uint64_t acc = 0;
+	int odd = (uintptr_t)p & 1;
+	if (odd && len) {
+		acc += (uint64_t)p[0] << 8;
+		p++;
+		len--;
+	}
+	while (len >= 2 && ((uintptr_t)p & 7)) {
+		acc += *(const uint16_t *)p;
 		p += 2;
 		len -= 2;
 	}
-	if (len) s += (uint32_t)(p[0] << 8);
-	while (s >> 32) s = (s & 0xffffffffu) + (s >> 32);
-	/* keep it in 32 bits without losing carries: fold the top half in */
-	s = (s & 0xffff) + (s >> 16);
+	while (len >= 32) { /* unrolled: 4 words, each split into 32-bit halves (no carry lost) */
+		const uint64_t *w = (const uint64_t *)p;
+		uint64_t a = w[0], b = w[1], c = w[2], d = w[3];
+		acc += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32);
+		acc += (c & 0xffffffffu) + (c >> 32) + (d & 0xffffffffu) + (d >> 32);
+		p += 32;
+		len -= 32;
+	}
+	while (len >= 8) {
+		uint64_t a = *(const uint64_t *)p;
+		acc += (a & 0xffffffffu) + (a >> 32);
+		p += 8;
+		len -= 8;
+	}
+	while (len >= 2) {
+		acc += *(const uint16_t *)p;
+		p += 2;
+		len -= 2;
+	}
+	if (len) acc += p[0];
+	while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+	uint32_t le = (uint32_t)acc;
+	if (odd) le = ((le >> 8) & 0xff) | ((le & 0xff) << 8);
+	uint32_t be = ((le >> 8) & 0xff) | ((le & 0xff) << 8); /* little-endian words -> network order */
+	uint64_t s = (uint64_t)sum + be;
+	s = (s & 0xffffffffu) + (s >> 32);
 	return (uint32_t)s;
 }
 
@@ -77,7 +111,7 @@ const char *net_ip_str(uint32_t ip, char buf[16])
 
 void net_init(struct net_stack *ns, struct netdev *dev, uint32_t ip, uint32_t mask, uint32_t gw)
 {
-	memset(ns, 0, sizeof *ns - sizeof ns->txbuf - sizeof ns->arpq);
+	memset(ns, 0, __builtin_offsetof(struct net_stack, txbuf));
 	ns->dev = dev;
 	ns->ip = ip;
 	ns->mask = mask;
@@ -226,10 +260,10 @@ static void arp_input(struct net_stack *ns, const uint8_t *a, uint32_t len)
 	if (op == 1) arp_send(ns, 2, sha, spa, sha);
 }
 
-/* Ethernet header, then out or onto the ARP queue of the next hop. frame = ns->txbuf. */
+/* Ethernet header, then out or onto the ARP queue of the next hop. frame = TXF(ns). */
 static int ip_xmit(struct net_stack *ns, uint32_t dst, uint32_t len, uint32_t flags)
 {
-	uint8_t *f = ns->txbuf;
+	uint8_t *f = TXF(ns);
 	memcpy(f + 6, ns->dev->mac, 6);
 	net_put16(f + 12, ETH_P_IP);
 	if (dst == 0xffffffffu || (ns->mask != 0xffffffffu && dst == (ns->ip | ~ns->mask))) {
@@ -273,7 +307,7 @@ static int ip_xmit(struct net_stack *ns, uint32_t dst, uint32_t len, uint32_t fl
 static int ip_output(struct net_stack *ns, uint32_t dst, uint8_t proto, uint32_t plen, uint32_t flags)
 {
 	if (IP_HLEN + plen > ns->dev->mtu) return -NETDEV_EMSGSIZE; /* no fragmentation */
-	uint8_t *ip = ns->txbuf + ETH_HLEN;
+	uint8_t *ip = TXF(ns) + ETH_HLEN;
 	ip[0] = 0x45;
 	ip[1] = 0;
 	net_put16(ip + 2, (uint16_t)(IP_HLEN + plen));
@@ -287,7 +321,7 @@ static int ip_output(struct net_stack *ns, uint32_t dst, uint8_t proto, uint32_t
 	net_put16(ip + 10, net_csum_fold(net_csum_add(0, ip, IP_HLEN)));
 	uint32_t len = ETH_HLEN + IP_HLEN + plen;
 	if (len < 60) { /* Ethernet minimum: pad with zeros (not counted in the IP length) */
-		memset(ns->txbuf + len, 0, 60 - len);
+		memset(TXF(ns) + len, 0, 60 - len);
 		len = 60;
 	}
 	return ip_xmit(ns, dst, len, flags);
@@ -297,13 +331,13 @@ int net_udp_send(struct net_stack *ns, uint32_t dst, uint16_t sport, uint16_t dp
 {
 	if (len > 65535 - IP_HLEN - UDP_HLEN || IP_HLEN + UDP_HLEN + len > ns->dev->mtu) return -NETDEV_EMSGSIZE;
 	ns->now = net_now(ns);
-	uint8_t *u = ns->txbuf + ETH_HLEN + IP_HLEN;
+	uint8_t *u = TXF(ns) + ETH_HLEN + IP_HLEN;
 	uint16_t ulen = (uint16_t)(UDP_HLEN + len);
 	net_put16(u, sport);
 	net_put16(u + 2, dport);
 	net_put16(u + 4, ulen);
 	net_put16(u + 6, 0);
-	memcpy(u + UDP_HLEN, data, len);
+	netdev_copy(u + UDP_HLEN, data, len);
 	uint32_t ps = net_pseudo_sum(ns->ip, dst, IPPROTO_UDP, ulen);
 	uint32_t flags = ns->tx_flags & NETDEV_TX_MORE;
 	if (ns->tx_flags & NETDEV_TX_CSUM_BLANK) {
@@ -321,7 +355,7 @@ int net_udp_send(struct net_stack *ns, uint32_t dst, uint16_t sport, uint16_t dp
 
 static int icmp_output(struct net_stack *ns, uint32_t dst, uint32_t len)
 {
-	uint8_t *m = ns->txbuf + ETH_HLEN + IP_HLEN;
+	uint8_t *m = TXF(ns) + ETH_HLEN + IP_HLEN;
 	net_put16(m + 2, 0);
 	net_put16(m + 2, net_csum_fold(net_csum_add(0, m, len)));
 	return ip_output(ns, dst, IPPROTO_ICMP, len, 0);
@@ -332,7 +366,7 @@ int net_ping_send(struct net_stack *ns, uint32_t dst, uint16_t id, uint16_t seq,
 	if (len < 8) len = 8;
 	if (IP_HLEN + ICMP_HLEN + len > ns->dev->mtu) return -NETDEV_EMSGSIZE;
 	ns->now = net_now(ns);
-	uint8_t *m = ns->txbuf + ETH_HLEN + IP_HLEN;
+	uint8_t *m = TXF(ns) + ETH_HLEN + IP_HLEN;
 	m[0] = ICMP_ECHO;
 	m[1] = 0;
 	net_put16(m + 4, id);
@@ -352,7 +386,7 @@ static void icmp_input(struct net_stack *ns, uint32_t src, const uint8_t *m, uin
 	if (m[0] == ICMP_ECHO && m[1] == 0) {
 		ns->st.icmp_echo_rx++;
 		if (IP_HLEN + len > ns->dev->mtu) return;
-		uint8_t *r = ns->txbuf + ETH_HLEN + IP_HLEN;
+		uint8_t *r = TXF(ns) + ETH_HLEN + IP_HLEN;
 		memcpy(r, m, len);
 		r[0] = ICMP_ECHOREPLY;
 		if (icmp_output(ns, src, len) == 0) ns->st.icmp_echo_replies_tx++;

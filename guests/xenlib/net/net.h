@@ -32,6 +32,7 @@
 #define ICMP_ECHOREPLY 0
 #define ICMP_ECHO 8
 #define NET_MAX_FRAME (ETH_HLEN + 65535) /* the largest IPv4 packet plus its Ethernet header */
+#define NET_TX_ALIGN 6
 
 /* Limits (docs/limits.md). */
 #define NET_ARP_CACHE 16                    /* entries; Linux's gc_thresh1 is 128 */
@@ -84,7 +85,8 @@ struct net_stack {
 	void *echo_arg;
 	struct net_stats st;
 	uint64_t now;           /* the clock at the last net_poll / send */
-	uint8_t txbuf[NET_MAX_FRAME];
+	/* frames are built at txbuf + NET_TX_ALIGN: UDP payload 8-byte aligned (14 + 20 + 8 + 6 = 48) */
+	uint8_t txbuf[NET_MAX_FRAME + 8] __attribute__((aligned(8)));
 	/* frames waiting for ARP, NET_ARP_QUEUE per cache entry, each up to NET_ARPQ_FRAME bytes
 	 * (a larger frame to an unresolved address gets -NETDEV_EAGAIN: retry once resolved) */
 	uint8_t arpq[NET_ARP_CACHE][NET_ARP_QUEUE][NET_ARPQ_FRAME];

@@ -31,6 +31,26 @@
 #define NETDEV_RX_CSUM_BLANK 1u     /* L4 checksum not filled in (a peer offloaded it): do not verify */
 #define NETDEV_RX_DATA_VALIDATED 2u /* the checksum was verified below us */
 
+/* Copies n bytes, by 64-bit words when source and destination share their alignment mod 8
+ * (drivers and the stack keep frames that way), else by 32-bit words or bytes. */
+static inline void netdev_copy(void *dst, const void *src, uint32_t n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+	if ((((uintptr_t)d ^ (uintptr_t)s) & 7) == 0) {
+		while (n && ((uintptr_t)d & 7)) { *d++ = *s++; n--; }
+		for (; n >= 32; n -= 32, d += 32, s += 32) {
+			uint64_t a = ((const uint64_t *)s)[0], b = ((const uint64_t *)s)[1], c = ((const uint64_t *)s)[2], e = ((const uint64_t *)s)[3];
+			((uint64_t *)d)[0] = a; ((uint64_t *)d)[1] = b; ((uint64_t *)d)[2] = c; ((uint64_t *)d)[3] = e;
+		}
+		for (; n >= 8; n -= 8, d += 8, s += 8) *(uint64_t *)d = *(const uint64_t *)s;
+	} else if ((((uintptr_t)d ^ (uintptr_t)s) & 3) == 0) {
+		while (n && ((uintptr_t)d & 3)) { *d++ = *s++; n--; }
+		for (; n >= 4; n -= 4, d += 4, s += 4) *(uint32_t *)d = *(const uint32_t *)s;
+	}
+	while (n--) *d++ = *s++;
+}
+
 struct netdev;
 typedef void (*netdev_rx_fn)(void *arg, const uint8_t *frame, uint32_t len, uint32_t flags);
 

@@ -122,7 +122,9 @@ static int nf_send(struct netdev *d, const void *frame, uint32_t len, uint32_t f
 	struct netfront *nf = d->priv;
 	if (!nf->connected || nf->broken) return -NETDEV_EIO;
 	if (len < 14 || len > XEN_NETIF_MAX_TX_SIZE) return -NETDEV_EMSGSIZE;
-	unsigned nslots = (len + 4095) / 4096;
+	/* the first slot starts at the frame's alignment mod 8 in its page (copies by words) */
+	uint32_t off = (uint32_t)((uintptr_t)frame & 7);
+	unsigned nslots = (off + len + 4095) / 4096;
 	if (nslots > 1 && !nf->sg) return -NETDEV_EMSGSIZE; /* the backend takes one slot per packet */
 	if (nf->tx_nfree < nslots || RING_FREE_REQUESTS(&nf->tx) < nslots) nf_tx_gc(nf);
 	if (nf->tx_nfree < nslots || RING_FREE_REQUESTS(&nf->tx) < nslots) {
@@ -134,12 +136,13 @@ static int nf_send(struct netdev *d, const void *frame, uint32_t len, uint32_t f
 	uint32_t left = len;
 	for (unsigned k = 0; k < nslots; k++) {
 		uint16_t id = nf->tx_free[--nf->tx_nfree];
-		uint32_t chunk = left < 4096 ? left : 4096;
-		memcpy(tx_buf[id], p, chunk);
+		uint32_t room = 4096 - off;
+		uint32_t chunk = left < room ? left : room;
+		netdev_copy(tx_buf[id] + off, p, chunk);
 		nf->tx_inuse[id] = 1;
 		struct netif_tx_request *rq = RING_GET_REQUEST(&nf->tx, nf->tx.req_prod_pvt++);
 		rq->gref = NF_TX_REF0 + id;
-		rq->offset = 0;
+		rq->offset = (uint16_t)off;
 		rq->id = id;
 		rq->size = (uint16_t)(k == 0 ? len : chunk); /* the first slot carries the packet's size */
 		uint16_t f = k + 1 < nslots ? NETTXF_more_data : 0;
@@ -148,6 +151,7 @@ static int nf_send(struct netdev *d, const void *frame, uint32_t len, uint32_t f
 		rq->flags = f;
 		p += chunk;
 		left -= chunk;
+		off = 0;
 	}
 	nf->st.tx_packets++;
 	nf->st.tx_bytes += len;
@@ -210,7 +214,7 @@ static int nf_rx_one(struct netfront *nf, RING_IDX prod, const uint8_t **data, u
 			if (slots == 1 && !(r.flags & NETRXF_more_data))
 				single = rx_buf[buf] + r.offset; /* one slot: hand the buffer up in place */
 			else
-				memcpy(rx_frame + total, rx_buf[buf] + r.offset, (uint32_t)r.status);
+				netdev_copy(rx_frame + total, rx_buf[buf] + r.offset, (uint32_t)r.status);
 			total += (uint32_t)r.status;
 		}
 		/* extra_info slots follow the first response (Linux's xennet_get_extras) */
