@@ -80,7 +80,8 @@ function networkAttach(ts: Toolstack, a: OpArgs): unknown {
 /**
  * libxl_device_nic_remove: `online` = 0 and the backend to Closing; the frontend closes, netback
  * reaches Closed, then the directories go. A frontend that has not closed after
- * NIC_REMOVE_TIMEOUT_NS (simulated) is removed anyway, as libxl does after its timeout.
+ * NIC_REMOVE_TIMEOUT_NS (simulated) is removed anyway, as libxl does after its timeout; one that
+ * is not connected (Initialising, Closed) is removed at once.
  */
 function networkDetach(ts: Toolstack, a: OpArgs): unknown {
   const domid = ts.records.domainArg(a);
@@ -90,6 +91,12 @@ function networkDetach(ts: Toolstack, a: OpArgs): unknown {
   if (!nic) throw new ToolstackError('ENOENT', `Unknown device ${which}.`);
   const id = { kind: 'vif' as const, domid, devid: nic.devid, backendDomid: nic.backendId < 0 ? 0 : nic.backendId };
   requestRemove(ts.xsc, id);
+  // No frontend to close it (never connected, or already Closed): nothing to wait for. (libxl
+  // would wait out its timeout here; a paused host's simulated clock may not move at all.)
+  if (nic.state !== 3 && nic.state !== 4 && nic.state !== 5) {
+    destroyDevice(ts.xsc, id);
+    return { domid, devid: nic.devid };
+  }
   const host = ts.host;
   const deadline = host.clock.now + NIC_REMOVE_TIMEOUT_NS;
   const ev = new SimEvent(`toolstack.vif-remove.d${domid}-${nic.devid}`, () => {
