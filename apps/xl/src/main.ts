@@ -47,6 +47,9 @@ export const XL_COMMANDS: readonly { name: string; summary: string; usage: strin
   { name: 'cpupool-numa-split', summary: 'Splits up the machine into one CPU pool per NUMA node', usage: '', modifies: true },
   { name: 'debug', summary: 'Serve a gdb stub for a domain (Tachyxx; Xen has gdbsx)', usage: '[options] <Domain>', modifies: true,
     options: '-p N, --port=N          Listen on 127.0.0.1:N (default 0: a free port, printed)\n-u PATH, --unix=PATH    Listen on a Unix socket at PATH (must not exist)\n--others-run            Other domains run while gdb holds this one (default:\n                        all-stop, the whole host stops, as QEMU)\n-d, --detach            Close the stub of <Domain>; the domain runs on\n\nPrints the address for gdb (target remote ADDR) and returns. One debugger at a\ntime per host; gdb\'s detach (or disconnect) lets the domain run on, the stub stays\nuntil --detach or the domain is destroyed.' },
+  { name: 'network-attach', summary: 'Create a new virtual network device', usage: '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackEnd>] [vifname=<name>] [rate=<rate>] [model=<model>] [accel=<accel>]', modifies: true },
+  { name: 'network-list', summary: 'List virtual network interfaces for a domain', usage: '<Domain(s)>' },
+  { name: 'network-detach', summary: "Destroy a domain's virtual network device", usage: '<Domain> <DevId|mac>', modifies: true },
   { name: 'help', summary: 'Print this help', usage: '[command]' },
 ];
 

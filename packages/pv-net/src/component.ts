@@ -1,4 +1,5 @@
 // The pv-net host component: the bridges, and netback registered for `vif` with dom0's xenbus backends.
+import { mkdirSync } from 'node:fs';
 import { bindSingleton, componentCosts, definePlugin, defineToken, p, resolve, TOKENS, type DependencyContainer } from '@tachyxx/core';
 import { GRANT_COMPONENT, type GrantComponent } from '@tachyxx/grant';
 import type { HostComponent, HostServices } from '@tachyxx/hypervisor';
@@ -27,6 +28,7 @@ export class PvNetComponent implements HostComponent {
 
   attach(services: HostServices): void {
     if (this.b) throw new Error('the pv-net component is already attached');
+    if (this.pcapDir) mkdirSync(this.pcapDir, { recursive: true });
     const set = new BridgeSet({ host: services, costs: this.costs, pcapDir: this.pcapDir });
     this.set = set;
     this.b = new NetBackend({ host: services, gnt: this.grant.tables, bridges: set, maxQueues: this.settings.maxQueues });
@@ -40,6 +42,11 @@ export class PvNetComponent implements HostComponent {
   get backend(): NetBackend {
     if (!this.b) throw new Error('the pv-net component is not attached to a host yet');
     return this.b;
+  }
+
+  /** Closes the capture files (the host stops). */
+  close(): void {
+    this.set?.close();
   }
 
   /** The bridges, once attached. */
@@ -56,14 +63,15 @@ const costs = {
 
 const params = {
   maxQueues: p.uint(DEFAULT_MAX_QUEUES, 'multi-queue-max-queues netback offers (Linux: online CPUs)'),
+  pcapDir: p.string('', 'capture directory: <port>.pcap per bridge port (vifD.N) and <bridge>.pcap per bridge; empty = no capture (tachyxx host --pcap DIR)'),
 };
 
-function component(c: DependencyContainer, maxQueues: number): PvNetComponent {
+function component(c: DependencyContainer, maxQueues: number, pcapDir: string): PvNetComponent {
   const own = componentCosts(resolve(c, TOKENS.Costs), 'pv-net');
   return new PvNetComponent(resolve(c, XENBUS_COMPONENT), resolve(c, GRANT_COMPONENT), {
     frameNs: own.frameNs ?? DEFAULT_NET_COSTS.frameNs,
     perKiBNs: own.perKiBNs ?? DEFAULT_NET_COSTS.perKiBNs,
-  }, { maxQueues, pcapDir: null });
+  }, { maxQueues, pcapDir: pcapDir || null });
 }
 
 export const pvNetBridge = definePlugin({
@@ -76,7 +84,7 @@ export const pvNetBridge = definePlugin({
   requires: [XENBUS_COMPONENT, GRANT_COMPONENT, TOKENS.Costs],
   component: PVNET_COMPONENT,
   register(c, prm) {
-    bindSingleton(c, PVNET_COMPONENT, (cc) => component(cc, prm.maxQueues));
+    bindSingleton(c, PVNET_COMPONENT, (cc) => component(cc, prm.maxQueues, prm.pcapDir));
   },
 });
 

@@ -287,6 +287,9 @@ export const OP_ARGS = {
   stats: {},
   'debug-attach': { domain: 'domain', listen: 'name', othersRun: 'bool' },
   'debug-detach': { domain: 'domain' },
+  'network-list': { ...DOMAIN_ARGS },
+  'network-attach': { domain: 'domain', nic: 'config' },
+  'network-detach': { domain: 'domain', devid: 'int', mac: 'name' },
 } as const satisfies Readonly<Record<string, Readonly<Record<string, ArgKind>>>>;
 
 /** Every op the host serves, in OP_ARGS order. */
