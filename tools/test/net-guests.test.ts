@@ -9,7 +9,7 @@ describe('pv-net guests: ping', () => {
   it('two domains on xenbr0 ping each other and power off; a third on xenbr1 gets no answer', () => {
     const h = netGuestHost();
     const a = h.guest('ping-a', 'ping', 'ip=10.0.0.1/24 peer=10.0.0.2 count=4');
-    const b = h.guest('ping-b', 'ping', 'ip=10.0.0.2/24 peer=10.0.0.1 count=4');
+    const b = h.guest('ping-b', 'ping', 'peer=10.0.0.1 count=4', { ip: '10.0.0.2' }); // its address from the vif's ip= key
     const c = h.guest('ping-c', 'ping', 'ip=10.0.0.3/24 peer=10.0.0.1 count=1 quiet=0', { bridge: 'xenbr1' });
     for (const d of [a, b, c]) h.host.unpauseDomain(d);
     const why = h.host.run({ maxInsns: 2_000_000_000 });
@@ -22,10 +22,34 @@ describe('pv-net guests: ping', () => {
       expect(t).toContain('4 packets transmitted, 4 received, 0% packet loss');
       expect(t).toMatch(/rtt min\/avg\/max = [\d.]+ ms \/ [\d.]+ ms \/ [\d.]+ ms \(simulated time\)/);
     }
+    expect(ta).toContain('10.0.0.1/24 (cmdline)');
+    expect(tb).toContain('10.0.0.2/24 (vif ip)');
     expect(a.shutdownReason).toBe('poweroff');
     expect(b.shutdownReason).toBe('poweroff');
     expect(tc).toContain('10.0.0.1 does not answer (10 s)');
     expect(c.shutdownReason).toBe('crash');
+  });
+});
+
+describe('pv-net guests: one shared event channel', () => {
+  it('without feature-split-event-channels the frontend writes event-channel and pings work', () => {
+    const h = netGuestHost();
+    const a = h.guest('ping-a', 'ping', 'ip=10.0.0.1/24 peer=10.0.0.2 count=2');
+    const b = h.guest('ping-b', 'ping', 'ip=10.0.0.2/24 peer=10.0.0.1 count=2');
+    h.host.queue.runUntil(h.host.clock.now + 1_000_000); // xenwatch: netback probes both vifs
+    for (const d of [a, b]) {
+      const be = `/local/domain/0/backend/vif/${d.domid}/0`;
+      expect(h.dom0xs.read(`${be}/feature-split-event-channels`)).toBe('1'); // netback probed: InitWait
+      h.dom0xs.rm(`${be}/feature-split-event-channels`); // a backend without the feature
+    }
+    for (const d of [a, b]) h.host.unpauseDomain(d);
+    const why = h.host.run({ maxInsns: 2_000_000_000 });
+    const ta = h.text(a), tb = h.text(b);
+    expect(why, ta + tb).toBe('all-shutdown');
+    for (const t of [ta, tb]) {
+      expect(t).toContain('event channels shared');
+      expect(t).toContain('2 packets transmitted, 2 received, 0% packet loss');
+    }
   });
 });
 
