@@ -160,9 +160,19 @@ static int eth_xmit(struct net_stack *ns, const uint8_t *frame, uint32_t len, ui
 
 static struct net_arp_entry *arp_find(struct net_stack *ns, uint32_t ip)
 {
+	struct net_arp_entry *h = &ns->arp[ns->arp_hint];
+	if (h->state && h->ip == ip) return h; /* the last one found: a stream's next hop */
 	for (int i = 0; i < NET_ARP_CACHE; i++)
-		if (ns->arp[i].state && ns->arp[i].ip == ip) return &ns->arp[i];
+		if (ns->arp[i].state && ns->arp[i].ip == ip) {
+			ns->arp_hint = (uint8_t)i;
+			return &ns->arp[i];
+		}
 	return 0;
+}
+
+static inline int mac_eq(const uint8_t *a, const uint8_t *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4] && a[5] == b[5];
 }
 
 /* A free entry, else the least recently stamped one (an incomplete one's queue is dropped). */
@@ -439,7 +449,7 @@ void net_input(struct net_stack *ns, const uint8_t *f, uint32_t len, uint32_t rx
 	ns->st.rx_frames++;
 	ns->st.rx_bytes += len;
 	if (len < ETH_HLEN) { ns->st.rx_bad_eth++; return; }
-	if (memcmp(f, ns->dev->mac, 6) && memcmp(f, eth_bcast, 6)) { ns->st.rx_not_for_us++; return; }
+	if (!mac_eq(f, ns->dev->mac) && !mac_eq(f, eth_bcast)) { ns->st.rx_not_for_us++; return; }
 	uint16_t type = net_get16(f + 12);
 	if (type == ETH_P_ARP) arp_input(ns, f + ETH_HLEN, len - ETH_HLEN);
 	else if (type == ETH_P_IP) ip_input(ns, f + ETH_HLEN, len - ETH_HLEN, rxflags);

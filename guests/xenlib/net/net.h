@@ -80,6 +80,7 @@ struct net_stack {
 	uint32_t tx_flags;      /* for UDP sends: NETDEV_TX_CSUM_BLANK (leave the checksum to the device),
 				 * NETDEV_TX_MORE (batch: the caller clears it for the last one) */
 	struct net_arp_entry arp[NET_ARP_CACHE];
+	uint8_t arp_hint;       /* index of the entry arp_find returned last */
 	struct { uint16_t port; net_udp_fn fn; void *arg; } udp[NET_UDP_SOCKS];
 	net_echo_fn echo_fn;
 	void *echo_arg;
