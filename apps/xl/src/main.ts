@@ -50,6 +50,9 @@ export const XL_COMMANDS: readonly { name: string; summary: string; usage: strin
   { name: 'block-attach', summary: 'Create a new virtual block device', usage: '<Domain> <disk-spec-component(s)>...', modifies: true },
   { name: 'block-list', summary: 'List virtual block devices for a domain', usage: '<Domain(s)>' },
   { name: 'block-detach', summary: 'Destroy a domain\'s virtual block device', usage: '<Domain> <DevId>', modifies: true },
+  { name: 'network-attach', summary: 'Create a new virtual network device', usage: '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackEnd>] [vifname=<name>] [rate=<rate>] [model=<model>] [accel=<accel>]', modifies: true },
+  { name: 'network-list', summary: 'List virtual network interfaces for a domain', usage: '<Domain(s)>' },
+  { name: 'network-detach', summary: "Destroy a domain's virtual network device", usage: '<Domain> <DevId|mac>', modifies: true },
   { name: 'help', summary: 'Print this help', usage: '[command]' },
 ];
 

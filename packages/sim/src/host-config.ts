@@ -13,6 +13,7 @@ import { XENBUS_PLUGINS } from '@tachyxx/xenbus';
 import { PVBLK_PLUGINS } from '@tachyxx/pv-blk';
 import { IOMMU_PLUGINS } from '@tachyxx/iommu';
 import { IRQ_REMAP_PLUGINS } from '@tachyxx/irq-remap';
+import { PVNET_PLUGINS } from '@tachyxx/pv-net';
 
 /**
  * A registry of every plugin variant (a new one each call: registries are not shared). `iommu` and
@@ -22,7 +23,7 @@ import { IRQ_REMAP_PLUGINS } from '@tachyxx/irq-remap';
 export function registry(): PluginRegistry {
   return new PluginRegistry([
     ...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS,
-    ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS,
+    ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS, ...PVNET_PLUGINS,
   ]);
 }
 
@@ -38,6 +39,7 @@ export const DEFAULT_COMPONENTS: Readonly<Record<string, string>> = Object.freez
   console: 'xenconsoled',
   xenbus: 'linux',
   'pv-blk': 'file',
+  'pv-net': 'bridge',
 });
 
 export interface HostOverrides {

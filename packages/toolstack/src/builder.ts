@@ -10,6 +10,7 @@ import { SchedError, DEFAULT_POOL } from '@tachyxx/sched';
 import { createDomainLayout, domainPath, vmPath } from '@tachyxx/xenstore';
 import { destroyDomainDevices } from '@tachyxx/xenbus';
 import { addVbd, diskSpecFromLibxl, type LibxlDiskLike } from '@tachyxx/pv-blk';
+import { addVif, vifSpecFromLibxl, type LibxlNicLike } from '@tachyxx/pv-net';
 import { ToolstackError } from './protocol.js';
 import { MAX_IMAGE_BYTES, checkImageFile, readImageFile } from './image-file.js';
 import { toBuildSpec, type BuildSpec } from './domain-config.js';
@@ -96,6 +97,7 @@ export class DomainBuilder {
       if (spec.maxEventChannels !== null && ts.evtchn.setMaxEventChannels(d.domid, spec.maxEventChannels) < 0) throw new ToolstackError('EINVAL', `max_event_channels: ${spec.maxEventChannels} is out of range`);
       this.writeXenstore(r);
       this.addDisks(r);
+      this.addNics(r);
       r.logFd = ts.consoles.openGuestLog(spec.name);
     } catch (e) {
       host.destroyDomain(d);
@@ -151,6 +153,23 @@ export class DomainBuilder {
       } catch (e) {
         const m = (e as Error).message;
         throw new ToolstackError(/ENOENT|no such file/i.test(m) ? 'ENOENT' : / is in use by domain /.test(m) ? 'EBUSY' : 'EINVAL', m);
+      }
+    }
+  }
+
+  /**
+   * The config's `nics` as vif devices served by dom0's netback on their bridges
+   * (libxl__device_nic_add, once the domain exists and before it runs). Refused (EINVAL): what
+   * pv-net cannot serve (driver domains, scripts other than vif-bridge, VLANs), bad MACs, names, MTUs.
+   */
+  private addNics(r: DomRecord): void {
+    const nics = (r.config as { nics?: unknown }).nics;
+    if (!Array.isArray(nics)) return;
+    for (const n of nics as LibxlNicLike[]) {
+      try {
+        addVif(this.ts.xsc, r.d.domid, vifSpecFromLibxl(n));
+      } catch (e) {
+        throw new ToolstackError('EINVAL', (e as Error).message);
       }
     }
   }

@@ -303,6 +303,9 @@ export const OP_ARGS = {
   'block-attach': { domain: 'domain', disk: 'config' },
   'block-list': { ...DOMAIN_ARGS },
   'block-detach': { domain: 'domain', vdev: 'name' },
+  'network-list': { ...DOMAIN_ARGS },
+  'network-attach': { domain: 'domain', nic: 'config' },
+  'network-detach': { domain: 'domain', devid: 'int', mac: 'name' },
 } as const satisfies Readonly<Record<string, Readonly<Record<string, ArgKind>>>>;
 
 /** Every op the host serves, in OP_ARGS order. */

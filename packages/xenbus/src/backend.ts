@@ -90,6 +90,14 @@ export interface XenbusDevice {
   notifyFrontend(queue?: number): void;
   /** Runs `Backend.notify` again after `ns` (a rate limiter's retry timer). */
   retryIn(ns: number): void;
+  /** Sends an event on one of the ports a `connectRings` backend bound (counted). */
+  notifyPort(port: number): void;
+  /**
+   * A frontend fault the backend found (Linux's xenvif_fatal_tx_err / xenbus_dev_fatal): the device
+   * is disabled right away (backend disconnect, rings unmapped, ports closed, state Closing).
+   * The caller must not touch its rings afterwards.
+   */
+  fatal(why: string): void;
   /** Simulated now (ns). */
   now(): number;
 }
@@ -118,6 +126,22 @@ export interface Backend<Req = unknown, Rsp = unknown> {
   notify(dev: XenbusDevice, ring: GrantBackRing<Req, Rsp>): void;
   /** The ring goes away (it is unmapped right after): drop in-flight work. */
   disconnect(dev: XenbusDevice): void;
+  /**
+   * For a protocol whose frontend keys are not `ring-ref` + `event-channel` (netif: tx-ring-ref,
+   * rx-ring-ref, event-channel or -tx/-rx, queue-N/): reads them itself and maps/binds through
+   * `io` (the device owns what it maps and binds, and releases it on disconnect). Replaces the
+   * default ring mapping and `connect`; `notify` then gets the first ring mapped. 0 or -errno.
+   */
+  connectRings?(dev: XenbusDevice, io: RingConnector): number;
+}
+
+/** What a `connectRings` backend maps and binds with (owned by the device). */
+export interface RingConnector {
+  readonly xs: XsClient;
+  /** Maps the frontend's grant `ref` as a ring of `type`; a GNTST_* status (negative) on failure. */
+  mapRing<Req, Rsp>(ref: number, type: RingType<Req, Rsp>): GrantBackRing<Req, Rsp> | number;
+  /** Binds the frontend's unbound port `remotePort`; `onEvent` runs per event. The local port or -errno. */
+  bindPort(remotePort: number, onEvent: () => void): number;
 }
 
 export interface BackendOptions {
@@ -175,6 +199,12 @@ class Device implements XenbusDevice {
     this.owner.host.queue.schedule(this.retry, this.owner.host.clock.now + Math.max(1, Math.ceil(ns)));
   }
   now(): number { return this.owner.host.clock.now; }
+  notifyPort(port: number): void {
+    if (port <= 0 || !this.ports.includes(port)) return;
+    this.stats.eventsOut.value++;
+    this.owner.evtchn.notify(port);
+  }
+  fatal(why: string): void { this.owner.fail(this, why); }
 }
 
 export interface XenbusBackendsOptions {
@@ -247,6 +277,12 @@ export class XenbusBackends {
   kick(dev: XenbusDevice, queue?: number): void {
     const d = dev as Device;
     if (this.devices.get(this.key(d)) !== d || !d.ring || d.state !== XenbusState.Connected) return;
+    if (d.reg.backend.connectRings) {
+      // A backend with its own rings (netback: TX and RX per queue) serves them all in one notify.
+      d.reg.backend.notify(d, d.ring);
+      for (const r of d.rings) if (r.fault !== null) return this.disable(d, r.fault);
+      return;
+    }
     const rings = d.rings;
     for (let q = queue ?? 0; q < (queue === undefined ? rings.length : queue + 1); q++) {
       const ring = rings[q];
@@ -255,6 +291,13 @@ export class XenbusBackends {
       if (ring.fault !== null) return this.disable(d, ring.fault);
       if (d.rings !== rings) return; // disabled or reconnected meanwhile
     }
+  }
+
+  /** A fault a backend found on `dev` (XenbusDevice.fatal): the device is disabled. */
+  fail(dev: XenbusDevice, why: string): void {
+    const d = dev as Device;
+    if (this.devices.get(this.key(d)) !== d) return;
+    this.disable(d, why);
   }
 
   private schedule(): void {
@@ -369,6 +412,7 @@ export class XenbusBackends {
 
   private connect(dev: Device): void {
     this.disconnect(dev); // blkback: make sure nothing is left from an earlier connection
+    if (dev.reg.backend.connectRings) return this.connectCustom(dev, dev.reg.backend.connectRings.bind(dev.reg.backend));
     const fe = dev.paths.frontend;
     const backend = dev.reg.backend;
     // connect_ring: multi-queue-num-queues (1 when absent) against the backend's maximum.
@@ -416,6 +460,32 @@ export class XenbusBackends {
       const rc = queues === 1 ? backend.connect(dev, ring) : backend.connect(dev, ring, q);
       if (rc < 0) return this.failConnect(dev, rc, 'backend connect');
     }
+    dev.stats.connects.value++;
+    this.switchState(dev, XenbusState.Connected);
+    this.kick(dev); // requests queued before we connected
+  }
+
+  private connectCustom(dev: Device, connectRings: (dev: XenbusDevice, io: RingConnector) => number): void {
+    const io: RingConnector = {
+      xs: this.xs,
+      mapRing: (ref, type) => {
+        const ring = mapBackRing(this.gnt, dev.domid, ref, type, this.backendDomid);
+        if (typeof ring !== 'number') dev.rings.push(ring as GrantBackRing);
+        return ring;
+      },
+      bindPort: (remotePort, onEvent) => {
+        const port = this.evtchn.bindInterdomain(dev.domid, remotePort, () => {
+          dev.stats.eventsIn.value++;
+          if (this.devices.get(this.key(dev)) !== dev || dev.state !== XenbusState.Connected) return;
+          onEvent();
+          for (const r of dev.rings) if (r.fault !== null) return this.disable(dev, r.fault);
+        });
+        if (port > 0) dev.ports.push(port);
+        return port;
+      },
+    };
+    const rc = connectRings(dev, io);
+    if (rc < 0 || !dev.ring) return this.failConnect(dev, rc < 0 ? rc : -Errno.EINVAL, 'backend connect');
     dev.stats.connects.value++;
     this.switchState(dev, XenbusState.Connected);
     this.kick(dev); // requests queued before we connected
