@@ -100,7 +100,7 @@ export class VifStats extends StatGroup {
   readonly eventsRx = this.counter('eventsRx', 'count', 'RX events from the frontend (buffers posted)');
   readonly dropTxTooManySlots = this.counter('dropTxTooManySlots', 'count', 'TX packets of more than XEN_NETBK_LEGACY_SLOTS_MAX fragments');
   readonly dropTxBadSize = this.counter('dropTxBadSize', 'count', 'TX packets whose fragments exceed the packet size (>= 64 KiB)');
-  readonly dropTxRunt = this.counter('dropTxRunt', 'count', 'TX packets shorter than ETH_HLEN (zero-length included)');
+  readonly dropTxRunt = this.counter('dropTxRunt', 'count', 'TX packets whose first slot is shorter than ETH_HLEN (zero-length included)');
   readonly dropTxGso = this.counter('dropTxGso', 'count', 'TX GSO packets (feature-gso-* not offered)');
   readonly dropTxMcast = this.counter('dropTxMcast', 'count', 'TX multicast-control requests (not offered)');
   readonly dropTxGrant = this.counter('dropTxGrant', 'count', 'TX packets with a grant copy that failed');
@@ -366,12 +366,14 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
     let responded = false;
     for (;;) {
       let work = ring.available();
-      if (work < 0) return; // a wild req_prod: the xenbus core disables the device
+      // A wild req_prod ("Impossible number of requests"): fatal.
+      if (work < 0) return this.fatal(v, `TX ring: ${ring.fault ?? 'fault'}`);
       v.stats.txOccupancy.sample(work);
       if (work === 0) {
         if (responded) { this.pushTx(q); responded = false; }
         work = ring.finalCheckForRequests();
-        if (work <= 0) return;
+        if (work < 0) return this.fatal(v, `TX ring: ${ring.fault ?? 'fault'}`);
+        if (work === 0) return;
       }
       const txreq = ring.takeRequest(this.txreq);
       // Credit-based scheduling (tx_credit_exceeded): the request stays on the ring.
@@ -431,8 +433,10 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
         continue;
       }
       const total = txreq.size;
-      const firstLen = firstSize; // what remains for the first slot
-      if (total < ETH_HLEN) { v.stats.dropTxRunt.value++; this.txErr(q, txreq.id, extraCount, slots); continue; }
+      // What remains for the first slot: Linux checks *it* against ETH_HLEN (count_requests has
+      // taken the fragments off first->size): the Ethernet header must be in the first slot.
+      const firstLen = firstSize;
+      if (firstLen < ETH_HLEN) { v.stats.dropTxRunt.value++; this.txErr(q, txreq.id, extraCount, slots); continue; }
       if (txreq.offset + firstLen > PAGE) return this.fatal(v, `Cross page boundary, txreq.offset: ${txreq.offset}, size: ${firstLen}`);
       if (gso) { v.stats.dropTxGso.value++; this.txErr(q, txreq.id, extraCount, slots); continue; }
       if (q.remainingCredit !== Infinity) q.remainingCredit -= total;
@@ -551,7 +555,7 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
     let wrote = false;
     const now = this.host.clock.now;
     const posted = ring.available();
-    if (posted < 0) return;
+    if (posted < 0) return this.fatal(v, `RX ring: ${ring.fault ?? 'fault'}`);
     if (posted > 0) {
       q.lastRxBuffers = now;
       if (q.stalled) this.carrier(v, q, true); // xenvif_queue_carrier_on
@@ -560,7 +564,7 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
       const f = q.rxq[q.rxqHead]!;
       const needed = Math.max(1, Math.ceil(f.data.length / PAGE));
       const avail = ring.available();
-      if (avail < 0) return;
+      if (avail < 0) return this.fatal(v, `RX ring: ${ring.fault ?? 'fault'}`);
       if (avail > 0) q.lastRxBuffers = now;
       if (avail < needed) {
         // xenvif_rx_ring_slots_available: ask for an event when the frontend posts more.
