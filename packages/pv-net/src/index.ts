@@ -13,3 +13,4 @@ export { ETH_HLEN, ETH_DATA_LEN, fillL4Checksum, parseMac, formatMac, macAt, isG
 export { PcapWriter, PCAP_MAGIC_NS, PCAP_MAGIC_US, LINKTYPE_ETHERNET, PCAP_SNAPLEN } from './pcap.js';
 export { addVif, defaultMac, vifSpecFromLibxl, VIF_SCRIPT, DEFAULT_BRIDGE, type VifSpec, type LibxlNicLike } from './toolstack.js';
 export { PvNetComponent, PVNET_COMPONENT, PVNET_PLUGINS, pvNetBridge, type PvNetSettings } from './component.js';
+export { UdpUplink, parseUplinks, type UplinkConfig } from './uplink.js';
