@@ -147,9 +147,20 @@ describe('netback: data path', () => {
     const [pn] = no.takeRx();
     expect(Buffer.from(pn!.data).equals(Buffer.from(want))).toBe(true);
     expect(pn!.flags & (NETRXF_csum_blank | NETRXF_data_validated)).toBe(NETRXF_data_validated);
+    // Flooded: the checksum was filled once for `no`, so `off` gets the filled frame too, validated.
     const [po] = off.takeRx();
-    // Delivery order: `off` joined first, so it got the frame before `no` needed the fill.
-    expect(po!.flags & (NETRXF_csum_blank | NETRXF_data_validated)).toBe(NETRXF_csum_blank | NETRXF_data_validated);
+    expect(Buffer.from(po!.data).equals(Buffer.from(want))).toBe(true);
+    expect(po!.flags & (NETRXF_csum_blank | NETRXF_data_validated)).toBe(NETRXF_data_validated);
+    // Unicast to `off` alone (its MAC learned): passed on unfinished, as csum_blank | data_validated.
+    off.send(arpRequest(off.mac(), IP(3), IP(1)));
+    h.advance(100_000);
+    const g = udp(off.mac(), a.mac(), IP(1), IP(3), 5000, 6000, new TextEncoder().encode('checksum me'));
+    a.queuePacket(g, { flags: NETTXF_csum_blank, page0: 3 });
+    a.publishTx(a.txProd);
+    h.advance(100_000);
+    const [pu] = off.takeRx();
+    expect(Buffer.from(pu!.data).equals(Buffer.from(g))).toBe(true);
+    expect(pu!.flags & (NETRXF_csum_blank | NETRXF_data_validated)).toBe(NETRXF_csum_blank | NETRXF_data_validated);
   });
 
   it('no RX buffers: frames wait, are dropped after the 10 s drain timeout, the carrier goes off after 60 s and back on when buffers come', () => {
