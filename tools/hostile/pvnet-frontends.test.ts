@@ -172,3 +172,42 @@ describe('hostile netif frontends vs netback', () => {
     victimsFine(h, a, b, 5);
   });
 });
+
+describe('hostile frames vs the bridge', () => {
+  it('a flood of invented source MACs: the forwarding table stops at BRIDGE_FDB_MAX (counted); a TX flood beyond the backlog is dropped (counted); victims go on', async () => {
+    const { BRIDGE_FDB_MAX, BRIDGE_BACKLOG } = await import('@tachyxx/pv-net');
+    const { h, x, a, b } = setup();
+    const br = h.bridges.get('xenbr0')!;
+    // Frames addressed to the attacker itself (its MAC learned on its own port: dropped as local,
+    // not flooded), so the victims see only what the bridge's limits let through.
+    x.send(arpRequest(x.mac(), IP(3), IP(1)));
+    h.advance(1_000_000);
+    x.takeTx();
+    const f = udp(x.mac(), x.mac(), IP(3), IP(3), 1, 1, new Uint8Array(18));
+    let n = 0;
+    // 10,000 frames, each from a new source MAC, 20 per ring publish (one TX page each; the bridge drains in between).
+    for (let round = 0; round < 500; round++) {
+      for (let i = 0; i < 20; i++) {
+        const g = f.slice();
+        g[6] = 0x02; g[7] = (n >> 24) & 0xff; g[8] = (n >> 16) & 0xff; g[9] = (n >> 8) & 0xff; g[10] = n & 0xff; g[11] = 0x55;
+        n++;
+        x.queuePacket(g, { page0: i % 20 });
+      }
+      x.publishTx(x.txProd);
+      x.takeTx();
+      h.advance(100_000);
+    }
+    expect(br.fdbSize).toBeLessThanOrEqual(BRIDGE_FDB_MAX);
+    expect(br.stats.fdbFull.value).toBeGreaterThan(0);
+    // A backlog burst: 4 x 250 frames published without letting simulated time pass, plus more.
+    for (let k = 0; k < 5; k++) {
+      for (let i = 0; i < 250; i++) x.queuePacket(f, { page0: i % 20 });
+      x.publishTx(x.txProd);
+      x.takeTx();
+    }
+    expect(br.stats.dropBacklog.value).toBe(5 * 250 - BRIDGE_BACKLOG);
+    h.advance(10_000_000);
+    expect(br.stats.dropLocal.value).toBeGreaterThan(10_000);
+    victimsFine(h, a, b, 9);
+  });
+});
