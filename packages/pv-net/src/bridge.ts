@@ -236,6 +236,8 @@ export interface BridgeSetOptions {
   costs?: Partial<NetCosts>;
   /** Capture directory: `<port>.pcap` per port and `<bridge>.pcap` per bridge (`tachyxx host --pcap DIR`). */
   pcapDir?: string | null;
+  /** Only these ports and bridges are captured (`--pcap-only vif1.0,xenbr0`); absent or empty = all. */
+  pcapOnly?: readonly string[];
 }
 
 /**
@@ -295,6 +297,8 @@ export class BridgeSet {
 
   private capture(name: string): PcapWriter | null {
     if (!this.pcapDir) return null;
+    const only = this.o.pcapOnly;
+    if (only && only.length && !only.includes(name)) return null;
     let w = this.pcaps.get(name);
     if (!w) {
       w = new PcapWriter(join(this.pcapDir, `${name}.pcap`));

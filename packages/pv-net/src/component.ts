@@ -15,6 +15,8 @@ export interface PvNetSettings {
   readonly maxQueues: number;
   /** Capture directory (one pcap per port and per bridge), or null. */
   readonly pcapDir: string | null;
+  /** Only these ports/bridges are captured (empty: all). */
+  readonly pcapOnly?: readonly string[];
   /** Bridges with a UDP uplink to a TAP peer (socat). */
   readonly uplinks?: readonly UplinkConfig[];
 }
@@ -35,7 +37,7 @@ export class PvNetComponent implements HostComponent {
   attach(services: HostServices): void {
     if (this.b) throw new Error('the pv-net component is already attached');
     if (this.pcapDir) mkdirSync(this.pcapDir, { recursive: true });
-    const set = new BridgeSet({ host: services, costs: this.costs, pcapDir: this.pcapDir });
+    const set = new BridgeSet({ host: services, costs: this.costs, pcapDir: this.pcapDir, pcapOnly: this.settings.pcapOnly });
     this.set = set;
     this.b = new NetBackend({ host: services, gnt: this.grant.tables, bridges: set, maxQueues: this.settings.maxQueues });
     this.xenbus.backends.register(this.b);
@@ -80,15 +82,16 @@ const costs = {
 const params = {
   maxQueues: p.uint(DEFAULT_MAX_QUEUES, 'multi-queue-max-queues netback offers (Linux: online CPUs)'),
   uplink: p.string('', 'UDP uplinks to TAP peers: BRIDGE:LOCALPORT:PEERPORT[,...] on 127.0.0.1 (socat TUN,tun-type=tap,iff-no-pi ... UDP-DATAGRAM:127.0.0.1:LOCALPORT,bind=127.0.0.1:PEERPORT)'),
+  pcapOnly: p.string('', 'capture only these ports and bridges (comma-separated names: vif1.0,xenbr0); empty = all'),
   pcapDir: p.string('', 'capture directory: <port>.pcap per bridge port (vifD.N) and <bridge>.pcap per bridge; empty = no capture (tachyxx host --pcap DIR)'),
 };
 
-function component(c: DependencyContainer, maxQueues: number, pcapDir: string, uplink: string): PvNetComponent {
+function component(c: DependencyContainer, maxQueues: number, pcapDir: string, pcapOnly: string, uplink: string): PvNetComponent {
   const own = componentCosts(resolve(c, TOKENS.Costs), 'pv-net');
   return new PvNetComponent(resolve(c, XENBUS_COMPONENT), resolve(c, GRANT_COMPONENT), {
     frameNs: own.frameNs ?? DEFAULT_NET_COSTS.frameNs,
     perKiBNs: own.perKiBNs ?? DEFAULT_NET_COSTS.perKiBNs,
-  }, { maxQueues, pcapDir: pcapDir || null, uplinks: parseUplinks(uplink) });
+  }, { maxQueues, pcapDir: pcapDir || null, pcapOnly: pcapOnly.split(',').map((s) => s.trim()).filter(Boolean), uplinks: parseUplinks(uplink) });
 }
 
 export const pvNetBridge = definePlugin({
@@ -101,7 +104,7 @@ export const pvNetBridge = definePlugin({
   requires: [XENBUS_COMPONENT, GRANT_COMPONENT, TOKENS.Costs],
   component: PVNET_COMPONENT,
   register(c, prm) {
-    bindSingleton(c, PVNET_COMPONENT, (cc) => component(cc, prm.maxQueues, prm.pcapDir, prm.uplink));
+    bindSingleton(c, PVNET_COMPONENT, (cc) => component(cc, prm.maxQueues, prm.pcapDir, prm.pcapOnly, prm.uplink));
   },
 });
 

@@ -33,7 +33,7 @@ export const RX_PAGES = 64;
 const TX_REF = 8;
 const RX_REF = 9;
 
-export function netHost(o: { pcapDir?: string; costs?: Partial<NetCosts>; maxQueues?: number } = {}) {
+export function netHost(o: { pcapDir?: string; pcapOnly?: string[]; costs?: Partial<NetCosts>; maxQueues?: number } = {}) {
   const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
   const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 128, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
   const log: string[] = [];
@@ -44,7 +44,7 @@ export function netHost(o: { pcapDir?: string; costs?: Partial<NetCosts>; maxQue
   const store = attachXenstore(host, evtchn);
   const dom0xs = connectLocal(store.xs, 0);
   const backends = new XenbusBackends({ host, xs: connectLocal(store.xs, 0), evtchn, gnt });
-  const bridges = new BridgeSet({ host, costs: o.costs, pcapDir: o.pcapDir ?? null });
+  const bridges = new BridgeSet({ host, costs: o.costs, pcapDir: o.pcapDir ?? null, pcapOnly: o.pcapOnly });
   const net = new NetBackend({ host, gnt, bridges, maxQueues: o.maxQueues });
   backends.register(net);
   const settle = () => { host.queue.runUntil(host.clock.now); };
