@@ -151,7 +151,7 @@ describe('xl.cfg workloads', () => {
     const one = (body: string, name = 'bad.cfg') => err(sweep(`  - name: w\n    domains:\n      - { xl: ${cfg(name, body)} }`, '  pcpus: [1]')).message;
     const at = `${file}:8:15: workloads[0].domains[0].xl: ${join(dir, 'bad.cfg')}`;
     expect(one(`name = "d"\n${k}\nmemory = 16\ndisk = [ "phy:/dev/vg/d,xvda,w" ]\n`)).toBe(`${at}:4: disk: not applied by a sweep run, which takes only name, type, kernel, memory, vcpus, maxvcpus, cmdline, extra, root from an xl.cfg: remove it, or run the domain with xl create`);
-    expect(one(`name = "d"\n${k}\nvif = [ "bridge=xenbr0" ]\n`)).toBe(`${at}:3: vif: Tachyxx has no network backend (netback) yet: virtual NICs cannot be attached`);
+    expect(one(`name = "d"\n${k}\nvif = [ "bridge=xenbr0" ]\n`)).toBe(`${at}:3: vif: not applied by a sweep run, which takes only name, type, kernel, memory, vcpus, maxvcpus, cmdline, extra, root from an xl.cfg: remove it, or run the domain with xl create`);
     expectStart(one(`name = "d"\ntype = "hvm"\n${k}\n`), `${at}:2: type: HVM guests need device emulation`);
     expectStart(one(`name = "d"\n${k}\ncpus = "0"\n`), `${at}:3: cpus: not applied by a sweep run, which takes only name, type, kernel, memory, vcpus, maxvcpus, cmdline, extra, root from an xl.cfg`);
     expect(one(`name = "d"\n${k}\non_poweroff = "destroy"\non_crash = "preserve"\n`)).toBe(`${at}:4: on_crash: "preserve" is not applied by a sweep run, which ends a domain when it shuts down (as "destroy") and reports how`);
