@@ -120,6 +120,12 @@ export class MmioBus {
     return region;
   }
 
+  /** As add(), but returns null instead of throwing when the range overlaps a region. */
+  tryAdd(base: number, size: number, handler: MmioHandler, name = 'mmio'): MmioRegion | null {
+    for (const r of this.regions) if (base < r.base + r.size && r.base < base + size) return null;
+    return this.add(base, size, handler, name);
+  }
+
   /** Removes a region (a BAR moved or was disabled). False when it is not on the bus. */
   remove(region: MmioRegion): boolean {
     const i = this.regions.indexOf(region);
