@@ -178,6 +178,8 @@ export class MmioBus {
     if (r === null) return false;
     r.handler.read(ma - r.base, size, v);
     if (size < 8) v.hi = 0;
+    if (size === 1) v.lo &= 0xff; // the bus, not each handler, guarantees zero extension
+    else if (size === 2) v.lo &= 0xffff;
     this.reads++;
     return true;
   }
