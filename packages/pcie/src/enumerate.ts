@@ -11,7 +11,7 @@
 import {
   PCI_BASE_ADDRESS_0, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_HEADER_TYPE, PCI_MEMORY_BASE,
   PCI_MEMORY_LIMIT, PCI_PREF_BASE_UPPER32, PCI_PREF_LIMIT_UPPER32, PCI_PREF_MEMORY_BASE, PCI_PREF_MEMORY_LIMIT,
-  PCI_PRIMARY_BUS, PCI_SECONDARY_BUS, PCI_SUBORDINATE_BUS, PCI_VENDOR_ID, PCI_STATUS, PCI_STATUS_CAP_LIST, PCI_CAPABILITY_LIST,
+  PCI_PRIMARY_BUS, PCI_IO_BASE, PCI_SECONDARY_BUS, PCI_SUBORDINATE_BUS, PCI_VENDOR_ID, PCI_STATUS, PCI_STATUS_CAP_LIST, PCI_CAPABILITY_LIST,
 } from './config-space.js';
 import { PCI_CAP_ID_EXP, PCI_EXP_DEVCAP2, PCI_EXP_DEVCAP2_ARI, PCI_EXP_DEVCTL2, PCI_EXP_DEVCTL2_ARI, PCI_EXT_CAP_ID_ARI } from './capabilities.js';
 
@@ -144,7 +144,8 @@ class SegmentWalk {
       this.w(bus, devfn, PCI_MEMORY_LIMIT, 2, 0);
       rec.window = null;
     }
-    // No prefetchable window (every BAR is assigned in the non-prefetchable window).
+    // No I/O window (base 0xf0 > limit 0x00) and no prefetchable window (every BAR is assigned in the non-prefetchable window).
+    this.w(bus, devfn, PCI_IO_BASE, 2, 0x00f0);
     this.w(bus, devfn, PCI_PREF_MEMORY_BASE, 2, 0xfff0);
     this.w(bus, devfn, PCI_PREF_MEMORY_LIMIT, 2, 0);
     this.w(bus, devfn, PCI_PREF_BASE_UPPER32, 4, 0);

@@ -9,7 +9,7 @@ import {
   ConfigSpace, PCI_BASE_ADDRESS_0, PCI_CLASS_PROG, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_MASTER,
   PCI_COMMAND_MEMORY, PCI_COMMAND_SERR, PCI_DEVICE_ID, PCI_HEADER_TYPE, PCI_HEADER_TYPE_BRIDGE, PCI_INTERRUPT_LINE,
   PCI_INTERRUPT_PIN, PCI_MEMORY_BASE, PCI_MEMORY_LIMIT, PCI_PREF_BASE_UPPER32, PCI_PREF_LIMIT_UPPER32, PCI_PREF_MEMORY_BASE,
-  PCI_PREF_MEMORY_LIMIT, PCI_PRIMARY_BUS, PCI_REVISION_ID, PCI_SECONDARY_BUS, PCI_STATUS, PCI_STATUS_W1C, PCI_SUBORDINATE_BUS,
+  PCI_PREF_MEMORY_LIMIT, PCI_PRIMARY_BUS, PCI_IO_BASE, PCI_REVISION_ID, PCI_SECONDARY_BUS, PCI_STATUS, PCI_STATUS_W1C, PCI_SUBORDINATE_BUS,
   PCI_SUBSYSTEM_ID, PCI_SUBSYSTEM_VENDOR_ID, PCI_VENDOR_ID, PCI_BRIDGE_CONTROL, PCI_CACHE_LINE_SIZE, PCI_SEC_STATUS,
 } from './config-space.js';
 import {
@@ -390,6 +390,9 @@ export class Bridge extends PciFunction {
     cs.setWmask(PCI_PRIMARY_BUS, 3, 0xffffff); // primary, secondary, subordinate
     cs.setWmask(0x1b, 1, 0xff); // secondary latency timer
     cs.setW1cmask(PCI_SEC_STATUS, 2, PCI_STATUS_W1C);
+    // I/O window registers are writable (16-bit decode) but the host has no I/O space: the
+    // enumerator closes the window (base > limit), as Linux does for a bridge without I/O below it.
+    cs.setWmask(PCI_IO_BASE, 2, 0xf0f0);
     cs.set16(PCI_MEMORY_BASE, 0); cs.setWmask(PCI_MEMORY_BASE, 2, 0xfff0);
     cs.set16(PCI_MEMORY_LIMIT, 0); cs.setWmask(PCI_MEMORY_LIMIT, 2, 0xfff0);
     // 64-bit prefetchable window (low nibble 1 = 64-bit addressing).
