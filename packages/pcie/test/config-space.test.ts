@@ -3,8 +3,8 @@ import {
   addAcsCapability, addAriCapability, ConfigSpace, Endpoint, PCI_ACS_CTRL, PCI_ACS_RR, PCI_ACS_SV, PCI_CAP_ID_EXP, PCI_CAP_ID_MSIX,
   PCI_CAP_ID_PM, PCI_EXT_CAP_ID_ACS, PCI_EXT_CAP_ID_ARI, PCI_EXT_CAP_ID_SRIOV, PCI_SRIOV_BAR, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE,
   PCI_SRIOV_NUM_VF, PCI_SRIOV_TOTAL_VF, PCI_SRIOV_VF_DID, SriovCapability, UNCLAIMED, PCI_STATUS, PCI_BASE_ADDRESS_0,
-  type MmioHandler,
 } from '../src/index.js';
+import type { MmioHandler } from '@tachyxx/isa';
 
 class TestDev extends Endpoint {
   constructor() {
