@@ -55,6 +55,8 @@ export interface DeviceTimer {
   after(delayNs: number, action: () => void): void;
   /** CPU cycles (the IOMMU's costs) to ns. */
   cyclesToNs(cycles: number): number;
+  /** Runs due events before software looks at a device (PolledTimer); absent for queue-driven timers. */
+  poll?(): void;
 }
 
 export interface EduCosts {
@@ -293,4 +295,34 @@ export function eventQueueTimer(q: { clock: { now: number; cyclesToNs(c: number,
     after: (d, action) => { q.at(q.clock.now + Math.max(0, Math.ceil(d)), 'pcie-device', () => action()); },
     cyclesToNs: (c) => q.clock.cyclesToNs(c, 'ceil'),
   };
+}
+
+/**
+ * A DeviceTimer for a machine without an event queue (the bare machine): `now` is the CPU's
+ * simulated time, and due device events run when software next touches PCIe (an ECAM or BAR
+ * access calls `poll`). A driver that polls a device register sees exactly the state the device
+ * has at that simulated time; nothing runs between two PCIe accesses (so a driver that only
+ * watches RAM for a DMA result must also read a device register, as real drivers read a status).
+ */
+export class PolledTimer implements DeviceTimer {
+  private readonly q: { at: number; seq: number; action: () => void }[] = [];
+  private seq = 0;
+  private firing = -1;
+  constructor(private readonly clock: () => number, private readonly nsPerCycle: number) {}
+  now(): number { return Math.max(this.firing, this.clock()); }
+  cyclesToNs(c: number): number { return c * this.nsPerCycle; }
+  after(d: number, action: () => void): void {
+    this.q.push({ at: this.now() + Math.max(0, d), seq: this.seq++, action });
+    this.q.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  }
+  /** Runs every event due at the current simulated time (including ones they schedule). */
+  poll(): void {
+    const t = this.clock();
+    while (this.q.length > 0 && this.q[0]!.at <= t) {
+      const e = this.q.shift()!;
+      this.firing = e.at;
+      try { e.action(); } finally { this.firing = -1; }
+    }
+  }
+  get pending(): number { return this.q.length; }
 }

@@ -151,6 +151,7 @@ export class PcieHost {
         mmioBase: this.layout.mmioBase + k * share, mmioSize: share,
         translator: o.translator?.(k), remapper: o.remapper?.(k), now: () => o.timer.now(),
       });
+      if (o.timer.poll !== undefined) ss.poll = () => o.timer.poll!();
       this.rc.addChannel(ss);
       ports.forEach((p, i) => {
         const rp = new Bridge(`${k}/rp${i}`, { identity: ROOT_PORT_ID, type: 'root-port', port: i, slot: k * MAX_PORTS + i });

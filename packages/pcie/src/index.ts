@@ -8,7 +8,7 @@ export {
   type FunctionHost, type Identity, type BarSpec, type DmaResult, type EndpointOptions, type BridgeOptions, type PciBusLike,
 } from './function.js';
 export { PcieSubsystem, RootComplex, ECAM_BUS_SIZE, ECAM_SEGMENT_SIZE, PCIESS_FAULT_LOG, type PcieSubsystemOptions, type PcieSsStats, type PciBus } from './topology.js';
-export { IdentityTranslator, DirectMsiRemapper, DIRECT_MSI_LOG, type MsiMessage } from './io-none.js';
+export { IdentityTranslator, DirectMsiRemapper, DIRECT_MSI_LOG, msiToMemory, type MsiMessage } from './io-none.js';
 export { enumerate, ecamAccess, EnumerationError, BRIDGE_WINDOW_ALIGN, type ConfigAccess, type EnumeratedFunction, type EnumeratedBar, type SegmentWindow } from './enumerate.js';
 export * from './edu.js';
 export { lspciDump, formatFunction, bdfString, type ListedFunction } from './lspci.js';

@@ -43,3 +43,18 @@ export class DirectMsiRemapper implements MsiRemapper {
     return true;
   }
 }
+
+/**
+ * The platform without an interrupt controller (the bare machine today): an MSI is what it is on
+ * the wire, a 4-byte posted write of `data` to `addr`; when `addr` is RAM it lands there (a driver
+ * sees the completion message in memory), anywhere else it is dropped. Returns the deliver hook
+ * for DirectMsiRemapper.
+ */
+export function msiToMemory(mem: { readonly base: number; readonly size: number; readonly view: DataView; notifyWrite(off: number, len: number): void }): (addr: number, data: number) => void {
+  return (addr, data) => {
+    const off = addr - mem.base;
+    if (off < 0 || off + 4 > mem.size || off % 4 !== 0) return;
+    mem.view.setUint32(off, data >>> 0, true);
+    mem.notifyWrite(off, 4);
+  };
+}

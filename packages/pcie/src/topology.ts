@@ -66,6 +66,8 @@ export class PcieSubsystem implements FunctionHost {
   private readonly clock: () => number;
   /** Set by the root complex. */
   rc: RootComplex | null = null;
+  /** Runs due device events before an access (a PolledTimer's poll), or null. */
+  poll: (() => void) | null = null;
 
   constructor(readonly mem: PhysMemory, o: PcieSubsystemOptions) {
     this.segment = o.segment;
@@ -160,10 +162,12 @@ export class PcieSubsystem implements FunctionHost {
   /** The MMIO handler of the ECAM window (8-byte accesses become two 4-byte ones). */
   readonly ecamHandler = {
     read: (o: number, size: number, out: MmioValue): void => {
+      this.poll?.();
       if (size === 8) { out.lo = this.ecamRead(o, 4) | 0; out.hi = this.ecamRead(o + 4, 4) | 0; return; }
       out.lo = this.ecamRead(o, size) | 0;
     },
     write: (o: number, size: number, lo: number, hi: number): void => {
+      this.poll?.();
       if (size === 8) { this.ecamWrite(o, 4, lo >>> 0); this.ecamWrite(o + 4, 4, hi >>> 0); return; }
       this.ecamWrite(o, size, lo >>> 0);
     },
@@ -255,7 +259,13 @@ export class RootComplex {
     }
     for (const [k, w] of want) {
       if (this.barRegions.has(k)) continue;
-      const region = this.bus.tryAdd(w.addr, w.size, w.fn.barHandler(w.bar), `${w.fn.name} BAR${w.bar}`);
+      const h = w.fn.barHandler(w.bar);
+      const poll = w.fn.host instanceof PcieSubsystem ? w.fn.host.poll : null;
+      const handler = poll === null ? h : {
+        read: (o: number, size: number, out: MmioValue) => { poll(); h.read(o, size, out); },
+        write: (o: number, size: number, lo: number, hi: number) => { poll(); h.write(o, size, lo, hi); },
+      };
+      const region = this.bus.tryAdd(w.addr, w.size, handler, `${w.fn.name} BAR${w.bar}`);
       if (region === null) { this.barConflicts++; continue; }
       this.barRegions.set(k, { region, addr: w.addr, size: w.size, fn: w.fn });
     }
