@@ -105,3 +105,17 @@ describe('topology and enumeration', () => {
     expect(() => parseTopology(Array(33).fill('-').join(','))).toThrow(/more than 32 ports/);
   });
 });
+
+describe('passthrough hooks', () => {
+  it('mapBars maps every page of the decoded BARs through the P2M callback; owner defaults to dom0', () => {
+    const { pcie } = host();
+    const [, e] = pcie.enumerate();
+    const edu = pcie.find('0/rp0/edu')!;
+    expect(edu.owner).toBe(0);
+    const mapped: [number, number][] = [];
+    const n = edu.mapBars((gfn, mfn) => { mapped.push([gfn, mfn]); return true; }, (ma) => ma - 0x4000_0000 + 0x1000_0000);
+    expect(n).toBe(256 + 1); // 1 MiB BAR0 + 4 KiB BAR2
+    expect(mapped[0]).toEqual([0x10000, e!.bars[0]!.addr / 4096]);
+    expect(mapped.at(-1)).toEqual([(e!.bars[1]!.addr - 0x4000_0000 + 0x1000_0000) / 4096, e!.bars[1]!.addr / 4096]);
+  });
+});
