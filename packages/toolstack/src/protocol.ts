@@ -287,6 +287,7 @@ export const OP_ARGS = {
   stats: {},
   'debug-attach': { domain: 'domain', listen: 'name', othersRun: 'bool' },
   'debug-detach': { domain: 'domain' },
+  'pci-dump': {},
 } as const satisfies Readonly<Record<string, Readonly<Record<string, ArgKind>>>>;
 
 /** Every op the host serves, in OP_ARGS order. */
