@@ -127,3 +127,14 @@ describe.skipIf(LSPCI === undefined || !hasRunner)('tachyxx lspci decoded by pci
     expect(t.stderr).toMatch(/bad\.yaml:4:\d+: components\.pcie\.topology: unknown device model 'nic' at column 6/);
   });
 });
+
+describe.skipIf(!hasRunner)('tachyxx lspci usage', () => {
+  it('--help explains the command; a stray argument is bad usage (exit 2)', () => {
+    const h = spawnSync(process.execPath, [TACHYXX, 'lspci', '--help'], { cwd: ROOT, encoding: 'utf8' });
+    expect(h.status).toBe(0);
+    expect(h.stdout).toMatch(/^Usage: tachyxx lspci \[--host FILE\]/);
+    const b = spawnSync(process.execPath, [TACHYXX, 'lspci', 'extra'], { cwd: ROOT, encoding: 'utf8' });
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/unexpected argument 'extra'/);
+  });
+});
