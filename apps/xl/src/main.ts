@@ -53,6 +53,7 @@ export const XL_COMMANDS: readonly { name: string; summary: string; usage: strin
   { name: 'network-attach', summary: 'Create a new virtual network device', usage: '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackEnd>] [vifname=<name>] [rate=<rate>] [model=<model>] [accel=<accel>]', modifies: true },
   { name: 'network-list', summary: 'List virtual network interfaces for a domain', usage: '<Domain(s)>' },
   { name: 'network-detach', summary: "Destroy a domain's virtual network device", usage: '<Domain> <DevId|mac>', modifies: true },
+  { name: 'pci-dump', summary: 'Print the config space of every PCI function (Tachyxx; lspci -xxxx format, lspci -F decodes it)', usage: '' },
   { name: 'help', summary: 'Print this help', usage: '[command]' },
 ];
 

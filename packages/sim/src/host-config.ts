@@ -14,6 +14,7 @@ import { PVBLK_PLUGINS } from '@tachyxx/pv-blk';
 import { IOMMU_PLUGINS } from '@tachyxx/iommu';
 import { IRQ_REMAP_PLUGINS } from '@tachyxx/irq-remap';
 import { PVNET_PLUGINS } from '@tachyxx/pv-net';
+import { PCIE_PLUGINS } from '@tachyxx/pcie';
 
 /**
  * A registry of every plugin variant (a new one each call: registries are not shared). `iommu` and
@@ -23,7 +24,7 @@ import { PVNET_PLUGINS } from '@tachyxx/pv-net';
 export function registry(): PluginRegistry {
   return new PluginRegistry([
     ...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS,
-    ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS, ...PVNET_PLUGINS,
+    ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS, ...PVNET_PLUGINS, ...PCIE_PLUGINS,
   ]);
 }
 
@@ -40,6 +41,7 @@ export const DEFAULT_COMPONENTS: Readonly<Record<string, string>> = Object.freez
   xenbus: 'linux',
   'pv-blk': 'file',
   'pv-net': 'bridge',
+  pcie: 'ecam',
 });
 
 export interface HostOverrides {

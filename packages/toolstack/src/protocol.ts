@@ -306,6 +306,7 @@ export const OP_ARGS = {
   'network-list': { ...DOMAIN_ARGS },
   'network-attach': { domain: 'domain', nic: 'config' },
   'network-detach': { domain: 'domain', devid: 'int', mac: 'name' },
+  'pci-dump': {},
 } as const satisfies Readonly<Record<string, Readonly<Record<string, ArgKind>>>>;
 
 /** Every op the host serves, in OP_ARGS order. */

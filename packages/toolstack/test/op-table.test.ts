@@ -26,7 +26,7 @@ describe('op table', () => {
         'uptime', 'sched-credit', 'cpupool-list', 'cpupool-create', 'cpupool-destroy', 'cpupool-cpu-add',
         'cpupool-cpu-remove', 'cpupool-migrate', 'cpupool-numa-split', 'top', 'host-counts', 'stats',
         'debug-attach', 'debug-detach', 'block-attach', 'block-list', 'block-detach',
-        'network-list', 'network-attach', 'network-detach',
+        'network-list', 'network-attach', 'network-detach', 'pci-dump',
       ]);
     } finally {
       ts.close();
