@@ -11,10 +11,11 @@ import { GRANT_PLUGINS } from '@tachyxx/grant';
 import { XENSTORE_PLUGINS } from '@tachyxx/xenstore';
 import { XENBUS_PLUGINS } from '@tachyxx/xenbus';
 import { PVBLK_PLUGINS } from '@tachyxx/pv-blk';
+import { PCIE_PLUGINS } from '@tachyxx/pcie';
 
 /** A registry of every plugin variant (a new one each call: registries are not shared). */
 export function registry(): PluginRegistry {
-  return new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, ...XENBUS_PLUGINS, ...PVBLK_PLUGINS]);
+  return new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...PCIE_PLUGINS]);
 }
 
 /** The variant each component gets when a config does not name one. */
@@ -29,6 +30,7 @@ export const DEFAULT_COMPONENTS: Readonly<Record<string, string>> = Object.freez
   console: 'xenconsoled',
   xenbus: 'linux',
   'pv-blk': 'file',
+  pcie: 'ecam',
 });
 
 export interface HostOverrides {
