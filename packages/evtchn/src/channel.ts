@@ -29,6 +29,8 @@ export class Channel {
   remotePort = 0;
   /** virq: which. */
   virq = 0;
+  /** pirq: which (Xen's u.pirq.irq). */
+  pirq = 0;
   /** FIFO priority (0 highest .. 15 lowest). */
   priority: number = EVTCHN_FIFO_PRIORITY_DEFAULT;
   /** FIFO: pending while its event word was not mapped yet (re-raised by expand_array). */
@@ -58,6 +60,10 @@ export class EvtchnDomain {
   fifo: FifoDomain | null = null;
   /** virq_to_evtchn per vCPU (the dom0 side has one table). */
   readonly virqs: Int32Array[];
+  /** Physical IRQs this domain may bind (irq_permit_access, granted by PHYSDEVOP_map_pirq / the toolstack). */
+  readonly pirqsPermitted = new Set<number>();
+  /** pirq -> bound port (Xen's pirq->evtchn; absent = unbound). */
+  readonly pirqPorts = new Map<number, number>();
   /** vCPU id -> the port it polls (-1 = any of several ports, Xen's poll_evtchn). */
   readonly pollers = new Map<number, number>();
   /** vCPU id -> simulated ns of the first unserviced upcall (NaN: none): latency accounting. */

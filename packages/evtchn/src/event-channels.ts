@@ -21,6 +21,13 @@ import { EvtchnStats } from './stats.js';
 
 export type EvtchnVariant = '2-level' | 'fifo';
 
+/**
+ * d->nr_pirqs: a domU gets nr_static_irqs + extra_domU_irqs (Xen's default 32; Tachyxx has no
+ * GSIs, so 32); dom0 (the hardware domain) gets extra_hwdom_irqs, here 256.
+ */
+export const NR_PIRQS_DOMU = 32;
+export const NR_PIRQS_DOM0 = 256;
+
 export interface EvtchnConfig {
   /** `2-level` only, or `fifo`: guests may switch to the FIFO ABI with EVTCHNOP_init_control. */
   variant: EvtchnVariant;
@@ -52,6 +59,7 @@ export interface PortStatus {
   remoteDomid?: number;
   remotePort?: number;
   virq?: number;
+  pirq?: number;
   pending: boolean;
   masked: boolean;
   priority: number;
@@ -267,6 +275,25 @@ export class EventChannels implements Delivery {
     return port;
   }
 
+  /**
+   * evtchn_bind_pirq (a PV guest): -EINVAL outside 0..nr_pirqs-1, -EPERM unless the pirq was
+   * permitted (pirq_access_permitted), -EEXIST when already bound; the port notifies vCPU 0.
+   */
+  private bindPirqIn(d: EvtchnDomain, pirq: number): number {
+    const nr = d.domid === DOM0 ? NR_PIRQS_DOM0 : NR_PIRQS_DOMU;
+    if (!Number.isInteger(pirq) || pirq < 0 || pirq >= nr) return -Errno.EINVAL;
+    if (!d.pirqsPermitted.has(pirq)) return -Errno.EPERM;
+    if (d.pirqPorts.has(pirq)) return -Errno.EEXIST;
+    const port = this.freePort(d);
+    if (port < 0) return port;
+    const ch = this.allocate(d, port);
+    ch.state = ChannelState.pirq;
+    ch.pirq = pirq;
+    ch.notifyVcpu = 0;
+    d.pirqPorts.set(pirq, port);
+    return port;
+  }
+
   /** evtchn_close. `guest`: a guest may not close a dom0 handler's port (a Xen-consumer channel). */
   private close(d1: EvtchnDomain, port: number, guest: boolean): number {
     const ch = d1.channel(port);
@@ -278,6 +305,9 @@ export class EventChannels implements Delivery {
         return -Errno.EINVAL;
       case ChannelState.unbound:
       case ChannelState.ipi:
+        break;
+      case ChannelState.pirq:
+        if (d1.pirqPorts.get(ch.pirq) === port) d1.pirqPorts.delete(ch.pirq);
         break;
       case ChannelState.virq: {
         const vid = virqType(ch.virq) !== 'vcpu' ? 0 : ch.notifyVcpu;
@@ -336,6 +366,7 @@ export class EventChannels implements Delivery {
     if (ch.state === ChannelState.unbound) s.remoteDomid = ch.remoteDomid;
     if (ch.state === ChannelState.interdomain) { s.remoteDomid = ch.remote!.domid; s.remotePort = ch.remotePort; }
     if (ch.state === ChannelState.virq) s.virq = ch.virq;
+    if (ch.state === ChannelState.pirq) s.pirq = ch.pirq;
     return s;
   }
 
@@ -351,6 +382,7 @@ export class EventChannels implements Delivery {
         return 0;
       case ChannelState.unbound:
       case ChannelState.interdomain:
+      case ChannelState.pirq: // Xen relinks the pirq to the new vCPU (pirq_set_affinity)
         ch.notifyVcpu = vcpu;
         return 0;
       default:
@@ -583,7 +615,11 @@ export class EventChannels implements Delivery {
       case EvtchnOp.bind_pirq: {
         const s = acc.readStruct(arg, EvtchnBindPirq, this.io.EvtchnBindPirq);
         if (typeof s === 'number') return s;
-        return -Errno.EOPNOTSUPP; // no physical IRQs (Xen without CONFIG_HAS_PIRQ)
+        if (!writable(EvtchnBindPirq.size)) return EFAULT;
+        const port = this.bindPirqIn(ld, s.pirq);
+        if (port < 0) return port;
+        acc.writeField(arg, EvtchnBindPirq, 'port', port);
+        return 0;
       }
       case EvtchnOp.close: {
         const s = acc.readStruct(arg, EvtchnClose, this.io.EvtchnClose);
@@ -621,6 +657,10 @@ export class EventChannels implements Delivery {
             break;
           case ChannelState.ipi:
             status = EvtchnStat.ipi;
+            break;
+          case ChannelState.pirq:
+            status = EvtchnStat.pirq;
+            acc.writeField(arg, EvtchnStatus, 'pirq', ch.pirq);
             break;
         }
         acc.writeField(arg, EvtchnStatus, 'status', status);
@@ -772,6 +812,41 @@ export class EventChannels implements Delivery {
     const d = this.doms.get(domid);
     if (!d || !Number.isInteger(virq) || virq < 0 || virq >= NR_VIRQS) return false;
     return this.entry(() => (virqType(virq) === 'vcpu' ? this.sendVcpuVirq(d, vcpu, virq) : this.sendDomainVirq(d, virq)));
+  }
+
+  /**
+   * Lets `domid` bind physical IRQ `pirq` (irq_permit_access: what PHYSDEVOP_map_pirq and
+   * XEN_DOMCTL_irq_permission do), or with `allow` false takes it back (a bound port is closed,
+   * as unmap_domain_pirq does). Returns 0, -ESRCH or -EINVAL (out of 0..nr_pirqs-1).
+   */
+  permitPirq(domid: number, pirq: number, allow = true): number {
+    const d = this.doms.get(domid);
+    if (!d) return -Errno.ESRCH;
+    const nr = domid === DOM0 ? NR_PIRQS_DOM0 : NR_PIRQS_DOMU;
+    if (!Number.isInteger(pirq) || pirq < 0 || pirq >= nr) return -Errno.EINVAL;
+    if (allow) { d.pirqsPermitted.add(pirq); return 0; }
+    d.pirqsPermitted.delete(pirq);
+    const port = d.pirqPorts.get(pirq);
+    if (port !== undefined) this.entry(() => this.close(d, port, false));
+    return 0;
+  }
+
+  /** The port `pirq` of `domid` is bound to, or 0 (unbound / no such domain). */
+  pirqPort(domid: number, pirq: number): number {
+    return this.doms.get(domid)?.pirqPorts.get(pirq) ?? 0;
+  }
+
+  /**
+   * send_guest_pirq: raises the port bound to `pirq` on its notify vCPU. False when the pirq is
+   * not bound (dropped, as Xen does for a PV guest's unbound pirq).
+   */
+  sendPirq(domid: number, pirq: number): boolean {
+    const d = this.doms.get(domid);
+    if (!d || d.isDying) return false;
+    const port = d.pirqPorts.get(pirq);
+    if (port === undefined) return false;
+    const ch = d.channels[port]!;
+    return this.entry(() => { this.setPending(d, ch.notifyVcpu, ch); return true; });
   }
 
   /** send_global_virq: to the domain handling `virq` (dom0 by default: console input, ...). */

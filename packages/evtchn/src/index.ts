@@ -1,6 +1,6 @@
 // @tachyxx/evtchn: Xen event channels (2-level and FIFO ABIs) for the Tachyxx hypervisor.
 export {
-  EventChannels, installEventChannels, virqType, DEFAULT_EVTCHN_CONFIG, DOM0, EVTCHN_SEND,
+  EventChannels, installEventChannels, virqType, DEFAULT_EVTCHN_CONFIG, DOM0, EVTCHN_SEND, NR_PIRQS_DOMU, NR_PIRQS_DOM0,
   type EvtchnConfig, type EvtchnVariant, type EvtchnSendEvent, type PortStatus,
 } from './event-channels.js';
 export { ChannelState, EVTCHNS_PER_BUCKET, type ChannelStateName, type EventHandler } from './channel.js';

@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import { Errno, EvtchnStat, Virq } from '@tachyxx/abi';
 import { ARRAY_GFN, BAD, DOMID_SELF, makeGuests, type Guest } from './harness.js';
-import type { EvtchnVariant } from '@tachyxx/evtchn';
+import { NR_PIRQS_DOMU, type EvtchnVariant } from '@tachyxx/evtchn';
 
 interface View {
   setup(g: Guest): void;
@@ -281,6 +281,34 @@ describe.each(['2-level', 'fifo'] as const)('event channels (%s)', (variant) => 
     expect(a!.bindVcpu(pa, 9)).toBe(-Errno.ENOENT);
     expect(a!.bindVcpu(100_000, 1)).toBe(-Errno.EINVAL);
     expect(a!.bindVcpu(pi, 0)).toBe(-Errno.EINVAL); // IPIs cannot move
+  });
+
+  it('binds a permitted pirq (EVTCHNOP_bind_pirq) and send_guest_pirq raises it on its vCPU', () => {
+    const { ev, guests: [a, b] } = setup();
+    expect(a!.bindPirq(5)).toBe(-Errno.EPERM); // not permitted (no PHYSDEVOP_map_pirq yet)
+    expect(a!.bindPirq(-1)).toBe(-Errno.EINVAL);
+    expect(a!.bindPirq(NR_PIRQS_DOMU)).toBe(-Errno.EINVAL);
+    expect(ev.permitPirq(a!.domid, 5)).toBe(0);
+    expect(ev.permitPirq(a!.domid, NR_PIRQS_DOMU)).toBe(-Errno.EINVAL);
+    const port = a!.bindPirq(5);
+    expect(port).toBeGreaterThan(0);
+    expect(a!.bindPirq(5)).toBe(-Errno.EEXIST);
+    expect(ev.pirqPort(a!.domid, 5)).toBe(port);
+    const st = a!.status(DOMID_SELF, port);
+    expect(typeof st === 'object' && [st.status, st.pirq]).toEqual([EvtchnStat.pirq, 5]);
+    expect(ev.sendPirq(a!.domid, 5)).toBe(true);
+    expect(view.raised(a!, 0, port)).toBe(true);
+    expect(ev.sendPirq(b!.domid, 5)).toBe(false); // b has no such binding
+    view.consumeAll(a!, 0);
+    expect(a!.bindVcpu(port, 1)).toBe(0); // pirqs may move (pirq_set_affinity)
+    ev.sendPirq(a!.domid, 5);
+    expect(view.raised(a!, 1, port)).toBe(true);
+    expect(a!.upcallPending(0)).toBe(false);
+    expect(a!.close(port)).toBe(0);
+    expect(ev.sendPirq(a!.domid, 5)).toBe(false);
+    expect(a!.bindPirq(5)).toBeGreaterThan(0); // bindable again
+    expect(ev.permitPirq(a!.domid, 5, false)).toBe(0); // revoked: the port is closed
+    expect(ev.pirqPort(a!.domid, 5)).toBe(0);
   });
 
   it('reset closes every port (the peer becomes unbound) and needs the target paused or itself', () => {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { join, resolve as resolvePath } from 'node:path';
 import {
-  DOMID_SELF, EVTCHN_FIFO_LINK_MASK, EvtchnAllocUnbound, EvtchnBindInterdomain, EvtchnBindIpi, EvtchnBindVcpu, EvtchnBindVirq,
+  DOMID_SELF, EVTCHN_FIFO_LINK_MASK, EvtchnAllocUnbound, EvtchnBindInterdomain, EvtchnBindIpi, EvtchnBindPirq, EvtchnBindVcpu, EvtchnBindVirq,
   EvtchnClose, EvtchnExpandArray, EvtchnFifoControlBlock, EvtchnInitControl, EvtchnOp, EvtchnReset, EvtchnSend,
   EvtchnSetPriority, EvtchnStatus, EvtchnUnmask, GUEST_RAM_BASE, Hypercall, SchedOp, SharedInfo, VcpuInfo, VcpuOp,
 } from '@tachyxx/abi';
@@ -90,6 +90,7 @@ export class Guest {
     return this.port(this.call(EvtchnOp.bind_interdomain, EvtchnBindInterdomain, { remote_dom: remote, remote_port: rport }), EvtchnBindInterdomain, 'local_port');
   }
   bindVirq(virq: number, vcpu = 0) { return this.port(this.call(EvtchnOp.bind_virq, EvtchnBindVirq, { virq, vcpu }), EvtchnBindVirq, 'port'); }
+  bindPirq(pirq: number) { return this.port(this.call(EvtchnOp.bind_pirq, EvtchnBindPirq, { pirq, flags: 0 }), EvtchnBindPirq, 'port'); }
   bindIpi(vcpu = 0) { return this.port(this.call(EvtchnOp.bind_ipi, EvtchnBindIpi, { vcpu }), EvtchnBindIpi, 'port'); }
   send(port: number, vcpu = 0) { return this.call(EvtchnOp.send, EvtchnSend, { port }, ARG, vcpu); }
   close(port: number) { return this.call(EvtchnOp.close, EvtchnClose, { port }); }
@@ -104,7 +105,7 @@ export class Guest {
     if (rc < 0) return rc;
     return {
       status: this.out(EvtchnStatus, 'status'), vcpu: this.out(EvtchnStatus, 'vcpu'),
-      dom: this.out(EvtchnStatus, 'interdomain_dom'), port: this.out(EvtchnStatus, 'interdomain_port'), virq: this.out(EvtchnStatus, 'virq'),
+      dom: this.out(EvtchnStatus, 'interdomain_dom'), port: this.out(EvtchnStatus, 'interdomain_port'), virq: this.out(EvtchnStatus, 'virq'), pirq: this.out(EvtchnStatus, 'pirq'),
     };
   }
   /** SCHEDOP_poll on `ports` (the port list at ARG + 256), timeout 0. */

@@ -244,6 +244,60 @@ describe('P2M', () => {
     off();
     expect(calls).toEqual([[7, 0x80010 * 4096, 4096], [7, 0, 2 ** 53]]);
   });
+
+  it('tells the map hooks every mapping added, after the unmap of what it replaced (P2M mirrors follow this)', () => {
+    const m = new MachineMemory({ memoryMiB: 4 });
+    const p = P2m.create(m, 3, { superpages: true })!;
+    const log: string[] = [];
+    m.onUnmap((v, a, b) => log.push(`unmap ${v} ${a / 4096} ${b / 4096}`));
+    const off = m.onMap((v, g, f, perms, n) => log.push(`map ${v} ${g} ${f - m.baseMfn} ${perms} ${n}`));
+    const big = m.allocExtent(1, 9);
+    p.map(0x80200, big, P2M_RWX, 9);
+    const f = m.allocExtent(1, 0);
+    p.map(0x80010, f, P2M_RW);
+    p.map(0x80010, f, P2M_R); // replace: unmap then map
+    off();
+    p.map(0x80011, f, P2M_RW);
+    expect(log).toEqual([
+      `map 3 ${0x80200} ${big - m.baseMfn} ${P2M_RWX} 512`,
+      `map 3 ${0x80010} ${f - m.baseMfn} ${P2M_RW} 1`,
+      `unmap 3 ${0x80010} 1`,
+      `map 3 ${0x80010} ${f - m.baseMfn} ${P2M_R} 1`,
+    ]);
+  });
+
+  it('lists every leaf in GFN order with its size (forEachMapping)', () => {
+    const m = new MachineMemory({ memoryMiB: 8 });
+    const p = P2m.create(m, 5, { superpages: true })!;
+    const big = m.allocExtent(1, 9), f = m.allocExtent(1, 0);
+    p.map(0x80200, big, P2M_RWX, 9);
+    p.map(0x80010, f, P2M_R);
+    p.map(0x1234567, f, P2M_RW);
+    const seen: number[][] = [];
+    p.forEachMapping((g, mfn, perms, n) => seen.push([g, mfn, perms, n]));
+    expect(seen).toEqual([[0x80010, f, P2M_R, 1], [0x80200, big, P2M_RWX, 512], [0x1234567, f, P2M_RW, 1]]);
+  });
+
+  it('keeps a mirror P2M out of the M2P and the hooks', () => {
+    const m = new MachineMemory({ memoryMiB: 4 });
+    const p = P2m.create(m, 4)!;
+    const mirror = P2m.create(m, 4, { mirror: true })!;
+    const calls: string[] = [];
+    m.onUnmap(() => calls.push('unmap'));
+    m.onMap(() => calls.push('map'));
+    const f = m.allocExtent(1, 0);
+    expect(p.map(0x80000, f, P2M_RWX)).toBe(true);
+    expect(calls).toEqual(['map']);
+    expect(mirror.map(0x80000, f, P2M_RWX)).toBe(true);
+    expect(mirror.map(0x80000, f, P2M_R)).toBe(true);
+    expect(mirror.lookup(0x80000)).toBe(f);
+    expect(mirror.permsOf(0x80000)).toBe(P2M_R);
+    expect(mirror.mappedPages).toBe(1);
+    expect(mirror.unmap(0x80000)).toBe(f);
+    expect(m.m2p.get(f)).toBe(0x80000); // still the real P2M's
+    mirror.teardown();
+    expect(calls).toEqual(['map']);
+  });
 });
 
 describe('guest memory access', () => {

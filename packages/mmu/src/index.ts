@@ -4,5 +4,6 @@ export type { MmuOptions, MmuCosts, AdMode, SoftTlbInvalidator, TlbTagPolicy, Tl
 export { AssocCache, F_GLOBAL, F_S1ON } from './cache.js';
 export { MmuStats, VmidStats, FlushStats, MMU_FAULT_CAUSES, WALK_REF_BOUNDS } from './stats.js';
 export * from './pte.js';
+export { walkStage2, Stage2Walk, S2_WALK_NOT_RAM, S2_WALK_INVALID } from './stage2.js';
 export { MMU_FACTORY, MMU_PLUGINS, mmuTagged, mmuUntagged } from './plugin.js';
 export type { MmuFactory, MmuVariant } from './plugin.js';

@@ -10,6 +10,7 @@ import {
   SATP_MODE_BARE, SATP_MODE_SV48, P1GATP_MODE_BARE, P1GATP_MODE_SV48X32, TWO32, TWO53,
 } from './pte.js';
 import { MmuStats, type VmidStats } from './stats.js';
+import { S2_WALK_NOT_RAM, Stage2Walk, walkStage2 } from './stage2.js';
 
 /**
  * Implemented by the CPU: drop host-side soft-TLB entries. The MMU calls it whenever a modelled
@@ -155,6 +156,7 @@ export class Mmu implements Translator, TlbSwitchTarget {
   private adWrites = 0;
   private s2Level = 0;
   private s2Perm = 0;
+  private readonly s2walk = new Stage2Walk();
 
   constructor(private readonly mem: PhysMemory, opts: MmuOptions = {}) {
     this.policy = opts.policy ?? (opts.tagged === false ? UNTAGGED_TLB : TAGGED_TLB);
@@ -556,58 +558,32 @@ export class Mmu implements Translator, TlbSwitchTarget {
       }
       this.cur.nestedTlbMisses.value++;
     }
-    let table = this.s2Root;
-    let start = 3;
-    const pwc = this.pwc2;
-    if (pwc !== null) {
-      for (let l = 1; l <= 3; l++) {
-        const i = pwc.find(l, Math.floor(gpa / SHIFT_POW[l]!), vmid, 0, 0);
-        if (i >= 0) { pwc.touch(i); table = pwc.a[i]!; start = l - 1; break; }
-      }
-      if (start < 3) this.cur.pwcHits.value++;
-      else this.cur.pwcMisses.value++;
+    const w = this.s2walk;
+    const leaf = walkStage2(this.mem, this.s2Root, gpa, this.pwc2, vmid, w);
+    this.refs2 += w.refs;
+    if (w.pwc === 1) this.cur.pwcHits.value++;
+    else if (w.pwc === 2) this.cur.pwcMisses.value++;
+    if (leaf === S2_WALK_NOT_RAM) return this.fault(ACCESS_FAULT[cause]);
+    if (leaf < 0) return this.guestPageFault(gpa, cause);
+    let lo = w.pteLo;
+    const l = w.level;
+    if (!Mmu.s2Permits(lo, need)) return this.guestPageFault(gpa, cause);
+    const want = need === Access.WRITE ? PTE_A | PTE_D : PTE_A;
+    if ((lo & want) !== want) {
+      if (this.adMode === 'fault') return this.guestPageFault(gpa, cause);
+      lo |= want;
+      this.writePteFlags(w.pteMa, lo);
     }
-    for (let l = start; l >= 0; l--) {
-      const vpn = Math.floor(gpa / SHIFT_POW[l]!);
-      const idx = l === 3 ? vpn : vpn & 511; // the root indexes GPA bits 52:39 (16384 PTEs)
-      const pteMa = table + idx * 8;
-      if (!this.readPte(pteMa)) return this.fault(ACCESS_FAULT[cause]);
-      this.refs2++;
-      let lo = this.pteLo;
-      const hi = this.pteHi;
-      if ((lo & PTE_V) === 0 || (lo & (PTE_R | PTE_W)) === PTE_W || (hi >>> 22) !== 0) return this.guestPageFault(gpa, cause);
-      const ppn = (hi & 0x3fffff) * 4194304 + (lo >>> 10);
-      if ((lo & (PTE_R | PTE_X)) === 0) {
-        if (l === 0) return this.guestPageFault(gpa, cause);
-        table = ppn * 4096;
-        if (pwc !== null) {
-          const i = pwc.insert(l, vpn, vmid, 0, F_GLOBAL);
-          pwc.a[i] = table;
-        }
-        continue;
-      }
-      // leaf
-      if (l > 0 && ppn % (2 ** (9 * l)) !== 0) return this.guestPageFault(gpa, cause); // misaligned superpage
-      if (!Mmu.s2Permits(lo, need)) return this.guestPageFault(gpa, cause);
-      const want = need === Access.WRITE ? PTE_A | PTE_D : PTE_A;
-      if ((lo & want) !== want) {
-        if (this.adMode === 'fault') return this.guestPageFault(gpa, cause);
-        lo |= want;
-        this.writePteFlags(pteMa, lo);
-      }
-      const size = SHIFT_POW[l]!;
-      if (ppn >= 2 ** 41) return this.fault(ACCESS_FAULT[cause]); // MA beyond 53 bits: not RAM
-      const base = ppn * 4096;
-      if (nt !== null) {
-        const i = nt.insert(l, Math.floor(gpa / size), vmid, 0, F_GLOBAL);
-        nt.a[i] = base;
-        nt.p2[i] = lo & 0xff;
-      }
-      this.s2Level = l;
-      this.s2Perm = lo & 0xff;
-      return base + (gpa % size);
+    const size = SHIFT_POW[l]!;
+    if (leaf >= TWO53) return this.fault(ACCESS_FAULT[cause]); // MA beyond 53 bits: not RAM
+    if (nt !== null) {
+      const i = nt.insert(l, Math.floor(gpa / size), vmid, 0, F_GLOBAL);
+      nt.a[i] = leaf;
+      nt.p2[i] = lo & 0xff;
     }
-    throw new Error('unreachable: stage-2 walk fell through');
+    this.s2Level = l;
+    this.s2Perm = lo & 0xff;
+    return leaf + (gpa % size);
   }
 
   /** A full walk for `key` (48-bit VA, or GPA when stage 1 is off). Returns host offset or -cause. */

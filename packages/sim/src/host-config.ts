@@ -12,10 +12,19 @@ import { XENSTORE_PLUGINS } from '@tachyxx/xenstore';
 import { XENBUS_PLUGINS } from '@tachyxx/xenbus';
 import { PVBLK_PLUGINS } from '@tachyxx/pv-blk';
 import { PCIE_PLUGINS } from '@tachyxx/pcie';
+import { IOMMU_PLUGINS } from '@tachyxx/iommu';
+import { IRQ_REMAP_PLUGINS } from '@tachyxx/irq-remap';
 
-/** A registry of every plugin variant (a new one each call: registries are not shared). */
+/**
+ * A registry of every plugin variant (a new one each call: registries are not shared). `iommu` and
+ * `irq-remap` are selectable in a host config but not in DEFAULT_COMPONENTS: opt-in until
+ * passthrough uses them (a host without them behaves as before).
+ */
 export function registry(): PluginRegistry {
-  return new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...PCIE_PLUGINS]);
+  return new PluginRegistry([
+    ...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS,
+    ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...PCIE_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS,
+  ]);
 }
 
 /** The variant each component gets when a config does not name one. */

@@ -40,6 +40,14 @@ export interface AllocOptions {
 
 /** Called after a stage-2 mapping was removed or changed: flush `bytes` at `gpa` of `vmid`. */
 export type UnmapHook = (vmid: number, gpa: number, bytes: number) => void;
+/**
+ * Called after a stage-2 mapping was added: `pages` 4 KiB pages from `gfn` now map the frames
+ * from `mfn` with `perms` (P2M_R/W/X, P2M_FOREIGN) in `vmid`. A replaced mapping was reported to
+ * the unmap hooks first. With the unmap hooks this sees every P2M change (populate, balloon,
+ * add_to_physmap, grant map/unmap): an agent keeping its own copy of the P2M (the IOMMU's
+ * private I/O page tables) follows it here instead of hooking each caller.
+ */
+export type MapHook = (vmid: number, gfn: number, mfn: number, perms: number, pages: number) => void;
 
 /** Largest extent order the allocator serves (2^18 frames = 1 GiB). */
 export const MAX_ALLOC_ORDER = 18;
@@ -75,6 +83,7 @@ export class MachineMemory {
   /** Lowest frame index of each node that may be free (a search hint; never past a free frame). */
   private readonly hint: Int32Array;
   private readonly unmapHooks: UnmapHook[] = [];
+  private readonly mapHooks: MapHook[] = [];
   /** Sum of all frames' map references (0 = the fast free path). */
   private mapRefTotal = 0;
   /** Frames freed by their owner while still mapped (still the owner's, or DOMID_XEN's once it died), freed on the last put. */
@@ -282,6 +291,17 @@ export class MachineMemory {
   /** Tells every hook that `bytes` at `gpa` of `vmid` lost or changed their translation. */
   notifyUnmap(vmid: number, gpa: number, bytes: number): void {
     for (const h of this.unmapHooks) h(vmid, gpa, bytes);
+  }
+
+  /** Registers a hook on every stage-2 mapping added (see MapHook). Returns an unsubscribe. */
+  onMap(hook: MapHook): () => void {
+    this.mapHooks.push(hook);
+    return () => { const i = this.mapHooks.indexOf(hook); if (i >= 0) this.mapHooks.splice(i, 1); };
+  }
+
+  /** Tells every map hook that `pages` at `gfn` of `vmid` now map `mfn`... with `perms`. */
+  notifyMap(vmid: number, gfn: number, mfn: number, perms: number, pages: number): void {
+    for (let i = 0; i < this.mapHooks.length; i++) this.mapHooks[i]!(vmid, gfn, mfn, perms, pages);
   }
 
   /** Per-node and per-owner usage, as plain data. */

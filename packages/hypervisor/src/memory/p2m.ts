@@ -42,6 +42,12 @@ export interface P2mOptions {
   readonly superpages?: boolean;
   /** NUMA node for the table frames. */
   readonly node?: number;
+  /**
+   * A mirror of another P2M kept by a different agent (the IOMMU's private I/O page tables,
+   * @tachyxx/iommu): it never touches the M2P and never calls the machine's map / unmap hooks
+   * (its owner invalidates its own caches). Default false.
+   */
+  readonly mirror?: boolean;
 }
 
 const LEVEL_SHIFT = [0, 9, 18, 27] as const; // GFN bit offset of each level's index
@@ -50,6 +56,8 @@ export class P2m {
   /** First mfn of the root table (32 frames). */
   readonly rootMfn: number;
   readonly superpages: boolean;
+  /** See P2mOptions.mirror. */
+  readonly mirror: boolean;
   /** Mapped 4 KiB pages (a 2 MiB leaf counts 512). */
   mappedPages = 0;
   /** Highest GFN ever mapped, or -1 (Xen's max_mapped_gfn; XENMEM_maximum_gpfn). */
@@ -73,6 +81,7 @@ export class P2m {
   private constructor(private readonly machine: MachineMemory, readonly vmid: number, rootMfn: number, opts: P2mOptions) {
     this.rootMfn = rootMfn;
     this.superpages = opts.superpages ?? false;
+    this.mirror = opts.mirror ?? false;
     this.node = opts.node;
     this.i32 = machine.mem.i32;
     if (!machine.scrubOnFree) this.i32.fill(0, machine.offsetOf(rootMfn) / 4, (machine.offsetOf(rootMfn) + S2_ROOT_PAGES * PAGE_SIZE) / 4);
@@ -123,6 +132,7 @@ export class P2m {
         this.i32[off / 4] = 0;
         this.i32[(off / 4) + 1] = 0;
         this.mappedPages--;
+        if (this.mirror) return mfn;
         if ((lo & P2M_FOREIGN) === 0 && this.machine.m2p.get(mfn) === gfn) this.machine.m2p.set(mfn, M2P_INVALID);
         this.machine.notifyUnmap(this.vmid, gfn * PAGE_SIZE, PAGE_SIZE);
         return mfn;
@@ -152,6 +162,27 @@ export class P2m {
     return off >= 0 && (this.i32[off / 4]! & P2M_FOREIGN) !== 0;
   }
 
+  /**
+   * Calls `fn` for every leaf in ascending GFN order: `pages` is 1 (4 KiB) or 512 (2 MiB leaf);
+   * `perms` the R/W/X bits plus P2M_FOREIGN. Walks the tables (not every GFN): a mirror of this
+   * P2M (the IOMMU's private I/O tables) is built from it.
+   */
+  forEachMapping(fn: (gfn: number, mfn: number, perms: number, pages: number) => void): void {
+    if (this.destroyed) return;
+    const visit = (tableOff: number, level: number, gfnBase: number, entries: number): void => {
+      for (let i = 0; i < entries; i++) {
+        const off = tableOff + i * 8;
+        const lo = this.i32[off / 4]!;
+        if ((lo & PTE_V) === 0) continue;
+        const hi = this.i32[(off / 4) + 1]!;
+        const gfn = gfnBase + i * 2 ** LEVEL_SHIFT[level as 0 | 1 | 2 | 3];
+        if ((lo & P2M_RWX) !== 0) fn(gfn, ppnOf(lo, hi), lo & (P2M_RWX | P2M_FOREIGN), 2 ** (9 * level));
+        else if (level > 0) visit(this.machine.offsetOf(ppnOf(lo, hi)), level - 1, gfn, 512);
+      }
+    };
+    visit(this.machine.offsetOf(this.rootMfn), 3, 0, S2_ROOT_PAGES * 512);
+  }
+
   /** Frees every table frame (not the guest's frames). Notifies a whole-VMID flush. */
   teardown(): void {
     if (this.destroyed) return;
@@ -160,7 +191,7 @@ export class P2m {
     this.machine.free(this.rootMfn, S2_ROOT_PAGES, DOMID_XEN);
     this.tables.length = 0;
     this.mappedPages = 0;
-    this.machine.notifyUnmap(this.vmid, 0, 2 ** 53);
+    if (!this.mirror) this.machine.notifyUnmap(this.vmid, 0, 2 ** 53);
   }
 
   get isDestroyed(): boolean { return this.destroyed; }
@@ -206,8 +237,10 @@ export class P2m {
     }
     const old = this.i32[off / 4]!;
     const pages = 2 ** (9 * leafLevel);
+    const mirror = this.mirror;
     if ((old & PTE_V) !== 0) {
-      if ((old & P2M_RWX) === 0) {
+      if (mirror) this.mappedPages -= (old & P2M_RWX) === 0 ? this.countTable(ppnOf(old, this.i32[(off / 4) + 1]!), gfn, false) : pages;
+      else if ((old & P2M_RWX) === 0) {
         // Mapping a 2 MiB leaf over a level-0 table: the table stays allocated (freed at teardown).
         this.mappedPages -= this.countTable(ppnOf(old, this.i32[(off / 4) + 1]!), gfn);
       } else {
@@ -217,13 +250,15 @@ export class P2m {
           for (let i = 0; i < pages; i++) if (this.machine.m2p.get(oldMfn + i) === gfn + i) this.machine.m2p.set(oldMfn + i, M2P_INVALID);
         }
       }
-      this.machine.notifyUnmap(this.vmid, gfn * PAGE_SIZE, pages * PAGE_SIZE);
+      if (!mirror) this.machine.notifyUnmap(this.vmid, gfn * PAGE_SIZE, pages * PAGE_SIZE);
     }
     const pte = makePte(mfn, PTE_V | (perms & (P2M_RWX | P2M_FOREIGN)) | PTE_A | PTE_D);
     this.writePte(off, pte.lo, pte.hi);
     this.mappedPages += pages;
     if (gfn + pages - 1 > this.maxMappedGfn) this.maxMappedGfn = gfn + pages - 1;
+    if (mirror) return true;
     if ((perms & P2M_FOREIGN) === 0) for (let i = 0; i < pages; i++) this.machine.m2p.set(mfn + i, gfn + i);
+    this.machine.notifyMap(this.vmid, gfn, mfn, perms & (P2M_RWX | P2M_FOREIGN), pages);
     return true;
   }
 
@@ -243,14 +278,15 @@ export class P2m {
     return true;
   }
 
-  /** Counts (and forgets in the M2P) the valid leaves of a level-0 table mapping from `gfn`. */
-  private countTable(mfn: number, gfn: number): number {
+  /** Counts (and, with `m2p`, forgets in the M2P) the valid leaves of a level-0 table mapping from `gfn`. */
+  private countTable(mfn: number, gfn: number, m2p = true): number {
     const toff = this.machine.offsetOf(mfn) / 4;
     let n = 0;
     for (let i = 0; i < 512; i++) {
       const lo = this.i32[toff + 2 * i]!;
       if ((lo & PTE_V) === 0) continue;
       n++;
+      if (!m2p) continue;
       const m = ppnOf(lo, this.i32[toff + 2 * i + 1]!);
       if (this.machine.m2p.get(m) === gfn + i) this.machine.m2p.set(m, M2P_INVALID);
     }
