@@ -8,7 +8,7 @@ import { EVTCHN_COMPONENT, type EvtchnComponent } from '@tachyxx/evtchn';
 import type { HostComponent, HostServices } from '@tachyxx/hypervisor';
 import { IOMMU_COMPONENT, type IommuComponent } from '@tachyxx/iommu';
 import { IRQ_REMAP_COMPONENT, type IrqRemapComponent } from '@tachyxx/irq-remap';
-import { PCIE_FACTORY, type PcieFactory, type PcieHost } from '@tachyxx/pcie';
+import { eventQueueTimer, PCIE_FACTORY, type DeviceTimer, type PcieFactory, type PcieHost } from '@tachyxx/pcie';
 import { Passthrough, PassthroughStats } from './passthrough.js';
 
 export const PASSTHROUGH_COMPONENT = defineToken<PassthroughComponent>('passthrough.Component');
@@ -26,7 +26,17 @@ export class PassthroughComponent implements HostComponent {
     const iommu = this.iommu, irq = this.irq, ev = this.evtchn;
     // The PCIe topology of the host config, over machine memory and the CPU's MMIO bus; device
     // time is the host's event queue (eventQueueTimer), DMA through each PCIeSS's IOMMU.
-    const pcie = this.factory.create(h.machine.mem, undefined, { translator: (k) => iommu.unit(k), remapper: (k) => irq.unit(k) });
+    // Device work in flight (a DMA, a computation) is a wake source: a guest blocked waiting for
+    // its completion interrupt is waiting, not idle for good.
+    const base = eventQueueTimer(h.queue);
+    let inFlight = 0;
+    const timer: DeviceTimer = {
+      now: base.now,
+      cyclesToNs: base.cyclesToNs,
+      after: (ns, action) => { inFlight++; base.after(ns, () => { inFlight--; action(); }); },
+    };
+    h.addWakeSource(() => inFlight > 0);
+    const pcie = this.factory.create(h.machine.mem, timer, { translator: (k) => iommu.unit(k), remapper: (k) => irq.unit(k) });
     pcie.enumerate();
     this.pcieHost = pcie;
     const pt = new Passthrough({
