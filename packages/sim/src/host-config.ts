@@ -14,6 +14,7 @@ import { PVBLK_PLUGINS } from '@tachyxx/pv-blk';
 import { PCIE_PLUGINS } from '@tachyxx/pcie';
 import { IOMMU_PLUGINS } from '@tachyxx/iommu';
 import { IRQ_REMAP_PLUGINS } from '@tachyxx/irq-remap';
+import { PASSTHROUGH_PLUGINS } from '@tachyxx/passthrough';
 
 /**
  * A registry of every plugin variant (a new one each call: registries are not shared). `iommu` and
@@ -23,7 +24,7 @@ import { IRQ_REMAP_PLUGINS } from '@tachyxx/irq-remap';
 export function registry(): PluginRegistry {
   return new PluginRegistry([
     ...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS,
-    ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...PCIE_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS,
+    ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...PCIE_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS, ...PASSTHROUGH_PLUGINS,
   ]);
 }
 
