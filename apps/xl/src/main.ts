@@ -54,6 +54,14 @@ export const XL_COMMANDS: readonly { name: string; summary: string; usage: strin
   { name: 'network-list', summary: 'List virtual network interfaces for a domain', usage: '<Domain(s)>' },
   { name: 'network-detach', summary: "Destroy a domain's virtual network device", usage: '<Domain> <DevId|mac>', modifies: true },
   { name: 'pci-dump', summary: 'Print the config space of every PCI function (Tachyxx; lspci -xxxx format, lspci -F decodes it)', usage: '' },
+  { name: 'pci-attach', summary: 'Insert a new pass-through pci device', usage: '<Domain> <BDF> [Virtual Slot]', modifies: true },
+  { name: 'pci-detach', summary: 'Remove a domain\'s pass-through pci device', usage: '[options] <Domain> <BDF>', modifies: true,
+    options: '-f,  --force    Force removal (the device is reset and revoked either way)' },
+  { name: 'pci-list', summary: 'List pass-through pci devices for a domain', usage: '<Domain>' },
+  { name: 'pci-assignable-add', summary: 'Make a device assignable for pci-passthru', usage: '<BDF>', modifies: true },
+  { name: 'pci-assignable-remove', summary: 'Remove a device from being assignable', usage: '[options] <BDF>', modifies: true,
+    options: '-r             Attempt to re-assign the device to the original driver' },
+  { name: 'pci-assignable-list', summary: 'List all the assignable pci devices', usage: '' },
   { name: 'help', summary: 'Print this help', usage: '[command]' },
 ];
 

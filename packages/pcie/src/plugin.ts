@@ -17,6 +17,8 @@ export const PCIE_COMPONENT = defineToken<PcieComponent>('pcie.Component');
 export interface PcieHostServices {
   readonly machine: { readonly mem: PhysMemory };
   readonly queue: Parameters<typeof eventQueueTimer>[0];
+  /** HostServices.addWakeSource: device work in flight will wake a vCPU (by its interrupt). */
+  addWakeSource?(pending: () => boolean): void;
 }
 
 /**
@@ -30,7 +32,17 @@ export class PcieComponent implements HostComponent<PcieHostServices> {
   constructor(private readonly factory: PcieFactory) {}
   attach(services: PcieHostServices): void {
     if (this.built !== null) throw new Error('the pcie component is already attached');
-    this.built = this.factory.create(services.machine.mem, eventQueueTimer(services.queue));
+    // Device work in flight (a DMA, a computation) is a wake source: a guest blocked until its
+    // completion interrupt is waiting, not idle for good.
+    const base = eventQueueTimer(services.queue);
+    let inFlight = 0;
+    const timer: DeviceTimer = {
+      now: base.now,
+      cyclesToNs: base.cyclesToNs,
+      after: (ns, action) => { inFlight++; base.after(ns, () => { inFlight--; action(); }); },
+    };
+    services.addWakeSource?.(() => inFlight > 0);
+    this.built = this.factory.create(services.machine.mem, timer);
     this.built.enumerate();
   }
   /** The host's PCIe (after attach). */

@@ -15,6 +15,7 @@ import { IOMMU_PLUGINS } from '@tachyxx/iommu';
 import { IRQ_REMAP_PLUGINS } from '@tachyxx/irq-remap';
 import { PVNET_PLUGINS } from '@tachyxx/pv-net';
 import { PCIE_PLUGINS } from '@tachyxx/pcie';
+import { PASSTHROUGH_PLUGINS } from '@tachyxx/passthrough';
 
 /**
  * A registry of every plugin variant (a new one each call: registries are not shared). `iommu` and
@@ -24,7 +25,7 @@ import { PCIE_PLUGINS } from '@tachyxx/pcie';
 export function registry(): PluginRegistry {
   return new PluginRegistry([
     ...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS,
-    ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS, ...PVNET_PLUGINS, ...PCIE_PLUGINS,
+    ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS, ...PVNET_PLUGINS, ...PCIE_PLUGINS, ...PASSTHROUGH_PLUGINS,
   ]);
 }
 

@@ -307,6 +307,12 @@ export const OP_ARGS = {
   'network-attach': { domain: 'domain', nic: 'config' },
   'network-detach': { domain: 'domain', devid: 'int', mac: 'name' },
   'pci-dump': {},
+  'pci-assignable-add': { bdf: 'name' },
+  'pci-assignable-remove': { bdf: 'name' },
+  'pci-assignable-list': {},
+  'pci-attach': { domain: 'domain', pci: 'config' },
+  'pci-detach': { domain: 'domain', bdf: 'name', force: 'bool' },
+  'pci-list': { domain: 'domain' },
 } as const satisfies Readonly<Record<string, Readonly<Record<string, ArgKind>>>>;
 
 /** Every op the host serves, in OP_ARGS order. */

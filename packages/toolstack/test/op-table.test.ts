@@ -26,7 +26,8 @@ describe('op table', () => {
         'uptime', 'sched-credit', 'cpupool-list', 'cpupool-create', 'cpupool-destroy', 'cpupool-cpu-add',
         'cpupool-cpu-remove', 'cpupool-migrate', 'cpupool-numa-split', 'top', 'host-counts', 'stats',
         'debug-attach', 'debug-detach', 'block-attach', 'block-list', 'block-detach',
-        'network-list', 'network-attach', 'network-detach', 'pci-dump',
+        'network-list', 'network-attach', 'network-detach', 'pci-dump', 'pci-assignable-add', 'pci-assignable-remove', 'pci-assignable-list',
+        'pci-attach', 'pci-detach', 'pci-list',
       ]);
     } finally {
       ts.close();

@@ -128,7 +128,7 @@ describe('domain config (libxl_domain_config as xl builds it)', () => {
     expect(r.config.pcidevs).toEqual([{ bus: 3, vdevfn: 0x20, vfunc_mask: 1, msitranslate: true, permissive: true }]);
     expect(r.config.vtpms).toEqual([{ backend_domname: 'vtpmmgr', devid: 0, uuid: 'c7a5fdb2-cdaf-9455-926a-d65c16db1809' }]);
     expect(b(r)['type.pv']).toEqual({ e820_host: 'True' });
-    expect(r.unsupported.map((u) => u.key).sort()).toEqual(['disk', 'disk', 'pci', 'vif', 'vtpm']);
+    expect(r.unsupported.map((u) => u.key).sort()).toEqual(['disk', 'disk', 'vif', 'vtpm']); // pci: the toolstack checks the options (passthrough)
     // vifs are served by pv-net: only the one it cannot serve is reported, with its reason.
     expect(r.unsupported.find((u) => u.key === 'vif')!.message).toMatch(/^vif 3: script=vif-route is not supported/);
     expect(r.unsupported.filter((u) => u.key === 'disk').map((u) => u.message)).toEqual([
