@@ -1,17 +1,19 @@
-// xl starts light. The bin (dist/cli.js) is one bundled file (tools/bundle-cli.mjs): a real `xl`
-// process loads that file and Node built-ins, nothing else, and the bundle holds no DI, RxJS or
-// @tachyxx/core index at all. The same main() as a library (dist/main.js, unbundled) keeps its
+// xl starts light. The bin is bundled (tools/bundle-cli.mjs: dist/cli.js and dist/chunks/): a real
+// `xl` process loads those files and Node built-ins, nothing else, and the bundle holds no DI,
+// RxJS or @tachyxx/core index at all. The same main() as a library (dist/main.js, unbundled) keeps its
 // lazy loading, which the bundle inherits (esbuild evaluates a dynamically imported module only
 // when the import runs): commands that read no xl.cfg load neither the parser (@tachyxx/xlcfg's
 // main entry) nor DI / RxJS; `create -n` loads the parser but still no DI or RxJS.
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CLI, ROOT, tmp } from './helpers.js';
 
 const MAIN = join(ROOT, 'apps/xl/dist/main.js');
+const CHUNKS = join(dirname(CLI), 'chunks');
+const bundleFiles = () => [CLI, ...readdirSync(CHUNKS).filter((n) => n.endsWith('.js')).map((n) => join(CHUNKS, n))];
 
 /** The module URLs a real process resolves (a resolve hook registered with --import). */
 function loaded(script: string[], args: string[]): string[] {
@@ -28,16 +30,19 @@ const viaLibrary = (args: string[]) =>
 const HEAVY = /\/(rxjs|tsyringe|reflect-metadata)\/|packages\/core\/dist\/index\.js$/;
 
 describe('xl start-up', () => {
-  it('the bin is one file: xl list and xl create -n load the bundle and Node built-ins only', () => {
+  it('xl list and xl create -n load the bundle (a few files) and Node built-ins only', () => {
+    const ours = new Set(bundleFiles().map((p) => pathToFileURL(p).href));
     for (const args of [['list'], ['create', '-n', 'examples/hello.cfg']]) {
-      const files = loaded([CLI], args).filter((u) => !u.startsWith('node:'));
-      expect(files, args.join(' ')).toEqual([pathToFileURL(CLI).href]);
+      const files = [...new Set(loaded([CLI], args).filter((u) => !u.startsWith('node:')))];
+      expect(files[0], args.join(' ')).toBe(pathToFileURL(CLI).href);
+      expect(files.filter((u) => !ours.has(u)), args.join(' ')).toEqual([]);
+      expect(files.length, args.join(' ')).toBeLessThanOrEqual(4);
     }
   });
 
   it('the bundle holds no DI, no RxJS and not the @tachyxx/core index', () => {
     // esbuild (not minified) heads each bundled module with a `// <path>` comment.
-    const mods = readFileSync(CLI, 'utf8').split('\n').filter((l) => /^\/\/ (\.\.\/)*[\w@.-]+\/.*\.c?js$/.test(l)).map((l) => l.slice(3));
+    const mods = bundleFiles().flatMap((p) => readFileSync(p, 'utf8').split('\n')).filter((l) => /^\/\/ (\.\.\/)*[\w@.-]+\/.*\.c?js$/.test(l)).map((l) => l.slice(3));
     expect(mods.some((m) => m.endsWith('packages/xlcfg/dist/parser.js'))).toBe(true);
     expect(mods.filter((m) => HEAVY.test(m))).toEqual([]);
   });
