@@ -7,7 +7,9 @@
 //   --baseline DIR     also run DIR's build (another checkout, e.g. a `git worktree` of an older
 //                      commit, built) in the same run, interleaved: before/after columns
 //   --startup-only     only the start-up table
+//   --rounds N         start-up rounds (default 15; 5 with --quick)
 //   --only A,B         only these programs (names without the bench- prefix or with it)
+// docs/benchmarks.md is written only by a full run (no --only, no --startup-only).
 //
 // Per program: the ratio tachyxx/qemu (speed, higher is better) for the whole processes, and
 // without process start-up: tachyxx's run loop alone (its --stats wall time) against qemu's wall
@@ -26,7 +28,8 @@ const argv = process.argv.slice(2);
 const opt = (name) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
 const quick = argv.includes('--quick');
 const reps = quick ? 1 : 3;
-const startupReps = quick ? 5 : 15;
+const startupReps = Number(opt('--rounds') ?? (quick ? 5 : 15));
+if (!Number.isInteger(startupReps) || startupReps < 1) throw new Error(`--rounds: '${opt('--rounds')}' is not a positive integer`);
 const baseRoot = opt('--baseline') ?? null;
 const startupOnly = argv.includes('--startup-only');
 const only = opt('--only')?.split(',').map((n) => (n.startsWith('bench-') ? n : `bench-${n}`));
@@ -210,11 +213,12 @@ out.push(
   ...names.map((n) => {
     const a = su.find((c) => c.name === n && c.build === after);
     const b = before ? su.find((c) => c.name === n && c.build === before) : null;
-    return `| ${n} | ${b ? `${suRow(b)} | ` : ''}${suRow(a)} | +${f((a.best - node0.best) * 1000)} ms |`;
+    const d = (a.best - node0.best) * 1000;
+    return `| ${n} | ${b ? `${suRow(b)} | ` : ''}${suRow(a)} | ${d >= 0 ? '+' : '-'}${f(Math.abs(d))} ms |`;
   }),
   '',
   `Reproduce: \`pnpm bench:isa\` (before/after: \`node tools/bench-isa.mjs --baseline DIR\`, DIR a built checkout of the older commit; \`--startup-only\`, \`--quick\`).`,
 );
 const body = out.join('\n');
 console.log('\n' + body);
-if (!only) writeBenchSection(join(root, 'docs/benchmarks.md'), 'ISA: tachyxx vs qemu-riscv64', body);
+if (!only && !startupOnly) writeBenchSection(join(root, 'docs/benchmarks.md'), 'ISA: tachyxx vs qemu-riscv64', body);
