@@ -4,12 +4,14 @@
 import { bindSingleton, componentCosts, definePlugin, defineToken, p, resolve, TOKENS, type ParamSpec } from '@tachyxx/core';
 import {
   Cpu, PhysMemory, DEFAULT_COST_MODEL, SILENT_SENSITIVE, TRAP_SENSITIVE,
-  type CostModel, type CpuOptions, type IsaVariant, type SensitiveInstructionPolicy,
+  type CostModel, type CpuEngine, type CpuOptions, type IsaVariant, type SensitiveInstructionPolicy,
 } from './cpu/index.js';
 
 /** Builds a hart of the configured variant over a machine's physical memory. */
 export interface CpuFactory {
   readonly variant: IsaVariant;
+  /** The execution engine of the harts it builds (default 'js'); 'wasm' needs memory with an engine area. */
+  readonly engine?: CpuEngine;
   /** `extra` adds per-use options (e.g. `platformInterrupts` for a hypervisor host). */
   create(memory: PhysMemory, hartId: number, extra?: Omit<CpuOptions, 'variant' | 'hartId' | 'freqHz' | 'costs' | 'sensitivePolicy'>): Cpu;
 }

@@ -8,6 +8,7 @@ import { GEN_PARAMS, generateRegion, isControl, isSystem, type RegionBlock } fro
 import { PAGE_SHIFT, chunkMask } from './memory.js';
 import { type Block, type BlockFn, TLB_INVALID, TWO32 } from './state.js';
 import type { Cpu } from './cpu.js';
+import { compileWasmRegion } from './wasm-engine.js';
 
 /** Drop every compiled block of this hart (fence.i). */
 export function flushCode(c: Cpu): void {
@@ -140,6 +141,10 @@ export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: bo
   blocks.forEach((blk, i) => markCode(c, offs[i]!, blk.words.length * 4));
   c.stats.blocksCompiled++;
   if (sys) return newBlock(c, undefined, 0, blocks[0]!, 0);
+  if (c.engine === 'wasm') {
+    const r = compileWasmRegion(c, blocks, c.mmuCtl !== undefined);
+    return newBlock(c, r.fn, 0, blocks[0]!, r.exits);
+  }
   const src = generateRegion(blocks, c.tlbMask, c.cost, c.mmuCtl !== undefined);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const factory = new Function(...GEN_PARAMS, `return function blk(cpu,budget,st){${src.body}\n};`) as

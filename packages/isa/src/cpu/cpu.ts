@@ -52,8 +52,8 @@ import { run } from './exec.js';
 import { debugStep, setBreakpoints, setWatchpoints } from './debug.js';
 import { completeEmulated, csrRead, csrWrite, execSystem, injectTrap, irqEnabledAtTarget, r64Set, restartTrapped, returnFromTrap, setLevel, updateTimer, wakeable } from './priv.js';
 
-export { ISA_VARIANTS } from './state.js';
-export type { IsaVariant, RunReason, TrapHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
+export { ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES } from './state.js';
+export type { CpuEngine, IsaVariant, RunReason, TrapHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
 export { createVcpuContext } from './context.js';
 export type { VcpuContext } from './context.js';
 

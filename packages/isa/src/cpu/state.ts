@@ -13,10 +13,15 @@ import type { PhysMemory } from './memory.js';
 import { BareTranslator, type TranslationControl, type Translator } from './translator.js';
 import { sensitivePolicyOf, type SensitiveInstructionPolicy } from './sensitive.js';
 import type { Cpu } from './cpu.js';
+import { ENGINE_AREA, IO_WORDS, engineAreaBytes } from './wasmgen.js';
 
 /** ISA variants (docs/isa.md 2.6). */
 export const ISA_VARIANTS = ['tachy-v1', 'legacy-silent'] as const;
 export type IsaVariant = (typeof ISA_VARIANTS)[number];
+
+/** Execution engines (docs/isa.md, "Engine"): 'js' (the reference) or 'wasm'. */
+export const CPU_ENGINES = ['js', 'wasm'] as const;
+export type CpuEngine = (typeof CPU_ENGINES)[number];
 
 /** Why run() returned. */
 export type RunReason =
@@ -92,6 +97,13 @@ export interface CpuOptions {
    * wfi with no timer armed returns 'idle' (nextWakeNs() = Infinity) instead of 'deadlock'.
    */
   platformInterrupts?: boolean;
+  /**
+   * Execution engine: 'js' (default; regions compiled to JS functions, registers as int32
+   * halves) or 'wasm' (regions compiled to WebAssembly with i64 registers; needs a PhysMemory
+   * created with an `engineArea` of at least engineAreaBytes(tlbEntries)). Both give the same
+   * instret, cycles, registers and memory (test/engine-diff.test.ts).
+   */
+  engine?: string;
   /** Maximum instructions per basic block (default 64). */
   maxBlockInsns?: number;
   /** Maximum instructions per compiled region of blocks on one page (default 512). */
@@ -145,6 +157,20 @@ export interface CpuStats {
   tlbMisses: number;
   /** TLB flushes. */
   tlbFlushes: number;
+  /** Regions compiled to WebAssembly (engine 'wasm'; included in blocksCompiled). */
+  wasmRegions: number;
+  /** Run-loop dispatches: region exits that continued through a chained link (no lookup). */
+  chainHits: number;
+  /** Region exits that needed the exec soft-TLB / block-cache lookup (no valid link). */
+  exitsLookup: number;
+  /** Region exits for a faulting instruction (sx 1). */
+  exitsFault: number;
+  /** Region exits after a store into compiled code or a watched access (sx 2). */
+  exitsCodeWrite: number;
+  /** Region exits at the cycle limit (the next timer event or the host deadline). */
+  exitsCycleLimit: number;
+  /** Soft-TLB refills by the load / store slow paths (fills of the read or write sections). */
+  tlbRefills: number;
   /** Exceptions taken, by cause. */
   exceptions: Float64Array;
   /** Interrupts taken, by code. */
@@ -152,6 +178,8 @@ export interface CpuStats {
 }
 
 export const TWO32 = 4294967296;
+/** Soft-TLB entries per level unless CpuOptions.tlbEntries says otherwise. */
+export const DEFAULT_TLB_ENTRIES = 2048;
 export const TLB_INVALID = 0x800; // never equals an (address & mask) value, whose bits 3..11 are 0
 
 /** Indexes of the 64-bit CSRs in Cpu.r64. */
@@ -180,7 +208,7 @@ export class CpuState {
   translator: Translator;
 
   /** Integer registers: x[2*i] = low half, x[2*i+1] = high half of register i. */
-  readonly x = new Int32Array(64);
+  readonly x: Int32Array;
   pcLo = 0;
   pcHi = 0;
   lvl = 2;
@@ -192,8 +220,18 @@ export class CpuState {
   idleNs = 0;
   readonly stats: CpuStats = {
     blocksCompiled: 0, blockInvalidations: 0, codeFlushes: 0, tlbMisses: 0, tlbFlushes: 0,
+    wasmRegions: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0,
     exceptions: new Float64Array(32), interrupts: new Float64Array(16),
   };
+
+  /** The execution engine (CpuOptions.engine). */
+  readonly engine: CpuEngine;
+  /** Byte offset of this hart's engine area in mem.buffer (engine 'wasm'), else -1. */
+  readonly engineArea: number;
+  /** The wasm engine's output block (IO in wasmgen.ts), a view into the engine area; empty for 'js'. */
+  readonly wio: Int32Array;
+  /** The wasm engine's import object for region modules (built on first use). */
+  wasmImports: object | undefined;
 
   // ---- state shared with generated code ----
   /** Slow-path status for generated code: 0 ok, 1 fault pending, 2 store hit code. */
@@ -336,11 +374,32 @@ export class CpuState {
     this.platformInterrupts = config.platformInterrupts ?? false;
     this.maxBlock = Math.max(1, Math.min(1024, config.maxBlockInsns ?? 64));
     this.maxRegionInsns = Math.max(this.maxBlock, Math.min(4096, config.maxRegionInsns ?? 512));
-    const te = config.tlbEntries ?? 2048;
+    const te = config.tlbEntries ?? DEFAULT_TLB_ENTRIES;
     if (!Number.isInteger(te) || te < 1 || (te & (te - 1)) !== 0) throw new RangeError(`tlbEntries must be a power of two, got ${te}`);
     this.tlbEntries = te;
     this.tlbMask = te - 1;
-    const mk = (): Int32Array => new Int32Array(4 * te);
+    const engine = config.engine ?? 'js';
+    if (!(CPU_ENGINES as readonly string[]).includes(engine)) {
+      throw new Error(`unknown CPU engine '${engine}'; known engines: ${CPU_ENGINES.join(', ')}`);
+    }
+    this.engine = engine as CpuEngine;
+    let mk: () => Int32Array;
+    if (this.engine === 'wasm') {
+      // registers, output block and soft-TLB in the RAM's WebAssembly.Memory (wasmgen.ts ENGINE_AREA)
+      const area = memory.allocEngineArea(engineAreaBytes(te));
+      const buf = memory.buffer;
+      this.engineArea = area;
+      this.x = new Int32Array(buf, area + ENGINE_AREA.regs, 64);
+      this.wio = new Int32Array(buf, area + ENGINE_AREA.io, IO_WORDS);
+      let k = 0;
+      mk = () => new Int32Array(buf, area + ENGINE_AREA.tlb + 16 * te * k++, 4 * te);
+    } else {
+      this.engineArea = -1;
+      this.x = new Int32Array(64);
+      this.wio = new Int32Array(0);
+      mk = () => new Int32Array(4 * te);
+    }
+    this.wasmImports = undefined;
     this.RL = mk(); this.RH = mk(); this.RO = mk();
     this.WL = mk(); this.WH = mk(); this.WO = mk();
     this.XL = mk(); this.XH = mk(); this.XO = mk();
