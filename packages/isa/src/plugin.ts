@@ -3,7 +3,7 @@
 // and resolves ISA_CPU_FACTORY to build a hart per pCPU.
 import { bindSingleton, componentCosts, definePlugin, defineToken, p, resolve, TOKENS, type ParamSpec } from '@tachyxx/core';
 import {
-  Cpu, PhysMemory, DEFAULT_COST_MODEL, SILENT_SENSITIVE, TRAP_SENSITIVE,
+  CPU_ENGINES, Cpu, PhysMemory, DEFAULT_COST_MODEL, SILENT_SENSITIVE, TRAP_SENSITIVE,
   type CostModel, type CpuEngine, type CpuOptions, type IsaVariant, type SensitiveInstructionPolicy,
 } from './cpu/index.js';
 
@@ -47,6 +47,7 @@ function isaPlugin(variant: IsaVariant, policy: SensitiveInstructionPolicy, desc
     description,
     params: {
       maxBlockInsns: p.uint(64, 'longest basic block the JIT compiles', { min: 1, max: 1024 }),
+      engine: p.enum(CPU_ENGINES, 'js', "execution engine: 'js' (JS functions, the reference) or 'wasm' (WebAssembly with i64 registers)"),
     },
     costs,
     provides: [ISA_CPU_FACTORY],
@@ -58,8 +59,9 @@ function isaPlugin(variant: IsaVariant, policy: SensitiveInstructionPolicy, desc
         const model = Object.fromEntries(Object.keys(DEFAULT_COST_MODEL).map((k) => [k, all[k]])) as unknown as CostModel;
         return {
           variant,
+          engine: params.engine,
           create: (memory, hartId, extra) => new Cpu(memory, {
-            maxBlockInsns: params.maxBlockInsns, ...extra, variant, sensitivePolicy: policy, hartId, freqHz, costs: model,
+            maxBlockInsns: params.maxBlockInsns, engine: params.engine, ...extra, variant, sensitivePolicy: policy, hartId, freqHz, costs: model,
           }),
         };
       });

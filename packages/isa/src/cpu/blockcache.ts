@@ -8,19 +8,20 @@ import { GEN_PARAMS, generateRegion, isControl, isSystem, type RegionBlock } fro
 import { PAGE_SHIFT, chunkMask } from './memory.js';
 import { type Block, type BlockFn, TLB_INVALID, TWO32 } from './state.js';
 import type { Cpu } from './cpu.js';
-import { compileWasmRegion } from './wasm-engine.js';
+import { compileWasmRegion, describeRegion, invalidateDesc, resetHub } from './wasm-engine.js';
 
 /** Drop every compiled block of this hart (fence.i). */
 export function flushCode(c: Cpu): void {
   c.linkEpoch++;
   for (const pg of c.codePages) {
     const pb = c.pageBlocks[pg], sb = c.stepBlocks[pg];
-    if (pb !== undefined) for (const b of pb) if (b !== undefined) b.valid = false;
-    if (sb !== undefined) for (const b of sb) if (b !== undefined) b.valid = false;
+    if (pb !== undefined) for (const b of pb) if (b !== undefined) invalidate(c, b);
+    if (sb !== undefined) for (const b of sb) if (b !== undefined) invalidate(c, b);
     c.pageBlocks[pg] = undefined;
     c.stepBlocks[pg] = undefined;
   }
   c.codePages.clear();
+  resetHub(c);
   c.stats.codeFlushes++;
 }
 
@@ -28,13 +29,18 @@ export function flushCode(c: Cpu): void {
 export function invalidateCodePage(c: Cpu, page: number): void {
   const pb = c.pageBlocks[page], sb = c.stepBlocks[page];
   if (pb !== undefined || sb !== undefined) {
-    if (pb !== undefined) for (const b of pb) if (b !== undefined) b.valid = false;
-    if (sb !== undefined) for (const b of sb) if (b !== undefined) b.valid = false;
+    if (pb !== undefined) for (const b of pb) if (b !== undefined) invalidate(c, b);
+    if (sb !== undefined) for (const b of sb) if (b !== undefined) invalidate(c, b);
     c.pageBlocks[page] = undefined;
     c.stepBlocks[page] = undefined;
     c.codePages.delete(page);
     c.stats.blockInvalidations++;
   }
+}
+
+function invalidate(c: Cpu, b: Block): void {
+  b.valid = false;
+  if (b.wd !== 0) invalidateDesc(c, b);
 }
 
 /** Decode the basic block at host offset `off` (stops at a control instruction, before a system one, at the page end). */
@@ -100,10 +106,16 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
     // (budget / cycle limit) inside a region resumes in it instead of compiling (and warming
     // up) a new overlapping region at that PC.
     const pb = c.pageBlocks[off >>> 12] ??= new Array(1024);
+    const wasmSlot = c.wasmSlot;
+    const placed: Block[] = [b], placedOffs: number[] = [off];
     for (let i = 1; i < blocks.length; i++) {
       const k = (offs[i]! & 4095) >>> 2;
-      if (pb[k] === undefined || !pb[k]!.valid) pb[k] = newBlock(c, b.fn, i, blocks[i]!, b.links.length);
+      if (pb[k] === undefined || !pb[k]!.valid) {
+        pb[k] = newBlock(c, b.fn, i, blocks[i]!, b.links.length);
+        placed.push(pb[k]!); placedOffs.push(offs[i]!);
+      }
     }
+    if (wasmSlot >= 0) describeRegion(c, placed, placedOffs, wasmSlot);
   }
   const pg = off >>> 12;
   (c.pageBlocks[pg] ??= new Array(1024))[(off & 4095) >>> 2] = b;
@@ -141,8 +153,10 @@ export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: bo
   blocks.forEach((blk, i) => markCode(c, offs[i]!, blk.words.length * 4));
   c.stats.blocksCompiled++;
   if (sys) return newBlock(c, undefined, 0, blocks[0]!, 0);
+  c.wasmSlot = -1;
   if (c.engine === 'wasm') {
     const r = compileWasmRegion(c, blocks, c.mmuCtl !== undefined);
+    c.wasmSlot = r.slot;
     return newBlock(c, r.fn, 0, blocks[0]!, r.exits);
   }
   const src = generateRegion(blocks, c.tlbMask, c.cost, c.mmuCtl !== undefined);
@@ -156,7 +170,7 @@ export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: bo
 export function newBlock(c: Cpu, fn: BlockFn | undefined, entry: number, blk: RegionBlock, exits: number): Block {
   return {
     fn, entry, len: blk.words.length, vpcLo: blk.pcLo, vpcHi: blk.pcHi, insn: blk.words[0]!, valid: true, bp: false,
-    links: new Array<Block | undefined>(exits).fill(undefined), linkEpoch: c.linkEpoch, linkBank: c.linkBank,
+    links: new Array<Block | undefined>(exits).fill(undefined), linkEpoch: c.linkEpoch, linkBank: c.linkBank, wd: 0,
   };
 }
 

@@ -55,6 +55,30 @@ import { completeEmulated, csrRead, csrWrite, execSystem, injectTrap, irqEnabled
 export { ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES } from './state.js';
 export type { CpuEngine, IsaVariant, RunReason, TrapHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
 export { createVcpuContext } from './context.js';
+
+/** Engine counters (Cpu.engineStats; `--stats` JSON): CpuStats' counters plus instret / cycles. */
+export interface EngineStats {
+  engine: string;
+  instructions: number;
+  cycles: number;
+  /** Blocks compiled (regions, single-step and system-instruction blocks), wasmRegions of them to wasm. */
+  blocksCompiled: number;
+  wasmRegions: number;
+  blockInvalidations: number;
+  codeFlushes: number;
+  /** Translations that reached the translator (soft-TLB misses), and the data soft-TLB refills among them. */
+  tlbMisses: number;
+  tlbRefills: number;
+  tlbFlushes: number;
+  /** Region transitions through a chained link (run loop or hub) and through the hub's own lookup. */
+  chainHits: number;
+  hubLookups: number;
+  /** Returns to the run loop, by reason: no usable link (a lookup follows), a fault, a store into code / watch, the cycle limit. */
+  exitsLookup: number;
+  exitsFault: number;
+  exitsCodeWrite: number;
+  exitsCycleLimit: number;
+}
 export type { VcpuContext } from './context.js';
 
 /** One hart: the public API of the CPU engine (the state and its fields: CpuState). */
@@ -95,13 +119,15 @@ export class Cpu extends CpuState implements MemoryWriteListener, SoftTlbInvalid
   /** Simulated time in nanoseconds (cycles at freqHz plus idle time). */
   timeNs(): number { return this.idleNs + this.cycles * (1e9 / this.freqHz); }
   /** Engine counters as a plain object (for --stats JSON). */
-  engineStats(): { instructions: number; cycles: number; blocksCompiled: number; blockInvalidations: number;
-    codeFlushes: number; tlbMisses: number; tlbFlushes: number } {
+  engineStats(): EngineStats {
     syncMmuStats(this);
     const s = this.stats;
     return {
-      instructions: this.instret, cycles: this.cycles, blocksCompiled: s.blocksCompiled,
-      blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes, tlbMisses: s.tlbMisses, tlbFlushes: s.tlbFlushes,
+      engine: this.engine, instructions: this.instret, cycles: this.cycles, blocksCompiled: s.blocksCompiled,
+      wasmRegions: s.wasmRegions, blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes,
+      tlbMisses: s.tlbMisses, tlbRefills: s.tlbRefills, tlbFlushes: s.tlbFlushes, chainHits: s.chainHits,
+      hubLookups: s.hubLookups, exitsLookup: s.exitsLookup, exitsFault: s.exitsFault, exitsCodeWrite: s.exitsCodeWrite,
+      exitsCycleLimit: s.exitsCycleLimit,
     };
   }
   setTrapHandler(level: 0 | 1, handler: TrapHandler | undefined): void { this.handlers[level] = handler; }

@@ -7,6 +7,7 @@ import { type Block, MAX_FN_BUDGET, type RunReason, TWO32 } from './state.js';
 import { fillExec } from './softmmu.js';
 import { compile, stepBlock } from './blockcache.js';
 import { breakHere } from './debug.js';
+import { runHub } from './wasm-engine.js';
 import { execSystem, takeInterrupt, trapNow, updateTimer, wakeable } from './priv.js';
 import type { Cpu } from './cpu.js';
 
@@ -85,6 +86,15 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
         c.tlbAcc++; // its fetch (compiled blocks count their own)
         execSystem(c, b.insn);
       }
+    } else if (b.wd !== 0 && c.midBlock === 0) {
+      // engine 'wasm': the hub runs the chain (and the lookups this loop would do) in wasm
+      runHub(c, b, remaining);
+      if (c.sx !== 0) {
+        const sx = c.sx;
+        c.sx = 0;
+        if (sx === 1) { c.stats.exitsFault++; trapNow(c, c.excCause, c.excTvalLo, c.excTvalHi); } else c.stats.exitsCodeWrite++;
+      } else if (c.cycles >= c.cycleLimit) c.stats.exitsCycleLimit++;
+      else { prev = c.hubLast; prevExit = c.hubExit; c.stats.exitsLookup++; }
     } else {
       // run chained blocks while nothing needs the outer loop's attention
       for (;;) {
@@ -94,17 +104,19 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
         if (c.sx !== 0) {
           const sx = c.sx;
           c.sx = 0;
-          if (sx === 1) { c.midBlock = 0; trapNow(c, c.excCause, c.excTvalLo, c.excTvalHi); }
+          if (sx === 1) { c.stats.exitsFault++; c.midBlock = 0; trapNow(c, c.excCause, c.excTvalLo, c.excTvalHi); } else c.stats.exitsCodeWrite++;
           break;
         }
-        if (c.cycles >= c.cycleLimit) break;
+        if (c.cycles >= c.cycleLimit) { c.stats.exitsCycleLimit++; break; }
         remaining = target - c.instret;
         const nb: Block | undefined = b.linkEpoch === c.linkEpoch && b.linkBank === c.linkBank ? b.links[e] : undefined;
         if (nb === undefined || !nb.valid || nb.vpcLo !== c.pcLo || nb.vpcHi !== c.pcHi
           || nb.len > remaining || nb.fn === undefined) {
           prev = b; prevExit = e;
+          c.stats.exitsLookup++;
           break;
         }
+        c.stats.chainHits++;
         b = nb;
       }
     }

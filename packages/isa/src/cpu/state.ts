@@ -144,6 +144,8 @@ export interface Block {
   linkEpoch: number;
   /** Cpu.linkBank when `links` were recorded; links are followed only under the same bank. */
   linkBank: number;
+  /** Engine 'wasm': byte offset of the block's descriptor for the hub (wasm-engine.ts), 0 = none. */
+  wd: number;
 }
 
 export interface CpuStats {
@@ -171,6 +173,8 @@ export interface CpuStats {
   exitsCycleLimit: number;
   /** Soft-TLB refills by the load / store slow paths (fills of the read or write sections). */
   tlbRefills: number;
+  /** Engine 'wasm': region-to-region transitions the hub made by looking the pc up itself. */
+  hubLookups: number;
   /** Exceptions taken, by cause. */
   exceptions: Float64Array;
   /** Interrupts taken, by code. */
@@ -220,7 +224,7 @@ export class CpuState {
   idleNs = 0;
   readonly stats: CpuStats = {
     blocksCompiled: 0, blockInvalidations: 0, codeFlushes: 0, tlbMisses: 0, tlbFlushes: 0,
-    wasmRegions: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0,
+    wasmRegions: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0, hubLookups: 0,
     exceptions: new Float64Array(32), interrupts: new Float64Array(16),
   };
 
@@ -232,6 +236,13 @@ export class CpuState {
   readonly wio: Int32Array;
   /** The wasm engine's import object for region modules (built on first use). */
   wasmImports: object | undefined;
+  /** The wasm engine's hub (wasm-engine.ts WasmHub; built on first use). */
+  wasmHub: object | undefined;
+  /** Table slot of the region makeBlock compiled last (engine 'wasm'), else -1. */
+  wasmSlot = -1;
+  /** After runHub: the last block run and its exit id. */
+  hubLast: Block | undefined;
+  hubExit = -1;
 
   // ---- state shared with generated code ----
   /** Slow-path status for generated code: 0 ok, 1 fault pending, 2 store hit code. */
@@ -400,6 +411,8 @@ export class CpuState {
       mk = () => new Int32Array(4 * te);
     }
     this.wasmImports = undefined;
+    this.wasmHub = undefined;
+    this.hubLast = undefined;
     this.RL = mk(); this.RH = mk(); this.RO = mk();
     this.WL = mk(); this.WH = mk(); this.WO = mk();
     this.XL = mk(); this.XH = mk(); this.XO = mk();

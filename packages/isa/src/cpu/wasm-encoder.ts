@@ -12,7 +12,7 @@ const EMPTY = 0x40;
 /** The opcodes used by the generator (core spec 5.4). */
 export const W = {
   unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, br_if: 0x0d,
-  br_table: 0x0e, return: 0x0f, call: 0x10, drop: 0x1a, select: 0x1b,
+  br_table: 0x0e, return: 0x0f, call: 0x10, call_indirect: 0x11, drop: 0x1a, select: 0x1b,
   local_get: 0x20, local_set: 0x21, local_tee: 0x22,
   i32_load: 0x28, i64_load: 0x29, i32_load8_s: 0x2c, i32_load8_u: 0x2d, i32_load16_s: 0x2e, i32_load16_u: 0x2f,
   i64_load8_s: 0x30, i64_load8_u: 0x31, i64_load16_s: 0x32, i64_load16_u: 0x33, i64_load32_s: 0x34, i64_load32_u: 0x35,
@@ -80,6 +80,8 @@ export class FnBody {
   set(l: number): this { this.code.push(W.local_set); uleb(this.code, l); return this; }
   tee(l: number): this { this.code.push(W.local_tee); uleb(this.code, l); return this; }
   call(f: number): this { this.code.push(W.call); uleb(this.code, f); return this; }
+  /** call_indirect through table 0 with the type at index `typeIndex` of the module. */
+  callIndirect(typeIndex: number): this { this.code.push(W.call_indirect); uleb(this.code, typeIndex); this.code.push(0x00); return this; }
   /** A load or store with natural-or-smaller alignment hint `align` (log2) and constant offset. */
   mem(opcode: number, align: number, offset: number): this {
     this.code.push(opcode); uleb(this.code, align); uleb(this.code, offset); return this;
@@ -124,11 +126,12 @@ function name(out: number[], s: string): void {
 
 /**
  * A module: `imports` (functions, in function-index order 0..), then the imported memory
- * `memModule.memName` (minimum `memPages` pages), then `funcs` (indices after the imports);
- * exports funcs[0] as `exportName`.
+ * `mem.module`.`mem.name` (minimum `minPages` pages), optionally an imported funcref table, then
+ * `funcs` (indices after the imports); exports funcs[0] as `exportName`. Types are numbered in
+ * order of first use: imports first, then funcs.
  */
 export function encodeModule(imports: ModuleImport[], mem: { module: string; name: string; minPages: number },
-  funcs: ModuleFunc[], exportName: string): Uint8Array {
+  funcs: ModuleFunc[], exportName: string, table?: { module: string; name: string }): Uint8Array {
   const types: FuncType[] = [];
   const typeIndex = (t: FuncType): number => {
     const i = types.findIndex((u) => u.params.join() === t.params.join() && u.results.join() === t.results.join());
@@ -150,9 +153,10 @@ export function encodeModule(imports: ModuleImport[], mem: { module: string; nam
   section(out, 1, ts);
 
   const is: number[] = [];
-  uleb(is, imports.length + 1);
+  uleb(is, imports.length + 1 + (table ? 1 : 0));
   imports.forEach((im, i) => { name(is, im.module); name(is, im.name); is.push(0x00); uleb(is, importTypes[i]!); });
   name(is, mem.module); name(is, mem.name); is.push(0x02, 0x00); uleb(is, mem.minPages);
+  if (table) { name(is, table.module); name(is, table.name); is.push(0x01, 0x70, 0x00, 0x00); }
   section(out, 2, is);
 
   const fs: number[] = [];

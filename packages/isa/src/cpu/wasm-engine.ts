@@ -4,16 +4,21 @@
 // paths) and wraps it as a BlockFn, so the run loop, the block cache, chaining and invalidation
 // are the JS engine's own.
 
-import { generateRegionWasm, CL_MAX, IO } from './wasmgen.js';
+import {
+  CL_MAX, CODE_CACHE_ENTRIES, DESC, DESC_ARENA_BYTES, DESC_WORDS, IO, LINKS,
+  codeCacheOffset, descArenaOffset, generateHub, generateRegionWasm,
+} from './wasmgen.js';
 import type { RegionBlock } from './codegen.js';
 import { amo, ld, recordFault, st } from './softmmu.js';
-import type { BlockFn } from './state.js';
+import { MAX_FN_BUDGET, type Block, type BlockFn } from './state.js';
 import type { Cpu } from './cpu.js';
 
 type RegionExport = (budget: number, st: number, cl: number, tb: number) => number;
+interface WasmTable { length: number; grow(n: number): number; set(i: number, f: RegionExport | null): void }
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (m: object, imports: object) => { exports: { f: RegionExport } };
+  Table: new (d: { element: 'anyfunc'; initial: number }) => WasmTable;
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
@@ -21,36 +26,36 @@ const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 function importsOf(c: Cpu): object {
   if (c.wasmImports !== undefined) return c.wasmImports;
   const io = c.wio;
+  // After every slow path: its status, and what the hub must know of the CPU's state (a
+  // translation may bump linkEpoch; a device may raise an interrupt or stop the CPU).
+  const after = (): void => {
+    io[IO.sx] = c.sx; io[IO.rhi] = c.rhi; io[IO.epoch] = c.linkEpoch | 0;
+    io[IO.attn] = c.stopRequested || c.irqDirty || c.waiting ? 1 : 0;
+  };
   const imports = {
     e: {
       mem: c.mem.wasmMemory,
-      ld: (lo: number, hi: number, op: number): number => {
-        const v = ld(c, lo, hi, op);
-        io[IO.sx] = c.sx; io[IO.rhi] = c.rhi;
-        return v;
-      },
-      st: (lo: number, hi: number, vlo: number, vhi: number, op: number): number => {
-        st(c, lo, hi, vlo, vhi, op);
-        return c.sx;
-      },
-      amo: (lo: number, hi: number, vlo: number, vhi: number, op: number): number => {
-        const v = amo(c, lo, hi, vlo, vhi, op);
-        io[IO.sx] = c.sx; io[IO.rhi] = c.rhi;
-        return v;
-      },
-      fault: (cause: number, lo: number, hi: number): void => recordFault(c, cause, lo, hi),
+      table: undefined as WasmTable | undefined,
+      ld: (lo: number, hi: number, op: number): number => { const v = ld(c, lo, hi, op); after(); return v; },
+      st: (lo: number, hi: number, vlo: number, vhi: number, op: number): number => { st(c, lo, hi, vlo, vhi, op); after(); return c.sx; },
+      amo: (lo: number, hi: number, vlo: number, vhi: number, op: number): number => { const v = amo(c, lo, hi, vlo, vhi, op); after(); return v; },
+      fault: (cause: number, lo: number, hi: number): void => { recordFault(c, cause, lo, hi); after(); },
     },
   };
   c.wasmImports = imports;
   return imports;
 }
 
-/** Compile `blocks` (a region, as for codegen.generateRegion) for `c`; returns the BlockFn and its exit count. */
-export function compileWasmRegion(c: Cpu, blocks: RegionBlock[], countAccesses: boolean): { fn: BlockFn; exits: number } {
+/** Compile `blocks` (a region, as for codegen.generateRegion) for `c`; returns the BlockFn, its exit count and table slot. */
+export function compileWasmRegion(c: Cpu, blocks: RegionBlock[], countAccesses: boolean): { fn: BlockFn; exits: number; slot: number } {
   const { bytes, exits } = generateRegionWasm(blocks, c.engineArea, c.tlbEntries, c.tlbMask, c.cost, countAccesses);
   const f = new WA.Instance(new WA.Module(bytes), importsOf(c)).exports.f;
   const io = c.wio;
   c.stats.wasmRegions++;
+  const w = hubOf(c);
+  const slot = w.nextSlot++;
+  if (slot >= w.table.length) w.table.grow(Math.max(64, w.table.length));
+  w.table.set(slot, f);
   const fn: BlockFn = countAccesses
     ? (cpu, budget, s) => {
       const cl = cpu.cycleLimit - cpu.cycles;
@@ -66,5 +71,97 @@ export function compileWasmRegion(c: Cpu, blocks: RegionBlock[], countAccesses: 
       cpu.instret += io[IO.n]!; cpu.cycles += io[IO.c]!;
       return e;
     };
-  return { fn, exits };
+  return { fn, exits, slot };
+}
+
+/** A hart's hub: the shared table of region functions, the hub function, descriptor allocation. */
+export interface WasmHub {
+  table: WasmTable;
+  run: RegionExport;
+  /** Next free table slot. */
+  nextSlot: number;
+  /** The whole buffer as int32s (descriptors, code cache). */
+  m32: Int32Array;
+  /** Byte offsets: code cache, descriptor arena start / next free / end. */
+  cc: number;
+  arena: number;
+  next: number;
+  end: number;
+  /** Blocks by descriptor serial. */
+  blocks: Block[];
+}
+
+function hubOf(c: Cpu): WasmHub {
+  if (c.wasmHub !== undefined) return c.wasmHub as WasmHub;
+  const imports = importsOf(c) as { e: { table: WasmTable | undefined } };
+  const table = new WA.Table({ element: 'anyfunc', initial: 64 });
+  imports.e.table = table;
+  const run = new WA.Instance(new WA.Module(generateHub(c.engineArea, c.tlbEntries, c.tlbMask)), imports).exports.f;
+  const arena = c.engineArea + descArenaOffset(c.tlbEntries);
+  const h: WasmHub = {
+    table, run, nextSlot: 0, m32: new Int32Array(c.mem.buffer), cc: c.engineArea + codeCacheOffset(c.tlbEntries),
+    arena, next: arena, end: arena + DESC_ARENA_BYTES, blocks: [],
+  };
+  c.wasmHub = h;
+  return h;
+}
+
+/**
+ * Give the blocks of a just-compiled wasm region (entry first, then its other entry points that
+ * were (re)placed in the block cache, with their host offsets) descriptors sharing one link
+ * block, and enter them in the code cache. Without room left in the arena they get none (and run
+ * without the hub until the next flushCode).
+ */
+export function describeRegion(c: Cpu, blocks: Block[], offs: number[], slot: number): void {
+  const h = hubOf(c);
+  const nExits = blocks[0]!.links.length;
+  const bytes = 4 * (LINKS.first + nExits + DESC_WORDS * blocks.length);
+  if (h.next + bytes > h.end) return;
+  const m = h.m32;
+  const lb = h.next;
+  h.next += bytes;
+  m[(lb >> 2) + LINKS.epoch] = c.linkEpoch | 0; m[(lb >> 2) + LINKS.bank] = c.linkBank | 0; m[(lb >> 2) + LINKS.n] = nExits;
+  m.fill(0, (lb >> 2) + LINKS.first, (lb >> 2) + LINKS.first + nExits);
+  blocks.forEach((b, i) => {
+    const d = lb + 4 * (LINKS.first + nExits + DESC_WORDS * i), w = d >> 2;
+    m[w + DESC.table] = slot; m[w + DESC.entry] = b.entry; m[w + DESC.len] = b.len;
+    m[w + DESC.vpcLo] = b.vpcLo; m[w + DESC.vpcHi] = b.vpcHi; m[w + DESC.valid] = 1;
+    m[w + DESC.off] = offs[i]!; m[w + DESC.serial] = h.blocks.length; m[w + DESC.links] = lb;
+    h.blocks.push(b);
+    b.wd = d;
+    m[(h.cc >> 2) + ((offs[i]! >>> 2) & (CODE_CACHE_ENTRIES - 1))] = d;
+  });
+}
+
+/** A block went invalid: so does its descriptor. */
+export function invalidateDesc(c: Cpu, b: Block): void {
+  if (b.wd !== 0) (c.wasmHub as WasmHub).m32[(b.wd >> 2) + DESC.valid] = 0;
+}
+
+/** flushCode: every block is invalid; start the arena, the table and the code cache afresh. */
+export function resetHub(c: Cpu): void {
+  const h = c.wasmHub as WasmHub | undefined;
+  if (h === undefined) return;
+  h.next = h.arena;
+  h.nextSlot = 0;
+  h.blocks.length = 0;
+  h.m32.fill(0, h.cc >> 2, (h.cc >> 2) + CODE_CACHE_ENTRIES);
+}
+
+/**
+ * Run wasm regions from block `b` (which has a descriptor) inside the hub while nothing needs the
+ * run loop. Afterwards cpu state is as after the same regions run one by one by exec.ts's chain
+ * loop; `c.hubLast` / `c.hubExit` are the last block run and its exit.
+ */
+export function runHub(c: Cpu, b: Block, remaining: number): void {
+  const h = c.wasmHub as WasmHub, io = c.wio;
+  io[IO.sx] = 0; io[IO.attn] = 0; io[IO.epoch] = c.linkEpoch | 0; io[IO.bank] = c.linkBank | 0;
+  const cl = c.cycleLimit - c.cycles;
+  h.run(b.wd, remaining > MAX_FN_BUDGET ? MAX_FN_BUDGET : remaining | 0, cl >= CL_MAX ? CL_MAX : cl > 0 ? Math.ceil(cl) : 0, c.tlbBase);
+  c.pcLo = io[IO.pcLo]!; c.pcHi = io[IO.pcHi]!;
+  c.instret += io[IO.hubN]!; c.cycles += io[IO.hubC]!; c.tlbAcc += io[IO.hubM]!;
+  const s = c.stats;
+  s.chainHits += io[IO.hits]!; s.hubLookups += io[IO.lookups]!;
+  c.hubLast = h.blocks[h.m32[(io[IO.lastDesc]! >> 2) + DESC.serial]!]!;
+  c.hubExit = io[IO.lastExit]!;
 }

@@ -25,7 +25,12 @@ import type { CostModel } from './cost.js';
 import { add64c, costOf, isControl, type RegionBlock } from './codegen.js';
 import { FnBody, I32, I64, W, encodeModule } from './wasm-encoder.js';
 
-/** Byte layout of a hart's engine area (relative to its start). */
+/** Entries of the hub's direct-mapped code cache (host offset / 4 -> descriptor). */
+export const CODE_CACHE_ENTRIES = 4096;
+/** Bytes of block descriptors and link blocks per hart (when used up, new blocks run without the hub). */
+export const DESC_ARENA_BYTES = 512 * 1024;
+
+/** Byte layout of a hart's engine area (relative to its start); `tlbEntries`-dependent parts by function. */
 export const ENGINE_AREA = {
   /** x0..x31 as 64 int32 halves. */
   regs: 0,
@@ -34,15 +39,31 @@ export const ENGINE_AREA = {
   /** The nine soft-TLB arrays RL RH RO WL WH WO XL XH XO, 16 * tlbEntries bytes each. */
   tlb: 512,
 } as const;
-/** Int32 indexes in the output block. */
-export const IO = { pcLo: 0, pcHi: 1, n: 2, c: 3, m: 4, sx: 5, rhi: 6 } as const;
-export const IO_WORDS = 16;
+/** Byte offset (in the engine area) of the code cache, then the descriptor arena. */
+export function codeCacheOffset(tlbEntries: number): number { return ENGINE_AREA.tlb + 9 * 16 * tlbEntries; }
+export function descArenaOffset(tlbEntries: number): number { return codeCacheOffset(tlbEntries) + 4 * CODE_CACHE_ENTRIES; }
+
+/**
+ * Int32 indexes in the output block. Regions write pc / n / c / m; slow-path imports write sx /
+ * rhi and refresh epoch / attn; the hub reads epoch / bank / attn and writes the last*, hits,
+ * lookups and hub* totals.
+ */
+export const IO = {
+  pcLo: 0, pcHi: 1, n: 2, c: 3, m: 4, sx: 5, rhi: 6,
+  epoch: 7, bank: 8, attn: 9, lastDesc: 10, lastExit: 11, hits: 12, hubN: 13, hubC: 14, hubM: 15, lookups: 16,
+} as const;
+export const IO_WORDS = 32;
+/** Int32 fields of a block descriptor (one per Block with a wasm region function). */
+export const DESC = { table: 0, entry: 1, len: 2, vpcLo: 3, vpcHi: 4, valid: 5, off: 6, serial: 7, links: 8 } as const;
+export const DESC_WORDS = 9;
+/** Int32 fields of a link block (shared by the blocks of one region), then the links by exit id. */
+export const LINKS = { epoch: 0, bank: 1, n: 2, first: 3 } as const;
 /** Largest `cl` passed to a region function (cycle counts stay far from int32 overflow). */
 export const CL_MAX = 0x3fffffff;
 
 /** Bytes of engine area one hart needs with `tlbEntries` soft-TLB entries per level. */
 export function engineAreaBytes(tlbEntries: number): number {
-  return ENGINE_AREA.tlb + 9 * 16 * tlbEntries;
+  return descArenaOffset(tlbEntries) + DESC_ARENA_BYTES;
 }
 
 // imported functions (indices), then the module's own functions
@@ -386,4 +407,88 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
   );
   void F_MAIN;
   return { bytes, exits };
+}
+
+/**
+ * The hub: runs region functions (through the shared funcref table) one after another while
+ * nothing needs the run loop, the way exec.ts's chain loop follows links, without a JS round trip
+ * per region. `hub(desc, budget, cl, tb) -> 0`. After each region: stop on a slow-path status
+ * (sx), at the cycle limit, or when a slow path asked for the run loop (attn: stop / interrupt /
+ * wfi); else follow the region's link for that exit (valid while the link block's epoch / bank
+ * equal the CPU's), or look the next pc up like the run loop does (exec soft-TLB of this level,
+ * then the code cache by host offset) and record the link. A candidate is taken only when it is
+ * valid, compiled for this virtual pc and fits in the budget (exec.ts's conditions). Writes the
+ * last descriptor / exit and the totals to the output block.
+ */
+export function generateHub(area: number, tlbEntries: number, tlbMask: number): Uint8Array {
+  const te4 = 16 * tlbEntries;
+  const XLo = area + ENGINE_AREA.tlb + 6 * te4, XHo = XLo + te4, XOo = XHo + te4;
+  const cc = area + codeCacheOffset(tlbEntries);
+  const io = (i: number): number => area + ENGINE_AREA.io + 4 * i;
+  const P_D = 0, P_BUDGET = 1, P_CL = 2, P_TB = 3;
+  const E = 4, N = 5, C = 6, M = 7, ND = 8, T = 9, OFF = 10, PCL = 11, HITS = 12, K = 13, LOOK = 14, LB = 15;
+  const f = new FnBody();
+  const ioLoad = (i: number): FnBody => f.i32(0).mem(W.i32_load, 2, io(i));
+  const dLoad = (local: number, field: number): FnBody => f.get(local).mem(W.i32_load, 2, 4 * field);
+  /** Leaves "descriptor ND is valid, compiled for pc and fits the budget" on the stack. */
+  const fits = (): void => {
+    dLoad(ND, DESC.valid).op(W.i32_eqz, W.i32_eqz);
+    dLoad(ND, DESC.vpcLo).get(PCL).op(W.i32_eq, W.i32_and);
+    dLoad(ND, DESC.vpcHi); ioLoad(IO.pcHi).op(W.i32_eq, W.i32_and);
+    dLoad(ND, DESC.len).get(P_BUDGET).op(W.i32_le_s, W.i32_and);
+  };
+  f.block('out').loop('L');
+  f.get(P_BUDGET); dLoad(P_D, DESC.entry).get(P_CL).get(P_TB); dLoad(P_D, DESC.table).callIndirect(0).set(E);
+  ioLoad(IO.n).set(T); f.get(N).get(T).op(W.i32_add).set(N).get(P_BUDGET).get(T).op(W.i32_sub).set(P_BUDGET);
+  ioLoad(IO.c).set(T); f.get(C).get(T).op(W.i32_add).set(C).get(P_CL).get(T).op(W.i32_sub).set(P_CL);
+  f.get(M); ioLoad(IO.m).op(W.i32_add).set(M);
+  ioLoad(IO.sx).brIf('out');
+  f.get(P_CL).i32(0).op(W.i32_le_s).brIf('out');
+  ioLoad(IO.attn).brIf('out');
+  ioLoad(IO.pcLo).set(PCL);
+  dLoad(P_D, DESC.links).set(LB);
+  // the link for exit E, when the link block is of the current epoch and bank
+  f.i32(0).set(ND);
+  dLoad(LB, LINKS.epoch); ioLoad(IO.epoch).op(W.i32_eq);
+  dLoad(LB, LINKS.bank); ioLoad(IO.bank).op(W.i32_eq, W.i32_and);
+  f.get(E); dLoad(LB, LINKS.n).op(W.i32_lt_u, W.i32_and).if_();
+  f.get(LB).get(E).i32(2).op(W.i32_shl, W.i32_add).mem(W.i32_load, 2, 4 * LINKS.first).set(ND);
+  f.end();
+  f.block('miss');
+  f.get(ND).op(W.i32_eqz).brIf('miss');
+  fits(); f.op(W.i32_eqz).brIf('miss');
+  f.get(HITS).i32(1).op(W.i32_add).set(HITS).get(ND).set(P_D).br('L');
+  f.end();
+  // lookup: exec soft-TLB of this level, then the code cache
+  f.get(PCL).i32(12).op(W.i32_shr_u).i32(tlbMask).op(W.i32_and).get(P_TB).op(W.i32_add).i32(2).op(W.i32_shl).set(T);
+  f.get(T).mem(W.i32_load, 2, XLo).get(PCL).i32(-4096).op(W.i32_and).op(W.i32_ne);
+  f.get(T).mem(W.i32_load, 2, XHo); ioLoad(IO.pcHi).op(W.i32_ne, W.i32_or).brIf('out');
+  f.get(T).mem(W.i32_load, 2, XOo).get(PCL).i32(4095).op(W.i32_and, W.i32_add).set(OFF);
+  f.get(OFF).i32(2).op(W.i32_shr_u).i32(CODE_CACHE_ENTRIES - 1).op(W.i32_and).i32(2).op(W.i32_shl)
+    .mem(W.i32_load, 2, cc).tee(ND).op(W.i32_eqz).brIf('out');
+  dLoad(ND, DESC.off).get(OFF).op(W.i32_ne).brIf('out');
+  fits(); f.op(W.i32_eqz).brIf('out');
+  // record the link (a link block of an older epoch / bank is cleared first)
+  dLoad(LB, LINKS.epoch); ioLoad(IO.epoch).op(W.i32_ne);
+  dLoad(LB, LINKS.bank); ioLoad(IO.bank).op(W.i32_ne, W.i32_or).if_();
+  f.i32(0).set(K).block('clr').loop('cl');
+  f.get(K); dLoad(LB, LINKS.n).op(W.i32_ge_u).brIf('clr');
+  f.get(LB).get(K).i32(2).op(W.i32_shl, W.i32_add).i32(0).mem(W.i32_store, 2, 4 * LINKS.first);
+  f.get(K).i32(1).op(W.i32_add).set(K).br('cl');
+  f.end().end();
+  f.get(LB); ioLoad(IO.epoch).mem(W.i32_store, 2, 4 * LINKS.epoch);
+  f.get(LB); ioLoad(IO.bank).mem(W.i32_store, 2, 4 * LINKS.bank);
+  f.end();
+  f.get(E); dLoad(LB, LINKS.n).op(W.i32_lt_u).if_();
+  f.get(LB).get(E).i32(2).op(W.i32_shl, W.i32_add).get(ND).mem(W.i32_store, 2, 4 * LINKS.first);
+  f.end();
+  f.get(LOOK).i32(1).op(W.i32_add).set(LOOK).get(ND).set(P_D).br('L');
+  f.end().end();
+  const st = (i: number, local: number): void => { f.i32(0).get(local).mem(W.i32_store, 2, io(i)); };
+  st(IO.lastDesc, P_D); st(IO.lastExit, E); st(IO.hubN, N); st(IO.hubC, C); st(IO.hubM, M);
+  st(IO.hits, HITS); st(IO.lookups, LOOK);
+  f.i32(0);
+  const i32x = (k: number): number[] => new Array<number>(k).fill(I32);
+  return encodeModule([], { module: 'e', name: 'mem', minPages: 0 },
+    [{ type: { params: i32x(4), results: [I32] }, locals: [[LB - 3, I32]], body: f }], 'f', { module: 'e', name: 'table' });
 }
