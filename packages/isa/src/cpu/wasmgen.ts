@@ -58,6 +58,8 @@ export const DESC = { table: 0, entry: 1, len: 2, vpcLo: 3, vpcHi: 4, valid: 5, 
 export const DESC_WORDS = 9;
 /** Int32 fields of a link block (shared by the blocks of one region), then the links by exit id. */
 export const LINKS = { epoch: 0, bank: 1, n: 2, first: 3 } as const;
+/** Region-to-region transitions per hub call (see generateHub). */
+export const HUB_MAX_STEPS = 4096;
 /** Largest `cl` passed to a region function (cycle counts stay far from int32 overflow). */
 export const CL_MAX = 0x3fffffff;
 
@@ -445,6 +447,9 @@ export function generateHub(area: number, tlbEntries: number, tlbMask: number): 
   ioLoad(IO.sx).brIf('out');
   f.get(P_CL).i32(0).op(W.i32_le_s).brIf('out');
   ioLoad(IO.attn).brIf('out');
+  // back to JS now and then: V8 tiers a wasm function up only for its next call (no OSR), and
+  // the hub loop would otherwise stay in its baseline code for a whole run
+  f.get(HITS).get(LOOK).op(W.i32_add).i32(HUB_MAX_STEPS).op(W.i32_ge_u).brIf('out');
   ioLoad(IO.pcLo).set(PCL);
   dLoad(P_D, DESC.links).set(LB);
   // the link for exit E, when the link block is of the current epoch and bank
