@@ -101,7 +101,7 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
         offs.push(pageBase + po);
       }
     }
-    b = makeBlock(c, blocks, offs, false);
+    b = makeBlock(c, blocks, offs, false, true);
     // The region's other blocks become entry points of the same function: a slice that ends
     // (budget / cycle limit) inside a region resumes in it instead of compiling (and warming
     // up) a new overlapping region at that PC.
@@ -149,12 +149,17 @@ export function stepBlock(c: Cpu, off: number, pcLo: number, pcHi: number, raw =
   return b;
 }
 
-export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: boolean): Block {
+/**
+ * Compile `blocks` into a Block. `region`: a region from compile(), which engine 'wasm' compiles
+ * to WebAssembly; single-step blocks are always JS functions (both engines' code runs on the same
+ * state, and a JS function is far cheaper to build than a wasm module for one instruction).
+ */
+export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: boolean, region = false): Block {
   blocks.forEach((blk, i) => markCode(c, offs[i]!, blk.words.length * 4));
   c.stats.blocksCompiled++;
   if (sys) return newBlock(c, undefined, 0, blocks[0]!, 0);
   c.wasmSlot = -1;
-  if (c.engine === 'wasm') {
+  if (region && c.engine === 'wasm') {
     const r = compileWasmRegion(c, blocks, c.mmuCtl !== undefined);
     c.wasmSlot = r.slot;
     return newBlock(c, r.fn, 0, blocks[0]!, r.exits);

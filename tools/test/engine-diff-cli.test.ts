@@ -1,0 +1,60 @@
+// The CPU's two execution engines through the real runner (`tachyxx run --bare`, which attaches
+// the MMU: stage-1 paging, soft-TLB hit accounting): engine js (default) and engine wasm (a host
+// file with `components.isa.engine: wasm`) must give the same console output, exit status,
+// instruction count, simulated cycles and time, traps, hypercalls and code-cache / soft-TLB
+// counters for every guest listed, including self-modifying code, paging and the privileged
+// checks under both ISA variants. Needs the built runner.
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '../..');
+const runnerCli = resolve(root, 'apps/runner/dist/cli.js');
+const hasRunner = existsSync(runnerCli);
+if (!hasRunner) console.warn(`engine-diff-cli: ${runnerCli} not found (run pnpm build) - SKIPPED`);
+const dir = mkdtempSync(join(tmpdir(), 'tachyxx-engine-diff-'));
+const wasmHost = join(dir, 'wasm.yaml');
+writeFileSync(wasmHost, 'components:\n  isa: { variant: tachy-v1, engine: wasm }\n');
+
+function run(image: string, engine: 'js' | 'wasm', args: string[]) {
+  const sf = join(dir, `${image}.${engine}.${args.join('_')}.json`);
+  const r = spawnSync(process.execPath, [runnerCli, 'run', '--bare', resolve(root, 'guests/build', `${image}.elf`),
+    '--stats', sf, ...args, ...(engine === 'wasm' ? ['--host', wasmHost] : [])], { cwd: root, timeout: 120_000 });
+  const stats = JSON.parse(readFileSync(sf, 'utf8'));
+  const isa = stats.isa;
+  return {
+    status: r.status, stdout: r.stdout.toString('latin1'),
+    engine: isa.engine as string, wasmRegions: isa.wasmRegions as number,
+    same: {
+      instructions: stats.instructions, simCycles: stats.simCycles, simNs: stats.simNs, exit: stats.exit,
+      traps: stats.traps, hypercalls: stats.hypercalls,
+      isa: {
+        variant: isa.variant, instructions: isa.instructions, cycles: isa.cycles, blocksCompiled: isa.blocksCompiled,
+        blockInvalidations: isa.blockInvalidations, codeFlushes: isa.codeFlushes, tlbMisses: isa.tlbMisses,
+        tlbRefills: isa.tlbRefills, tlbFlushes: isa.tlbFlushes, exitsFault: isa.exitsFault, exitsCodeWrite: isa.exitsCodeWrite,
+      },
+    },
+  };
+}
+
+const CASES: [string, string[]][] = [
+  ['isa-tests', []], ['selfmod', []], ['tlbstress', []], ['priv', ['--isa', 'tachy-v1']], ['priv', ['--isa', 'legacy-silent']],
+  ['bootinfo', []], ['timer', []], ['badptr', []], ['crash', []], ['hello', []],
+  ['bench-intmix-small', []], ['bench-muldiv-small', []], ['bench-interp-small', []], ['bench-calls-small', []], ['bench-chase-small', []],
+];
+
+describe('engine wasm against engine js through tachyxx run --bare (MMU attached)', () => {
+  for (const [image, args] of CASES) {
+    it.skipIf(!hasRunner || !existsSync(resolve(root, 'guests/build', `${image}.elf`)))(`${image} ${args.join(' ')}`.trim(), () => {
+      const js = run(image, 'js', args), wa = run(image, 'wasm', args);
+      expect(js.engine).toBe('js');
+      expect(wa.engine).toBe('wasm');
+      expect(wa.wasmRegions).toBeGreaterThan(0);
+      expect(wa.stdout).toBe(js.stdout);
+      expect(wa.status).toBe(js.status);
+      expect(wa.same).toEqual(js.same);
+    }, 120_000);
+  }
+});
