@@ -3,7 +3,7 @@
 // and resolves ISA_CPU_FACTORY to build a hart per pCPU.
 import { bindSingleton, componentCosts, definePlugin, defineToken, p, resolve, TOKENS, type ParamSpec } from '@tachyxx/core';
 import {
-  CPU_ENGINES, Cpu, PhysMemory, DEFAULT_COST_MODEL, SILENT_SENSITIVE, TRAP_SENSITIVE,
+  CPU_ENGINES, Cpu, PhysMemory, DEFAULT_COST_MODEL, WASM_TIER_UP, SILENT_SENSITIVE, TRAP_SENSITIVE,
   type CostModel, type CpuEngine, type CpuOptions, type IsaVariant, type SensitiveInstructionPolicy,
 } from './cpu/index.js';
 
@@ -48,6 +48,7 @@ function isaPlugin(variant: IsaVariant, policy: SensitiveInstructionPolicy, desc
     params: {
       maxBlockInsns: p.uint(64, 'longest basic block the JIT compiles', { min: 1, max: 1024 }),
       engine: p.enum(CPU_ENGINES, 'js', "execution engine: 'js' (JS functions, the reference) or 'wasm' (WebAssembly with i64 registers)"),
+      wasmTierUp: p.uint(WASM_TIER_UP, 'engine wasm: instructions a region runs as JS before it is compiled to wasm (0: at once)', { max: 2 ** 40 }),
     },
     costs,
     provides: [ISA_CPU_FACTORY],
@@ -61,7 +62,7 @@ function isaPlugin(variant: IsaVariant, policy: SensitiveInstructionPolicy, desc
           variant,
           engine: params.engine,
           create: (memory, hartId, extra) => new Cpu(memory, {
-            maxBlockInsns: params.maxBlockInsns, engine: params.engine, ...extra, variant, sensitivePolicy: policy, hartId, freqHz, costs: model,
+            maxBlockInsns: params.maxBlockInsns, engine: params.engine, wasmTierUp: params.wasmTierUp, ...extra, variant, sensitivePolicy: policy, hartId, freqHz, costs: model,
           }),
         };
       });

@@ -19,7 +19,8 @@ export function machine(build: (a: Asm) => void, opts: CpuOptions & { memSize?: 
   const asm = new Asm(BASE);
   build(asm);
   mem.writeBytes(BASE, asm.finish());
-  const cpu = new Cpu(mem, { ...opts, engine });
+  // wasm regions from the start unless a test asks for tier-up
+  const cpu = new Cpu(mem, { ...(engine === 'wasm' ? { wasmTierUp: 0 } : {}), ...opts, engine });
   cpu.pc = BASE;
   return { cpu, mem, asm };
 }

@@ -89,15 +89,17 @@ function compare(a: Cpu, b: Cpu): void {
 }
 
 describe('engine wasm against engine js', () => {
-  it('random programs over every compiled instruction, under arbitrary budget splits', () => {
+  it('random programs over every compiled instruction, under arbitrary budget splits and tier-up points', () => {
     fc.assert(fc.property(
       fc.array(item, { minLength: 1, maxLength: 40 }),
       fc.integer({ min: 1, max: 30 }),
       fc.array(edge, { minLength: 8, maxLength: 8 }),
       fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 12 }),
-      (items, iters, init, chunks) => {
+      fc.constantFrom(0, 1, 40, 333),
+      (items, iters, init, chunks, wasmTierUp) => {
         const build = assemble(items, iters);
-        const js = machine(build, { engine: 'js' }), wa = machine(build, { engine: 'wasm' });
+        // tier-up 0: every region wasm from the start; else JS regions turn wasm mid-run
+        const js = machine(build, { engine: 'js' }), wa = machine(build, { engine: 'wasm', wasmTierUp });
         for (const m of [js, wa]) {
           for (let i = 1; i < 8; i++) setReg(m.cpu, i, init[i]!);
           setReg(m.cpu, 9, BigInt(DATA));
@@ -152,10 +154,11 @@ const root = resolve(import.meta.dirname, '../../..');
 const GUESTS = ['isa-tests', 'selfmod', 'hello', 'badinsn', 'bench-intmix-small', 'bench-muldiv-small', 'bench-interp-small',
   'bench-calls-small', 'bench-chase-small', 'timer'];
 
-function runGuest(name: string, engine: CpuEngine, slice: number) {
+function runGuest(name: string, engine: CpuEngine, slice: number, wasmTierUp = 0) {
   const image = readFileSync(resolve(root, 'guests/build', `${name}.elf`));
   let out = '';
-  const m = new BareMachine({ image, file: name, engine, memoryMiB: 64, console: (b) => { out += Buffer.from(b).toString('latin1'); } });
+  const cpuFactory = { variant: 'tachy-v1' as const, engine, create: (mem: PhysMemory, hartId: number) => new Cpu(mem, { engine, hartId, wasmTierUp }) };
+  const m = new BareMachine({ image, file: name, cpuFactory, memoryMiB: 64, console: (b) => { out += Buffer.from(b).toString('latin1'); } });
   let r;
   do r = m.runSlice(slice, 2e9); while (r === 'budget');
   const c = m.cpu;
@@ -164,20 +167,25 @@ function runGuest(name: string, engine: CpuEngine, slice: number) {
   const s = c.engineStats();
   return { exit: typeof r === 'string' ? r : r.reason, out, instret: c.instret, cycles: c.cycles, pc: c.pc, regs, ram,
     stats: { blocksCompiled: s.blocksCompiled, blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes, tlbMisses: s.tlbMisses, tlbRefills: s.tlbRefills },
-    wasmRegions: s.wasmRegions };
+    wasmRegions: s.wasmRegions, wasmTierUps: s.wasmTierUps };
 }
 
 describe('guest images on both engines', () => {
   for (const name of GUESTS) {
     const file = resolve(root, 'guests/build', `${name}.elf`);
     it.skipIf(!existsSync(file))(`${name}: same output, instret, cycles, registers, RAM and code-cache counters`, () => {
-      // whole runs, then slices of an odd size (run() returns mid-region, single-steps to block ends)
-      for (const slice of [Infinity, 99_991]) {
-        const a = runGuest(name, 'js', slice), b = runGuest(name, 'wasm', slice);
-        expect(b.wasmRegions).toBeGreaterThan(0);
-        expect(a.wasmRegions).toBe(0);
-        const { wasmRegions: _a, ...ja } = a, { wasmRegions: _b, ...wb } = b;
-        expect(wb).toEqual(ja);
+      // whole runs, then slices of an odd size (run() returns mid-region, single-steps to block
+      // ends); wasm from the start, and JS regions turning wasm after 500 instructions
+      const js = [Infinity, 99_991].map((slice) => runGuest(name, 'js', slice));
+      for (const [i, slice] of [Infinity, 99_991].entries()) {
+        for (const tier of [0, 500]) {
+          const a = js[i]!, b = runGuest(name, 'wasm', slice, tier);
+          expect(b.wasmRegions).toBeGreaterThan(0);
+          if (tier > 0) expect(b.wasmTierUps).toBe(b.wasmRegions);
+          expect(a.wasmRegions).toBe(0);
+          const { wasmRegions: _a, wasmTierUps: _c, ...ja } = a, { wasmRegions: _b, wasmTierUps: _d, ...wb } = b;
+          expect(wb).toEqual(ja);
+        }
       }
     }, 120_000);
   }

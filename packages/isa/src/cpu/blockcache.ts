@@ -67,7 +67,7 @@ export function scanBlock(c: Cpu, off: number, max: number, bpOffs?: Set<number>
  * Compile the region entered at host offset `off` (virtual pcLo/pcHi): the entry block plus the
  * blocks reachable from it through constant jumps, branches and fall-throughs on the same page.
  */
-export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: number): Block {
+export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: number, tierUp = false): Block {
   const bpOffs = c.bps === undefined ? undefined : bpOffsets(c, pcLo & -4096, pcHi);
   const entry = scanBlock(c, off, max, bpOffs);
   let b: Block;
@@ -101,7 +101,9 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
         offs.push(pageBase + po);
       }
     }
-    b = makeBlock(c, blocks, offs, false, true);
+    // engine wasm: to wasm at once, or (tier-up) as JS first and to wasm once hot
+    const toWasm = c.engine === 'wasm' && (tierUp || c.wasmTierUp === 0);
+    b = makeBlock(c, blocks, offs, false, toWasm, tierUp);
     // The region's other blocks become entry points of the same function: a slice that ends
     // (budget / cycle limit) inside a region resumes in it instead of compiling (and warming
     // up) a new overlapping region at that PC.
@@ -116,11 +118,28 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
       }
     }
     if (wasmSlot >= 0) describeRegion(c, placed, placedOffs, wasmSlot);
+    else if (c.engine === 'wasm') {
+      b.home = b; b.heat = c.wasmTierUp; b.hostOff = off; b.subs = placed.slice(1);
+      for (const sb of b.subs) sb.home = b;
+    }
   }
   const pg = off >>> 12;
   (c.pageBlocks[pg] ??= new Array(1024))[(off & 4095) >>> 2] = b;
   c.codePages.add(pg);
   return b;
+}
+
+/**
+ * Engine wasm: the JS region whose entry block is `h` is hot; recompile it to wasm. Its JS blocks
+ * go invalid (links to them die; the block cache gets the wasm ones), like a recompilation after
+ * an invalidation, but without a code-page invalidation: the code is unchanged.
+ */
+export function tierUp(c: Cpu, h: Block): void {
+  h.home = undefined;
+  if (!h.valid) return; // its code was overwritten meanwhile: recompiled when next reached
+  invalidate(c, h);
+  for (const sb of h.subs!) { sb.home = undefined; invalidate(c, sb); }
+  compile(c, h.hostOff, h.vpcLo, h.vpcHi, c.maxBlock, true);
 }
 
 /** Page offsets of the breakpoints on the virtual page at (pageLo, hi), or undefined when none. */
@@ -150,16 +169,18 @@ export function stepBlock(c: Cpu, off: number, pcLo: number, pcHi: number, raw =
 }
 
 /**
- * Compile `blocks` into a Block. `region`: a region from compile(), which engine 'wasm' compiles
- * to WebAssembly; single-step blocks are always JS functions (both engines' code runs on the same
- * state, and a JS function is far cheaper to build than a wasm module for one instruction).
+ * Compile `blocks` into a Block: a JS function, or with `toWasm` (engine wasm: a region from
+ * compile()) a wasm one. Single-step blocks are always JS functions (both engines' code runs on
+ * the same state, and a JS function is far cheaper to build than a wasm module for one
+ * instruction). `tierUp`: a recompilation of a hot JS region (counted in wasmTierUps, not
+ * blocksCompiled).
  */
-export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: boolean, region = false): Block {
+export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: boolean, toWasm = false, tierUp = false): Block {
   blocks.forEach((blk, i) => markCode(c, offs[i]!, blk.words.length * 4));
-  c.stats.blocksCompiled++;
+  if (tierUp) c.stats.wasmTierUps++; else c.stats.blocksCompiled++;
   if (sys) return newBlock(c, undefined, 0, blocks[0]!, 0);
   c.wasmSlot = -1;
-  if (region && c.engine === 'wasm') {
+  if (toWasm) {
     const r = compileWasmRegion(c, blocks, c.mmuCtl !== undefined);
     c.wasmSlot = r.slot;
     return newBlock(c, r.fn, 0, blocks[0]!, r.exits);
@@ -176,6 +197,7 @@ export function newBlock(c: Cpu, fn: BlockFn | undefined, entry: number, blk: Re
   return {
     fn, entry, len: blk.words.length, vpcLo: blk.pcLo, vpcHi: blk.pcHi, insn: blk.words[0]!, valid: true, bp: false,
     links: new Array<Block | undefined>(exits).fill(undefined), linkEpoch: c.linkEpoch, linkBank: c.linkBank, wd: 0,
+    home: undefined, heat: 0, hostOff: 0, subs: undefined,
   };
 }
 

@@ -5,7 +5,7 @@ import { decode } from '../decode.js';
 import { isControl } from './codegen.js';
 import { type Block, MAX_FN_BUDGET, type RunReason, TWO32 } from './state.js';
 import { fillExec } from './softmmu.js';
-import { compile, stepBlock } from './blockcache.js';
+import { compile, stepBlock, tierUp } from './blockcache.js';
 import { breakHere } from './debug.js';
 import { runHub } from './wasm-engine.js';
 import { execSystem, takeInterrupt, trapNow, updateTimer, wakeable } from './priv.js';
@@ -98,7 +98,13 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
     } else {
       // run chained blocks while nothing needs the outer loop's attention
       for (;;) {
-        const e = b.fn!(c, remaining > MAX_FN_BUDGET ? MAX_FN_BUDGET : remaining | 0, b.entry);
+        const i0 = c.instret;
+        let budget = remaining > MAX_FN_BUDGET ? MAX_FN_BUDGET : remaining | 0;
+        // a JS region due for wasm returns by then (a loop inside it would otherwise keep it JS)
+        if (b.home !== undefined && b.home.heat < budget) budget = b.home.heat > 0 ? b.home.heat : 1;
+        const e = b.fn!(c, budget, b.entry);
+        // engine wasm: a JS region counts down to its recompilation to wasm
+        if (b.home !== undefined && (b.home.heat -= c.instret - i0) <= 0) tierUp(c, b.home);
         // still inside a basic block after a single step (see midBlock)?
         if (c.midBlock > 0) c.midBlock = b.len === 1 && !isControl(decode(b.insn)) ? c.midBlock - 1 : 0;
         if (c.sx !== 0) {

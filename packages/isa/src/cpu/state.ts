@@ -104,6 +104,12 @@ export interface CpuOptions {
    * instret, cycles, registers and memory (test/engine-diff.test.ts).
    */
   engine?: string;
+  /**
+   * Engine 'wasm': instructions a region runs as a JS function before it is recompiled to wasm
+   * (building a wasm module costs milliseconds; cold code never pays it). 0: compile every region
+   * to wasm at once. Default WASM_TIER_UP.
+   */
+  wasmTierUp?: number;
   /** Maximum instructions per basic block (default 64). */
   maxBlockInsns?: number;
   /** Maximum instructions per compiled region of blocks on one page (default 512). */
@@ -146,6 +152,15 @@ export interface Block {
   linkBank: number;
   /** Engine 'wasm': byte offset of the block's descriptor for the hub (wasm-engine.ts), 0 = none. */
   wd: number;
+  /**
+   * Engine 'wasm', a region still compiled to JS (tier-up): the region's entry block, which
+   * counts down `heat` (instructions retired in the region) and holds `hostOff` and `subs` (its
+   * other entry points) to recompile the region to wasm. Undefined otherwise.
+   */
+  home: Block | undefined;
+  heat: number;
+  hostOff: number;
+  subs: Block[] | undefined;
 }
 
 export interface CpuStats {
@@ -159,8 +174,10 @@ export interface CpuStats {
   tlbMisses: number;
   /** TLB flushes. */
   tlbFlushes: number;
-  /** Regions compiled to WebAssembly (engine 'wasm'; included in blocksCompiled). */
+  /** Regions compiled to WebAssembly (engine 'wasm'; at once, or recompiled when hot: wasmTierUps). */
   wasmRegions: number;
+  /** Regions recompiled from JS to wasm after wasmTierUp instructions (not in blocksCompiled). */
+  wasmTierUps: number;
   /** Run-loop dispatches: region exits that continued through a chained link (no lookup). */
   chainHits: number;
   /** Region exits that needed the exec soft-TLB / block-cache lookup (no valid link). */
@@ -182,6 +199,8 @@ export interface CpuStats {
 }
 
 export const TWO32 = 4294967296;
+/** Default CpuOptions.wasmTierUp: instructions a region runs in JS before it is compiled to wasm. */
+export const WASM_TIER_UP = 100_000;
 /** Soft-TLB entries per level unless CpuOptions.tlbEntries says otherwise. */
 export const DEFAULT_TLB_ENTRIES = 2048;
 export const TLB_INVALID = 0x800; // never equals an (address & mask) value, whose bits 3..11 are 0
@@ -224,7 +243,7 @@ export class CpuState {
   idleNs = 0;
   readonly stats: CpuStats = {
     blocksCompiled: 0, blockInvalidations: 0, codeFlushes: 0, tlbMisses: 0, tlbFlushes: 0,
-    wasmRegions: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0, hubLookups: 0,
+    wasmRegions: 0, wasmTierUps: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0, hubLookups: 0,
     exceptions: new Float64Array(32), interrupts: new Float64Array(16),
   };
 
@@ -238,6 +257,8 @@ export class CpuState {
   wasmImports: object | undefined;
   /** The wasm engine's hub (wasm-engine.ts WasmHub; built on first use). */
   wasmHub: object | undefined;
+  /** CpuOptions.wasmTierUp (engine 'wasm'). */
+  readonly wasmTierUp: number;
   /** Table slot of the region makeBlock compiled last (engine 'wasm'), else -1. */
   wasmSlot = -1;
   /** After runHub: the last block run and its exit id. */
@@ -410,6 +431,9 @@ export class CpuState {
       this.wio = new Int32Array(0);
       mk = () => new Int32Array(4 * te);
     }
+    const tier = config.wasmTierUp ?? WASM_TIER_UP;
+    if (!Number.isSafeInteger(tier) || tier < 0) throw new RangeError(`wasmTierUp must be a non-negative integer, got ${tier}`);
+    this.wasmTierUp = tier;
     this.wasmImports = undefined;
     this.wasmHub = undefined;
     this.hubLast = undefined;
