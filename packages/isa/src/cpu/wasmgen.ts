@@ -72,9 +72,9 @@ export function engineAreaBytes(tlbEntries: number): number {
 const F_LD = 0, F_ST = 1, F_AMO = 2, F_FAULT = 3, F_MAIN = 4, F_MULHU = 5;
 // locals of the main function
 const P_BUDGET = 0, P_ST = 1, P_CL = 2, P_TB = 3;
-const L_N = 4, L_C = 5, L_M = 6, L_XE = 7, L_T2 = 8, L_A32 = 9, L_B32 = 10;
-const L_XPC = 11, L_V = 12, L_EA = 13;
-const REG0 = 13; // register r (1..31) is local REG0 + r
+const L_N = 4, L_C = 5, L_M = 6, L_XE = 7, L_T2 = 8, L_A32 = 9, L_B32 = 10, L_ENTRY = 11;
+const L_XPC = 12, L_V = 13, L_EA = 14;
+const REG0 = 14; // register r (1..31) is local REG0 + r
 
 export interface WasmRegion {
   bytes: Uint8Array;
@@ -89,20 +89,42 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
   cost: CostModel, countAccesses = false): WasmRegion {
   const index = new Map<string, number>();
   blocks.forEach((b, i) => index.set(`${b.pcLo}:${b.pcHi}`, i));
-  const used = new Set<number>();
-  const written = new Set<number>();
+  // Registers used / written per block, and per entry block over the blocks it can reach inside
+  // the region: an entry loads only the registers its part of the region uses and stores only
+  // those it may write (a region is often entered near its end, e.g. after a call returns).
+  const usedB: number[] = [], writtenB: number[] = [], succB: number[][] = [];
   for (const blk of blocks) {
+    let u = 0, wr = 0;
     for (const w of blk.words) {
       const op = decode(w);
       const r1 = fRs1(w), r2 = fRs2(w), d = fRd(w);
-      if (op !== Op.LUI && op !== Op.AUIPC && op !== Op.JAL && op !== Op.FENCE) used.add(r1);
+      if (op !== Op.LUI && op !== Op.AUIPC && op !== Op.JAL && op !== Op.FENCE) u |= 1 << r1;
       if ((op >= Op.BEQ && op <= Op.BGEU) || (op >= Op.SB && op <= Op.SD) || (op >= Op.ADD && op <= Op.AND)
-        || (op >= Op.ADDW && op <= Op.REMUW) || (op >= Op.SC_W && op <= Op.AMOMAXU_W) || (op >= Op.SC_D && op <= Op.AMOMAXU_D)) used.add(r2);
+        || (op >= Op.ADDW && op <= Op.REMUW) || (op >= Op.SC_W && op <= Op.AMOMAXU_W) || (op >= Op.SC_D && op <= Op.AMOMAXU_D)) u |= 1 << r2;
       const writes = !(op >= Op.BEQ && op <= Op.BGEU) && !(op >= Op.SB && op <= Op.SD) && op !== Op.FENCE;
-      if (writes && d !== 0) { used.add(d); written.add(d); }
+      if (writes && d !== 0) { u |= 1 << d; wr |= 1 << d; }
     }
+    usedB.push(u & ~1); writtenB.push(wr);
+    const n = blk.words.length, last = blk.words[n - 1]!, op = decode(last);
+    const [ll, lh] = add64c(blk.pcLo, blk.pcHi, 4 * (n - 1));
+    const targets: [number, number][] = [];
+    if (op >= Op.BEQ && op <= Op.BGEU) targets.push(add64c(ll, lh, immB(last)), add64c(ll, lh, 4));
+    else if (op === Op.JAL) targets.push(add64c(ll, lh, immJ(last)));
+    else if (op !== Op.JALR) targets.push(add64c(ll, lh, 4));
+    succB.push(targets.map(([tl, th]) => index.get(`${tl}:${th}`)).filter((t): t is number => t !== undefined));
   }
-  used.delete(0);
+  const usedR: number[] = [], writtenR: number[] = [];
+  for (let i = 0; i < blocks.length; i++) {
+    const seen = new Set<number>([i]), stack = [i];
+    let u = 0, wr = 0;
+    while (stack.length > 0) {
+      const j = stack.pop()!;
+      u |= usedB[j]!; wr |= writtenB[j]!;
+      for (const t of succB[j]!) if (!seen.has(t)) { seen.add(t); stack.push(t); }
+    }
+    usedR.push(u); writtenR.push(wr);
+  }
+  const regsOf = (mask: number): number[] => { const r: number[] = []; for (let i = 1; i < 32; i++) if ((mask >>> i) & 1) r.push(i); return r; };
 
   const te4 = 16 * tlbEntries;
   const tlbOff = (k: number): number => area + ENGINE_AREA.tlb + k * te4;
@@ -113,8 +135,22 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
   const K = blocks.length;
   let exits = 0;
 
-  // prologue: load the used registers
-  for (const r of [...used].sort((a, b) => a - b)) f.i32(0).mem(W.i64_load, 3, area + 8 * r).set(REG0 + r);
+  /**
+   * Per entry block (the `st` argument), code that depends on the entry's register set `sets[i]`:
+   * one copy per distinct set, chosen by br_table on `sel`, all falling through to the end.
+   */
+  const byEntry = (sets: number[], sel: number, emit: (mask: number) => void): void => {
+    const distinct = [...new Set(sets)];
+    if (distinct.length === 1) { emit(distinct[0]!); return; }
+    f.block('go');
+    for (let g = distinct.length - 1; g >= 0; g--) f.block(`g${g}`);
+    f.get(sel).brTable(sets.map((m) => `g${distinct.indexOf(m)}`), `g${distinct.indexOf(sets[0]!)}`);
+    distinct.forEach((m, g) => { f.end(); void g; emit(m); f.br('go'); });
+    f.end();
+  };
+  // prologue: the registers the entry's part of the region uses
+  f.get(P_ST).set(L_ENTRY);
+  byEntry(usedR, P_ST, (m) => { for (const r of regsOf(m)) f.i32(0).mem(W.i64_load, 3, area + 8 * r).set(REG0 + r); });
 
   f.block('R').loop('L');
   for (let i = K - 1; i >= 0; i--) f.block(`B${i}`);
@@ -372,7 +408,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
   f.end().end(); // $L, $R
 
   // epilogue: written registers, next pc, counts; the exit id is the result
-  for (const r of [...written].sort((a, b) => a - b)) f.i32(0).get(REG0 + r).mem(W.i64_store, 3, area + 8 * r);
+  byEntry(writtenR, L_ENTRY, (m) => { for (const r of regsOf(m)) f.i32(0).get(REG0 + r).mem(W.i64_store, 3, area + 8 * r); });
   f.i32(0).get(L_XPC).mem(W.i64_store, 3, ioOff(IO.pcLo));
   f.i32(0).get(L_N).mem(W.i32_store, 2, ioOff(IO.n));
   f.i32(0).get(L_C).mem(W.i32_store, 2, ioOff(IO.c));
