@@ -15,18 +15,20 @@ const runnerCli = resolve(root, 'apps/runner/dist/cli.js');
 const hasRunner = existsSync(runnerCli);
 if (!hasRunner) console.warn(`engine-diff-cli: ${runnerCli} not found (run pnpm build) - SKIPPED`);
 const dir = mkdtempSync(join(tmpdir(), 'tachyxx-engine-diff-'));
-const wasmHost = join(dir, 'wasm.yaml');
-writeFileSync(wasmHost, 'components:\n  isa: { variant: tachy-v1, engine: wasm }\n');
+// engine wasm with every region compiled to wasm at once, and with the default tier-up
+const hosts = { wasm0: join(dir, 'wasm0.yaml'), wasm: join(dir, 'wasm.yaml') };
+writeFileSync(hosts.wasm0, 'components:\n  isa: { variant: tachy-v1, engine: wasm, wasmTierUp: 0 }\n');
+writeFileSync(hosts.wasm, 'components:\n  isa: { variant: tachy-v1, engine: wasm }\n');
 
-function run(image: string, engine: 'js' | 'wasm', args: string[]) {
+function run(image: string, engine: 'js' | 'wasm0' | 'wasm', args: string[]) {
   const sf = join(dir, `${image}.${engine}.${args.join('_')}.json`);
   const r = spawnSync(process.execPath, [runnerCli, 'run', '--bare', resolve(root, 'guests/build', `${image}.elf`),
-    '--stats', sf, ...args, ...(engine === 'wasm' ? ['--host', wasmHost] : [])], { cwd: root, timeout: 120_000 });
+    '--stats', sf, ...args, ...(engine === 'js' ? [] : ['--host', hosts[engine]])], { cwd: root, timeout: 120_000 });
   const stats = JSON.parse(readFileSync(sf, 'utf8'));
   const isa = stats.isa;
   return {
     status: r.status, stdout: r.stdout.toString('latin1'),
-    engine: isa.engine as string, wasmRegions: isa.wasmRegions as number,
+    engine: isa.engine as string, wasmRegions: isa.wasmRegions as number, wasmTierUps: isa.wasmTierUps as number,
     same: {
       instructions: stats.instructions, simCycles: stats.simCycles, simNs: stats.simNs, exit: stats.exit,
       traps: stats.traps, hypercalls: stats.hypercalls,
@@ -48,13 +50,21 @@ const CASES: [string, string[]][] = [
 describe('engine wasm against engine js through tachyxx run --bare (MMU attached)', () => {
   for (const [image, args] of CASES) {
     it.skipIf(!hasRunner || !existsSync(resolve(root, 'guests/build', `${image}.elf`)))(`${image} ${args.join(' ')}`.trim(), () => {
-      const js = run(image, 'js', args), wa = run(image, 'wasm', args);
+      const js = run(image, 'js', args), wa = run(image, 'wasm0', args);
       expect(js.engine).toBe('js');
       expect(wa.engine).toBe('wasm');
       expect(wa.wasmRegions).toBeGreaterThan(0);
+      expect(wa.wasmTierUps).toBe(0);
       expect(wa.stdout).toBe(js.stdout);
       expect(wa.status).toBe(js.status);
       expect(wa.same).toEqual(js.same);
+      if (image.startsWith('bench-')) {
+        // the default: hot regions turn from JS to wasm mid-run
+        const tiered = run(image, 'wasm', args);
+        expect(tiered.wasmTierUps).toBeGreaterThan(0);
+        expect(tiered.stdout).toBe(js.stdout);
+        expect(tiered.same).toEqual(js.same);
+      }
     }, 120_000);
   }
 });
