@@ -1,7 +1,10 @@
 // The Tachyxx CPU: RV64IMA + Zicsr + Zifencei with the Tachyxx privileged architecture
 // (docs/isa.md).
 //
-// Engine. Registers live in an Int32Array as int32 halves. Code is compiled per *region* (the
+// Engine (docs/isa.md section 4). Two back ends share everything below except the code they
+// generate: 'js' (codegen.ts, the reference) and 'wasm' (wasmgen.ts / wasm-engine.ts: the same
+// regions as WebAssembly with i64 registers, run by a hub inside wasm, after a tier-up from JS).
+// Registers live in an Int32Array as int32 halves. Code is compiled per *region* (the
 // basic blocks reachable from an entry PC through constant jumps, branches and fall-throughs on
 // the same 4 KiB page) into one JS function with `new Function` (codegen.ts); loops inside a
 // region run inside that function. Regions are cached by host (physical) offset, checked against
