@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { hostConfigWithDefaults } from '@tachyxx/sim';
 
 const root = resolve(import.meta.dirname, '../..');
 const runnerCli = resolve(root, 'apps/runner/dist/cli.js');
@@ -67,4 +68,16 @@ describe('engine wasm against engine js through tachyxx run --bare (MMU attached
       }
     }, 120_000);
   }
+});
+
+describe('the isa component\'s engine parameters', () => {
+  it('default to js with tier-up 100000 and name the allowed values of a bad one', () => {
+    expect(hostConfigWithDefaults({}).components.isa).toMatchObject({ engine: 'js', wasmTierUp: 100_000 });
+    expect(hostConfigWithDefaults({ components: { isa: { variant: 'tachy-v1', engine: 'wasm' } } }).components.isa)
+      .toMatchObject({ engine: 'wasm' });
+    expect(() => hostConfigWithDefaults({ components: { isa: { variant: 'tachy-v1', engine: 'llvm' } } }))
+      .toThrow('components.isa.engine: unknown value "llvm" (allowed: js, wasm)');
+    expect(() => hostConfigWithDefaults({ components: { isa: { variant: 'tachy-v1', wasmTierUp: -1 } } }))
+      .toThrow(/components\.isa\.wasmTierUp/);
+  });
 });
