@@ -10,7 +10,7 @@ import {
 } from './wasmgen.js';
 import type { RegionBlock } from './codegen.js';
 import { amo, ld, recordFault, st } from './softmmu.js';
-import { MAX_FN_BUDGET, type Block, type BlockFn } from './state.js';
+import type { Block, BlockFn } from './state.js';
 import type { Cpu } from './cpu.js';
 
 type RegionExport = (budget: number, st: number, cl: number, tb: number) => number;
@@ -73,6 +73,13 @@ export function compileWasmRegion(c: Cpu, blocks: RegionBlock[], countAccesses: 
     };
   return { fn, exits, slot };
 }
+
+/**
+ * Instructions per hub call at most. V8 runs a wasm function's optimized code from its next call
+ * on (no on-stack replacement), so a loop that never leaves its region would otherwise run its
+ * baseline (Liftoff) code to the end; re-entering every 2^20 instructions costs nothing.
+ */
+export const HUB_BUDGET = 1 << 20;
 
 /** A hart's hub: the shared table of region functions, the hub function, descriptor allocation. */
 export interface WasmHub {
@@ -157,7 +164,7 @@ export function runHub(c: Cpu, b: Block, remaining: number): void {
   const h = c.wasmHub as WasmHub, io = c.wio;
   io[IO.sx] = 0; io[IO.attn] = 0; io[IO.epoch] = c.linkEpoch | 0; io[IO.bank] = c.linkBank | 0;
   const cl = c.cycleLimit - c.cycles;
-  h.run(b.wd, remaining > MAX_FN_BUDGET ? MAX_FN_BUDGET : remaining | 0, cl >= CL_MAX ? CL_MAX : cl > 0 ? Math.ceil(cl) : 0, c.tlbBase);
+  h.run(b.wd, remaining > HUB_BUDGET ? HUB_BUDGET : remaining | 0, cl >= CL_MAX ? CL_MAX : cl > 0 ? Math.ceil(cl) : 0, c.tlbBase);
   c.pcLo = io[IO.pcLo]!; c.pcHi = io[IO.pcHi]!;
   c.instret += io[IO.hubN]!; c.cycles += io[IO.hubC]!; c.tlbAcc += io[IO.hubM]!;
   const s = c.stats;
