@@ -69,7 +69,7 @@ export function engineAreaBytes(tlbEntries: number): number {
 }
 
 // imported functions (indices), then the module's own functions
-const F_LD = 0, F_ST = 1, F_AMO = 2, F_FAULT = 3, F_MAIN = 4, F_MULHU = 5;
+const F_LD = 0, F_ST = 1, F_AMO = 2, F_FAULT = 3, F_MULHU = 5; // 4: the region function itself
 // locals of the main function
 const P_BUDGET = 0, P_ST = 1, P_CL = 2, P_TB = 3;
 const L_N = 4, L_C = 5, L_M = 6, L_XE = 7, L_T2 = 8, L_A32 = 9, L_B32 = 10, L_ENTRY = 11;
@@ -81,9 +81,6 @@ export interface WasmRegion {
   /** Number of distinct external exit ids (as RegionSource.exits). */
   exits: number;
 }
-
-/** The import object's function names, in index order. */
-export const WASM_IMPORTS = ['ld', 'st', 'amo', 'fault'] as const;
 
 export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntries: number, tlbMask: number,
   cost: CostModel, countAccesses = false): WasmRegion {
@@ -443,7 +440,6 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
     ],
     'f',
   );
-  void F_MAIN;
   return { bytes, exits };
 }
 
