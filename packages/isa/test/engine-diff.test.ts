@@ -140,6 +140,24 @@ describe('engine wasm against engine js', () => {
     expect((res[0] as { x5: bigint }).x5).toBeGreaterThan(1000n);
   });
 
+  it('code rewritten in a loop: every rewrite recompiles, same results, the funcref table stays small', () => {
+    // each iteration stores a new `addi x7, x7, k` over the instruction two words ahead and runs it
+    const build = (a: Asm): void => {
+      a.emit(enc.lui(10, 0x38), enc.addi(10, 10, 0x393)); // x10 = addi x7, x7, 0
+      a.emit(enc.addi(8, 0, 600), enc.auipc(5, 0), enc.addi(5, 5, 28)); // x5 = the patched word
+      a.label('loop').emit(enc.andi(9, 8, 2047), enc.slli(9, 9, 20), enc.or(6, 10, 9), enc.sw(6, 5, 0));
+      a.emit(enc.addi(11, 11, 1), enc.addi(7, 7, 0), enc.addi(8, 8, -1));
+      a.ref('loop', (o) => enc.bne(8, 0, o)).emit(enc.ebreak());
+    };
+    const js = machine(build, { engine: 'js' }), wa = machine(build, { engine: 'wasm', wasmTierUp: 0 });
+    for (const m of [js, wa]) { m.cpu.setTrapHandler(0, (c) => c.stop('ebreak')); expect(m.cpu.run(1e6)).toBe('stopped'); }
+    compare(js.cpu, wa.cpu);
+    expect(reg(wa.cpu, 7)).toBe(BigInt((600 * 601) / 2));
+    expect(wa.cpu.stats.blockInvalidations).toBe(600);
+    expect(wa.cpu.stats.wasmRegions).toBeGreaterThan(600);
+    expect((wa.cpu.wasmHub as { table: { length: number } }).table.length).toBeLessThanOrEqual(64);
+  });
+
   it('rejects an unknown engine and a wasm hart on memory without an engine area, naming the fix', () => {
     expect(() => new Cpu(new PhysMemory(BASE, 4096), { engine: 'llvm' })).toThrow(/unknown CPU engine 'llvm'.*js, wasm/);
     expect(() => new Cpu(new PhysMemory(BASE, 4096), { engine: 'wasm' })).toThrow(/engineArea/);

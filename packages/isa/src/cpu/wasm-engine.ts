@@ -53,7 +53,7 @@ export function compileWasmRegion(c: Cpu, blocks: RegionBlock[], countAccesses: 
   const io = c.wio;
   c.stats.wasmRegions++;
   const w = hubOf(c);
-  const slot = w.nextSlot++;
+  const slot = w.freeSlots.length > 0 ? w.freeSlots.pop()! : w.nextSlot++;
   if (slot >= w.table.length) w.table.grow(Math.max(64, w.table.length));
   w.table.set(slot, f);
   const fn: BlockFn = countAccesses
@@ -85,8 +85,9 @@ export const HUB_BUDGET = 1 << 20;
 export interface WasmHub {
   table: WasmTable;
   run: RegionExport;
-  /** Next free table slot. */
+  /** Next never-used table slot, and slots of dropped regions (reused: the table stays as large as the live regions). */
   nextSlot: number;
+  freeSlots: number[];
   /** The whole buffer as int32s (descriptors, code cache). */
   m32: Int32Array;
   /** Byte offsets: code cache, descriptor arena start / next free / end. */
@@ -106,7 +107,7 @@ function hubOf(c: Cpu): WasmHub {
   const run = new WA.Instance(new WA.Module(generateHub(c.engineArea, c.tlbEntries, c.tlbMask)), imports).exports.f;
   const arena = c.engineArea + descArenaOffset(c.tlbEntries);
   const h: WasmHub = {
-    table, run, nextSlot: 0, m32: new Int32Array(c.mem.buffer), cc: c.engineArea + codeCacheOffset(c.tlbEntries),
+    table, run, nextSlot: 0, freeSlots: [], m32: new Int32Array(c.mem.buffer), cc: c.engineArea + codeCacheOffset(c.tlbEntries),
     arena, next: arena, end: arena + DESC_ARENA_BYTES, blocks: [],
   };
   c.wasmHub = h;
@@ -123,7 +124,7 @@ export function describeRegion(c: Cpu, blocks: Block[], offs: number[], slot: nu
   const h = hubOf(c);
   const nExits = blocks[0]!.links.length;
   const bytes = 4 * (LINKS.first + nExits + DESC_WORDS * blocks.length);
-  if (h.next + bytes > h.end) return;
+  if (h.next + bytes > h.end) { freeSlot(h, slot); return; } // (its JS wrapper calls the function directly)
   const m = h.m32;
   const lb = h.next;
   h.next += bytes;
@@ -142,7 +143,18 @@ export function describeRegion(c: Cpu, blocks: Block[], offs: number[], slot: nu
 
 /** A block went invalid: so does its descriptor. */
 export function invalidateDesc(c: Cpu, b: Block): void {
-  if (b.wd !== 0) (c.wasmHub as WasmHub).m32[(b.wd >> 2) + DESC.valid] = 0;
+  if (b.wd === 0) return;
+  const h = c.wasmHub as WasmHub, w = b.wd >> 2;
+  if (h.m32[w + DESC.valid] === 0) return;
+  h.m32[w + DESC.valid] = 0;
+  // the region's entry (its other blocks are on the same page, so they go invalid with it): its
+  // table slot is free again, and the module can be collected once no Block refers to it
+  if (h.m32[w + DESC.entry] === 0) freeSlot(h, h.m32[w + DESC.table]!);
+}
+
+function freeSlot(h: WasmHub, slot: number): void {
+  h.table.set(slot, null);
+  h.freeSlots.push(slot);
 }
 
 /** flushCode: every block is invalid; start the arena, the table and the code cache afresh. */
@@ -151,6 +163,7 @@ export function resetHub(c: Cpu): void {
   if (h === undefined) return;
   h.next = h.arena;
   h.nextSlot = 0;
+  h.freeSlots.length = 0;
   h.blocks.length = 0;
   h.m32.fill(0, h.cc >> 2, (h.cc >> 2) + CODE_CACHE_ENTRIES);
 }
