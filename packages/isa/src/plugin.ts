@@ -3,13 +3,15 @@
 // and resolves ISA_CPU_FACTORY to build a hart per pCPU.
 import { bindSingleton, componentCosts, definePlugin, defineToken, p, resolve, TOKENS, type ParamSpec } from '@tachyxx/core';
 import {
-  Cpu, PhysMemory, DEFAULT_COST_MODEL, SILENT_SENSITIVE, TRAP_SENSITIVE,
-  type CostModel, type CpuOptions, type IsaVariant, type SensitiveInstructionPolicy,
+  CPU_ENGINES, Cpu, PhysMemory, DEFAULT_COST_MODEL, WASM_TIER_UP, SILENT_SENSITIVE, TRAP_SENSITIVE,
+  type CostModel, type CpuEngine, type CpuOptions, type IsaVariant, type SensitiveInstructionPolicy,
 } from './cpu/index.js';
 
 /** Builds a hart of the configured variant over a machine's physical memory. */
 export interface CpuFactory {
   readonly variant: IsaVariant;
+  /** The execution engine of the harts it builds (default 'js'); 'wasm' needs memory with an engine area. */
+  readonly engine?: CpuEngine;
   /** `extra` adds per-use options (e.g. `platformInterrupts` for a hypervisor host). */
   create(memory: PhysMemory, hartId: number, extra?: Omit<CpuOptions, 'variant' | 'hartId' | 'freqHz' | 'costs' | 'sensitivePolicy'>): Cpu;
 }
@@ -45,6 +47,8 @@ function isaPlugin(variant: IsaVariant, policy: SensitiveInstructionPolicy, desc
     description,
     params: {
       maxBlockInsns: p.uint(64, 'longest basic block the JIT compiles', { min: 1, max: 1024 }),
+      engine: p.enum(CPU_ENGINES, 'js', "execution engine: 'js' (JS functions, the reference) or 'wasm' (WebAssembly with i64 registers)"),
+      wasmTierUp: p.uint(WASM_TIER_UP, 'engine wasm: instructions a region runs as JS before it is compiled to wasm (0: at once)', { max: 2 ** 40 }),
     },
     costs,
     provides: [ISA_CPU_FACTORY],
@@ -56,8 +60,9 @@ function isaPlugin(variant: IsaVariant, policy: SensitiveInstructionPolicy, desc
         const model = Object.fromEntries(Object.keys(DEFAULT_COST_MODEL).map((k) => [k, all[k]])) as unknown as CostModel;
         return {
           variant,
+          engine: params.engine,
           create: (memory, hartId, extra) => new Cpu(memory, {
-            maxBlockInsns: params.maxBlockInsns, ...extra, variant, sensitivePolicy: policy, hartId, freqHz, costs: model,
+            maxBlockInsns: params.maxBlockInsns, engine: params.engine, wasmTierUp: params.wasmTierUp, ...extra, variant, sensitivePolicy: policy, hartId, freqHz, costs: model,
           }),
         };
       });

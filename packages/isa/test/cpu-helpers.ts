@@ -1,17 +1,26 @@
-import { Cpu, PhysMemory, type CpuOptions } from '../src/index.js';
+import { Cpu, PhysMemory, engineAreaBytes, type CpuOptions } from '../src/index.js';
 import { Asm } from './cpu-asm.js';
 
 export const BASE = 0x8000_0000;
 
 export interface Machine { cpu: Cpu; mem: PhysMemory; asm: Asm }
 
+/**
+ * The engine the helpers build harts with unless a test names one: `TACHYXX_TEST_ENGINE=wasm
+ * npx vitest run --project isa` runs every machine()-based test on the wasm engine.
+ */
+export const TEST_ENGINE = process.env.TACHYXX_TEST_ENGINE ?? 'js';
+
 /** A 1 MiB machine with `build`'s program at BASE, PL2, pc = BASE. */
 export function machine(build: (a: Asm) => void, opts: CpuOptions & { memSize?: number } = {}): Machine {
-  const mem = new PhysMemory(BASE, opts.memSize ?? 1 << 20);
+  const engine = opts.engine ?? TEST_ENGINE;
+  const mem = new PhysMemory({ base: BASE, size: opts.memSize ?? 1 << 20,
+    engineArea: engine === 'wasm' ? engineAreaBytes(opts.tlbEntries ?? 2048) : 0 });
   const asm = new Asm(BASE);
   build(asm);
   mem.writeBytes(BASE, asm.finish());
-  const cpu = new Cpu(mem, opts);
+  // wasm regions from the start unless a test asks for tier-up
+  const cpu = new Cpu(mem, { ...(engine === 'wasm' ? { wasmTierUp: 0 } : {}), ...opts, engine });
   cpu.pc = BASE;
   return { cpu, mem, asm };
 }

@@ -8,18 +8,20 @@ import { GEN_PARAMS, generateRegion, isControl, isSystem, type RegionBlock } fro
 import { PAGE_SHIFT, chunkMask } from './memory.js';
 import { type Block, type BlockFn, TLB_INVALID, TWO32 } from './state.js';
 import type { Cpu } from './cpu.js';
+import { compileWasmRegion, describeRegion, invalidateDesc, resetHub } from './wasm-engine.js';
 
 /** Drop every compiled block of this hart (fence.i). */
 export function flushCode(c: Cpu): void {
   c.linkEpoch++;
   for (const pg of c.codePages) {
     const pb = c.pageBlocks[pg], sb = c.stepBlocks[pg];
-    if (pb !== undefined) for (const b of pb) if (b !== undefined) b.valid = false;
-    if (sb !== undefined) for (const b of sb) if (b !== undefined) b.valid = false;
+    if (pb !== undefined) for (const b of pb) if (b !== undefined) invalidate(c, b);
+    if (sb !== undefined) for (const b of sb) if (b !== undefined) invalidate(c, b);
     c.pageBlocks[pg] = undefined;
     c.stepBlocks[pg] = undefined;
   }
   c.codePages.clear();
+  resetHub(c);
   c.stats.codeFlushes++;
 }
 
@@ -27,13 +29,18 @@ export function flushCode(c: Cpu): void {
 export function invalidateCodePage(c: Cpu, page: number): void {
   const pb = c.pageBlocks[page], sb = c.stepBlocks[page];
   if (pb !== undefined || sb !== undefined) {
-    if (pb !== undefined) for (const b of pb) if (b !== undefined) b.valid = false;
-    if (sb !== undefined) for (const b of sb) if (b !== undefined) b.valid = false;
+    if (pb !== undefined) for (const b of pb) if (b !== undefined) invalidate(c, b);
+    if (sb !== undefined) for (const b of sb) if (b !== undefined) invalidate(c, b);
     c.pageBlocks[page] = undefined;
     c.stepBlocks[page] = undefined;
     c.codePages.delete(page);
     c.stats.blockInvalidations++;
   }
+}
+
+function invalidate(c: Cpu, b: Block): void {
+  b.valid = false;
+  if (b.wd !== 0) invalidateDesc(c, b);
 }
 
 /** Decode the basic block at host offset `off` (stops at a control instruction, before a system one, at the page end). */
@@ -60,7 +67,7 @@ export function scanBlock(c: Cpu, off: number, max: number, bpOffs?: Set<number>
  * Compile the region entered at host offset `off` (virtual pcLo/pcHi): the entry block plus the
  * blocks reachable from it through constant jumps, branches and fall-throughs on the same page.
  */
-export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: number): Block {
+export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: number, tierUp = false): Block {
   const bpOffs = c.bps === undefined ? undefined : bpOffsets(c, pcLo & -4096, pcHi);
   const entry = scanBlock(c, off, max, bpOffs);
   let b: Block;
@@ -94,20 +101,45 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
         offs.push(pageBase + po);
       }
     }
-    b = makeBlock(c, blocks, offs, false);
+    // engine wasm: to wasm at once, or (tier-up) as JS first and to wasm once hot
+    const toWasm = c.engine === 'wasm' && (tierUp || c.wasmTierUp === 0);
+    b = makeBlock(c, blocks, offs, false, toWasm, tierUp);
     // The region's other blocks become entry points of the same function: a slice that ends
     // (budget / cycle limit) inside a region resumes in it instead of compiling (and warming
     // up) a new overlapping region at that PC.
     const pb = c.pageBlocks[off >>> 12] ??= new Array(1024);
+    const wasmSlot = c.wasmSlot;
+    const placed: Block[] = [b], placedOffs: number[] = [off];
     for (let i = 1; i < blocks.length; i++) {
       const k = (offs[i]! & 4095) >>> 2;
-      if (pb[k] === undefined || !pb[k]!.valid) pb[k] = newBlock(c, b.fn, i, blocks[i]!, b.links.length);
+      if (pb[k] === undefined || !pb[k]!.valid) {
+        pb[k] = newBlock(c, b.fn, i, blocks[i]!, b.links.length);
+        placed.push(pb[k]!); placedOffs.push(offs[i]!);
+      }
+    }
+    if (wasmSlot >= 0) describeRegion(c, placed, placedOffs, wasmSlot);
+    else if (c.engine === 'wasm') {
+      b.home = b; b.heat = c.wasmTierUp; b.hostOff = off; b.subs = placed.slice(1);
+      for (const sb of b.subs) sb.home = b;
     }
   }
   const pg = off >>> 12;
   (c.pageBlocks[pg] ??= new Array(1024))[(off & 4095) >>> 2] = b;
   c.codePages.add(pg);
   return b;
+}
+
+/**
+ * Engine wasm: the JS region whose entry block is `h` is hot; recompile it to wasm. Its JS blocks
+ * go invalid (links to them die; the block cache gets the wasm ones), like a recompilation after
+ * an invalidation, but without a code-page invalidation: the code is unchanged.
+ */
+export function tierUp(c: Cpu, h: Block): void {
+  h.home = undefined;
+  if (!h.valid) return; // its code was overwritten meanwhile: recompiled when next reached
+  invalidate(c, h);
+  for (const sb of h.subs!) { sb.home = undefined; invalidate(c, sb); }
+  compile(c, h.hostOff, h.vpcLo, h.vpcHi, c.maxBlock, true);
 }
 
 /** Page offsets of the breakpoints on the virtual page at (pageLo, hi), or undefined when none. */
@@ -136,10 +168,23 @@ export function stepBlock(c: Cpu, off: number, pcLo: number, pcHi: number, raw =
   return b;
 }
 
-export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: boolean): Block {
+/**
+ * Compile `blocks` into a Block: a JS function, or with `toWasm` (engine wasm: a region from
+ * compile()) a wasm one. Single-step blocks are always JS functions (both engines' code runs on
+ * the same state, and a JS function is far cheaper to build than a wasm module for one
+ * instruction). `tierUp`: a recompilation of a hot JS region (counted in wasmTierUps, not
+ * blocksCompiled).
+ */
+export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: boolean, toWasm = false, tierUp = false): Block {
   blocks.forEach((blk, i) => markCode(c, offs[i]!, blk.words.length * 4));
-  c.stats.blocksCompiled++;
+  if (tierUp) c.stats.wasmTierUps++; else c.stats.blocksCompiled++;
   if (sys) return newBlock(c, undefined, 0, blocks[0]!, 0);
+  c.wasmSlot = -1;
+  if (toWasm) {
+    const r = compileWasmRegion(c, blocks, c.mmuCtl !== undefined);
+    c.wasmSlot = r.slot;
+    return newBlock(c, r.fn, 0, blocks[0]!, r.exits);
+  }
   const src = generateRegion(blocks, c.tlbMask, c.cost, c.mmuCtl !== undefined);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const factory = new Function(...GEN_PARAMS, `return function blk(cpu,budget,st){${src.body}\n};`) as
@@ -151,7 +196,8 @@ export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: bo
 export function newBlock(c: Cpu, fn: BlockFn | undefined, entry: number, blk: RegionBlock, exits: number): Block {
   return {
     fn, entry, len: blk.words.length, vpcLo: blk.pcLo, vpcHi: blk.pcHi, insn: blk.words[0]!, valid: true, bp: false,
-    links: new Array<Block | undefined>(exits).fill(undefined), linkEpoch: c.linkEpoch, linkBank: c.linkBank,
+    links: new Array<Block | undefined>(exits).fill(undefined), linkEpoch: c.linkEpoch, linkBank: c.linkBank, wd: 0,
+    home: undefined, heat: 0, hostOff: 0, subs: undefined,
   };
 }
 

@@ -1,7 +1,10 @@
 // The Tachyxx CPU: RV64IMA + Zicsr + Zifencei with the Tachyxx privileged architecture
 // (docs/isa.md).
 //
-// Engine. Registers live in an Int32Array as int32 halves. Code is compiled per *region* (the
+// Engine (docs/isa.md section 4). Two back ends share everything below except the code they
+// generate: 'js' (codegen.ts, the reference) and 'wasm' (wasmgen.ts / wasm-engine.ts: the same
+// regions as WebAssembly with i64 registers, run by a hub inside wasm, after a tier-up from JS).
+// Registers live in an Int32Array as int32 halves. Code is compiled per *region* (the
 // basic blocks reachable from an entry PC through constant jumps, branches and fall-throughs on
 // the same 4 KiB page) into one JS function with `new Function` (codegen.ts); loops inside a
 // region run inside that function. Regions are cached by host (physical) offset, checked against
@@ -52,9 +55,35 @@ import { run } from './exec.js';
 import { debugStep, setBreakpoints, setWatchpoints } from './debug.js';
 import { completeEmulated, csrRead, csrWrite, execSystem, injectTrap, irqEnabledAtTarget, r64Set, restartTrapped, returnFromTrap, setLevel, updateTimer, wakeable } from './priv.js';
 
-export { ISA_VARIANTS } from './state.js';
-export type { IsaVariant, RunReason, TrapHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
+export { ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, WASM_TIER_UP } from './state.js';
+export type { CpuEngine, IsaVariant, RunReason, TrapHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
 export { createVcpuContext } from './context.js';
+
+/** Engine counters (Cpu.engineStats; `--stats` JSON): CpuStats' counters plus instret / cycles. */
+export interface EngineStats {
+  engine: string;
+  instructions: number;
+  cycles: number;
+  /** Blocks compiled (regions, single-step and system-instruction blocks), wasmRegions of them to wasm. */
+  blocksCompiled: number;
+  wasmRegions: number;
+  /** Hot JS regions recompiled to wasm (engine wasm with tier-up; not counted in blocksCompiled). */
+  wasmTierUps: number;
+  blockInvalidations: number;
+  codeFlushes: number;
+  /** Translations that reached the translator (soft-TLB misses), and the data soft-TLB refills among them. */
+  tlbMisses: number;
+  tlbRefills: number;
+  tlbFlushes: number;
+  /** Region transitions through a chained link (run loop or hub) and through the hub's own lookup. */
+  chainHits: number;
+  hubLookups: number;
+  /** Returns to the run loop, by reason: no usable link (a lookup follows), a fault, a store into code / watch, the cycle limit. */
+  exitsLookup: number;
+  exitsFault: number;
+  exitsCodeWrite: number;
+  exitsCycleLimit: number;
+}
 export type { VcpuContext } from './context.js';
 
 /** One hart: the public API of the CPU engine (the state and its fields: CpuState). */
@@ -95,13 +124,15 @@ export class Cpu extends CpuState implements MemoryWriteListener, SoftTlbInvalid
   /** Simulated time in nanoseconds (cycles at freqHz plus idle time). */
   timeNs(): number { return this.idleNs + this.cycles * (1e9 / this.freqHz); }
   /** Engine counters as a plain object (for --stats JSON). */
-  engineStats(): { instructions: number; cycles: number; blocksCompiled: number; blockInvalidations: number;
-    codeFlushes: number; tlbMisses: number; tlbFlushes: number } {
+  engineStats(): EngineStats {
     syncMmuStats(this);
     const s = this.stats;
     return {
-      instructions: this.instret, cycles: this.cycles, blocksCompiled: s.blocksCompiled,
-      blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes, tlbMisses: s.tlbMisses, tlbFlushes: s.tlbFlushes,
+      engine: this.engine, instructions: this.instret, cycles: this.cycles, blocksCompiled: s.blocksCompiled,
+      wasmRegions: s.wasmRegions, wasmTierUps: s.wasmTierUps, blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes,
+      tlbMisses: s.tlbMisses, tlbRefills: s.tlbRefills, tlbFlushes: s.tlbFlushes, chainHits: s.chainHits,
+      hubLookups: s.hubLookups, exitsLookup: s.exitsLookup, exitsFault: s.exitsFault, exitsCodeWrite: s.exitsCodeWrite,
+      exitsCycleLimit: s.exitsCycleLimit,
     };
   }
   setTrapHandler(level: 0 | 1, handler: TrapHandler | undefined): void { this.handlers[level] = handler; }

@@ -5,8 +5,9 @@ import { decode } from '../decode.js';
 import { isControl } from './codegen.js';
 import { type Block, MAX_FN_BUDGET, type RunReason, TWO32 } from './state.js';
 import { fillExec } from './softmmu.js';
-import { compile, stepBlock } from './blockcache.js';
+import { compile, stepBlock, tierUp } from './blockcache.js';
 import { breakHere } from './debug.js';
+import { runHub } from './wasm-engine.js';
 import { execSystem, takeInterrupt, trapNow, updateTimer, wakeable } from './priv.js';
 import type { Cpu } from './cpu.js';
 
@@ -85,26 +86,43 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
         c.tlbAcc++; // its fetch (compiled blocks count their own)
         execSystem(c, b.insn);
       }
+    } else if (b.wd !== 0 && c.midBlock === 0) {
+      // engine 'wasm': the hub runs the chain (and the lookups this loop would do) in wasm
+      runHub(c, b, remaining);
+      if (c.sx !== 0) {
+        const sx = c.sx;
+        c.sx = 0;
+        if (sx === 1) { c.stats.exitsFault++; trapNow(c, c.excCause, c.excTvalLo, c.excTvalHi); } else c.stats.exitsCodeWrite++;
+      } else if (c.cycles >= c.cycleLimit) c.stats.exitsCycleLimit++;
+      else { prev = c.hubLast; prevExit = c.hubExit; c.stats.exitsLookup++; }
     } else {
       // run chained blocks while nothing needs the outer loop's attention
       for (;;) {
-        const e = b.fn!(c, remaining > MAX_FN_BUDGET ? MAX_FN_BUDGET : remaining | 0, b.entry);
+        const i0 = c.instret;
+        let budget = remaining > MAX_FN_BUDGET ? MAX_FN_BUDGET : remaining | 0;
+        // a JS region due for wasm returns by then (a loop inside it would otherwise keep it JS)
+        if (b.home !== undefined && b.home.heat < budget) budget = b.home.heat > 0 ? b.home.heat : 1;
+        const e = b.fn!(c, budget, b.entry);
+        // engine wasm: a JS region counts down to its recompilation to wasm
+        if (b.home !== undefined && (b.home.heat -= c.instret - i0) <= 0) tierUp(c, b.home);
         // still inside a basic block after a single step (see midBlock)?
         if (c.midBlock > 0) c.midBlock = b.len === 1 && !isControl(decode(b.insn)) ? c.midBlock - 1 : 0;
         if (c.sx !== 0) {
           const sx = c.sx;
           c.sx = 0;
-          if (sx === 1) { c.midBlock = 0; trapNow(c, c.excCause, c.excTvalLo, c.excTvalHi); }
+          if (sx === 1) { c.stats.exitsFault++; c.midBlock = 0; trapNow(c, c.excCause, c.excTvalLo, c.excTvalHi); } else c.stats.exitsCodeWrite++;
           break;
         }
-        if (c.cycles >= c.cycleLimit) break;
+        if (c.cycles >= c.cycleLimit) { c.stats.exitsCycleLimit++; break; }
         remaining = target - c.instret;
         const nb: Block | undefined = b.linkEpoch === c.linkEpoch && b.linkBank === c.linkBank ? b.links[e] : undefined;
         if (nb === undefined || !nb.valid || nb.vpcLo !== c.pcLo || nb.vpcHi !== c.pcHi
           || nb.len > remaining || nb.fn === undefined) {
           prev = b; prevExit = e;
+          c.stats.exitsLookup++;
           break;
         }
+        c.stats.chainHits++;
         b = nb;
       }
     }

@@ -18,7 +18,19 @@ export interface PhysMemoryConfig {
   base?: number;
   /** RAM size in bytes: a multiple of 4 KiB, at most 4 GiB. */
   size: number;
+  /**
+   * Bytes reserved after RAM for the harts' wasm-engine state (registers, soft-TLB; see
+   * engineAreaBytes): when > 0 the RAM is the start of a WebAssembly.Memory (so compiled wasm
+   * regions and the JS side share it without copies) and `allocEngineArea` hands out parts of
+   * the reserve. Default 0: a plain ArrayBuffer. RAM + reserve must fit in 4 GiB (wasm32).
+   */
+  engineArea?: number;
 }
+
+/** The part of the WebAssembly JS API the engine uses (the package's lib has no wasm types). */
+export interface WasmMemoryLike { readonly buffer: ArrayBuffer }
+interface WasmMemoryCtor { new (d: { initial: number; maximum?: number }): WasmMemoryLike }
+const WASM_PAGE = 65536;
 
 /** Listener told about writes that did not come from the listener's own CPU stores. */
 export interface MemoryWriteListener {
@@ -42,6 +54,11 @@ export class PhysMemory {
   readonly base: number;
   readonly size: number;
   readonly buffer: ArrayBuffer;
+  /** The WebAssembly.Memory whose buffer holds RAM (at offset 0) and the engine areas, or undefined. */
+  readonly wasmMemory: WasmMemoryLike | undefined;
+  /** Byte offset of the engine-area reserve (= size) and its length. */
+  private engineNext: number;
+  private readonly engineEnd: number;
   readonly u8: Uint8Array;
   readonly i8: Int8Array;
   readonly u16: Uint16Array;
@@ -73,18 +90,48 @@ export class PhysMemory {
     if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('big-endian hosts are not supported');
     this.base = base;
     this.size = size;
-    this.buffer = new ArrayBuffer(size);
-    this.u8 = new Uint8Array(this.buffer);
-    this.i8 = new Int8Array(this.buffer);
-    this.u16 = new Uint16Array(this.buffer);
-    this.i16 = new Int16Array(this.buffer);
-    this.i32 = new Int32Array(this.buffer);
-    this.view = new DataView(this.buffer);
+    const area = config.engineArea ?? 0;
+    if (!Number.isInteger(area) || area < 0) throw new RangeError(`engineArea must be a non-negative integer, got ${area}`);
+    if (area > 0) {
+      const pages = Math.ceil((size + area) / WASM_PAGE);
+      if (pages > 65536) {
+        throw new RangeError(`RAM size ${size} + engineArea ${area} bytes exceeds the 4 GiB of a WebAssembly memory`);
+      }
+      const Mem = (globalThis as unknown as { WebAssembly: { Memory: WasmMemoryCtor } }).WebAssembly.Memory;
+      this.wasmMemory = new Mem({ initial: pages, maximum: pages });
+      this.buffer = this.wasmMemory.buffer;
+    } else {
+      this.wasmMemory = undefined;
+      this.buffer = new ArrayBuffer(size);
+    }
+    this.engineNext = size;
+    this.engineEnd = size + area;
+    this.u8 = new Uint8Array(this.buffer, 0, size);
+    this.i8 = new Int8Array(this.buffer, 0, size);
+    this.u16 = new Uint16Array(this.buffer, 0, size / 2);
+    this.i16 = new Int16Array(this.buffer, 0, size / 2);
+    this.i32 = new Int32Array(this.buffer, 0, size / 4);
+    this.view = new DataView(this.buffer, 0, size);
     this.codeMask = new Int32Array(size / PAGE_SIZE);
   }
 
   /** Number of 4 KiB pages of RAM. */
   get pages(): number { return this.size / PAGE_SIZE; }
+
+  /**
+   * Take `bytes` (rounded up to 8) of the engine-area reserve for one hart; returns its byte
+   * offset in `buffer`. Throws when the memory has no (or not enough) reserve left.
+   */
+  allocEngineArea(bytes: number): number {
+    const n = Math.ceil(bytes / 8) * 8;
+    if (this.wasmMemory === undefined || this.engineNext + n > this.engineEnd) {
+      throw new RangeError(`PhysMemory: ${n} bytes of engine area needed, ${this.engineEnd - this.engineNext} left ` +
+        '(create the memory with a larger engineArea to run the wasm engine)');
+    }
+    const off = this.engineNext;
+    this.engineNext += n;
+    return off;
+  }
 
   addListener(l: MemoryWriteListener): void { this.listeners.push(l); }
   removeListener(l: MemoryWriteListener): void {

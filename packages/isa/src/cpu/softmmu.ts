@@ -179,7 +179,7 @@ export function ld(c: Cpu, lo: number, hi: number, op: number): number {
     if ((lo & (size - 1)) === 0) {
       if (!watchedPage(c, lo, hi)) {
         const i = ((lo >>> 12) & c.tlbMask) + c.tlbBase;
-        c.RL[i] = lo & -4096; c.RH[i] = hi; c.RO[i] = (off - po) | 0;
+        c.RL[i] = lo & -4096; c.RH[i] = hi; c.RO[i] = (off - po) | 0; c.stats.tlbRefills++;
       }
     } else c.cycles += c.cost.misaligned;
     const dv = c.mem.view;
@@ -263,7 +263,7 @@ export function st(c: Cpu, lo: number, hi: number, vlo: number, vhi: number, op:
     if ((lo & (size - 1)) === 0) {
       if (c.mem.codeMask[off >>> 12] === 0 && !watchedPage(c, lo, hi)) {
         const i = ((lo >>> 12) & c.tlbMask) + c.tlbBase;
-        c.WL[i] = lo & -4096; c.WH[i] = hi; c.WO[i] = (off - po) | 0;
+        c.WL[i] = lo & -4096; c.WH[i] = hi; c.WO[i] = (off - po) | 0; c.stats.tlbRefills++;
       }
     } else c.cycles += c.cost.misaligned;
   } else {

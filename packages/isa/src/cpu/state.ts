@@ -13,10 +13,15 @@ import type { PhysMemory } from './memory.js';
 import { BareTranslator, type TranslationControl, type Translator } from './translator.js';
 import { sensitivePolicyOf, type SensitiveInstructionPolicy } from './sensitive.js';
 import type { Cpu } from './cpu.js';
+import { ENGINE_AREA, IO_WORDS, engineAreaBytes } from './wasmgen.js';
 
 /** ISA variants (docs/isa.md 2.6). */
 export const ISA_VARIANTS = ['tachy-v1', 'legacy-silent'] as const;
 export type IsaVariant = (typeof ISA_VARIANTS)[number];
+
+/** Execution engines (docs/isa.md, "Engine"): 'js' (the reference) or 'wasm'. */
+export const CPU_ENGINES = ['js', 'wasm'] as const;
+export type CpuEngine = (typeof CPU_ENGINES)[number];
 
 /** Why run() returned. */
 export type RunReason =
@@ -92,6 +97,19 @@ export interface CpuOptions {
    * wfi with no timer armed returns 'idle' (nextWakeNs() = Infinity) instead of 'deadlock'.
    */
   platformInterrupts?: boolean;
+  /**
+   * Execution engine: 'js' (default; regions compiled to JS functions, registers as int32
+   * halves) or 'wasm' (regions compiled to WebAssembly with i64 registers; needs a PhysMemory
+   * created with an `engineArea` of at least engineAreaBytes(tlbEntries)). Both give the same
+   * instret, cycles, registers and memory (test/engine-diff.test.ts).
+   */
+  engine?: string;
+  /**
+   * Engine 'wasm': instructions a region runs as a JS function before it is recompiled to wasm
+   * (building a wasm module costs milliseconds; cold code never pays it). 0: compile every region
+   * to wasm at once. Default WASM_TIER_UP.
+   */
+  wasmTierUp?: number;
   /** Maximum instructions per basic block (default 64). */
   maxBlockInsns?: number;
   /** Maximum instructions per compiled region of blocks on one page (default 512). */
@@ -132,6 +150,17 @@ export interface Block {
   linkEpoch: number;
   /** Cpu.linkBank when `links` were recorded; links are followed only under the same bank. */
   linkBank: number;
+  /** Engine 'wasm': byte offset of the block's descriptor for the hub (wasm-engine.ts), 0 = none. */
+  wd: number;
+  /**
+   * Engine 'wasm', a region still compiled to JS (tier-up): the region's entry block, which
+   * counts down `heat` (instructions retired in the region) and holds `hostOff` and `subs` (its
+   * other entry points) to recompile the region to wasm. Undefined otherwise.
+   */
+  home: Block | undefined;
+  heat: number;
+  hostOff: number;
+  subs: Block[] | undefined;
 }
 
 export interface CpuStats {
@@ -145,6 +174,24 @@ export interface CpuStats {
   tlbMisses: number;
   /** TLB flushes. */
   tlbFlushes: number;
+  /** Regions compiled to WebAssembly (engine 'wasm'; at once, or recompiled when hot: wasmTierUps). */
+  wasmRegions: number;
+  /** Regions recompiled from JS to wasm after wasmTierUp instructions (not in blocksCompiled). */
+  wasmTierUps: number;
+  /** Run-loop dispatches: region exits that continued through a chained link (no lookup). */
+  chainHits: number;
+  /** Region exits that needed the exec soft-TLB / block-cache lookup (no valid link). */
+  exitsLookup: number;
+  /** Region exits for a faulting instruction (sx 1). */
+  exitsFault: number;
+  /** Region exits after a store into compiled code or a watched access (sx 2). */
+  exitsCodeWrite: number;
+  /** Region exits at the cycle limit (the next timer event or the host deadline). */
+  exitsCycleLimit: number;
+  /** Soft-TLB refills by the load / store slow paths (fills of the read or write sections). */
+  tlbRefills: number;
+  /** Engine 'wasm': region-to-region transitions the hub made by looking the pc up itself. */
+  hubLookups: number;
   /** Exceptions taken, by cause. */
   exceptions: Float64Array;
   /** Interrupts taken, by code. */
@@ -152,6 +199,10 @@ export interface CpuStats {
 }
 
 export const TWO32 = 4294967296;
+/** Default CpuOptions.wasmTierUp: instructions a region runs in JS before it is compiled to wasm. */
+export const WASM_TIER_UP = 100_000;
+/** Soft-TLB entries per level unless CpuOptions.tlbEntries says otherwise. */
+export const DEFAULT_TLB_ENTRIES = 2048;
 export const TLB_INVALID = 0x800; // never equals an (address & mask) value, whose bits 3..11 are 0
 
 /** Indexes of the 64-bit CSRs in Cpu.r64. */
@@ -180,7 +231,7 @@ export class CpuState {
   translator: Translator;
 
   /** Integer registers: x[2*i] = low half, x[2*i+1] = high half of register i. */
-  readonly x = new Int32Array(64);
+  readonly x: Int32Array;
   pcLo = 0;
   pcHi = 0;
   lvl = 2;
@@ -192,8 +243,27 @@ export class CpuState {
   idleNs = 0;
   readonly stats: CpuStats = {
     blocksCompiled: 0, blockInvalidations: 0, codeFlushes: 0, tlbMisses: 0, tlbFlushes: 0,
+    wasmRegions: 0, wasmTierUps: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0, hubLookups: 0,
     exceptions: new Float64Array(32), interrupts: new Float64Array(16),
   };
+
+  /** The execution engine (CpuOptions.engine). */
+  readonly engine: CpuEngine;
+  /** Byte offset of this hart's engine area in mem.buffer (engine 'wasm'), else -1. */
+  readonly engineArea: number;
+  /** The wasm engine's output block (IO in wasmgen.ts), a view into the engine area; empty for 'js'. */
+  readonly wio: Int32Array;
+  /** The wasm engine's import object for region modules (built on first use). */
+  wasmImports: object | undefined;
+  /** The wasm engine's hub (wasm-engine.ts WasmHub; built on first use). */
+  wasmHub: object | undefined;
+  /** CpuOptions.wasmTierUp (engine 'wasm'). */
+  readonly wasmTierUp: number;
+  /** Table slot of the region makeBlock compiled last (engine 'wasm'), else -1. */
+  wasmSlot = -1;
+  /** After runHub: the last block run and its exit id. */
+  hubLast: Block | undefined;
+  hubExit = -1;
 
   // ---- state shared with generated code ----
   /** Slow-path status for generated code: 0 ok, 1 fault pending, 2 store hit code. */
@@ -336,11 +406,37 @@ export class CpuState {
     this.platformInterrupts = config.platformInterrupts ?? false;
     this.maxBlock = Math.max(1, Math.min(1024, config.maxBlockInsns ?? 64));
     this.maxRegionInsns = Math.max(this.maxBlock, Math.min(4096, config.maxRegionInsns ?? 512));
-    const te = config.tlbEntries ?? 2048;
+    const te = config.tlbEntries ?? DEFAULT_TLB_ENTRIES;
     if (!Number.isInteger(te) || te < 1 || (te & (te - 1)) !== 0) throw new RangeError(`tlbEntries must be a power of two, got ${te}`);
     this.tlbEntries = te;
     this.tlbMask = te - 1;
-    const mk = (): Int32Array => new Int32Array(4 * te);
+    const engine = config.engine ?? 'js';
+    if (!(CPU_ENGINES as readonly string[]).includes(engine)) {
+      throw new Error(`unknown CPU engine '${engine}'; known engines: ${CPU_ENGINES.join(', ')}`);
+    }
+    this.engine = engine as CpuEngine;
+    let mk: () => Int32Array;
+    if (this.engine === 'wasm') {
+      // registers, output block and soft-TLB in the RAM's WebAssembly.Memory (wasmgen.ts ENGINE_AREA)
+      const area = memory.allocEngineArea(engineAreaBytes(te));
+      const buf = memory.buffer;
+      this.engineArea = area;
+      this.x = new Int32Array(buf, area + ENGINE_AREA.regs, 64);
+      this.wio = new Int32Array(buf, area + ENGINE_AREA.io, IO_WORDS);
+      let k = 0;
+      mk = () => new Int32Array(buf, area + ENGINE_AREA.tlb + 16 * te * k++, 4 * te);
+    } else {
+      this.engineArea = -1;
+      this.x = new Int32Array(64);
+      this.wio = new Int32Array(0);
+      mk = () => new Int32Array(4 * te);
+    }
+    const tier = config.wasmTierUp ?? WASM_TIER_UP;
+    if (!Number.isSafeInteger(tier) || tier < 0) throw new RangeError(`wasmTierUp must be a non-negative integer, got ${tier}`);
+    this.wasmTierUp = tier;
+    this.wasmImports = undefined;
+    this.wasmHub = undefined;
+    this.hubLast = undefined;
     this.RL = mk(); this.RH = mk(); this.RO = mk();
     this.WL = mk(); this.WH = mk(); this.WO = mk();
     this.XL = mk(); this.XH = mk(); this.XO = mk();

@@ -6,7 +6,7 @@ import {
   CONSOLEIO_write, Errno, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp,
   ShutdownReason, hypercallName, shutdownReasonName,
 } from '@tachyxx/abi';
-import { Cpu, PhysMemory, type IsaVariant } from '../cpu/index.js';
+import { Cpu, DEFAULT_TLB_ENTRIES, PhysMemory, engineAreaBytes, type CpuEngine, type IsaVariant } from '../cpu/index.js';
 import { parseElf } from '../elf.js';
 import { ImageError } from '../image-error.js';
 import { disassemble } from '../disasm.js';
@@ -26,6 +26,11 @@ export interface BareMachineOptions {
   cmdline?: string;
   /** When set, every executed instruction is reported as one text line (slow path). */
   trace?: (line: string) => void;
+  /**
+   * Execution engine when no cpuFactory is given (default 'js'); with a factory, the factory's
+   * engine. 'wasm' puts the RAM in a WebAssembly.Memory with room for the hart's engine area.
+   */
+  engine?: CpuEngine;
   /** Builds the hart (the isa plugin's factory, carrying the configured variant and costs). */
   cpuFactory?: CpuFactory;
   /** Called once the hart exists, e.g. to attach an MMU (`cpu.attachMmu(...)`) for stage-1 paging. */
@@ -59,7 +64,8 @@ export class BareMachine {
     const memoryBytes = (opts.memoryMiB ?? 256) * 1024 * 1024;
     const file = opts.file ?? 'image';
     const elf = parseElf(opts.image, { file, ramBase: GUEST_RAM_BASE, ramSize: memoryBytes });
-    this.memory = new PhysMemory({ base: GUEST_RAM_BASE, size: memoryBytes });
+    const engine = opts.cpuFactory ? opts.cpuFactory.engine ?? 'js' : opts.engine ?? 'js';
+    this.memory = new PhysMemory({ base: GUEST_RAM_BASE, size: memoryBytes, engineArea: engine === 'wasm' ? engineAreaBytes(DEFAULT_TLB_ENTRIES) : 0 });
     for (const seg of elf.segments) this.memory.writeBytes(seg.paddr, seg.data);
 
     // start_info goes on the first page after the image (Xen PV puts it after the kernel too).
@@ -72,7 +78,7 @@ export class BareMachine {
 
     this.cpu = opts.cpuFactory
       ? opts.cpuFactory.create(this.memory, 0)
-      : new Cpu(this.memory, { variant: opts.variant ?? 'tachy-v1', hartId: 0 });
+      : new Cpu(this.memory, { variant: opts.variant ?? 'tachy-v1', hartId: 0, engine });
     const cpu = this.cpu;
     opts.attach?.(cpu, this.memory);
     // Firmware set-up: PL3 faults and PL2 interrupts go straight to PL2 (both delegation
