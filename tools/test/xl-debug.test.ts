@@ -3,7 +3,7 @@
 // gdbdemo. While gdb holds it (all-stop) xl is answered and simulated time stands still; after
 // gdb's detach the domain finishes with its normal console output. Plus the refusals, exactly.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { GUEST, ROOT, TACHYXX, XL, cliBuilt, until as waitUntil, xlSync } from './process-helpers.js';
+import { GUEST, ROOT, XL, cliBuilt, until as waitUntil, xlSync, startHost, stopHost } from './process-helpers.js';
 
 const until = (pred: () => boolean, ms = 20_000) => waitUntil(pred, ms);
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -27,17 +27,11 @@ function xl(...args: string[]) {
 
 beforeAll(async () => {
   if (!built) return;
-  host = spawn(process.execPath, [TACHYXX, 'host', '--unpaced', '--socket', socket, '--log-dir', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  host.stderr!.on('data', (d) => (err += d));
-  await until(() => /listening on/.test(err));
+  host = await startHost(['--unpaced', '--socket', socket, '--log-dir', dir]);
 });
 
 afterAll(async () => {
-  if (host && host.exitCode === null) {
-    host.kill('SIGTERM');
-    await new Promise((r) => host!.once('exit', r));
-  }
+  await stopHost(host);
   rmSync(dir, { recursive: true, force: true });
 });
 

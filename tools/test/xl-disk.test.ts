@@ -1,8 +1,8 @@
 // xl.cfg `disk = [...]` through real processes (issue 11): a `tachyxx host --unpaced` daemon, `xl`
 // processes, the blkfront C guest on a raw image file made by the test; the image checked after.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { GUEST, TACHYXX, XL, cliBuilt, until, xlSync } from './process-helpers.js';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { GUEST, XL, cliBuilt, until, xlSync, startHost, stopHost } from './process-helpers.js';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,17 +38,11 @@ function image(name: string, bytes: number): string {
 
 beforeAll(async () => {
   if (!built) return;
-  host = spawn(process.execPath, [TACHYXX, 'host', '--unpaced', '--socket', socket, '--log-dir', join(dir, 'log')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  host.stderr!.on('data', (d) => (err += d));
-  await until(() => err.includes('listening on'), 20_000);
+  host = await startHost(['--unpaced', '--socket', socket, '--log-dir', join(dir, 'log')]);
 });
 
 afterAll(async () => {
-  if (host && host.exitCode === null) {
-    host.kill('SIGTERM');
-    await new Promise((r) => host!.once('exit', r));
-  }
+  await stopHost(host);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,7 +1,7 @@
 // The whole xl workflow through real processes, as a user runs it: a `tachyxx host` daemon
 // process on a temporary socket, and one `xl` process per command (apps/xl/dist/cli.js).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { ROOT, TACHYXX, XL, cliBuilt, sleep, until, xlSync } from './process-helpers.js';
+import { ROOT, XL, cliBuilt, sleep, until, xlSync, startHost, stopHost } from './process-helpers.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,17 +25,11 @@ const row = (name: string) => listRows().find((l) => l.startsWith(`${name} `));
 
 beforeAll(async () => {
   if (!built) return;
-  host = spawn(process.execPath, [TACHYXX, 'host', '--socket', socket, '--log-dir', logDir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  host.stderr!.on('data', (d) => (err += d));
-  await until(() => err.includes('listening on'), 20_000);
+  host = await startHost(['--socket', socket, '--log-dir', logDir]);
 });
 
 afterAll(async () => {
-  if (host && host.exitCode === null) {
-    host.kill('SIGTERM');
-    await new Promise((r) => host!.once('exit', r));
-  }
+  await stopHost(host);
   rmSync(dir, { recursive: true, force: true });
 });
 

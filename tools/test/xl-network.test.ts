@@ -3,8 +3,8 @@
 // domain is created paused (no netfront runs), so the vifs sit in InitWait with the frontend in
 // Initialising: what xl network-list shows then on Xen too (state 1, no rings, evt-ch -1).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { GUEST, TACHYXX, cliBuilt, until, xlSync } from './process-helpers.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { GUEST, cliBuilt, until, xlSync, startHost, stopHost } from './process-helpers.js';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,17 +17,11 @@ const xl = (...args: string[]) => xlSync(socket, args, 60_000);
 
 beforeAll(async () => {
   if (!cliBuilt) return;
-  host = spawn(process.execPath, [TACHYXX, 'host', '--unpaced', '--socket', socket, '--log-dir', join(dir, 'log'), '--pcap', pcap], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  host.stderr!.on('data', (d) => (err += d));
-  await until(() => err.includes('listening on'), 20_000);
+  host = await startHost(['--unpaced', '--socket', socket, '--log-dir', join(dir, 'log'), '--pcap', pcap]);
 });
 
 afterAll(async () => {
-  if (host && host.exitCode === null) {
-    host.kill('SIGTERM');
-    await new Promise((r) => host!.once('exit', r));
-  }
+  await stopHost(host);
   rmSync(dir, { recursive: true, force: true });
 });
 

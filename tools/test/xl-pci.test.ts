@@ -2,8 +2,8 @@
 // daemon with examples/host-passthrough.yaml, `xl` processes, the edupt C guest on edu; xl_pci.c's
 // output formats and messages.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { GUEST, ROOT, TACHYXX, cliBuilt, until, xlSync } from './process-helpers.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { GUEST, ROOT, cliBuilt, xlSync, startHost, stopHost } from './process-helpers.js';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,17 +23,11 @@ function cfg(name: string, pci: string[]): string {
 
 beforeAll(async () => {
   if (!built) return;
-  host = spawn(process.execPath, [TACHYXX, 'host', '--unpaced', '--config', join(ROOT, 'examples/host-passthrough.yaml'), '--socket', socket, '--log-dir', join(dir, 'log')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  host.stderr!.on('data', (d) => (err += d));
-  await until(() => err.includes('listening on'), 20_000);
+  host = await startHost(['--unpaced', '--config', join(ROOT, 'examples/host-passthrough.yaml'), '--socket', socket, '--log-dir', join(dir, 'log')]);
 });
 
 afterAll(async () => {
-  if (host && host.exitCode === null) {
-    host.kill('SIGTERM');
-    await new Promise((r) => host!.once('exit', r));
-  }
+  await stopHost(host);
   rmSync(dir, { recursive: true, force: true });
 });
 
