@@ -3,6 +3,7 @@
  * into the device (device addresses = guest-physical: every page goes through the IOMMU), waits
  * for each completion as an upcall, and prints a checksum of what the device holds. */
 #include "tachyxx.h"
+#include "edu.h"
 #include "xen.h"
 #include "evtchn.h"
 #include "pcifront.h"
@@ -10,9 +11,6 @@
 #define DMAS 2048
 #define RING_PAGES 512
 
-static inline uint32_t rd32(uintptr_t a) { return *(volatile uint32_t *)a; }
-static inline void wr32(uintptr_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
-static inline void wr64(uintptr_t a, uint64_t v) { *(volatile uint64_t *)a = v; }
 
 static uint8_t ring[RING_PAGES][4096] __attribute__((aligned(4096)));
 static volatile unsigned irqs;

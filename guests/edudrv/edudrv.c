@@ -10,37 +10,17 @@
  *  5. refuses nothing it should not: a DMA with Bus Master off moves no byte.
  * Every wait polls a device register (status / DMA command), as QEMU's edu driver does. */
 #include "tachyxx.h"
+#include "edu.h"
 
 #define PCIE_ECAM 0x400000000UL /* Tachyxx platform: ECAM of channel 0 (256 buses x 1 MiB) */
-#define EDU_VENDOR 0x1234
-#define EDU_DEVICE 0x11e8
 
 #define PCI_COMMAND 0x04
 #define PCI_CMD_MEMORY 0x2
 #define PCI_CMD_MASTER 0x4
 #define PCI_CAP_LIST 0x34
-#define PCI_CAP_ID_MSIX 0x11
-#define MSIX_ENABLE 0x8000
 
-#define EDU_ID 0x00
-#define EDU_LIVENESS 0x04
-#define EDU_FACT 0x08
-#define EDU_STATUS 0x20
-#define EDU_IRQ_STATUS 0x24
-#define EDU_IRQ_ACK 0x64
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_CNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_DMA_BUF 0x40000
 
-static inline uint32_t rd32(uintptr_t a) { return *(volatile uint32_t *)a; }
-static inline uint16_t rd16(uintptr_t a) { return *(volatile uint16_t *)a; }
-static inline uint8_t rd8(uintptr_t a) { return *(volatile uint8_t *)a; }
-static inline void wr32(uintptr_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
 static inline void wr16(uintptr_t a, uint16_t v) { *(volatile uint16_t *)a = v; }
-static inline void wr64(uintptr_t a, uint64_t v) { *(volatile uint64_t *)a = v; }
-static inline uint64_t rd64(uintptr_t a) { return *(volatile uint64_t *)a; }
 
 static uintptr_t cfg(unsigned bus, unsigned devfn, unsigned off) { return PCIE_ECAM + ((uintptr_t)bus << 20) + ((uintptr_t)devfn << 12) + off; }
 

@@ -9,6 +9,7 @@
  * printing what it saw after each step, then powers off. Every wait is bounded (a yield loop):
  * a blocked interrupt must not hang it. */
 #include "tachyxx.h"
+#include "edu.h"
 #include "xen.h"
 #include "evtchn.h"
 #include "pcifront.h"
@@ -26,10 +27,6 @@ struct mission {
 	uint64_t bar;        /* 0: leave the BAR alone */
 };
 
-static inline uint32_t rd32(uintptr_t a) { return *(volatile uint32_t *)a; }
-static inline void wr32(uintptr_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
-static inline void wr64(uintptr_t a, uint64_t v) { *(volatile uint64_t *)a = v; }
-static inline uint64_t rd64(uintptr_t a) { return *(volatile uint64_t *)a; }
 
 static volatile unsigned irqs;
 static void on_irq(evtchn_port_t p, void *a) { (void)p; (void)a; irqs++; }
