@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // `pnpm demo`: (1) two guests bare on the Tachyxx CPU through the real `tachyxx` CLI, then (2) a
 // Tachyxx host daemon with the real `xl`: create the example domains from examples/*.cfg, list
-// them, their consoles, vcpu-list, two domains pinging each other over xenbr0, the credit
+// them, their consoles, vcpu-list, a domain with a virtual disk (blkcheck over a raw image),
+// two domains pinging each other over xenbr0, the credit
 // scheduler, shut everything down and stop the host.
 // Every command is echoed like a terminal session. The host runs on a temporary socket and is
 // stopped on every way out (errors and Ctrl-C included).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -125,6 +126,23 @@ try {
 
   console.log('\n# the minikernel: three PL3 tasks with their own address spaces');
   xl('create', '-c', 'examples/minikernel.cfg');
+
+  console.log('\n# a virtual disk: blkcheck writes, flushes and verifies an 8 MiB raw image through dom0\'s blkback');
+  {
+    const img = join(tmp, 'blkcheck.img');
+    writeFileSync(img, '');
+    truncateSync(img, 8 << 20); // sparse, as `truncate -s 8M`
+    const cfg = join(tmp, 'blkcheck.cfg');
+    writeFileSync(cfg, readFileSync(join(root, 'examples/blkcheck.cfg'), 'utf8')
+      .replace(/^kernel = .*$/m, `kernel = "${join(root, 'guests/build/blkcheck.elf')}"`)
+      .replace(/^disk = .*$/m, `disk = [ '${img},raw,xvda,w' ]`));
+    console.log(`$ truncate -s 8M ${img}   # examples/blkcheck.cfg with this image as its disk`);
+    const p = run('xl', ['create', '-c', cfg], { capture: true });
+    if (!/blkcheck: ok/.test(p.stdout ?? '')) {
+      failed++;
+      console.log('  !! blkcheck did not print "blkcheck: ok"');
+    }
+  }
 
   console.log('\n# networking: two domains on the bridge xenbr0 (vif = [...]) ping each other and power off');
   xl('create', 'examples/ping-b.cfg');
