@@ -8,6 +8,7 @@ const COMMANDS = {
   host: async () => { const m = await import('./commands/host.js'); return { run: m.hostCommand, help: m.HOST_HELP }; },
   sweep: async () => { const m = await import('./commands/sweep.js'); return { run: m.sweepCommand, help: m.SWEEP_HELP }; },
   worker: async () => { const m = await import('./commands/worker.js'); return { run: m.workerCommand, help: m.WORKER_HELP }; },
+  lspci: async () => { const m = await import('./commands/lspci.js'); return { run: m.lspciCommand, help: m.LSPCI_HELP }; },
 } as const;
 const isCommand = (c: string | undefined): c is keyof typeof COMMANDS => c !== undefined && Object.hasOwn(COMMANDS, c);
 
@@ -23,6 +24,7 @@ Commands:
   host     run the host daemon (dom0, xenstored, consoles) that xl talks to
   sweep    compare hardware variants across many runs (locally or on a queue)
   worker   take sweep runs from a queue (on any machine)
+  lspci    print the PCIe config space of a host's topology (lspci -xxxx format)
   help     show help for a command
 
 Options:
@@ -55,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'host':
       case 'sweep':
       case 'worker':
+      case 'lspci':
         return await (await COMMANDS[cmd]()).run(rest);
       default:
         throw new UsageError(`unknown command '${cmd}'`, 'tachyxx --help');

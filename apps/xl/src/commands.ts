@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { resolve as resolvePath } from 'node:path';
-import type { ListEntry, VcpuEntry } from '@tachyxx/toolstack';
+import type { ListEntry, PciEntry, VcpuEntry } from '@tachyxx/toolstack';
 import { Host, HostOpError, MAX_MEMKB, parseMemKb } from './client.js';
 import { parseCpuList, type HostTopology } from '@tachyxx/xlcfg/cpumap';
 import { Usage, XlFail } from './usage.js';
@@ -779,12 +779,97 @@ const top: HostCommand = async (host, argv) => {
   return 0;
 };
 
+// ---- PCI passthrough (xl_pci.c) -------------------------------------------------------------------
+
+/** xl pci-list's rows: printf("%02x.%01x %04x:%02x:%02x.%01x\n", vdevfn slot, func, domain, bus, dev, func) after "Vdev Device". */
+export function pciListRows(devs: readonly PciEntry[]): string {
+  return ['Vdev Device', ...devs.map((d) => `${((d.vdevfn >> 3) & 0x1f).toString(16).padStart(2, '0')}.${(d.vdevfn & 7).toString(16)} ${d.bdf}`)].join('\n') + '\n';
+}
+
+/** xl pci-assignable-add|-remove <BDF>: a BDF the host has; malformed ones exit 2 as xl's xlu_pci_parse_bdf check. */
+function pciAssignable(cmd: 'pci-assignable-add' | 'pci-assignable-remove'): HostCommand {
+  return async (host, argv) => {
+    const { positionals } = args(cmd, argv, cmd === 'pci-assignable-remove' ? { rebind: { type: 'boolean', short: 'r' } } : {});
+    need(cmd, positionals, 1);
+    const bdf = positionals[0]!;
+    if (!/^(?:[0-9a-fA-F]{1,4}:)?[0-9a-fA-F]{1,2}:[0-9a-fA-F]{1,2}\.[0-7]$/.test(bdf)) throw new XlFail(`${cmd}: malformed BDF specification "${bdf}"`, 2);
+    const h = await host();
+    try {
+      await h.call(cmd, { bdf });
+    } catch (e) {
+      libxlError(e);
+    }
+    return 0;
+  };
+}
+
+/** xl pci-assignable-list: one BDF per line (printf("%04x:%02x:%02x.%01x\n")). */
+const pciAssignableList: HostCommand = async (host, argv) => {
+  const { positionals } = args('pci-assignable-list', argv);
+  need('pci-assignable-list', positionals, 0);
+  const h = await host();
+  const r = await h.call<{ devices: string[] }>('pci-assignable-list', {});
+  if (r.devices.length) out(r.devices.join('\n') + '\n');
+  return 0;
+};
+
+/** xl pci-attach <Domain> <PCI_SPEC_STRING>: libxl_device_pci_add (options per xl-pci-configuration(5)). */
+const pciAttach: HostCommand = async (host, argv) => {
+  const { positionals } = args('pci-attach', argv);
+  need('pci-attach', positionals, 2);
+  const [dom, spec] = positionals as [string, string];
+  const { parsePciSpec } = await import('@tachyxx/xlcfg');
+  let pci: Record<string, unknown>;
+  try {
+    pci = parsePciSpec(spec) as unknown as Record<string, unknown>;
+  } catch (e) {
+    throw new XlFail(`pci-attach: malformed BDF specification "${spec}": ${(e as Error).message}`, 2);
+  }
+  const h = await host();
+  const { domid } = await findDomain(h, dom);
+  try {
+    await h.call('pci-attach', { domain: domid, pci });
+  } catch (e) {
+    libxlError(e);
+  }
+  return 0;
+};
+
+/** xl pci-detach [-f] <Domain> <BDF>: libxl_device_pci_remove (-f: _destroy). */
+const pciDetach: HostCommand = async (host, argv) => {
+  const { values, positionals } = args('pci-detach', argv, { force: { type: 'boolean', short: 'f' } });
+  need('pci-detach', positionals, 2);
+  const [dom, bdf] = positionals as [string, string];
+  if (!/^(?:[0-9a-fA-F]{1,4}:)?[0-9a-fA-F]{1,2}:[0-9a-fA-F]{1,2}\.[0-7]$/.test(bdf)) throw new XlFail(`pci-detach: malformed BDF specification "${bdf}"`, 2);
+  const h = await host();
+  const { domid } = await findDomain(h, dom);
+  try {
+    await h.call('pci-detach', { domain: domid, bdf, force: values.force === true });
+  } catch (e) {
+    libxlError(e);
+  }
+  return 0;
+};
+
+/** xl pci-list <Domain>. */
+const pciListCmd: HostCommand = async (host, argv) => {
+  const { positionals } = args('pci-list', argv);
+  need('pci-list', positionals, 1);
+  const h = await host();
+  const { domid } = await findDomain(h, positionals[0]!);
+  const r = await h.call<{ devices: PciEntry[] }>('pci-list', { domain: domid });
+  out(pciListRows(r.devices));
+  return 0;
+};
+
 export const HOST_COMMANDS: Record<string, HostCommand> = {
   list, destroy, shutdown: shutdownOrReboot('shutdown'), reboot: shutdownOrReboot('reboot'),
   pause: simpleDomainOp('pause'), unpause: simpleDomainOp('unpause'), rename, domid, domname, console: consoleCmd,
   'vcpu-list': vcpuList, 'vcpu-pin': vcpuPin, 'vcpu-set': vcpuSet, 'mem-set': memCmd('mem-set'), 'mem-max': memCmd('mem-max'),
   info, dmesg, uptime, stats, 'sched-credit': schedCredit, 'cpupool-list': cpupoolList, 'cpupool-create': cpupoolCreate,
   'cpupool-numa-split': cpupoolNumaSplit, top, debug,
+  'pci-assignable-add': pciAssignable('pci-assignable-add'), 'pci-assignable-remove': pciAssignable('pci-assignable-remove'),
+  'pci-assignable-list': pciAssignableList, 'pci-attach': pciAttach, 'pci-detach': pciDetach, 'pci-list': pciListCmd,
 };
 
 // ---- create ---------------------------------------------------------------------------------

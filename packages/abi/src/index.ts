@@ -10,3 +10,4 @@ export * from './version.js';
 export * from './hvm.js';
 export * from './io/index.js';
 export * as io from './io/index.js';
+export * from './physdev.js';

@@ -3,7 +3,7 @@
 // when both are on), a page-walk cache per stage and a nested TLB (GPA -> MA), and counts every
 // hit, miss, walk, PTE reference, flush and fault per VMID. See docs/mmu.md.
 import { TLB_FLUSH, type EventBus, type SimClock, type TlbFlushEvent } from '@tachyxx/core';
-import { Access, type PhysMemory, type Translator } from '@tachyxx/isa';
+import { Access, MMIO_ACCESS, type PhysMemory, type Translator } from '@tachyxx/isa';
 import { AssocCache, F_GLOBAL, F_S1ON } from './cache.js';
 import {
   PTE_A, PTE_D, PTE_G, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X,
@@ -115,6 +115,8 @@ export class Mmu implements Translator, TlbSwitchTarget {
   // ---- Translator outputs ----
   faultGpaLo = 0;
   faultGpaHi = 0;
+  /** Machine address of the last MMIO_ACCESS result. */
+  mmioAddr = 0;
   /** Cycles charged by the last translate() call (0 on a hit); the CPU adds them to its cycle count. */
   lastCycles = 0;
   /** Cycles charged since construction. */
@@ -448,15 +450,25 @@ export class Mmu implements Translator, TlbSwitchTarget {
 
   private bare(vaLo: number, vaHi: number, access: Access): number {
     if ((vaHi | 0) < 0 || (vaHi | 0) >= 0x200000) return -ACCESS_FAULT[access];
-    const off = (vaHi | 0) * TWO32 + (vaLo >>> 0) - this.mem.base;
-    if (off < 0 || off >= this.mem.size) return -ACCESS_FAULT[access];
+    const pa = (vaHi | 0) * TWO32 + (vaLo >>> 0);
+    const off = pa - this.mem.base;
+    if (off < 0 || off >= this.mem.size) {
+      if (access !== Access.EXEC && this.mem.isMmio(pa)) { this.mmioAddr = pa; return MMIO_ACCESS; }
+      return -ACCESS_FAULT[access];
+    }
     return off;
   }
 
-  /** Host offset of machine address `ma`, or an access fault. */
+  /**
+   * Host offset of machine address `ma`; MMIO_ACCESS (with `mmioAddr`) for device space (a
+   * stage-2 leaf onto a device's BAR, or stage 1 at PL1/dom0); else an access fault.
+   */
   private ram(ma: number, access: Access): number {
     const off = ma - this.mem.base;
-    if (off < 0 || off >= this.mem.size) return this.fault(ACCESS_FAULT[access]);
+    if (off < 0 || off >= this.mem.size) {
+      if (access !== Access.EXEC && this.mem.isMmio(ma)) { this.mmioAddr = ma; return MMIO_ACCESS; }
+      return this.fault(ACCESS_FAULT[access]);
+    }
     return off;
   }
 

@@ -11,8 +11,10 @@ import { GRANT_PLUGINS } from '@tachyxx/grant';
 import { XENSTORE_PLUGINS } from '@tachyxx/xenstore';
 import { XENBUS_PLUGINS } from '@tachyxx/xenbus';
 import { PVBLK_PLUGINS } from '@tachyxx/pv-blk';
+import { PCIE_PLUGINS } from '@tachyxx/pcie';
 import { IOMMU_PLUGINS } from '@tachyxx/iommu';
 import { IRQ_REMAP_PLUGINS } from '@tachyxx/irq-remap';
+import { PASSTHROUGH_PLUGINS } from '@tachyxx/passthrough';
 
 /**
  * A registry of every plugin variant (a new one each call: registries are not shared). `iommu` and
@@ -22,7 +24,7 @@ import { IRQ_REMAP_PLUGINS } from '@tachyxx/irq-remap';
 export function registry(): PluginRegistry {
   return new PluginRegistry([
     ...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS,
-    ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS,
+    ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...PCIE_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS, ...PASSTHROUGH_PLUGINS,
   ]);
 }
 
@@ -38,6 +40,7 @@ export const DEFAULT_COMPONENTS: Readonly<Record<string, string>> = Object.freez
   console: 'xenconsoled',
   xenbus: 'linux',
   'pv-blk': 'file',
+  pcie: 'ecam',
 });
 
 export interface HostOverrides {

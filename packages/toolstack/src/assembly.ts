@@ -8,6 +8,10 @@ import { GRANT_PLUGINS } from '@tachyxx/grant';
 import { XENSTORE_PLUGINS } from '@tachyxx/xenstore';
 import { XENBUS_PLUGINS } from '@tachyxx/xenbus';
 import { PVBLK_PLUGINS } from '@tachyxx/pv-blk';
+import { PCIE_PLUGINS } from '@tachyxx/pcie';
+import { IOMMU_PLUGINS } from '@tachyxx/iommu';
+import { IRQ_REMAP_PLUGINS } from '@tachyxx/irq-remap';
+import { PASSTHROUGH_PLUGINS } from '@tachyxx/passthrough';
 
 /** The components the toolstack needs, with the variant it selects when the config has none. */
 export const TOOLSTACK_COMPONENTS: Readonly<Record<string, string>> = Object.freeze({
@@ -42,7 +46,7 @@ export const HOST_LOG = defineTopic<HostLogEvent>('toolstack.host-log');
  */
 export function assembleToolstackHost(config: HostConfig, registry: PluginRegistry, opts: AssembleOptions): AssembledHost {
   const reg = new PluginRegistry(registry.all());
-  for (const pl of [...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, ...XENBUS_PLUGINS, ...PVBLK_PLUGINS]) if (!reg.has(pl.id, pl.variant)) reg.register(pl);
+  for (const pl of [...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...PCIE_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS, ...PASSTHROUGH_PLUGINS]) if (!reg.has(pl.id, pl.variant)) reg.register(pl);
   const components: Record<string, unknown> = { ...config.components };
   for (const [id, variant] of Object.entries(TOOLSTACK_COMPONENTS)) components[id] ??= { variant };
   const cfg = hostConfigFromObject({ ...config, components }, reg);

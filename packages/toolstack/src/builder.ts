@@ -10,6 +10,7 @@ import { SchedError, DEFAULT_POOL } from '@tachyxx/sched';
 import { createDomainLayout, domainPath, vmPath } from '@tachyxx/xenstore';
 import { destroyDomainDevices } from '@tachyxx/xenbus';
 import { addVbd, diskSpecFromLibxl, type LibxlDiskLike } from '@tachyxx/pv-blk';
+import { attachPci, passthroughOf, type LibxlPciLike } from './pci.js';
 import { ToolstackError } from './protocol.js';
 import { MAX_IMAGE_BYTES, checkImageFile, readImageFile } from './image-file.js';
 import { toBuildSpec, type BuildSpec } from './domain-config.js';
@@ -96,6 +97,7 @@ export class DomainBuilder {
       if (spec.maxEventChannels !== null && ts.evtchn.setMaxEventChannels(d.domid, spec.maxEventChannels) < 0) throw new ToolstackError('EINVAL', `max_event_channels: ${spec.maxEventChannels} is out of range`);
       this.writeXenstore(r);
       this.addDisks(r);
+      this.addPcis(r);
       r.logFd = ts.consoles.openGuestLog(spec.name);
     } catch (e) {
       host.destroyDomain(d);
@@ -153,6 +155,18 @@ export class DomainBuilder {
         throw new ToolstackError(/ENOENT|no such file/i.test(m) ? 'ENOENT' : / is in use by domain /.test(m) ? 'EBUSY' : 'EINVAL', m);
       }
     }
+  }
+
+  /**
+   * The config's `pcidevs` (xl.cfg pci = [...]) assigned to the domain before it runs
+   * (libxl__device_pci_add): options per xl-pci-configuration(5) (pciFromLibxl), a device not
+   * assignable refused unless seize=1, no IOMMU refused unless the host allows unsafe passthrough.
+   */
+  private addPcis(r: DomRecord): void {
+    const pcis = (r.config as { pcidevs?: unknown }).pcidevs;
+    if (!Array.isArray(pcis) || pcis.length === 0) return;
+    const pt = passthroughOf(this.ts.assembled);
+    for (const p of pcis as LibxlPciLike[]) attachPci(pt, r.d.domid, p);
   }
 
   /** Removes every xenstore entry of a domain, its devices' too (and xenstored's connection). */

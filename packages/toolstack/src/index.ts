@@ -13,3 +13,4 @@ export { parseMemKb, MAX_MEMKB } from './units.js';
 export { readImageFile, readImageFileSync, checkImageFile, MAX_IMAGE_BYTES } from './image-file.js';
 export { assembleToolstackHost, TOOLSTACK_COMPONENTS, TOOLSTACK_EVENT, HOST_LOG, type ToolstackEvent, type HostLogEvent } from './assembly.js';
 export { Debuggers, parseListen, MAX_UNIX_PATH, type DebugInfo } from './debugger.js';
+export { attachPci, pciFromLibxl, pciList, passthroughOf, type LibxlPciLike, type PciEntry } from './pci.js';

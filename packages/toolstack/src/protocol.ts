@@ -287,6 +287,12 @@ export const OP_ARGS = {
   stats: {},
   'debug-attach': { domain: 'domain', listen: 'name', othersRun: 'bool' },
   'debug-detach': { domain: 'domain' },
+  'pci-assignable-add': { bdf: 'name' },
+  'pci-assignable-remove': { bdf: 'name' },
+  'pci-assignable-list': {},
+  'pci-attach': { domain: 'domain', pci: 'config' },
+  'pci-detach': { domain: 'domain', bdf: 'name', force: 'bool' },
+  'pci-list': { domain: 'domain' },
 } as const satisfies Readonly<Record<string, Readonly<Record<string, ArgKind>>>>;
 
 /** Every op the host serves, in OP_ARGS order. */

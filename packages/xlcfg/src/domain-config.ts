@@ -231,7 +231,6 @@ export function interpretDomainConfig(cfg: XlConfig, opts: InterpretOptions): Do
         throw valueError({ ...pciList.setting, line: pciList.lines[i]! }, 'pci', `${e.reason} in '${spec}'`, e.allowed);
       }
     });
-    if (pcidevs.length) note(unsupported, 'pci', 'PCI passthrough needs physical PCI devices and an IOMMU, which Tachyxx does not model');
   }
 
   const shadowMemory = r.int('shadow_memory', 'a number of MiB', 0, 2 ** 32);

@@ -127,7 +127,7 @@ describe('domain config (libxl_domain_config as xl builds it)', () => {
     expect(r.config.pcidevs).toEqual([{ bus: 3, vdevfn: 0x20, vfunc_mask: 1, msitranslate: true, permissive: true }]);
     expect(r.config.vtpms).toEqual([{ backend_domname: 'vtpmmgr', devid: 0, uuid: 'c7a5fdb2-cdaf-9455-926a-d65c16db1809' }]);
     expect(b(r)['type.pv']).toEqual({ e820_host: 'True' });
-    expect(r.unsupported.map((u) => u.key).sort()).toEqual(['disk', 'disk', 'pci', 'vif', 'vtpm']);
+    expect(r.unsupported.map((u) => u.key).sort()).toEqual(['disk', 'disk', 'vif', 'vtpm']); // pci: the toolstack checks the options (passthrough)
     expect(r.unsupported.filter((u) => u.key === 'disk').map((u) => u.message)).toEqual([
       expect.stringMatching(/^disk 'xvda': format 'qcow2' is not supported \(only raw images/),
       expect.stringMatching(/^disk 'hdc': devtype=cdrom is not supported/),

@@ -4,6 +4,7 @@ import { ToolstackError } from '@tachyxx/toolstack/protocol';
 import { ConfigError, resolve } from '@tachyxx/core';
 import { BareMachine, ISA_CPU_FACTORY, ISA_VARIANTS, ImageError, type RunResult } from '@tachyxx/isa';
 import { MMU_FACTORY } from '@tachyxx/mmu';
+import { DirectMsiRemapper, msiToMemory, PCIE_FACTORY, PolledTimer } from '@tachyxx/pcie';
 import { hostContainer } from '../host-config.js';
 import { intOption, parse, UsageError } from '../usage.js';
 // run-domains (the hypervisor and its components) loads only for --domain.
@@ -19,7 +20,9 @@ export const RUN_HELP = `Usage: tachyxx run --bare IMAGE [options]
 
 --bare boots IMAGE (an ELF64 RISC-V static executable, boot ABI v1) on one pCPU of the Tachyxx
 CPU with PL0 firmware serving the hypercalls console_io (write) and sched_op (shutdown); any
-other hypercall returns -ENOSYS.
+other hypercall returns -ENOSYS. The host's PCIe topology (components.pcie.topology; by default
+one root port with the edu test device) is enumerated by the firmware and reachable from PL2:
+ECAM at 0x400000000, BARs in [0x40000000, 0x80000000); MSIs land in RAM where they point.
 
 --domain runs IMAGE as a domU under the Tachyxx hypervisor (2-stage translation, credit
 scheduler, Xen hypercalls); give it several times for several domains. With more than one
@@ -139,6 +142,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   const cpuFactory = resolve(host.container, ISA_CPU_FACTORY);
   const mmuFactory = resolve(host.container, MMU_FACTORY);
+  const pcieFactory = resolve(host.container, PCIE_FACTORY);
 
   let bytes: Uint8Array;
   try {
@@ -160,7 +164,14 @@ export async function runCommand(args: string[]): Promise<number> {
       memoryMiB,
       variant,
       cpuFactory,
-      attach: (cpu, memory) => cpu.attachMmu(mmuFactory.create(memory, 0, cpu)),
+      attach: (cpu, memory) => {
+        cpu.attachMmu(mmuFactory.create(memory, 0, cpu));
+        // The host's PCIe topology, enumerated by the firmware (BARs assigned, bridges open) as
+        // platform firmware does before it starts a kernel: ECAM and the BARs are reachable from
+        // PL2. No interrupt controller yet: MSIs land in RAM where their address points.
+        const timer = new PolledTimer(() => cpu.timeNs(), 1000 / host.config.cpu.freqMHz);
+        pcieFactory.create(memory, timer, { remapper: () => new DirectMsiRemapper(msiToMemory(memory)) }).enumerate();
+      },
       console: out.write,
       trace: values.trace
         ? (line: string) => {

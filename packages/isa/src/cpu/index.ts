@@ -6,6 +6,8 @@ export type { SensitiveInstructionPolicy, SensitiveKind, SensitiveAction } from 
 export { costOf } from './codegen.js';
 export { PhysMemory, PAGE_SIZE, PAGE_SHIFT } from './memory.js';
 export type { PhysMemoryConfig, MemoryWriteListener } from './memory.js';
+export { MmioBus, Mmio32Handler, MMIO_ACCESS, DEFAULT_MMIO_READ_CYCLES, DEFAULT_MMIO_WRITE_CYCLES } from './mmio.js';
+export type { MmioHandler, MmioRegion, MmioValue, MmioBusOptions } from './mmio.js';
 export { Access, BareTranslator } from './translator.js';
 export type { Translator, TranslationControl, SoftTlbInvalidator } from './translator.js';
 export { DEFAULT_COST_MODEL, makeCostModel } from './cost.js';

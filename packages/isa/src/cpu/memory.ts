@@ -6,6 +6,8 @@
 // chunks", 128 bytes each), so that a write there can invalidate that code (self-modifying code,
 // loaders, DMA). CPUs register a listener; writes through this class's methods notify them.
 
+import type { MmioBus } from './mmio.js';
+
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
 /** Code is tracked in 128-byte chunks: 32 chunks per page, one bit each in `codeMask[page]`. */
@@ -28,6 +30,7 @@ export interface MemoryWriteListener {
 
 const MAX_SIZE = 4 * 1024 * 1024 * 1024;
 
+
 /** Bitmask of the code chunks covered by bytes [off, off+len) of one page (off within the page). */
 export function chunkMask(pageOff: number, len: number): number {
   const first = pageOff >>> CODE_CHUNK_SHIFT;
@@ -49,6 +52,11 @@ export class PhysMemory {
   /** Per host page: bit i set = chunk i (128 bytes) holds code some CPU has compiled. */
   readonly codeMask: Int32Array;
   private readonly listeners: MemoryWriteListener[] = [];
+  /**
+   * The device part of the physical address space (an MmioBus), or null: translators resolve an
+   * address outside RAM that this covers to MMIO_ACCESS instead of an access fault.
+   */
+  mmio: MmioBus | null = null;
 
   /** `new PhysMemory(base, size)` or `new PhysMemory({ base?, size })`. */
   constructor(config: PhysMemoryConfig);
@@ -88,6 +96,12 @@ export class PhysMemory {
   /** True when every byte of [pa, pa + len) is RAM. */
   contains(pa: number, len = 1): boolean {
     return Number.isFinite(pa) && pa >= this.base && len >= 0 && pa + len <= this.base + this.size;
+  }
+
+  /** True when `ma` is outside RAM and on a page the MMIO bus covers. */
+  isMmio(ma: number): boolean {
+    const m = this.mmio;
+    return m !== null && (ma < this.base || ma >= this.base + this.size) && m.coversPage(ma);
   }
 
   /** Host offset (index into the buffer) of guest-physical `pa`, or -1 when `pa` is not RAM. */

@@ -12,6 +12,7 @@ import { R64, TLB_INVALID } from './state.js';
 import { flushCode } from './blockcache.js';
 import { watchAccess, watchedPage } from './debug.js';
 import { r64Set } from './priv.js';
+import { MMIO_ACCESS } from './mmio.js';
 import type { Cpu } from './cpu.js';
 
 /**
@@ -120,8 +121,12 @@ export function xlate(c: Cpu, lo: number, hi: number, access: Access): number {
 
 /** Translate a fetch and fill the exec TLB. Returns host offset or -cause. */
 export function fillExec(c: Cpu, lo: number, hi: number): number {
-  const off = xlate(c, lo, hi, Access.EXEC);
-  if (off < 0) { setGuestPageTval(c, -off); return off; }
+  let off = xlate(c, lo, hi, Access.EXEC);
+  if (off < 0) {
+    if (off === MMIO_ACCESS) off = -1; // device space is not executable: instruction access fault
+    setGuestPageTval(c, -off);
+    return off;
+  }
   const i = ((lo >>> 12) & c.tlbMask) + c.tlbBase;
   c.XL[i] = lo & -4096; c.XH[i] = hi; c.XO[i] = (off - (lo & 4095)) | 0;
   c.execPages[(lo >>> 12) & 4095] = 1;
@@ -147,7 +152,11 @@ export function setGuestPageTval(c: Cpu, cause: number): void {
  */
 export function access(c: Cpu, lo: number, hi: number, size: number, acc: Access): number {
   const r = xlate(c, lo, hi, acc);
-  if (r < 0) { recordFault(c, -r, lo, hi); return -1; }
+  if (r < 0) {
+    if (r === MMIO_ACCESS) return r; // the caller goes to the MMIO bus (the page is never cached)
+    recordFault(c, -r, lo, hi);
+    return -1;
+  }
   if ((lo & 4095) + size > 4096) {
     const nlo = ((lo & -4096) + 4096) | 0;
     const nhi = (hi + (nlo === 0 ? 1 : 0)) | 0;
@@ -163,7 +172,7 @@ export function access(c: Cpu, lo: number, hi: number, size: number, acc: Access
 export function ld(c: Cpu, lo: number, hi: number, op: number): number {
   const size = op === Op.LB || op === Op.LBU ? 1 : op === Op.LH || op === Op.LHU ? 2 : op === Op.LD ? 8 : 4;
   const off = access(c, lo, hi, size, Access.READ);
-  if (off < 0) return 0;
+  if (off < 0) return off === MMIO_ACCESS ? mmioLoad(c, lo, hi, size, op) : 0;
   const po = lo & 4095;
   let vlo: number, vhi: number;
   if (po + size <= 4096) {
@@ -204,11 +213,43 @@ export function ld(c: Cpu, lo: number, hi: number, op: number): number {
   return vlo;
 }
 
+/**
+ * A load from device space (the translator returned MMIO_ACCESS): the MMIO bus reads it, or a
+ * load access fault (cause 5) when no region holds it or it is misaligned. Costs the bus's
+ * readCycles. Returns the low half, high half in rhi, as ld().
+ */
+function mmioLoad(c: Cpu, lo: number, hi: number, size: number, op: number): number {
+  const bus = c.mem.mmio;
+  if (bus === null || !bus.read(c.translator.mmioAddr ?? -1, size)) { recordFault(c, 5, lo, hi); return 0; }
+  c.cycles += bus.readCycles;
+  let vlo = bus.value.lo, vhi = bus.value.hi;
+  switch (op) {
+    case Op.LB: vlo = (vlo << 24) >> 24; vhi = vlo >> 31; break;
+    case Op.LH: vlo = (vlo << 16) >> 16; vhi = vlo >> 31; break;
+    case Op.LW: vlo |= 0; vhi = vlo >> 31; break;
+    case Op.LBU: vlo &= 0xff; vhi = 0; break;
+    case Op.LHU: vlo &= 0xffff; vhi = 0; break;
+    case Op.LWU: vlo |= 0; vhi = 0; break;
+    default: vlo |= 0; vhi |= 0;
+  }
+  c.rhi = vhi;
+  if (c.watches !== undefined) watchAccess(c, lo, hi, size, 0);
+  return vlo;
+}
+
+/** A store to device space: store/AMO access fault (cause 7) as for mmioLoad. */
+function mmioStore(c: Cpu, lo: number, hi: number, vlo: number, vhi: number, size: number): void {
+  const bus = c.mem.mmio;
+  if (bus === null || !bus.write(c.translator.mmioAddr ?? -1, size, vlo, vhi)) { recordFault(c, 7, lo, hi); return; }
+  c.cycles += bus.writeCycles;
+  if (c.watches !== undefined) watchAccess(c, lo, hi, size, 1);
+}
+
 /** Slow-path store. sx=1 on fault (nothing written), sx=2 when it overwrote compiled code. */
 export function st(c: Cpu, lo: number, hi: number, vlo: number, vhi: number, op: number): void {
   const size = op === Op.SB ? 1 : op === Op.SH ? 2 : op === Op.SW ? 4 : 8;
   const off = access(c, lo, hi, size, Access.WRITE);
-  if (off < 0) return;
+  if (off < 0) { if (off === MMIO_ACCESS) mmioStore(c, lo, hi, vlo, vhi, size); return; }
   const po = lo & 4095;
   if (po + size <= 4096) {
     checkCode(c, off, size);
@@ -259,7 +300,7 @@ export function amo(c: Cpu, lo: number, hi: number, vlo: number, vhi: number, op
   if ((lo & (size - 1)) !== 0) { recordFault(c, 6, lo, hi); return 0; }
   c.tlbAcc++; // AMOs always translate (no soft-TLB fast path)
   const r = xlate(c, lo, hi, kind === 0 ? Access.READ : Access.WRITE);
-  if (r < 0) { recordFault(c, -r, lo, hi); return 0; }
+  if (r < 0) { recordFault(c, r === MMIO_ACCESS ? (kind === 0 ? 5 : 7) : -r, lo, hi); return 0; } // no AMOs on device space
   const i32 = c.mem.i32;
   const wi = r >>> 2;
   const olo = i32[wi]!;

@@ -4,6 +4,7 @@
 // stage-1/stage-2 translation through TranslationControl (Cpu.attachMmu).
 
 import type { PhysMemory } from './memory.js';
+import { MMIO_ACCESS } from './mmio.js';
 
 /** Kind of access being translated. */
 export const Access = { READ: 0, WRITE: 1, EXEC: 2 } as const;
@@ -16,10 +17,13 @@ export interface Translator {
    * (cause 1/5/7 access fault, 12/13/15 page fault, 20/21/23 guest-page fault).
    * The mapping must hold for the whole 4 KiB page containing the address (the TLB caches pages).
    * For guest-page faults, set `faultGpaLo/Hi` to the guest-physical address (p1tval2).
+   * A machine address outside RAM that `mem.isMmio` accepts: return MMIO_ACCESS and leave the
+   * machine address in `mmioAddr` (the CPU then goes to the MMIO bus, never to its soft-TLB).
    */
   translate(vaLo: number, vaHi: number, access: Access, level: number): number;
   faultGpaLo?: number;
   faultGpaHi?: number;
+  mmioAddr?: number;
 }
 
 /**
@@ -65,13 +69,17 @@ const FAULT_CAUSE = [5, 7, 1] as const;
 
 /** Identity translation: physical = virtual; anything outside RAM is an access fault. */
 export class BareTranslator implements Translator {
+  mmioAddr = 0;
   constructor(private readonly mem: PhysMemory) {}
 
   translate(vaLo: number, vaHi: number, access: Access, _level: number): number {
     if (vaHi < 0 || vaHi >= 0x200000) return -FAULT_CAUSE[access];
     const pa = vaHi * 4294967296 + (vaLo >>> 0);
     const off = pa - this.mem.base;
-    if (off < 0 || off >= this.mem.size) return -FAULT_CAUSE[access];
+    if (off < 0 || off >= this.mem.size) {
+      if (access !== Access.EXEC && this.mem.isMmio(pa)) { this.mmioAddr = pa; return MMIO_ACCESS; }
+      return -FAULT_CAUSE[access];
+    }
     return off;
   }
 }

@@ -7,10 +7,11 @@ import { DEBUG_OPS } from './debug.js';
 import { DOMAIN_OPS } from './domain.js';
 import { HOST_OPS } from './host.js';
 import { MEMORY_OPS } from './memory.js';
+import { PCI_OPS } from './pci.js';
 import type { OpEntry, OpTable } from './types.js';
 import { VCPU_OPS } from './vcpu.js';
 
-export const OP_TABLE: OpTable<OpName> = Object.freeze({ ...HOST_OPS, ...DOMAIN_OPS, ...CONSOLE_OPS, ...VCPU_OPS, ...MEMORY_OPS, ...CPUPOOL_OPS, ...DEBUG_OPS });
+export const OP_TABLE: OpTable<OpName> = Object.freeze({ ...HOST_OPS, ...DOMAIN_OPS, ...CONSOLE_OPS, ...VCPU_OPS, ...MEMORY_OPS, ...CPUPOOL_OPS, ...DEBUG_OPS, ...PCI_OPS });
 
 /** The entry of op `name`, or undefined (own properties only: `__proto__` is no op). */
 export function opEntry(name: string): OpEntry | undefined {

@@ -1,0 +1,198 @@
+// The guest's view of a passed-through function's config space, filtered with the rules of Linux's
+// xen-pciback (drivers/xen/xen-pciback/conf_space.c, conf_space_header.c,
+// conf_space_capability.c), which serves a PV guest's config access in Xen:
+//   - reads pass through to the device, except the fields pciback emulates: the BARs (the guest
+//     sees the guest-physical address its BAR is mapped at, or the size mask while sizing), the
+//     expansion ROM (none is exposed: 0) and Interrupt Line (a per-guest value);
+//   - writes: Command bits Memory Space, Bus Master and INTx Disable reach the device
+//     (command_write: pci_enable_device / pci_set_master); with `permissive`, also
+//     PCI_COMMAND_GUEST's other bits. A BAR write of all ones (a 32-bit write, flag bits
+//     ignored) switches the BAR to sizing mode, any other value back to the address (bar_write:
+//     nothing reaches the device, so the guest cannot move a BAR onto someone else's memory).
+//     MSI-X Message Control: Enable and Function Mask (Linux pcifront asks pciback's
+//     XEN_PCI_OP_enable_msix for this; the entries themselves are programmed by the hypervisor
+//     in PHYSDEVOP_map_pirq). PM Control: the power state (pm_ctrl_write). Everything else is
+//     read-only: the write is dropped and the call succeeds (xen_pcibk_config_write), unless
+//     `permissive`, which lets writes outside the header and every capability through.
+//   - never, even permissive: BARs, ROM, capability pointers and headers, the MSI-X table
+//     location, and Device Control's Initiate FLR (a reset would undo the BAR assignment behind
+//     the hypervisor's back; the toolstack resets the function itself on attach and detach).
+import {
+  PCI_CACHE_LINE_SIZE, PCI_CAP_ID_MSIX, PCI_CAP_ID_PM, PCI_CAPABILITY_LIST, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE,
+  PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_BCR_FLR, PCI_INTERRUPT_LINE, PCI_MSIX_FLAGS,
+  PCI_MSIX_FLAGS_ENABLE, PCI_MSIX_FLAGS_MASKALL, PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK, PCI_STATUS, PCI_STATUS_CAP_LIST,
+  type Endpoint,
+} from '@tachyxx/pcie';
+
+const PCI_BASE_ADDRESS_0 = 0x10;
+const PCI_ROM_ADDRESS = 0x30;
+/** pciback's PCI_COMMAND_GUEST (conf_space_header.c): bits a guest controls in permissive mode. */
+export const PCI_COMMAND_GUEST = PCI_COMMAND_MASTER | 0x08 /* SPECIAL */ | 0x10 /* INVALIDATE */ | 0x20 /* VGA_PALETTE */ | 0x80 /* WAIT */ | 0x200 /* FAST_BACK */;
+/** Command bits a guest may always change (Memory Space, Bus Master, INTx Disable). */
+export const PCI_COMMAND_ALLOWED = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
+
+/** A BAR as the guest sees it. */
+export interface GuestBar {
+  readonly bar: number;
+  /** Guest-physical address it is mapped at. */
+  readonly gpa: number;
+  readonly size: number;
+  readonly is64: boolean;
+  readonly prefetch: boolean;
+}
+
+/** Counts of what the filter did (per assignment). */
+export interface VconfigStats {
+  reads: number;
+  writes: number;
+  /** Writes that reached the device (all or some of their bits). */
+  passed: number;
+  /** Writes dropped as read-only (or emulated without reaching the device). */
+  dropped: number;
+  barSizings: number;
+}
+
+export class VirtualConfig {
+  private readonly sizing = [false, false, false, false, false, false];
+  /** Per-slot: the BAR starting there, or (upper half of a 64-bit BAR) with `upper`. */
+  private readonly slots: ({ b: GuestBar; upper: boolean } | null)[] = [null, null, null, null, null, null];
+  private intLine = 0;
+  readonly stats: VconfigStats = { reads: 0, writes: 0, passed: 0, dropped: 0, barSizings: 0 };
+  /** [start, end) of every capability structure (standard and extended). */
+  private readonly capRanges: [number, number][] = [];
+  readonly msixCap: number;
+  readonly pmCap: number;
+
+  constructor(readonly fn: Endpoint, bars: readonly GuestBar[], readonly permissive: boolean) {
+    for (const b of bars) {
+      this.slots[b.bar] = { b, upper: false };
+      if (b.is64 && b.bar < 5) this.slots[b.bar + 1] = { b, upper: true };
+    }
+    // Capability structures: each runs to the next one (sorted), the last to the end of its area.
+    let msix = 0, pm = 0;
+    const std: number[] = [];
+    if ((fn.configRead(PCI_STATUS, 2) & PCI_STATUS_CAP_LIST) !== 0) {
+      let p = fn.configRead(PCI_CAPABILITY_LIST, 1) & 0xfc;
+      for (let n = 0; p >= 0x40 && n < 48; n++) {
+        std.push(p);
+        const id = fn.configRead(p, 1);
+        if (id === PCI_CAP_ID_MSIX) msix = p;
+        if (id === PCI_CAP_ID_PM) pm = p;
+        p = fn.configRead(p + 1, 1) & 0xfc;
+      }
+    }
+    std.sort((a, b) => a - b).forEach((p, i) => this.capRanges.push([p, std[i + 1] ?? 0x100]));
+    const ext: number[] = [];
+    for (let p = 0x100, n = 0; p >= 0x100 && n < 960; n++) {
+      const h = fn.configRead(p, 4);
+      if (h === 0 || h === -1 || h === 0xffffffff) break;
+      ext.push(p);
+      p = (h >>> 20) & 0xffc;
+    }
+    ext.sort((a, b) => a - b).forEach((p, i) => this.capRanges.push([p, ext[i + 1] ?? 0x1000]));
+    this.msixCap = msix;
+    this.pmCap = pm;
+    this.intLine = fn.configRead(PCI_INTERRUPT_LINE, 1);
+  }
+
+  /** The guest's read of `len` (1, 2, 4) bytes at `reg` (aligned; checked by the caller). */
+  read(reg: number, len: number): number {
+    this.stats.reads++;
+    const d = this.dword(reg & ~3);
+    const shift = (reg & 3) * 8;
+    return len === 4 ? d >>> 0 : (d >>> shift) & (len === 2 ? 0xffff : 0xff);
+  }
+
+  private dword(off: number): number {
+    if (off >= PCI_BASE_ADDRESS_0 && off < PCI_BASE_ADDRESS_0 + 24) {
+      const i = (off - PCI_BASE_ADDRESS_0) / 4;
+      const s = this.slots[i];
+      if (s === null || s === undefined) return 0;
+      const b = s.b;
+      const flags = (b.is64 ? 0x4 : 0) | (b.prefetch ? 0x8 : 0);
+      if (this.sizing[i]) {
+        // ~(size - 1) (size a power of two), split into its 32-bit halves.
+        if (s.upper) return b.size <= 2 ** 32 ? 0xffffffff : (2 ** 32 - b.size / 2 ** 32) >>> 0;
+        return (((b.size >= 2 ** 32 ? 0 : 2 ** 32 - b.size) | flags) >>> 0);
+      }
+      return s.upper ? Math.floor(b.gpa / 2 ** 32) >>> 0 : (((b.gpa % 2 ** 32) | flags) >>> 0);
+    }
+    if (off === PCI_ROM_ADDRESS) return 0;
+    const hw = this.fn.configRead(off, 4) >>> 0;
+    if (off === PCI_INTERRUPT_LINE) return ((hw & ~0xff) | this.intLine) >>> 0;
+    return hw;
+  }
+
+  /**
+   * The guest's write. Returns 0 always (pciback drops what it does not allow and succeeds); the
+   * caller has checked `reg`/`len`.
+   */
+  write(reg: number, len: number, value: number): number {
+    const st = this.stats;
+    st.writes++;
+    value = len === 4 ? value >>> 0 : value & (len === 2 ? 0xffff : 0xff);
+    const end = reg + len;
+    const fn = this.fn;
+    // Command (bytes 4-5): allowed bits only, merged with the device's current value.
+    if (reg < PCI_COMMAND + 2 && end > PCI_COMMAND) {
+      const v = reg === PCI_COMMAND ? value & 0xffff : reg === PCI_COMMAND + 1 ? (value & 0xff) << 8 : value & 0xffff;
+      const covered = reg === PCI_COMMAND + 1 ? 0xff00 : len === 1 ? 0x00ff : 0xffff;
+      const allowed = (this.permissive ? PCI_COMMAND_ALLOWED | PCI_COMMAND_GUEST : PCI_COMMAND_ALLOWED) & covered;
+      const cur = fn.configRead(PCI_COMMAND, 2);
+      const next = (cur & ~allowed) | (v & allowed);
+      if (next !== cur) fn.configWrite(PCI_COMMAND, 2, next);
+      st.passed++;
+      return 0;
+    }
+    if (reg === PCI_CACHE_LINE_SIZE && len === 1) { fn.configWrite(reg, 1, value); st.passed++; return 0; }
+    if (reg >= PCI_BASE_ADDRESS_0 && reg < PCI_BASE_ADDRESS_0 + 24) {
+      // bar_write: only a 32-bit write of all ones (ignoring the flag bits) means "size it".
+      if (len === 4) {
+        const i = (reg - PCI_BASE_ADDRESS_0) / 4;
+        const s = this.slots[i];
+        if (s) {
+          const mask = s.upper ? 0 : 0xf;
+          const sizing = ((value | mask) >>> 0) === 0xffffffff;
+          if (sizing) st.barSizings++;
+          this.sizing[i] = sizing;
+        }
+      }
+      st.dropped++;
+      return 0;
+    }
+    if (reg === PCI_INTERRUPT_LINE && len === 1) { this.intLine = value; st.dropped++; return 0; }
+    const m = this.msixCap;
+    if (m !== 0 && reg >= m + PCI_MSIX_FLAGS && end <= m + PCI_MSIX_FLAGS + 2 && (reg === m + PCI_MSIX_FLAGS + 1 || len === 2)) {
+      const v = reg === m + PCI_MSIX_FLAGS + 1 ? (value & 0xff) << 8 : value;
+      const allowed = PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL;
+      const cur = fn.configRead(m + PCI_MSIX_FLAGS, 2);
+      fn.configWrite(m + PCI_MSIX_FLAGS, 2, (cur & ~allowed) | (v & allowed));
+      st.passed++;
+      return 0;
+    }
+    const p = this.pmCap;
+    if (p !== 0 && reg === p + PCI_PM_CTRL && (len === 2 || len === 1)) {
+      const cur = fn.configRead(p + PCI_PM_CTRL, 2);
+      fn.configWrite(p + PCI_PM_CTRL, 2, (cur & ~PCI_PM_CTRL_STATE_MASK) | (value & PCI_PM_CTRL_STATE_MASK));
+      st.passed++;
+      return 0;
+    }
+    if (this.permissive && reg >= 0x40 && !this.inCapability(reg, end)) {
+      fn.configWrite(reg, len, value);
+      st.passed++;
+      return 0;
+    }
+    if (this.permissive && fn.pcieCap !== 0 && reg === fn.pcieCap + PCI_EXP_DEVCTL && len === 2) {
+      // Device Control (permissive only): anything but Initiate FLR.
+      fn.configWrite(reg, 2, value & ~PCI_EXP_DEVCTL_BCR_FLR);
+      st.passed++;
+      return 0;
+    }
+    st.dropped++;
+    return 0;
+  }
+
+  private inCapability(reg: number, end: number): boolean {
+    return this.capRanges.some(([a, b]) => reg < b && end > a);
+  }
+}
