@@ -2,6 +2,8 @@
 // Builds every guest program (guests/<name>/) for both targets:
 //   guests/build/<name>.elf        PLATFORM_TACHYXX (boot ABI v1, hypercalls) - committed
 //   guests/build/linux/<name>.elf  PLATFORM_LINUX (Linux-user shim, the qemu-riscv64 oracle)
+// guest.json "sources": [paths from the repository root] adds shared library sources (e.g.
+// guests/xenlib/net/net.c) to a program; they are compiled with the program's flags.
 // Programs whose guest.json sets "small": true are also built with -DSMALL as <name>-small.elf
 // (fast variants for the differential test). A manifest goes to guests/build/manifest.json.
 //
@@ -54,6 +56,8 @@ export function listPrograms() {
         small: meta.small === true,
         bench: meta.bench === true,
         cflags: meta.cflags ?? [],
+        // library sources shared between programs (e.g. guests/xenlib/net/net.c), compiled per program
+        sources: meta.sources ?? [],
       };
     });
 }
@@ -147,7 +151,7 @@ async function main() {
           const variant = small ? `${p.name}-small` : p.name;
           const objDir = join(tmp, t, variant);
           mkdirSync(objDir, { recursive: true });
-          const objs = sources(`guests/${p.name}`).map((src) => {
+          const objs = [...sources(`guests/${p.name}`), ...p.sources].map((src) => {
             const obj = join(objDir, src.split('/').pop() + '.o');
             jobs.push(() => compile(src, obj, [`-D${cfg.define}`, ...(small ? ['-DSMALL'] : []), ...p.cflags]));
             return obj;

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `pnpm demo`: (1) two guests bare on the Tachyxx CPU through the real `tachyxx` CLI, then (2) a
 // Tachyxx host daemon with the real `xl`: create the example domains from examples/*.cfg, list
-// them, their consoles, vcpu-list, the credit scheduler, shut everything down and stop the host.
+// them, their consoles, vcpu-list, two domains pinging each other over xenbr0, the credit
+// scheduler, shut everything down and stop the host.
 // Every command is echoed like a terminal session. The host runs on a temporary socket and is
 // stopped on every way out (errors and Ctrl-C included).
 import { spawn, spawnSync } from 'node:child_process';
@@ -124,6 +125,21 @@ try {
 
   console.log('\n# the minikernel: three PL3 tasks with their own address spaces');
   xl('create', '-c', 'examples/minikernel.cfg');
+
+  console.log('\n# networking: two domains on the bridge xenbr0 (vif = [...]) ping each other and power off');
+  xl('create', 'examples/ping-b.cfg');
+  xl('create', '-c', 'examples/ping-a.cfg');
+  {
+    const f = join(logDir, 'guest-ping-b.log');
+    for (let i = 0; i < 200 && !(existsSync(f) && /answered \d+ echo requests/.test(readFileSync(f, 'utf8'))); i++) await sleep(50);
+    console.log('$ cat $LOG_DIR/guest-ping-b.log');
+    const text = existsSync(f) ? readFileSync(f, 'utf8') : '';
+    process.stdout.write(text);
+    if (!text.includes('4 packets transmitted, 4 received, 0% packet loss')) {
+      failed++;
+      console.log('  !! ping-b did not get its 4 replies');
+    }
+  }
 
   console.log("\n# consoles are logged by the host: the timer guest's and the crashed guest's");
   for (const name of ['timer', 'crash']) {

@@ -453,6 +453,72 @@ function memCmd(op: 'mem-set' | 'mem-max'): HostCommand {
   };
 }
 
+// ---- network (xl_vif.c) ------------------------------------------------------------------------
+
+/** libxl_nicinfo as the host's network-list op returns it. */
+export interface NicRow { devid: number; backendId: number; mac: string; state: number; evtch: number; rrefTx: number; rrefRx: number; backend: string }
+
+/** xl network-list's header: printf("%-3s %-2s %-17s %-6s %-5s %-6s %5s/%-5s %-30s\n", ...). */
+export const NETWORK_LIST_HEADER = `${L('Idx', 3)} ${L('BE', 2)} ${L('Mac Addr.', 17)} ${L('handle', 6)} ${L('state', 5)} ${L('evt-ch', 6)} ${R('tx-', 5)}/${L('rx-ring-ref', 5)} ${L('BE-path', 30)}`;
+
+/** One row: printf("%-3d %-2d ") + LIBXL_MAC_FMT + printf("%6d %5d %6d %5d/%-11d %-30s\n"). */
+export function networkRow(n: NicRow): string {
+  return `${L(n.devid, 3)} ${L(n.backendId, 2)} ${n.mac}${R(n.devid, 6)} ${R(n.state, 5)} ${R(n.evtch, 6)} ${R(n.rrefTx, 5)}/${L(n.rrefRx, 11)} ${L(n.backend, 30)}`;
+}
+
+const networkList: HostCommand = async (host, argv) => {
+  const { positionals } = args('network-list', argv);
+  if (positionals.length < 1) throw new Usage('network-list: missing argument', 'network-list');
+  const h = await host();
+  out(`${NETWORK_LIST_HEADER}\n`);
+  for (const dom of positionals) {
+    const { domid } = await findDomain(h, dom);
+    const r = await h.call<{ domains: { domid: number; nics: NicRow[] }[] }>('network-list', { domain: domid });
+    for (const n of r.domains[0]?.nics ?? []) out(`${networkRow(n)}\n`);
+  }
+  return 0;
+};
+
+const networkAttach: HostCommand = async (host, argv) => {
+  const { positionals } = args('network-attach', argv);
+  if (positionals.length < 1) throw new Usage('network-attach: missing argument', 'network-attach');
+  const { parseVifSpec, VifSpecError } = await import('@tachyxx/xlcfg');
+  let nic: Record<string, unknown>;
+  try {
+    const r = parseVifSpec(positionals.slice(1).join(','), -1);
+    for (const w of r.warnings) err(`${w}\n`);
+    nic = r.nic as unknown as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof VifSpecError) throw new XlFail(`${e.reason}${e.allowed ? ` (allowed: ${e.allowed.join(' ')})` : ''}`);
+    throw e;
+  }
+  const h = await host();
+  const { domid } = await findDomain(h, positionals[0]!);
+  try {
+    await h.call('network-attach', { domain: domid, nic });
+  } catch (e) {
+    libxlError(e, 'libxl_device_nic_add failed.');
+  }
+  return 0;
+};
+
+const networkDetach: HostCommand = async (host, argv) => {
+  const { positionals } = args('network-detach', argv);
+  need('network-detach', positionals, 2);
+  const [dom, which] = positionals as [string, string];
+  const h = await host();
+  const { domid } = await findDomain(h, dom);
+  const byMac = /^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/.test(which);
+  if (!byMac && !/^\d+$/.test(which)) throw new XlFail(`Unknown device ${which}.`);
+  try {
+    await h.call('network-detach', byMac ? { domain: domid, mac: which } : { domain: domid, devid: Number(which) });
+  } catch (e) {
+    if (e instanceof HostOpError && e.code === 'ENOENT') throw new XlFail(`Unknown device ${which}.`);
+    libxlError(e, 'libxl_device_nic_del failed.');
+  }
+  return 0;
+};
+
 /** `key                    : value` (xl_info.c: the key padded to 23 columns). */
 export function infoLine(k: string, v: string): string {
   return `${L(k, 23)}: ${v}`;
@@ -870,6 +936,7 @@ export const HOST_COMMANDS: Record<string, HostCommand> = {
   'cpupool-numa-split': cpupoolNumaSplit, top, debug,
   'pci-assignable-add': pciAssignable('pci-assignable-add'), 'pci-assignable-remove': pciAssignable('pci-assignable-remove'),
   'pci-assignable-list': pciAssignableList, 'pci-attach': pciAttach, 'pci-detach': pciDetach, 'pci-list': pciListCmd,
+  'network-list': networkList, 'network-attach': networkAttach, 'network-detach': networkDetach,
 };
 
 // ---- create ---------------------------------------------------------------------------------

@@ -55,6 +55,9 @@ export const XL_COMMANDS: readonly { name: string; summary: string; usage: strin
   { name: 'pci-assignable-remove', summary: 'Remove a device from being assignable', usage: '[options] <BDF>', modifies: true,
     options: '-r             Attempt to re-assign the device to the original driver' },
   { name: 'pci-assignable-list', summary: 'List all the assignable pci devices', usage: '' },
+  { name: 'network-attach', summary: 'Create a new virtual network device', usage: '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackEnd>] [vifname=<name>] [rate=<rate>] [model=<model>] [accel=<accel>]', modifies: true },
+  { name: 'network-list', summary: 'List virtual network interfaces for a domain', usage: '<Domain(s)>' },
+  { name: 'network-detach', summary: "Destroy a domain's virtual network device", usage: '<Domain> <DevId|mac>', modifies: true },
   { name: 'help', summary: 'Print this help', usage: '[command]' },
 ];
 

@@ -15,6 +15,7 @@ import { PCIE_PLUGINS } from '@tachyxx/pcie';
 import { IOMMU_PLUGINS } from '@tachyxx/iommu';
 import { IRQ_REMAP_PLUGINS } from '@tachyxx/irq-remap';
 import { PASSTHROUGH_PLUGINS } from '@tachyxx/passthrough';
+import { PVNET_PLUGINS } from '@tachyxx/pv-net';
 
 /**
  * A registry of every plugin variant (a new one each call: registries are not shared). `iommu` and
@@ -24,7 +25,7 @@ import { PASSTHROUGH_PLUGINS } from '@tachyxx/passthrough';
 export function registry(): PluginRegistry {
   return new PluginRegistry([
     ...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS,
-    ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...PCIE_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS, ...PASSTHROUGH_PLUGINS,
+    ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...PCIE_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS, ...PASSTHROUGH_PLUGINS, ...PVNET_PLUGINS,
   ]);
 }
 
@@ -41,6 +42,7 @@ export const DEFAULT_COMPONENTS: Readonly<Record<string, string>> = Object.freez
   xenbus: 'linux',
   'pv-blk': 'file',
   pcie: 'ecam',
+  'pv-net': 'bridge',
 });
 
 export interface HostOverrides {

@@ -12,6 +12,7 @@ import { PCIE_PLUGINS } from '@tachyxx/pcie';
 import { IOMMU_PLUGINS } from '@tachyxx/iommu';
 import { IRQ_REMAP_PLUGINS } from '@tachyxx/irq-remap';
 import { PASSTHROUGH_PLUGINS } from '@tachyxx/passthrough';
+import { PVNET_PLUGINS } from '@tachyxx/pv-net';
 
 /** The components the toolstack needs, with the variant it selects when the config has none. */
 export const TOOLSTACK_COMPONENTS: Readonly<Record<string, string>> = Object.freeze({
@@ -21,6 +22,7 @@ export const TOOLSTACK_COMPONENTS: Readonly<Record<string, string>> = Object.fre
   console: 'xenconsoled',
   xenbus: 'linux',
   'pv-blk': 'file',
+  'pv-net': 'bridge',
 });
 
 /** A toolstack domain event (created, shutdown + action, destroyed, restarted, renamed, paused, unpaused). */
@@ -46,7 +48,7 @@ export const HOST_LOG = defineTopic<HostLogEvent>('toolstack.host-log');
  */
 export function assembleToolstackHost(config: HostConfig, registry: PluginRegistry, opts: AssembleOptions): AssembledHost {
   const reg = new PluginRegistry(registry.all());
-  for (const pl of [...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...PCIE_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS, ...PASSTHROUGH_PLUGINS]) if (!reg.has(pl.id, pl.variant)) reg.register(pl);
+  for (const pl of [...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...PCIE_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS, ...PASSTHROUGH_PLUGINS, ...PVNET_PLUGINS]) if (!reg.has(pl.id, pl.variant)) reg.register(pl);
   const components: Record<string, unknown> = { ...config.components };
   for (const [id, variant] of Object.entries(TOOLSTACK_COMPONENTS)) components[id] ??= { variant };
   const cfg = hostConfigFromObject({ ...config, components }, reg);

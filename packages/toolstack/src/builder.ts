@@ -11,6 +11,7 @@ import { createDomainLayout, domainPath, vmPath } from '@tachyxx/xenstore';
 import { destroyDomainDevices } from '@tachyxx/xenbus';
 import { addVbd, diskSpecFromLibxl, type LibxlDiskLike } from '@tachyxx/pv-blk';
 import { attachPci, passthroughOf, type LibxlPciLike } from './pci.js';
+import { addVif, vifSpecFromLibxl, type LibxlNicLike } from '@tachyxx/pv-net';
 import { ToolstackError } from './protocol.js';
 import { MAX_IMAGE_BYTES, checkImageFile, readImageFile } from './image-file.js';
 import { toBuildSpec, type BuildSpec } from './domain-config.js';
@@ -98,6 +99,7 @@ export class DomainBuilder {
       this.writeXenstore(r);
       this.addDisks(r);
       this.addPcis(r);
+      this.addNics(r);
       r.logFd = ts.consoles.openGuestLog(spec.name);
     } catch (e) {
       host.destroyDomain(d);
@@ -167,6 +169,23 @@ export class DomainBuilder {
     if (!Array.isArray(pcis) || pcis.length === 0) return;
     const pt = passthroughOf(this.ts.assembled);
     for (const p of pcis as LibxlPciLike[]) attachPci(pt, r.d.domid, p);
+  }
+
+  /**
+   * The config's `nics` as vif devices served by dom0's netback on their bridges
+   * (libxl__device_nic_add, once the domain exists and before it runs). Refused (EINVAL): what
+   * pv-net cannot serve (driver domains, scripts other than vif-bridge, VLANs), bad MACs, names, MTUs.
+   */
+  private addNics(r: DomRecord): void {
+    const nics = (r.config as { nics?: unknown }).nics;
+    if (!Array.isArray(nics)) return;
+    for (const n of nics as LibxlNicLike[]) {
+      try {
+        addVif(this.ts.xsc, r.d.domid, vifSpecFromLibxl(n));
+      } catch (e) {
+        throw new ToolstackError('EINVAL', (e as Error).message);
+      }
+    }
   }
 
   /** Removes every xenstore entry of a domain, its devices' too (and xenstored's connection). */

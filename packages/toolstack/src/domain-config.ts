@@ -172,8 +172,8 @@ export function toBuildSpec(raw: unknown, topo: CpuTopology): BuildSpec {
   const perVcpuHard = b.vcpu_hard_affinity !== undefined && b.vcpu_hard_affinity.length > 0;
   const pool = typeof c.pool_name === 'string' && c.pool_name ? c.pool_name : null;
 
-  // disks and pcidevs: attached by the builder (pv-blk's blkback, passthrough). The rest have no backend.
-  for (const [key, label] of [['nics', 'vif'], ['vtpms', 'vtpm']] as const) {
+  // disks, nics and pcidevs: attached by the builder (pv-blk's blkback, pv-net's netback, passthrough). The rest have no backend.
+  for (const [key, label] of [['vtpms', 'vtpm']] as const) {
     const list = cfg[key];
     if (Array.isArray(list) && list.length) warnings.push(`${label}: ${list.length} device(s) configured, but Tachyxx has no ${label} backend yet: the domain is built without them`);
   }

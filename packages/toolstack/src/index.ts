@@ -5,7 +5,7 @@ export * from './protocol.js';
 export { parseCpuList, parseCpuRange, formatCpuList, type CpuTopology, type CpuListResult } from './cpulist.js';
 export { toBuildSpec, parseAction, SHUTDOWN_ACTIONS, type BuildSpec, type DomainConfigJson, type ShutdownAction } from './domain-config.js';
 export { Toolstack, XEN_VERSION, DOM0_NAME, CONSOLE_RATE_DEFAULT, LOG_MAX_BYTES_DEFAULT, LOG_KEEP_DEFAULT, type ToolstackOptions, type OpContext, type DomainEvent } from './toolstack.js';
-export { OP_TABLE, op as defineOp, type OpEntry, type OpRun, type OpTable } from './ops/index.js';
+export { OP_TABLE, op as defineOp, listNics, NIC_REMOVE_TIMEOUT_NS, type NicInfo, type OpEntry, type OpRun, type OpTable } from './ops/index.js';
 export { HostRunner, type HostRunnerOptions } from './runner.js';
 export { ControlServer, CONTROL_DEFAULTS, type ControlServerOptions, probeSocket, listenPrivate, ensurePrivateDir } from './server.js';
 export { ControlClient, HostClient, defaultSocketPath, checkSocketPath, connectSocket, type ClientErrors, type StreamListener } from './client.js';

@@ -293,6 +293,9 @@ export const OP_ARGS = {
   'pci-attach': { domain: 'domain', pci: 'config' },
   'pci-detach': { domain: 'domain', bdf: 'name', force: 'bool' },
   'pci-list': { domain: 'domain' },
+  'network-list': { ...DOMAIN_ARGS },
+  'network-attach': { domain: 'domain', nic: 'config' },
+  'network-detach': { domain: 'domain', devid: 'int', mac: 'name' },
 } as const satisfies Readonly<Record<string, Readonly<Record<string, ArgKind>>>>;
 
 /** Every op the host serves, in OP_ARGS order. */

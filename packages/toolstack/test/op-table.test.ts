@@ -27,6 +27,7 @@ describe('op table', () => {
         'cpupool-cpu-remove', 'cpupool-migrate', 'cpupool-numa-split', 'top', 'host-counts', 'stats',
         'debug-attach', 'debug-detach', 'pci-assignable-add', 'pci-assignable-remove', 'pci-assignable-list',
         'pci-attach', 'pci-detach', 'pci-list',
+        'network-list', 'network-attach', 'network-detach',
       ]);
     } finally {
       ts.close();

@@ -88,6 +88,14 @@ export interface XenbusDevice {
   notifyFrontend(): void;
   /** Runs `Backend.notify` again after `ns` (a rate limiter's retry timer). */
   retryIn(ns: number): void;
+  /** Sends an event on one of the ports a `connectRings` backend bound (counted). */
+  notifyPort(port: number): void;
+  /**
+   * A frontend fault the backend found (Linux's xenvif_fatal_tx_err / xenbus_dev_fatal): the device
+   * is disabled right away (backend disconnect, rings unmapped, ports closed, state Closing).
+   * The caller must not touch its rings afterwards.
+   */
+  fatal(why: string): void;
   /** Simulated now (ns). */
   now(): number;
 }
@@ -104,6 +112,22 @@ export interface Backend<Req = unknown, Rsp = unknown> {
   notify(dev: XenbusDevice, ring: GrantBackRing<Req, Rsp>): void;
   /** The ring goes away (it is unmapped right after): drop in-flight work. */
   disconnect(dev: XenbusDevice): void;
+  /**
+   * For a protocol whose frontend keys are not `ring-ref` + `event-channel` (netif: tx-ring-ref,
+   * rx-ring-ref, event-channel or -tx/-rx, queue-N/): reads them itself and maps/binds through
+   * `io` (the device owns what it maps and binds, and releases it on disconnect). Replaces the
+   * default ring mapping and `connect`; `notify` then gets the first ring mapped. 0 or -errno.
+   */
+  connectRings?(dev: XenbusDevice, io: RingConnector): number;
+}
+
+/** What a `connectRings` backend maps and binds with (owned by the device). */
+export interface RingConnector {
+  readonly xs: XsClient;
+  /** Maps the frontend's grant `ref` as a ring of `type`; a GNTST_* status (negative) on failure. */
+  mapRing<Req, Rsp>(ref: number, type: RingType<Req, Rsp>): GrantBackRing<Req, Rsp> | number;
+  /** Binds the frontend's unbound port `remotePort`; `onEvent` runs per event. The local port or -errno. */
+  bindPort(remotePort: number, onEvent: () => void): number;
 }
 
 export interface BackendOptions {
@@ -128,6 +152,9 @@ class Device implements XenbusDevice {
   frontendState: number = XenbusState.Unknown;
   ring: GrantBackRing | null = null;
   port = -1;
+  /** Rings and ports a `connectRings` backend mapped and bound. */
+  rings: GrantBackRing[] = [];
+  ports: number[] = [];
   fault: string | null = null;
   data: unknown = undefined;
   readonly watchToken: string;
@@ -159,6 +186,12 @@ class Device implements XenbusDevice {
     this.owner.host.queue.schedule(this.retry, this.owner.host.clock.now + Math.max(1, Math.ceil(ns)));
   }
   now(): number { return this.owner.host.clock.now; }
+  notifyPort(port: number): void {
+    if (port <= 0 || !this.ports.includes(port)) return;
+    this.stats.eventsOut.value++;
+    this.owner.evtchn.notify(port);
+  }
+  fatal(why: string): void { this.owner.fail(this, why); }
 }
 
 export interface XenbusBackendsOptions {
@@ -232,7 +265,15 @@ export class XenbusBackends {
     const d = dev as Device;
     if (this.devices.get(this.key(d)) !== d || !d.ring || d.state !== XenbusState.Connected) return;
     d.reg.backend.notify(d, d.ring);
-    if (d.ring && d.ring.fault !== null) this.disable(d, d.ring.fault);
+    if (d.ring && d.ring.fault !== null) return this.disable(d, d.ring.fault);
+    for (const r of d.rings) if (r.fault !== null) return this.disable(d, r.fault);
+  }
+
+  /** A fault a backend found on `dev` (XenbusDevice.fatal): the device is disabled. */
+  fail(dev: XenbusDevice, why: string): void {
+    const d = dev as Device;
+    if (this.devices.get(this.key(d)) !== d) return;
+    this.disable(d, why);
   }
 
   private schedule(): void {
@@ -347,6 +388,7 @@ export class XenbusBackends {
 
   private connect(dev: Device): void {
     this.disconnect(dev); // blkback: make sure nothing is left from an earlier connection
+    if (dev.reg.backend.connectRings) return this.connectCustom(dev, dev.reg.backend.connectRings.bind(dev.reg.backend));
     const fe = dev.paths.frontend;
     const ref = decimal(this.xs.tryRead(`${fe}/ring-ref`) ?? '');
     const rport = decimal(this.xs.tryRead(`${fe}/event-channel`) ?? '');
@@ -362,6 +404,33 @@ export class XenbusBackends {
     dev.port = port;
     const rc = dev.reg.backend.connect(dev, ring);
     if (rc < 0) return this.failConnect(dev, rc, 'backend connect');
+    dev.stats.connects.value++;
+    this.switchState(dev, XenbusState.Connected);
+    this.kick(dev); // requests queued before we connected
+  }
+
+  private connectCustom(dev: Device, connectRings: (dev: XenbusDevice, io: RingConnector) => number): void {
+    const io: RingConnector = {
+      xs: this.xs,
+      mapRing: (ref, type) => {
+        const ring = mapBackRing(this.gnt, dev.domid, ref, type, this.backendDomid);
+        if (typeof ring !== 'number') dev.rings.push(ring as GrantBackRing);
+        return ring;
+      },
+      bindPort: (remotePort, onEvent) => {
+        const port = this.evtchn.bindInterdomain(dev.domid, remotePort, () => {
+          dev.stats.eventsIn.value++;
+          if (this.devices.get(this.key(dev)) !== dev || dev.state !== XenbusState.Connected) return;
+          onEvent();
+          for (const r of dev.rings) if (r.fault !== null) return this.disable(dev, r.fault);
+        });
+        if (port > 0) dev.ports.push(port);
+        return port;
+      },
+    };
+    const rc = connectRings(dev, io);
+    dev.ring = dev.rings[0] ?? null;
+    if (rc < 0 || !dev.ring) return this.failConnect(dev, rc < 0 ? rc : -Errno.EINVAL, 'backend connect');
     dev.stats.connects.value++;
     this.switchState(dev, XenbusState.Connected);
     this.kick(dev); // requests queued before we connected
@@ -386,10 +455,18 @@ export class XenbusBackends {
   }
 
   private disconnect(dev: Device): void {
-    if (!dev.ring && dev.port <= 0) return;
-    if (dev.ring) dev.reg.backend.disconnect(dev);
+    if (!dev.ring && dev.port <= 0 && dev.rings.length === 0 && dev.ports.length === 0) return;
+    if (dev.ring || dev.rings.length > 0) dev.reg.backend.disconnect(dev);
     if (dev.port > 0) this.evtchn.unbind(dev.port);
     dev.port = -1;
+    for (const p of dev.ports) this.evtchn.unbind(p);
+    dev.ports = [];
+    for (const r of dev.rings) {
+      if (r === dev.ring) continue;
+      const st = r.unmap();
+      if (st !== Gntst.okay) this.host.log(`(XEN) xenbus: ${dev.nodename}: unmap of a ring failed: ${gntstName(st)}`);
+    }
+    dev.rings = [];
     if (dev.ring) {
       const st = dev.ring.unmap();
       if (st !== Gntst.okay) this.host.log(`(XEN) xenbus: ${dev.nodename}: unmap of the ring failed: ${gntstName(st)}`);

@@ -7,7 +7,7 @@ export {
 } from './toolstack.js';
 export {
   XenbusBackends, XenbusDeviceStats,
-  type Backend, type BackendOptions, type XenbusDevice, type BackendEventChannels, type BackendHost, type XenbusBackendsOptions,
+  type Backend, type BackendOptions, type RingConnector, type XenbusDevice, type BackendEventChannels, type BackendHost, type XenbusBackendsOptions,
 } from './backend.js';
 export {
   EchoBackend, EchoRing, EchoRequest, EchoResponse, EchoRequestCodec, EchoResponseCodec, ECHO_OP_ECHO, serveRequests,

@@ -124,6 +124,20 @@ export class GrantBackRing<Req = unknown, Rsp = unknown> {
     return this.available();
   }
 
+  /**
+   * Writes req_event (Linux netback's xenvif_rx_ring_slots_available: `req_event = prod + 1` so the
+   * frontend notifies when it posts more buffers). False on a fault.
+   */
+  setRequestEvent(idx: RING_IDX): boolean {
+    if (this.fault !== null || !this.mapped) return false;
+    return this.storeU32(REQ_EVENT, idx >>> 0);
+  }
+
+  /** req_prod as the page holds it now (unchecked: for a consumer that checks it, as `available` does). */
+  peekRequestProducer(): RING_IDX {
+    return this.view.getUint32(REQ_PROD, true);
+  }
+
   /** Unmaps the grant (idempotent); the ring is unusable afterwards. Returns the GNTST status of the unmap (0 when already unmapped). */
   unmap(): number {
     if (!this.mapped) return Gntst.okay;

@@ -380,7 +380,12 @@ export function interpretDomainConfig(cfg: XlConfig, opts: InterpretOptions): Do
       throw valueError({ ...vifList.setting, line: vifList.lines[i]! }, 'vif', `${e.reason} in '${spec}'`, e.allowed);
     }
   });
-  if (nics.length) note(unsupported, 'vif', 'Tachyxx has no network backend (netback) yet: virtual NICs cannot be attached');
+  // Served by pv-net's netback and bridges; what it cannot serve is refused with the reason (the
+  // same rules as @tachyxx/pv-net's vifSpecFromLibxl, which the builder applies).
+  nics.forEach((n, i) => {
+    const why = nicUnsupported(n);
+    if (why) note(unsupported, 'vif', `vif ${n.devid}: ${why}`, vifList ? { ...vifList.setting, line: vifList.lines[i]! } : undefined);
+  });
   if (cfg.has('vif2')) {
     r.setting('vif2');
     note(warnings, 'vif2', 'vif2: netchannel2 is deprecated and not supported by xl');
@@ -776,6 +781,14 @@ function hvmPart(r: Reader, cfg: XlConfig, warnings: XlNotice[], unsupported: Xl
     rdm: {},
     pirq: dbool(r.bool('hvm_pirq')),
   });
+}
+
+/** Why pv-net's netback cannot serve vif `n` (undefined when it can). */
+function nicUnsupported(n: DeviceNic): string | undefined {
+  if (n.backend_domname !== undefined && n.backend_domname !== 'Domain-0' && n.backend_domname !== '0') return `backend=${n.backend_domname}: only dom0 serves vifs`;
+  if (n.script !== undefined && !/(^|\/)vif-bridge$/.test(n.script)) return `script=${n.script} is not supported (the in-process bridge is vif-bridge; route, nat and openvswitch scripts are not run)`;
+  if (n.vlan !== undefined) return `vlan=${n.vlan} is not supported (the bridge has no VLAN filtering)`;
+  return undefined;
 }
 
 /** Why pv-blk's blkback cannot serve disk `d` (undefined when it can). */

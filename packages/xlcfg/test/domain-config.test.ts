@@ -109,7 +109,7 @@ describe('domain config (libxl_domain_config as xl builds it)', () => {
   it('builds disks, nics, pcidevs and vtpms in libxl field order', () => {
     const r = build(MIN + [
       'disk = [ "format=qcow2, vdev=xvda, access=w, target=/img/a.qcow2", "file:/iso/x.iso,hdc:cdrom,r" ]',
-      'vif = [ "", "mac=00:16:3e:00:00:01,bridge=xenbr0,rate=10Mb/s", "type=ioemu,model=e1000" ]',
+      'vif = [ "", "mac=00:16:3e:00:00:01,bridge=xenbr0,rate=10Mb/s", "type=ioemu,model=e1000", "script=vif-route" ]',
       'pci = [ "0000:03:00.0@4,permissive=1" ]',
       'pci_msitranslate = 1',
       'vtpm = [ "backend=vtpmmgr,uuid=C7A5FDB2-CDAF-9455-926A-D65C16DB1809" ]',
@@ -122,12 +122,15 @@ describe('domain config (libxl_domain_config as xl builds it)', () => {
       { devid: 0 },
       { devid: 1, mac: '00:16:3e:00:00:01', bridge: 'xenbr0', rate_bytes_per_interval: 62500, rate_interval_usecs: 50000 },
       { devid: 2, model: 'e1000', nictype: 'vif_ioemu' },
+      { devid: 3, script: 'vif-route' },
     ]);
     expect(Object.keys((r.config.nics as any[])[1])).toEqual(['devid', 'mac', 'bridge', 'rate_bytes_per_interval', 'rate_interval_usecs']);
     expect(r.config.pcidevs).toEqual([{ bus: 3, vdevfn: 0x20, vfunc_mask: 1, msitranslate: true, permissive: true }]);
     expect(r.config.vtpms).toEqual([{ backend_domname: 'vtpmmgr', devid: 0, uuid: 'c7a5fdb2-cdaf-9455-926a-d65c16db1809' }]);
     expect(b(r)['type.pv']).toEqual({ e820_host: 'True' });
     expect(r.unsupported.map((u) => u.key).sort()).toEqual(['disk', 'disk', 'vif', 'vtpm']); // pci: the toolstack checks the options (passthrough)
+    // vifs are served by pv-net: only the one it cannot serve is reported, with its reason.
+    expect(r.unsupported.find((u) => u.key === 'vif')!.message).toMatch(/^vif 3: script=vif-route is not supported/);
     expect(r.unsupported.filter((u) => u.key === 'disk').map((u) => u.message)).toEqual([
       expect.stringMatching(/^disk 'xvda': format 'qcow2' is not supported \(only raw images/),
       expect.stringMatching(/^disk 'hdc': devtype=cdrom is not supported/),

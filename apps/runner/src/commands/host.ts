@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigError } from '@tachyxx/core';
+import { ConfigError, hostConfigFromObject } from '@tachyxx/core';
 import { XsSocketServer } from '@tachyxx/xenstore';
 import {
   CONSOLE_RATE_DEFAULT, CONTROL_DEFAULTS, ControlServer, HostRunner, LOG_KEEP_DEFAULT, LOG_MAX_BYTES_DEFAULT, Toolstack, ToolstackError, defaultSocketPath, probeSocket,
@@ -14,7 +14,7 @@ import { intOption, parse, UsageError } from '../usage.js';
 
 export const HOST_HELP = `Usage: tachyxx host [--config host.yaml] [--socket PATH] [--detach] [--unpaced] [--log-dir DIR]
                     [--log-size SIZE] [--log-keep N] [--console-rate BYTES] [--max-connections N]
-                    [--trace-events FILE]
+                    [--trace-events FILE] [--pcap DIR]
 
 Boots a Tachyxx host — dom0 (the TypeScript toolstack), xenstored and the console daemon — and
 serves the control socket that xl talks to (JSON lines; packages/toolstack/README.md).
@@ -35,6 +35,9 @@ Options:
   --max-connections N
                   control-socket clients at once (default 256; xenstored's socket: 512); at the
                   limit a silent or idle client is closed for a new one, else the new one gets EBUSY
+  --pcap DIR      capture every frame crossing the software bridges: DIR/vifD.N.pcap per vif
+                  port and DIR/BRIDGE.pcap per bridge (libpcap, ns timestamps in simulated
+                  time; tshark/tcpdump -r read them); the same as the pv-net pcapDir param
   --detach        run in the background: print "PID SOCKET" and "XENSTORED_PATH=PATH", then exit
   --unpaced       never pace simulated time to the wall clock (batch runs, tests)
   --trace-events FILE
@@ -74,6 +77,7 @@ export async function hostCommand(args: string[]): Promise<number> {
     'log-keep': { type: 'string' },
     'console-rate': { type: 'string' },
     'max-connections': { type: 'string' },
+    pcap: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, HINT);
   if (values.help) {
@@ -103,7 +107,13 @@ export async function hostCommand(args: string[]): Promise<number> {
 
   let ts: Toolstack;
   try {
-    const { config, registry } = hostConfig(values.config, values.config ? {} : { ...DEFAULT_HOST });
+    let { config, registry } = hostConfig(values.config, values.config ? {} : { ...DEFAULT_HOST });
+    if (values.pcap !== undefined) {
+      const pcapDir = resolve(values.pcap);
+      mkdirSync(pcapDir, { recursive: true });
+      const net = config.components['pv-net'] ?? { variant: 'bridge' };
+      config = hostConfigFromObject({ ...config, components: { ...config.components, 'pv-net': { ...net, pcapDir } } }, registry, { file: '--pcap' });
+    }
     ts = new Toolstack({ config, registry, logDir, logMaxBytes, logKeep, consoleRate });
   } catch (e) {
     if (e instanceof ConfigError || e instanceof ToolstackError) {

@@ -7,11 +7,12 @@ import { DEBUG_OPS } from './debug.js';
 import { DOMAIN_OPS } from './domain.js';
 import { HOST_OPS } from './host.js';
 import { MEMORY_OPS } from './memory.js';
+import { NETWORK_OPS } from './network.js';
 import { PCI_OPS } from './pci.js';
 import type { OpEntry, OpTable } from './types.js';
 import { VCPU_OPS } from './vcpu.js';
 
-export const OP_TABLE: OpTable<OpName> = Object.freeze({ ...HOST_OPS, ...DOMAIN_OPS, ...CONSOLE_OPS, ...VCPU_OPS, ...MEMORY_OPS, ...CPUPOOL_OPS, ...DEBUG_OPS, ...PCI_OPS });
+export const OP_TABLE: OpTable<OpName> = Object.freeze({ ...HOST_OPS, ...DOMAIN_OPS, ...CONSOLE_OPS, ...VCPU_OPS, ...MEMORY_OPS, ...CPUPOOL_OPS, ...DEBUG_OPS, ...PCI_OPS, ...NETWORK_OPS });
 
 /** The entry of op `name`, or undefined (own properties only: `__proto__` is no op). */
 export function opEntry(name: string): OpEntry | undefined {
@@ -19,5 +20,6 @@ export function opEntry(name: string): OpEntry | undefined {
 }
 
 export { listDomains, cpuNs } from './domain.js';
+export { listNics, NIC_REMOVE_TIMEOUT_NS, type NicInfo } from './network.js';
 export { hostInfo, hostCounts, xenVersion } from './host.js';
 export { op, type OpEntry, type OpRun, type OpArgs, type OpTable } from './types.js';

@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// PV I/O benchmark (issue 12 §5), section "PV network": domU-to-domU UDP through dom0's netback
+// and a bridge, with the real C guests (guests/udpblast over guests/xenlib/net/netfront.c), in one
+// in-process host as `tachyxx host` assembles it (event channels FIFO, grant tables, xenstored,
+// xenbus backends, pv-net). Two pCPUs: the sender and the receiver each have one.
+// Per payload size: the receiver's packets/s and Gbit/s (UDP payload) between its first and last
+// datagram in simulated time; the same in wall time, from two runs (count N and N0) so start-up,
+// handshakes and the end protocol cancel out: (N - N0) / (wall(N) - wall(N0)), best of `--reps`;
+// simulated cycles, instructions and domain run time per datagram; loss (must be 0).
+// Usage: pnpm bench:io  (= pnpm build && node tools/bench-io.mjs)  [--no-write] [--reps 3]
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { machineLine, writeBenchSection } from './lib/bench-report.mjs';
+
+const root = new URL('..', import.meta.url).pathname;
+const dist = (pkg) => import(pathToFileURL(join(root, 'packages', pkg, 'dist/index.js')).href);
+const [core, isa, mmu, sched, hv, evt, grant, xenstore, xenbus, pvnet] = await Promise.all(
+  ['core', 'isa', 'mmu', 'sched', 'hypervisor', 'evtchn', 'grant', 'xenstore', 'xenbus', 'pv-net'].map(dist),
+);
+const image = (name) => readFileSync(join(root, 'guests/build', `${name}.elf`));
+const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : dflt; };
+const write = !process.argv.includes('--no-write');
+const reps = Number(arg('--reps', '3'));
+
+function netHost(pcpus) {
+  const reg = new core.PluginRegistry([...isa.ISA_PLUGINS, ...mmu.MMU_PLUGINS, ...sched.schedPlugins]);
+  const config = core.hostConfigFromObject({ pcpus, memoryMiB: 256, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
+  const out = new Map();
+  // Wall time of the data phase: the sender prints "...; sending" right before its first datagram
+  // and "sent N datagrams" right after its last (each line is one console_io hypercall).
+  const marks = {};
+  const host = new hv.Host({
+    container: core.buildContainer(config, reg),
+    console: (d, b) => {
+      const t = new TextDecoder().decode(b);
+      if (/; sending \d+ x/.test(t)) marks.start = performance.now();
+      if (/udpblast: sent \d+ datagrams/.test(t)) marks.end = performance.now();
+      out.set(d.domid, (out.get(d.domid) ?? '') + t);
+    },
+  });
+  host.log = () => {};
+  const evtchn = evt.installEventChannels(host, { variant: 'fifo' });
+  const gnt = grant.GrantTables.attach(host);
+  const store = xenstore.attachXenstore(host, evtchn);
+  const dom0xs = xenstore.connectLocal(store.xs, 0);
+  const backends = new xenbus.XenbusBackends({ host, xs: xenstore.connectLocal(store.xs, 0), evtchn, gnt });
+  const bridges = new pvnet.BridgeSet({ host, pcapDir: null });
+  const net = new pvnet.NetBackend({ host, gnt, bridges });
+  backends.register(net);
+  host.addWakeSource(() => bridges.inFlight > 0 || net.pendingCredit > 0);
+  const guest = (name, cmdline) => {
+    const d = host.createDomain({ name, image: image('udpblast'), memoryMiB: 16, paused: true, cmdline });
+    pvnet.addVif(dom0xs, d.domid, { devid: 0 });
+    return d;
+  };
+  return { host, out, guest, marks };
+}
+
+/** One udpblast pair run: wall ms of host.run, the receiver's line, per-domain runtime, cycles. */
+function blast(size, count) {
+  const h = netHost(2);
+  const r = h.guest('recv', 'mode=recv ip=10.0.0.11/24');
+  const s = h.guest('send', `mode=send ip=10.0.0.12/24 peer=10.0.0.11 size=${size} count=${count}`);
+  h.host.unpauseDomain(r);
+  h.host.unpauseDomain(s);
+  const t0 = performance.now();
+  const why = h.host.run({ maxInsns: 40_000_000_000 });
+  const wall = performance.now() - t0;
+  const tr = h.out.get(r.domid) ?? '', ts = h.out.get(s.domid) ?? '';
+  if (why !== 'all-shutdown') throw new Error(`udpblast ${size} x ${count}: ${why}\n${tr}\n${ts}`);
+  const m = /received (\d+) of (\d+), lost (\d+).* in (\d+)\.(\d{3}) ms simulated/.exec(tr);
+  if (!m) throw new Error(`udpblast ${size} x ${count}: no receiver summary\n${tr}`);
+  const st = h.host.stats.dump();
+  const cpus = Object.keys(st.host).filter((k) => /^cpu\d+$/.test(k));
+  const sum = (f) => cpus.reduce((a, c) => a + Number(st.host[c][f]), 0);
+  const runtime = (d) => Number(st.host.sched.domains[`d${d.domid}`].runtime);
+  const vif = (d) => st.host['pv-net'][`vif${d.domid}-0`];
+  return {
+    wall, dataWall: h.marks.end - h.marks.start, received: Number(m[1]), lost: Number(m[3]), simNs: Number(m[4]) * 1e6 + Number(m[5]) * 1e3,
+    cycles: sum('cycles'), instructions: sum('instructions'), sendNs: runtime(s), recvNs: runtime(r),
+    copies: vif(s).copies + vif(r).copies, notify: vif(s).notifyTx + vif(r).notifyRx, events: vif(s).eventsTx + vif(r).eventsRx,
+  };
+}
+
+const cases = [
+  { size: 64, n: 40000, n0: 4000 },
+  { size: 1472, n: 20000, n0: 2000 },
+];
+const rows = [];
+for (const c of cases) {
+  let best = null;
+  const a = blast(c.size, c.n0);
+  for (let k = 0; k < reps; k++) {
+    const b = blast(c.size, c.n);
+    if (a.lost || b.lost) console.warn(`  warning: ${c.size} B lost ${a.lost} / ${b.lost}`);
+    const r = { ...c, a, b, wallPps: c.n / (b.dataWall / 1000) };
+    process.stderr.write(`  ${c.size} B: ${c.n} datagrams, data phase ${b.dataWall.toFixed(0)} ms wall (run ${b.wall.toFixed(0)} ms) -> ${(r.wallPps / 1e3).toFixed(1)} kpps wall\n`);
+    if (!best || r.wallPps > best.wallPps) best = r;
+  }
+  rows.push(best);
+}
+
+const f = (x, d = 2) => x.toFixed(d);
+const lines = rows.map((r) => {
+  const b = r.b, a = r.a, dN = r.n - r.n0;
+  const simPps = (b.received - 1) / (b.simNs / 1e9);
+  const bits = r.size * 8;
+  const per = (x, y) => (x - y) / dN;
+  return `| ${r.size} | ${r.n} | ${b.lost} | ${f(r.wallPps / 1e6, 3)} | ${f(r.wallPps * bits / 1e9, 3)} | ${f(simPps / 1e6, 3)} | ${f(simPps * bits / 1e9, 3)} | ${f(per(b.cycles, a.cycles), 0)} | ${f(per(b.instructions, a.instructions), 0)} | ${f(per(b.sendNs, a.sendNs), 0)} | ${f(per(b.recvNs, a.recvNs), 0)} | ${f(per(b.copies, a.copies), 2)} | ${f(per(b.events + b.notify, a.events + a.notify), 3)} |`;
+});
+const body = [
+  'Reproduce: `pnpm bench:io` (`tools/bench-io.mjs`). ' + machineLine() + '.',
+  '',
+  'domU to domU UDP, one queue each, through dom0\'s netback (grant copy both ways) and the bridge xenbr0: `guests/udpblast` mode=send -> mode=recv',
+  '(the C netfront and IPv4 stack of `guests/xenlib/net`), as fast as the rings allow, two pCPUs (one per domain). Sizes are UDP payload bytes (1472 = a',
+  '1500-byte IP packet). Rates count UDP payload. Wall: N over the sender\'s data phase in wall time (console line before the first datagram to the one',
+  'after the last; everything runs in one thread), best of ' + reps + ' runs. Simulated: the receiver\'s first to last datagram. Per datagram (difference between runs of N and N0 datagrams): simulated cycles of both',
+  'pCPUs (guests and hypervisor), instructions, each domain\'s run time (ns, simulated), grant copies, and event-channel notifications plus frontend kicks.',
+  '',
+  '| payload B | datagrams N | lost | Mpps wall | Gbit/s wall | Mpps sim | Gbit/s sim | cycles/pkt | insns/pkt | sender ns/pkt | receiver ns/pkt | copies/pkt | events/pkt |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...lines,
+  '',
+  'Targets (issue 12): >= 0.25 Mpps wall with 64-byte payloads on one queue, >= 2 Gbit/s wall with 1500-byte packets. Reference (Xen',
+  'docs/misc/netif-staging-grants, Linux netback, 100 GbE, E5-2630v4): 64 B UDP on one queue 0.684 Mpps TX / 0.439 Mpps RX.',
+  '',
+  'Where the wall time goes (64 B, 40000 datagrams, `node --cpu-prof`, by self time; measured once by hand on the machine above, loaded by other',
+  'jobs): guest code in JIT blocks 37.5 %, the ISA run loop 23.3 %, grant copy 6.3 %, hypervisor (hypercalls, traps, events) 6.1 %, pv-net',
+  '(netback, bridge) 5.4 %, JIT compilation 4.6 %, GC 4.5 %, event channels 2.2 %, xenbus 1.9 %. The guests retire ~1720 instructions per',
+  '64-byte datagram (sender and receiver together: stack, checksums, netfront, ring bookkeeping) at ~20 M instructions per wall second in this',
+  'I/O-heavy mix (the CPU benchmarks reach 127-655 MIPS): the simulated CPU, not netback, bounds the wall rate. The wall targets are not met;',
+  'the simulated rates are 0.8 Mpps (64 B) and 2.9 Gbit/s (1472 B).',
+];
+console.log(body.join('\n'));
+if (write) {
+  writeBenchSection(join(root, 'docs/benchmarks.md'), 'PV network (domU to domU UDP)', body.join('\n'));
+  console.log('written to docs/benchmarks.md');
+}

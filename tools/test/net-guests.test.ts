@@ -1,0 +1,132 @@
+// pv-net guests (issue 12 §3): the C netfront, the guests' IPv4 stack and the example guests
+// (ping, udpecho, udpblast) over dom0's netback and bridges, in one in-process host as
+// `tachyxx host` assembles it: two domains on xenbr0 ping each other, a third on another bridge
+// cannot reach them, udpblast counts every datagram at a rate the rings allow.
+import { describe, it, expect } from 'vitest';
+import { netGuestHost } from './net-helpers.js';
+
+describe('pv-net guests: ping', () => {
+  it('two domains on xenbr0 ping each other and power off; a third on xenbr1 gets no answer', () => {
+    const h = netGuestHost();
+    const a = h.guest('ping-a', 'ping', 'ip=10.0.0.1/24 peer=10.0.0.2 count=4');
+    const b = h.guest('ping-b', 'ping', 'peer=10.0.0.1 count=4', { ip: '10.0.0.2' }); // its address from the vif's ip= key
+    const c = h.guest('ping-c', 'ping', 'ip=10.0.0.3/24 peer=10.0.0.1 count=1 quiet=0', { bridge: 'xenbr1' });
+    for (const d of [a, b, c]) h.host.unpauseDomain(d);
+    const why = h.host.run({ maxInsns: 2_000_000_000 });
+    const ta = h.text(a), tb = h.text(b), tc = h.text(c);
+    expect(why, ta + tb + tc).toBe('all-shutdown');
+    for (const [t, peer] of [[ta, '10.0.0.2'], [tb, '10.0.0.1']] as const) {
+      expect(t).toMatch(/event channels (split|shared)/);
+      expect(t).toContain(`PING ${peer}: 56 data bytes`);
+      for (let i = 1; i <= 4; i++) expect(t).toMatch(new RegExp(`64 bytes from ${peer.replace(/\./g, '\\.')}: icmp_seq=${i} time=\\d+\\.\\d{3} ms\\n`));
+      expect(t).toContain('4 packets transmitted, 4 received, 0% packet loss');
+      expect(t).toMatch(/rtt min\/avg\/max = [\d.]+ ms \/ [\d.]+ ms \/ [\d.]+ ms \(simulated time\)/);
+    }
+    expect(ta).toContain('10.0.0.1/24 (cmdline)');
+    expect(tb).toContain('10.0.0.2/24 (vif ip)');
+    expect(a.shutdownReason).toBe('poweroff');
+    expect(b.shutdownReason).toBe('poweroff');
+    expect(tc).toContain('10.0.0.1 does not answer (10 s)');
+    expect(c.shutdownReason).toBe('crash');
+  });
+});
+
+describe('pv-net guests: one shared event channel', () => {
+  it('without feature-split-event-channels the frontend writes event-channel and pings work', () => {
+    const h = netGuestHost();
+    const a = h.guest('ping-a', 'ping', 'ip=10.0.0.1/24 peer=10.0.0.2 count=2');
+    const b = h.guest('ping-b', 'ping', 'ip=10.0.0.2/24 peer=10.0.0.1 count=2');
+    h.host.queue.runUntil(h.host.clock.now + 1_000_000); // xenwatch: netback probes both vifs
+    for (const d of [a, b]) {
+      const be = `/local/domain/0/backend/vif/${d.domid}/0`;
+      expect(h.dom0xs.read(`${be}/feature-split-event-channels`)).toBe('1'); // netback probed: InitWait
+      h.dom0xs.rm(`${be}/feature-split-event-channels`); // a backend without the feature
+    }
+    for (const d of [a, b]) h.host.unpauseDomain(d);
+    const why = h.host.run({ maxInsns: 2_000_000_000 });
+    const ta = h.text(a), tb = h.text(b);
+    expect(why, ta + tb).toBe('all-shutdown');
+    for (const t of [ta, tb]) {
+      expect(t).toContain('event channels shared');
+      expect(t).toContain('2 packets transmitted, 2 received, 0% packet loss');
+    }
+  });
+});
+
+describe('pv-net guests: multi-slot frames', () => {
+  it('pings with 8972-byte payloads over mtu 9000 vifs: every frame takes 3 slots each way', () => {
+    const h = netGuestHost();
+    const a = h.guest('big-a', 'ping', 'ip=10.0.0.1/24 peer=10.0.0.2 count=3 size=8972', { mtu: 9000 });
+    const b = h.guest('big-b', 'ping', 'ip=10.0.0.2/24 peer=10.0.0.1 count=3 size=8972', { mtu: 9000 });
+    for (const d of [a, b]) h.host.unpauseDomain(d);
+    const why = h.host.run({ maxInsns: 2_000_000_000 });
+    const ta = h.text(a), tb = h.text(b);
+    expect(why, ta + tb).toBe('all-shutdown');
+    for (const t of [ta, tb]) {
+      expect(t).toContain('mtu 9000');
+      expect(t).toMatch(/8980 bytes from 10\.0\.0\.\d: icmp_seq=3 time=/);
+      expect(t).toContain('3 packets transmitted, 3 received, 0% packet loss');
+      // 3 counted requests + 3 replies to the peer's + at least one warm-up reply go out multi-slot
+      const m = /netfront rx (\d+) pkts \((\d+) multi-slot, 0 bad\) tx (\d+) pkts \((\d+) multi-slot, 0 errors/.exec(t);
+      expect(m, t).not.toBeNull();
+      expect(Number(m![2])).toBeGreaterThanOrEqual(6);
+      expect(Number(m![4])).toBeGreaterThanOrEqual(6);
+    }
+  });
+});
+
+describe('pv-net guests: udpblast and udpecho', () => {
+  it('udpblast on two pCPUs: 5000 x 64 bytes and 2000 x 1472 bytes arrive complete, in order, unduplicated', () => {
+    for (const [size, count] of [[64, 5000], [1472, 2000]] as const) {
+      const h = netGuestHost({ pcpus: 2 });
+      const r = h.guest('recv', 'udpblast', 'mode=recv ip=10.0.0.11/24');
+      const s = h.guest('send', 'udpblast', `mode=send ip=10.0.0.12/24 peer=10.0.0.11 size=${size} count=${count}`);
+      for (const d of [r, s]) h.host.unpauseDomain(d);
+      const why = h.host.run({ maxInsns: 4_000_000_000 });
+      const tr = h.text(r), ts = h.text(s);
+      if (why !== 'all-shutdown') {
+        console.log(JSON.stringify((h.host.stats.lookup('host.pv-net') as { dump(): unknown }).dump()));
+        console.log(h.log.join('\n'));
+      }
+      expect(why, tr + ts).toBe('all-shutdown');
+      expect(tr).toContain(`udpblast: received ${count} of ${count}, lost 0, duplicates 0, out of order 0, bad 0`);
+      expect(ts).toContain(`udpblast: receiver reports ${count} of ${count} received, 0 lost, 0 bad`);
+      expect(r.shutdownReason).toBe('poweroff');
+      expect(s.shutdownReason).toBe('poweroff');
+    }
+  });
+});
+
+describe('pv-net guests: paced udpblast on one pCPU, udpecho', () => {
+  it('udpblast at rate=20000/s on one pCPU: 1000 x 1472 bytes, none lost', () => {
+    const h = netGuestHost();
+    const r = h.guest('recv', 'udpblast', 'mode=recv ip=10.0.0.11/24');
+    const s = h.guest('send', 'udpblast', 'mode=send ip=10.0.0.12/24 peer=10.0.0.11 size=1472 count=1000 rate=20000');
+    for (const d of [r, s]) h.host.unpauseDomain(d);
+    const why = h.host.run({ maxInsns: 4_000_000_000 });
+    const tr = h.text(r), ts = h.text(s);
+    expect(why, tr + ts).toBe('all-shutdown');
+    expect(tr).toContain('udpblast: received 1000 of 1000, lost 0, duplicates 0, out of order 0, bad 0');
+    // paced: 999 intervals of 50 us between the first and the last datagram
+    const m = /in (\d+)\.(\d{3}) ms simulated: (\d+)\.\d{3} kpps/.exec(tr);
+    expect(m, tr).not.toBeNull();
+    expect(Number(m![3])).toBeGreaterThanOrEqual(19);
+    expect(Number(m![3])).toBeLessThanOrEqual(20);
+  });
+
+  it('udpecho sends back every datagram udpblast (echo=1) sends it, csum_blank included', () => {
+    const h = netGuestHost();
+    const e = h.guest('echo', 'udpecho', 'ip=10.0.0.7/24 port=7 count=501');
+    const s = h.guest('send', 'udpblast', 'mode=send echo=1 csum=blank ip=10.0.0.12/24 peer=10.0.0.7 port=7 size=200 count=500 rate=10000');
+    for (const d of [e, s]) h.host.unpauseDomain(d);
+    const why = h.host.run({ maxInsns: 4_000_000_000 });
+    const te = h.text(e), ts = h.text(s);
+    expect(why, te + ts).toBe('all-shutdown');
+    expect(ts).toContain('(csum_blank)');
+    expect(ts).toContain('udpblast: 500 of 500 echoed back, 0 bad');
+    expect(te).toContain('udpecho: 200 bytes from 10.0.0.12:9001 echoed');
+    expect(te).toContain('udpecho: 501 datagrams echoed, 0 failed');
+    expect(e.shutdownReason).toBe('poweroff');
+    expect(s.shutdownReason).toBe('poweroff');
+  });
+});
