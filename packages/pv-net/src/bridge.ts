@@ -23,6 +23,18 @@ export const DEFAULT_NET_COSTS: NetCosts = Object.freeze({ frameNs: 1000, perKiB
 
 /** Linux's BR_DEFAULT_AGEING_TIME: 300 s. */
 export const BRIDGE_AGEING_NS = 300e9;
+/**
+ * Frames waiting to cross one bridge: Linux's netdev_max_backlog (1000), the per-CPU input queue a
+ * bridge's frames wait in; beyond it frames are dropped (counted).
+ */
+export const BRIDGE_BACKLOG = 1000;
+/**
+ * Forwarding-table entries per bridge. Linux has no limit by default (fdb_max_learned = 0); a
+ * guest inventing source MACs would grow dom0's memory without bound, so learning stops here
+ * (stale entries are swept first) and unknown destinations are flooded, counted.
+ */
+export const BRIDGE_FDB_MAX = 8192;
+
 /** 802.1Q tag length (a tagged frame may be this much longer than MTU + ETH_HLEN). */
 const VLAN_HLEN = 4;
 
@@ -45,6 +57,8 @@ export class BridgeStats extends StatGroup {
   readonly dropLocal = this.counter('dropLocal', 'count', 'frames whose destination was learned on the ingress port');
   readonly dropNoPort = this.counter('dropNoPort', 'count', 'frames whose ingress port left before delivery');
   readonly learned = this.counter('learned', 'count', 'forwarding-table entries learned or moved');
+  readonly dropBacklog = this.counter('dropBacklog', 'count', 'frames dropped: more than BRIDGE_BACKLOG waiting');
+  readonly fdbFull = this.counter('fdbFull', 'count', 'source MACs not learned: BRIDGE_FDB_MAX entries, none stale');
   readonly maxInFlight = this.counter('maxInFlight', 'count', 'most frames in flight at once');
 }
 
@@ -142,11 +156,15 @@ export class Bridge {
     this.stats.frames.value++;
     this.stats.bytes.value += d.length;
     if (d.length < ETH_HLEN) return;
+    if (this.inFlight >= BRIDGE_BACKLOG) { this.stats.dropBacklog.value++; return; }
     if (!isGroupMac(d, 6)) {
       const src = macAt(d, 6);
       const e = this.fdb.get(src);
-      if (!e) { this.fdb.set(src, { port: from, seen: now }); this.stats.learned.value++; }
-      else { if (e.port !== from) { e.port = from; this.stats.learned.value++; } e.seen = now; }
+      if (!e) {
+        if (this.fdb.size >= BRIDGE_FDB_MAX) this.sweep(now);
+        if (this.fdb.size < BRIDGE_FDB_MAX) { this.fdb.set(src, { port: from, seen: now }); this.stats.learned.value++; }
+        else this.stats.fdbFull.value++;
+      } else { if (e.port !== from) { e.port = from; this.stats.learned.value++; } e.seen = now; }
     }
     const c = this.costs;
     const due = Math.ceil(Math.max(now, this.busyUntil) + c.frameNs + (d.length / 1024) * c.perKiBNs);
@@ -154,6 +172,13 @@ export class Bridge {
     this.fifo.push({ frame, from, due });
     if (this.inFlight > this.stats.maxInFlight.value) this.stats.maxInFlight.value = this.inFlight;
     if (this.event.heapIndex < 0) this.host.queue.schedule(this.event, due);
+  }
+
+  /** Forwarding-table entries (learned, not yet aged out or removed). */
+  get fdbSize(): number { return this.fdb.size; }
+
+  private sweep(now: number): void {
+    for (const [mac, e] of this.fdb) if (now - e.seen > BRIDGE_AGEING_NS) this.fdb.delete(mac);
   }
 
   private deliverDue(): void {
@@ -211,6 +236,8 @@ export interface BridgeSetOptions {
   costs?: Partial<NetCosts>;
   /** Capture directory: `<port>.pcap` per port and `<bridge>.pcap` per bridge (`tachyxx host --pcap DIR`). */
   pcapDir?: string | null;
+  /** Only these ports and bridges are captured (`--pcap-only vif1.0,xenbr0`); absent or empty = all. */
+  pcapOnly?: readonly string[];
 }
 
 /**
@@ -270,6 +297,8 @@ export class BridgeSet {
 
   private capture(name: string): PcapWriter | null {
     if (!this.pcapDir) return null;
+    const only = this.o.pcapOnly;
+    if (only && only.length && !only.includes(name)) return null;
     let w = this.pcaps.get(name);
     if (!w) {
       w = new PcapWriter(join(this.pcapDir, `${name}.pcap`));

@@ -6,10 +6,11 @@ export {
   type VifEvent, type VifConfig, type NetBackendOptions,
 } from './netback.js';
 export {
-  Bridge, BridgePort, BridgeSet, BridgeStats, BridgePortStats, DEFAULT_NET_COSTS, BRIDGE_AGEING_NS,
+  Bridge, BridgePort, BridgeSet, BridgeStats, BridgePortStats, DEFAULT_NET_COSTS, BRIDGE_AGEING_NS, BRIDGE_BACKLOG, BRIDGE_FDB_MAX,
   type NetCosts, type PortSink, type BridgeHost, type BridgeSetOptions,
 } from './bridge.js';
 export { ETH_HLEN, ETH_DATA_LEN, fillL4Checksum, parseMac, formatMac, macAt, isGroupMac, type NetFrame } from './frame.js';
 export { PcapWriter, PCAP_MAGIC_NS, PCAP_MAGIC_US, LINKTYPE_ETHERNET, PCAP_SNAPLEN } from './pcap.js';
 export { addVif, defaultMac, vifSpecFromLibxl, VIF_SCRIPT, DEFAULT_BRIDGE, type VifSpec, type LibxlNicLike } from './toolstack.js';
 export { PvNetComponent, PVNET_COMPONENT, PVNET_PLUGINS, pvNetBridge, type PvNetSettings } from './component.js';
+export { UdpUplink, parseUplinks, type UplinkConfig } from './uplink.js';

@@ -100,7 +100,7 @@ export class VifStats extends StatGroup {
   readonly eventsRx = this.counter('eventsRx', 'count', 'RX events from the frontend (buffers posted)');
   readonly dropTxTooManySlots = this.counter('dropTxTooManySlots', 'count', 'TX packets of more than XEN_NETBK_LEGACY_SLOTS_MAX fragments');
   readonly dropTxBadSize = this.counter('dropTxBadSize', 'count', 'TX packets whose fragments exceed the packet size (>= 64 KiB)');
-  readonly dropTxRunt = this.counter('dropTxRunt', 'count', 'TX packets shorter than ETH_HLEN (zero-length included)');
+  readonly dropTxRunt = this.counter('dropTxRunt', 'count', 'TX packets whose first slot is shorter than ETH_HLEN (zero-length included)');
   readonly dropTxGso = this.counter('dropTxGso', 'count', 'TX GSO packets (feature-gso-* not offered)');
   readonly dropTxMcast = this.counter('dropTxMcast', 'count', 'TX multicast-control requests (not offered)');
   readonly dropTxGrant = this.counter('dropTxGrant', 'count', 'TX packets with a grant copy that failed');
@@ -146,8 +146,11 @@ class NetQueue {
   /** When the ring last had buffers (stall detection). */
   lastRxBuffers = 0;
   stalled = false;
-  constructor(readonly vif: Vif, readonly index: number, onCredit: (q: NetQueue) => void) {
+  /** The RX kick (xenvif_kick_thread): frames the bridge delivered at one time go out in one batch. */
+  readonly rxEvent: SimEvent;
+  constructor(readonly vif: Vif, readonly index: number, onCredit: (q: NetQueue) => void, onRx: (q: NetQueue) => void) {
     this.creditTimer = new SimEvent(`pv-net.${vif.cfg.name}.q${index}.credit`, () => onCredit(this));
+    this.rxEvent = new SimEvent(`pv-net.${vif.cfg.name}.q${index}.rx`, () => onRx(this));
   }
   get rxqLength(): number { return this.rxq.length - this.rxqHead; }
 }
@@ -178,8 +181,18 @@ export interface NetBackendOptions {
   backendDomid?: number;
 }
 
-/** A mutable grant-copy op (CopyOp's shape), reused. */
-interface MutCopy { source: { ref: number; domid: number; offset: number } | { buffer: Uint8Array; offset: number }; dest: { ref: number; domid: number; offset: number } | { buffer: Uint8Array; offset: number }; len: number }
+/** Mutable grant-copy ops (CopyOp's shapes), reused: TX copies from a grant into a buffer, RX the other way. */
+interface TxCopy { source: { ref: number; domid: number; offset: number }; dest: { buffer: Uint8Array; offset: number }; len: number }
+interface RxCopy { source: { buffer: Uint8Array; offset: number }; dest: { ref: number; domid: number; offset: number }; len: number }
+const EMPTY = new Uint8Array(0);
+/** Most RX slots one frame takes: 64 KiB in pages. */
+const RX_MAX_SLOTS = 17;
+
+/** `n` reusable ops and their prefixes (prefix[k] = the first k), so a batch never allocates an array. */
+function opPool<T>(n: number, make: () => T): T[][] {
+  const all = Array.from({ length: n }, make);
+  return Array.from({ length: n + 1 }, (_, k) => all.slice(0, k));
+}
 
 /** The vif backend. Register it with `XenbusBackends.register`. */
 export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response_t> {
@@ -200,9 +213,9 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
   private readonly txrsp = NetifTxResponseCodec.create();
   private readonly rxreq = NetifRxRequestCodec.create();
   private readonly rxrsp = NetifRxResponseCodec.create();
-  private readonly ops: MutCopy[] = Array.from({ length: FATAL_SKB_SLOTS + 1 }, () => ({
-    source: { ref: 0, domid: 0, offset: 0 }, dest: { buffer: new Uint8Array(0), offset: 0 }, len: 0,
-  }));
+  private readonly txOps = opPool<TxCopy>(FATAL_SKB_SLOTS + 1, () => ({ source: { ref: 0, domid: 0, offset: 0 }, dest: { buffer: EMPTY, offset: 0 }, len: 0 }));
+  private readonly rxOps = opPool<RxCopy>(RX_MAX_SLOTS, () => ({ source: { buffer: EMPTY, offset: 0 }, dest: { ref: 0, domid: 0, offset: 0 }, len: 0 }));
+  private readonly rxReqIds = new Uint16Array(RX_MAX_SLOTS);
   private creditWaiting = 0;
 
   constructor(o: NetBackendOptions) {
@@ -288,7 +301,7 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
         rxRemote = decimal(xs.tryRead(`${dir}/${NetfrontKeys.eventChannelRx}`) ?? '');
       }
       if (txRemote <= 0 || rxRemote <= 0) { log(`reading ${dir}/event-channel(-tx/rx)`); return -Errno.EINVAL; }
-      const q = new NetQueue(v, i, (x) => this.creditExpired(x));
+      const q = new NetQueue(v, i, (x) => this.creditExpired(x), (x) => this.rxAction(x));
       const tx = io.mapRing(txRef, NetifTxRing);
       if (typeof tx === 'number') { log(`mapping ${dir}/tx-ring-ref ${txRef}: GNTST ${tx}`); return -Errno.EINVAL; }
       const rx = io.mapRing(rxRef, NetifRxRing);
@@ -327,6 +340,7 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
     v.port = null;
     for (const q of v.queues) {
       if (q.creditTimer.heapIndex >= 0) { this.host.queue.cancel(q.creditTimer); this.creditWaiting--; }
+      if (q.rxEvent.heapIndex >= 0) this.host.queue.cancel(q.rxEvent);
       q.rxq.length = 0;
       q.rxqTime.length = 0;
       q.rxqHead = 0;
@@ -366,12 +380,14 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
     let responded = false;
     for (;;) {
       let work = ring.available();
-      if (work < 0) return; // a wild req_prod: the xenbus core disables the device
+      // A wild req_prod ("Impossible number of requests"): fatal.
+      if (work < 0) return this.fatal(v, `TX ring: ${ring.fault ?? 'fault'}`);
       v.stats.txOccupancy.sample(work);
       if (work === 0) {
         if (responded) { this.pushTx(q); responded = false; }
         work = ring.finalCheckForRequests();
-        if (work <= 0) return;
+        if (work < 0) return this.fatal(v, `TX ring: ${ring.fault ?? 'fault'}`);
+        if (work === 0) return;
       }
       const txreq = ring.takeRequest(this.txreq);
       // Credit-based scheduling (tx_credit_exceeded): the request stays on the ring.
@@ -431,26 +447,33 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
         continue;
       }
       const total = txreq.size;
-      const firstLen = firstSize; // what remains for the first slot
-      if (total < ETH_HLEN) { v.stats.dropTxRunt.value++; this.txErr(q, txreq.id, extraCount, slots); continue; }
+      // What remains for the first slot: Linux checks *it* against ETH_HLEN (count_requests has
+      // taken the fragments off first->size): the Ethernet header must be in the first slot.
+      const firstLen = firstSize;
+      if (firstLen < ETH_HLEN) { v.stats.dropTxRunt.value++; this.txErr(q, txreq.id, extraCount, slots); continue; }
       if (txreq.offset + firstLen > PAGE) return this.fatal(v, `Cross page boundary, txreq.offset: ${txreq.offset}, size: ${firstLen}`);
       if (gso) { v.stats.dropTxGso.value++; this.txErr(q, txreq.id, extraCount, slots); continue; }
       if (q.remainingCredit !== Infinity) q.remainingCredit -= total;
       // Grant copy of every slot into the frame (never a page that was not granted to us).
       const data = new Uint8Array(total);
-      const ops = this.ops;
+      const ops = this.txOps[this.txOps.length - 1]!;
       let n = 0;
       let pos = 0;
-      const setOp = (gref: number, off: number, len: number) => {
+      for (let i = 0; i <= slots; i++) {
+        const s = i === 0 ? txreq : this.frags[i]!;
+        const len = i === 0 ? firstLen : s.size;
+        if (len === 0) continue;
         const op = ops[n++]!;
-        op.source = { ref: gref, domid: v.dev.domid, offset: off };
-        op.dest = { buffer: data, offset: pos };
+        op.source.ref = s.gref;
+        op.source.domid = v.dev.domid;
+        op.source.offset = s.offset;
+        op.dest.buffer = data;
+        op.dest.offset = pos;
         op.len = len;
         pos += len;
-      };
-      if (firstLen > 0) setOp(txreq.gref, txreq.offset, firstLen);
-      for (let i = 1; i <= slots; i++) { const f = this.frags[i]!; if (f.size > 0) setOp(f.gref, f.offset, f.size); }
-      const st = n > 0 ? this.gnt.copy(n === ops.length ? (ops as CopyOp[]) : (ops.slice(0, n) as CopyOp[]), this.as) : [];
+      }
+      const st = n > 0 ? this.gnt.copy(this.txOps[n] as CopyOp[], this.as) : [];
+      for (let i = 0; i < n; i++) ops[i]!.dest.buffer = EMPTY; // no reference to the frame kept
       v.stats.copies.value += n;
       let ok = pos === total;
       for (let i = 0; i < st.length; i++) if (st[i] !== Gntst.okay) ok = false;
@@ -540,7 +563,7 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
     q.rxqTime.push(this.host.clock.now);
     q.rxqBytes += f.data.length;
     v.stats.rxQueued.sample(q.rxqLength);
-    this.rxAction(q);
+    if (q.rxEvent.heapIndex < 0) this.host.queue.schedule(q.rxEvent, this.host.clock.now);
   }
 
   /** xenvif_rx_action: as many queued frames as there are buffers for. */
@@ -551,7 +574,7 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
     let wrote = false;
     const now = this.host.clock.now;
     const posted = ring.available();
-    if (posted < 0) return;
+    if (posted < 0) return this.fatal(v, `RX ring: ${ring.fault ?? 'fault'}`);
     if (posted > 0) {
       q.lastRxBuffers = now;
       if (q.stalled) this.carrier(v, q, true); // xenvif_queue_carrier_on
@@ -560,7 +583,7 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
       const f = q.rxq[q.rxqHead]!;
       const needed = Math.max(1, Math.ceil(f.data.length / PAGE));
       const avail = ring.available();
-      if (avail < 0) return;
+      if (avail < 0) return this.fatal(v, `RX ring: ${ring.fault ?? 'fault'}`);
       if (avail > 0) q.lastRxBuffers = now;
       if (avail < needed) {
         // xenvif_rx_ring_slots_available: ask for an event when the frontend posts more.
@@ -591,18 +614,31 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
     const d = f.data;
     let off = 0;
     let first = true;
-    const op = this.ops[0]!;
+    // One batch of copies for the frame (xenvif_rx_copy_flush), one slot per page.
+    const ops = this.rxOps[this.rxOps.length - 1]!;
+    let n = 0;
     do {
       const req = ring.takeRequest(this.rxreq);
       const len = Math.min(PAGE, d.length - off);
-      op.source = { buffer: d, offset: off };
-      op.dest = { ref: req.gref, domid: v.dev.domid, offset: 0 };
+      const op = ops[n]!;
+      op.source.buffer = d;
+      op.source.offset = off;
+      op.dest.ref = req.gref;
+      op.dest.domid = v.dev.domid;
+      op.dest.offset = 0;
       op.len = len;
-      const st = len > 0 ? this.gnt.copy([op as CopyOp], this.as)[0] : Gntst.okay;
-      v.stats.copies.value++;
+      this.rxReqIds[n++] = req.id;
+      off += len;
+    } while (off < d.length);
+    const st = this.gnt.copy(this.rxOps[n] as CopyOp[], this.as);
+    v.stats.copies.value += n;
+    off = 0;
+    for (let i = 0; i < n; i++) {
+      const len = ops[i]!.len;
+      ops[i]!.source.buffer = EMPTY;
       off += len;
       const r = this.rxrsp;
-      r.id = req.id;
+      r.id = this.rxReqIds[i]!;
       r.offset = 0;
       r.flags = 0;
       if (first) {
@@ -611,12 +647,12 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
         else if (f.validated) r.flags |= NETRXF_data_validated;
       }
       if (off < d.length) r.flags |= NETRXF_more_data;
-      if (st === Gntst.okay) { r.status = len; v.stats.copyBytes.value += len; }
+      if (st[i] === Gntst.okay) { r.status = len; v.stats.copyBytes.value += len; }
       else { r.status = NETIF_RSP_ERROR; v.stats.dropRxGrant.value++; }
       ring.putResponse(r);
       v.stats.rxSlots.value++;
       first = false;
-    } while (off < d.length);
+    }
     v.stats.rxPackets.value++;
     v.stats.rxBytes.value += d.length;
   }

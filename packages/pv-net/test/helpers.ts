@@ -33,7 +33,7 @@ export const RX_PAGES = 64;
 const TX_REF = 8;
 const RX_REF = 9;
 
-export function netHost(o: { pcapDir?: string; costs?: Partial<NetCosts>; maxQueues?: number } = {}) {
+export function netHost(o: { pcapDir?: string; pcapOnly?: string[]; costs?: Partial<NetCosts>; maxQueues?: number } = {}) {
   const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
   const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 128, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
   const log: string[] = [];
@@ -44,7 +44,7 @@ export function netHost(o: { pcapDir?: string; costs?: Partial<NetCosts>; maxQue
   const store = attachXenstore(host, evtchn);
   const dom0xs = connectLocal(store.xs, 0);
   const backends = new XenbusBackends({ host, xs: connectLocal(store.xs, 0), evtchn, gnt });
-  const bridges = new BridgeSet({ host, costs: o.costs, pcapDir: o.pcapDir ?? null });
+  const bridges = new BridgeSet({ host, costs: o.costs, pcapDir: o.pcapDir ?? null, pcapOnly: o.pcapOnly });
   const net = new NetBackend({ host, gnt, bridges, maxQueues: o.maxQueues });
   backends.register(net);
   const settle = () => { host.queue.runUntil(host.clock.now); };
@@ -94,7 +94,7 @@ export class TsNetFrontend {
   get name(): string { return `vif${this.d.domid}.${this.dir.split('/').pop()}`; }
   mac(): Uint8Array { return Uint8Array.from(this.xs.read(`${this.dir}/mac`).split(':').map((x) => parseInt(x, 16))); }
 
-  connect(o: { split?: boolean; rxNotify?: boolean; noCsum?: boolean; grantData?: boolean; keys?: Record<string, string> } = {}): void {
+  connect(o: { split?: boolean; rxNotify?: boolean; noCsum?: boolean; grantData?: boolean; keys?: Record<string, string> | ((f: TsNetFrontend) => Record<string, string>) } = {}): void {
     const a = this.d.access;
     for (const g of [TX_RING_GPA, RX_RING_GPA]) {
       a.write(g, new Uint8Array(4096));
@@ -120,7 +120,7 @@ export class TsNetFrontend {
       if (o.rxNotify !== false) w('feature-rx-notify', '1');
       w('feature-sg', '1');
       if (o.noCsum) w('feature-no-csum-offload', '1');
-      for (const [k, v] of Object.entries(o.keys ?? {})) w(k, v);
+      for (const [k, v] of Object.entries(typeof o.keys === 'function' ? o.keys(this) : o.keys ?? {})) w(k, v);
       w('state', String(XenbusState.Connected));
     });
     this.h.settle();

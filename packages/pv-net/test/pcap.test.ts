@@ -4,7 +4,7 @@
 // host's rings. Without tshark the dissection test is SKIPPED with a visible reason.
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NETTXF_csum_blank, XenbusState } from '@tachyxx/abi';
@@ -56,6 +56,20 @@ describe('pcap capture', () => {
     // 5 frames entered the bridge; each port saw all 5 (its own in, the others out).
     const count = (f: string) => { const x = readFileSync(join(d1, f)); let n = 0; for (let o = 24; o < x.length; o += 16 + x.readUInt32LE(o + 8)) n++; return n; };
     expect([count('xenbr0.pcap'), count(`${a.name}.pcap`), count('vif2.0.pcap')]).toEqual([5, 5, 5]);
+  });
+
+  it('pcapOnly: only the named ports and bridges get files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pvnet-pcap-'));
+    const h = netHost({ pcapDir: dir, pcapOnly: ['vif2.0'] });
+    const a = new TsNetFrontend(h, guestDomain(h, 'a')).add();
+    const b = new TsNetFrontend(h, guestDomain(h, 'b')).add();
+    a.connect();
+    b.connect();
+    b.postRx(4);
+    a.send(arpRequest(a.mac(), IP(1), IP(2)));
+    h.advance(1_000_000);
+    expect(readdirSync(dir)).toEqual(['vif2.0.pcap']);
+    expect(readFileSync(join(dir, 'vif2.0.pcap')).length).toBe(24 + 16 + 42);
   });
 
   it.skipIf(!TSHARK)('tshark dissects ARP, ICMP echo request/reply and UDP from a vif capture', () => {

@@ -105,6 +105,9 @@ export class Toolstack {
     this.consoles.rings = assembled.component<ConsoleComponent>('console').rings;
     this.consoles.bus = this.host.bus;
     this.consoles.now = () => this.host.clock.now;
+    // pv-net's uplinks wake the run loop when a frame comes in from the host's network.
+    const net = assembled.components.get('pv-net') as { onIo?: () => void } | undefined;
+    if (net) net.onIo = () => this.onIo();
     this.xsc = connectLocal(this.xs, 0);
     this.topo = { pcpus: this.config.pcpus, nodes: this.host.machine.numa.nodes.map((n) => n.pcpus) };
     this.pools = new Cpupools(this);

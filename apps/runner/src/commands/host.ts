@@ -14,7 +14,7 @@ import { intOption, parse, UsageError } from '../usage.js';
 
 export const HOST_HELP = `Usage: tachyxx host [--config host.yaml] [--socket PATH] [--detach] [--unpaced] [--log-dir DIR]
                     [--log-size SIZE] [--log-keep N] [--console-rate BYTES] [--max-connections N]
-                    [--trace-events FILE] [--pcap DIR]
+                    [--trace-events FILE] [--pcap DIR [--pcap-only NAMES]]
 
 Boots a Tachyxx host — dom0 (the TypeScript toolstack), xenstored and the console daemon — and
 serves the control socket that xl talks to (JSON lines; packages/toolstack/README.md).
@@ -38,6 +38,8 @@ Options:
   --pcap DIR      capture every frame crossing the software bridges: DIR/vifD.N.pcap per vif
                   port and DIR/BRIDGE.pcap per bridge (libpcap, ns timestamps in simulated
                   time; tshark/tcpdump -r read them); the same as the pv-net pcapDir param
+  --pcap-only NAMES
+                  capture only these vif ports and bridges (comma-separated: vif1.0,xenbr0)
   --detach        run in the background: print "PID SOCKET" and "XENSTORED_PATH=PATH", then exit
   --unpaced       never pace simulated time to the wall clock (batch runs, tests)
   --trace-events FILE
@@ -78,6 +80,7 @@ export async function hostCommand(args: string[]): Promise<number> {
     'console-rate': { type: 'string' },
     'max-connections': { type: 'string' },
     pcap: { type: 'string' },
+    'pcap-only': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, HINT);
   if (values.help) {
@@ -85,6 +88,7 @@ export async function hostCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`, HINT);
+  if (values['pcap-only'] !== undefined && values.pcap === undefined) throw new UsageError('--pcap-only needs --pcap DIR', HINT);
   const logMaxBytes = sizeOption('log-size', values['log-size'], LOG_MAX_BYTES_DEFAULT);
   const logKeep = intOption('log-keep', values['log-keep'], LOG_KEEP_DEFAULT, HINT, 0, 100);
   const consoleRate = { bytes: sizeOption('console-rate', values['console-rate'], CONSOLE_RATE_DEFAULT.bytes), periodMs: CONSOLE_RATE_DEFAULT.periodMs };
@@ -112,7 +116,8 @@ export async function hostCommand(args: string[]): Promise<number> {
       const pcapDir = resolve(values.pcap);
       mkdirSync(pcapDir, { recursive: true });
       const net = config.components['pv-net'] ?? { variant: 'bridge' };
-      config = hostConfigFromObject({ ...config, components: { ...config.components, 'pv-net': { ...net, pcapDir } } }, registry, { file: '--pcap' });
+      const pcapOnly = values['pcap-only'] ?? '';
+      config = hostConfigFromObject({ ...config, components: { ...config.components, 'pv-net': { ...net, pcapDir, pcapOnly } } }, registry, { file: '--pcap' });
     }
     ts = new Toolstack({ config, registry, logDir, logMaxBytes, logKeep, consoleRate });
   } catch (e) {
