@@ -167,11 +167,11 @@ export class Port {
       case REG.ICR: this.icr &= ~v; return true;
       case REG.IMS: { const added = v & ~this.ims; this.ims = v & (ICR_TXDW | ICR_RXDW | ICR_MBX | ICR_LSC | 0x10); this.fire(this.icr & added); return true; }
       // A ring's base and length only change while its queue is off (as the 82576's TXDCTL.ENABLE).
-      case REG.TDBAL: if (!this.txEnabled) this.tdba = Math.floor(this.tdba / 2 ** 32) * 2 ** 32 + ((v >>> 0) & ~0xf); return true;
+      case REG.TDBAL: if (!this.txEnabled) this.tdba = Math.floor(this.tdba / 2 ** 32) * 2 ** 32 + ((v & ~0xf) >>> 0); return true;
       case REG.TDBAH: if (!this.txEnabled) this.tdba = (v >>> 0) * 2 ** 32 + (this.tdba % 2 ** 32); return true;
       case REG.TDLEN: if (!this.txEnabled) { this.tdlen = this.ringLen(v); this.tdh = 0; this.tdt = 0; } return true;
       case REG.TDT: if (this.tdlen > 0) { this.tdt = (v >>> 0) % this.tdlen; this.kickTx(); } return true;
-      case REG.RDBAL: if (!this.rxEnabled) this.rdba = Math.floor(this.rdba / 2 ** 32) * 2 ** 32 + ((v >>> 0) & ~0xf); return true;
+      case REG.RDBAL: if (!this.rxEnabled) this.rdba = Math.floor(this.rdba / 2 ** 32) * 2 ** 32 + ((v & ~0xf) >>> 0); return true;
       case REG.RDBAH: if (!this.rxEnabled) this.rdba = (v >>> 0) * 2 ** 32 + (this.rdba % 2 ** 32); return true;
       case REG.RDLEN: if (!this.rxEnabled) { this.rdlen = this.ringLen(v); this.rdh = 0; this.rdt = 0; } return true;
       case REG.RDT: if (this.rdlen > 0) this.rdt = (v >>> 0) % this.rdlen; return true;
