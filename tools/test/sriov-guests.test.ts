@@ -7,6 +7,9 @@
 //    frames never leave the NIC;
 //  - after the domain is destroyed the VF is reset (FLR): its rings are gone and a new domain
 //    gets a clean VF that works.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sriovGuestsReady as ready, sriovHost } from './sriov-helpers.js';
 
@@ -68,5 +71,25 @@ describe.skipIf(!ready)('SR-IOV NIC with real guests', () => {
     expect(h.text(d2)).toMatch(/2 packets transmitted, 2 received/);
     expect(d2.shutdownCode).toBe(0);
     expect(port.rdba).not.toBe(0);
+  });
+
+  it('VEPA: VF-to-VF traffic hairpins through the bridge port of the PF uplink, which pcap captures like a vif port', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tachyxx-sriov-pcap-'));
+    const h = sriovHost({ topology: 'sriov-nic(vfs=4, switch=vepa)', pcapDir: dir });
+    const recv = h.vfDomain('recv', 'udpblast-vf', 'mode=recv ip=10.0.0.11/24 port=9000', 1);
+    const send = h.vfDomain('send', 'udpblast-vf', 'mode=send ip=10.0.0.12/24 peer=10.0.0.11 port=9000 size=64 count=500', 2);
+    h.runAll([recv, send]);
+    expect(h.text(recv)).toMatch(/udpblast: received 500 of 500, lost 0, duplicates 0, out of order 0, bad 0/);
+    expect(h.drv.nic.stats.switchedLocal).toBe(0);
+    expect(h.drv.nic.stats.toUplink).toBeGreaterThanOrEqual(500);
+    expect(h.stat('host.pv-net.port.sriov01-00-0.framesIn')).toBeGreaterThanOrEqual(500);
+    expect(h.stat('host.sriov-nic.pf0.toUplink')).toBe(h.drv.nic.stats.toUplink);
+    const pcap = join(dir, 'sriov01.00.0.pcap');
+    expect(existsSync(pcap)).toBe(true);
+    const b = readFileSync(pcap);
+    expect(b.readUInt32LE(0)).toBe(0xa1b23c4d); // nanosecond pcap, as the vif ports
+    let n = 0;
+    for (let off = 24; off + 16 <= b.length; off += 16 + b.readUInt32LE(off + 8)) n++;
+    expect(n).toBeGreaterThanOrEqual(2 * 500); // each datagram in (from the NIC) and out (the hairpin)
   });
 });

@@ -17,10 +17,11 @@ export const image = (n: string) => readFileSync(join(ROOT, 'guests/build', `${n
 export const sriovGuestsReady = ['ping-vf', 'udpblast-vf', 'ping', 'udpblast'].every((n) => existsSync(join(ROOT, 'guests/build', `${n}.elf`)));
 if (!sriovGuestsReady) console.warn('sriov-guests: guests/build/*-vf.elf missing (pnpm guests) - SKIPPED');
 
-export function sriovHost(o: { irq?: string; topology?: string } = {}) {
+export function sriovHost(o: { irq?: string; topology?: string; pcapDir?: string } = {}) {
   const reg = registry();
   let yaml = readFileSync(join(ROOT, 'examples/host-sriov.yaml'), 'utf8');
   if (o.irq) yaml = yaml.replace('irq-remap: posted', `irq-remap: ${o.irq}`);
+  if (o.pcapDir) yaml = yaml.replace('pv-net: bridge', `pv-net: { variant: bridge, pcapDir: "${o.pcapDir}" }`);
   if (o.topology) yaml = yaml.replace(/topology: "[^"]*"/, `topology: "${o.topology}"`);
   yaml = yaml.replace(/^components:/m, 'components:\n  isa: tachy-v1\n  mmu: tagged\n  sched: credit\n  hypervisor: xen');
   const out = new Map<number, string>();

@@ -2,7 +2,7 @@
 // topology (bound at boot, after enumeration: `numvfs` VFs enabled, as a boot-time
 // `echo N > sriov_numvfs`), and each PF's uplink as a port on a pv-net bridge (`bridge`), so VF
 // domains and vif domains share a network; in VEPA mode the port hairpins.
-import { bindSingleton, definePlugin, defineToken, p, resolve, type DependencyContainer } from '@tachyxx/core';
+import { bindSingleton, definePlugin, defineToken, p, resolve, StatGroup, type DependencyContainer } from '@tachyxx/core';
 import type { HostComponent, HostServices } from '@tachyxx/hypervisor';
 import { PASSTHROUGH_COMPONENT, type PassthroughComponent } from '@tachyxx/passthrough';
 import { PCIE_FACTORY, type PcieHost } from '@tachyxx/pcie';
@@ -50,6 +50,7 @@ export class SriovNicComponent implements HostComponent {
     if (this.pt === null) return;
     const pcie = this.pt.pcie; // enumerated (and probed) by passthrough's attach
     this.hostDrivers = this.byHost.get(pcie) ?? [];
+    this.hostDrivers.forEach((d, i) => mountStats(h.stats.mount(`host.sriov-nic.pf${i}`, new StatGroup()), d));
     if (this.settings.bridge === '' || this.pvnet === null) return;
     for (const d of this.hostDrivers) {
       const nic = d.nic;
@@ -77,6 +78,25 @@ export class SriovNicComponent implements HostComponent {
     if (d === undefined) return -19;
     return d.setNumVfs(n, (k) => (d.nic.vfs[k - 1]?.owner ?? 0) !== 0);
   }
+}
+
+/** `host.sriov-nic.pfN`: the switch and mailbox counters, the PF driver's, and each VF port's (sampled: the device keeps plain numbers). */
+function mountStats(g: StatGroup, d: PfDriver): void {
+  const nic = d.nic;
+  const desc: Record<keyof typeof nic.stats, string> = {
+    switchedLocal: 'frames switched between functions inside the NIC (VEB)', toUplink: 'frames sent out of the uplink',
+    fromUplink: 'frames received from the uplink', uplinkNoMatch: 'uplink frames no function wanted', spoofed: 'TX frames refused: source MAC not the VF\'s',
+    vlanRefused: 'TX frames refused: a VLAN tag from a port-VLAN VF', uplinkDown: 'frames with no uplink to leave by',
+    mbxRequests: 'VF mailbox requests accepted', mbxDrops: 'VF mailbox requests dropped (one still pending)', vfEnables: 'VF Enable transitions',
+    vfResets: 'VF resets (FLR, VF disable)',
+  };
+  for (const k of Object.keys(desc) as (keyof typeof nic.stats)[]) g.sampled(k, 'count', desc[k], () => nic.stats[k]);
+  const drv = g.group('driver');
+  for (const k of Object.keys(d.stats) as (keyof typeof d.stats)[]) drv.sampled(k, 'count', `PF driver: ${k}`, () => d.stats[k]);
+  nic.ports.forEach((p, i) => {
+    const pg = g.group(i === 0 ? 'pf' : `vf${i}`);
+    for (const k of Object.keys(p.c) as (keyof typeof p.c)[]) pg.sampled(k, k === 'dmaCycles' ? 'cycle' : k.endsWith('Bytes') ? 'byte' : 'count', `${i === 0 ? 'PF' : `VF ${i}`} ${k}`, () => p.c[k]);
+  });
 }
 
 export const sriovNicPf = definePlugin({
