@@ -6,11 +6,11 @@
 // prints a region's address without "[size=...]": the sizes are checked against the enumerator
 // (natural alignment of each BAR address lspci prints) and through the bridge windows lspci sizes.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, TACHYXX } from './process-helpers.js';
+import { ROOT, TACHYXX, XL, until, xlSync } from './process-helpers.js';
 
 const LSPCI = ['/usr/bin/lspci', '/bin/lspci', '/sbin/lspci', '/usr/sbin/lspci'].find((p) => existsSync(p));
 const hasRunner = existsSync(TACHYXX);
@@ -20,6 +20,16 @@ if (!hasRunner) console.warn(`lspci: ${TACHYXX} not found (run pnpm build) - SKI
 const dir = mkdtempSync(join(tmpdir(), 'tachyxx-lspci-'));
 
 /** Runs `tachyxx lspci [--host FILE]`, then `lspci -F dump -vvv`; returns both outputs. */
+function lspciF(dumpText: string): Map<string, string> {
+  const dumpFile = join(dir, `dump-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(dumpFile, dumpText);
+  const l = spawnSync(LSPCI!, ['-F', dumpFile, '-vvv'], { encoding: 'utf8', timeout: 60_000 });
+  expect(l.status).toBe(0);
+  const byDevice = new Map<string, string>();
+  for (const block of l.stdout.split(/\n(?=\S)/)) byDevice.set(block.split(' ')[0]!, block);
+  return byDevice;
+}
+
 function decode(hostYaml?: string): { dump: string; text: string; byDevice: Map<string, string> } {
   const args = [TACHYXX, 'lspci'];
   if (hostYaml !== undefined) {
@@ -86,11 +96,45 @@ describe.skipIf(LSPCI === undefined || !hasRunner)('tachyxx lspci decoded by pci
     expect(byDevice.get('0001:00:00.0')!).toMatch(/Memory behind bridge: 60000000-601fffff/); // channel 1's half of the window
   });
 
+  it('xl pci-dump prints a running host\'s functions the same way; after the driver-less boot dom0 owns them, enumerated', async () => {
+    if (!existsSync(XL)) return;
+    const socket = join(dir, 'host.sock');
+    const host = spawn(process.execPath, [TACHYXX, 'host', '--socket', socket, '--log-dir', join(dir, 'logs')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    host.stderr!.on('data', (d) => (err += d));
+    try {
+      await until(() => err.includes('listening on'), 20_000);
+      const r = xlSync(socket, ['pci-dump']);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      // The same topology as `tachyxx lspci` of the default host, byte for byte.
+      const offline = spawnSync(process.execPath, [TACHYXX, 'lspci'], { cwd: ROOT, encoding: 'utf8' });
+      expect(r.stdout).toBe(offline.stdout);
+      const byDevice = lspciF(r.stdout);
+      expect(byDevice.get('01:00.0')!).toMatch(/MSI-X: Enable- Count=1 Masked-/);
+      expect(byDevice.get('01:00.0')!).toMatch(/Region 0: Memory at 40000000/);
+    } finally {
+      host.kill('SIGTERM');
+      await new Promise((res) => host.once('exit', res));
+    }
+  });
+
   it('a bad topology is a config error naming the file, the key and the column', () => {
     const f = join(dir, 'bad.yaml');
     writeFileSync(f, 'components:\n  pcie:\n    variant: ecam\n    topology: "edu, nic"\n');
     const t = spawnSync(process.execPath, [TACHYXX, 'lspci', '--host', f], { cwd: ROOT, encoding: 'utf8' });
     expect(t.status).toBe(2);
     expect(t.stderr).toMatch(/bad\.yaml:4:\d+: components\.pcie\.topology: unknown device model 'nic' at column 6/);
+  });
+});
+
+describe.skipIf(!hasRunner)('tachyxx lspci usage', () => {
+  it('--help explains the command; a stray argument is bad usage (exit 2)', () => {
+    const h = spawnSync(process.execPath, [TACHYXX, 'lspci', '--help'], { cwd: ROOT, encoding: 'utf8' });
+    expect(h.status).toBe(0);
+    expect(h.stdout).toMatch(/^Usage: tachyxx lspci \[--host FILE\]/);
+    const b = spawnSync(process.execPath, [TACHYXX, 'lspci', 'extra'], { cwd: ROOT, encoding: 'utf8' });
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/unexpected argument 'extra'/);
   });
 });

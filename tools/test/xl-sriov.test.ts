@@ -1,7 +1,7 @@
 // The SR-IOV NIC through real processes (issue 14): a `tachyxx host --unpaced` daemon with
 // examples/host-sriov.yaml, `xl pci-sriov-*` (dom0's PF driver: sriov_numvfs, ip link set vf),
 // `xl pci-assignable-add` of a VF and xl.cfg `pci = ['01:10.0']`: a VF domain and a PV-net
-// domain (examples/sriov-vf.cfg, sriov-pv.cfg) ping each other.
+// domain (examples/sriov-vf.cfg: ping; sriov-pv.cfg: udpecho, whose stack answers) talk.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { GUEST, ROOT, TACHYXX, cliBuilt, until, xlSync } from './process-helpers.js';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const built = cliBuilt && existsSync(GUEST('ping-vf')) && existsSync(GUEST('ping'));
+const built = cliBuilt && existsSync(GUEST('ping-vf')) && existsSync(GUEST('udpecho'));
 const dir = mkdtempSync(join(tmpdir(), 'tachyxx-xl-sriov-'));
 const socket = join(dir, 'host.sock');
 let host: ChildProcess | null = null;
@@ -60,6 +60,7 @@ describe.skipIf(!built)('xl pci-sriov-* and a VF domain against a running tachyx
     expect(held.status).toBe(0);
     expect(xl('pci-sriov-numvfs', '01:00.0', '0').stderr).toMatch(/busy/);
     expect(xl('destroy', 'sriov-vf').status).toBe(0);
+    expect(xl('destroy', 'sriov-pv').status).toBe(0);
     expect(xl('pci-sriov-list', '01:00.0').stdout).toMatch(/vf 1 0000:01:10\.0 link\/ether 02:5a:00:01:00:01, vlan 0, .* tx [1-9]\d* rx [1-9]\d*/);
     expect(xl('pci-assignable-list').stdout).toBe('0000:01:10.0\n');
   });

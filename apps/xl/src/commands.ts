@@ -558,6 +558,16 @@ const dmesg: HostCommand = async (host, argv) => {
   return 0;
 };
 
+/** Tachyxx's `xl pci-dump`: every PCI function's config space as `lspci -xxxx` prints it. */
+const pciDump: HostCommand = async (host, argv) => {
+  const { positionals } = args('pci-dump', argv, {});
+  need('pci-dump', positionals, 0);
+  const h = await host();
+  const r = await h.call<{ text: string }>('pci-dump', {});
+  out(r.text);
+  return 0;
+};
+
 /**
  * Tachyxx's `xl stats [PATH]`: the host's stats tree (the same as `tachyxx run --stats` writes
  * under `tree`) as JSON, or the subtree / value at a dotted PATH such as `host.evtchn.total`.
@@ -987,7 +997,7 @@ export const HOST_COMMANDS: Record<string, HostCommand> = {
   pause: simpleDomainOp('pause'), unpause: simpleDomainOp('unpause'), rename, domid, domname, console: consoleCmd,
   'vcpu-list': vcpuList, 'vcpu-pin': vcpuPin, 'vcpu-set': vcpuSet, 'mem-set': memCmd('mem-set'), 'mem-max': memCmd('mem-max'),
   info, dmesg, uptime, stats, 'sched-credit': schedCredit, 'cpupool-list': cpupoolList, 'cpupool-create': cpupoolCreate,
-  'cpupool-numa-split': cpupoolNumaSplit, top, debug,
+  'cpupool-numa-split': cpupoolNumaSplit, top, debug, 'pci-dump': pciDump,
   'pci-assignable-add': pciAssignable('pci-assignable-add'), 'pci-assignable-remove': pciAssignable('pci-assignable-remove'),
   'pci-assignable-list': pciAssignableList, 'pci-attach': pciAttach, 'pci-detach': pciDetach, 'pci-list': pciListCmd,
   'pci-sriov-numvfs': pciSriovNumvfs, 'pci-sriov-list': pciSriovList, 'pci-sriov-vf': pciSriovVf,

@@ -47,6 +47,7 @@ export const XL_COMMANDS: readonly { name: string; summary: string; usage: strin
   { name: 'cpupool-numa-split', summary: 'Splits up the machine into one CPU pool per NUMA node', usage: '', modifies: true },
   { name: 'debug', summary: 'Serve a gdb stub for a domain (Tachyxx; Xen has gdbsx)', usage: '[options] <Domain>', modifies: true,
     options: '-p N, --port=N          Listen on 127.0.0.1:N (default 0: a free port, printed)\n-u PATH, --unix=PATH    Listen on a Unix socket at PATH (must not exist)\n--others-run            Other domains run while gdb holds this one (default:\n                        all-stop, the whole host stops, as QEMU)\n-d, --detach            Close the stub of <Domain>; the domain runs on\n\nPrints the address for gdb (target remote ADDR) and returns. One debugger at a\ntime per host; gdb\'s detach (or disconnect) lets the domain run on, the stub stays\nuntil --detach or the domain is destroyed.' },
+  { name: 'pci-dump', summary: 'Print the config space of every PCI function (Tachyxx; lspci -xxxx format, lspci -F decodes it)', usage: '' },
   { name: 'pci-attach', summary: 'Insert a new pass-through pci device', usage: '<Domain> <BDF> [Virtual Slot]', modifies: true },
   { name: 'pci-detach', summary: 'Remove a domain\'s pass-through pci device', usage: '[options] <Domain> <BDF>', modifies: true,
     options: '-f,  --force    Force removal (the device is reset and revoked either way)' },

@@ -125,7 +125,9 @@ export class VirtualConfig {
 
   /**
    * The guest's write. Returns 0 always (pciback drops what it does not allow and succeeds); the
-   * caller has checked `reg`/`len`.
+   * caller has checked `reg`/`len`. As pciback's conf_space.c, a write is split over the fields it
+   * covers (a 32-bit write at a capability's start reaches its Message Control, a 32-bit write at
+   * 0x3c its Interrupt Line), each field with its own rule; bytes of no field are dropped.
    */
   write(reg: number, len: number, value: number): number {
     const st = this.stats;
@@ -133,66 +135,55 @@ export class VirtualConfig {
     value = len === 4 ? value >>> 0 : value & (len === 2 ? 0xffff : 0xff);
     const end = reg + len;
     const fn = this.fn;
-    // Command (bytes 4-5): allowed bits only, merged with the device's current value.
-    if (reg < PCI_COMMAND + 2 && end > PCI_COMMAND) {
-      const v = reg === PCI_COMMAND ? value & 0xffff : reg === PCI_COMMAND + 1 ? (value & 0xff) << 8 : value & 0xffff;
-      const covered = reg === PCI_COMMAND + 1 ? 0xff00 : len === 1 ? 0x00ff : 0xffff;
-      const allowed = (this.permissive ? PCI_COMMAND_ALLOWED | PCI_COMMAND_GUEST : PCI_COMMAND_ALLOWED) & covered;
-      const cur = fn.configRead(PCI_COMMAND, 2);
-      const next = (cur & ~allowed) | (v & allowed);
-      if (next !== cur) fn.configWrite(PCI_COMMAND, 2, next);
-      st.passed++;
-      return 0;
-    }
-    if (reg === PCI_CACHE_LINE_SIZE && len === 1) { fn.configWrite(reg, 1, value); st.passed++; return 0; }
-    if (reg >= PCI_BASE_ADDRESS_0 && reg < PCI_BASE_ADDRESS_0 + 24) {
+    let passed = false;
+    /** A 16-bit device register: only `allowed` bits of the covered bytes reach it. */
+    const masked16 = (f: number, allowed: number): void => {
+      const o = overlap(reg, len, value, f, 2);
+      if (o === null) return;
+      const a = allowed & o.mask;
+      const cur = fn.configRead(f, 2);
+      const next = (cur & ~a) | (o.bits & a);
+      if (next !== cur || a !== 0) { if (next !== cur) fn.configWrite(f, 2, next); passed = true; }
+    };
+    masked16(PCI_COMMAND, this.permissive ? PCI_COMMAND_ALLOWED | PCI_COMMAND_GUEST : PCI_COMMAND_ALLOWED);
+    const cls = overlap(reg, len, value, PCI_CACHE_LINE_SIZE, 1);
+    if (cls !== null) { fn.configWrite(PCI_CACHE_LINE_SIZE, 1, cls.bits); passed = true; }
+    if (reg >= PCI_BASE_ADDRESS_0 && reg < PCI_BASE_ADDRESS_0 + 24 && len === 4) {
       // bar_write: only a 32-bit write of all ones (ignoring the flag bits) means "size it".
-      if (len === 4) {
-        const i = (reg - PCI_BASE_ADDRESS_0) / 4;
-        const s = this.slots[i];
-        if (s) {
-          const mask = s.upper ? 0 : 0xf;
-          const sizing = ((value | mask) >>> 0) === 0xffffffff;
-          if (sizing) st.barSizings++;
-          this.sizing[i] = sizing;
-        }
+      const i = (reg - PCI_BASE_ADDRESS_0) / 4;
+      const s = this.slots[i];
+      if (s) {
+        const sizing = ((value | (s.upper ? 0 : 0xf)) >>> 0) === 0xffffffff;
+        if (sizing) st.barSizings++;
+        this.sizing[i] = sizing;
       }
-      st.dropped++;
-      return 0;
     }
-    if (reg === PCI_INTERRUPT_LINE && len === 1) { this.intLine = value; st.dropped++; return 0; }
-    const m = this.msixCap;
-    if (m !== 0 && reg >= m + PCI_MSIX_FLAGS && end <= m + PCI_MSIX_FLAGS + 2 && (reg === m + PCI_MSIX_FLAGS + 1 || len === 2)) {
-      const v = reg === m + PCI_MSIX_FLAGS + 1 ? (value & 0xff) << 8 : value;
-      const allowed = PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL;
-      const cur = fn.configRead(m + PCI_MSIX_FLAGS, 2);
-      fn.configWrite(m + PCI_MSIX_FLAGS, 2, (cur & ~allowed) | (v & allowed));
-      st.passed++;
-      return 0;
+    const il = overlap(reg, len, value, PCI_INTERRUPT_LINE, 1);
+    if (il !== null) this.intLine = il.bits; // emulated, never the device's
+    if (this.msixCap !== 0) masked16(this.msixCap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+    if (this.pmCap !== 0) masked16(this.pmCap + PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK);
+    if (this.permissive) {
+      // Device Control: anything but Initiate FLR.
+      if (fn.pcieCap !== 0) masked16(fn.pcieCap + PCI_EXP_DEVCTL, 0xffff & ~PCI_EXP_DEVCTL_BCR_FLR);
+      if (reg >= 0x40 && !this.inCapability(reg, end)) { fn.configWrite(reg, len, value); passed = true; }
     }
-    const p = this.pmCap;
-    if (p !== 0 && reg === p + PCI_PM_CTRL && (len === 2 || len === 1)) {
-      const cur = fn.configRead(p + PCI_PM_CTRL, 2);
-      fn.configWrite(p + PCI_PM_CTRL, 2, (cur & ~PCI_PM_CTRL_STATE_MASK) | (value & PCI_PM_CTRL_STATE_MASK));
-      st.passed++;
-      return 0;
-    }
-    if (this.permissive && reg >= 0x40 && !this.inCapability(reg, end)) {
-      fn.configWrite(reg, len, value);
-      st.passed++;
-      return 0;
-    }
-    if (this.permissive && fn.pcieCap !== 0 && reg === fn.pcieCap + PCI_EXP_DEVCTL && len === 2) {
-      // Device Control (permissive only): anything but Initiate FLR.
-      fn.configWrite(reg, 2, value & ~PCI_EXP_DEVCTL_BCR_FLR);
-      st.passed++;
-      return 0;
-    }
-    st.dropped++;
+    if (passed) st.passed++; else st.dropped++;
     return 0;
   }
 
   private inCapability(reg: number, end: number): boolean {
     return this.capRanges.some(([a, b]) => reg < b && end > a);
   }
+}
+
+/** The part of a write [reg, reg+len) of `value` that falls in field [f, f+flen): its bytes as `bits`, which bytes as `mask` (field-relative), or null. */
+function overlap(reg: number, len: number, value: number, f: number, flen: number): { mask: number; bits: number } | null {
+  const a = Math.max(reg, f), b = Math.min(reg + len, f + flen);
+  if (a >= b) return null;
+  let mask = 0, bits = 0;
+  for (let o = a; o < b; o++) {
+    mask |= 0xff << ((o - f) * 8);
+    bits |= ((value >>> ((o - reg) * 8)) & 0xff) << ((o - f) * 8);
+  }
+  return { mask: mask >>> 0, bits: bits >>> 0 };
 }

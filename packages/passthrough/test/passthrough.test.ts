@@ -105,6 +105,22 @@ describe('physdev_op config space (pciback filter)', () => {
     expect(cfgRead(host, d, EDU, 0x34, 1)).toBe(cap);
   });
 
+  it('splits a write over the fields it covers, as pciback: a dword at the MSI-X capability reaches Message Control only', () => {
+    const { host, d, edu, pt } = assigned();
+    const m = pt.assignment(EDU)!.vcfg.msixCap;
+    const head = edu.configRead(m, 2);
+    expect(cfgWrite(host, d, EDU, m, 4, 0xc000ffff)).toBe(0); // id/next bytes ignored, Enable + Mask set
+    expect(edu.configRead(m, 2)).toBe(head);
+    expect(edu.configRead(m + 2, 2) & 0xc000).toBe(0xc000);
+    expect(edu.configRead(m + 2, 2) & 0x7ff).toBe(0); // Table Size is read-only
+    expect(cfgWrite(host, d, EDU, 0x3c, 4, 0xffff0a0b)).toBe(0);
+    expect(cfgRead(host, d, EDU, 0x3c, 1)).toBe(0x0b); // emulated
+    expect(edu.configRead(0x3c, 1)).not.toBe(0x0b);
+    expect(cfgRead(host, d, EDU, 0x3d, 1)).toBe(1); // Interrupt Pin: the device's, read-only
+    expect(cfgWrite(host, d, EDU, 0x05, 1, 0xff)).toBe(0); // Command's high byte: INTx Disable only
+    expect(edu.configRead(0x04, 2) & 0xff00).toBe(0x0400);
+  });
+
   it('answers Xen errnos: -EINVAL for bad sizes / alignment / offsets, -ENODEV for a function not its own', () => {
     const { host, d } = assigned();
     expect(cfgRead(host, d, EDU, 0, 3)).toBe(-Errno.EINVAL);

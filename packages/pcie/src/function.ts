@@ -15,7 +15,7 @@ import {
 import {
   addAcsCapability, addAriCapability, addMsixCapability, addPcieCapability, addPmCapability, barAddress,
   PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_FLR, PCI_EXP_DEVCTL, PCI_EXP_DEVCTL2, PCI_EXP_DEVCTL2_ARI, PCI_EXP_DEVCTL_BCR_FLR,
-  PCI_MSIX_FLAGS, setupMemoryBar, type PcieType,
+  PCI_MSIX_FLAGS, PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK, setupMemoryBar, type PcieType,
 } from './capabilities.js';
 import { Msix } from './msix.js';
 
@@ -85,6 +85,8 @@ export abstract class PciFunction {
   owner = 0;
   /** Offset of the PCI Express capability (0 = none). */
   pcieCap = 0;
+  /** Offset of the power management capability (0 = none). */
+  pmCap = 0;
   msix: Msix | null = null;
   /** FLRs performed. */
   flrCount = 0;
@@ -100,6 +102,8 @@ export abstract class PciFunction {
   get command(): number { return this.cs.get16(PCI_COMMAND); }
   get memoryEnabled(): boolean { return (this.command & PCI_COMMAND_MEMORY) !== 0; }
   get busMaster(): boolean { return (this.command & PCI_COMMAND_MASTER) !== 0; }
+  /** PMCSR PowerState: 0 = D0 ... 3 = D3hot (0 without a PM capability). */
+  get powerState(): number { return this.pmCap === 0 ? 0 : this.cs.get16(this.pmCap + PCI_PM_CTRL) & PCI_PM_CTRL_STATE_MASK; }
 
   protected setupHeader(id: Identity, headerType: number): void {
     const cs = this.cs;
@@ -286,7 +290,7 @@ export abstract class Endpoint extends PciFunction {
       if (b.is64 === true) i++;
     }
     this.pcieCap = addPcieCapability(cs, { type: 'endpoint', flr: o.pcie?.flr ?? true, linkSpeed: o.pcie?.linkSpeed, linkWidth: o.pcie?.linkWidth });
-    if (o.pm !== false) addPmCapability(cs);
+    if (o.pm !== false) this.pmCap = addPmCapability(cs);
     if (o.msix !== undefined) {
       const m = o.msix;
       const tb = this.barSpecs[m.tableBar], pb = this.barSpecs[m.pbaBar];
@@ -306,12 +310,14 @@ export abstract class Endpoint extends PciFunction {
   }
 
   protected touchesDecoding(off: number, size: number): boolean {
-    return off < PCI_BASE_ADDRESS_0 + 24 && off + size > PCI_BASE_ADDRESS_0;
+    const pm = this.pmCap + PCI_PM_CTRL;
+    return (off < PCI_BASE_ADDRESS_0 + 24 && off + size > PCI_BASE_ADDRESS_0) || (this.pmCap !== 0 && off <= pm && off + size > pm);
   }
 
   decodedBars(): { bar: number; addr: number; size: number }[] {
     const out: { bar: number; addr: number; size: number }[] = [];
-    if (!this.memoryEnabled) return out;
+    // Outside D0 a function answers config requests only (PCI PM 1.2 section 5.4.1: D1-D3hot).
+    if (!this.memoryEnabled || this.powerState !== 0) return out;
     for (let i = 0; i < 6; i++) {
       const b = this.barSpecs[i];
       if (b === null || b === undefined) continue;

@@ -17,4 +17,4 @@ export {
   ROOT_PORT_ID, SWITCH_UP_ID, SWITCH_DOWN_ID,
   type DeviceModel, type PortSpec, type TopologySpec, type PcieLayout, type PcieHostOptions,
 } from './host.js';
-export { PCIE_PLUGINS, PCIE_FACTORY, type PcieFactory } from './plugin.js';
+export { PCIE_PLUGINS, PCIE_FACTORY, PCIE_COMPONENT, PcieComponent, type PcieFactory, type PcieHostServices } from './plugin.js';

@@ -36,7 +36,7 @@ describe('topology and enumeration', () => {
     expect(pcie.find('0/rp0/edu')!.rid).toBe(0x100);
   });
 
-  it('BARs stop decoding when Memory Space or an upstream window goes away, and come back', () => {
+  it('BARs stop decoding when Memory Space, D0 or an upstream window goes away, and come back', () => {
     const { pcie, bus } = host();
     const [, edu] = pcie.enumerate();
     const ecam = ecamAccess(bus, (s) => pcie.channels[s]!.ecamBase);
@@ -51,6 +51,12 @@ describe('topology and enumeration', () => {
     expect(bus.read(bar0, 4)).toBe(false);
     ecam.write(0, 0, 0, PCI_MEMORY_LIMIT, 2, limit);
     expect(base).toBeLessThanOrEqual(limit);
+    expect(bus.read(bar0, 4)).toBe(true);
+    // D3hot: the function answers config requests only.
+    const pm = pcie.find('0/rp0/edu')!.pmCap + 4;
+    ecam.write(0, 1, 0, pm, 2, 3);
+    expect(bus.read(bar0, 4)).toBe(false);
+    ecam.write(0, 1, 0, pm, 2, 0);
     expect(bus.read(bar0, 4)).toBe(true);
     // Moving the BAR moves the region.
     ecam.write(0, 1, 0, 0x10, 4, bar0 + EDU_BAR0_SIZE * 4);

@@ -65,7 +65,7 @@ describe('sweep files', () => {
   it('names the line and lists the allowed axes for an unknown axis key', () => {
     const e = err(base('  mmu.tlbEntries: [32, 64]'));
     expect(e.message).toMatch(/sweep\.yaml:4:3: axes\.mmu\.tlbEntries: unknown axis 'mmu\.tlbEntries' of component 'mmu' \(allowed: mmu\.variant, .*mmu\.entries/);
-    expect(err(base('  tlb.size: [1]')).message).toMatch(/:4:3: axes\.tlb\.size: unknown axis 'tlb\.size' \(allowed: pcpus, memoryMiB, cpu\.freqMHz, console\.\*, evtchn\.\*, grant\.\*, hypervisor\.\*, isa\.\*, mmu\.\*, pv-blk\.\*, pv-net\.\*, sched\.\*, xenbus\.\*, xenstore\.\*, costs\.\*\)/);
+    expect(err(base('  tlb.size: [1]')).message).toMatch(/:4:3: axes\.tlb\.size: unknown axis 'tlb\.size' \(allowed: pcpus, memoryMiB, cpu\.freqMHz, console\.\*, evtchn\.\*, grant\.\*, hypervisor\.\*, iommu\.\*, irq-remap\.\*, isa\.\*, mmu\.\*, passthrough\.\*, pcie\.\*, pv-blk\.\*, pv-net\.\*, sched\.\*, sriov-nic\.\*, xenbus\.\*, xenstore\.\*, costs\.\*\)/);
     expect(err(base('  costs.mmu.walkRefs: [1]')).message).toMatch(/unknown cost 'mmu\.walkRefs' \(allowed: .*costs\.mmu\.walkRef[,)]/);
   });
 

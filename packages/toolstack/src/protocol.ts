@@ -287,6 +287,7 @@ export const OP_ARGS = {
   stats: {},
   'debug-attach': { domain: 'domain', listen: 'name', othersRun: 'bool' },
   'debug-detach': { domain: 'domain' },
+  'pci-dump': {},
   'pci-assignable-add': { bdf: 'name' },
   'pci-assignable-remove': { bdf: 'name' },
   'pci-assignable-list': {},

@@ -25,7 +25,7 @@ describe('op table', () => {
         'console', 'console-input', 'detach', 'events', 'vcpu-list', 'vcpu-pin', 'vcpu-set', 'mem-set', 'mem-max', 'info', 'dmesg',
         'uptime', 'sched-credit', 'cpupool-list', 'cpupool-create', 'cpupool-destroy', 'cpupool-cpu-add',
         'cpupool-cpu-remove', 'cpupool-migrate', 'cpupool-numa-split', 'top', 'host-counts', 'stats',
-        'debug-attach', 'debug-detach', 'pci-assignable-add', 'pci-assignable-remove', 'pci-assignable-list',
+        'debug-attach', 'debug-detach', 'pci-dump', 'pci-assignable-add', 'pci-assignable-remove', 'pci-assignable-list',
         'pci-attach', 'pci-detach', 'pci-list', 'pci-sriov-numvfs', 'pci-sriov-list', 'pci-sriov-vf',
         'network-list', 'network-attach', 'network-detach',
       ]);

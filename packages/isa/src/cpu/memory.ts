@@ -30,7 +30,6 @@ export interface MemoryWriteListener {
 
 const MAX_SIZE = 4 * 1024 * 1024 * 1024;
 
-
 /** Bitmask of the code chunks covered by bytes [off, off+len) of one page (off within the page). */
 export function chunkMask(pageOff: number, len: number): number {
   const first = pageOff >>> CODE_CHUNK_SHIFT;

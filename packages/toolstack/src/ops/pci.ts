@@ -1,6 +1,9 @@
-// PCI passthrough ops (libxl_pci.c): pci-assignable-add / -remove / -list (the device handed to
-// or taken from the passthrough backend, Linux pciback's role), pci-attach (libxl_device_pci_add),
-// pci-detach (libxl_device_pci_remove; -f libxl_device_pci_destroy), pci-list.
+// PCI ops: pci-dump (Tachyxx's `xl pci-dump`: every function's config space, lspci -xxxx format,
+// read through ECAM as dom0 sees it) and passthrough (libxl_pci.c): pci-assignable-add / -remove /
+// -list (the device handed to or taken from the passthrough backend, Linux pciback's role),
+// pci-attach (libxl_device_pci_add), pci-detach (libxl_device_pci_remove; -f
+// libxl_device_pci_destroy), pci-list.
+import type { PcieComponent } from '@tachyxx/pcie';
 import { formatSbdf, parseSbdf, type Sbdf } from '@tachyxx/passthrough';
 import { attachPci, passthroughOf, pciList, ptErrorCode, type LibxlPciLike } from '../pci.js';
 import { ToolstackError } from '../protocol.js';
@@ -21,7 +24,12 @@ function guestDomain(ts: Toolstack, a: OpArgs, cmd: string): number {
   return domid;
 }
 
-export const PCI_OPS: OpTable<'pci-assignable-add' | 'pci-assignable-remove' | 'pci-assignable-list' | 'pci-attach' | 'pci-detach' | 'pci-list'> = {
+export const PCI_OPS: OpTable<'pci-dump' | 'pci-assignable-add' | 'pci-assignable-remove' | 'pci-assignable-list' | 'pci-attach' | 'pci-detach' | 'pci-list'> = {
+  'pci-dump': op('pci-dump', (ts) => {
+    const c = ts.assembled.components.get('pcie') as PcieComponent | undefined;
+    if (c === undefined) throw new ToolstackError('ENOSYS', 'this host has no PCIe (select components.pcie in its host config)');
+    return { text: c.pcie.lspci() };
+  }),
   'pci-assignable-add': op('pci-assignable-add', (ts, a) => {
     const s = bdfArg('pci-assignable-add', a);
     const r = passthroughOf(ts.assembled).assignableAdd(s);
