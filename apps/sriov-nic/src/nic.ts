@@ -18,7 +18,7 @@ import {
 } from '@tachyxx/pcie';
 import { DEFAULT_NIC_COSTS, Port, type NicCosts, type PortHost } from './port.js';
 import {
-  ICR_MBX, MBX_WORDS, MSIX_BAR, MSIX_BAR_SIZE, MSIX_PBA_OFFSET, NIC_CLASS, NIC_DEFAULT_QUEUE, NIC_DEFAULT_VFS, NIC_MAX_QUEUE, NIC_MAX_VFS,
+  ICR_LSC, ICR_MBX, ICR_VFLR, MBX_WORDS, MSIX_BAR, MSIX_BAR_SIZE, MSIX_PBA_OFFSET, NIC_CLASS, NIC_DEFAULT_QUEUE, NIC_DEFAULT_VFS, NIC_MAX_QUEUE, NIC_MAX_VFS,
   NIC_PF_DEVICE_ID, NIC_REVISION, NIC_VECTORS, NIC_VENDOR_ID, NIC_VF_DEVICE_ID, NIC_VF_OFFSET, NIC_VF_STRIDE, PF_BAR0_SIZE, PF_MBX_BASE,
   PF_MBX_STRIDE, PF_VFCFG_BASE, PF_VFCFG_STRIDE, PFMAILBOX, PFMB_ACK, PFMB_STS, PFMB_VFACK, PFMB_VFREQ, PFMBMEM, RAH_AV, REG, VF_BAR0_SIZE,
   VFCFG, VFCTRL_LINK, VFCTRL_RSTD, VFCTRL_SPOOFCHK, VFMB_ACK, VFMB_PFACK, VFMB_PFSTS, VFMB_REQ, VFMB_RSTD,
@@ -26,8 +26,6 @@ import {
 import { macFromRegs, macToRah, macToRal } from './mac.js';
 
 export type SwitchMode = 'veb' | 'vepa';
-/** PF ICR bit: a VF was reset (FLR or VF disable): its driver state is gone (igb's VFLR event). */
-export const ICR_VFLR = 1 << 4;
 /** PF register: VFs reset since last cleared (bit k-1 = VF k), write 1 to clear. */
 export const REG_VFLRE = 0x003c;
 
@@ -291,7 +289,7 @@ export class SriovNic extends Endpoint implements PortHost {
           p.linkAllowed = (v & VFCTRL_LINK) !== 0;
           p.spoofCheck = (v & VFCTRL_SPOOFCHK) !== 0;
           p.ready = (v & VFCTRL_RSTD) !== 0;
-          if (this.linkUp(p) !== wasUp) p.raise(ICR_LSC_BIT);
+          if (this.linkUp(p) !== wasUp) p.raise(ICR_LSC);
           break;
         }
       }
@@ -341,7 +339,7 @@ export class SriovNic extends Endpoint implements PortHost {
   setUplinkCarrier(on: boolean): void {
     const before = this.ports.map((p) => this.linkUp(p));
     this.uplinkCarrier = on;
-    this.ports.forEach((p, i) => { if (this.linkUp(p) !== before[i]) p.raise(i === 0 ? ICR_LSC_BIT : ICR_LSC_BIT); });
+    this.ports.forEach((p, i) => { if (this.linkUp(p) !== before[i]) p.raise(ICR_LSC); });
   }
 
   /** A frame a function transmitted: anti-spoofing and port VLAN, then the switch (after switchNs). */
@@ -397,9 +395,6 @@ export class SriovNic extends Endpoint implements PortHost {
     p.receive(p.vlan !== 0 ? stripTag(f) : f);
   }
 }
-
-/** ICR link-state-change bit (re-exported name to keep the switch code short). */
-const ICR_LSC_BIT = 1 << 3;
 
 /**
  * A virtual function: a PCIe function with its own config space (VF header: BARs read 0,

@@ -16,9 +16,9 @@ import {
   PCI_COMMAND, PCI_COMMAND_MEMORY, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_TOTAL_VF, PCI_BASE_ADDRESS_0,
 } from '@tachyxx/pcie';
 import { macFromRegs, macString, macToRah, macToRal } from './mac.js';
-import { ICR_VFLR, REG_VFLRE, type SriovNic } from './nic.js';
+import { REG_VFLRE, SriovNic } from './nic.js';
 import {
-  ICR_LSC, ICR_MBX, MBX_MSGTYPE_ACK, MBX_MSGTYPE_CTS, MBX_MSGTYPE_NACK, MBX_PF_CONTROL_MSG, MBX_VF_GET_LINK, MBX_VF_RESET, MBX_VF_SET_MAC_ADDR,
+  ICR_LSC, ICR_MBX, ICR_VFLR, MBX_MSGTYPE_ACK, MBX_MSGTYPE_CTS, MBX_MSGTYPE_NACK, MBX_PF_CONTROL_MSG, MBX_VF_GET_LINK, MBX_VF_RESET, MBX_VF_SET_MAC_ADDR,
   MBX_VF_SET_VLAN, MBX_WORDS, PF_MBX_BASE, PF_MBX_STRIDE, PF_VFCFG_BASE, PF_VFCFG_STRIDE, PFMAILBOX, PFMB_ACK, PFMB_STS, PFMBMEM, REG,
   VFCFG, VFCTRL_LINK, VFCTRL_RSTD, VFCTRL_SPOOFCHK,
 } from './regs.js';
@@ -273,5 +273,5 @@ export function defaultMac(segment: number, bus: number, devfn: number, k: numbe
 
 /** Every SR-IOV NIC PF of a host. */
 export function nicsOf(pcie: PcieHost): SriovNic[] {
-  return pcie.endpoints.filter((e): e is SriovNic => (e as { sriov?: unknown }).sriov !== undefined && (e as { ports?: unknown }).ports !== undefined);
+  return pcie.endpoints.filter((e): e is SriovNic => e instanceof SriovNic);
 }

@@ -8,7 +8,7 @@
 import type { MmioValue } from '@tachyxx/isa';
 import type { DeviceTimer, PciFunction } from '@tachyxx/pcie';
 import {
-  CTRL_RST, CTRL_RXEN, CTRL_TXEN, DESC_SIZE, ICR_LSC, ICR_MBX, ICR_RXDW, ICR_TXDW, NIC_MTU, REG, RX_BUF_SIZE, STA_DD, STA_EOP,
+  CTRL_RST, CTRL_RXEN, CTRL_TXEN, DESC_SIZE, ICR_LSC, ICR_MBX, ICR_VFLR, ICR_RXDW, ICR_TXDW, NIC_MTU, REG, RX_BUF_SIZE, STA_DD, STA_EOP,
   STA_ERR, STATUS_LU, STATUS_RSTD, STATUS_RXERR, STATUS_TXERR, TX_CMD_EOP, TX_CMD_RS, VEC_MBX, VEC_RX, VEC_TX,
 } from './regs.js';
 import { macToRah, macToRal } from './mac.js';
@@ -165,7 +165,7 @@ export class Port {
         if (this.txEnabled) this.kickTx();
         return true;
       case REG.ICR: this.icr &= ~v; return true;
-      case REG.IMS: { const added = v & ~this.ims; this.ims = v & (ICR_TXDW | ICR_RXDW | ICR_MBX | ICR_LSC | 0x10); this.fire(this.icr & added); return true; }
+      case REG.IMS: { const added = v & ~this.ims; this.ims = v & (ICR_TXDW | ICR_RXDW | ICR_MBX | ICR_LSC | ICR_VFLR); this.fire(this.icr & added); return true; }
       // A ring's base and length only change while its queue is off (as the 82576's TXDCTL.ENABLE).
       case REG.TDBAL: if (!this.txEnabled) this.tdba = Math.floor(this.tdba / 2 ** 32) * 2 ** 32 + ((v & ~0xf) >>> 0); return true;
       case REG.TDBAH: if (!this.txEnabled) this.tdba = (v >>> 0) * 2 ** 32 + (this.tdba % 2 ** 32); return true;

@@ -76,6 +76,8 @@ export const ICR_TXDW = 1 << 0;
 export const ICR_RXDW = 1 << 1;
 export const ICR_MBX = 1 << 2;
 export const ICR_LSC = 1 << 3;
+/** PF only: a VF was reset (FLR or VF disable): its driver state is gone (igb's VFLR event). */
+export const ICR_VFLR = 1 << 4;
 export const NIC_MTU = 1500;
 export const RX_BUF_SIZE = 2048;
 
