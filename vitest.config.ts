@@ -12,7 +12,9 @@ const dirs = ['packages', 'apps'].flatMap((d) =>
 
 // Each package's public entries (its package.json `exports`: "." and any declared subpath such as
 // "@tachyxx/core/errors") map to their sources, matched exactly.
-const alias = dirs.filter((d) => d.startsWith('packages/')).flatMap((d) => {
+// Apps tagged scope:component (device models such as apps/sriov-nic) are imported by packages too.
+const isComponentApp = (d: string) => d.startsWith('apps/') && (JSON.parse(readFileSync(resolve(root, d, 'package.json'), 'utf8')).nx?.tags ?? []).includes('scope:component');
+const alias = dirs.filter((d) => d.startsWith('packages/') || isComponentApp(d)).flatMap((d) => {
   const pkg = JSON.parse(readFileSync(resolve(root, d, 'package.json'), 'utf8'));
   return Object.keys(pkg.exports ?? { '.': {} }).map((sub) => ({
     find: new RegExp(`^${pkg.name}${sub === '.' ? '' : sub.slice(1)}$`),

@@ -958,6 +958,60 @@ const pciAssignableList: HostCommand = async (host, argv) => {
   return 0;
 };
 
+/**
+ * xl pci-sriov-numvfs <BDF> [N] (Tachyxx): the PF's sriov_numvfs: prints "numvfs/totalvfs"; with
+ * N, `echo N > /sys/bus/pci/devices/BDF/sriov_numvfs` first (0 disables; changing a nonzero
+ * count needs 0 first; a VF assigned to a domain keeps them: EBUSY, as Linux).
+ */
+const pciSriovNumvfs: HostCommand = async (host, argv) => {
+  const { positionals } = args('pci-sriov-numvfs', argv);
+  if (positionals.length < 1 || positionals.length > 2) throw new XlFail('pci-sriov-numvfs: <BDF> [N]', 2);
+  const [bdf, n] = positionals as [string, string | undefined];
+  if (n !== undefined && !/^\d{1,5}$/.test(n)) throw new XlFail(`pci-sriov-numvfs: N must be a number, not "${n}"`, 2);
+  const h = await host();
+  try {
+    const r = await h.call<{ bdf: string; numvfs: number; totalvfs: number }>('pci-sriov-numvfs', n === undefined ? { bdf } : { bdf, numvfs: Number(n) });
+    out(`${r.bdf}: ${r.numvfs}/${r.totalvfs} VFs\n`);
+  } catch (e) {
+    libxlError(e);
+  }
+  return 0;
+};
+
+interface SriovReport { bdf: string; link: boolean; totalVfs: number; numVfs: number; switchMode: string; vfs: { vf: number; bdf: string; mac: string; vlan: number; rateMbps: number; link: boolean; txPkts: number; rxPkts: number; drops: number }[] }
+
+/** xl pci-sriov-list [BDF] (Tachyxx): each PF and its VFs as `ip link show` prints them. */
+const pciSriovList: HostCommand = async (host, argv) => {
+  const { positionals } = args('pci-sriov-list', argv);
+  if (positionals.length > 1) throw new XlFail('pci-sriov-list: [BDF]', 2);
+  const h = await host();
+  try {
+    const r = await h.call<{ pfs: SriovReport[] }>('pci-sriov-list', positionals[0] !== undefined ? { bdf: positionals[0] } : {});
+    for (const p of r.pfs) {
+      out(`${p.bdf}: link ${p.link ? 'up' : 'down'}, switch ${p.switchMode}, ${p.numVfs}/${p.totalVfs} VFs\n`);
+      for (const v of p.vfs) out(`    vf ${v.vf} ${v.bdf} link/ether ${v.mac}, vlan ${v.vlan}, max_tx_rate ${v.rateMbps}Mbps, link-state ${v.link ? 'enable' : 'disable'}, tx ${v.txPkts} rx ${v.rxPkts} drops ${v.drops}\n`);
+    }
+  } catch (e) {
+    libxlError(e);
+  }
+  return 0;
+};
+
+/** xl pci-sriov-vf <BDF> <VF> mac M|vlan V|max_tx_rate R|state enable|disable (Tachyxx; `ip link set PF vf N ...`). */
+const pciSriovVf: HostCommand = async (host, argv) => {
+  const { positionals } = args('pci-sriov-vf', argv);
+  if (positionals.length !== 4) throw new XlFail('pci-sriov-vf: <BDF> <VF> mac|vlan|max_tx_rate|state <value>', 2);
+  const [bdf, vf, key, value] = positionals as [string, string, string, string];
+  if (!/^\d{1,3}$/.test(vf)) throw new XlFail(`pci-sriov-vf: VF must be a number (1-based), not "${vf}"`, 2);
+  const h = await host();
+  try {
+    await h.call('pci-sriov-vf', { bdf, vf: Number(vf), key, value });
+  } catch (e) {
+    libxlError(e);
+  }
+  return 0;
+};
+
 /** xl pci-attach <Domain> <PCI_SPEC_STRING>: libxl_device_pci_add (options per xl-pci-configuration(5)). */
 const pciAttach: HostCommand = async (host, argv) => {
   const { positionals } = args('pci-attach', argv);
@@ -1017,6 +1071,7 @@ export const HOST_COMMANDS: Record<string, HostCommand> = {
   'network-list': networkList, 'network-attach': networkAttach, 'network-detach': networkDetach,
   'pci-assignable-add': pciAssignable('pci-assignable-add'), 'pci-assignable-remove': pciAssignable('pci-assignable-remove'),
   'pci-assignable-list': pciAssignableList, 'pci-attach': pciAttach, 'pci-detach': pciDetach, 'pci-list': pciListCmd,
+  'pci-sriov-numvfs': pciSriovNumvfs, 'pci-sriov-list': pciSriovList, 'pci-sriov-vf': pciSriovVf,
 };
 
 // ---- create ---------------------------------------------------------------------------------

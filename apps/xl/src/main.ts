@@ -62,6 +62,9 @@ export const XL_COMMANDS: readonly { name: string; summary: string; usage: strin
   { name: 'pci-assignable-remove', summary: 'Remove a device from being assignable', usage: '[options] <BDF>', modifies: true,
     options: '-r             Attempt to re-assign the device to the original driver' },
   { name: 'pci-assignable-list', summary: 'List all the assignable pci devices', usage: '' },
+  { name: 'pci-sriov-numvfs', summary: 'Show or set the number of VFs of an SR-IOV PF (Tachyxx; sriov_numvfs)', usage: '<BDF> [N]', modifies: true },
+  { name: 'pci-sriov-list', summary: 'List SR-IOV PFs and their VFs (Tachyxx; ip link show)', usage: '[BDF]' },
+  { name: 'pci-sriov-vf', summary: 'Set a VF\'s MAC, port VLAN, rate or link (Tachyxx; ip link set PF vf N)', usage: '<BDF> <VF> mac|vlan|max_tx_rate|state <value>', modifies: true },
   { name: 'help', summary: 'Print this help', usage: '[command]' },
 ];
 

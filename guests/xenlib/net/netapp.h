@@ -11,7 +11,14 @@
 #define TACHYXX_NET_NETAPP_H
 #include "tachyxx.h"
 #include "net.h"
+#ifdef NETAPP_SRIOV_VF
+/* The VF build (guests/<prog>-vf): the same program over an SR-IOV VF passed through to the
+ * domain (sriovvf.c) instead of a vif; the address comes from the command line only. */
+#include "sriovvf.h"
+#define netfront_now sriovvf_now
+#else
 #include "netfront.h"
+#endif
 
 /* The value of key= on the command line into buf (1 found, 0 not). */
 static int netapp_arg(const char *key, char *buf, unsigned cap)
@@ -57,6 +64,25 @@ static int netapp_ip(const char *key, uint32_t *ip, uint32_t *mask)
 static struct net_stack netapp_ns;
 static struct netdev *netapp_dev;
 
+#ifdef NETAPP_SRIOV_VF
+static int netapp_up(const char *prog)
+{
+	int r = sriovvf_open(&netapp_dev);
+	if (r < 0) { printf("%s: sriovvf_open -> %d (pci = ['BB:DD.F'] with an assignable VF)\n", prog, r); return -1; }
+	uint32_t ip = 0, mask = NET_IP(255, 255, 255, 0), gw = 0;
+	int have = netapp_ip("ip", &ip, &mask);
+	if (have <= 0) { if (!have) printf("%s: give ip=a.b.c.d/nn in extra=\n", prog); return -1; }
+	if (netapp_ip("gw", &gw, 0) < 0) return -1;
+	net_init(&netapp_ns, netapp_dev, ip, mask, gw);
+	const uint8_t *m = netapp_dev->mac;
+	char b1[16];
+	int prefix = 0;
+	for (uint32_t x = mask; x & 0x80000000u; x <<= 1) prefix++;
+	printf("%s: %s %02x:%02x:%02x:%02x:%02x:%02x mtu %u, %s/%d (cmdline), SR-IOV VF %s, MSI-X as event channels\n", prog, netapp_dev->name,
+	       m[0], m[1], m[2], m[3], m[4], m[5], netapp_dev->mtu, net_ip_str(ip, b1), prefix, sriovvf_bdf(netapp_dev));
+	return 0;
+}
+#else
 /* Brings the vif and the stack up; prints one line. 0 or -1 (printed). */
 static int netapp_up(const char *prog)
 {
@@ -89,6 +115,7 @@ static int netapp_up(const char *prog)
 	       netfront_split_evtchn(netapp_dev) ? "split" : "shared");
 	return 0;
 }
+#endif
 
 /* Polls until now >= deadline (serving the stack meanwhile) or `*done` (if given) is set. */
 static void netapp_run_until(uint64_t deadline, volatile int *done)
@@ -107,6 +134,21 @@ static const char *netapp_ms(uint64_t ns, char buf[24])
 	return buf;
 }
 
+#ifdef NETAPP_SRIOV_VF
+static void netapp_down(const char *prog)
+{
+	const struct sriovvf_stats *s = sriovvf_stats(netapp_dev);
+	const struct net_stats *n = &netapp_ns.st;
+	printf("%s: vf rx %lu pkts (%lu errors) tx %lu pkts (%lu errors, %lu ring-full); irqs tx %lu rx %lu mbx %lu; "
+	       "stack: arp req %lu/%lu rep %lu/%lu, bad csum ip %lu icmp %lu udp %lu\n", prog,
+	       (unsigned long)s->rx_packets, (unsigned long)s->rx_errors, (unsigned long)s->tx_packets, (unsigned long)s->tx_errors,
+	       (unsigned long)s->tx_ring_full, (unsigned long)s->irq_tx, (unsigned long)s->irq_rx, (unsigned long)s->irq_mbx,
+	       (unsigned long)n->arp_requests_tx, (unsigned long)n->arp_requests_rx,
+	       (unsigned long)n->arp_replies_tx, (unsigned long)n->arp_replies_rx, (unsigned long)n->ip_bad_csum,
+	       (unsigned long)n->icmp_bad_csum, (unsigned long)n->udp_bad_csum);
+	sriovvf_close(netapp_dev);
+}
+#else
 static void netapp_down(const char *prog)
 {
 	const struct netfront_stats *s = netfront_stats(netapp_dev);
@@ -122,5 +164,6 @@ static void netapp_down(const char *prog)
 	int r = netfront_close(netapp_dev);
 	if (r < 0) printf("%s: netfront_close -> %d\n", prog, r);
 }
+#endif
 
 #endif

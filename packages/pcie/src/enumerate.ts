@@ -13,7 +13,10 @@ import {
   PCI_MEMORY_LIMIT, PCI_PREF_BASE_UPPER32, PCI_PREF_LIMIT_UPPER32, PCI_PREF_MEMORY_BASE, PCI_PREF_MEMORY_LIMIT,
   PCI_PRIMARY_BUS, PCI_IO_BASE, PCI_SECONDARY_BUS, PCI_SUBORDINATE_BUS, PCI_VENDOR_ID, PCI_STATUS, PCI_STATUS_CAP_LIST, PCI_CAPABILITY_LIST,
 } from './config-space.js';
-import { PCI_CAP_ID_EXP, PCI_EXP_DEVCAP2, PCI_EXP_DEVCAP2_ARI, PCI_EXP_DEVCTL2, PCI_EXP_DEVCTL2_ARI, PCI_EXT_CAP_ID_ARI } from './capabilities.js';
+import {
+  PCI_CAP_ID_EXP, PCI_EXP_DEVCAP2, PCI_EXP_DEVCAP2_ARI, PCI_EXP_DEVCTL2, PCI_EXP_DEVCTL2_ARI, PCI_EXT_CAP_ID_ARI, PCI_EXT_CAP_ID_SRIOV,
+  PCI_SRIOV_BAR, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_ARI, PCI_SRIOV_TOTAL_VF,
+} from './capabilities.js';
 
 /** Config access as software has it (ECAM through MMIO, or a direct path). */
 export interface ConfigAccess {
@@ -37,6 +40,8 @@ export interface EnumeratedFunction {
   deviceId: number;
   bridge: boolean;
   bars: EnumeratedBar[];
+  /** SR-IOV PFs: the VF BARs (addr = VF 1's BAR, size = one VF's; TotalVFs of them follow each other). */
+  vfBars?: EnumeratedBar[];
   /** For bridges: the buses below and the memory window (null when empty). */
   secondary?: number;
   subordinate?: number;
@@ -76,8 +81,17 @@ class SegmentWalk {
     this.scanBus(0, false);
   }
 
+  /** The bus being scanned sits below a port with ARI forwarding on. */
+  private ariBelow = false;
+
   /** Scans `bus`; `ari` = the port above has ARI forwarding on (devfn is a function number). */
   private scanBus(bus: number, ari: boolean): void {
+    const outer = this.ariBelow;
+    this.ariBelow = ari;
+    try { this.scanBusIn(bus, ari); } finally { this.ariBelow = outer; }
+  }
+
+  private scanBusIn(bus: number, ari: boolean): void {
     if (ari) {
       // ARI: follow the Next Function Number chain from function 0 (Linux next_ari_fn).
       for (let fn = 0, n = 0; n < 256; n++) {
@@ -108,8 +122,18 @@ class SegmentWalk {
     const cmd = this.r(bus, devfn, PCI_COMMAND, 2);
     this.w(bus, devfn, PCI_COMMAND, 2, cmd & ~(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)); // no decoding while sizing
     if (type === 1) { this.scanBridge(bus, devfn, vendorId, deviceId); return; }
-    const bars = this.sizeAndAssignBars(bus, devfn);
-    this.out.push({ segment: this.seg.segment, bus, devfn, vendorId, deviceId, bridge: false, bars });
+    const bars = this.sizeAndAssignBars(bus, devfn, PCI_BASE_ADDRESS_0, 1);
+    const rec: EnumeratedFunction = { segment: this.seg.segment, bus, devfn, vendorId, deviceId, bridge: false, bars };
+    // SR-IOV PF: size the VF BARs and reserve TotalVFs of each, as Linux's sriov_init /
+    // pci_iov_resource_size do (the VFs appear only when the PF driver sets VF Enable); ARI Capable
+    // Hierarchy when the port above forwards ARI (Linux: pci_ari_enabled(bus) -> PCI_SRIOV_CTRL_ARI).
+    const sriov = this.findExtCap(bus, devfn, PCI_EXT_CAP_ID_SRIOV);
+    if (sriov !== 0) {
+      const total = this.r(bus, devfn, sriov + PCI_SRIOV_TOTAL_VF, 2);
+      if (total > 0) rec.vfBars = this.sizeAndAssignBars(bus, devfn, sriov + PCI_SRIOV_BAR, total);
+      if (this.ariBelow) this.w(bus, devfn, sriov + PCI_SRIOV_CTRL, 2, this.r(bus, devfn, sriov + PCI_SRIOV_CTRL, 2) | PCI_SRIOV_CTRL_ARI);
+    }
+    this.out.push(rec);
     this.w(bus, devfn, PCI_COMMAND, 2, (cmd & ~PCI_COMMAND_MASTER) | PCI_COMMAND_MEMORY);
   }
 
@@ -153,11 +177,14 @@ class SegmentWalk {
     this.w(bus, devfn, PCI_COMMAND, 2, this.r(bus, devfn, PCI_COMMAND, 2) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
   }
 
-  /** Sizes the six BARs (write all ones, read back, restore), then assigns them biggest first. */
-  private sizeAndAssignBars(bus: number, devfn: number): EnumeratedBar[] {
+  /**
+   * Sizes six BARs at `first` (write all ones, read back, restore), then assigns them biggest
+   * first; `count` copies of each (SR-IOV VF BARs: TotalVFs, aligned to one VF's size).
+   */
+  private sizeAndAssignBars(bus: number, devfn: number, first: number, count: number): EnumeratedBar[] {
     const bars: EnumeratedBar[] = [];
     for (let i = 0; i < 6; i++) {
-      const off = PCI_BASE_ADDRESS_0 + 4 * i;
+      const off = first + 4 * i;
       const orig = this.r(bus, devfn, off, 4);
       this.w(bus, devfn, off, 4, 0xffffffff);
       const v = this.r(bus, devfn, off, 4);
@@ -178,12 +205,13 @@ class SegmentWalk {
     }
     for (const b of [...bars].sort((a, b) => b.size - a.size || a.bar - b.bar)) {
       const addr = alignUp(this.cursor, b.size);
-      if (addr + b.size > this.end || (!b.is64 && addr + b.size > 2 ** 32)) {
-        throw new EnumerationError(`segment ${this.seg.segment} ${bus}:${devfn >> 3}.${devfn & 7} BAR${b.bar}: ${b.size} bytes do not fit the MMIO window [0x${this.seg.mmioBase.toString(16)}, 0x${this.end.toString(16)})`);
+      const span = b.size * count;
+      if (addr + span > this.end || (!b.is64 && addr + span > 2 ** 32)) {
+        throw new EnumerationError(`segment ${this.seg.segment} ${bus}:${devfn >> 3}.${devfn & 7} ${count > 1 ? 'VF ' : ''}BAR${b.bar}: ${span} bytes do not fit the MMIO window [0x${this.seg.mmioBase.toString(16)}, 0x${this.end.toString(16)})`);
       }
       b.addr = addr;
-      this.cursor = addr + b.size;
-      const off = PCI_BASE_ADDRESS_0 + 4 * b.bar;
+      this.cursor = addr + span;
+      const off = first + 4 * b.bar;
       this.w(bus, devfn, off, 4, (addr % 2 ** 32) >>> 0);
       if (b.is64) this.w(bus, devfn, off + 4, 4, Math.floor(addr / 2 ** 32));
     }

@@ -23,7 +23,12 @@ import { lspciDump, type ListedFunction } from './lspci.js';
 export interface DeviceModel {
   readonly name: string;
   readonly description: string;
-  create(ctx: { name: string; timer: DeviceTimer }): Endpoint;
+  /** Parameter names the model takes in the topology string (`model(key=value, ...)`); none when absent. */
+  readonly params?: readonly string[];
+  /** Builds the device; `params` holds the topology string's key=value pairs (validated by `check`). */
+  create(ctx: { name: string; timer: DeviceTimer; params: Readonly<Record<string, string>> }): Endpoint;
+  /** Checks `params` at config time: an error message (named in the ConfigError) or null. */
+  check?(params: Readonly<Record<string, string>>): string | null;
 }
 
 const MODELS = new Map<string, DeviceModel>();
@@ -46,7 +51,7 @@ registerDeviceModel({
 
 // ---- topology spec ----
 
-export type PortSpec = { kind: 'empty' } | { kind: 'device'; model: string } | { kind: 'switch'; ports: PortSpec[] };
+export type PortSpec = { kind: 'empty' } | { kind: 'device'; model: string; params?: Record<string, string> } | { kind: 'switch'; ports: PortSpec[] };
 export interface TopologySpec { channels: PortSpec[][] }
 
 /** Most root ports per channel and downstream ports per switch: device numbers 0-31. */
@@ -81,7 +86,32 @@ export function parseTopology(text: string, where = 'components.pcie.topology', 
       return { kind: 'switch', ports };
     }
     if (!MODELS.has(w)) { i = start; fail(`unknown device model '${w}'`); }
-    return { kind: 'device', model: w };
+    ws();
+    if (text[i] !== '(') return { kind: 'device', model: w };
+    // model(key=value, ...): the model's own parameters (e.g. sriov-nic(vfs=4, switch=vepa)).
+    const model = MODELS.get(w)!;
+    const params: Record<string, string> = {};
+    i++;
+    for (;;) {
+      ws();
+      if (text[i] === ')') { i++; break; }
+      const k = word();
+      if (k === '') fail(`expected a parameter of ${w}`);
+      if (!(model.params ?? []).includes(k)) { i -= k.length; fail(`${w} has no parameter '${k}' (it takes: ${(model.params ?? []).join(', ') || 'none'})`); }
+      ws();
+      if (text[i] !== '=') fail(`expected '=' after ${k}`);
+      i++;
+      const v = word();
+      if (v === '') fail(`expected a value for ${w} ${k}`);
+      params[k] = v;
+      ws();
+      if (text[i] === ',') { i++; continue; }
+      if (text[i] === ')') { i++; break; }
+      fail(`expected ',' or ')' in the parameters of ${w}`);
+    }
+    const bad = model.check?.(params) ?? null;
+    if (bad !== null) fail(`${w}: ${bad}`);
+    return { kind: 'device', model: w, params };
   };
   const list = (depth: number): PortSpec[] => {
     const ports = [port(depth)];
@@ -126,6 +156,11 @@ export interface PcieHostOptions {
   /** Per-channel IOMMU / interrupt-remapper (default: IdentityTranslator / DirectMsiRemapper). */
   translator?: (channel: number) => IoTranslator | undefined;
   remapper?: (channel: number) => MsiRemapper | undefined;
+  /**
+   * Dom0 drivers that probe once enumeration is done (as Linux drivers bind after the PCI scan):
+   * e.g. an SR-IOV PF driver enabling its VFs at boot. Run in order by `enumerate`.
+   */
+  bootDrivers?: readonly ((host: PcieHost) => void)[];
 }
 
 export class PcieHost {
@@ -134,8 +169,10 @@ export class PcieHost {
   readonly layout: PcieLayout;
   readonly endpoints: Endpoint[] = [];
   private enumerated: EnumeratedFunction[] | null = null;
+  private readonly bootDrivers: readonly ((host: PcieHost) => void)[];
 
   constructor(o: PcieHostOptions) {
+    this.bootDrivers = o.bootDrivers ?? [];
     this.layout = { ...DEFAULT_LAYOUT, ...o.layout };
     const bus = o.bus ?? o.mem.mmio ?? new MmioBus();
     if (o.mem.mmio === null) o.mem.mmio = bus;
@@ -164,7 +201,7 @@ export class PcieHost {
   private populate(ss: PcieSubsystem, port: Bridge, p: PortSpec, path: string, timer: DeviceTimer): void {
     if (p.kind === 'empty') return;
     if (p.kind === 'device') {
-      const dev = MODELS.get(p.model)!.create({ name: `${path}/${p.model}`, timer });
+      const dev = MODELS.get(p.model)!.create({ name: `${path}/${p.model}`, timer, params: p.params ?? {} });
       ss.attach(dev, port.secondary, 0);
       this.endpoints.push(dev);
       return;
@@ -185,6 +222,7 @@ export class PcieHost {
     if (this.enumerated === null) {
       const ecam = ecamAccess(this.bus, (s) => this.rc.channels[s]!.ecamBase);
       this.enumerated = enumerate(ecam, this.rc.channels.map((c) => ({ segment: c.segment, mmioBase: c.mmioBase, mmioSize: c.mmioSize })));
+      for (const d of this.bootDrivers) d(this);
     }
     return this.enumerated;
   }

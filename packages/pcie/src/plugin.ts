@@ -8,6 +8,8 @@ import { eventQueueTimer, type DeviceTimer } from './edu.js';
 /** Builds the configured PCIe of a host over its machine memory (and its MMIO bus). */
 export interface PcieFactory {
   readonly topology: TopologySpec;
+  /** Dom0 drivers every created host runs after enumeration (other plugins' register() adds them). */
+  readonly bootDrivers: ((host: PcieHost) => void)[];
   create(mem: PhysMemory, timer?: DeviceTimer, extra?: Partial<PcieHostOptions>): PcieHost;
 }
 export const PCIE_FACTORY = defineToken<PcieFactory>('pcie.Factory');
@@ -84,9 +86,11 @@ export const PCIE_PLUGINS: readonly Plugin<any>[] = [
     component: PCIE_COMPONENT,
     register(c, params) {
       const topology = parseTopology(params.topology);
+      const bootDrivers: ((host: PcieHost) => void)[] = [];
       bindSingleton(c, PCIE_FACTORY, (c) => ({
         topology,
-        create: (mem, timer, extra) => new PcieHost({ ...extra, mem, topology, timer: timer ?? eventQueueTimer(resolve(c, TOKENS.EventQueue)) }),
+        bootDrivers,
+        create: (mem, timer, extra) => new PcieHost({ bootDrivers, ...extra, mem, topology, timer: timer ?? eventQueueTimer(resolve(c, TOKENS.EventQueue)) }),
       }));
       bindSingleton(c, PCIE_COMPONENT, (c) => new PcieComponent(resolve(c, PCIE_FACTORY)));
     },

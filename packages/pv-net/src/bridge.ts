@@ -70,6 +70,11 @@ export class BridgePort {
   carrier = true;
   /** The receiver cannot take a csum_blank frame: fill the checksum before delivery. */
   needsCsum = false;
+  /**
+   * Hairpin mode (Linux BR_HAIRPIN_MODE, `bridge link set dev X hairpin on`): frames may go back
+   * out of the port they came in by — what an SR-IOV NIC in VEPA mode needs from its bridge.
+   */
+  hairpin = false;
   attached = true;
   constructor(
     readonly bridge: Bridge,
@@ -202,14 +207,14 @@ export class Bridge {
     if (d.length >= ETH_HLEN && !isGroupMac(d, 0)) {
       const to = this.lookup(macAt(d, 0));
       if (to) {
-        if (to === from) { this.stats.dropLocal.value++; return; }
+        if (to === from && !from.hairpin) { this.stats.dropLocal.value++; return; }
         this.stats.unicast.value++;
         this.egress(to, frame);
         return;
       }
     }
     this.stats.flooded.value++;
-    for (const p of this.ports.values()) if (p !== from) this.egress(p, frame);
+    for (const p of this.ports.values()) if (p !== from || p.hairpin) this.egress(p, frame);
   }
 
   private egress(p: BridgePort, frame: NetFrame): void {

@@ -16,6 +16,7 @@ import { IRQ_REMAP_PLUGINS } from '@tachyxx/irq-remap';
 import { PVNET_PLUGINS } from '@tachyxx/pv-net';
 import { PCIE_PLUGINS } from '@tachyxx/pcie';
 import { PASSTHROUGH_PLUGINS } from '@tachyxx/passthrough';
+import { SRIOV_NIC_PLUGINS } from '@tachyxx/sriov-nic';
 
 /**
  * A registry of every plugin variant (a new one each call: registries are not shared). `iommu` and
@@ -26,6 +27,7 @@ export function registry(): PluginRegistry {
   return new PluginRegistry([
     ...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS,
     ...XENBUS_PLUGINS, ...PVBLK_PLUGINS, ...IOMMU_PLUGINS, ...IRQ_REMAP_PLUGINS, ...PVNET_PLUGINS, ...PCIE_PLUGINS, ...PASSTHROUGH_PLUGINS,
+    ...SRIOV_NIC_PLUGINS,
   ]);
 }
 

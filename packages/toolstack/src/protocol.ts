@@ -313,6 +313,9 @@ export const OP_ARGS = {
   'pci-attach': { domain: 'domain', pci: 'config' },
   'pci-detach': { domain: 'domain', bdf: 'name', force: 'bool' },
   'pci-list': { domain: 'domain' },
+  'pci-sriov-numvfs': { bdf: 'name', numvfs: 'int' },
+  'pci-sriov-list': { bdf: 'name' },
+  'pci-sriov-vf': { bdf: 'name', vf: 'int', key: 'name', value: 'name' },
 } as const satisfies Readonly<Record<string, Readonly<Record<string, ArgKind>>>>;
 
 /** Every op the host serves, in OP_ARGS order. */

@@ -27,7 +27,7 @@ describe('op table', () => {
         'cpupool-cpu-remove', 'cpupool-migrate', 'cpupool-numa-split', 'top', 'host-counts', 'stats',
         'debug-attach', 'debug-detach', 'block-attach', 'block-list', 'block-detach',
         'network-list', 'network-attach', 'network-detach', 'pci-dump', 'pci-assignable-add', 'pci-assignable-remove', 'pci-assignable-list',
-        'pci-attach', 'pci-detach', 'pci-list',
+        'pci-attach', 'pci-detach', 'pci-list', 'pci-sriov-numvfs', 'pci-sriov-list', 'pci-sriov-vf',
       ]);
     } finally {
       ts.close();

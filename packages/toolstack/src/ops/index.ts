@@ -10,10 +10,11 @@ import { HOST_OPS } from './host.js';
 import { MEMORY_OPS } from './memory.js';
 import { NETWORK_OPS } from './network.js';
 import { PCI_OPS } from './pci.js';
+import { SRIOV_OPS } from './sriov.js';
 import type { OpEntry, OpTable } from './types.js';
 import { VCPU_OPS } from './vcpu.js';
 
-export const OP_TABLE: OpTable<OpName> = Object.freeze({ ...HOST_OPS, ...DOMAIN_OPS, ...CONSOLE_OPS, ...VCPU_OPS, ...MEMORY_OPS, ...CPUPOOL_OPS, ...DEBUG_OPS, ...BLOCK_OPS, ...NETWORK_OPS, ...PCI_OPS });
+export const OP_TABLE: OpTable<OpName> = Object.freeze({ ...HOST_OPS, ...DOMAIN_OPS, ...CONSOLE_OPS, ...VCPU_OPS, ...MEMORY_OPS, ...CPUPOOL_OPS, ...DEBUG_OPS, ...BLOCK_OPS, ...NETWORK_OPS, ...PCI_OPS, ...SRIOV_OPS });
 
 /** The entry of op `name`, or undefined (own properties only: `__proto__` is no op). */
 export function opEntry(name: string): OpEntry | undefined {

@@ -1,0 +1,3 @@
+/* udpblast-vf over an SR-IOV VF: the unchanged udpblast program built with NETAPP_SRIOV_VF (netapp.h picks the
+ * VF driver, guests/xenlib/net/sriovvf.c, instead of netfront). */
+#include "../udpblast/udpblast.c"

@@ -1,0 +1,3 @@
+/* udpecho-vf over an SR-IOV VF: the unchanged udpecho program built with NETAPP_SRIOV_VF (netapp.h picks the
+ * VF driver, guests/xenlib/net/sriovvf.c, instead of netfront). */
+#include "../udpecho/udpecho.c"
