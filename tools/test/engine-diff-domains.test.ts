@@ -19,7 +19,7 @@ const WASM0: Engine = { engine: 'wasm', wasmTierUp: 0 };
 const WASM: Engine = { engine: 'wasm' };
 
 /** host.cpuN stats that describe the engine's own work (code cache, hub), not the modelled machine. */
-const ENGINE_ONLY = new Set(['wasmRegions', 'wasmTierUps', 'chainHits', 'hubLookups', 'exitsLookup', 'exitsCycleLimit']);
+const ENGINE_ONLY = new Set(['wasmRegions', 'wasmTierUps', 'wasmKeptJs', 'chainHits', 'hubLookups', 'exitsLookup', 'exitsCycleLimit']);
 
 interface Outcome {
   why: string;

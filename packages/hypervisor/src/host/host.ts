@@ -631,6 +631,7 @@ export class Host implements HostServices {
     g.sampled('softTlbRefills', 'count', 'CPU data soft-TLB refills (misses that filled an entry)', () => cpu.engineStats().tlbRefills);
     g.sampled('wasmRegions', 'count', 'regions compiled to WebAssembly (engine wasm)', () => cpu.engineStats().wasmRegions);
     g.sampled('wasmTierUps', 'count', 'hot JS regions recompiled to WebAssembly (engine wasm)', () => cpu.engineStats().wasmTierUps);
+    g.sampled('wasmKeptJs', 'count', 'hot JS regions kept as JS: short runs into a system instruction (engine wasm)', () => cpu.engineStats().wasmKeptJs);
     g.sampled('chainHits', 'count', 'region transitions through a chained link (run loop or wasm hub)', () => cpu.engineStats().chainHits);
     g.sampled('hubLookups', 'count', 'region transitions the wasm hub looked up itself', () => cpu.engineStats().hubLookups);
     g.sampled('exitsLookup', 'count', 'returns to the run loop without a usable link', () => cpu.engineStats().exitsLookup);

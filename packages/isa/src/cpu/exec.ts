@@ -72,6 +72,8 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
         prev.links.fill(undefined); prev.linkEpoch = c.linkEpoch; prev.linkBank = c.linkBank;
       }
       prev.links[prevExit] = b;
+      // engine wasm, a JS region before its tier-up: this run of it ended at a system instruction
+      if (b.fn === undefined && prev.home !== undefined) prev.home.sysExits++;
     }
     prev = undefined;
     if (b.len > remaining) { b = stepBlock(c, off, pcLo, pcHi); if (c.midBlock === 0) c.midBlock = c.maxBlock; }
@@ -104,7 +106,10 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
         if (b.home !== undefined && b.home.heat < budget) budget = b.home.heat > 0 ? b.home.heat : 1;
         const e = b.fn!(c, budget, b.entry);
         // engine wasm: a JS region counts down to its recompilation to wasm
-        if (b.home !== undefined && (b.home.heat -= c.instret - i0) <= 0) tierUp(c, b.home);
+        if (b.home !== undefined) {
+          b.home.runs++;
+          if ((b.home.heat -= c.instret - i0) <= 0) tierUp(c, b.home);
+        }
         // still inside a basic block after a single step (see midBlock)?
         if (c.midBlock > 0) c.midBlock = b.len === 1 && !isControl(decode(b.insn)) ? c.midBlock - 1 : 0;
         if (c.sx !== 0) {

@@ -161,6 +161,13 @@ export interface Block {
   heat: number;
   hostOff: number;
   subs: Block[] | undefined;
+  /**
+   * Engine 'wasm', on a JS region's entry block during tier-up: calls of the region's function,
+   * and how many of them ended at a system instruction (the run loop's next block executes one
+   * instruction on its own: ecall, CSR access, wfi...). See WASM_SHORT_RUN.
+   */
+  runs: number;
+  sysExits: number;
 }
 
 export interface CpuStats {
@@ -178,6 +185,8 @@ export interface CpuStats {
   wasmRegions: number;
   /** Regions recompiled from JS to wasm after wasmTierUp instructions (not in blocksCompiled). */
   wasmTierUps: number;
+  /** Hot JS regions kept as JS: short runs that mostly end at a system instruction (WASM_SHORT_RUN). */
+  wasmKeptJs: number;
   /** Run-loop dispatches: region exits that continued through a chained link (no lookup). */
   chainHits: number;
   /** Region exits that needed the exec soft-TLB / block-cache lookup (no valid link). */
@@ -201,6 +210,15 @@ export interface CpuStats {
 export const TWO32 = 4294967296;
 /** Default CpuOptions.wasmTierUp: instructions a region runs in JS before it is compiled to wasm. */
 export const WASM_TIER_UP = 100_000;
+/**
+ * Engine 'wasm' tier-up: a hot JS region whose runs average fewer instructions than this and at
+ * least half of which end at a system instruction stays JS. Such a run always returns to the run
+ * loop (a system instruction executes on its own), so in wasm it would pay the JS -> wasm -> JS
+ * boundary and the hub's entry and miss (tens of ns) for a few instructions (about 1.5 ns each
+ * saved): the null-hypercall loop of a guest (guests/hcversion: 11 instructions, ecall) ran 15 to
+ * 30% slower as wasm.
+ */
+export const WASM_SHORT_RUN = 64;
 /** Soft-TLB entries per level unless CpuOptions.tlbEntries says otherwise. */
 export const DEFAULT_TLB_ENTRIES = 2048;
 export const TLB_INVALID = 0x800; // never equals an (address & mask) value, whose bits 3..11 are 0
@@ -243,7 +261,7 @@ export class CpuState {
   idleNs = 0;
   readonly stats: CpuStats = {
     blocksCompiled: 0, blockInvalidations: 0, codeFlushes: 0, tlbMisses: 0, tlbFlushes: 0,
-    wasmRegions: 0, wasmTierUps: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0, hubLookups: 0,
+    wasmRegions: 0, wasmTierUps: 0, wasmKeptJs: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0, hubLookups: 0,
     exceptions: new Float64Array(32), interrupts: new Float64Array(16),
   };
 
