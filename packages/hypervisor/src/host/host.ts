@@ -224,7 +224,7 @@ export class Host implements HostServices {
       setUpFirmware(cpu);
       const p: Pcpu = { id, cpu, mmu, current: null, reschedule: true, stats: this.stats.group('host').group(`cpu${id}`), trapCounters: [], traps: 0 };
       this.mountCpuStats(p);
-      cpu.setTrapHandler(1, (_cpu, cause, isInterrupt, tval, epc) => traps.onTrap(p, cause, isInterrupt, tval, epc));
+      cpu.setCsrTrapHandler(1, (_cpu, cause, isInterrupt) => traps.onTrap(p, cause, isInterrupt));
       cpu.setTrapHandler(0, (_cpu, cause, isInterrupt, _tval, epc) => {
         throw new Error(`pCPU ${id}: trap ${causeName(cause, isInterrupt)} reached PL0 firmware at ${hex(epc)} (hypervisor bug)`);
       });

@@ -47,7 +47,7 @@
 import { CSR_NUMBERS } from './csr.js';
 import { type MemoryWriteListener, PhysMemory } from './memory.js';
 import type { SoftTlbInvalidator, TranslationControl } from './translator.js';
-import { type CpuDebugHooks, type CpuOptions, CpuState, type CpuWatchpoint, R64, type RunReason, TWO32, type TraceHook, type TrapHandler } from './state.js';
+import { type CpuDebugHooks, type CpuOptions, type CsrTrapHandler, CpuState, type CpuWatchpoint, R64, type RunReason, TWO32, type TraceHook, type TrapHandler } from './state.js';
 import { type VcpuContext, loadContext, saveContext } from './context.js';
 import { amo, attachMmu, externalWrite, flushTlb, invalidatePage, ld, recordFault, st, syncMmuStats } from './softmmu.js';
 import { flushCode, invalidateCodePage } from './blockcache.js';
@@ -56,7 +56,7 @@ import { debugStep, setBreakpoints, setWatchpoints } from './debug.js';
 import { completeEmulated, csrRead, csrWrite, execSystem, injectTrap, irqEnabledAtTarget, r64Set, restartTrapped, returnFromTrap, setLevel, updateTimer, wakeable } from './priv.js';
 
 export { ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, WASM_TIER_UP, WASM_SHORT_RUN } from './state.js';
-export type { CpuEngine, IsaVariant, RunReason, TrapHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
+export type { CpuEngine, IsaVariant, RunReason, TrapHandler, CsrTrapHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
 export { createVcpuContext } from './context.js';
 
 /** Engine counters (Cpu.engineStats; `--stats` JSON): CpuStats' counters plus instret / cycles. */
@@ -137,7 +137,12 @@ export class Cpu extends CpuState implements MemoryWriteListener, SoftTlbInvalid
       exitsCycleLimit: s.exitsCycleLimit,
     };
   }
-  setTrapHandler(level: 0 | 1, handler: TrapHandler | undefined): void { this.handlers[level] = handler; }
+  setTrapHandler(level: 0 | 1, handler: TrapHandler | undefined): void { this.handlers[level] = handler; this.csrHandlers[level] = undefined; }
+  /**
+   * Like setTrapHandler, for a handler that reads tval / epc from the level's CSRs (mtval / mepc
+   * or p1tval / p1epc) when it needs them: nothing is boxed per trap (the hypervisor's hot path).
+   */
+  setCsrTrapHandler(level: 0 | 1, handler: CsrTrapHandler | undefined): void { this.csrHandlers[level] = handler; this.handlers[level] = undefined; }
   /** Enable (hook) or disable (undefined) the instruction trace. Zero cost when off. */
   setTrace(hook: TraceHook | undefined): void { this.traceHook = hook; }
   /** End the current run() with result 'stopped'; `reason` is kept in stopReason. */

@@ -259,6 +259,11 @@ export function globalIe(c: Cpu, level: number): boolean {
 export function takeInterrupt(c: Cpu): boolean {
   const p = pendingBits(c);
   if (p === 0) return false;
+  // Nothing pending is enabled in its target level's ie (irqTarget by mideleg / p1ideleg): none
+  // can be taken. (A line a guest keeps masked - its event-channel upcall while it runs with
+  // sie = 0 - would otherwise cost the priority scan after every trap.)
+  const md = c.mideleg, pd = c.p1ideleg;
+  if (((p & ~md & c.mie) | (p & md & ~pd & c.p1ie) | (p & md & pd & c.sie)) === 0) return false;
   let best = -1, bestT = 4;
   const cur = c.lvl;
   for (const code of IRQ_PRIORITY) {
@@ -329,9 +334,11 @@ export function trap(c: Cpu, code: number, isInt: boolean, tvalLo: number, tvalH
     c.stopRequested = true; // run() returns 'debug' at the handler's first instruction
   }
   if (t <= 1) {
-    const h = c.handlers[t];
-    if (h !== undefined) {
-      h(c, code, isInt, tvalHi * TWO32 + (tvalLo >>> 0), epcHi * TWO32 + (epcLo >>> 0));
+    const f = c.csrHandlers[t];
+    if (f !== undefined) f(c, code, isInt);
+    else {
+      const h = c.handlers[t];
+      if (h !== undefined) h(c, code, isInt, tvalHi * TWO32 + (tvalLo >>> 0), epcHi * TWO32 + (epcLo >>> 0));
     }
   }
 }

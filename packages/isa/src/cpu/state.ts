@@ -74,6 +74,12 @@ export interface CpuWatchpoint { addr: number; len: number; read: boolean; write
  * flag; tval/epc are numbers (exact below 2^53 in magnitude; readCsrLo/Hi give the exact bits).
  */
 export type TrapHandler = (cpu: Cpu, cause: number, isInterrupt: boolean, tval: number, epc: number) => void;
+/**
+ * A trap handler that reads tval and epc from its level's CSRs when it needs them (mtval / mepc,
+ * p1tval / p1epc: readCsr or readCsrLo/Hi) instead of getting them as arguments: an epc at or
+ * above 2^30 (any RAM address) would be a heap number allocated per trap for the call.
+ */
+export type CsrTrapHandler = (cpu: Cpu, cause: number, isInterrupt: boolean) => void;
 
 /** Trace callback: called before each instruction executes while tracing is on. */
 export type TraceHook = (pc: number, insn: number, level: number) => void;
@@ -375,6 +381,8 @@ export class CpuState {
   /** The reason given to the last stop(). */
   stopReason = '';
   readonly handlers: (TrapHandler | undefined)[] = [undefined, undefined];
+  /** Per level: a CsrTrapHandler (set instead of `handlers`' entry), or undefined. */
+  readonly csrHandlers: (CsrTrapHandler | undefined)[] = [undefined, undefined];
   traceHook: TraceHook | undefined;
   readonly idleMode: 'return' | 'advance';
   readonly platformInterrupts: boolean;
