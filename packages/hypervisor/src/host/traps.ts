@@ -69,7 +69,7 @@ export class TrapDispatch {
     p.traps++;
     const cpu = p.cpu;
     // The bus sees one trap in `sampleEvery` (weight = the period): a decrement on the hot path.
-    if (--this.trapSampleLeft === 0) this.publishTrap(p, cause, isInterrupt, cpu.readCsr(CSR.p1tval), cpu.readCsr(CSR.p1epc));
+    if (--this.trapSampleLeft === 0) this.publishTrap(p, cause, isInterrupt);
     if (!v) throw new Error(`pCPU ${p.id}: ${causeName(cause, isInterrupt)} at ${hex64(cpu.readCsr(CSR.p1epc))} with no vCPU loaded (hypervisor bug)`);
     if (isInterrupt) {
       // PL1 interrupts are not used yet: return to the guest.
@@ -173,11 +173,13 @@ export class TrapDispatch {
     return c;
   }
 
-  private publishTrap(p: Pcpu, cause: number, interrupt: boolean, tval: number, epc: number): void {
+  /** One trap in `sampleEvery` (tval / epc from p1tval / p1epc: onTrap runs right after the trap entry). */
+  private publishTrap(p: Pcpu, cause: number, interrupt: boolean): void {
     this.trapSampleLeft = this.sampleEvery;
     const bus = this.host.bus;
     if (!bus.hasSubscribers(TRAP)) return;
     const v = p.current;
+    const tval = p.cpu.readCsr(CSR.p1tval), epc = p.cpu.readCsr(CSR.p1epc);
     bus.publish(TRAP, {
       time: this.host.pcpuNow(p), pcpu: p.id, domid: v?.domain.domid ?? -1, vcpu: v?.id ?? -1, cause, interrupt,
       from: ((p.cpu.readCsr(CSR.p1status) >>> 11) & 3) as 0 | 1 | 2 | 3, to: 1, pc: epc, tval, weight: this.sampleEvery, // from: p1status.PPL (bits 12:11)
