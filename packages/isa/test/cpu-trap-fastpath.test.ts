@@ -75,3 +75,44 @@ describe('setCsrTrapHandler', () => {
     expect(plain).toEqual([`3 false 0 ${BASE + 12}`]); // setTrapHandler replaced the CSR handler
   });
 });
+
+describe('a run that ends at a linked system instruction', () => {
+  // loop: x1 += 1; x2 += 3; ecall (PL0 emulates it); a CSR read; branch back, 2000 times. The run
+  // loop executes the ecall / csrr straight after the region when nothing else is due: the same
+  // instret, cycles, registers, traps and soft-TLB fetch accounting as executing every
+  // instruction on its own (the traced path, which never chains), in whole runs and in slices.
+  const prog = (a: import('./cpu-asm.js').Asm) => {
+    a.emit(enc.addi(5, 0, 2000));
+    a.label('top');
+    a.emit(enc.addi(1, 1, 1), enc.addi(2, 2, 3), enc.ecall(), 0x00002373 | (0xc00 << 20) /* csrrs x6, cycle, x0 */, enc.addi(5, 5, -1));
+    a.ref('top', (off) => enc.bne(5, 0, off));
+    a.emit(enc.ebreak());
+  };
+  function go(traced: boolean, slice: number) {
+    const { cpu } = machine(prog);
+    cpu.level = 1;
+    cpu.writeCsr(CSR.mcounteren, 7); // the csrr of cycle retires at PL1
+    let traps = 0;
+    cpu.setCsrTrapHandler(0, (c, cause) => {
+      traps++;
+      if (cause === 3) { c.stop('end'); return; }
+      c.completeEmulated(0);
+    });
+    if (traced) cpu.setTrace(() => {});
+    let r;
+    do r = cpu.run(slice); while (r === 'budget');
+    return { r, instret: cpu.instret, cycles: cpu.cycles, pc: cpu.pc, x1: cpu.getReg(1), x2: cpu.getReg(2), x6: cpu.getReg(6), traps, exceptions: Array.from(cpu.stats.exceptions), tlbMisses: cpu.stats.tlbMisses };
+  }
+  it('gives what executing instruction by instruction gives', () => {
+    // (the traced path translates every fetch: its soft-TLB misses are its own)
+    const { tlbMisses: _t, ...want } = go(true, Infinity);
+    expect(want.x1).toBe(2000);
+    expect(want.traps).toBe(2001);
+    const whole = go(false, Infinity);
+    for (const slice of [Infinity, 7, 1000]) {
+      const { tlbMisses, ...got } = go(false, slice);
+      expect(got).toEqual(want);
+      expect(tlbMisses).toBe(whole.tlbMisses);
+    }
+  });
+});
