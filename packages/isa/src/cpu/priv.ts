@@ -5,7 +5,6 @@
 
 import { Op, csrNum, decode, rd as fRd, rs1 as fRs1, rs2 as fRs2 } from '../decode.js';
 import { CSR, CSR_NUMBERS, EDELEG_MASK, IP_WRITABLE, IRQ_PRIORITY, IRQ_VISIBLE, MIDELEG_MASK, P1IDELEG_MASK, SST_HI, SST_SIE, SST_SPIE, SST_SPP, SST_WMASK, ST_IE, ST_PIE, ST_PPL, ST_PPL_SHIFT, ST_TW, ST_WMASK } from './csr.js';
-import { BareTranslator } from './translator.js';
 import { R64, R64_OF, TWO32 } from './state.js';
 import { flushTlb, syncMmuStats } from './softmmu.js';
 import { flushCode } from './blockcache.js';
@@ -350,7 +349,7 @@ export function setLevel(c: Cpu, l: number): void {
   // Chained links assume the same translation: one set per level's bank (the bare translator
   // is level-independent). Translation changes within a level bump linkEpoch (flushTlb,
   // invalidatePage), so a level change needs no epoch bump.
-  c.linkBank = c.translator instanceof BareTranslator ? 0 : c.tlbBase;
+  c.linkBank = c.bareXlate ? 0 : c.tlbBase;
   c.irqDirty = true;
 }
 

@@ -340,6 +340,8 @@ export class CpuState {
    * level's translation, so it must not be followed at another level.
    */
   linkBank = 0;
+  /** `translator` is a BareTranslator (level-independent: one link bank), as of the last flushTlb. */
+  bareXlate = true;
   readonly stepBlocks: (Block[] | undefined)[];
   readonly maxBlock: number;
   readonly maxRegionInsns: number;
