@@ -11,12 +11,12 @@ import { GrantTables } from '@tachyxx/grant';
 import { attachXenstore, connectLocal } from '@tachyxx/xenstore';
 import { XenbusBackends } from '@tachyxx/xenbus';
 import { addVif, BridgeSet, NetBackend, type VifSpec } from '@tachyxx/pv-net';
-import { image } from './io-helpers.js';
+import { image, testIsa } from './io-helpers.js';
 
 
-export function netGuestHost(o: { pcpus?: number; maxQueues?: number } = {}) {
+export function netGuestHost(o: { pcpus?: number; maxQueues?: number; engine?: 'js' | 'wasm'; wasmTierUp?: number } = {}) {
   const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
-  const config = hostConfigFromObject({ pcpus: o.pcpus ?? 1, memoryMiB: 256, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
+  const config = hostConfigFromObject({ pcpus: o.pcpus ?? 1, memoryMiB: 256, components: { isa: testIsa(o.engine, o.wasmTierUp), mmu: 'tagged', sched: 'credit' } }, reg);
   const out = new Map<number, string>();
   const host = new Host({
     container: buildContainer(config, reg),

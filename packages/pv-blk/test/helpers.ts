@@ -29,9 +29,14 @@ export const DATA_PAGES = 16;
 const SCRATCH_GPA = 0x8031_0000;
 const ENTRY = 112;
 
-export function blkHost(o: Omit<Partial<BlkBackendOptions>, 'host' | 'gnt'> = {}) {
+/** CPU engine of the host (default: TACHYXX_TEST_ENGINE, else js) and the isa's wasmTierUp. */
+export interface BlkHostEngine { engine?: 'js' | 'wasm'; wasmTierUp?: number }
+
+export function blkHost(o: Omit<Partial<BlkBackendOptions>, 'host' | 'gnt'> & BlkHostEngine = {}) {
+  const { engine = process.env.TACHYXX_TEST_ENGINE === 'wasm' ? 'wasm' : 'js', wasmTierUp, ...bo } = o;
+  const isa = { variant: 'tachy-v1', engine, ...(wasmTierUp === undefined ? {} : { wasmTierUp }) };
   const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
-  const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 128, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
+  const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 128, components: { isa, mmu: 'tagged', sched: 'credit' } }, reg);
   const log: string[] = [];
   const out = new Map<number, string>();
   const host = new Host({
@@ -45,7 +50,7 @@ export function blkHost(o: Omit<Partial<BlkBackendOptions>, 'host' | 'gnt'> = {}
   const store = attachXenstore(host, evtchn);
   const dom0xs = connectLocal(store.xs, 0);
   const backends = new XenbusBackends({ host, xs: connectLocal(store.xs, 0), evtchn, gnt });
-  const blk = new BlkBackend({ host, gnt, ...o });
+  const blk = new BlkBackend({ host, gnt, ...bo });
   backends.register(blk);
   // As the pv-blk component does: requests in flight will wake a frontend blocked on them.
   host.addWakeSource(() => blk.inFlight > 0);
