@@ -726,7 +726,9 @@ export class GrantTables {
     let st: number = Gntst.okay;
     const so = op.source.offset, dOff = op.dest.offset, len = op.len;
     this.hc?.charge(this.costs.copyPerKiB * len / 1024);
-    if (!isU16(len) || !isU16(so) || !isU16(dOff) || so + len > s.size || dOff + len > dd.size) st = Gntst.bad_copy_arg;
+    // Xen's gnttab_copy_ptr offset is a uint16_t within the page (grant_table.c gnttab_copy_buf:
+    // offset + len > PAGE_SIZE -> GNTST_bad_copy_arg); a local buffer is not a page: any index in it.
+    if (!isU16(len) || !copyOffsetOk(op.source, so) || !copyOffsetOk(op.dest, dOff) || so + len > s.size || dOff + len > dd.size) st = Gntst.bad_copy_arg;
     else {
       if (s.buf && dd.buf) dd.buf.set(s.buf.subarray(so, so + len), dOff);
       else if (s.buf) { this.u8.set(s.buf.subarray(so, so + len), dd.off + dOff); }
@@ -857,6 +859,7 @@ export class GrantTables {
 }
 
 function isU16(n: number): boolean { return Number.isInteger(n) && n >= 0 && n <= 0xffff; }
+function copyOffsetOk(side: CopySide, off: number): boolean { return 'buffer' in side ? Number.isInteger(off) && off >= 0 : isU16(off); }
 function checkCount(n: number, what: string): number {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`${what} must be a positive integer, got ${n}`);
   return n;
