@@ -176,8 +176,11 @@ export interface ForeignMapping {
    * `unmapForeign`: the frame may be freed and reused.
    */
   readonly bytes: Uint8Array | ReadonlyBytes;
-  /** Copies into the frame (0, or -EACCES for a read-only mapping, -EINVAL out of range, -ENOENT after unmap). */
-  write(offset: number, src: Uint8Array): number;
+  /**
+   * Copies `len` bytes of `src` from `srcOffset` (default: all of it) into the frame at `offset`,
+   * without allocating (0, or -EACCES for a read-only mapping, -EINVAL out of range, -ENOENT after unmap).
+   */
+  write(offset: number, src: Uint8Array, srcOffset?: number, len?: number): number;
 }
 
 /** A Uint8Array without its mutating methods and with a read-only index. */
@@ -521,12 +524,14 @@ export class GrantTables {
     const readonly = !!opts.readonly;
     return {
       handle: r.handle, domid, ref, readonly, bytes,
-      write(offset: number, src: Uint8Array): number {
+      write(offset: number, src: Uint8Array, srcOffset = 0, len = src.length - srcOffset): number {
         if (readonly) return -Errno.EACCES;
         if (mt.get(r.handle) !== r.mapping) return -Errno.ENOENT;
-        if (!Number.isInteger(offset) || offset < 0 || offset + src.length > PAGE_SIZE) return -Errno.EINVAL;
-        bytes.set(src, offset);
-        self.machine.mem.notifyWrite(off + offset, src.length);
+        if (!Number.isInteger(offset) || !Number.isInteger(srcOffset) || !Number.isInteger(len) || offset < 0 || srcOffset < 0 || len < 0
+          || offset + len > PAGE_SIZE || srcOffset + len > src.length) return -Errno.EINVAL;
+        if (srcOffset === 0 && len === src.length) bytes.set(src, offset); // memcpy, no view needed
+        else for (let i = 0; i < len; i++) bytes[offset + i] = src[srcOffset + i]!; // no subarray: allocation-free
+        self.machine.mem.notifyWrite(off + offset, len);
         return 0;
       },
     };

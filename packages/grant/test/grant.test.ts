@@ -363,6 +363,16 @@ describe('dom0 TypeScript backends', () => {
     const got = new Uint8Array(5);
     a.access.read(DATA + 8, got);
     expect(new TextDecoder().decode(got)).toBe('reply');
+    // A range of a larger buffer (blkback's request buffer), by offset: no view of it needed.
+    const big = text('xxxxpartialyyyy');
+    expect(m.write(100, big, 4, 7)).toBe(0);
+    const part = new Uint8Array(9);
+    a.access.read(DATA + 99, part);
+    expect(Array.from(part)).toEqual([0, ...text('partial'), 0]);
+    expect(m.write(4090, big, 0, 7)).toBe(-Errno.EINVAL); // past the frame
+    expect(m.write(0, big, 10, 6)).toBe(-Errno.EINVAL); // past the source
+    expect(m.write(0, big, -1, 2)).toBe(-Errno.EINVAL);
+    expect(m.write(0, big, 0, -1)).toBe(-Errno.EINVAL);
     expect(gnt.mapForeign(a.domid, 2)).toEqual({ status: Gntst.general_error }); // writable map of a read-only grant
     const ro = gnt.mapForeign(a.domid, 2, { readonly: true });
     if ('status' in ro) throw new Error('ro map failed');
