@@ -4,16 +4,19 @@
 // events with the event_channel_op hypercall from its vCPU. Hostile tests drive it off-protocol.
 import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { PluginRegistry, buildContainer, hostConfigFromObject } from '@tachyxx/core';
+import { PluginRegistry } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
-import { Host, type Domain, type Vcpu } from '@tachyxx/hypervisor';
-import { installEventChannels } from '@tachyxx/evtchn';
-import { GrantTables } from '@tachyxx/grant';
-import { attachXenstore, connectLocal, type XsClient } from '@tachyxx/xenstore';
+import { assembleHost, HYPERVISOR_PLUGINS, type Domain, type Vcpu } from '@tachyxx/hypervisor';
+import { EVTCHN_PLUGINS, type EvtchnComponent } from '@tachyxx/evtchn';
+import { GRANT_PLUGINS, type GrantComponent } from '@tachyxx/grant';
+import { connectLocal, XENSTORE_PLUGINS, type XenstoreComponent, type XsClient } from '@tachyxx/xenstore';
 import { EvtchnOp, Hypercall, SRING_HEADER_SIZE, XenbusState } from '@tachyxx/abi';
-import { addDevice, EchoBackend, EchoRequestCodec, EchoResponseCodec, XenbusBackends, type BackendOptions, type echo_response_t } from '@tachyxx/xenbus';
+import {
+  addDevice, EchoBackend, EchoRequestCodec, EchoResponseCodec, xenbusPlugin,
+  type BackendOptions, type echo_response_t, type XenbusComponent,
+} from '@tachyxx/xenbus';
 
 const ROOT = resolvePath(import.meta.dirname, '../../..');
 export const HELLO = readFileSync(join(ROOT, 'guests/build/hello.elf'));
@@ -21,23 +24,29 @@ export const HELLO = readFileSync(join(ROOT, 'guests/build/hello.elf'));
 export const RING_GPA = 0x8030_0000;
 const SCRATCH_GPA = 0x8031_0000;
 
+/**
+ * A host assembled as a real one is (assembleHost over its host config: evtchn fifo, grant v1,
+ * xenstored, the xenbus backends), with the echo backend registered with dom0's xenbus backends.
+ */
 export function xenbusHost(o: { rateLimiter?: BackendOptions['rateLimiter'] } = {}) {
-  const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
-  const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 128, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
+  const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, xenbusPlugin]);
+  const config = {
+    pcpus: 1, memoryMiB: 128,
+    components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit', hypervisor: 'xen', evtchn: 'fifo', grant: 'v1', xenstore: 'cxenstored', xenbus: 'linux' },
+  };
   const log: string[] = [];
   const out = new Map<number, string>();
-  const host = new Host({
-    container: buildContainer(config, reg),
+  const a = assembleHost(config, reg, {
     console: (d, b) => out.set(d.domid, (out.get(d.domid) ?? '') + new TextDecoder().decode(b)),
+    log: (l) => log.push(l),
   });
+  const host = a.host;
   const consoleText = (d: Domain<Vcpu>) => out.get(d.domid) ?? '';
-  const origLog = host.log.bind(host);
-  host.log = (l: string) => { log.push(l); origLog(l); };
-  const evtchn = installEventChannels(host, { variant: 'fifo' });
-  const gnt = GrantTables.attach(host);
-  const store = attachXenstore(host, evtchn);
+  const evtchn = a.component<EvtchnComponent>('evtchn').channels;
+  const gnt = a.component<GrantComponent>('grant').tables;
+  const store = a.component<XenstoreComponent>('xenstore').store;
   const dom0xs = connectLocal(store.xs, 0);
-  const backends = new XenbusBackends({ host, xs: connectLocal(store.xs, 0), evtchn, gnt });
+  const backends = a.component<XenbusComponent>('xenbus').backends;
   backends.register(new EchoBackend(), o.rateLimiter ? { rateLimiter: o.rateLimiter } : {});
   /** Runs the backends' queued xenstore work (what host.run does through the event queue). */
   const settle = () => { host.queue.runUntil(host.clock.now); };
