@@ -4,20 +4,20 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { PluginRegistry, buildContainer, hostConfigFromObject } from '@tachyxx/core';
+import { PluginRegistry } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
-import { Host, type Domain, type Vcpu } from '@tachyxx/hypervisor';
-import { installEventChannels } from '@tachyxx/evtchn';
-import { GrantTables } from '@tachyxx/grant';
-import { attachXenstore, connectLocal, type XsClient } from '@tachyxx/xenstore';
+import { assembleHost, HYPERVISOR_PLUGINS, type Domain, type Vcpu } from '@tachyxx/hypervisor';
+import { EVTCHN_PLUGINS, type EvtchnComponent } from '@tachyxx/evtchn';
+import { GRANT_PLUGINS, type GrantComponent } from '@tachyxx/grant';
+import { connectLocal, XENSTORE_PLUGINS, type XenstoreComponent, type XsClient } from '@tachyxx/xenstore';
 import {
   BlkifRequestCodec, BlkifResponseCodec, EvtchnOp, Hypercall, SRING_HEADER_SIZE, XenbusState,
   type blkif_request_t, type blkif_response_t,
 } from '@tachyxx/abi';
-import { XenbusBackends } from '@tachyxx/xenbus';
-import { addVbd, BlkBackend, type BlkBackendOptions, type DiskSpec } from '@tachyxx/pv-blk';
+import { xenbusPlugin, type XenbusComponent } from '@tachyxx/xenbus';
+import { addVbd, PVBLK_PLUGINS, type BlkCosts, type DiskSpec, type PvBlkComponent, type PvBlkParams } from '@tachyxx/pv-blk';
 
 const ROOT = resolvePath(import.meta.dirname, '../../..');
 export const HELLO = readFileSync(join(ROOT, 'guests/build/hello.elf'));
@@ -29,26 +29,46 @@ export const DATA_PAGES = 16;
 const SCRATCH_GPA = 0x8031_0000;
 const ENTRY = 112;
 
-export function blkHost(o: Omit<Partial<BlkBackendOptions>, 'host' | 'gnt'> = {}) {
-  const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
-  const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 128, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
+/** blkHost's options: the pv-blk component's params and costs, and the test-only host disk delay. */
+export type BlkHostOptions = Partial<PvBlkParams> & {
+  costs?: Partial<BlkCosts>;
+  /** Wall ms to hold each host I/O completion back (BlkBackendOptions.hostIoDelayMs). */
+  hostIoDelayMs?: () => number;
+};
+
+/**
+ * A host assembled as a real one is (assembleHost over its host config: evtchn fifo, grant v1,
+ * xenstored, the xenbus backends and `pv-blk: file` with `o`'s params and costs).
+ */
+export function blkHost(o: BlkHostOptions = {}) {
+  const { costs = {}, hostIoDelayMs, ...params } = o;
+  const reg = new PluginRegistry([
+    ...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS,
+    ...XENSTORE_PLUGINS, xenbusPlugin, ...PVBLK_PLUGINS,
+  ]);
+  const config = {
+    pcpus: 1, memoryMiB: 128,
+    components: {
+      isa: 'tachy-v1', mmu: 'tagged', sched: 'credit', hypervisor: 'xen', evtchn: 'fifo', grant: 'v1', xenstore: 'cxenstored', xenbus: 'linux',
+      'pv-blk': { variant: 'file', ...params },
+    },
+    costs: Object.fromEntries(Object.entries(costs).map(([k, v]) => [`pv-blk.${k}`, v])),
+  };
   const log: string[] = [];
   const out = new Map<number, string>();
-  const host = new Host({
-    container: buildContainer(config, reg),
+  const a = assembleHost(config, reg, {
     console: (d, b) => out.set(d.domid, (out.get(d.domid) ?? '') + new TextDecoder().decode(b)),
+    log: (l) => log.push(l),
   });
+  const host = a.host;
   const consoleText = (d: Domain<Vcpu>) => out.get(d.domid) ?? '';
-  host.log = (l: string) => { log.push(l); };
-  const evtchn = installEventChannels(host, { variant: 'fifo' });
-  const gnt = GrantTables.attach(host);
-  const store = attachXenstore(host, evtchn);
+  const evtchn = a.component<EvtchnComponent>('evtchn').channels;
+  const gnt = a.component<GrantComponent>('grant').tables;
+  const store = a.component<XenstoreComponent>('xenstore').store;
   const dom0xs = connectLocal(store.xs, 0);
-  const backends = new XenbusBackends({ host, xs: connectLocal(store.xs, 0), evtchn, gnt });
-  const blk = new BlkBackend({ host, gnt, ...o });
-  backends.register(blk);
-  // As the pv-blk component does: requests in flight will wake a frontend blocked on them.
-  host.addWakeSource(() => blk.inFlight > 0);
+  const backends = a.component<XenbusComponent>('xenbus').backends;
+  const blk = a.component<PvBlkComponent>('pv-blk').backend;
+  if (hostIoDelayMs) blk.hostIoDelayMs = hostIoDelayMs;
   /** Runs what is due now (xenstore watches, the handshake); no device I/O may be due here. */
   const settle = () => {
     host.queue.runUntil(host.clock.now);
