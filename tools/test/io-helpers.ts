@@ -3,6 +3,7 @@
 // channels, grant tables and xenstored (and, where asked, the console, xenbus and device components).
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { hostConfigFromObject } from '@tachyxx/core';
 import { assembleHost, type AssembledHost, type Domain, type Vcpu } from '@tachyxx/hypervisor';
 import { registry } from '@tachyxx/sim';
 import type { EvtchnComponent, EvtchnVariant } from '@tachyxx/evtchn';
@@ -22,7 +23,8 @@ export function assembledTestHost(o: { pcpus?: number; memoryMiB?: number; compo
   /** Guest output (console_io and console rings) by domain name. */
   const out = new Map<string, string>();
   const log: string[] = [];
-  const a: AssembledHost = assembleHost({
+  const reg = registry();
+  const a: AssembledHost = assembleHost(hostConfigFromObject({
     pcpus: o.pcpus ?? 1,
     memoryMiB: o.memoryMiB ?? 256,
     components: {
@@ -30,7 +32,7 @@ export function assembledTestHost(o: { pcpus?: number; memoryMiB?: number; compo
       ...o.components,
     },
     costs: o.costs ?? {},
-  }, registry(), {
+  }, reg, { file: 'assembledTestHost' }), reg, {
     console: (d, b) => out.set(d.name, (out.get(d.name) ?? '') + new TextDecoder().decode(b)),
     log: (l) => log.push(l),
   });

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { PluginRegistry } from '@tachyxx/core';
+import { hostConfigFromObject, PluginRegistry } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
@@ -56,7 +56,7 @@ export function blkHost(o: BlkHostOptions = {}) {
   };
   const log: string[] = [];
   const out = new Map<number, string>();
-  const a = assembleHost(config, reg, {
+  const a = assembleHost(hostConfigFromObject(config, reg, { file: 'blkHost' }), reg, {
     console: (d, b) => out.set(d.domid, (out.get(d.domid) ?? '') + new TextDecoder().decode(b)),
     log: (l) => log.push(l),
   });

@@ -3,7 +3,7 @@
 // own memory, granted to dom0, xenstore as their own domain, events by hypercall from their vCPU.
 import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { PluginRegistry } from '@tachyxx/core';
+import { hostConfigFromObject, PluginRegistry } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
@@ -52,7 +52,7 @@ export function netHost(o: { pcapDir?: string; pcapOnly?: string[]; costs?: Part
     costs: Object.fromEntries(Object.entries(o.costs ?? {}).map(([k, v]) => [`pv-net.${k}`, v])),
   };
   const log: string[] = [];
-  const a = assembleHost(config, reg, { console: () => {}, log: (l) => log.push(l) });
+  const a = assembleHost(hostConfigFromObject(config, reg, { file: 'netHost' }), reg, { console: () => {}, log: (l) => log.push(l) });
   const host = a.host;
   const evtchn = a.component<EvtchnComponent>('evtchn').channels;
   const gnt = a.component<GrantComponent>('grant').tables;

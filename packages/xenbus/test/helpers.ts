@@ -4,7 +4,7 @@
 // events with the event_channel_op hypercall from its vCPU. Hostile tests drive it off-protocol.
 import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { PluginRegistry } from '@tachyxx/core';
+import { hostConfigFromObject, PluginRegistry } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
@@ -36,7 +36,7 @@ export function xenbusHost(o: { rateLimiter?: BackendOptions['rateLimiter'] } = 
   };
   const log: string[] = [];
   const out = new Map<number, string>();
-  const a = assembleHost(config, reg, {
+  const a = assembleHost(hostConfigFromObject(config, reg, { file: 'xenbusHost' }), reg, {
     console: (d, b) => out.set(d.domid, (out.get(d.domid) ?? '') + new TextDecoder().decode(b)),
     log: (l) => log.push(l),
   });
