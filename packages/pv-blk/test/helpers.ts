@@ -1,26 +1,20 @@
-// A real Host with event channels, grant tables, xenstored, dom0's xenbus backends with blkback,
-// and an in-process blkif frontend acting as a guest would: ring and data pages in its own memory,
-// granted to dom0, xenstore as its own domain, events by hypercall from its vCPU.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// A host assembled as a real one is (xenbus's test dom0Host: assembleHost over a host config with
+// evtchn, grant, xenstore, xenbus and pv-blk's blkback), and an in-process blkif frontend acting as
+// a guest would: ring and data pages in its own memory, granted to dom0, xenstore as its own
+// domain, events by hypercall from its vCPU.
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
-import { hostConfigFromObject, PluginRegistry } from '@tachyxx/core';
-import { ISA_PLUGINS } from '@tachyxx/isa';
-import { MMU_PLUGINS } from '@tachyxx/mmu';
-import { schedPlugins } from '@tachyxx/sched';
-import { assembleHost, HYPERVISOR_PLUGINS, type Domain, type Vcpu } from '@tachyxx/hypervisor';
-import { EVTCHN_PLUGINS, type EvtchnComponent } from '@tachyxx/evtchn';
-import { GRANT_PLUGINS, type GrantComponent } from '@tachyxx/grant';
-import { connectLocal, XENSTORE_PLUGINS, type XenstoreComponent, type XsClient } from '@tachyxx/xenstore';
+import { join } from 'node:path';
+import type { Domain, Vcpu } from '@tachyxx/hypervisor';
+import { connectLocal, type XsClient } from '@tachyxx/xenstore';
 import {
   BlkifRequestCodec, BlkifResponseCodec, EvtchnOp, Hypercall, SRING_HEADER_SIZE, XenbusState,
   type blkif_request_t, type blkif_response_t,
 } from '@tachyxx/abi';
-import { xenbusPlugin, type XenbusComponent } from '@tachyxx/xenbus';
 import { addVbd, PVBLK_PLUGINS, type BlkCosts, type DiskSpec, type PvBlkComponent, type PvBlkParams } from '@tachyxx/pv-blk';
+import { dom0Host, HELLO } from '../../xenbus/test/helpers.js';
 
-const ROOT = resolvePath(import.meta.dirname, '../../..');
-export const HELLO = readFileSync(join(ROOT, 'guests/build/hello.elf'));
+export { HELLO };
 export const RING_GPA = 0x8030_0000;
 /** 16 data pages the frontend grants (refs DATA_REF0 + i). */
 export const DATA_GPA = 0x8032_0000;
@@ -42,32 +36,14 @@ export type BlkHostOptions = Partial<PvBlkParams> & {
  */
 export function blkHost(o: BlkHostOptions = {}) {
   const { costs = {}, hostIoDelayMs, ...params } = o;
-  const reg = new PluginRegistry([
-    ...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS,
-    ...XENSTORE_PLUGINS, xenbusPlugin, ...PVBLK_PLUGINS,
-  ]);
-  const config = {
-    pcpus: 1, memoryMiB: 128,
-    components: {
-      isa: 'tachy-v1', mmu: 'tagged', sched: 'credit', hypervisor: 'xen', evtchn: 'fifo', grant: 'v1', xenstore: 'cxenstored', xenbus: 'linux',
-      'pv-blk': { variant: 'file', ...params },
-    },
+  const h = dom0Host({
+    source: 'blkHost',
+    plugins: PVBLK_PLUGINS,
+    components: { 'pv-blk': { variant: 'file', ...params } },
     costs: Object.fromEntries(Object.entries(costs).map(([k, v]) => [`pv-blk.${k}`, v])),
-  };
-  const log: string[] = [];
-  const out = new Map<number, string>();
-  const a = assembleHost(hostConfigFromObject(config, reg, { file: 'blkHost' }), reg, {
-    console: (d, b) => out.set(d.domid, (out.get(d.domid) ?? '') + new TextDecoder().decode(b)),
-    log: (l) => log.push(l),
   });
-  const host = a.host;
-  const consoleText = (d: Domain<Vcpu>) => out.get(d.domid) ?? '';
-  const evtchn = a.component<EvtchnComponent>('evtchn').channels;
-  const gnt = a.component<GrantComponent>('grant').tables;
-  const store = a.component<XenstoreComponent>('xenstore').store;
-  const dom0xs = connectLocal(store.xs, 0);
-  const backends = a.component<XenbusComponent>('xenbus').backends;
-  const blk = a.component<PvBlkComponent>('pv-blk').backend;
+  const { host } = h;
+  const blk = h.a.component<PvBlkComponent>('pv-blk').backend;
   if (hostIoDelayMs) blk.hostIoDelayMs = hostIoDelayMs;
   /** Runs what is due now (xenstore watches, the handshake); no device I/O may be due here. */
   const settle = () => {
@@ -95,8 +71,7 @@ export function blkHost(o: BlkHostOptions = {}) {
       await host.ioSettled();
     }
   };
-  const dom0Maps = () => (gnt.statsJson() as { liveMappings: number }).liveMappings;
-  return { host, evtchn, gnt, store, xs: store.xs, dom0xs, backends, blk, log, settle, runTo, advance, run, dom0Maps, consoleText };
+  return { ...h, blk, settle, runTo, advance, run };
 }
 export type BlkHost = ReturnType<typeof blkHost>;
 

@@ -1,10 +1,11 @@
-// A real Host with event channels, grant tables, xenstored and dom0's xenbus backends, and an
-// in-process frontend that acts as a guest would: it writes its ring into its own memory, grants
-// it to dom0, allocates a port, talks to xenstore as its own domain (permissions apply) and sends
-// events with the event_channel_op hypercall from its vCPU. Hostile tests drive it off-protocol.
+// A host assembled from a host config (event channels, grant tables, xenstored, dom0's xenbus
+// backends: dom0Host, shared with pv-blk's and pv-net's test helpers), and an in-process frontend
+// that acts as a guest would: it writes its ring into its own memory, grants it to dom0, allocates
+// a port, talks to xenstore as its own domain (permissions apply) and sends events with the
+// event_channel_op hypercall from its vCPU. Hostile tests drive it off-protocol.
 import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { hostConfigFromObject, PluginRegistry } from '@tachyxx/core';
+import { hostConfigFromObject, PluginRegistry, type Plugin } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
@@ -24,19 +25,37 @@ export const HELLO = readFileSync(join(ROOT, 'guests/build/hello.elf'));
 export const RING_GPA = 0x8030_0000;
 const SCRATCH_GPA = 0x8031_0000;
 
+/** What dom0Host assembles on top of its base components. */
+export interface Dom0HostOptions {
+  /** The plugins of the extra components (the base ones are always registered). */
+  plugins?: readonly Plugin<any>[];
+  /** Extra or overriding components of the host config (`{ 'pv-blk': { variant: 'file', ... } }`). */
+  components?: Record<string, unknown>;
+  /** Costs of the host config (component-namespaced keys: `pv-blk.requestNs`). */
+  costs?: Record<string, number>;
+  /** Names the config in validation errors. */
+  source?: string;
+}
+
 /**
- * A host assembled as a real one is (assembleHost over its host config: evtchn fifo, grant v1,
- * xenstored, the xenbus backends), with the echo backend registered with dom0's xenbus backends.
+ * A test host assembled as a real one is: assembleHost over a host config with isa tachy-v1, mmu
+ * tagged, sched credit, hypervisor xen, evtchn fifo, grant v1, xenstore cxenstored and xenbus
+ * linux (plus `o.components`), every component resolved through the container. Shared by the
+ * xenbus, pv-blk and pv-net test helpers (dom0 with its xenbus backends is what they all need).
  */
-export function xenbusHost(o: { rateLimiter?: BackendOptions['rateLimiter'] } = {}) {
-  const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS, ...XENSTORE_PLUGINS, xenbusPlugin]);
+export function dom0Host(o: Dom0HostOptions = {}) {
+  const reg = new PluginRegistry([
+    ...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS,
+    ...XENSTORE_PLUGINS, xenbusPlugin, ...(o.plugins ?? []),
+  ]);
   const config = {
     pcpus: 1, memoryMiB: 128,
-    components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit', hypervisor: 'xen', evtchn: 'fifo', grant: 'v1', xenstore: 'cxenstored', xenbus: 'linux' },
+    components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit', hypervisor: 'xen', evtchn: 'fifo', grant: 'v1', xenstore: 'cxenstored', xenbus: 'linux', ...o.components },
+    costs: o.costs ?? {},
   };
   const log: string[] = [];
   const out = new Map<number, string>();
-  const a = assembleHost(hostConfigFromObject(config, reg, { file: 'xenbusHost' }), reg, {
+  const a = assembleHost(hostConfigFromObject(config, reg, { file: o.source ?? 'dom0Host' }), reg, {
     console: (d, b) => out.set(d.domid, (out.get(d.domid) ?? '') + new TextDecoder().decode(b)),
     log: (l) => log.push(l),
   });
@@ -47,12 +66,18 @@ export function xenbusHost(o: { rateLimiter?: BackendOptions['rateLimiter'] } = 
   const store = a.component<XenstoreComponent>('xenstore').store;
   const dom0xs = connectLocal(store.xs, 0);
   const backends = a.component<XenbusComponent>('xenbus').backends;
-  backends.register(new EchoBackend(), o.rateLimiter ? { rateLimiter: o.rateLimiter } : {});
   /** Runs the backends' queued xenstore work (what host.run does through the event queue). */
   const settle = () => { host.queue.runUntil(host.clock.now); };
   /** Grant mappings alive in the whole host (dom0's backends are the only mapper here). */
   const dom0Maps = () => (gnt.statsJson() as { liveMappings: number }).liveMappings;
-  return { host, evtchn, gnt, store, xs: store.xs, dom0xs, backends, log, settle, dom0Maps, consoleText };
+  return { a, host, evtchn, gnt, store, xs: store.xs, dom0xs, backends, log, settle, dom0Maps, consoleText };
+}
+
+/** dom0Host with the echo backend registered with dom0's xenbus backends. */
+export function xenbusHost(o: { rateLimiter?: BackendOptions['rateLimiter'] } = {}) {
+  const h = dom0Host({ source: 'xenbusHost' });
+  h.backends.register(new EchoBackend(), o.rateLimiter ? { rateLimiter: o.rateLimiter } : {});
+  return h;
 }
 export type XenbusHost = ReturnType<typeof xenbusHost>;
 
