@@ -4,9 +4,12 @@
 // `components.isa.engine: wasm`) and under qemu-riscv64 (the Linux-user build of the same
 // source), interleaved in one run (the same machine load for all three), best of N. Both engines
 // must retire the same instructions in the same simulated cycles (checked). Writes the table to
-// docs/benchmarks.md (section "CPU engines").
+// docs/benchmarks.md (section "CPU engines"). Then the null hypercall as a domain (issue 10's
+// target): guests/hcversion under `tachyxx run --domain` on each engine, calls per second of
+// run-loop wall time (its --stats wallSeconds), interleaved, best of N.
 //   --quick   one repetition instead of three
 //   --no-doc  print only
+//   --only A,B  only these bench programs (no doc written)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,9 +23,12 @@ const reps = process.argv.includes('--quick') ? 1 : 3;
 const tmp = mkdtempSync(join(tmpdir(), 'tachyxx-bench-engines-'));
 const wasmHost = join(tmp, 'wasm.yaml');
 writeFileSync(wasmHost, 'components:\n  isa: { variant: tachy-v1, engine: wasm }\n');
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg >= 0 ? process.argv[onlyArg + 1].split(',').map((n) => (n.startsWith('bench-') ? n : `bench-${n}`)) : null;
 const progs = readdirSync(join(root, 'guests/build'))
   .filter((f) => /^bench-[a-z0-9-]+\.elf$/.test(f) && !f.includes('-small'))
   .map((f) => f.replace(/\.elf$/, ''))
+  .filter((n) => only === null || only.includes(n))
   .sort();
 const haveQemu = hasCommand('qemu-riscv64');
 
@@ -71,6 +77,30 @@ for (const [i, name] of progs.entries()) {
   process.stderr.write(` js ${(insns / js.s / 1e6).toFixed(0)} MIPS, wasm ${(insns / wa.s / 1e6).toFixed(0)} MIPS, qemu ${(insns / row.qWall / 1e6).toFixed(0)} MIPS\n`);
 }
 
+// The null hypercall as a domain: xen_version(XENVER_version, NULL) round trips per second of
+// run-loop wall time (hcversion makes HC_CALLS of them).
+const HC_CALLS = 3e6;
+function hcDomain(engine) {
+  const sf = join(tmp, `hcversion.${engine}.json`);
+  const args = [cli, 'run', '--domain', 'guests/build/hcversion.elf', '--memory', '64', '--stats', sf];
+  if (engine === 'wasm') args.push('--host', wasmHost);
+  const t = timeIt(process.execPath, args);
+  return { ...t, stats: JSON.parse(readFileSync(sf, 'utf8')) };
+}
+const hc = { js: undefined, wasm: undefined };
+process.stderr.write('hcversion as a domain ...');
+for (let r = 0; r < Math.max(reps, 3); r++) {
+  for (const engine of ['js', 'wasm']) {
+    const t = hcDomain(engine);
+    if (hc[engine] === undefined || t.stats.wallSeconds < hc[engine].stats.wallSeconds) hc[engine] = t;
+  }
+}
+if (hc.js.stats.instructions !== hc.wasm.stats.instructions || hc.js.stats.simCycles !== hc.wasm.stats.simCycles || hc.js.out !== hc.wasm.out) {
+  throw new Error(`hcversion as a domain: the engines disagree: js ${hc.js.stats.instructions} insns / ${hc.js.stats.simCycles} cycles, wasm ${hc.wasm.stats.instructions} / ${hc.wasm.stats.simCycles}`);
+}
+const hcRate = (e) => HC_CALLS / hc[e].stats.wallSeconds;
+process.stderr.write(` js ${(hcRate('js') / 1e6).toFixed(2)} M calls/s, wasm ${(hcRate('wasm') / 1e6).toFixed(2)} M calls/s\n`);
+
 const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const ratio = (x) => (Number.isFinite(x) ? `${x.toFixed(3)} (1/${(1 / x).toFixed(1)})` : 'n/a');
 const geo = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
@@ -89,7 +119,11 @@ const body = [
   '',
   ...table,
   '',
+  `The null hypercall as a domain (\`tachyxx run --domain guests/build/hcversion.elf --memory 64\`: ${HC_CALLS.toLocaleString('en')}`,
+  'calls of xen_version(XENVER_version, NULL); round trips per second of run-loop wall time, best of',
+  `${Math.max(reps, 3)}; issue 10's target is 10 M/s): js ${f(hcRate('js') / 1e6, 2)} M/s, wasm ${f(hcRate('wasm') / 1e6, 2)} M/s (wasm/js ${f(hcRate('wasm') / hcRate('js'), 2)}).`,
+  '',
   'Reproduce: `pnpm build && node tools/bench-engines.mjs`.',
 ].join('\n');
 console.log('\n' + body);
-if (!process.argv.includes('--no-doc')) writeBenchSection(join(root, 'docs/benchmarks.md'), 'CPU engines: js and wasm against qemu-riscv64', body);
+if (!process.argv.includes('--no-doc') && only === null) writeBenchSection(join(root, 'docs/benchmarks.md'), 'CPU engines: js and wasm against qemu-riscv64', body);

@@ -1,18 +1,27 @@
 /* blkbench - block I/O benchmark for pv-blk (issue 11; `pnpm bench:io`, tools/bench-io-blk.mjs):
  * on vbd xvda, through xenlib's blkfront.h (a 4-page ring, persistent grants, indirect requests
- * for 64 KiB), runs workloads of `ops` requests each and prints one line per workload:
+ * above 11 segments), runs workloads of `ops` requests each and prints one line per workload:
  *   blkbench: <name> bs=<bytes> qd=<depth> ops=<n> ns=<simulated ns> errors=<n>
  * between `blkbench: begin <name>` and the result (the host stamps both with wall time).
- * Workloads: 4 KiB random read/write at queue depth 1 and 32, 64 KiB sequential read/write at
- * depth 1 and 32. Offsets of random ones come from a fixed LCG (the same run every time). */
+ * Workloads: 4 KiB random read/write at queue depth 1 and 32; 64 KiB sequential read/write (one
+ * INDIRECT request of 16 segments) and 1 MiB sequential read/write (one INDIRECT request of 256
+ * segments, blkback's MAX_INDIRECT_SEGMENTS, in one indirect page) at depth 1 and 32. Offsets of
+ * random ones come from a fixed LCG (the same run every time).
+ * Every one of the QD slots has its own 1 MiB of granted pages (32 MiB, 8192 grants: the domain
+ * needs ~40 MiB and a grant table of 17 frames); a request of n segments uses its slot's first n.
+ * blkback keeps at most 1056 grants persistently mapped (Linux's xen_blkif_max_pgrants), so the
+ * 1 MiB workloads at depth 32 use grant copy for the pages beyond those, as Linux's blkback
+ * maps them per request once its pool is full. */
 #include "blkfront.h"
 
 #define XVDA 51712
 #define QD 32
-#define SEGS 16 /* 64 KiB */
+#define SEGS 256 /* 1 MiB: MAX_INDIRECT_SEGMENTS, one indirect page (SEGS_PER_INDIRECT_FRAME is 512) */
 #define RING_REF GNTTAB_NR_RESERVED_ENTRIES
 #define DATA_REF0 (RING_REF + 4)
 #define IND_REF0 (DATA_REF0 + QD * SEGS)
+#define GRANT_FRAMES ((IND_REF0 + QD + 511) / 512) /* 512 v1 entries a frame: 17 */
+_Static_assert(SEGS <= SEGS_PER_INDIRECT_FRAME, "one indirect page a request");
 
 static union { struct blkif_sring s; uint8_t p[4][4096]; } ring __attribute__((aligned(4096)));
 static uint8_t data[QD][SEGS][4096] __attribute__((aligned(4096)));
@@ -82,7 +91,7 @@ static void run(const char *name, uint8_t op, unsigned bs, unsigned qd, unsigned
 int main(void)
 {
 	if (xenbus_init() < 0) { printf("blkbench: no xenstore\n"); return 1; }
-	if (xen_gnttab_setup(2) != 0) { printf("blkbench: FAIL grant table of 2 frames\n"); return 1; }
+	if (xen_gnttab_setup(GRANT_FRAMES) != 0) { printf("blkbench: FAIL grant table of %d frames\n", GRANT_FRAMES); return 1; }
 	if (blkfront_open(&b, XVDA, &ring, 4, RING_REF) < 0) return 1;
 	if (b.max_indirect < SEGS) { printf("blkbench: FAIL needs feature-max-indirect-segments >= %d\n", SEGS); return 1; }
 	for (unsigned s = 0; s < QD; s++)
@@ -101,6 +110,10 @@ int main(void)
 	run("seqread-64k-qd32", BLKIF_OP_READ, 65536, 32, 4000, 0);
 	run("seqwrite-64k-qd1", BLKIF_OP_WRITE, 65536, 1, 500, 0);
 	run("seqwrite-64k-qd32", BLKIF_OP_WRITE, 65536, 32, 4000, 0);
+	run("seqread-1m-qd1", BLKIF_OP_READ, 1 << 20, 1, 64, 0);
+	run("seqread-1m-qd32", BLKIF_OP_READ, 1 << 20, 32, 256, 0);
+	run("seqwrite-1m-qd1", BLKIF_OP_WRITE, 1 << 20, 1, 64, 0);
+	run("seqwrite-1m-qd32", BLKIF_OP_WRITE, 1 << 20, 32, 256, 0);
 	long f = blkfront_flush(&b);
 	long c = blkfront_close(&b);
 	printf("blkbench: flush -> %ld, close -> %ld\n", f, c);

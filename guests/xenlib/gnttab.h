@@ -48,12 +48,13 @@ static inline volatile struct grant_entry_v1 *xen_gnttab_entries(void)
 	return (volatile struct grant_entry_v1 *)GNTTAB_GUEST_BASE;
 }
 
-/* Grows the table to nr frames (0 or -errno / GNTST status). */
+/* Grows the table to nr frames (0 or -errno / GNTST status); up to 64, Xen's default
+ * gnttab_max_frames (a domain's own limit may be lower: then GNTST_general_error). */
 static inline long xen_gnttab_setup(uint32_t nr)
 {
-	uint64_t frames[4];
+	uint64_t frames[64];
 	struct gnttab_setup_table op = { DOMID_SELF, nr, 0, (uint64_t)(uintptr_t)frames };
-	if (nr > 4) return -XEN_EINVAL;
+	if (nr > 64) return -XEN_EINVAL;
 	long r = HYPERVISOR_grant_table_op(GNTTABOP_setup_table, &op, 1);
 	return r < 0 ? r : op.status;
 }

@@ -17,7 +17,7 @@ import { IOMMU_PLUGINS, type IommuComponent } from '@tachyxx/iommu';
 import { IRQ_REMAP_PLUGINS, type IrqRemapComponent } from '@tachyxx/irq-remap';
 import { PASSTHROUGH_PLUGINS, type PassthroughComponent } from '@tachyxx/passthrough';
 import { HostRunner, Toolstack, type OpContext } from '@tachyxx/toolstack';
-import { ROOT } from '../test/io-helpers.js';
+import { ROOT, testIsa } from '../test/io-helpers.js';
 
 export const PAGE = 4096;
 export const MISSION = 0x80f0_0000;
@@ -30,7 +30,7 @@ export function ptHost(o: { iommu?: string; irq?: string; unsafe?: boolean } = {
   const iommu = o.unsafe ? { variant: o.iommu ?? 'none', 'unsafe-passthrough': true } : (o.iommu ?? 'shared-stage2');
   const config = hostConfigFromObject({
     pcpus: 2, memoryMiB: 512,
-    components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit', hypervisor: 'xen', evtchn: 'fifo', pcie: { variant: 'ecam', topology: 'edu, edu' }, iommu, 'irq-remap': o.irq ?? 'posted', passthrough: 'pv' },
+    components: { isa: testIsa(), mmu: 'tagged', sched: 'credit', hypervisor: 'xen', evtchn: 'fifo', pcie: { variant: 'ecam', topology: 'edu, edu' }, iommu, 'irq-remap': o.irq ?? 'posted', passthrough: 'pv' },
   }, reg);
   const ts = new Toolstack({ config, registry: reg, restartDelayMs: 0 });
   const comp = ts.assembled.component<PassthroughComponent>('passthrough');

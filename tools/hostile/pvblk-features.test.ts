@@ -90,6 +90,39 @@ describe('pv-blk hostile: indirect descriptors', () => {
     expect(await victimWorks()).toBe(true);
   });
 
+  for (const persistent of [false, true]) {
+    it(`a 1 MiB INDIRECT request of MAX_INDIRECT_SEGMENTS segments, ${persistent ? 'persistent grants' : 'grant copy'}: written and read whole (past 64 KiB of blkback's buffer)`, async () => {
+      const { h, a, attackerPath, victimWorks } = setup({ persistent });
+      // 256 segments over the 16 data pages (segment i: all 8 sectors of page i % 16), as
+      // blkbench's seqwrite-1m; page p holds p + 1 in every byte.
+      const segs = Array.from({ length: MAX_INDIRECT_SEGMENTS }, (_, i) => [DATA_REF0 + (i % 16), 0, 7] as [number, number, number]);
+      for (let p = 0; p < 16; p++) a.writeData(p, 0, new Uint8Array(4096).fill(p + 1));
+      indirect(a, { op: BLKIF_OP_WRITE, segs, sector: 0 });
+      a.publish(a.prod);
+      await h.advance();
+      expect(a.take()).toEqual([{ id: a.prod - 1, op: BLKIF_OP_WRITE, status: BLKIF_RSP_OKAY }]);
+      const img = readFileSync(attackerPath);
+      expect(img.length).toBe(MiB);
+      for (let i = 0; i < MAX_INDIRECT_SEGMENTS; i++) expect(img.subarray(i * 4096, (i + 1) * 4096).every((x) => x === (i % 16) + 1), `segment ${i}`).toBe(true);
+      // Read it back through the same pages, after changing the file's last 16 pages: segments
+      // are copied in order, so page p ends with segment 240 + p's data.
+      const fresh = Buffer.alloc(16 * 4096);
+      for (let p = 0; p < 16; p++) fresh.fill(0xa0 + p, p * 4096, (p + 1) * 4096);
+      indirect(a, { op: BLKIF_OP_WRITE, segs: segs.slice(0, 16).map(([g]) => [g, 0, 7] as [number, number, number]), sector: 240 * 8 });
+      for (let p = 0; p < 16; p++) a.writeData(p, 0, fresh.subarray(p * 4096, (p + 1) * 4096));
+      a.publish(a.prod);
+      await h.advance();
+      expect(a.take().map((r) => r.status)).toEqual([BLKIF_RSP_OKAY]);
+      for (let p = 0; p < 16; p++) a.writeData(p, 0, new Uint8Array(4096));
+      indirect(a, { op: BLKIF_OP_READ, segs, sector: 0 });
+      a.publish(a.prod);
+      await h.advance();
+      expect(a.take()).toEqual([{ id: a.prod - 1, op: BLKIF_OP_READ, status: BLKIF_RSP_OKAY }]);
+      for (let p = 0; p < 16; p++) expect(a.readData(p, 0, 4096).every((x) => x === 0xa0 + p), `page ${p}`).toBe(true);
+      expect(await victimWorks()).toBe(true);
+    });
+  }
+
   it('a device that offers no indirect segments answers INDIRECT with EOPNOTSUPP', async () => {
     const h = blkHost({ maxIndirectSegments: 0 });
     const f = new TsBlkFrontend(h, guestDomain(h, 'g')).add({ target: tempDisk(MiB) });

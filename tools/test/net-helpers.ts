@@ -3,11 +3,11 @@
 // dom0's xenbus backends with pv-net's netback and bridges) running the C network guests.
 import { connectLocal } from '@tachyxx/xenstore';
 import { addVif, type PvNetComponent, type VifSpec } from '@tachyxx/pv-net';
-import { assembledTestHost, image } from './io-helpers.js';
+import { assembledTestHost, image, type TestEngine } from './io-helpers.js';
 
-export function netGuestHost(o: { pcpus?: number; maxQueues?: number } = {}) {
+export function netGuestHost(o: TestEngine & { pcpus?: number; maxQueues?: number } = {}) {
   const h = assembledTestHost({
-    pcpus: o.pcpus,
+    pcpus: o.pcpus, engine: o.engine, wasmTierUp: o.wasmTierUp,
     components: { xenbus: 'linux', 'pv-net': { variant: 'bridge', ...(o.maxQueues !== undefined ? { maxQueues: o.maxQueues } : {}) } },
   });
   const { host, log, text } = h;

@@ -3,8 +3,7 @@
 // rings in RAM, MSI-X), so the device can be tested without a guest.
 import { PhysMemory } from '@tachyxx/isa';
 import {
-  DirectMsiRemapper, ecamAccess, PcieHost, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE,
-  type DeviceTimer,
+  DirectMsiRemapper, ecamAccess, ManualDeviceTimer, PcieHost, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE,
 } from '@tachyxx/pcie';
 import type { IoTranslator } from '@tachyxx/core';
 import {
@@ -14,31 +13,9 @@ import {
 
 export const RAM_BASE = 0x8000_0000;
 
-export class ManualTimer implements DeviceTimer {
-  t = 0;
-  private q: { at: number; seq: number; action: () => void }[] = [];
-  private seq = 0;
-  cyclesToNs(c: number): number { return c; }
-  now(): number { return this.t; }
-  after(d: number, action: () => void): void {
-    if (!Number.isFinite(d) || d < 0) throw new RangeError(`bad delay ${d}`);
-    this.q.push({ at: this.t + d, seq: this.seq++, action });
-  }
-  get pending(): number { return this.q.length; }
-  run(ns = Infinity): void {
-    const end = this.t + ns;
-    for (let n = 0; ; n++) {
-      if (n > 5_000_000) throw new Error('ManualTimer: runaway event loop');
-      this.q.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const e = this.q[0];
-      if (e === undefined || e.at > end) break;
-      this.q.shift();
-      this.t = e.at;
-      e.action();
-    }
-    if (Number.isFinite(end)) this.t = end;
-  }
-}
+/** The pcie package's hand-advanced device clock. */
+export const ManualTimer = ManualDeviceTimer;
+export type ManualTimer = ManualDeviceTimer;
 
 export function rig(topology = 'sriov-nic', o: { translator?: IoTranslator; numvfs?: number } = {}) {
   const mem = new PhysMemory({ base: RAM_BASE, size: 8 << 20 });

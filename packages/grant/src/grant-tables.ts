@@ -176,8 +176,11 @@ export interface ForeignMapping {
    * `unmapForeign`: the frame may be freed and reused.
    */
   readonly bytes: Uint8Array | ReadonlyBytes;
-  /** Copies into the frame (0, or -EACCES for a read-only mapping, -EINVAL out of range, -ENOENT after unmap). */
-  write(offset: number, src: Uint8Array): number;
+  /**
+   * Copies `len` bytes of `src` from `srcOffset` (default: all of it) into the frame at `offset`,
+   * without allocating (0, or -EACCES for a read-only mapping, -EINVAL out of range, -ENOENT after unmap).
+   */
+  write(offset: number, src: Uint8Array, srcOffset?: number, len?: number): number;
 }
 
 /** A Uint8Array without its mutating methods and with a read-only index. */
@@ -521,12 +524,14 @@ export class GrantTables {
     const readonly = !!opts.readonly;
     return {
       handle: r.handle, domid, ref, readonly, bytes,
-      write(offset: number, src: Uint8Array): number {
+      write(offset: number, src: Uint8Array, srcOffset = 0, len = src.length - srcOffset): number {
         if (readonly) return -Errno.EACCES;
         if (mt.get(r.handle) !== r.mapping) return -Errno.ENOENT;
-        if (!Number.isInteger(offset) || offset < 0 || offset + src.length > PAGE_SIZE) return -Errno.EINVAL;
-        bytes.set(src, offset);
-        self.machine.mem.notifyWrite(off + offset, src.length);
+        if (!Number.isInteger(offset) || !Number.isInteger(srcOffset) || !Number.isInteger(len) || offset < 0 || srcOffset < 0 || len < 0
+          || offset + len > PAGE_SIZE || srcOffset + len > src.length) return -Errno.EINVAL;
+        if (srcOffset === 0 && len === src.length) bytes.set(src, offset); // memcpy, no view needed
+        else for (let i = 0; i < len; i++) bytes[offset + i] = src[srcOffset + i]!; // no subarray: allocation-free
+        self.machine.mem.notifyWrite(off + offset, len);
         return 0;
       },
     };
@@ -726,7 +731,9 @@ export class GrantTables {
     let st: number = Gntst.okay;
     const so = op.source.offset, dOff = op.dest.offset, len = op.len;
     this.hc?.charge(this.costs.copyPerKiB * len / 1024);
-    if (!isU16(len) || !isU16(so) || !isU16(dOff) || so + len > s.size || dOff + len > dd.size) st = Gntst.bad_copy_arg;
+    // Xen's gnttab_copy_ptr offset is a uint16_t within the page (grant_table.c gnttab_copy_buf:
+    // offset + len > PAGE_SIZE -> GNTST_bad_copy_arg); a local buffer is not a page: any index in it.
+    if (!isU16(len) || !copyOffsetOk(op.source, so) || !copyOffsetOk(op.dest, dOff) || so + len > s.size || dOff + len > dd.size) st = Gntst.bad_copy_arg;
     else {
       if (s.buf && dd.buf) dd.buf.set(s.buf.subarray(so, so + len), dOff);
       else if (s.buf) { this.u8.set(s.buf.subarray(so, so + len), dd.off + dOff); }
@@ -857,6 +864,7 @@ export class GrantTables {
 }
 
 function isU16(n: number): boolean { return Number.isInteger(n) && n >= 0 && n <= 0xffff; }
+function copyOffsetOk(side: CopySide, off: number): boolean { return 'buffer' in side ? Number.isInteger(off) && off >= 0 : isU16(off); }
 function checkCount(n: number, what: string): number {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`${what} must be a positive integer, got ${n}`);
   return n;

@@ -363,6 +363,16 @@ describe('dom0 TypeScript backends', () => {
     const got = new Uint8Array(5);
     a.access.read(DATA + 8, got);
     expect(new TextDecoder().decode(got)).toBe('reply');
+    // A range of a larger buffer (blkback's request buffer), by offset: no view of it needed.
+    const big = text('xxxxpartialyyyy');
+    expect(m.write(100, big, 4, 7)).toBe(0);
+    const part = new Uint8Array(9);
+    a.access.read(DATA + 99, part);
+    expect(Array.from(part)).toEqual([0, ...text('partial'), 0]);
+    expect(m.write(4090, big, 0, 7)).toBe(-Errno.EINVAL); // past the frame
+    expect(m.write(0, big, 10, 6)).toBe(-Errno.EINVAL); // past the source
+    expect(m.write(0, big, -1, 2)).toBe(-Errno.EINVAL);
+    expect(m.write(0, big, 0, -1)).toBe(-Errno.EINVAL);
     expect(gnt.mapForeign(a.domid, 2)).toEqual({ status: Gntst.general_error }); // writable map of a read-only grant
     const ro = gnt.mapForeign(a.domid, 2, { readonly: true });
     if ('status' in ro) throw new Error('ro map failed');
@@ -396,6 +406,26 @@ describe('dom0 TypeScript backends', () => {
     b.access.read(DATA + 20, got);
     expect(new TextDecoder().decode(got)).toBe('packet');
     expect(gnt.statsOf(0)).toMatchObject({ copies: 3, bytesCopied: 18, copyErrors: 2 });
+  });
+
+  it('grant-copies at any offset of a local buffer (a backend\'s 1 MiB request), a guest side stays within its page', () => {
+    const { host, a, gnt } = pair();
+    grant(host, a, 1, 0, gfnOf(DATA));
+    a.access.write(DATA + 8, text('segment'));
+    const big = new Uint8Array(1 << 20);
+    const at = (1 << 20) - 4096; // past 0xffff: not a gnttab_copy_ptr offset, an index in the buffer
+    const st = gnt.copy([
+      { source: { ref: 1, domid: a.domid, offset: 8 }, dest: { buffer: big, offset: at }, len: 7 },
+      { source: { buffer: big, offset: at }, dest: { ref: 1, domid: a.domid, offset: 100 }, len: 7 },
+      { source: { buffer: big, offset: -1 }, dest: { ref: 1, domid: a.domid, offset: 0 }, len: 7 },
+      { source: { buffer: big, offset: 0 }, dest: { ref: 1, domid: a.domid, offset: 0x10000 }, len: 7 },
+      { source: { buffer: big, offset: 0 }, dest: { ref: 1, domid: a.domid, offset: 4090 }, len: 7 }, // past the page
+    ]);
+    expect(st).toEqual([0, 0, Gntst.bad_copy_arg, Gntst.bad_copy_arg, Gntst.bad_copy_arg]);
+    expect(new TextDecoder().decode(big.subarray(at, at + 7))).toBe('segment');
+    const got = new Uint8Array(7);
+    a.access.read(DATA + 100, got);
+    expect(new TextDecoder().decode(got)).toBe('segment');
   });
 
   it('grants from TypeScript (grantForeignAccess) and ends access only when unmapped', () => {

@@ -186,7 +186,7 @@ function runGuest(name: string, engine: CpuEngine, slice: number, wasmTierUp = 0
   const s = c.engineStats();
   return { exit: typeof r === 'string' ? r : r.reason, out, instret: c.instret, cycles: c.cycles, pc: c.pc, regs, ram,
     stats: { blocksCompiled: s.blocksCompiled, blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes, tlbMisses: s.tlbMisses, tlbRefills: s.tlbRefills },
-    wasmRegions: s.wasmRegions, wasmTierUps: s.wasmTierUps };
+    wasmRegions: s.wasmRegions, wasmTierUps: s.wasmTierUps, wasmKeptJs: s.wasmKeptJs };
 }
 
 describe('guest images on both engines', () => {
@@ -202,12 +202,26 @@ describe('guest images on both engines', () => {
           expect(b.wasmRegions).toBeGreaterThan(0);
           if (tier > 0) expect(b.wasmTierUps).toBe(b.wasmRegions);
           expect(a.wasmRegions).toBe(0);
-          const { wasmRegions: _a, wasmTierUps: _c, ...ja } = a, { wasmRegions: _b, wasmTierUps: _d, ...wb } = b;
+          const { wasmRegions: _a, wasmTierUps: _c, wasmKeptJs: _e, ...ja } = a, { wasmRegions: _b, wasmTierUps: _d, wasmKeptJs: _f, ...wb } = b;
           expect(wb).toEqual(ja);
         }
       }
     }, 120_000);
   }
+
+  it.skipIf(!existsSync(resolve(root, 'guests/build/hcversion-small.elf')))('tier-up keeps a hot region of short runs into ecall as JS (WASM_SHORT_RUN), and tiers loops up', () => {
+    // hcversion: 10000 ecalls (-ENOSYS from the bare firmware) from an 11-instruction loop region
+    const js = runGuest('hcversion-small', 'js', Infinity);
+    const b = runGuest('hcversion-small', 'wasm', Infinity, 500);
+    expect(b.wasmKeptJs).toBeGreaterThanOrEqual(1);
+    const { wasmRegions: _a, wasmTierUps: _c, wasmKeptJs: _e, ...ja } = js, { wasmRegions: _b, wasmTierUps: _d, wasmKeptJs: _f, ...wb } = b;
+    expect(wb).toEqual(ja);
+    // at once (wasmTierUp 0) there is no JS phase to measure: the same loop is wasm
+    expect(runGuest('hcversion-small', 'wasm', Infinity, 0).wasmKeptJs).toBe(0);
+    // a compute loop (no system instruction in it) goes to wasm
+    const m = runGuest('bench-muldiv-small', 'wasm', Infinity, 500);
+    expect(m.wasmTierUps).toBeGreaterThan(0);
+  });
 
   it('selfmod really rewrites code it has run (the invalidation is exercised)', () => {
     const b = runGuest('selfmod', 'wasm', Infinity);

@@ -18,3 +18,4 @@ export {
   type DeviceModel, type PortSpec, type TopologySpec, type PcieLayout, type PcieHostOptions,
 } from './host.js';
 export { PCIE_PLUGINS, PCIE_FACTORY, PCIE_COMPONENT, PcieComponent, type PcieFactory, type PcieHostServices } from './plugin.js';
+export { ManualDeviceTimer } from './manual-timer.js';

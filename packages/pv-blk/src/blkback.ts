@@ -173,6 +173,8 @@ class BlkReq {
   first: Uint8Array;
   last: Uint8Array;
   buf: Uint8Array = new Uint8Array(0);
+  /** `buf`'s pages as views, made when `buf` is (re)allocated: a whole-page segment copies without a new view. */
+  pages: Uint8Array[] = [];
   host = H_NONE;
   ioStatus = BLKIF_RSP_OKAY;
   /** Bytes moved by the host I/O so far (pread/pwrite may return short counts). */
@@ -195,7 +197,11 @@ class BlkReq {
   }
 
   buffer(bytes: number): Uint8Array {
-    if (this.buf.length < bytes) this.buf = new Uint8Array(Math.max(bytes, BLKIF_MAX_SEGMENTS_PER_REQUEST * PAGE));
+    if (this.buf.length < bytes) {
+      this.buf = new Uint8Array(Math.max(bytes, BLKIF_MAX_SEGMENTS_PER_REQUEST * PAGE));
+      this.pages.length = 0;
+      for (let o = 0; o + PAGE <= this.buf.length; o += PAGE) this.pages.push(this.buf.subarray(o, o + PAGE));
+    }
     return this.buf;
   }
 }
@@ -665,8 +671,13 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
         const m = this.persistentMap(v, r.gref[i]!);
         if (typeof m === 'number') return BLKIF_RSP_ERROR;
         if (m) {
-          if (toGuest) { if (m.write(goff, buf.subarray(off, off + len)) !== 0) return BLKIF_RSP_ERROR; }
-          else buf.set((m.bytes as Uint8Array).subarray(goff, goff + len), off);
+          // Allocation-free: a whole page (goff 0) at a page boundary of buf is one memcpy through
+          // the mapping's view and buf's page view; a partial segment copies by offsets.
+          if (toGuest) {
+            const st = len === PAGE && (off & (PAGE - 1)) === 0 ? m.write(0, r.pages[off / PAGE]!) : m.write(goff, buf, off, len);
+            if (st !== 0) return BLKIF_RSP_ERROR;
+          } else if (len === PAGE) buf.set(m.bytes, off);
+          else { const g = m.bytes; for (let j = 0; j < len; j++) buf[off + j] = g[goff + j]!; }
           off += len;
           continue;
         }

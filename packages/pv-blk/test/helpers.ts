@@ -23,8 +23,11 @@ export const DATA_PAGES = 16;
 const SCRATCH_GPA = 0x8031_0000;
 const ENTRY = 112;
 
-/** blkHost's options: the pv-blk component's params and costs, and the test-only host disk delay. */
-export type BlkHostOptions = Partial<PvBlkParams> & {
+/** CPU engine of the host (default: TACHYXX_TEST_ENGINE, else js) and the isa's wasmTierUp. */
+export interface BlkHostEngine { engine?: 'js' | 'wasm'; wasmTierUp?: number }
+
+/** blkHost's options: the pv-blk component's params and costs, the CPU engine, and the test-only host disk delay. */
+export type BlkHostOptions = Partial<PvBlkParams> & BlkHostEngine & {
   costs?: Partial<BlkCosts>;
   /** Wall ms to hold each host I/O completion back (BlkBackendOptions.hostIoDelayMs). */
   hostIoDelayMs?: () => number;
@@ -32,14 +35,15 @@ export type BlkHostOptions = Partial<PvBlkParams> & {
 
 /**
  * A host assembled as a real one is (assembleHost over its host config: evtchn fifo, grant v1,
- * xenstored, the xenbus backends and `pv-blk: file` with `o`'s params and costs).
+ * xenstored, the xenbus backends and `pv-blk: file` with `o`'s params and costs; isa tachy-v1 on `o.engine`).
  */
 export function blkHost(o: BlkHostOptions = {}) {
-  const { costs = {}, hostIoDelayMs, ...params } = o;
+  const { costs = {}, hostIoDelayMs, engine = process.env.TACHYXX_TEST_ENGINE === 'wasm' ? 'wasm' : 'js', wasmTierUp, ...params } = o;
+  const isa = { variant: 'tachy-v1', engine, ...(wasmTierUp === undefined ? {} : { wasmTierUp }) };
   const h = dom0Host({
     source: 'blkHost',
     plugins: PVBLK_PLUGINS,
-    components: { 'pv-blk': { variant: 'file', ...params } },
+    components: { isa, 'pv-blk': { variant: 'file', ...params } },
     costs: Object.fromEntries(Object.entries(costs).map(([k, v]) => [`pv-blk.${k}`, v])),
   });
   const { host } = h;

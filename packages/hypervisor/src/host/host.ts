@@ -15,7 +15,7 @@ import {
   EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type Counter, type DependencyContainer,
   CONSOLE_OUTPUT, DOMAIN_LIFECYCLE, PCPU_COUNTERS, SHUTDOWN, VCPU_SCHEDULE, type ShutdownReason as ShutdownReasonName,
 } from '@tachyxx/core';
-import { PhysMemory, causeName, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
+import { PhysMemory, causeName, DEFAULT_TLB_ENTRIES, engineAreaBytes, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
 import { MMU_FACTORY } from '@tachyxx/mmu';
 import { SCHED_CORE, type SchedCore } from '@tachyxx/sched';
 import { MachineMemory } from '../memory/machine-memory.js';
@@ -196,7 +196,15 @@ export class Host implements HostServices {
     this.logSink = opts.log ?? (() => {});
     const sampleEvery = opts.busSampleEvery ?? DEFAULT_BUS_SAMPLE_EVERY;
     if (!Number.isSafeInteger(sampleEvery) || sampleEvery < 1) throw new RangeError(`busSampleEvery must be a positive integer, got ${sampleEvery}`);
-    this.machine = new MachineMemory({ memoryMiB: config.memoryMiB, pcpus: config.pcpus, numa: opts.numa ?? config.numa });
+    const cpuFactory: CpuFactory = resolve(c, ISA_CPU_FACTORY);
+    // Engine 'wasm': RAM is the start of a WebAssembly.Memory with one engine area per pCPU
+    // behind it (registers, soft-TLB, code cache: docs/isa.md section 4).
+    const engineArea = cpuFactory.engine === 'wasm' ? config.pcpus * engineAreaBytes(DEFAULT_TLB_ENTRIES) : 0;
+    if (config.memoryMiB * 1024 * 1024 + engineArea > 2 ** 32) {
+      throw new RangeError(`host memoryMiB ${config.memoryMiB} with the isa engine 'wasm' (${config.pcpus} engine areas of ` +
+        `${engineAreaBytes(DEFAULT_TLB_ENTRIES)} bytes) exceeds the 4 GiB of a WebAssembly memory: lower memoryMiB or use engine 'js'`);
+    }
+    this.machine = new MachineMemory({ memoryMiB: config.memoryMiB, pcpus: config.pcpus, numa: opts.numa ?? config.numa, engineArea });
     this.domains = new DomainTable<Vcpu>({ machine: this.machine, bus: this.bus, clock: this.clock, seed: config.seed, superpages: true });
     // A P2M entry went away: no pCPU may keep a translation through it.
     this.machine.onUnmap((vmid, gpa, bytes) => {
@@ -208,7 +216,6 @@ export class Host implements HostServices {
 
     this.costs = c.isRegistered(HYPERVISOR_COSTS, true) ? resolve(c, HYPERVISOR_COSTS) : DEFAULT_HYPERVISOR_COSTS;
     const traps = this.traps = new TrapDispatch(this, sampleEvery);
-    const cpuFactory: CpuFactory = resolve(c, ISA_CPU_FACTORY);
     const mmuFactory = resolve(c, MMU_FACTORY);
     for (let id = 0; id < config.pcpus; id++) {
       const cpu = cpuFactory.create(this.machine.mem, id, { platformInterrupts: true });
@@ -217,7 +224,7 @@ export class Host implements HostServices {
       setUpFirmware(cpu);
       const p: Pcpu = { id, cpu, mmu, current: null, reschedule: true, stats: this.stats.group('host').group(`cpu${id}`), trapCounters: [], traps: 0 };
       this.mountCpuStats(p);
-      cpu.setTrapHandler(1, (_cpu, cause, isInterrupt, tval, epc) => traps.onTrap(p, cause, isInterrupt, tval, epc));
+      cpu.setCsrTrapHandler(1, (_cpu, cause, isInterrupt) => traps.onTrap(p, cause, isInterrupt));
       cpu.setTrapHandler(0, (_cpu, cause, isInterrupt, _tval, epc) => {
         throw new Error(`pCPU ${id}: trap ${causeName(cause, isInterrupt)} reached PL0 firmware at ${hex(epc)} (hypervisor bug)`);
       });
@@ -620,6 +627,17 @@ export class Host implements HostServices {
     g.sampled('codeFlushes', 'count', 'whole code-cache flushes (fence.i, satp changes)', () => cpu.engineStats().codeFlushes);
     g.sampled('softTlbMisses', 'count', 'CPU soft-TLB misses (lookups that reached the MMU)', () => cpu.engineStats().tlbMisses);
     g.sampled('softTlbFlushes', 'count', 'CPU soft-TLB flushes', () => cpu.engineStats().tlbFlushes);
+    // The rest of Cpu.engineStats() (docs/isa.md section 4): how the engine ran, not what it modelled.
+    g.sampled('softTlbRefills', 'count', 'CPU data soft-TLB refills (misses that filled an entry)', () => cpu.engineStats().tlbRefills);
+    g.sampled('wasmRegions', 'count', 'regions compiled to WebAssembly (engine wasm)', () => cpu.engineStats().wasmRegions);
+    g.sampled('wasmTierUps', 'count', 'hot JS regions recompiled to WebAssembly (engine wasm)', () => cpu.engineStats().wasmTierUps);
+    g.sampled('wasmKeptJs', 'count', 'hot JS regions kept as JS: short runs into a system instruction (engine wasm)', () => cpu.engineStats().wasmKeptJs);
+    g.sampled('chainHits', 'count', 'region transitions through a chained link (run loop or wasm hub)', () => cpu.engineStats().chainHits);
+    g.sampled('hubLookups', 'count', 'region transitions the wasm hub looked up itself', () => cpu.engineStats().hubLookups);
+    g.sampled('exitsLookup', 'count', 'returns to the run loop without a usable link', () => cpu.engineStats().exitsLookup);
+    g.sampled('exitsFault', 'count', 'returns to the run loop on a fault', () => cpu.engineStats().exitsFault);
+    g.sampled('exitsCodeWrite', 'count', 'returns to the run loop on a store into compiled code or a watched range', () => cpu.engineStats().exitsCodeWrite);
+    g.sampled('exitsCycleLimit', 'count', 'returns to the run loop at the cycle limit (next event / deadline)', () => cpu.engineStats().exitsCycleLimit);
     g.sampled('trapsToPl1', 'count', 'traps taken into the hypervisor (PL1)', () => p.traps);
   }
 

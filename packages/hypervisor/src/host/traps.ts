@@ -18,7 +18,7 @@ const GUEST_INTERRUPTS = [1, 5, 9];
 /** Everything from PL1-PL3 except ecall from PL0 goes (at least) to PL1. */
 const TO_PL1_EXCEPTIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 20, 21, 22, 23];
 const TO_PL1_INTERRUPTS = [1, 2, 5, 6, 9, 10];
-export const CSR = { p1status: 0x600, stvec: 0x105, p1tval2: 0x64b } as const;
+export const CSR = { p1status: 0x600, stvec: 0x105, p1epc: 0x641, p1tval: 0x643, p1tval2: 0x64b } as const;
 const P1STATUS_TW = 1 << 21;
 /** Longest simulated time one invocation of a preemptible hypercall works before it yields (ns). */
 export const HYPERCALL_PREEMPT_NS = 100_000;
@@ -57,26 +57,30 @@ export class TrapDispatch {
     this.hypercallSampleLeft = sampleEvery;
   }
 
-  onTrap(p: Pcpu, cause: number, isInterrupt: boolean, tval: number, epc: number): void {
+  /**
+   * The pCPU's PL1 trap handler (a CsrTrapHandler: tval and epc are read from p1tval / p1epc
+   * where they are needed, so the hypercall path boxes no number).
+   */
+  onTrap(p: Pcpu, cause: number, isInterrupt: boolean): void {
     const v = p.current;
     const slot = isInterrupt ? cause + 64 : cause;
     const counter = p.trapCounters[slot] ?? this.trapCounter(p, slot, cause, isInterrupt);
     counter.value++;
     p.traps++;
-    // The bus sees one trap in `sampleEvery` (weight = the period): a decrement on the hot path.
-    if (--this.trapSampleLeft === 0) this.publishTrap(p, cause, isInterrupt, tval, epc);
     const cpu = p.cpu;
-    const key = causeName(cause, isInterrupt);
-    if (!v) throw new Error(`pCPU ${p.id}: ${key} at ${hex64(epc)} with no vCPU loaded (hypervisor bug)`);
+    // The bus sees one trap in `sampleEvery` (weight = the period): a decrement on the hot path.
+    if (--this.trapSampleLeft === 0) this.publishTrap(p, cause, isInterrupt);
+    if (!v) throw new Error(`pCPU ${p.id}: ${causeName(cause, isInterrupt)} at ${hex64(cpu.readCsr(CSR.p1epc))} with no vCPU loaded (hypervisor bug)`);
     if (isInterrupt) {
       // PL1 interrupts are not used yet: return to the guest.
       cpu.returnFromTrap(1);
       return;
     }
     const host = this.host;
+    if (cause === 9) return this.hypercall(p, v); // ecall from PL2
+    const tval = cpu.readCsr(CSR.p1tval), epc = cpu.readCsr(CSR.p1epc);
+    const key = causeName(cause, isInterrupt);
     switch (cause) {
-      case 9: // ecall from PL2: hypercall
-        return this.hypercall(p, v);
       case 22: {
         if ((tval >>> 0) === WFI) {
           cpu.completeEmulated(1);
@@ -169,11 +173,13 @@ export class TrapDispatch {
     return c;
   }
 
-  private publishTrap(p: Pcpu, cause: number, interrupt: boolean, tval: number, epc: number): void {
+  /** One trap in `sampleEvery` (tval / epc from p1tval / p1epc: onTrap runs right after the trap entry). */
+  private publishTrap(p: Pcpu, cause: number, interrupt: boolean): void {
     this.trapSampleLeft = this.sampleEvery;
     const bus = this.host.bus;
     if (!bus.hasSubscribers(TRAP)) return;
     const v = p.current;
+    const tval = p.cpu.readCsr(CSR.p1tval), epc = p.cpu.readCsr(CSR.p1epc);
     bus.publish(TRAP, {
       time: this.host.pcpuNow(p), pcpu: p.id, domid: v?.domain.domid ?? -1, vcpu: v?.id ?? -1, cause, interrupt,
       from: ((p.cpu.readCsr(CSR.p1status) >>> 11) & 3) as 0 | 1 | 2 | 3, to: 1, pc: epc, tval, weight: this.sampleEvery, // from: p1status.PPL (bits 12:11)

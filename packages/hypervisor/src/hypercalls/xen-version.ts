@@ -57,31 +57,35 @@ export function featureSubmap0(d: Domain<unknown>): number {
 }
 
 /** do_xen_version(cmd, arg) for the calling domain. XENVER_version is answered by the caller's fast path too. */
+/** Copies `b` to the guest at `arg`: 0, or -EFAULT (copy_to_guest failed). */
+function out(d: Domain<unknown>, arg: number, b: Uint8Array): number {
+  return d.access.write(arg, b) < 0 ? -Errno.EFAULT : 0;
+}
+
 export function xenVersion(ctx: XenVersionContext, d: Domain<unknown>, cmd: number, arg: number): number {
+  // XENVER_version first, before anything else is looked up (the null hypercall; no allocation)
+  if (cmd === XenVer.version) return XENVER_VERSION_VALUE;
   const deny = !d.privileged;
   const acc = d.access;
-  const out = (b: Uint8Array) => (acc.write(arg, b) < 0 ? -Errno.EFAULT : 0);
   switch (cmd) {
-    case XenVer.version:
-      return XENVER_VERSION_VALUE;
     case XenVer.extraversion:
-      return out(cstr(XEN_EXTRAVERSION, XEN_EXTRAVERSION_LEN));
+      return out(d, arg, cstr(XEN_EXTRAVERSION, XEN_EXTRAVERSION_LEN));
     case XenVer.compile_info: {
       const b = new Uint8Array(XenCompileInfo.size);
       for (const k of ['compiler', 'compile_by', 'compile_domain', 'compile_date'] as const) {
         cstr(XEN_COMPILE_INFO[k], XenCompileInfo[k].size, b, XenCompileInfo[k].offset);
       }
-      return out(b);
+      return out(d, arg, b);
     }
     case XenVer.capabilities:
-      return out(cstr(XEN_CAPABILITIES, XEN_CAPABILITIES_INFO_LEN));
+      return out(d, arg, cstr(XEN_CAPABILITIES, XEN_CAPABILITIES_INFO_LEN));
     case XenVer.changeset:
-      return out(cstr(XEN_CHANGESET, XEN_CHANGESET_INFO_LEN));
+      return out(d, arg, cstr(XEN_CHANGESET, XEN_CHANGESET_INFO_LEN));
     case XenVer.platform_parameters: {
       // virt_start: where the hypervisor's virtual range starts in the guest's address space.
       // Tachyxx's PL1 has none there, so no address is the hypervisor's: all ones (docs/abi.md).
       const b = new Uint8Array(XenPlatformParameters.size).fill(0xff);
-      return out(b);
+      return out(d, arg, b);
     }
     case XenVer.get_features: {
       const idx = acc.readU32(arg + XenFeatureInfo.submap_idx.offset);
@@ -92,10 +96,10 @@ export function xenVersion(ctx: XenVersionContext, d: Domain<unknown>, cmd: numb
     case XenVer.pagesize:
       return arg !== 0 ? -Errno.EINVAL : PAGE_SIZE;
     case XenVer.guest_handle:
-      return out(domainHandle(d));
+      return out(d, arg, domainHandle(d));
     case XenVer.commandline:
       // Xen copies ARRAY_SIZE(saved_cmdline) bytes, or strlen("<denied>") + 1 when denied.
-      return out(deny ? cstr(XEN_DENY, XEN_DENY.length + 1) : cstr(ctx.commandline, XEN_COMMANDLINE_LEN));
+      return out(d, arg, deny ? cstr(XEN_DENY, XEN_DENY.length + 1) : cstr(ctx.commandline, XEN_COMMANDLINE_LEN));
     case XenVer.build_id: {
       if (deny) return -Errno.EPERM;
       if (arg !== 0) {

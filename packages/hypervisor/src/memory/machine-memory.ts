@@ -27,6 +27,12 @@ export interface MachineMemoryOptions {
   readonly numa?: NumaConfig;
   /** Zero frames when they are freed (default true): no guest ever sees another's data. */
   readonly scrub?: boolean;
+  /**
+   * Bytes reserved behind RAM for the pCPUs' wasm-engine areas (PhysMemoryConfig.engineArea:
+   * RAM becomes the start of a WebAssembly.Memory) when `mem` is not given. Default 0. The
+   * reserve is never RAM: no frame, no MFN, no view of RAM covers it.
+   */
+  readonly engineArea?: number;
 }
 
 export interface AllocOptions {
@@ -90,7 +96,7 @@ export class MachineMemory {
   private readonly deferred = new Set<number>();
 
   constructor(opts: MachineMemoryOptions) {
-    this.mem = opts.mem ?? new PhysMemory({ base: opts.base ?? 0x8000_0000, size: (opts.memoryMiB ?? 256) * 1024 * 1024 });
+    this.mem = opts.mem ?? new PhysMemory({ base: opts.base ?? 0x8000_0000, size: (opts.memoryMiB ?? 256) * 1024 * 1024, engineArea: opts.engineArea ?? 0 });
     if (this.mem.base % PAGE_SIZE !== 0) throw new RangeError('machine RAM must be 4 KiB aligned');
     const total = this.mem.size / PAGE_SIZE;
     this.baseMfn = this.mem.base / PAGE_SIZE;
@@ -217,7 +223,8 @@ export class MachineMemory {
       // Zero only frames that hold something: reading a never-written frame costs no host memory
       // (the OS maps its zero page), writing zeros to it would commit it.
       // (memcmp against a zero page: native, no allocation per frame)
-      const ram = this.ramBytes ??= Buffer.from(this.mem.buffer);
+      // (RAM only: with the wasm engine the buffer goes on with the harts' engine areas)
+      const ram = this.ramBytes ??= Buffer.from(this.mem.buffer, 0, this.mem.size);
       for (let k = 0; k < count; k++) {
         const off = (f + k) * PAGE_SIZE;
         if (ZERO_PAGE.compare(ram, off, off + PAGE_SIZE) === 0) continue;

@@ -6,7 +6,7 @@
 import { Op, decode, immB, immJ } from '../decode.js';
 import { GEN_PARAMS, generateRegion, isControl, isSystem, type RegionBlock } from './codegen.js';
 import { PAGE_SHIFT, chunkMask } from './memory.js';
-import { type Block, type BlockFn, TLB_INVALID, TWO32 } from './state.js';
+import { type Block, type BlockFn, TLB_INVALID, TWO32, WASM_SHORT_RUN } from './state.js';
 import type { Cpu } from './cpu.js';
 import { compileWasmRegion, describeRegion, invalidateDesc, resetHub } from './wasm-engine.js';
 
@@ -132,11 +132,18 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
 /**
  * Engine wasm: the JS region whose entry block is `h` is hot; recompile it to wasm. Its JS blocks
  * go invalid (links to them die; the block cache gets the wasm ones), like a recompilation after
- * an invalidation, but without a code-page invalidation: the code is unchanged.
+ * an invalidation, but without a code-page invalidation: the code is unchanged. A region of short
+ * runs that mostly end at a system instruction stays JS instead (WASM_SHORT_RUN).
  */
 export function tierUp(c: Cpu, h: Block): void {
   h.home = undefined;
   if (!h.valid) return; // its code was overwritten meanwhile: recompiled when next reached
+  if (2 * h.sysExits >= h.runs && c.wasmTierUp - h.heat < WASM_SHORT_RUN * h.runs) {
+    // short runs into a system instruction: wasm would only add its boundary (WASM_SHORT_RUN)
+    for (const sb of h.subs!) sb.home = undefined;
+    c.stats.wasmKeptJs++;
+    return;
+  }
   invalidate(c, h);
   for (const sb of h.subs!) { sb.home = undefined; invalidate(c, sb); }
   compile(c, h.hostOff, h.vpcLo, h.vpcHi, c.maxBlock, true);
@@ -197,7 +204,7 @@ export function newBlock(c: Cpu, fn: BlockFn | undefined, entry: number, blk: Re
   return {
     fn, entry, len: blk.words.length, vpcLo: blk.pcLo, vpcHi: blk.pcHi, insn: blk.words[0]!, valid: true, bp: false,
     links: new Array<Block | undefined>(exits).fill(undefined), linkEpoch: c.linkEpoch, linkBank: c.linkBank, wd: 0,
-    home: undefined, heat: 0, hostOff: 0, subs: undefined,
+    home: undefined, heat: 0, hostOff: 0, subs: undefined, runs: 0, sysExits: 0,
   };
 }
 

@@ -47,7 +47,7 @@
 import { CSR_NUMBERS } from './csr.js';
 import { type MemoryWriteListener, PhysMemory } from './memory.js';
 import type { SoftTlbInvalidator, TranslationControl } from './translator.js';
-import { type CpuDebugHooks, type CpuOptions, CpuState, type CpuWatchpoint, R64, type RunReason, TWO32, type TraceHook, type TrapHandler } from './state.js';
+import { type CpuDebugHooks, type CpuOptions, type CsrTrapHandler, CpuState, type CpuWatchpoint, R64, type RunReason, TWO32, type TraceHook, type TrapHandler } from './state.js';
 import { type VcpuContext, loadContext, saveContext } from './context.js';
 import { amo, attachMmu, externalWrite, flushTlb, invalidatePage, ld, recordFault, st, syncMmuStats } from './softmmu.js';
 import { flushCode, invalidateCodePage } from './blockcache.js';
@@ -55,8 +55,8 @@ import { run } from './exec.js';
 import { debugStep, setBreakpoints, setWatchpoints } from './debug.js';
 import { completeEmulated, csrRead, csrWrite, execSystem, injectTrap, irqEnabledAtTarget, r64Set, restartTrapped, returnFromTrap, setLevel, updateTimer, wakeable } from './priv.js';
 
-export { ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, WASM_TIER_UP } from './state.js';
-export type { CpuEngine, IsaVariant, RunReason, TrapHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
+export { ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, WASM_TIER_UP, WASM_SHORT_RUN } from './state.js';
+export type { CpuEngine, IsaVariant, RunReason, TrapHandler, CsrTrapHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
 export { createVcpuContext } from './context.js';
 
 /** Engine counters (Cpu.engineStats; `--stats` JSON): CpuStats' counters plus instret / cycles. */
@@ -69,6 +69,8 @@ export interface EngineStats {
   wasmRegions: number;
   /** Hot JS regions recompiled to wasm (engine wasm with tier-up; not counted in blocksCompiled). */
   wasmTierUps: number;
+  /** Hot JS regions kept as JS (short runs ending at a system instruction: WASM_SHORT_RUN). */
+  wasmKeptJs: number;
   blockInvalidations: number;
   codeFlushes: number;
   /** Translations that reached the translator (soft-TLB misses), and the data soft-TLB refills among them. */
@@ -129,13 +131,18 @@ export class Cpu extends CpuState implements MemoryWriteListener, SoftTlbInvalid
     const s = this.stats;
     return {
       engine: this.engine, instructions: this.instret, cycles: this.cycles, blocksCompiled: s.blocksCompiled,
-      wasmRegions: s.wasmRegions, wasmTierUps: s.wasmTierUps, blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes,
+      wasmRegions: s.wasmRegions, wasmTierUps: s.wasmTierUps, wasmKeptJs: s.wasmKeptJs, blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes,
       tlbMisses: s.tlbMisses, tlbRefills: s.tlbRefills, tlbFlushes: s.tlbFlushes, chainHits: s.chainHits,
       hubLookups: s.hubLookups, exitsLookup: s.exitsLookup, exitsFault: s.exitsFault, exitsCodeWrite: s.exitsCodeWrite,
       exitsCycleLimit: s.exitsCycleLimit,
     };
   }
-  setTrapHandler(level: 0 | 1, handler: TrapHandler | undefined): void { this.handlers[level] = handler; }
+  setTrapHandler(level: 0 | 1, handler: TrapHandler | undefined): void { this.handlers[level] = handler; this.csrHandlers[level] = undefined; }
+  /**
+   * Like setTrapHandler, for a handler that reads tval / epc from the level's CSRs (mtval / mepc
+   * or p1tval / p1epc) when it needs them: nothing is boxed per trap (the hypervisor's hot path).
+   */
+  setCsrTrapHandler(level: 0 | 1, handler: CsrTrapHandler | undefined): void { this.csrHandlers[level] = handler; this.handlers[level] = undefined; }
   /** Enable (hook) or disable (undefined) the instruction trace. Zero cost when off. */
   setTrace(hook: TraceHook | undefined): void { this.traceHook = hook; }
   /** End the current run() with result 'stopped'; `reason` is kept in stopReason. */

@@ -72,10 +72,12 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
         prev.links.fill(undefined); prev.linkEpoch = c.linkEpoch; prev.linkBank = c.linkBank;
       }
       prev.links[prevExit] = b;
+      // engine wasm, a JS region before its tier-up: this run of it ended at a system instruction
+      if (b.fn === undefined && prev.home !== undefined) prev.home.sysExits++;
     }
     prev = undefined;
     if (b.len > remaining) { b = stepBlock(c, off, pcLo, pcHi); if (c.midBlock === 0) c.midBlock = c.maxBlock; }
-    const before = c.instret;
+    let before = c.instret;
     if (b.fn === undefined) {
       c.midBlock = 0;
       if (b.bp) {
@@ -104,7 +106,10 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
         if (b.home !== undefined && b.home.heat < budget) budget = b.home.heat > 0 ? b.home.heat : 1;
         const e = b.fn!(c, budget, b.entry);
         // engine wasm: a JS region counts down to its recompilation to wasm
-        if (b.home !== undefined && (b.home.heat -= c.instret - i0) <= 0) tierUp(c, b.home);
+        if (b.home !== undefined) {
+          b.home.runs++;
+          if ((b.home.heat -= c.instret - i0) <= 0) tierUp(c, b.home);
+        }
         // still inside a basic block after a single step (see midBlock)?
         if (c.midBlock > 0) c.midBlock = b.len === 1 && !isControl(decode(b.insn)) ? c.midBlock - 1 : 0;
         if (c.sx !== 0) {
@@ -120,6 +125,24 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
           || nb.len > remaining || nb.fn === undefined) {
           prev = b; prevExit = e;
           c.stats.exitsLookup++;
+          // The run ended at a linked system instruction (ecall, a CSR access...) and the loop
+          // above would do nothing before it (no stop, interrupt, wfi stall, budget end, trace;
+          // its fetch hits the exec soft-TLB): execute it here, as the loop would, without the
+          // round trip through the fetch and the block cache (a guest's hypercall path).
+          if (nb !== undefined && nb.fn === undefined && nb.valid && !nb.bp && nb.vpcLo === c.pcLo && nb.vpcHi === c.pcHi
+            && remaining > 0 && !c.stopRequested && !c.irqDirty && !c.waiting && c.midBlock === 0 && c.traceHook === undefined) {
+            const sl = c.pcLo, ti = ((sl >>> 12) & c.tlbMask) + c.tlbBase;
+            if ((sl & -4096) === XL[ti] && c.pcHi === XH[ti]) {
+              if (b.home !== undefined) b.home.sysExits++;
+              // the region's turn of the outer loop ends here (its retire / trap-storm check)
+              if (c.instret !== before) c.trapsWithoutRetire = 0;
+              else if (trapStorm(c)) return 'trap-loop';
+              prev = undefined;
+              before = c.instret;
+              c.tlbAcc++; // its fetch
+              execSystem(c, nb.insn);
+            }
+          }
           break;
         }
         c.stats.chainHits++;

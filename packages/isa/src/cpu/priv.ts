@@ -5,7 +5,6 @@
 
 import { Op, csrNum, decode, rd as fRd, rs1 as fRs1, rs2 as fRs2 } from '../decode.js';
 import { CSR, CSR_NUMBERS, EDELEG_MASK, IP_WRITABLE, IRQ_PRIORITY, IRQ_VISIBLE, MIDELEG_MASK, P1IDELEG_MASK, SST_HI, SST_SIE, SST_SPIE, SST_SPP, SST_WMASK, ST_IE, ST_PIE, ST_PPL, ST_PPL_SHIFT, ST_TW, ST_WMASK } from './csr.js';
-import { BareTranslator } from './translator.js';
 import { R64, R64_OF, TWO32 } from './state.js';
 import { flushTlb, syncMmuStats } from './softmmu.js';
 import { flushCode } from './blockcache.js';
@@ -259,6 +258,11 @@ export function globalIe(c: Cpu, level: number): boolean {
 export function takeInterrupt(c: Cpu): boolean {
   const p = pendingBits(c);
   if (p === 0) return false;
+  // Nothing pending is enabled in its target level's ie (irqTarget by mideleg / p1ideleg): none
+  // can be taken. (A line a guest keeps masked - its event-channel upcall while it runs with
+  // sie = 0 - would otherwise cost the priority scan after every trap.)
+  const md = c.mideleg, pd = c.p1ideleg;
+  if (((p & ~md & c.mie) | (p & md & ~pd & c.p1ie) | (p & md & pd & c.sie)) === 0) return false;
   let best = -1, bestT = 4;
   const cur = c.lvl;
   for (const code of IRQ_PRIORITY) {
@@ -329,9 +333,11 @@ export function trap(c: Cpu, code: number, isInt: boolean, tvalLo: number, tvalH
     c.stopRequested = true; // run() returns 'debug' at the handler's first instruction
   }
   if (t <= 1) {
-    const h = c.handlers[t];
-    if (h !== undefined) {
-      h(c, code, isInt, tvalHi * TWO32 + (tvalLo >>> 0), epcHi * TWO32 + (epcLo >>> 0));
+    const f = c.csrHandlers[t];
+    if (f !== undefined) f(c, code, isInt);
+    else {
+      const h = c.handlers[t];
+      if (h !== undefined) h(c, code, isInt, tvalHi * TWO32 + (tvalLo >>> 0), epcHi * TWO32 + (epcLo >>> 0));
     }
   }
 }
@@ -343,7 +349,7 @@ export function setLevel(c: Cpu, l: number): void {
   // Chained links assume the same translation: one set per level's bank (the bare translator
   // is level-independent). Translation changes within a level bump linkEpoch (flushTlb,
   // invalidatePage), so a level change needs no epoch bump.
-  c.linkBank = c.translator instanceof BareTranslator ? 0 : c.tlbBase;
+  c.linkBank = c.bareXlate ? 0 : c.tlbBase;
   c.irqDirty = true;
 }
 

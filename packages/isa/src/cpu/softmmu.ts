@@ -96,7 +96,8 @@ export function flushTlb(c: Cpu): void {
   c.execPages.fill(0);
   c.stats.tlbFlushes++;
   c.linkEpoch++;
-  c.linkBank = c.translator instanceof BareTranslator ? 0 : c.tlbBase; // (translator may have been replaced)
+  c.bareXlate = c.translator instanceof BareTranslator; // (translator may have been replaced)
+  c.linkBank = c.bareXlate ? 0 : c.tlbBase;
 }
 
 /** MemoryWriteListener: another agent wrote [off, off+len): clears an overlapping reservation. */

@@ -74,6 +74,12 @@ export interface CpuWatchpoint { addr: number; len: number; read: boolean; write
  * flag; tval/epc are numbers (exact below 2^53 in magnitude; readCsrLo/Hi give the exact bits).
  */
 export type TrapHandler = (cpu: Cpu, cause: number, isInterrupt: boolean, tval: number, epc: number) => void;
+/**
+ * A trap handler that reads tval and epc from its level's CSRs when it needs them (mtval / mepc,
+ * p1tval / p1epc: readCsr or readCsrLo/Hi) instead of getting them as arguments: an epc at or
+ * above 2^30 (any RAM address) would be a heap number allocated per trap for the call.
+ */
+export type CsrTrapHandler = (cpu: Cpu, cause: number, isInterrupt: boolean) => void;
 
 /** Trace callback: called before each instruction executes while tracing is on. */
 export type TraceHook = (pc: number, insn: number, level: number) => void;
@@ -161,6 +167,13 @@ export interface Block {
   heat: number;
   hostOff: number;
   subs: Block[] | undefined;
+  /**
+   * Engine 'wasm', on a JS region's entry block during tier-up: calls of the region's function,
+   * and how many of them ended at a system instruction (the run loop's next block executes one
+   * instruction on its own: ecall, CSR access, wfi...). See WASM_SHORT_RUN.
+   */
+  runs: number;
+  sysExits: number;
 }
 
 export interface CpuStats {
@@ -178,6 +191,8 @@ export interface CpuStats {
   wasmRegions: number;
   /** Regions recompiled from JS to wasm after wasmTierUp instructions (not in blocksCompiled). */
   wasmTierUps: number;
+  /** Hot JS regions kept as JS: short runs that mostly end at a system instruction (WASM_SHORT_RUN). */
+  wasmKeptJs: number;
   /** Run-loop dispatches: region exits that continued through a chained link (no lookup). */
   chainHits: number;
   /** Region exits that needed the exec soft-TLB / block-cache lookup (no valid link). */
@@ -201,6 +216,15 @@ export interface CpuStats {
 export const TWO32 = 4294967296;
 /** Default CpuOptions.wasmTierUp: instructions a region runs in JS before it is compiled to wasm. */
 export const WASM_TIER_UP = 100_000;
+/**
+ * Engine 'wasm' tier-up: a hot JS region whose runs average fewer instructions than this and at
+ * least half of which end at a system instruction stays JS. Such a run always returns to the run
+ * loop (a system instruction executes on its own), so in wasm it would pay the JS -> wasm -> JS
+ * boundary and the hub's entry and miss (tens of ns) for a few instructions (about 1.5 ns each
+ * saved): the null-hypercall loop of a guest (guests/hcversion: 11 instructions, ecall) ran 15 to
+ * 30% slower as wasm.
+ */
+export const WASM_SHORT_RUN = 64;
 /** Soft-TLB entries per level unless CpuOptions.tlbEntries says otherwise. */
 export const DEFAULT_TLB_ENTRIES = 2048;
 export const TLB_INVALID = 0x800; // never equals an (address & mask) value, whose bits 3..11 are 0
@@ -243,7 +267,7 @@ export class CpuState {
   idleNs = 0;
   readonly stats: CpuStats = {
     blocksCompiled: 0, blockInvalidations: 0, codeFlushes: 0, tlbMisses: 0, tlbFlushes: 0,
-    wasmRegions: 0, wasmTierUps: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0, hubLookups: 0,
+    wasmRegions: 0, wasmTierUps: 0, wasmKeptJs: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0, hubLookups: 0,
     exceptions: new Float64Array(32), interrupts: new Float64Array(16),
   };
 
@@ -316,6 +340,8 @@ export class CpuState {
    * level's translation, so it must not be followed at another level.
    */
   linkBank = 0;
+  /** `translator` is a BareTranslator (level-independent: one link bank), as of the last flushTlb. */
+  bareXlate = true;
   readonly stepBlocks: (Block[] | undefined)[];
   readonly maxBlock: number;
   readonly maxRegionInsns: number;
@@ -357,6 +383,8 @@ export class CpuState {
   /** The reason given to the last stop(). */
   stopReason = '';
   readonly handlers: (TrapHandler | undefined)[] = [undefined, undefined];
+  /** Per level: a CsrTrapHandler (set instead of `handlers`' entry), or undefined. */
+  readonly csrHandlers: (CsrTrapHandler | undefined)[] = [undefined, undefined];
   traceHook: TraceHook | undefined;
   readonly idleMode: 'return' | 'advance';
   readonly platformInterrupts: boolean;
