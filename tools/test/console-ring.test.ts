@@ -3,20 +3,15 @@
 // indexes that drop only that domain's ring.
 import { describe, it, expect } from 'vitest';
 import { StartInfo, XENCONS_IN_SIZE, XenconsInterface } from '@tachyxx/abi';
-import { attachConsoleRings } from '@tachyxx/xenbus';
 import { ioHost, image } from './io-helpers.js';
 
 const u32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset).getUint32(0, true);
 const enc = (s: string) => new TextEncoder().encode(s);
 
+/** An assembled host with the console component (xenconsoled): its rings, output in `out`, the host log. */
 function consoleHost() {
-  const h = ioHost();
-  const log: string[] = [];
-  const rings = attachConsoleRings(h.host, h.evtchn, {
-    output: (d, b) => h.out.set(d.name, (h.out.get(d.name) ?? '') + new TextDecoder().decode(b)),
-    log: (l) => log.push(l),
-  });
-  return { ...h, rings, log };
+  const h = ioHost({ console: true });
+  return { ...h, rings: h.rings! };
 }
 
 describe('console ring wiring', () => {

@@ -326,7 +326,8 @@ export class BlkBackend implements Backend<blkif_request_t, blkif_response_t> {
   /** dom0's xenstore client (the one probe gets): connect reads the frontend's feature nodes. */
   private xs: XsClient | null = null;
   private readonly statGroups = new Map<string, VbdStats>();
-  private readonly hostIoDelayMs: (() => number) | null;
+  /** Tests: BlkBackendOptions.hostIoDelayMs; may be set on an assembled host's backend before any device connects. */
+  hostIoDelayMs: (() => number) | null;
   /** Connected vbds by device, and their queues by ring. */
   private readonly devs = new WeakMap<XenbusDevice, VbdDev>();
   private readonly queues = new WeakMap<GrantBackRing<blkif_request_t, blkif_response_t>, Vbd>();

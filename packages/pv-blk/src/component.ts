@@ -16,6 +16,8 @@ export interface PvBlkParams {
   readonly persistent: boolean;
   readonly maxRingPageOrder: number;
   readonly maxQueues: number;
+  /** Offer feature-discard (true: where the host can punch holes, as BlkBackend decides; false: never). */
+  readonly discard: boolean;
 }
 
 export const PVBLK_COMPONENT = defineToken<PvBlkComponent>('pv-blk.Component');
@@ -25,12 +27,14 @@ export class PvBlkComponent implements HostComponent {
   private b: BlkBackend | null = null;
   constructor(
     private readonly xenbus: XenbusComponent, private readonly grant: GrantComponent, readonly costs: BlkCosts,
-    readonly params: PvBlkParams = { model: 'ssd', queueDepth: DEFAULT_QUEUE_DEPTH, maxIndirectSegments: MAX_INDIRECT_SEGMENTS, persistent: true, maxRingPageOrder: XENBUS_MAX_RING_GRANT_ORDER, maxQueues: DEFAULT_MAX_QUEUES },
+    readonly params: PvBlkParams = { model: 'ssd', queueDepth: DEFAULT_QUEUE_DEPTH, maxIndirectSegments: MAX_INDIRECT_SEGMENTS, persistent: true, maxRingPageOrder: XENBUS_MAX_RING_GRANT_ORDER, maxQueues: DEFAULT_MAX_QUEUES, discard: true },
   ) {}
 
   attach(services: HostServices): void {
     if (this.b) throw new Error('the pv-blk component is already attached');
-    this.b = new BlkBackend({ host: services, gnt: this.grant.tables, costs: this.costs, ...this.params });
+    // discard true leaves the offer to BlkBackend (only when fallocate can punch holes).
+    const { discard, ...prm } = this.params;
+    this.b = new BlkBackend({ host: services, gnt: this.grant.tables, costs: this.costs, ...prm, ...(discard ? {} : { discard: false }) });
     this.xenbus.backends.register(this.b);
     // A frontend blocked on its requests waits for their completion events, not for a timer.
     const b = this.b;
@@ -70,6 +74,7 @@ export const pvBlkFile = definePlugin({
     maxRingPageOrder: p.uint(XENBUS_MAX_RING_GRANT_ORDER, 'max-ring-page-order offered (0: one-page rings only; Linux xen_blkif_max_ring_order, XENBUS_MAX_RING_GRANT_ORDER 4)', { max: XENBUS_MAX_RING_GRANT_ORDER }),
     maxQueues: p.uint(DEFAULT_MAX_QUEUES, 'multi-queue-max-queues offered (Linux xenblk_max_queues: dom0\'s online CPUs)', { min: 1, max: MAX_QUEUES }),
     persistent: p.bool(true, 'offer feature-persistent (grants mapped once and kept, up to 1056 per device as Linux)'),
+    discard: p.bool(true, 'offer feature-discard to writable disks when the host can punch holes (fallocate(1)), as Linux blkback when the backing device supports discard; false: never (DISCARD gets EOPNOTSUPP)'),
   },
   costs,
   provides: [PVBLK_COMPONENT],

@@ -1,26 +1,20 @@
-// A real Host with event channels, grant tables, xenstored, dom0's xenbus backends with blkback,
-// and an in-process blkif frontend acting as a guest would: ring and data pages in its own memory,
-// granted to dom0, xenstore as its own domain, events by hypercall from its vCPU.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// A host assembled as a real one is (xenbus's test dom0Host: assembleHost over a host config with
+// evtchn, grant, xenstore, xenbus and pv-blk's blkback), and an in-process blkif frontend acting as
+// a guest would: ring and data pages in its own memory, granted to dom0, xenstore as its own
+// domain, events by hypercall from its vCPU.
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
-import { PluginRegistry, buildContainer, hostConfigFromObject } from '@tachyxx/core';
-import { ISA_PLUGINS } from '@tachyxx/isa';
-import { MMU_PLUGINS } from '@tachyxx/mmu';
-import { schedPlugins } from '@tachyxx/sched';
-import { Host, type Domain, type Vcpu } from '@tachyxx/hypervisor';
-import { installEventChannels } from '@tachyxx/evtchn';
-import { GrantTables } from '@tachyxx/grant';
-import { attachXenstore, connectLocal, type XsClient } from '@tachyxx/xenstore';
+import { join } from 'node:path';
+import type { Domain, Vcpu } from '@tachyxx/hypervisor';
+import { connectLocal, type XsClient } from '@tachyxx/xenstore';
 import {
   BlkifRequestCodec, BlkifResponseCodec, EvtchnOp, Hypercall, SRING_HEADER_SIZE, XenbusState,
   type blkif_request_t, type blkif_response_t,
 } from '@tachyxx/abi';
-import { XenbusBackends } from '@tachyxx/xenbus';
-import { addVbd, BlkBackend, type BlkBackendOptions, type DiskSpec } from '@tachyxx/pv-blk';
+import { addVbd, PVBLK_PLUGINS, type BlkCosts, type DiskSpec, type PvBlkComponent, type PvBlkParams } from '@tachyxx/pv-blk';
+import { dom0Host, HELLO } from '../../xenbus/test/helpers.js';
 
-const ROOT = resolvePath(import.meta.dirname, '../../..');
-export const HELLO = readFileSync(join(ROOT, 'guests/build/hello.elf'));
+export { HELLO };
 export const RING_GPA = 0x8030_0000;
 /** 16 data pages the frontend grants (refs DATA_REF0 + i). */
 export const DATA_GPA = 0x8032_0000;
@@ -32,28 +26,29 @@ const ENTRY = 112;
 /** CPU engine of the host (default: TACHYXX_TEST_ENGINE, else js) and the isa's wasmTierUp. */
 export interface BlkHostEngine { engine?: 'js' | 'wasm'; wasmTierUp?: number }
 
-export function blkHost(o: Omit<Partial<BlkBackendOptions>, 'host' | 'gnt'> & BlkHostEngine = {}) {
-  const { engine = process.env.TACHYXX_TEST_ENGINE === 'wasm' ? 'wasm' : 'js', wasmTierUp, ...bo } = o;
+/** blkHost's options: the pv-blk component's params and costs, the CPU engine, and the test-only host disk delay. */
+export type BlkHostOptions = Partial<PvBlkParams> & BlkHostEngine & {
+  costs?: Partial<BlkCosts>;
+  /** Wall ms to hold each host I/O completion back (BlkBackendOptions.hostIoDelayMs). */
+  hostIoDelayMs?: () => number;
+};
+
+/**
+ * A host assembled as a real one is (assembleHost over its host config: evtchn fifo, grant v1,
+ * xenstored, the xenbus backends and `pv-blk: file` with `o`'s params and costs; isa tachy-v1 on `o.engine`).
+ */
+export function blkHost(o: BlkHostOptions = {}) {
+  const { costs = {}, hostIoDelayMs, engine = process.env.TACHYXX_TEST_ENGINE === 'wasm' ? 'wasm' : 'js', wasmTierUp, ...params } = o;
   const isa = { variant: 'tachy-v1', engine, ...(wasmTierUp === undefined ? {} : { wasmTierUp }) };
-  const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
-  const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 128, components: { isa, mmu: 'tagged', sched: 'credit' } }, reg);
-  const log: string[] = [];
-  const out = new Map<number, string>();
-  const host = new Host({
-    container: buildContainer(config, reg),
-    console: (d, b) => out.set(d.domid, (out.get(d.domid) ?? '') + new TextDecoder().decode(b)),
+  const h = dom0Host({
+    source: 'blkHost',
+    plugins: PVBLK_PLUGINS,
+    components: { isa, 'pv-blk': { variant: 'file', ...params } },
+    costs: Object.fromEntries(Object.entries(costs).map(([k, v]) => [`pv-blk.${k}`, v])),
   });
-  const consoleText = (d: Domain<Vcpu>) => out.get(d.domid) ?? '';
-  host.log = (l: string) => { log.push(l); };
-  const evtchn = installEventChannels(host, { variant: 'fifo' });
-  const gnt = GrantTables.attach(host);
-  const store = attachXenstore(host, evtchn);
-  const dom0xs = connectLocal(store.xs, 0);
-  const backends = new XenbusBackends({ host, xs: connectLocal(store.xs, 0), evtchn, gnt });
-  const blk = new BlkBackend({ host, gnt, ...bo });
-  backends.register(blk);
-  // As the pv-blk component does: requests in flight will wake a frontend blocked on them.
-  host.addWakeSource(() => blk.inFlight > 0);
+  const { host } = h;
+  const blk = h.a.component<PvBlkComponent>('pv-blk').backend;
+  if (hostIoDelayMs) blk.hostIoDelayMs = hostIoDelayMs;
   /** Runs what is due now (xenstore watches, the handshake); no device I/O may be due here. */
   const settle = () => {
     host.queue.runUntil(host.clock.now);
@@ -80,8 +75,7 @@ export function blkHost(o: Omit<Partial<BlkBackendOptions>, 'host' | 'gnt'> & Bl
       await host.ioSettled();
     }
   };
-  const dom0Maps = () => (gnt.statsJson() as { liveMappings: number }).liveMappings;
-  return { host, evtchn, gnt, store, xs: store.xs, dom0xs, backends, blk, log, settle, runTo, advance, run, dom0Maps, consoleText };
+  return { ...h, blk, settle, runTo, advance, run };
 }
 export type BlkHost = ReturnType<typeof blkHost>;
 

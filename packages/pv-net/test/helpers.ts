@@ -1,25 +1,17 @@
-// A real Host with event channels, grant tables, xenstored, dom0's xenbus backends with netback and
-// the bridges, and in-process netif frontends acting as guests would: ring and data pages in their
-// own memory, granted to dom0, xenstore as their own domain, events by hypercall from their vCPU.
-import { readFileSync } from 'node:fs';
-import { join, resolve as resolvePath } from 'node:path';
-import { PluginRegistry, buildContainer, hostConfigFromObject } from '@tachyxx/core';
-import { ISA_PLUGINS } from '@tachyxx/isa';
-import { MMU_PLUGINS } from '@tachyxx/mmu';
-import { schedPlugins } from '@tachyxx/sched';
-import { Host, type Domain, type Vcpu } from '@tachyxx/hypervisor';
-import { installEventChannels } from '@tachyxx/evtchn';
-import { GrantTables } from '@tachyxx/grant';
-import { attachXenstore, connectLocal, type XsClient } from '@tachyxx/xenstore';
+// A host assembled as a real one is (xenbus's test dom0Host: assembleHost over a host config with
+// evtchn, grant, xenstore, xenbus and pv-net's netback and bridges), and in-process netif frontends
+// acting as guests would: ring and data pages in their own memory, granted to dom0, xenstore as
+// their own domain, events by hypercall from their vCPU.
+import type { Domain, Vcpu } from '@tachyxx/hypervisor';
+import { connectLocal, type XsClient } from '@tachyxx/xenstore';
 import {
   EvtchnOp, Hypercall, NETTXF_more_data, NetifRxResponseCodec, NetifTxRequestCodec, NetifTxResponseCodec, SRING_HEADER_SIZE,
   XenbusState, type netif_tx_request_t,
 } from '@tachyxx/abi';
-import { XenbusBackends } from '@tachyxx/xenbus';
-import { addVif, BridgeSet, NetBackend, type NetCosts, type VifSpec } from '@tachyxx/pv-net';
+import { addVif, PVNET_PLUGINS, type NetCosts, type PvNetComponent, type VifSpec } from '@tachyxx/pv-net';
+import { dom0Host, HELLO } from '../../xenbus/test/helpers.js';
 
-const ROOT = resolvePath(import.meta.dirname, '../../..');
-export const HELLO = readFileSync(join(ROOT, 'guests/build/hello.elf'));
+export { HELLO };
 const TX_RING_GPA = 0x8030_0000;
 const RX_RING_GPA = 0x8030_1000;
 const SCRATCH_GPA = 0x8031_0000;
@@ -33,23 +25,27 @@ export const RX_PAGES = 64;
 const TX_REF = 8;
 const RX_REF = 9;
 
+/**
+ * A host assembled as a real one is (assembleHost over its host config: evtchn fifo, grant v1,
+ * xenstored, the xenbus backends and `pv-net: bridge` with `o`'s params and costs).
+ */
 export function netHost(o: { pcapDir?: string; pcapOnly?: string[]; costs?: Partial<NetCosts>; maxQueues?: number } = {}) {
-  const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
-  const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 128, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
-  const log: string[] = [];
-  const host = new Host({ container: buildContainer(config, reg), console: () => {} });
-  host.log = (l: string) => { log.push(l); };
-  const evtchn = installEventChannels(host, { variant: 'fifo' });
-  const gnt = GrantTables.attach(host);
-  const store = attachXenstore(host, evtchn);
-  const dom0xs = connectLocal(store.xs, 0);
-  const backends = new XenbusBackends({ host, xs: connectLocal(store.xs, 0), evtchn, gnt });
-  const bridges = new BridgeSet({ host, costs: o.costs, pcapDir: o.pcapDir ?? null, pcapOnly: o.pcapOnly });
-  const net = new NetBackend({ host, gnt, bridges, maxQueues: o.maxQueues });
-  backends.register(net);
-  const settle = () => { host.queue.runUntil(host.clock.now); };
+  const pvNet: Record<string, unknown> = { variant: 'bridge' };
+  if (o.pcapDir !== undefined) pvNet.pcapDir = o.pcapDir;
+  if (o.pcapOnly !== undefined) pvNet.pcapOnly = o.pcapOnly.join(',');
+  if (o.maxQueues !== undefined) pvNet.maxQueues = o.maxQueues;
+  const h = dom0Host({
+    source: 'netHost',
+    plugins: PVNET_PLUGINS,
+    components: { 'pv-net': pvNet },
+    costs: Object.fromEntries(Object.entries(o.costs ?? {}).map(([k, v]) => [`pv-net.${k}`, v])),
+  });
+  const { host } = h;
+  const pv = h.a.component<PvNetComponent>('pv-net');
+  const net = pv.backend;
+  const bridges = pv.bridges;
   const advance = (ns = 1_000_000) => { host.queue.runUntil(host.clock.now + ns); };
-  return { host, evtchn, gnt, store, xs: store.xs, dom0xs, backends, net, bridges, log, settle, advance };
+  return { ...h, net, bridges, advance };
 }
 export type NetHost = ReturnType<typeof netHost>;
 

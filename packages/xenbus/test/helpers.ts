@@ -1,19 +1,23 @@
-// A real Host with event channels, grant tables, xenstored and dom0's xenbus backends, and an
-// in-process frontend that acts as a guest would: it writes its ring into its own memory, grants
-// it to dom0, allocates a port, talks to xenstore as its own domain (permissions apply) and sends
-// events with the event_channel_op hypercall from its vCPU. Hostile tests drive it off-protocol.
+// A host assembled from a host config (event channels, grant tables, xenstored, dom0's xenbus
+// backends: dom0Host, shared with pv-blk's and pv-net's test helpers), and an in-process frontend
+// that acts as a guest would: it writes its ring into its own memory, grants it to dom0, allocates
+// a port, talks to xenstore as its own domain (permissions apply) and sends events with the
+// event_channel_op hypercall from its vCPU. Hostile tests drive it off-protocol.
 import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { PluginRegistry, buildContainer, hostConfigFromObject } from '@tachyxx/core';
+import { hostConfigFromObject, PluginRegistry, type Plugin } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
-import { Host, type Domain, type Vcpu } from '@tachyxx/hypervisor';
-import { installEventChannels } from '@tachyxx/evtchn';
-import { GrantTables } from '@tachyxx/grant';
-import { attachXenstore, connectLocal, type XsClient } from '@tachyxx/xenstore';
+import { assembleHost, HYPERVISOR_PLUGINS, type Domain, type Vcpu } from '@tachyxx/hypervisor';
+import { EVTCHN_PLUGINS, type EvtchnComponent } from '@tachyxx/evtchn';
+import { GRANT_PLUGINS, type GrantComponent } from '@tachyxx/grant';
+import { connectLocal, XENSTORE_PLUGINS, type XenstoreComponent, type XsClient } from '@tachyxx/xenstore';
 import { EvtchnOp, Hypercall, SRING_HEADER_SIZE, XenbusState } from '@tachyxx/abi';
-import { addDevice, EchoBackend, EchoRequestCodec, EchoResponseCodec, XenbusBackends, type BackendOptions, type echo_response_t } from '@tachyxx/xenbus';
+import {
+  addDevice, EchoBackend, EchoRequestCodec, EchoResponseCodec, xenbusPlugin,
+  type BackendOptions, type echo_response_t, type XenbusComponent,
+} from '@tachyxx/xenbus';
 
 const ROOT = resolvePath(import.meta.dirname, '../../..');
 export const HELLO = readFileSync(join(ROOT, 'guests/build/hello.elf'));
@@ -21,29 +25,59 @@ export const HELLO = readFileSync(join(ROOT, 'guests/build/hello.elf'));
 export const RING_GPA = 0x8030_0000;
 const SCRATCH_GPA = 0x8031_0000;
 
-export function xenbusHost(o: { rateLimiter?: BackendOptions['rateLimiter'] } = {}) {
-  const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
-  const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 128, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
+/** What dom0Host assembles on top of its base components. */
+export interface Dom0HostOptions {
+  /** The plugins of the extra components (the base ones are always registered). */
+  plugins?: readonly Plugin<any>[];
+  /** Extra or overriding components of the host config (`{ 'pv-blk': { variant: 'file', ... } }`). */
+  components?: Record<string, unknown>;
+  /** Costs of the host config (component-namespaced keys: `pv-blk.requestNs`). */
+  costs?: Record<string, number>;
+  /** Names the config in validation errors. */
+  source?: string;
+}
+
+/**
+ * A test host assembled as a real one is: assembleHost over a host config with isa tachy-v1, mmu
+ * tagged, sched credit, hypervisor xen, evtchn fifo, grant v1, xenstore cxenstored and xenbus
+ * linux (plus `o.components`), every component resolved through the container. Shared by the
+ * xenbus, pv-blk and pv-net test helpers (dom0 with its xenbus backends is what they all need).
+ */
+export function dom0Host(o: Dom0HostOptions = {}) {
+  const reg = new PluginRegistry([
+    ...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...GRANT_PLUGINS,
+    ...XENSTORE_PLUGINS, xenbusPlugin, ...(o.plugins ?? []),
+  ]);
+  const config = {
+    pcpus: 1, memoryMiB: 128,
+    components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit', hypervisor: 'xen', evtchn: 'fifo', grant: 'v1', xenstore: 'cxenstored', xenbus: 'linux', ...o.components },
+    costs: o.costs ?? {},
+  };
   const log: string[] = [];
   const out = new Map<number, string>();
-  const host = new Host({
-    container: buildContainer(config, reg),
+  const a = assembleHost(hostConfigFromObject(config, reg, { file: o.source ?? 'dom0Host' }), reg, {
     console: (d, b) => out.set(d.domid, (out.get(d.domid) ?? '') + new TextDecoder().decode(b)),
+    log: (l) => log.push(l),
   });
+  const host = a.host;
   const consoleText = (d: Domain<Vcpu>) => out.get(d.domid) ?? '';
-  const origLog = host.log.bind(host);
-  host.log = (l: string) => { log.push(l); origLog(l); };
-  const evtchn = installEventChannels(host, { variant: 'fifo' });
-  const gnt = GrantTables.attach(host);
-  const store = attachXenstore(host, evtchn);
+  const evtchn = a.component<EvtchnComponent>('evtchn').channels;
+  const gnt = a.component<GrantComponent>('grant').tables;
+  const store = a.component<XenstoreComponent>('xenstore').store;
   const dom0xs = connectLocal(store.xs, 0);
-  const backends = new XenbusBackends({ host, xs: connectLocal(store.xs, 0), evtchn, gnt });
-  backends.register(new EchoBackend(), o.rateLimiter ? { rateLimiter: o.rateLimiter } : {});
+  const backends = a.component<XenbusComponent>('xenbus').backends;
   /** Runs the backends' queued xenstore work (what host.run does through the event queue). */
   const settle = () => { host.queue.runUntil(host.clock.now); };
   /** Grant mappings alive in the whole host (dom0's backends are the only mapper here). */
   const dom0Maps = () => (gnt.statsJson() as { liveMappings: number }).liveMappings;
-  return { host, evtchn, gnt, store, xs: store.xs, dom0xs, backends, log, settle, dom0Maps, consoleText };
+  return { a, host, evtchn, gnt, store, xs: store.xs, dom0xs, backends, log, settle, dom0Maps, consoleText };
+}
+
+/** dom0Host with the echo backend registered with dom0's xenbus backends. */
+export function xenbusHost(o: { rateLimiter?: BackendOptions['rateLimiter'] } = {}) {
+  const h = dom0Host({ source: 'xenbusHost' });
+  h.backends.register(new EchoBackend(), o.rateLimiter ? { rateLimiter: o.rateLimiter } : {});
+  return h;
 }
 export type XenbusHost = ReturnType<typeof xenbusHost>;
 
