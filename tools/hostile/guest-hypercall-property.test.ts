@@ -26,7 +26,7 @@ const u64 = fc.oneof(
   fc.record({ lo: fc.integer({ min: -0x80000000, max: 0x7fffffff }), hi: fc.integer({ min: -0x80000000, max: 0x7fffffff }) }),
 ).map((r) => [r.lo, r.hi] as [number, number]);
 
-const known = Object.values(Hypercall).filter((n): n is number => typeof n === 'number');
+const known: number[] = (Object.values(Hypercall) as unknown[]).filter((n): n is number => typeof n === 'number');
 const regsArb: fc.Arbitrary<Regs> = fc.record({
   nr: fc.oneof(fc.constantFrom(...known), fc.integer({ min: 0, max: 70 })),
   a: fc.tuple(u64, u64, u64, u64, u64, u64),
