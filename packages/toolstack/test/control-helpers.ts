@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlServer, HostClient, HostRunner, type ControlServerOptions, type Toolstack, type ToolstackOptions } from '@tachyxx/toolstack';
+import type { Plugin } from '@tachyxx/core';
 import { makeToolstack } from './helpers.js';
 
 export interface Daemon {
@@ -16,10 +17,10 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(opts: ControlServerOptions = {}, tsOpts: Partial<ToolstackOptions> = {}, host: Record<string, unknown> = {}): Promise<Daemon> {
+export async function startDaemon(opts: ControlServerOptions = {}, tsOpts: Partial<ToolstackOptions> = {}, host: Record<string, unknown> = {}, plugins: readonly Plugin<any>[] = []): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'tachyxx-ctl-'));
   const logs: string[] = [];
-  const ts = makeToolstack(host, { onLog: (l) => logs.push(l), ...tsOpts });
+  const ts = makeToolstack(host, { onLog: (l) => logs.push(l), ...tsOpts }, plugins);
   const server = new ControlServer(ts, opts);
   const path = join(dir, 'host.sock');
   await server.listen(path);

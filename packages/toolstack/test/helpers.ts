@@ -1,5 +1,5 @@
 import { resolve as resolvePath } from 'node:path';
-import { PluginRegistry, hostConfigFromObject } from '@tachyxx/core';
+import { PluginRegistry, hostConfigFromObject, type Plugin } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
@@ -10,8 +10,8 @@ import { HostRunner, Toolstack, type OpContext, type ToolstackOptions } from '@t
 export const ROOT = resolvePath(import.meta.dirname, '../../..');
 export const GUEST = (name: string) => resolvePath(ROOT, 'guests/build', `${name}.elf`);
 
-export function makeToolstack(host: Record<string, unknown> = {}, opts: Partial<ToolstackOptions> = {}): Toolstack {
-  const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS]);
+export function makeToolstack(host: Record<string, unknown> = {}, opts: Partial<ToolstackOptions> = {}, plugins: readonly Plugin<any>[] = []): Toolstack {
+  const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins, ...HYPERVISOR_PLUGINS, ...EVTCHN_PLUGINS, ...plugins]);
   const config = hostConfigFromObject({
     pcpus: 4, memoryMiB: 1024,
     components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit', hypervisor: 'xen', evtchn: 'fifo' },
