@@ -5,7 +5,7 @@
 import { bindSingleton, definePlugin, defineToken, p, resolve, StatGroup, type DependencyContainer } from '@tachyxx/core';
 import type { HostComponent, HostServices } from '@tachyxx/hypervisor';
 import { PASSTHROUGH_COMPONENT, type PassthroughComponent } from '@tachyxx/passthrough';
-import { PCIE_FACTORY, type PcieHost } from '@tachyxx/pcie';
+import { PCIE_FACTORY, SRIOV_CONTROL_ID, type PcieHost, type SriovHostControl } from '@tachyxx/pcie';
 import { PVNET_COMPONENT, type BridgePort, type PvNetComponent } from '@tachyxx/pv-net';
 import { nicsOf, PfDriver } from './pf-driver.js';
 import { NIC_MAX_VFS } from './regs.js';
@@ -20,8 +20,8 @@ export interface SriovNicSettings {
   readonly bridge: string;
 }
 
-export class SriovNicComponent implements HostComponent {
-  readonly id = 'sriov-nic';
+export class SriovNicComponent implements HostComponent, SriovHostControl {
+  readonly id = SRIOV_CONTROL_ID;
   /** PF drivers by PcieHost (one host per component in practice; lspci builds its own). */
   private readonly byHost = new Map<PcieHost, PfDriver[]>();
   private hostDrivers: PfDriver[] = [];

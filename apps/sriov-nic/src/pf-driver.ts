@@ -11,7 +11,7 @@
  *    (counted), so a flooding VF costs dom0 a bounded amount of work;
  *  - a reset VF (FLR after `xl destroy`, VFLRE) gets its MAC / VLAN / link back (igb_vf_reset_event).
  */
-import { ecamAccess, type ConfigAccess, type PcieHost, type PcieSubsystem } from '@tachyxx/pcie';
+import { ecamAccess, type ConfigAccess, type PcieHost, type PcieSubsystem, type SriovPfControl, type SriovPfReport, type SriovVfReport } from '@tachyxx/pcie';
 import {
   PCI_COMMAND, PCI_COMMAND_MEMORY, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_TOTAL_VF, PCI_BASE_ADDRESS_0,
 } from '@tachyxx/pcie';
@@ -44,7 +44,7 @@ export interface VfAdmin {
   link: boolean;
 }
 
-export class PfDriver {
+export class PfDriver implements SriovPfControl {
   readonly cfg: ConfigAccess;
   readonly segment: number;
   readonly bus: number;
@@ -179,9 +179,9 @@ export class PfDriver {
   }
 
   /** What `ip link show PF` prints per VF, and the PF's link. */
-  report(): { bdf: string; link: boolean; totalVfs: number; numVfs: number; switchMode: string; vfs: { vf: number; bdf: string; mac: string; vlan: number; rateMbps: number; link: boolean; txPkts: number; rxPkts: number; drops: number }[] } {
+  report(): SriovPfReport {
     const n = this.numVfs;
-    const vfs = [];
+    const vfs: SriovVfReport[] = [];
     for (let k = 1; k <= n; k++) {
       const base = PF_VFCFG_BASE + (k - 1) * PF_VFCFG_STRIDE;
       vfs.push({

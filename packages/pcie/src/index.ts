@@ -19,3 +19,4 @@ export {
 } from './host.js';
 export { PCIE_PLUGINS, PCIE_FACTORY, PCIE_COMPONENT, PcieComponent, type PcieFactory, type PcieHostServices } from './plugin.js';
 export { ManualDeviceTimer } from './manual-timer.js';
+export { SRIOV_CONTROL_ID, type SriovHostControl, type SriovPfControl, type SriovPfReport, type SriovVfReport } from './sriov-control.js';

@@ -1,19 +1,20 @@
 // SR-IOV ops (Tachyxx; Linux's sysfs / iproute2 roles for dom0's PF driver, @tachyxx/sriov-nic):
 // pci-sriov-numvfs = `echo N > /sys/bus/pci/devices/BDF/sriov_numvfs` (or cat it),
 // pci-sriov-list = `ip link show PF` (the VF lines), pci-sriov-vf = `ip link set PF vf N ...`.
-import type { SriovNicComponent, PfDriver } from '@tachyxx/sriov-nic';
-import { parseMacString } from '@tachyxx/sriov-nic';
+// Through @tachyxx/pcie's SriovHostControl: any device model's PF driver can stand behind it.
+import { SRIOV_CONTROL_ID, type SriovHostControl, type SriovPfControl } from '@tachyxx/pcie';
+import { macAt, parseMac } from '@tachyxx/pv-net';
 import type { AssembledHost } from '@tachyxx/hypervisor';
 import { ToolstackError, type ErrorCode } from '../protocol.js';
 import { op, type OpArgs, type OpTable } from './types.js';
 
-function sriovOf(assembled: AssembledHost): SriovNicComponent {
-  const c = assembled.components.get('sriov-nic') as SriovNicComponent | undefined;
+function sriovOf(assembled: AssembledHost): SriovHostControl {
+  const c = assembled.components.get(SRIOV_CONTROL_ID) as (SriovHostControl & object) | undefined;
   if (!c) throw new ToolstackError('ENOTSUP', 'no SR-IOV PF driver on this host: select component sriov-nic (variant pf) with a sriov-nic in the PCIe topology (see examples/host-sriov.yaml)');
   return c;
 }
 
-function pfArg(cmd: string, assembled: AssembledHost, a: OpArgs): PfDriver {
+function pfArg(cmd: string, assembled: AssembledHost, a: OpArgs): SriovPfControl {
   const bdf = String(a.bdf ?? '');
   const d = sriovOf(assembled).driver(bdf);
   if (!d) throw new ToolstackError('ENOENT', `${cmd}: ${bdf.slice(0, 64)} is not an SR-IOV physical function with a PF driver (xl pci-sriov-list lists them without an argument)`);
@@ -49,8 +50,9 @@ export const SRIOV_OPS: OpTable<'pci-sriov-numvfs' | 'pci-sriov-list' | 'pci-sri
     let rc: number;
     switch (key) {
       case 'mac': {
-        const m = parseMacString(value);
-        if (m === null) throw new ToolstackError('EINVAL', `pci-sriov-vf: mac ${value.slice(0, 32)} is not aa:bb:cc:dd:ee:ff`);
+        let m: number;
+        try { m = macAt(parseMac(value), 0); } catch { m = -1; }
+        if (m < 0) throw new ToolstackError('EINVAL', `pci-sriov-vf: mac ${value.slice(0, 32)} is not aa:bb:cc:dd:ee:ff`);
         rc = d.setVfMac(vf, m);
         break;
       }
