@@ -162,7 +162,7 @@ describe('pv-blk hostile: multi-page rings', () => {
 
   it('a missing ring-ref%u, a non-number order, a ring page not granted: refused, nothing left mapped', async () => {
     for (const nodes of [
-      { 'ring-page-order': '1', 'ring-ref0': '8' },
+      { 'ring-page-order': '1', 'ring-ref0': '8' } as Record<string, string>,
       { 'ring-page-order': 'two', 'ring-ref0': '8', 'ring-ref1': '8' },
       { 'ring-page-order': '1', 'ring-ref0': '8', 'ring-ref1': '4242' },
     ]) {

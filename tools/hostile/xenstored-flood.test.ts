@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { XENSTORE_DOMAIN_INTERFACE as XDI, XENSTORE_RING_SIZE, XsType } from '@tachyxx/abi';
-import { connectLocal, encodeMessage, introduceRing, ringPageOf, Xenstored, XsDecoder, XsRingFrontend, XsSocketServer, type XsMessage } from '@tachyxx/xenstore';
+import { XsType } from '@tachyxx/abi';
+import { connectLocal, encodeMessage, introduceRing, ringPageOf, Xenstored, XsRingFrontend, XsSocketServer } from '@tachyxx/xenstore';
 
 const hasUtils = existsSync('/usr/bin/xenstore-read');
 if (!hasUtils) console.warn('xenstored-flood: /usr/bin/xenstore-read not found (apt-get install xenstore-utils) - the xenstore-utils part is SKIPPED');

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostClient, ToolstackError } from '@tachyxx/toolstack';
-import { CLI, GUEST, ROOT, startHost, tmp, type Daemon } from './helpers.js';
+import { CLI, GUEST, startHost, tmp, type Daemon } from './helpers.js';
 
 async function stop(d: Daemon): Promise<number | null> {
   if (d.proc.exitCode !== null) return d.proc.exitCode;

@@ -7,7 +7,6 @@ import {
   hostConfigFromObject,
   parseHostConfig,
   resolve,
-  Rng,
   SimClock,
   StatGroup,
   TOKENS,

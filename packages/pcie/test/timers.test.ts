@@ -26,7 +26,7 @@ describe('device time', () => {
     const clock = new SimClock(1000);
     const queue = new EventQueue(clock);
     const mem = new PhysMemory({ base: 0x8000_0000, size: 1 << 20 });
-    const comp = new PcieComponent({ topology: { channels: [[{ kind: 'device', model: 'edu' }]] }, create: (m, t) => new PcieHost({ mem: m, topology: 'edu', timer: t! }) });
+    const comp = new PcieComponent({ topology: { channels: [[{ kind: 'device', model: 'edu' }]] }, bootDrivers: [], create: (m, t) => new PcieHost({ mem: m, topology: 'edu', timer: t! }) });
     expect(() => comp.pcie).toThrow(/not attached/);
     comp.attach({ machine: { mem }, queue });
     expect(mem.mmio).toBe(comp.pcie.bus);

@@ -9,7 +9,6 @@ import fc from 'fast-check';
 import {
   XENSTORE_DOMAIN_INTERFACE as XDI,
   XENSTORE_PAYLOAD_MAX,
-  XENSTORE_RING_SIZE,
   XSD_ERRORS,
   XsType,
 } from '@tachyxx/abi';

@@ -8,7 +8,7 @@ import {
   XENSTORE_RING_SIZE,
   XsType,
 } from '@tachyxx/abi';
-import { encodeMessage, fromUtf8, introduceRing, nulStrings, ringPageOf, splitStrings, XsDecoder, XsRingFrontend, type XsMessage } from '../src/index.js';
+import { encodeMessage, fromUtf8, introduceRing, nulStrings, ringPageOf, splitStrings, XsRingFrontend } from '../src/index.js';
 import { setup } from './helpers.js';
 
 /** The guest's side of the ring (a mini-OS-style xenbus driver over a plain page). */
