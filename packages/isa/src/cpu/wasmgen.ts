@@ -111,7 +111,9 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
     if (op >= Op.BEQ && op <= Op.BGEU) targets.push(add64c(ll, lh, immB(last)), add64c(ll, lh, 4));
     else if (op === Op.JAL) targets.push(add64c(ll, lh, immJ(last)));
     else if (op !== Op.JALR) targets.push(add64c(ll, lh, 4));
-    succB.push(targets.map(([tl, th]) => index.get(`${tl}:${th}`)).filter((t): t is number => t !== undefined));
+    // a jalr may go to any block of the region (the in-region dispatch below)
+    succB.push(op === Op.JALR ? blocks.map((_, t) => t)
+      : targets.map(([tl, th]) => index.get(`${tl}:${th}`)).filter((t): t is number => t !== undefined));
   }
   const usedR: number[] = [], writtenR: number[] = [];
   for (let i = 0; i < blocks.length; i++) {
@@ -133,6 +135,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
 
   const f = new FnBody();
   const K = blocks.length;
+  const pageLo = blocks[0]!.pcLo & -4096, pageHi = blocks[0]!.pcHi; // (a region's blocks share one virtual page)
   let exits = 0;
 
   /**
@@ -181,22 +184,42 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
       counts(k, extra, faulted);
       f.i64(lo, hi).set(L_XPC).i32(e).set(L_XE).br('R');
     };
-    /** Exit to the PC in L_EA. */
-    const exitD = (k: number, e: number): void => {
-      counts(k, 0, 0);
-      f.get(L_EA).set(L_XPC).i32(e).set(L_XE).br('R');
-    };
-    const goTo = (lo: number, hi: number, extra: number): void => {
-      const t = index.get(`${lo}:${hi}`);
-      if (t === undefined) { exitC(lo, hi, n, extra, exits++); return; }
-      const tl = blocks[t]!.words.length;
-      counts(n, extra, 0);
-      f.get(L_N).i32(tl).op(W.i32_add).get(P_BUDGET).op(W.i32_le_s)
+    /** Continue at region block t when its instructions fit in the budget and the cycle limit is ahead (exec.ts's conditions). */
+    const enterIfFits = (t: number): void => {
+      f.get(L_N).i32(blocks[t]!.words.length).op(W.i32_add).get(P_BUDGET).op(W.i32_le_s)
         .get(L_C).get(P_CL).op(W.i32_lt_s).op(W.i32_and).if_();
       if (t === bi) f.br(`S${bi}`);
       else f.i32(t).set(P_ST).br('L');
       f.end();
+    };
+    const goTo = (lo: number, hi: number, extra: number): void => {
+      const t = index.get(`${lo}:${hi}`);
+      if (t === undefined) { exitC(lo, hi, n, extra, exits++); return; }
+      counts(n, extra, 0);
+      enterIfFits(t);
       f.i64(lo, hi).set(L_XPC).i32(exits++).set(L_XE).br('R');
+    };
+    /**
+     * An indirect jump to the pc in L_EA: to a block of this region when the target is one (same
+     * virtual page, a block start: br_table over the page offsets the region's blocks span) and
+     * fits, else an exit to the run loop / hub as before.
+     */
+    const goToDynamic = (): void => {
+      counts(n, 0, 0);
+      const pos = blocks.map((b) => b.pcLo & 4095);
+      const lo = Math.min(...pos), span = (Math.max(...pos) - lo) / 4 + 1;
+      const order = blocks.map((_, t) => t);
+      f.block('xo');
+      for (let j = order.length - 1; j >= 0; j--) f.block(`j${j}`);
+      f.get(L_EA).op(W.i32_wrap_i64).i32(-4096).op(W.i32_and).i32(pageLo).op(W.i32_ne);
+      hiOfEa(); f.i32(pageHi).op(W.i32_ne, W.i32_or).brIf('xo');
+      const table: string[] = new Array<string>(span).fill('xo');
+      order.forEach((t, j) => { table[(pos[t]! - lo) / 4] = `j${j}`; });
+      f.get(L_EA).op(W.i32_wrap_i64).i32(4095).op(W.i32_and).i32(lo).op(W.i32_sub).i32(2).op(W.i32_shr_s)
+        .brTable(table, 'xo');
+      order.forEach((t) => { f.end(); enterIfFits(t); f.br('xo'); });
+      f.end(); // $xo
+      f.get(L_EA).set(L_XPC).i32(exits++).set(L_XE).br('R');
     };
     /** ea = rs1 + imm. */
     const ea = (r: number, imm: number): void => {
@@ -400,7 +423,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
           f.i32(0).get(L_EA).op(W.i32_wrap_i64); hiOfEa(); f.call(F_FAULT); faultExit();
           f.end();
           if (d !== 0) { f.i64(nl, nh); toRd(d); }
-          exitD(n, exits++);
+          goToDynamic();
           break;
         case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
           const opc = op === Op.BEQ ? W.i64_eq : op === Op.BNE ? W.i64_ne : op === Op.BLT ? W.i64_lt_s
