@@ -3,8 +3,9 @@
 // soft-TLB, and its size never changes what the guest sees: instret, cycles, registers and memory
 // are those of a soft-TLB fixed at the initial size, on both engines.
 import { describe, expect, it } from 'vitest';
-import { BareTranslator, CSR, TLB_INITIAL_ENTRIES, type Cpu, type CpuEngine, type PhysMemory, type SoftTlbInvalidator, type TranslationControl } from '../src/index.js';
-import { enc, type Asm } from './cpu-asm.js';
+import fc from 'fast-check';
+import { type Access, BareTranslator, CSR, TLB_INITIAL_ENTRIES, type Cpu, type CpuEngine, type PhysMemory, type SoftTlbInvalidator, type TranslationControl } from '../src/index.js';
+import { Asm, enc } from './cpu-asm.js';
 import { BASE, machine, reg } from './cpu-helpers.js';
 
 const PAGES = 12288; // pages swept per pass: more than 4 x TLB_INITIAL_ENTRIES
@@ -43,7 +44,7 @@ class IdentityMmu implements TranslationControl {
   private inv: SoftTlbInvalidator | null = null;
   private readonly bare: BareTranslator;
   constructor(mem: PhysMemory) { this.bare = new BareTranslator(mem); }
-  translate(lo: number, hi: number, access: number, level: number): number { return this.bare.translate(lo, hi, access, level); }
+  translate(lo: number, hi: number, access: Access, level: number): number { return this.bare.translate(lo, hi, access, level); }
   writeSatp(lo: number, hi: number): boolean {
     const changed = lo !== this.satpLo || hi !== this.satpHi;
     this.satpLo = lo | 0; this.satpHi = hi | 0;
@@ -126,5 +127,52 @@ describe('soft-TLB dynamic size', () => {
       expect(cpu.engineStats().tlbResizes).toBe(0);
       expect(out.regs[14]).toBe(101n);
     }
+  });
+
+  it('random loads, stores and sfence.vma over thousands of pages: the same guest-visible run at every soft-TLB size, on both engines (property)', () => {
+    type Op = { k: 'ld' | 'sd' | 'lw' | 'sb'; page: number; off: number } | { k: 'fence' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 400, arbitrary: fc.record({ k: fc.constantFrom('ld' as const, 'sd' as const, 'lw' as const, 'sb' as const), page: fc.integer({ min: 0, max: 4095 }), off: fc.integer({ min: 0, max: 511 }) }) },
+      { weight: 1, arbitrary: fc.constant({ k: 'fence' as const }) }, // (then a flush every iteration)
+    );
+    const DATA2 = BASE + 0x10_0000;
+    const build = (ops: Op[], iters: number, fenceMask: number) => (a: Asm): void => {
+      a.emit(enc.auipc(5, 0x100)); // x5 = DATA2
+      a.li(7, iters);
+      a.label('loop');
+      if (fenceMask >= 0) a.emit(enc.andi(13, 7, fenceMask)).ref('nofence', (o) => enc.bne(13, 0, o)).emit(enc.sfencevma()).label('nofence');
+      for (const o of ops) {
+        if (o.k === 'fence') { a.emit(enc.sfencevma()); continue; }
+        a.li(8, o.page * 4096).emit(enc.add(8, 8, 5)); // x8 = page base
+        const off = o.k === 'ld' || o.k === 'sd' ? (o.off * 8) & 2047 : o.k === 'lw' ? (o.off * 4) & 2047 : o.off;
+        if (o.k === 'ld') a.emit(enc.ld(9, 8, off), enc.add(10, 10, 9));
+        else if (o.k === 'lw') a.emit(enc.lw(9, 8, off), enc.xor(10, 10, 9));
+        else if (o.k === 'sd') a.emit(enc.addi(10, 10, 13), enc.sd(10, 8, off));
+        else a.emit(enc.sb(10, 8, off));
+      }
+      // the next iteration's pages are 5 pages further: thousands of distinct pages in all
+      a.emit(enc.lui(12, 5), enc.add(5, 5, 12));
+      a.emit(enc.addi(7, 7, -1)).ref('loop', (o) => enc.bne(7, 0, o)).emit(enc.ebreak());
+    };
+    let grown = 0;
+    fc.assert(fc.property(fc.array(op, { minLength: 30, maxLength: 80 }), fc.integer({ min: 100, max: 400 }), fc.integer({ min: 50, max: 5000 }),
+      fc.constantFrom(-1, -1, 15, 63), // sfence.vma every 16 / 64 iterations, or only where an op says
+      (ops, iters, chunk, fenceMask) => {
+        const outcomes: unknown[] = [];
+        for (const [engine, te] of [['js', TLB_INITIAL_ENTRIES], ['js', undefined], ['wasm', undefined]] as const) {
+          const { cpu, mem } = machine(build(ops, iters, fenceMask), { engine, memSize: 32 << 20, ...(te === undefined ? {} : { tlbEntries: te }) });
+          cpu.setTrapHandler(0, (c) => c.stop('ebreak'));
+          let r: string = 'budget';
+          for (let done = 0; done < 1e6 && r !== 'stopped'; done += chunk) r = cpu.run(chunk);
+          expect(r).toBe('stopped');
+          let sum = 0;
+          for (let a = 0; a < (4096 + 5 * 400) * 4096; a += 60) sum = (sum * 31 + mem.readU32(DATA2 + a)) | 0;
+          outcomes.push({ instret: cpu.instret, cycles: cpu.cycles, x10: reg(cpu, 10), sum });
+          if (te === undefined && cpu.engineStats().tlbResizes > 0) grown++;
+        }
+        expect(outcomes[1]).toEqual(outcomes[0]);
+        expect(outcomes[2]).toEqual(outcomes[0]);
+      }), { numRuns: Number(process.env.FC_RUNS ?? 15) });
+    expect(grown).toBeGreaterThan(0); // (the sizes did change in some runs)
   });
 });
