@@ -235,8 +235,9 @@ export const WASM_SHORT_RUN = 64;
 /**
  * Soft-TLB entries per level at most (the sections' stride) unless CpuOptions.tlbEntries says
  * otherwise: 2^16 pages = 256 MiB, the bare machine's default RAM. QEMU sizes its soft-TLB
- * dynamically between 2^CPU_TLB_DYN_MIN_BITS (6) and 2^CPU_TLB_DYN_MAX_BITS (22) entries
- * (accel/tcg/cputlb.c, tcg/tcg.h).
+ * dynamically between 2^CPU_TLB_DYN_MIN_BITS (6) and 2^CPU_TLB_DYN_MAX_BITS (32 -
+ * TARGET_PAGE_BITS = 20 with 4 KiB pages) entries, starting at 2^CPU_TLB_DYN_DEFAULT_BITS (8)
+ * (accel/tcg/tlb-bounds.h; resized at flushes by tlb_mmu_resize_locked in accel/tcg/cputlb.c).
  */
 export const DEFAULT_TLB_ENTRIES = 65536;
 /** Soft-TLB entries per level at first, after attachMmu, and the smallest it shrinks to (8 MiB covered). */
