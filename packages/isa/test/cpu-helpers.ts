@@ -1,4 +1,4 @@
-import { Cpu, PhysMemory, engineAreaBytes, type CpuOptions } from '../src/index.js';
+import { Cpu, DEFAULT_TLB_ENTRIES, PhysMemory, engineAreaBytes, type CpuOptions } from '../src/index.js';
 import { Asm } from './cpu-asm.js';
 
 export const BASE = 0x8000_0000;
@@ -15,7 +15,7 @@ export const TEST_ENGINE = process.env.TACHYXX_TEST_ENGINE ?? 'js';
 export function machine(build: (a: Asm) => void, opts: CpuOptions & { memSize?: number } = {}): Machine {
   const engine = opts.engine ?? TEST_ENGINE;
   const mem = new PhysMemory({ base: BASE, size: opts.memSize ?? 1 << 20,
-    engineArea: engine === 'wasm' ? engineAreaBytes(opts.tlbEntries ?? 2048) : 0 });
+    engineArea: engine === 'wasm' ? engineAreaBytes(opts.tlbEntries ?? DEFAULT_TLB_ENTRIES) : 0 });
   const asm = new Asm(BASE);
   build(asm);
   mem.writeBytes(BASE, asm.finish());

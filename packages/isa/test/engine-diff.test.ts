@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AMO, enc, type Asm } from './cpu-asm.js';
 import { BASE, machine, reg, setReg } from './cpu-helpers.js';
-import { BareMachine, CSR, Cpu, PhysMemory, engineAreaBytes, type CpuEngine } from '../src/index.js';
+import { BareMachine, CSR, Cpu, DEFAULT_TLB_ENTRIES, PhysMemory, engineAreaBytes, type CpuEngine } from '../src/index.js';
 
 /** The data window x9 points at: 520 bytes across a page boundary (page-crossing slow paths too). */
 const DATA = BASE + 0x10000 - 200;
@@ -161,7 +161,7 @@ describe('engine wasm against engine js', () => {
   it('rejects an unknown engine and a wasm hart on memory without an engine area, naming the fix', () => {
     expect(() => new Cpu(new PhysMemory(BASE, 4096), { engine: 'llvm' })).toThrow(/unknown CPU engine 'llvm'.*js, wasm/);
     expect(() => new Cpu(new PhysMemory(BASE, 4096), { engine: 'wasm' })).toThrow(/engineArea/);
-    const mem = new PhysMemory({ base: BASE, size: 4096, engineArea: engineAreaBytes(2048) });
+    const mem = new PhysMemory({ base: BASE, size: 4096, engineArea: engineAreaBytes(DEFAULT_TLB_ENTRIES) });
     new Cpu(mem, { engine: 'wasm' });
     expect(() => new Cpu(mem, { engine: 'wasm' })).toThrow(/0 left/);
     expect(() => new PhysMemory({ base: BASE, size: 4096 * 1024 * 1024 - 4096, engineArea: 1 << 20 })).toThrow(/4 GiB/);

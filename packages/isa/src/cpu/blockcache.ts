@@ -192,7 +192,7 @@ export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: bo
     c.wasmSlot = r.slot;
     return newBlock(c, r.fn, 0, blocks[0]!, r.exits);
   }
-  const src = generateRegion(blocks, c.tlbMask, c.cost, c.mmuCtl !== undefined);
+  const src = generateRegion(blocks, c.cost, c.mmuCtl !== undefined);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const factory = new Function(...GEN_PARAMS, `return function blk(cpu,budget,st){${src.body}\n};`) as
     (...a: unknown[]) => BlockFn;
@@ -218,7 +218,10 @@ export function markCode(c: Cpu, off: number, len: number): void {
   mask[pg]! |= bits;
   if (!wasCode) {
     // evict write-TLB entries that map this host page
-    const WL = c.WL, WO = c.WO, pageOff = (pg << PAGE_SHIFT) | 0;
-    for (let i = 0; i < WL.length; i++) if (WL[i] !== TLB_INVALID && WO[i] === pageOff) WL[i] = TLB_INVALID;
+    // (only the in-use part of each level's section holds entries: softmmu.ts resizeTlb)
+    const WL = c.WL, WO = c.WO, pageOff = (pg << PAGE_SHIFT) | 0, n = c.tlbMask + 1;
+    for (let l = 0; l < 4; l++) {
+      for (let i = l * c.tlbEntries, e = i + n; i < e; i++) if (WL[i] !== TLB_INVALID && WO[i] === pageOff) WL[i] = TLB_INVALID;
+    }
   }
 }

@@ -92,7 +92,7 @@ export const GEN_PARAMS = [
  * to the start of another block of the region continues inside the function (a `for`/`switch`
  * state machine) while the budget and the cycle limit allow; anything else exits.
  */
-export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: CostModel, countAccesses = false): RegionSource {
+export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAccesses = false): RegionSource {
   const index = new Map<string, number>();
   blocks.forEach((b, i) => index.set(`${b.pcLo}:${b.pcHi}`, i));
 
@@ -285,9 +285,10 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
             case Op.LWU: fast = `v=M32[${addr}>>>2];w=0;`; break;
             default: fast = `t2=${addr}>>>2;v=M32[t2];w=M32[t2+1];`;
           }
-          out.push(ea(r1, immI(w)), `t2=((t0>>>12)&${tlbMask})+TB;`,
+          // (a refill may resize the soft-TLB: TM is re-read after every slow path, softmmu.ts tlbSlot)
+          out.push(ea(r1, immI(w)), `t2=((t0>>>12)&TM)+TB;`,
             // sx 1: the load faulted (exit before it); sx 2: it hit a debugger watchpoint (exit after it)
-            `if((t0&${mask})===RL[t2]&&t1===RH[t2]){${fast}}else{v=cpu.ld(t0,t1,${op});` +
+            `if((t0&${mask})===RL[t2]&&t1===RH[t2]){${fast}}else{v=cpu.ld(t0,t1,${op});TM=cpu.tlbMask;` +
             `if(cpu.sx!==0){if(cpu.sx===1)${memFaultExit}${setRd(d, 'v', 'cpu.rhi')}${exitC(nl, nh, k + 1)}}w=cpu.rhi;}`,
             setRd(d, 'v', 'w'));
           break;
@@ -303,8 +304,8 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
             case Op.SW: fast = `M32[${addr}>>>2]=${b};`; break;
             default: fast = `t2=${addr}>>>2;M32[t2]=${b};M32[t2+1]=${bh};`;
           }
-          out.push(ea(r1, immS(w)), `t2=((t0>>>12)&${tlbMask})+TB;`,
-            `if((t0&${mask})===WL[t2]&&t1===WH[t2]){${fast}}else{cpu.st(t0,t1,${b},${bh},${op});` +
+          out.push(ea(r1, immS(w)), `t2=((t0>>>12)&TM)+TB;`,
+            `if((t0&${mask})===WL[t2]&&t1===WH[t2]){${fast}}else{cpu.st(t0,t1,${b},${bh},${op});TM=cpu.tlbMask;` +
             `if(cpu.sx!==0){if(cpu.sx===1)${memFaultExit}${exitC(nl, nh, k + 1)}}}`);
           break;
         }
@@ -354,7 +355,7 @@ export function generateRegion(blocks: RegionBlock[], tlbMask: number, cost: Cos
     if (selfEdge) { out[start] = `case ${bi}:for(;;){`; }
   });
 
-  let body = `"use strict";var x=cpu.x,TB=cpu.tlbBase;var ${decl.join(',')};` +
+  let body = `"use strict";var x=cpu.x,TB=cpu.tlbBase,TM=cpu.tlbMask;var ${decl.join(',')};` +
     'var xl=0,xh=0,xe=-1;R:{';
   if (internalEdges === 0) body += out.slice(1, -1).join('\n'); // a single block: no state machine
   else if (blocks.length === 1) body += `var CL=cpu.cycleLimit-cpu.cycles;for(;;){${out.slice(1, -1).join('\n')}}`;

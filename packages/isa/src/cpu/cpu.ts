@@ -55,7 +55,7 @@ import { run } from './exec.js';
 import { debugStep, setBreakpoints, setWatchpoints } from './debug.js';
 import { completeEmulated, csrRead, csrWrite, execSystem, injectTrap, irqEnabledAtTarget, r64Set, restartTrapped, returnFromTrap, setLevel, updateTimer, wakeable } from './priv.js';
 
-export { ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, WASM_TIER_UP, WASM_SHORT_RUN } from './state.js';
+export { ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, TLB_INITIAL_ENTRIES, WASM_TIER_UP, WASM_SHORT_RUN } from './state.js';
 export type { CpuEngine, IsaVariant, RunReason, TrapHandler, CsrTrapHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
 export { createVcpuContext } from './context.js';
 
@@ -77,6 +77,9 @@ export interface EngineStats {
   tlbMisses: number;
   tlbRefills: number;
   tlbFlushes: number;
+  /** Soft-TLB size changes, and the entries per level in use now (softmmu.ts tlbSlot / flushTlb). */
+  tlbResizes: number;
+  tlbEntries: number;
   /** Region transitions through a chained link (run loop or hub) and through the hub's own lookup. */
   chainHits: number;
   hubLookups: number;
@@ -132,7 +135,7 @@ export class Cpu extends CpuState implements MemoryWriteListener, SoftTlbInvalid
     return {
       engine: this.engine, instructions: this.instret, cycles: this.cycles, blocksCompiled: s.blocksCompiled,
       wasmRegions: s.wasmRegions, wasmTierUps: s.wasmTierUps, wasmKeptJs: s.wasmKeptJs, blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes,
-      tlbMisses: s.tlbMisses, tlbRefills: s.tlbRefills, tlbFlushes: s.tlbFlushes, chainHits: s.chainHits,
+      tlbMisses: s.tlbMisses, tlbRefills: s.tlbRefills, tlbFlushes: s.tlbFlushes, tlbResizes: s.tlbResizes, tlbEntries: this.tlbMask + 1, chainHits: s.chainHits,
       hubLookups: s.hubLookups, exitsLookup: s.exitsLookup, exitsFault: s.exitsFault, exitsCodeWrite: s.exitsCodeWrite,
       exitsCycleLimit: s.exitsCycleLimit,
     };

@@ -8,7 +8,8 @@
 import { Op } from '../decode.js';
 import { chunkMask } from './memory.js';
 import { Access, BareTranslator, type TranslationControl } from './translator.js';
-import { R64, TLB_INVALID } from './state.js';
+import { R64, TLB_INITIAL_ENTRIES, TLB_INVALID } from './state.js';
+import { IO } from './wasmgen.js';
 import { flushCode } from './blockcache.js';
 import { watchAccess, watchedPage } from './debug.js';
 import { r64Set } from './priv.js';
@@ -90,14 +91,80 @@ export function invalidatePage(c: Cpu, lo: number, hi: number): void {
   if (c.execPages[(lo >>> 12) & 4095] !== 0) c.linkEpoch++;
 }
 
-/** Invalidate every software-TLB entry (all levels). */
-export function flushTlb(c: Cpu): void {
-  c.RL.fill(TLB_INVALID); c.WL.fill(TLB_INVALID); c.XL.fill(TLB_INVALID);
-  c.execPages.fill(0);
+/**
+ * Invalidate every software-TLB entry (all levels). The soft-TLB takes its new size here
+ * (`entries`; by default it halves when this flush interval filled fewer than a quarter of its
+ * entries, as QEMU shrinks a little-used soft-TLB at a flush: tlb_mmu_resize_locked in
+ * accel/tcg/cputlb.c), so a flush costs what the soft-TLB was used for.
+ */
+export function flushTlb(c: Cpu, entries = shrunk(c)): void {
+  resizeTlb(c, entries);
   c.stats.tlbFlushes++;
   c.linkEpoch++;
   c.bareXlate = c.translator instanceof BareTranslator; // (translator may have been replaced)
   c.linkBank = c.bareXlate ? 0 : c.tlbBase;
+}
+
+function shrunk(c: Cpu): number {
+  const n = c.tlbMask + 1;
+  if (!tlbUnmodelled(c)) return Math.min(c.tlbEntries, TLB_INITIAL_ENTRIES);
+  return n > TLB_INITIAL_ENTRIES && c.tlbFills < n >>> 2 ? n >>> 1 : n;
+}
+
+/**
+ * No modelled TLB stands behind the soft-TLB: no MMU, or an MMU with both stages in Bare mode
+ * (translate() then charges no cycles and syncMmuStats reports no soft-TLB hits). Only then may
+ * the soft-TLB grow: its size changes wall time only, never instret, cycles or the MMU's stats.
+ * A satp / p1gatp write that turns translation on invalidates the soft-TLB (the MMU's switch
+ * policy), and that flush takes it back to the initial size.
+ */
+function tlbUnmodelled(c: Cpu): boolean {
+  const m = c.mmuCtl;
+  return m === undefined || ((m.satpHi >>> 28) === 0 && (m.p1gatpHi >>> 28) === 0);
+}
+
+/**
+ * Invalidate every entry and use `entries` (a power of two <= tlbEntries) per level from now on.
+ * Entries from the in-use size up to tlbHigh stay invalid (code compiled under a larger size may
+ * still index them until its next run; a fill always uses the current size, so an entry sits only
+ * at its page's index and invalidatePage finds it); indexes at or above tlbHigh are never used.
+ */
+function resizeTlb(c: Cpu, entries: number): void {
+  const old = c.tlbMask + 1;
+  if (entries !== old) {
+    c.tlbMask = entries - 1;
+    c.stats.tlbResizes++;
+    if (entries > c.tlbHigh) c.tlbHigh = entries;
+  }
+  const span = entries > old ? entries : old, stride = c.tlbEntries;
+  for (let l = 0; l < 4; l++) {
+    const a = l * stride, b = a + span;
+    c.RL.fill(TLB_INVALID, a, b); c.WL.fill(TLB_INVALID, a, b); c.XL.fill(TLB_INVALID, a, b);
+  }
+  c.wio[IO.tmask] = c.tlbMask; // (engine wasm: the generated code reads the mask from here)
+  c.execPages.fill(0);
+  c.tlbEvictions = 0;
+  c.tlbFills = 0;
+}
+
+/**
+ * The soft-TLB index for a refill of the page of `lo` in section `L` (RL / WL / XL) at the
+ * current level. With no modelled TLB behind the soft-TLB (tlbUnmodelled), a refill that evicts another page's live entry counts as
+ * pressure; once the evictions since the last resize exceed the entries in use (the working set
+ * does not fit), the soft-TLB doubles up to tlbEntries: every entry is dropped (as by a flush,
+ * chained links included) and the index is that of the new size.
+ */
+export function tlbSlot(c: Cpu, lo: number, hi: number, L: Int32Array): number {
+  let i = ((lo >>> 12) & c.tlbMask) + c.tlbBase;
+  c.tlbFills++;
+  const t = L[i]!;
+  if (t !== TLB_INVALID && (t !== (lo & -4096) || hi !== (L === c.RL ? c.RH : L === c.WL ? c.WH : c.XH)[i])
+    && ++c.tlbEvictions > c.tlbMask && c.tlbMask + 1 < c.tlbEntries && tlbUnmodelled(c)) {
+    resizeTlb(c, (c.tlbMask + 1) * 2);
+    c.linkEpoch++; // (execPages were cleared: a link into a dropped exec page must not be followed)
+    i = ((lo >>> 12) & c.tlbMask) + c.tlbBase;
+  }
+  return i;
 }
 
 /** MemoryWriteListener: another agent wrote [off, off+len): clears an overlapping reservation. */
@@ -128,7 +195,7 @@ export function fillExec(c: Cpu, lo: number, hi: number): number {
     setGuestPageTval(c, -off);
     return off;
   }
-  const i = ((lo >>> 12) & c.tlbMask) + c.tlbBase;
+  const i = tlbSlot(c, lo, hi, c.XL);
   c.XL[i] = lo & -4096; c.XH[i] = hi; c.XO[i] = (off - (lo & 4095)) | 0;
   c.execPages[(lo >>> 12) & 4095] = 1;
   return off;
@@ -179,7 +246,7 @@ export function ld(c: Cpu, lo: number, hi: number, op: number): number {
   if (po + size <= 4096) {
     if ((lo & (size - 1)) === 0) {
       if (!watchedPage(c, lo, hi)) {
-        const i = ((lo >>> 12) & c.tlbMask) + c.tlbBase;
+        const i = tlbSlot(c, lo, hi, c.RL);
         c.RL[i] = lo & -4096; c.RH[i] = hi; c.RO[i] = (off - po) | 0; c.stats.tlbRefills++;
       }
     } else c.cycles += c.cost.misaligned;
@@ -263,7 +330,7 @@ export function st(c: Cpu, lo: number, hi: number, vlo: number, vhi: number, op:
     }
     if ((lo & (size - 1)) === 0) {
       if (c.mem.codeMask[off >>> 12] === 0 && !watchedPage(c, lo, hi)) {
-        const i = ((lo >>> 12) & c.tlbMask) + c.tlbBase;
+        const i = tlbSlot(c, lo, hi, c.WL);
         c.WL[i] = lo & -4096; c.WH[i] = hi; c.WO[i] = (off - po) | 0; c.stats.tlbRefills++;
       }
     } else c.cycles += c.cost.misaligned;

@@ -120,7 +120,12 @@ export interface CpuOptions {
   maxBlockInsns?: number;
   /** Maximum instructions per compiled region of blocks on one page (default 512). */
   maxRegionInsns?: number;
-  /** Software TLB entries per level (power of two, default 2048). */
+  /**
+   * Software TLB entries per level at most (power of two, default DEFAULT_TLB_ENTRIES). The
+   * soft-TLB starts at min(TLB_INITIAL_ENTRIES, tlbEntries) and, while no modelled TLB stands
+   * behind it (no MMU, or an MMU in Bare mode), doubles while refills keep evicting live entries
+   * (softmmu.ts tlbSlot); with translation on it stays at the initial size.
+   */
   tlbEntries?: number;
   /** Attach this MMU at construction (same as calling attachMmu; overrides `translator`). */
   mmu?: TranslationControl;
@@ -205,6 +210,8 @@ export interface CpuStats {
   exitsCycleLimit: number;
   /** Soft-TLB refills by the load / store slow paths (fills of the read or write sections). */
   tlbRefills: number;
+  /** Soft-TLB size changes (growth under eviction pressure, shrinking at a flush of a little-used soft-TLB). */
+  tlbResizes: number;
   /** Engine 'wasm': region-to-region transitions the hub made by looking the pc up itself. */
   hubLookups: number;
   /** Exceptions taken, by cause. */
@@ -225,8 +232,16 @@ export const WASM_TIER_UP = 100_000;
  * 30% slower as wasm.
  */
 export const WASM_SHORT_RUN = 64;
-/** Soft-TLB entries per level unless CpuOptions.tlbEntries says otherwise. */
-export const DEFAULT_TLB_ENTRIES = 2048;
+/**
+ * Soft-TLB entries per level at most (the sections' stride) unless CpuOptions.tlbEntries says
+ * otherwise: 2^16 pages = 256 MiB, the bare machine's default RAM. QEMU sizes its soft-TLB
+ * dynamically between 2^CPU_TLB_DYN_MIN_BITS (6) and 2^CPU_TLB_DYN_MAX_BITS (32 -
+ * TARGET_PAGE_BITS = 20 with 4 KiB pages) entries, starting at 2^CPU_TLB_DYN_DEFAULT_BITS (8)
+ * (accel/tcg/tlb-bounds.h; resized at flushes by tlb_mmu_resize_locked in accel/tcg/cputlb.c).
+ */
+export const DEFAULT_TLB_ENTRIES = 65536;
+/** Soft-TLB entries per level at first, after attachMmu, and the smallest it shrinks to (8 MiB covered). */
+export const TLB_INITIAL_ENTRIES = 2048;
 export const TLB_INVALID = 0x800; // never equals an (address & mask) value, whose bits 3..11 are 0
 
 /** Indexes of the 64-bit CSRs in Cpu.r64. */
@@ -267,7 +282,7 @@ export class CpuState {
   idleNs = 0;
   readonly stats: CpuStats = {
     blocksCompiled: 0, blockInvalidations: 0, codeFlushes: 0, tlbMisses: 0, tlbFlushes: 0,
-    wasmRegions: 0, wasmTierUps: 0, wasmKeptJs: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0, hubLookups: 0,
+    wasmRegions: 0, wasmTierUps: 0, wasmKeptJs: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0, tlbResizes: 0, hubLookups: 0,
     exceptions: new Float64Array(32), interrupts: new Float64Array(16),
   };
 
@@ -322,8 +337,16 @@ export class CpuState {
   excTvalHi = 0;
 
   // ---- software TLB (per level sections; tags: page base lo / hi; offsets: host page offset|0) ----
+  /** Entries per level at most: the stride between the levels' sections. */
   readonly tlbEntries: number;
-  readonly tlbMask: number;
+  /** Entries per level in use - 1 (a power of two - 1; softmmu.ts resizes it at flushes). */
+  tlbMask: number;
+  /** Refills since the last resize that evicted a live entry of another page (growth pressure). */
+  tlbEvictions = 0;
+  /** Refills since the last flush (how much of the soft-TLB a flush interval used). */
+  tlbFills = 0;
+  /** Entries per level of the largest soft-TLB so far: indexes from here on are never used. */
+  tlbHigh: number;
   readonly RL: Int32Array; readonly RH: Int32Array; readonly RO: Int32Array;
   readonly WL: Int32Array; readonly WH: Int32Array; readonly WO: Int32Array;
   readonly XL: Int32Array; readonly XH: Int32Array; readonly XO: Int32Array;
@@ -437,7 +460,8 @@ export class CpuState {
     const te = config.tlbEntries ?? DEFAULT_TLB_ENTRIES;
     if (!Number.isInteger(te) || te < 1 || (te & (te - 1)) !== 0) throw new RangeError(`tlbEntries must be a power of two, got ${te}`);
     this.tlbEntries = te;
-    this.tlbMask = te - 1;
+    this.tlbMask = Math.min(te, TLB_INITIAL_ENTRIES) - 1;
+    this.tlbHigh = this.tlbMask + 1;
     const engine = config.engine ?? 'js';
     if (!(CPU_ENGINES as readonly string[]).includes(engine)) {
       throw new Error(`unknown CPU engine '${engine}'; known engines: ${CPU_ENGINES.join(', ')}`);

@@ -48,7 +48,7 @@ function importsOf(c: Cpu): object {
 
 /** Compile `blocks` (a region, as for codegen.generateRegion) for `c`; returns the BlockFn, its exit count and table slot. */
 export function compileWasmRegion(c: Cpu, blocks: RegionBlock[], countAccesses: boolean): { fn: BlockFn; exits: number; slot: number } {
-  const { bytes, exits } = generateRegionWasm(blocks, c.engineArea, c.tlbEntries, c.tlbMask, c.cost, countAccesses);
+  const { bytes, exits } = generateRegionWasm(blocks, c.engineArea, c.tlbEntries, c.cost, countAccesses);
   const f = new WA.Instance(new WA.Module(bytes), importsOf(c)).exports.f;
   const io = c.wio;
   c.stats.wasmRegions++;
@@ -104,7 +104,7 @@ function hubOf(c: Cpu): WasmHub {
   const imports = importsOf(c) as { e: { table: WasmTable | undefined } };
   const table = new WA.Table({ element: 'anyfunc', initial: 64 });
   imports.e.table = table;
-  const run = new WA.Instance(new WA.Module(generateHub(c.engineArea, c.tlbEntries, c.tlbMask)), imports).exports.f;
+  const run = new WA.Instance(new WA.Module(generateHub(c.engineArea, c.tlbEntries)), imports).exports.f;
   const arena = c.engineArea + descArenaOffset(c.tlbEntries);
   const h: WasmHub = {
     table, run, nextSlot: 0, freeSlots: [], m32: new Int32Array(c.mem.buffer), cc: c.engineArea + codeCacheOffset(c.tlbEntries),

@@ -51,6 +51,8 @@ export function descArenaOffset(tlbEntries: number): number { return codeCacheOf
 export const IO = {
   pcLo: 0, pcHi: 1, n: 2, c: 3, m: 4, sx: 5, rhi: 6,
   epoch: 7, bank: 8, attn: 9, lastDesc: 10, lastExit: 11, hits: 12, hubN: 13, hubC: 14, hubM: 15, lookups: 16,
+  /** The soft-TLB's in-use entries per level - 1 (Cpu.tlbMask; softmmu.ts keeps it current). */
+  tmask: 17,
 } as const;
 export const IO_WORDS = 32;
 /** Int32 fields of a block descriptor (one per Block with a wasm region function). */
@@ -69,12 +71,13 @@ export function engineAreaBytes(tlbEntries: number): number {
 }
 
 // imported functions (indices), then the module's own functions
-const F_LD = 0, F_ST = 1, F_AMO = 2, F_FAULT = 3, F_MULHU = 5; // 4: the region function itself
+const F_LD = 0, F_ST = 1, F_AMO = 2, F_FAULT = 3; // 4: the region function itself
 // locals of the main function
 const P_BUDGET = 0, P_ST = 1, P_CL = 2, P_TB = 3;
-const L_N = 4, L_C = 5, L_M = 6, L_XE = 7, L_T2 = 8, L_A32 = 9, L_B32 = 10, L_ENTRY = 11;
-const L_XPC = 12, L_V = 13, L_EA = 14;
-const REG0 = 14; // register r (1..31) is local REG0 + r
+const L_N = 4, L_C = 5, L_M = 6, L_XE = 7, L_T2 = 8, L_A32 = 9, L_B32 = 10, L_ENTRY = 11, L_TM = 12;
+const L_XPC = 13, L_V = 14, L_EA = 15;
+const REG0 = 15; // register r (1..31) is local REG0 + r
+const L_MT = REG0 + 32, L_MW = REG0 + 33; // i64 scratch of the inline mulhu
 
 export interface WasmRegion {
   bytes: Uint8Array;
@@ -82,7 +85,7 @@ export interface WasmRegion {
   exits: number;
 }
 
-export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntries: number, tlbMask: number,
+export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntries: number,
   cost: CostModel, countAccesses = false): WasmRegion {
   const index = new Map<string, number>();
   blocks.forEach((b, i) => index.set(`${b.pcLo}:${b.pcHi}`, i));
@@ -108,7 +111,9 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
     if (op >= Op.BEQ && op <= Op.BGEU) targets.push(add64c(ll, lh, immB(last)), add64c(ll, lh, 4));
     else if (op === Op.JAL) targets.push(add64c(ll, lh, immJ(last)));
     else if (op !== Op.JALR) targets.push(add64c(ll, lh, 4));
-    succB.push(targets.map(([tl, th]) => index.get(`${tl}:${th}`)).filter((t): t is number => t !== undefined));
+    // a jalr may go to any block of the region (the in-region dispatch below)
+    succB.push(op === Op.JALR ? blocks.map((_, t) => t)
+      : targets.map(([tl, th]) => index.get(`${tl}:${th}`)).filter((t): t is number => t !== undefined));
   }
   const usedR: number[] = [], writtenR: number[] = [];
   for (let i = 0; i < blocks.length; i++) {
@@ -130,6 +135,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
 
   const f = new FnBody();
   const K = blocks.length;
+  const pageLo = blocks[0]!.pcLo & -4096, pageHi = blocks[0]!.pcHi; // (a region's blocks share one virtual page)
   let exits = 0;
 
   /**
@@ -145,8 +151,9 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
     distinct.forEach((m, g) => { f.end(); void g; emit(m); f.br('go'); });
     f.end();
   };
-  // prologue: the registers the entry's part of the region uses
+  // prologue: the soft-TLB mask, the registers the entry's part of the region uses
   f.get(P_ST).set(L_ENTRY);
+  f.i32(0).mem(W.i32_load, 2, ioOff(IO.tmask)).set(L_TM);
   byEntry(usedR, P_ST, (m) => { for (const r of regsOf(m)) f.i32(0).mem(W.i64_load, 3, area + 8 * r).set(REG0 + r); });
 
   f.block('R').loop('L');
@@ -177,22 +184,42 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
       counts(k, extra, faulted);
       f.i64(lo, hi).set(L_XPC).i32(e).set(L_XE).br('R');
     };
-    /** Exit to the PC in L_EA. */
-    const exitD = (k: number, e: number): void => {
-      counts(k, 0, 0);
-      f.get(L_EA).set(L_XPC).i32(e).set(L_XE).br('R');
-    };
-    const goTo = (lo: number, hi: number, extra: number): void => {
-      const t = index.get(`${lo}:${hi}`);
-      if (t === undefined) { exitC(lo, hi, n, extra, exits++); return; }
-      const tl = blocks[t]!.words.length;
-      counts(n, extra, 0);
-      f.get(L_N).i32(tl).op(W.i32_add).get(P_BUDGET).op(W.i32_le_s)
+    /** Continue at region block t when its instructions fit in the budget and the cycle limit is ahead (exec.ts's conditions). */
+    const enterIfFits = (t: number): void => {
+      f.get(L_N).i32(blocks[t]!.words.length).op(W.i32_add).get(P_BUDGET).op(W.i32_le_s)
         .get(L_C).get(P_CL).op(W.i32_lt_s).op(W.i32_and).if_();
       if (t === bi) f.br(`S${bi}`);
       else f.i32(t).set(P_ST).br('L');
       f.end();
+    };
+    const goTo = (lo: number, hi: number, extra: number): void => {
+      const t = index.get(`${lo}:${hi}`);
+      if (t === undefined) { exitC(lo, hi, n, extra, exits++); return; }
+      counts(n, extra, 0);
+      enterIfFits(t);
       f.i64(lo, hi).set(L_XPC).i32(exits++).set(L_XE).br('R');
+    };
+    /**
+     * An indirect jump to the pc in L_EA: to a block of this region when the target is one (same
+     * virtual page, a block start: br_table over the page offsets the region's blocks span) and
+     * fits, else an exit to the run loop / hub as before.
+     */
+    const goToDynamic = (): void => {
+      counts(n, 0, 0);
+      const pos = blocks.map((b) => b.pcLo & 4095);
+      const lo = Math.min(...pos), span = (Math.max(...pos) - lo) / 4 + 1;
+      const order = blocks.map((_, t) => t);
+      f.block('xo');
+      for (let j = order.length - 1; j >= 0; j--) f.block(`j${j}`);
+      f.get(L_EA).op(W.i32_wrap_i64).i32(-4096).op(W.i32_and).i32(pageLo).op(W.i32_ne);
+      hiOfEa(); f.i32(pageHi).op(W.i32_ne, W.i32_or).brIf('xo');
+      const table: string[] = new Array<string>(span).fill('xo');
+      order.forEach((t, j) => { table[(pos[t]! - lo) / 4] = `j${j}`; });
+      f.get(L_EA).op(W.i32_wrap_i64).i32(4095).op(W.i32_and).i32(lo).op(W.i32_sub).i32(2).op(W.i32_shr_s)
+        .brTable(table, 'xo');
+      order.forEach((t) => { f.end(); enterIfFits(t); f.br('xo'); });
+      f.end(); // $xo
+      f.get(L_EA).set(L_XPC).i32(exits++).set(L_XE).br('R');
     };
     /** ea = rs1 + imm. */
     const ea = (r: number, imm: number): void => {
@@ -202,12 +229,14 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
     };
     /** Soft-TLB probe of ea: leaves the i32 condition "hit" on the stack; t2 = entry byte index. */
     const probe = (tagL: number, tagH: number, amask: number): void => {
-      f.get(L_EA).op(W.i32_wrap_i64).tee(L_A32).i32(12).op(W.i32_shr_u).i32(tlbMask).op(W.i32_and)
+      f.get(L_EA).op(W.i32_wrap_i64).tee(L_A32).i32(12).op(W.i32_shr_u).get(L_TM).op(W.i32_and)
         .get(P_TB).op(W.i32_add).i32(2).op(W.i32_shl).set(L_T2);
       f.get(L_A32).i32(amask).op(W.i32_and).get(L_T2).mem(W.i32_load, 2, tagL).op(W.i32_eq)
         .get(L_EA).i64(32, 0).op(W.i64_shr_u).op(W.i32_wrap_i64).get(L_T2).mem(W.i32_load, 2, tagH).op(W.i32_eq)
         .op(W.i32_and);
     };
+    /** A refill may resize the soft-TLB (softmmu.ts tlbSlot): re-read the mask after a slow path. */
+    const reloadMask = (): void => { f.i32(0).mem(W.i32_load, 2, ioOff(IO.tmask)).set(L_TM); };
     const hiOfEa = (): void => { f.get(L_EA).i64(32, 0).op(W.i64_shr_u).op(W.i32_wrap_i64); };
     const split = (r: number): void => {
       if (r === 0) { f.i32(0).i32(0); return; }
@@ -219,6 +248,18 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
         .i64(32, 0).op(W.i64_shl).op(W.i64_or);
     };
     const cmp = (r1: number, r2: number, opc: number): void => { R(r1); R(r2); f.op(opc); };
+    /**
+     * Push the high 64 bits of the unsigned 128-bit product of registers a and b, inline (no call):
+     * Hacker's Delight mulhu from four 32x32 -> 64 products, where no partial sum can overflow:
+     * t = a1 b0 + (a0 b0 >> 32); w = a0 b1 + (t & M); hi = a1 b1 + (t >> 32) + (w >> 32).
+     */
+    const mulhu = (a: number, b: number): void => {
+      const lo = (r: number): void => { R(r); f.i64(-1, 0).op(W.i64_and); };
+      const hi = (r: number): void => { R(r); f.i64(32, 0).op(W.i64_shr_u); };
+      hi(a); lo(b); f.op(W.i64_mul); lo(a); lo(b); f.op(W.i64_mul).i64(32, 0).op(W.i64_shr_u, W.i64_add).set(L_MT);
+      lo(a); hi(b); f.op(W.i64_mul).get(L_MT).i64(-1, 0).op(W.i64_and, W.i64_add).set(L_MW);
+      hi(a); hi(b); f.op(W.i64_mul).get(L_MT).i64(32, 0).op(W.i64_shr_u, W.i64_add).get(L_MW).i64(32, 0).op(W.i64_shr_u, W.i64_add);
+    };
 
     for (let k = 0; k < n; k++) {
       const w = words[k]!, op = ops[k]!;
@@ -270,11 +311,11 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
         case Op.SRAW: w32(W.i32_shr_s); break;
         case Op.MUL: bin(W.i64_mul); break;
         case Op.MULW: w32(W.i32_mul); break;
-        case Op.MULHU: if (d !== 0) { R(r1); R(r2); f.call(F_MULHU); toRd(d); } break;
+        case Op.MULHU: if (d !== 0) { mulhu(r1, r2); toRd(d); } break;
         case Op.MULH: case Op.MULHSU:
           if (d !== 0) {
             // signed high product = unsigned high product - (a < 0 ? b : 0) - (b < 0 ? a : 0)
-            R(r1); R(r2); f.call(F_MULHU);
+            mulhu(r1, r2);
             R(r1); f.i64(63, 0).op(W.i64_shr_s); R(r2); f.op(W.i64_and, W.i64_sub);
             if (op === Op.MULH) { R(r2); f.i64(63, 0).op(W.i64_shr_s); R(r1); f.op(W.i64_and, W.i64_sub); }
             toRd(d);
@@ -329,6 +370,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
             .mem(ld, 0, 0).set(L_V);
           f.else_();
           f.get(L_A32); hiOfEa(); f.i32(op).call(F_LD).set(L_B32);
+          reloadMask();
           // sx 1: the load faulted (exit before it); sx 2: a debugger watchpoint (exit after it)
           f.i32(0).mem(W.i32_load, 2, ioOff(IO.sx)).tee(L_A32).if_();
           f.get(L_A32).i32(1).op(W.i32_eq).if_(); memFaultExit(); f.end();
@@ -349,7 +391,9 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
           f.get(L_T2).mem(W.i32_load, 2, WOo).get(L_A32).i32(4095).op(W.i32_and).op(W.i32_add);
           R(r2); f.mem(stOp, 0, 0);
           f.else_();
-          f.get(L_A32); hiOfEa(); split(r2); f.i32(op).call(F_ST).tee(L_B32).if_();
+          f.get(L_A32); hiOfEa(); split(r2); f.i32(op).call(F_ST).set(L_B32);
+          reloadMask();
+          f.get(L_B32).if_();
           f.get(L_B32).i32(1).op(W.i32_eq).if_(); memFaultExit(); f.end();
           exitC(nl, nh, k + 1);
           f.end();
@@ -379,7 +423,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
           f.i32(0).get(L_EA).op(W.i32_wrap_i64); hiOfEa(); f.call(F_FAULT); faultExit();
           f.end();
           if (d !== 0) { f.i64(nl, nh); toRd(d); }
-          exitD(n, exits++);
+          goToDynamic();
           break;
         case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
           const opc = op === Op.BEQ ? W.i64_eq : op === Op.BNE ? W.i64_ne : op === Op.BLT ? W.i64_lt_s
@@ -412,19 +456,6 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
   if (countAccesses) f.i32(0).get(L_M).mem(W.i32_store, 2, ioOff(IO.m));
   f.get(L_XE);
 
-  // mulhu(a, b): high 64 bits of the unsigned 128-bit product, from four 32x32 products
-  const h = new FnBody();
-  const A = 0, B = 1, P1 = 2, P2 = 3, MID = 4;
-  const lo32 = (l: number): void => { h.get(l).i64(-1, 0).op(W.i64_and); };
-  const hi32 = (l: number): void => { h.get(l).i64(32, 0).op(W.i64_shr_u); };
-  lo32(A); hi32(B); h.op(W.i64_mul).set(P1); // a_lo * b_hi
-  hi32(A); lo32(B); h.op(W.i64_mul).set(P2); // a_hi * b_lo
-  lo32(A); lo32(B); h.op(W.i64_mul).i64(32, 0).op(W.i64_shr_u); // (a_lo * b_lo) >> 32
-  h.get(P1).i64(-1, 0).op(W.i64_and, W.i64_add).get(P2).i64(-1, 0).op(W.i64_and, W.i64_add).set(MID);
-  hi32(A); hi32(B); h.op(W.i64_mul);
-  h.get(P1).i64(32, 0).op(W.i64_shr_u, W.i64_add).get(P2).i64(32, 0).op(W.i64_shr_u, W.i64_add)
-    .get(MID).i64(32, 0).op(W.i64_shr_u, W.i64_add);
-
   const i32x = (k: number): number[] => new Array<number>(k).fill(I32);
   const bytes = encodeModule(
     [
@@ -435,8 +466,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
     ],
     { module: 'e', name: 'mem', minPages: 0 },
     [
-      { type: { params: i32x(4), results: [I32] }, locals: [[L_XPC - 4, I32], [3 + 31, I64]], body: f },
-      { type: { params: [I64, I64], results: [I64] }, locals: [[3, I64]], body: h },
+      { type: { params: i32x(4), results: [I32] }, locals: [[L_XPC - 4, I32], [L_MW + 1 - L_XPC, I64]], body: f },
     ],
     'f',
   );
@@ -454,7 +484,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
  * valid, compiled for this virtual pc and fits in the budget (exec.ts's conditions). Writes the
  * last descriptor / exit and the totals to the output block.
  */
-export function generateHub(area: number, tlbEntries: number, tlbMask: number): Uint8Array {
+export function generateHub(area: number, tlbEntries: number): Uint8Array {
   const te4 = 16 * tlbEntries;
   const XLo = area + ENGINE_AREA.tlb + 6 * te4, XHo = XLo + te4, XOo = XHo + te4;
   const cc = area + codeCacheOffset(tlbEntries);
@@ -497,7 +527,7 @@ export function generateHub(area: number, tlbEntries: number, tlbMask: number): 
   f.get(HITS).i32(1).op(W.i32_add).set(HITS).get(ND).set(P_D).br('L');
   f.end();
   // lookup: exec soft-TLB of this level, then the code cache
-  f.get(PCL).i32(12).op(W.i32_shr_u).i32(tlbMask).op(W.i32_and).get(P_TB).op(W.i32_add).i32(2).op(W.i32_shl).set(T);
+  f.get(PCL).i32(12).op(W.i32_shr_u); ioLoad(IO.tmask).op(W.i32_and).get(P_TB).op(W.i32_add).i32(2).op(W.i32_shl).set(T);
   f.get(T).mem(W.i32_load, 2, XLo).get(PCL).i32(-4096).op(W.i32_and).op(W.i32_ne);
   f.get(T).mem(W.i32_load, 2, XHo); ioLoad(IO.pcHi).op(W.i32_ne, W.i32_or).brIf('out');
   f.get(T).mem(W.i32_load, 2, XOo).get(PCL).i32(4095).op(W.i32_and, W.i32_add).set(OFF);
