@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { PluginRegistry, buildContainer, hostConfigFromObject } from '@tachyxx/core';
-import { ISA_PLUGINS, engineAreaBytes } from '@tachyxx/isa';
+import { DEFAULT_TLB_ENTRIES, ISA_PLUGINS, engineAreaBytes, resolveEngine } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
 import { Host } from '@tachyxx/hypervisor';
@@ -14,7 +14,7 @@ import { Host } from '@tachyxx/hypervisor';
 const ROOT = resolvePath(import.meta.dirname, '../../..');
 const image = (name: string) => readFileSync(join(ROOT, 'guests/build', `${name}.elf`));
 
-function makeHost(engine: 'js' | 'wasm', memoryMiB: number, pcpus = 2) {
+function makeHost(engine: 'js' | 'wasm' | 'auto', memoryMiB: number, pcpus = 2) {
   const reg = new PluginRegistry([...ISA_PLUGINS, ...MMU_PLUGINS, ...schedPlugins]);
   const config = hostConfigFromObject({ pcpus, memoryMiB, components: { isa: { variant: 'tachy-v1', engine, wasmTierUp: 0 }, mmu: 'tagged', sched: 'credit' } }, reg);
   let out = '';
@@ -65,5 +65,19 @@ describe('the host on engine wasm', () => {
   it('refuses a machine whose RAM and engine areas do not fit in 4 GiB, naming memoryMiB and the engine', () => {
     expect(() => makeHost('wasm', 4096, 1)).toThrow(/memoryMiB 4096 with the isa engine 'wasm'.*4 GiB of a WebAssembly memory.*engine 'js'/);
     expect(() => makeHost('js', 4096, 1)).not.toThrow();
+  });
+
+  it("engine 'auto': wasm harts where RAM and the engine areas fit a wasm32 memory, js harts where they do not", () => {
+    const small = makeHost('auto', 64, 2).host;
+    expect(small.machine.mem.wasmMemory).toBeDefined();
+    expect(small.pcpus.map((p) => p.cpu.engine)).toEqual(['wasm', 'wasm']);
+    const big = makeHost('auto', 4096, 1).host;
+    expect(big.machine.mem.wasmMemory).toBeUndefined();
+    expect(big.pcpus[0]!.cpu.engine).toBe('js');
+    // and on the boundary: RAM + 2 engine areas just over 4 GiB falls back to js
+    const justOver = Math.floor((2 ** 32 - 2 * engineAreaBytes(DEFAULT_TLB_ENTRIES)) / 2 ** 20) + 1;
+    expect(resolveEngine('auto', justOver * 2 ** 20, 2)).toBe('js');
+    expect(resolveEngine('auto', (justOver - 1) * 2 ** 20, 2)).toBe('wasm');
+    expect(resolveEngine(undefined, 64 * 2 ** 20, 1)).toBe('js');
   });
 });

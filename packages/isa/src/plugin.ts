@@ -3,15 +3,19 @@
 // and resolves ISA_CPU_FACTORY to build a hart per pCPU.
 import { bindSingleton, componentCosts, definePlugin, defineToken, p, resolve, TOKENS, type ParamSpec } from '@tachyxx/core';
 import {
-  CPU_ENGINES, Cpu, PhysMemory, DEFAULT_COST_MODEL, WASM_TIER_UP, SILENT_SENSITIVE, TRAP_SENSITIVE,
-  type CostModel, type CpuEngine, type CpuOptions, type IsaVariant, type SensitiveInstructionPolicy,
+  ENGINE_CHOICES, Cpu, PhysMemory, DEFAULT_COST_MODEL, WASM_TIER_UP, SILENT_SENSITIVE, TRAP_SENSITIVE,
+  type CostModel, type EngineChoice, type CpuOptions, type IsaVariant, type SensitiveInstructionPolicy,
 } from './cpu/index.js';
 
 /** Builds a hart of the configured variant over a machine's physical memory. */
 export interface CpuFactory {
   readonly variant: IsaVariant;
-  /** The execution engine of the harts it builds (default 'js'); 'wasm' needs memory with an engine area. */
-  readonly engine?: CpuEngine;
+  /**
+   * The execution engine of the harts it builds (default 'js'); 'wasm' needs memory with an
+   * engine area; 'auto' builds wasm harts on memory that has one and js harts elsewhere (the
+   * machine sizes the memory with resolveEngine).
+   */
+  readonly engine?: EngineChoice;
   /** `extra` adds per-use options (e.g. `platformInterrupts` for a hypervisor host). */
   create(memory: PhysMemory, hartId: number, extra?: Omit<CpuOptions, 'variant' | 'hartId' | 'freqHz' | 'costs' | 'sensitivePolicy'>): Cpu;
 }
@@ -47,7 +51,7 @@ function isaPlugin(variant: IsaVariant, policy: SensitiveInstructionPolicy, desc
     description,
     params: {
       maxBlockInsns: p.uint(64, 'longest basic block the JIT compiles', { min: 1, max: 1024 }),
-      engine: p.enum(CPU_ENGINES, 'js', "execution engine: 'js' (JS functions, the reference) or 'wasm' (WebAssembly with i64 registers)"),
+      engine: p.enum(ENGINE_CHOICES, 'js', "execution engine: 'js' (JS functions, the reference), 'wasm' (WebAssembly with i64 registers) or 'auto' (wasm where RAM and the engine areas fit a 4 GiB wasm32 memory, else js)"),
       wasmTierUp: p.uint(WASM_TIER_UP, 'engine wasm: instructions a region runs as JS before it is compiled to wasm (0: at once)', { max: 2 ** 40 }),
     },
     costs,
@@ -62,7 +66,7 @@ function isaPlugin(variant: IsaVariant, policy: SensitiveInstructionPolicy, desc
           variant,
           engine: params.engine,
           create: (memory, hartId, extra) => new Cpu(memory, {
-            maxBlockInsns: params.maxBlockInsns, engine: params.engine, wasmTierUp: params.wasmTierUp, ...extra, variant, sensitivePolicy: policy, hartId, freqHz, costs: model,
+            maxBlockInsns: params.maxBlockInsns, engine: params.engine === 'auto' ? (memory.wasmMemory ? 'wasm' : 'js') : params.engine, wasmTierUp: params.wasmTierUp, ...extra, variant, sensitivePolicy: policy, hartId, freqHz, costs: model,
           }),
         };
       });

@@ -15,7 +15,7 @@ import {
   EventBus, SimClock, EventQueue, StatGroup, TOKENS, resolve, type Counter, type DependencyContainer,
   CONSOLE_OUTPUT, DOMAIN_LIFECYCLE, PCPU_COUNTERS, SHUTDOWN, VCPU_SCHEDULE, type ShutdownReason as ShutdownReasonName,
 } from '@tachyxx/core';
-import { PhysMemory, causeName, DEFAULT_TLB_ENTRIES, engineAreaBytes, ISA_CPU_FACTORY, type CpuFactory } from '@tachyxx/isa';
+import { PhysMemory, causeName, DEFAULT_TLB_ENTRIES, engineAreaBytes, ISA_CPU_FACTORY, resolveEngine, type CpuFactory } from '@tachyxx/isa';
 import { MMU_FACTORY } from '@tachyxx/mmu';
 import { SCHED_CORE, type SchedCore } from '@tachyxx/sched';
 import { MachineMemory } from '../memory/machine-memory.js';
@@ -199,10 +199,11 @@ export class Host implements HostServices {
     const cpuFactory: CpuFactory = resolve(c, ISA_CPU_FACTORY);
     // Engine 'wasm': RAM is the start of a WebAssembly.Memory with one engine area per pCPU
     // behind it (registers, soft-TLB, code cache: docs/isa.md section 4).
-    const engineArea = cpuFactory.engine === 'wasm' ? config.pcpus * engineAreaBytes(DEFAULT_TLB_ENTRIES) : 0;
+    const engine = resolveEngine(cpuFactory.engine, config.memoryMiB * 1024 * 1024, config.pcpus);
+    const engineArea = engine === 'wasm' ? config.pcpus * engineAreaBytes(DEFAULT_TLB_ENTRIES) : 0;
     if (config.memoryMiB * 1024 * 1024 + engineArea > 2 ** 32) {
       throw new RangeError(`host memoryMiB ${config.memoryMiB} with the isa engine 'wasm' (${config.pcpus} engine areas of ` +
-        `${engineAreaBytes(DEFAULT_TLB_ENTRIES)} bytes) exceeds the 4 GiB of a WebAssembly memory: lower memoryMiB or use engine 'js'`);
+        `${engineAreaBytes(DEFAULT_TLB_ENTRIES)} bytes) exceeds the 4 GiB of a WebAssembly memory: lower memoryMiB or use engine 'js' or 'auto'`);
     }
     this.machine = new MachineMemory({ memoryMiB: config.memoryMiB, pcpus: config.pcpus, numa: opts.numa ?? config.numa, engineArea });
     this.domains = new DomainTable<Vcpu>({ machine: this.machine, bus: this.bus, clock: this.clock, seed: config.seed, superpages: true });

@@ -22,6 +22,9 @@ export type IsaVariant = (typeof ISA_VARIANTS)[number];
 /** Execution engines (docs/isa.md, "Engine"): 'js' (the reference) or 'wasm'. */
 export const CPU_ENGINES = ['js', 'wasm'] as const;
 export type CpuEngine = (typeof CPU_ENGINES)[number];
+/** What a machine's config may select: an engine, or 'auto' (resolveEngine). */
+export const ENGINE_CHOICES = ['js', 'wasm', 'auto'] as const;
+export type EngineChoice = (typeof ENGINE_CHOICES)[number];
 
 /** Why run() returned. */
 export type RunReason =

@@ -6,7 +6,7 @@ import {
   CONSOLEIO_write, Errno, GUEST_RAM_BASE, Hypercall, PAGE_SIZE, SchedOp,
   ShutdownReason, hypercallName, shutdownReasonName,
 } from '@tachyxx/abi';
-import { Cpu, DEFAULT_TLB_ENTRIES, PhysMemory, engineAreaBytes, type CpuEngine, type IsaVariant } from '../cpu/index.js';
+import { Cpu, DEFAULT_TLB_ENTRIES, PhysMemory, engineAreaBytes, resolveEngine, type EngineChoice, type IsaVariant } from '../cpu/index.js';
 import { parseElf } from '../elf.js';
 import { ImageError } from '../image-error.js';
 import { disassemble } from '../disasm.js';
@@ -30,7 +30,7 @@ export interface BareMachineOptions {
    * Execution engine when no cpuFactory is given (default 'js'); with a factory, the factory's
    * engine. 'wasm' puts the RAM in a WebAssembly.Memory with room for the hart's engine area.
    */
-  engine?: CpuEngine;
+  engine?: EngineChoice;
   /** Builds the hart (the isa plugin's factory, carrying the configured variant and costs). */
   cpuFactory?: CpuFactory;
   /** Called once the hart exists, e.g. to attach an MMU (`cpu.attachMmu(...)`) for stage-1 paging. */
@@ -64,7 +64,7 @@ export class BareMachine {
     const memoryBytes = (opts.memoryMiB ?? 256) * 1024 * 1024;
     const file = opts.file ?? 'image';
     const elf = parseElf(opts.image, { file, ramBase: GUEST_RAM_BASE, ramSize: memoryBytes });
-    const engine = opts.cpuFactory ? opts.cpuFactory.engine ?? 'js' : opts.engine ?? 'js';
+    const engine = resolveEngine(opts.cpuFactory ? opts.cpuFactory.engine : opts.engine, memoryBytes, 1);
     this.memory = new PhysMemory({ base: GUEST_RAM_BASE, size: memoryBytes, engineArea: engine === 'wasm' ? engineAreaBytes(DEFAULT_TLB_ENTRIES) : 0 });
     for (const seg of elf.segments) this.memory.writeBytes(seg.paddr, seg.data);
 
