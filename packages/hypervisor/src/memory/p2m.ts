@@ -150,6 +150,18 @@ export class P2m {
     return ppnOf(lo, hi) + (gfn % 2 ** (9 * this.lastLevel));
   }
 
+  /**
+   * lookup(gfn), but P2M_INVALID_MFN also when the leaf is foreign (a grant mapping): the frame
+   * of the domain's own memory at `gfn` — one walk where lookup + isForeign take two.
+   */
+  lookupOwn(gfn: number): number {
+    const off = this.leafOffset(gfn);
+    if (off < 0) return P2M_INVALID_MFN;
+    const lo = this.i32[off / 4]!, hi = this.i32[(off / 4) + 1]!;
+    if ((lo & P2M_FOREIGN) !== 0) return P2M_INVALID_MFN;
+    return ppnOf(lo, hi) + (gfn % 2 ** (9 * this.lastLevel));
+  }
+
   /** The R/W/X bits of `gfn`'s mapping, or 0 when unmapped. */
   permsOf(gfn: number): number {
     const off = this.leafOffset(gfn);
