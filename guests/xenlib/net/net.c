@@ -270,10 +270,10 @@ static void arp_input(struct net_stack *ns, const uint8_t *a, uint32_t len)
 	if (op == 1) arp_send(ns, 2, sha, spa, sha);
 }
 
-/* Ethernet header, then out or onto the ARP queue of the next hop. frame = TXF(ns). */
-static int ip_xmit(struct net_stack *ns, uint32_t dst, uint32_t len, uint32_t flags)
+/* Ethernet header, then out or onto the ARP queue of the next hop. f: the frame (TXF(ns), or
+ * the device's buffer from tx_buffer). */
+static int ip_xmit(struct net_stack *ns, uint8_t *f, uint32_t dst, uint32_t len, uint32_t flags)
 {
-	uint8_t *f = TXF(ns);
 	memcpy(f + 6, ns->dev->mac, 6);
 	net_put16(f + 12, ETH_P_IP);
 	if (dst == 0xffffffffu || (ns->mask != 0xffffffffu && dst == (ns->ip | ~ns->mask))) {
@@ -313,11 +313,11 @@ static int ip_xmit(struct net_stack *ns, uint32_t dst, uint32_t len, uint32_t fl
 
 /* ---- IPv4 --------------------------------------------------------------------------------- */
 
-/* Fills the IP header for `plen` payload bytes already at txbuf + 34 and sends. */
-static int ip_output(struct net_stack *ns, uint32_t dst, uint8_t proto, uint32_t plen, uint32_t flags)
+/* Fills the IP header for `plen` payload bytes already at f + 34 and sends frame f. */
+static int ip_output(struct net_stack *ns, uint8_t *f, uint32_t dst, uint8_t proto, uint32_t plen, uint32_t flags)
 {
 	if (IP_HLEN + plen > ns->dev->mtu) return -NETDEV_EMSGSIZE; /* no fragmentation */
-	uint8_t *ip = TXF(ns) + ETH_HLEN;
+	uint8_t *ip = f + ETH_HLEN;
 	ip[0] = 0x45;
 	ip[1] = 0;
 	net_put16(ip + 2, (uint16_t)(IP_HLEN + plen));
@@ -331,17 +331,21 @@ static int ip_output(struct net_stack *ns, uint32_t dst, uint8_t proto, uint32_t
 	net_put16(ip + 10, net_csum_fold(net_csum_add(0, ip, IP_HLEN)));
 	uint32_t len = ETH_HLEN + IP_HLEN + plen;
 	if (len < 60) { /* Ethernet minimum: pad with zeros (not counted in the IP length) */
-		memset(TXF(ns) + len, 0, 60 - len);
+		memset(f + len, 0, 60 - len);
 		len = 60;
 	}
-	return ip_xmit(ns, dst, len, flags);
+	return ip_xmit(ns, f, dst, len, flags);
 }
 
 int net_udp_send(struct net_stack *ns, uint32_t dst, uint16_t sport, uint16_t dport, const void *data, uint32_t len)
 {
 	if (len > 65535 - IP_HLEN - UDP_HLEN || IP_HLEN + UDP_HLEN + len > ns->dev->mtu) return -NETDEV_EMSGSIZE;
 	ns->now = net_now(ns);
-	uint8_t *u = TXF(ns) + ETH_HLEN + IP_HLEN;
+	/* build the frame where the device sends it from when it offers that (no copy there) */
+	uint32_t flen = ETH_HLEN + IP_HLEN + UDP_HLEN + len;
+	uint8_t *f = ns->dev->ops->tx_buffer ? ns->dev->ops->tx_buffer(ns->dev, flen < 60 ? 60 : flen) : 0;
+	if (!f) f = TXF(ns);
+	uint8_t *u = f + ETH_HLEN + IP_HLEN;
 	uint16_t ulen = (uint16_t)(UDP_HLEN + len);
 	net_put16(u, sport);
 	net_put16(u + 2, dport);
@@ -358,7 +362,7 @@ int net_udp_send(struct net_stack *ns, uint32_t dst, uint16_t sport, uint16_t dp
 		uint16_t c = net_csum_fold(net_csum_add(ps, u, ulen));
 		net_put16(u + 6, c ? c : 0xffff); /* RFC 768: a computed 0 is sent as all ones */
 	}
-	int r = ip_output(ns, dst, IPPROTO_UDP, ulen, flags);
+	int r = ip_output(ns, f, dst, IPPROTO_UDP, ulen, flags);
 	if (r == 0) ns->st.udp_tx++;
 	return r;
 }
@@ -368,7 +372,7 @@ static int icmp_output(struct net_stack *ns, uint32_t dst, uint32_t len)
 	uint8_t *m = TXF(ns) + ETH_HLEN + IP_HLEN;
 	net_put16(m + 2, 0);
 	net_put16(m + 2, net_csum_fold(net_csum_add(0, m, len)));
-	return ip_output(ns, dst, IPPROTO_ICMP, len, 0);
+	return ip_output(ns, TXF(ns), dst, IPPROTO_ICMP, len, 0);
 }
 
 int net_ping_send(struct net_stack *ns, uint32_t dst, uint16_t id, uint16_t seq, uint64_t stamp, uint32_t len)
