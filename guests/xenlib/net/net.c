@@ -57,6 +57,24 @@ uint32_t net_csum_add(uint32_t sum, const void *data, uint32_t len)
 	return (uint32_t)s;
 }
 
+/* The folded, complemented sum of an IP header of `hl` bytes (Linux's ip_fast_csum): a
+ * 2-aligned header (as frames keep it) is summed by native 16-bit words without
+ * net_csum_add's alignment steps; anything else goes through net_csum_add. */
+static uint16_t ip_hdr_csum(const uint8_t *p, uint32_t hl)
+{
+	if (((uintptr_t)p & 1) != 0) return net_csum_fold(net_csum_add(0, p, hl));
+	const uint16_t *w = (const uint16_t *)p;
+	uint32_t acc;
+	if (hl == IP_HLEN) /* no options: ten words, unrolled */
+		acc = (uint32_t)w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7] + w[8] + w[9];
+	else
+		for (acc = 0; hl >= 2; hl -= 2, w++) acc += *w; /* at most 30 words: no overflow */
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = ((acc >> 8) & 0xff) | ((acc & 0xff) << 8); /* little-endian words -> network order */
+	return (uint16_t)~acc;
+}
+
 uint16_t net_csum_fold(uint32_t sum)
 {
 	while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
@@ -175,6 +193,12 @@ static inline int mac_eq(const uint8_t *a, const uint8_t *b)
 	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4] && a[5] == b[5];
 }
 
+/* A MAC address copy inline (memcpy of 6 bytes at any alignment is a call and a byte loop). */
+static inline void mac_copy(uint8_t *d, const uint8_t *s)
+{
+	d[0] = s[0]; d[1] = s[1]; d[2] = s[2]; d[3] = s[3]; d[4] = s[4]; d[5] = s[5];
+}
+
 /* A free entry, else the least recently stamped one (an incomplete one's queue is dropped). */
 static struct net_arp_entry *arp_alloc(struct net_stack *ns, uint32_t ip)
 {
@@ -194,7 +218,7 @@ int net_arp_lookup(struct net_stack *ns, uint32_t ip, uint8_t mac[6])
 {
 	struct net_arp_entry *e = arp_find(ns, ip);
 	if (!e || e->state != 2 || ns->now - e->stamp > NET_ARP_TTL_NS) return 0;
-	memcpy(mac, e->mac, 6);
+	mac_copy(mac, e->mac);
 	return 1;
 }
 
@@ -202,8 +226,8 @@ static void arp_send(struct net_stack *ns, uint16_t op, const uint8_t *tha, uint
 {
 	uint8_t f[60]; /* 42 bytes of ARP over Ethernet, padded to the 60-byte minimum */
 	memset(f, 0, sizeof f);
-	memcpy(f, eth_dst, 6);
-	memcpy(f + 6, ns->dev->mac, 6);
+	mac_copy(f, eth_dst);
+	mac_copy(f + 6, ns->dev->mac);
 	net_put16(f + 12, ETH_P_ARP);
 	uint8_t *a = f + ETH_HLEN;
 	net_put16(a, 1);          /* htype Ethernet */
@@ -211,9 +235,9 @@ static void arp_send(struct net_stack *ns, uint16_t op, const uint8_t *tha, uint
 	a[4] = 6;
 	a[5] = 4;
 	net_put16(a + 6, op);
-	memcpy(a + 8, ns->dev->mac, 6);
+	mac_copy(a + 8, ns->dev->mac);
 	net_put32(a + 14, ns->ip);
-	memcpy(a + 18, tha, 6);
+	mac_copy(a + 18, tha);
 	net_put32(a + 24, tip);
 	if (eth_xmit(ns, f, sizeof f, 0) == 0) {
 		if (op == 1) ns->st.arp_requests_tx++;
@@ -232,7 +256,7 @@ static void arp_request(struct net_stack *ns, struct net_arp_entry *e)
 /* Learns ip -> mac; sends what waited for it. */
 static void arp_learn(struct net_stack *ns, struct net_arp_entry *e, const uint8_t *mac)
 {
-	memcpy(e->mac, mac, 6);
+	mac_copy(e->mac, mac);
 	e->state = 2;
 	e->stamp = ns->now;
 	e->tries = 0;
@@ -241,7 +265,7 @@ static void arp_learn(struct net_stack *ns, struct net_arp_entry *e, const uint8
 	unsigned slot = (unsigned)(e - ns->arp);
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *f = ns->arpq[slot][i];
-		memcpy(f, mac, 6);
+		mac_copy(f, mac);
 		eth_xmit(ns, f, e->qlen[i], e->qflags[i]);
 	}
 }
@@ -274,10 +298,10 @@ static void arp_input(struct net_stack *ns, const uint8_t *a, uint32_t len)
  * the device's buffer from tx_buffer). */
 static int ip_xmit(struct net_stack *ns, uint8_t *f, uint32_t dst, uint32_t len, uint32_t flags)
 {
-	memcpy(f + 6, ns->dev->mac, 6);
+	mac_copy(f + 6, ns->dev->mac);
 	net_put16(f + 12, ETH_P_IP);
 	if (dst == 0xffffffffu || (ns->mask != 0xffffffffu && dst == (ns->ip | ~ns->mask))) {
-		memcpy(f, eth_bcast, 6);
+		mac_copy(f, eth_bcast);
 		return eth_xmit(ns, f, len, flags);
 	}
 	uint32_t hop = dst;
@@ -287,12 +311,12 @@ static int ip_xmit(struct net_stack *ns, uint8_t *f, uint32_t dst, uint32_t len,
 	}
 	struct net_arp_entry *e = arp_find(ns, hop);
 	if (e && e->state == 2 && ns->now - e->stamp <= NET_ARP_TTL_NS) {
-		memcpy(f, e->mac, 6);
+		mac_copy(f, e->mac);
 		return eth_xmit(ns, f, len, flags);
 	}
 	if (!e) e = arp_alloc(ns, hop);
 	if (e->state == 2) { /* stale: ask again, keep sending to the old address meanwhile */
-		memcpy(f, e->mac, 6);
+		mac_copy(f, e->mac);
 		e->state = 1;
 		e->tries = 0;
 		arp_request(ns, e);
@@ -328,7 +352,7 @@ static int ip_output(struct net_stack *ns, uint8_t *f, uint32_t dst, uint8_t pro
 	net_put16(ip + 10, 0);
 	net_put32(ip + 12, ns->ip);
 	net_put32(ip + 16, dst);
-	net_put16(ip + 10, net_csum_fold(net_csum_add(0, ip, IP_HLEN)));
+	net_put16(ip + 10, ip_hdr_csum(ip, IP_HLEN));
 	uint32_t len = ETH_HLEN + IP_HLEN + plen;
 	if (len < 60) { /* Ethernet minimum: pad with zeros (not counted in the IP length) */
 		memset(f + len, 0, 60 - len);
@@ -438,7 +462,7 @@ static void ip_input(struct net_stack *ns, const uint8_t *ip, uint32_t len, uint
 	if (len < IP_HLEN || ip[0] >> 4 != 4) { ns->st.ip_bad_header++; return; }
 	uint32_t hl = (ip[0] & 15) * 4u, tot = net_get16(ip + 2);
 	if (hl < IP_HLEN || hl > len || tot < hl || tot > len) { ns->st.ip_bad_header++; return; }
-	if (!net_csum_ok(net_csum_add(0, ip, hl))) { ns->st.ip_bad_csum++; return; }
+	if (ip_hdr_csum(ip, hl) != 0) { ns->st.ip_bad_csum++; return; }
 	if (net_get16(ip + 6) & 0x3fff) { ns->st.ip_fragments++; return; } /* MF or an offset: no reassembly */
 	uint32_t src = net_get32(ip + 12), dst = net_get32(ip + 16);
 	if (dst != ns->ip && dst != 0xffffffffu && dst != (ns->ip | ~ns->mask)) { ns->st.ip_not_for_us++; return; }

@@ -132,7 +132,37 @@ static uint8_t *nf_tx_buffer(struct netdev *d, uint32_t len)
 	return tx_buf[nf->tx_resv] + NETDEV_TX_ALIGN;
 }
 
+static __attribute__((noinline)) int nf_send_slots(struct netdev *d, const void *frame, uint32_t len, uint32_t flags);
+
+/* A frame built in place in the buffer nf_tx_buffer handed out, one slot, a free request: one
+ * request, no copy. Kept small (few registers to save); everything else is nf_send_slots. */
 static int nf_send(struct netdev *d, const void *frame, uint32_t len, uint32_t flags)
+{
+	struct netfront *nf = d->priv;
+	int id = nf->tx_resv;
+	if (id < 0 || (const uint8_t *)frame != tx_buf[id] + NETDEV_TX_ALIGN || len < 14 || len > 4096 - NETDEV_TX_ALIGN ||
+	    !nf->connected || nf->broken || RING_FREE_REQUESTS(&nf->tx) < 1)
+		return nf_send_slots(d, frame, len, flags);
+	nf->tx_resv = -1;
+	nf->st.tx_inplace++;
+	nf->tx_inuse[id] = 1;
+	struct netif_tx_request *rq = RING_GET_REQUEST(&nf->tx, nf->tx.req_prod_pvt++);
+	rq->gref = NF_TX_REF0 + id;
+	rq->offset = NETDEV_TX_ALIGN;
+	rq->id = (uint16_t)id;
+	rq->size = (uint16_t)len;
+	/* CHECKSUM_PARTIAL: Linux's xennet_start_xmit sets csum_blank | data_validated */
+	rq->flags = flags & NETDEV_TX_CSUM_BLANK ? NETTXF_csum_blank | NETTXF_data_validated : 0;
+	nf->st.tx_packets++;
+	nf->st.tx_bytes += len;
+	nf->st.tx_slots++;
+	if (!(flags & NETDEV_TX_MORE)) nf_tx_push(nf);
+	return 0;
+}
+
+/* Any frame: copied into free TX buffers (one slot per page, more_data), or sent from the
+ * buffer nf_tx_buffer handed out when it was built there. */
+static int nf_send_slots(struct netdev *d, const void *frame, uint32_t len, uint32_t flags)
 {
 	struct netfront *nf = d->priv;
 	if (!nf->connected || nf->broken) return -NETDEV_EIO;
