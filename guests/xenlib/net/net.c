@@ -13,7 +13,10 @@ static const uint8_t eth_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 /* RFC 1071 section 2 (B): the one's complement sum is byte-order independent, so sum native
  * (little-endian) 64-bit words and swap the folded result; an odd start address is handled as
  * Linux's lib/checksum.c do_csum does (first byte high, swap at the end). */
-uint32_t net_csum_add(uint32_t sum, const void *data, uint32_t len)
+/* Aligned to 512 bytes (it is shorter): its loops never straddle a 4 KiB page, so Tachyxx's JIT,
+ * whose regions end at a page boundary, runs each loop inside one region instead of leaving and
+ * re-entering it every iteration (a 1472-byte datagram: ~180 fewer region entries). */
+__attribute__((aligned(512))) uint32_t net_csum_add(uint32_t sum, const void *data, uint32_t len)
 {
 	const uint8_t *p = data;
 	uint64_t acc = 0;
@@ -361,7 +364,8 @@ static int ip_output(struct net_stack *ns, uint8_t *f, uint32_t dst, uint8_t pro
 	return ip_xmit(ns, f, dst, len, flags);
 }
 
-int net_udp_send(struct net_stack *ns, uint32_t dst, uint16_t sport, uint16_t dport, const void *data, uint32_t len)
+/* Aligned (it is shorter than 1 KiB) so that its payload copy loop stays on one page (see net_csum_add). */
+__attribute__((aligned(1024))) int net_udp_send(struct net_stack *ns, uint32_t dst, uint16_t sport, uint16_t dport, const void *data, uint32_t len)
 {
 	if (len > 65535 - IP_HLEN - UDP_HLEN || IP_HLEN + UDP_HLEN + len > ns->dev->mtu) return -NETDEV_EMSGSIZE;
 	ns->now = net_now(ns);
