@@ -187,14 +187,14 @@ interface RxCopy { source: { buffer: Uint8Array; offset: number }; dest: { ref: 
 const EMPTY = new Uint8Array(0);
 
 /**
- * dom0 memory for TX frames: views carved in order from FRAME_SLAB_BYTES ArrayBuffers and never
- * reused (a chunk goes to the GC once no frame in it is referenced; nothing is ever written over
- * a frame that may still be in flight). A Uint8Array of its own per frame costs V8 an off-heap
+ * dom0 memory for TX frames (as Linux carves skb data from a page_frag cache): views carved in
+ * order from FRAME_SLAB_BYTES ArrayBuffers and never reused (a chunk goes to the GC once no frame
+ * in it is referenced; nothing is ever written over a frame that may still be in flight). A Uint8Array of its own per frame costs V8 an off-heap
  * backing store (anything over 64 bytes): it was netback's largest per-packet cost. A frame
  * still queued keeps its chunk alive: at most one chunk per frame the bridge backlog and the
  * RX queues hold (both bounded; the RX drain timeout frees stuck ones).
  */
-export const FRAME_SLAB_BYTES = 64 * 1024;
+export const FRAME_SLAB_BYTES = 32 * 1024; // Linux's PAGE_FRAG_CACHE_MAX_SIZE (the page_frag cache skb data is carved from)
 class FrameSlab {
   private buf = new ArrayBuffer(FRAME_SLAB_BYTES);
   private off = 0;
