@@ -91,6 +91,11 @@ describe('pv-net guests: udpblast and udpecho', () => {
       expect(why, tr + ts).toBe('all-shutdown');
       expect(tr).toContain(`udpblast: received ${count} of ${count}, lost 0, duplicates 0, out of order 0, bad 0`);
       expect(ts).toContain(`udpblast: receiver reports ${count} of ${count} received, 0 lost, 0 bad`);
+      // every datagram was built in a granted TX buffer (netdev tx_buffer) and sent without a copy
+      const tx = /udpblast: netfront rx \d+ pkts .* tx (\d+) pkts \(0 multi-slot, 0 errors, \d+ ring-full, (\d+) built in place\)/.exec(ts);
+      expect(tx, ts).not.toBeNull();
+      expect(Number(tx![2])).toBeGreaterThanOrEqual(count);
+      expect(Number(tx![2])).toBeLessThanOrEqual(Number(tx![1]));
       expect(r.shutdownReason).toBe('poweroff');
       expect(s.shutdownReason).toBe('poweroff');
     }

@@ -32,7 +32,7 @@
 #define ICMP_ECHOREPLY 0
 #define ICMP_ECHO 8
 #define NET_MAX_FRAME (ETH_HLEN + 65535) /* the largest IPv4 packet plus its Ethernet header */
-#define NET_TX_ALIGN 6
+#define NET_TX_ALIGN NETDEV_TX_ALIGN
 
 /* Limits (docs/limits.md). */
 #define NET_ARP_CACHE 16                    /* entries; Linux's gc_thresh1 is 128 */

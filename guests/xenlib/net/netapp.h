@@ -153,12 +153,12 @@ static void netapp_down(const char *prog)
 {
 	const struct netfront_stats *s = netfront_stats(netapp_dev);
 	const struct net_stats *n = &netapp_ns.st;
-	printf("%s: netfront rx %lu pkts (%lu multi-slot, %lu bad) tx %lu pkts (%lu multi-slot, %lu errors, %lu ring-full); "
+	printf("%s: netfront rx %lu pkts (%lu multi-slot, %lu bad) tx %lu pkts (%lu multi-slot, %lu errors, %lu ring-full, %lu built in place); "
 	       "stack: arp req %lu/%lu rep %lu/%lu, bad csum ip %lu icmp %lu udp %lu\n", prog,
 	       (unsigned long)s->rx_packets, (unsigned long)s->rx_multislot,
 	       (unsigned long)(s->rx_err_status + s->rx_err_bounds + s->rx_err_slots + s->rx_err_extra),
 	       (unsigned long)s->tx_packets, (unsigned long)s->tx_multislot, (unsigned long)(s->tx_err_status + s->tx_dropped),
-	       (unsigned long)s->tx_ring_full, (unsigned long)n->arp_requests_tx, (unsigned long)n->arp_requests_rx,
+	       (unsigned long)s->tx_ring_full, (unsigned long)s->tx_inplace, (unsigned long)n->arp_requests_tx, (unsigned long)n->arp_requests_rx,
 	       (unsigned long)n->arp_replies_tx, (unsigned long)n->arp_replies_rx, (unsigned long)n->ip_bad_csum,
 	       (unsigned long)n->icmp_bad_csum, (unsigned long)n->udp_bad_csum);
 	int r = netfront_close(netapp_dev);

@@ -26,6 +26,10 @@
 #define NETDEV_EAGAIN  11  /* Xen EAGAIN */
 #define NETDEV_EMSGSIZE 90 /* Xen EMSGSIZE */
 
+/* Frames start at 6 mod 8, so that the IP header and the UDP payload (14 + 20 + 8 + 6 = 48) are
+ * 8-byte aligned */
+#define NETDEV_TX_ALIGN 6u
+
 #define NETDEV_TX_CSUM_BLANK 1u
 #define NETDEV_TX_MORE 0x100u       /* more frames follow at once: the device may defer the kick (Linux's xmit_more) */
 #define NETDEV_RX_CSUM_BLANK 1u     /* L4 checksum not filled in (a peer offloaded it): do not verify */
@@ -59,6 +63,12 @@ struct netdev_ops {
 	int (*poll)(struct netdev *dev, netdev_rx_fn fn, void *arg, unsigned budget);
 	void (*wait)(struct netdev *dev, uint64_t deadline_ns);
 	uint64_t (*now_ns)(struct netdev *dev);
+	/* Optional (NULL: none). Where the next frame of up to `len` bytes may be built, at an address
+	 * = 6 mod 8 (NETDEV_TX_ALIGN) inside memory the device transmits from: a send() of a frame built
+	 * there moves no bytes (Linux's netfront grants the skb's own pages). NULL: build it anywhere
+	 * (no buffer free now, or too long); send() copies. The buffer stays the caller's until a
+	 * send() of a frame in it succeeds; asking again before that returns the same buffer. */
+	uint8_t *(*tx_buffer)(struct netdev *dev, uint32_t len);
 };
 
 struct netdev {

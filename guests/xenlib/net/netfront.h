@@ -37,6 +37,7 @@ struct netfront_stats {
 	uint64_t tx_packets, tx_bytes, tx_slots, tx_multislot;
 	uint64_t tx_err_status, tx_dropped; /* NETIF_RSP_ERROR / NETIF_RSP_DROPPED responses */
 	uint64_t tx_ring_full;      /* sends refused with -EAGAIN */
+	uint64_t tx_inplace;        /* frames sent from the buffer tx_buffer handed out (no copy) */
 	uint64_t notify_tx, notify_rx, events, waits;
 };
 

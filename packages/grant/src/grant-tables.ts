@@ -549,7 +549,9 @@ export class GrantTables {
    */
   copy(ops: readonly CopyOp[], as = 0): number[] {
     const self = this.domains.get(as) ?? null;
-    return ops.map((op) => this.copyOne(as, self, op));
+    const st = new Array<number>(ops.length);
+    for (let i = 0; i < ops.length; i++) st[i] = this.copyOne(as, self, ops[i]!);
+    return st;
   }
 
   /**
@@ -712,7 +714,7 @@ export class GrantTables {
   private copyOne(ldomid: number, ld: Domain<any> | null, op: CopyOp): number {
     const st = this.copyInner(ldomid, ld, op);
     if (st === Gntst.okay) {
-      if (op.len) { this.bump(ldomid, 'copies'); this.bump(ldomid, 'bytesCopied', op.len); }
+      if (op.len) this.bumpCopy(ldomid, op.len);
     } else this.bump(ldomid, 'copyErrors');
     return st;
   }
@@ -724,25 +726,26 @@ export class GrantTables {
     if (typeof src === 'number') return src;
     const dst = this.copyTarget(ldomid, ld, op.dest);
     if (typeof dst === 'number') return dst;
-    const s = this.claim(ldomid, src, op.source, true);
-    if (typeof s === 'number') return s;
-    const dd = this.claim(ldomid, dst, op.dest, false);
-    if (typeof dd === 'number') { s.release(); return dd; }
-    let st: number = Gntst.okay;
+    const cs = this.claimS, cd = this.claimD;
+    let st = this.claim(ldomid, src, op.source, true, cs);
+    if (st !== Gntst.okay) return st;
+    st = this.claim(ldomid, dst, op.dest, false, cd);
+    if (st !== Gntst.okay) { this.releaseClaim(cs); return st; }
     const so = op.source.offset, dOff = op.dest.offset, len = op.len;
     this.hc?.charge(this.costs.copyPerKiB * len / 1024);
     // Xen's gnttab_copy_ptr offset is a uint16_t within the page (grant_table.c gnttab_copy_buf:
     // offset + len > PAGE_SIZE -> GNTST_bad_copy_arg); a local buffer is not a page: any index in it.
-    if (!isU16(len) || !copyOffsetOk(op.source, so) || !copyOffsetOk(op.dest, dOff) || so + len > s.size || dOff + len > dd.size) st = Gntst.bad_copy_arg;
+    if (!isU16(len) || !copyOffsetOk(op.source, so) || !copyOffsetOk(op.dest, dOff) || so + len > cs.size || dOff + len > cd.size) st = Gntst.bad_copy_arg;
     else {
-      if (s.buf && dd.buf) dd.buf.set(s.buf.subarray(so, so + len), dOff);
-      else if (s.buf) { this.u8.set(s.buf.subarray(so, so + len), dd.off + dOff); }
-      else if (dd.buf) dd.buf.set(this.u8.subarray(s.off + so, s.off + so + len), dOff);
-      else this.u8.copyWithin(dd.off + dOff, s.off + so, s.off + so + len);
-      if (!dd.buf) this.machine.mem.notifyWrite(dd.off + dOff, len);
+      const sb = cs.buf, db = cd.buf;
+      if (sb && db) db.set(sb.subarray(so, so + len), dOff);
+      else if (sb) copyBytes(this.u8, cd.off + dOff, sb, so, len);
+      else if (db) copyBytes(db, dOff, this.u8, cs.off + so, len);
+      else this.u8.copyWithin(cd.off + dOff, cs.off + so, cs.off + so + len);
+      if (!db) this.machine.mem.notifyWrite(cd.off + dOff, len);
     }
-    s.release();
-    dd.release();
+    this.releaseClaim(cs);
+    this.releaseClaim(cd);
     return st;
   }
 
@@ -756,24 +759,75 @@ export class GrantTables {
     return d;
   }
 
-  /** Resolves one copy side to machine memory or a buffer, pinning a grant for the op's duration. */
-  private claim(ldomid: number, d: Domain<any> | null, side: CopySide, readonly: boolean):
-    { off: number; buf: Uint8Array | null; size: number; release: () => void } | number {
-    if ('buffer' in side) return { off: 0, buf: side.buffer, size: side.buffer.length, release: () => {} };
+  /** The two sides of the copy in progress (reused: a copy allocates nothing of its own). */
+  private readonly claimS = newClaim();
+  private readonly claimD = newClaim();
+
+  /**
+   * Resolves one copy side to machine memory or a buffer into `c`, pinning a grant for the op's
+   * duration (releaseClaim drops it). GNTST_okay or the failure status (then nothing is held).
+   */
+  private claim(ldomid: number, d: Domain<any> | null, side: CopySide, readonly: boolean, c: Claim): number {
+    c.table = null; c.transient = false;
+    if ('buffer' in side) { c.off = 0; c.buf = side.buffer; c.size = side.buffer.length; return Gntst.okay; }
     const dom = d!;
+    c.buf = null; c.size = PAGE_SIZE;
     if ('ref' in side) {
       const t = this.tableOf(dom);
       if (!Number.isInteger(side.ref) || side.ref < 0 || side.ref >= t.nrEntries) return Gntst.bad_gntref;
-      const act = this.pin(t, side.ref, ldomid, readonly, false);
-      if (typeof act === 'number') return act;
-      return { off: this.machine.offsetOf(act.mfn), buf: null, size: PAGE_SIZE, release: () => this.unpin(t, side.ref, readonly) };
+      let mfn: number;
+      if (t.active.get(side.ref) === undefined) {
+        // Not mapped or pinned by anyone: a pin held only for this op (the same checks and the
+        // same GTF_reading / GTF_writing flag updates as pin / unpin, without an active entry).
+        mfn = this.pinTransient(t, side.ref, ldomid, readonly);
+        if (mfn < 0) return mfn;
+        c.transient = true;
+      } else {
+        const act = this.pin(t, side.ref, ldomid, readonly, false);
+        if (typeof act === 'number') return act;
+        mfn = act.mfn;
+      }
+      c.table = t; c.ref = side.ref; c.readonly = readonly;
+      c.off = this.machine.offsetOf(mfn);
+      return Gntst.okay;
     }
     // A GFN of the caller's own memory (its own RAM only: not a grant mapping, not a hole).
     const p2m = dom.p2m;
-    const mfn = p2m ? p2m.lookup(side.gfn) : side.gfn;
-    if (mfn === P2M_INVALID_MFN || this.machine.ownerOf(mfn) !== dom.domid || (p2m && p2m.isForeign(side.gfn))) return Gntst.bad_page;
+    const mfn = p2m ? p2m.lookupOwn(side.gfn) : side.gfn;
+    if (mfn === P2M_INVALID_MFN || this.machine.ownerOf(mfn) !== dom.domid) return Gntst.bad_page;
     if (!readonly && p2m && (p2m.permsOf(side.gfn) & P2M_RW) !== P2M_RW) return Gntst.general_error;
-    return { off: this.machine.offsetOf(mfn), buf: null, size: PAGE_SIZE, release: () => {} };
+    c.off = this.machine.offsetOf(mfn);
+    return Gntst.okay;
+  }
+
+  private releaseClaim(c: Claim): void {
+    const t = c.table;
+    if (t === null) return;
+    c.table = null;
+    if (!c.transient) { this.unpin(t, c.ref, c.readonly); return; }
+    // unpin of the last pin: GTF_reading, and GTF_writing for a write pin, cleared
+    if (t.dead) return;
+    const o = this.entryOffset(t, c.ref);
+    this.dv.setUint16(o, this.dv.getUint16(o, true) & ~(GTF_reading | (c.readonly ? 0 : GTF_writing)), true);
+  }
+
+  /**
+   * pin() for an entry with no active entry, as a copy takes it: the frame's mfn or a GNTST_*
+   * status (negative); on success the entry's flags carry GTF_reading (| GTF_writing).
+   */
+  private pinTransient(rgt: GrantTable, ref: number, ldomid: number, readonly: boolean): number {
+    if (rgt.dead) return Gntst.bad_domain;
+    const o = this.entryOffset(rgt, ref);
+    const flags = this.dv.getUint16(o, true);
+    if ((flags & GTF_type_mask) !== GTF_permit_access || this.dv.getUint16(o + 2, true) !== ldomid) return Gntst.general_error;
+    if (!readonly && (flags & GTF_readonly)) return Gntst.general_error;
+    // get_paged_frame: the entry's frame is a GFN of the granter that must be its own RAM.
+    const gfn = this.dv.getUint32(o + 4, true);
+    const p2m = rgt.domain.p2m;
+    const mfn = p2m ? p2m.lookupOwn(gfn) : gfn;
+    if (mfn === P2M_INVALID_MFN || this.machine.ownerOf(mfn) !== rgt.domain.domid) return Gntst.bad_page;
+    this.dv.setUint16(o, flags | GTF_reading | (readonly ? 0 : GTF_writing), true);
+    return mfn;
   }
 
   // ===========================================================================================
@@ -855,12 +909,32 @@ export class GrantTables {
     }
   }
 
+  /** bump(domid, 'copies') and bump(domid, 'bytesCopied', len) without the keyed accesses (per copy). */
+  private bumpCopy(domid: number, len: number): void {
+    let s = this.perDomain.get(domid);
+    if (!s) { s = newStats(); this.perDomain.set(domid, s); this.domainGroups?.get(domid); }
+    s.copies++;
+    s.bytesCopied += len;
+    this.totals.copies++;
+    this.totals.bytesCopied += len;
+  }
+
   private bump(domid: number, k: keyof GrantStats, n = 1): void {
     let s = this.perDomain.get(domid);
     if (!s) { s = newStats(); this.perDomain.set(domid, s); this.domainGroups?.get(domid); }
     s[k] += n;
     this.totals[k] += n;
   }
+}
+
+/** One side of a grant copy, resolved (see claim). */
+interface Claim { off: number; buf: Uint8Array | null; size: number; table: GrantTable | null; ref: number; readonly: boolean; transient: boolean }
+function newClaim(): Claim { return { off: 0, buf: null, size: 0, table: null, ref: 0, readonly: true, transient: false }; }
+
+/** dst.set(src.subarray(so, so + len), dOff) without the subarray (a short copy allocates nothing). */
+function copyBytes(dst: Uint8Array, dOff: number, src: Uint8Array, so: number, len: number): void {
+  if (len >= 256) { dst.set(src.subarray(so, so + len), dOff); return; }
+  for (let i = 0; i < len; i++) dst[dOff + i] = src[so + i]!;
 }
 
 function isU16(n: number): boolean { return Number.isInteger(n) && n >= 0 && n <= 0xffff; }

@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   DOMID_SELF, DOMID_XEN, Errno, GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTMAP_device_map, GNTMAP_host_map,
-  GNTMAP_readonly, GTF_permit_access, GTF_reading, GTF_writing, GTF_accept_transfer, GnttabOp, Gntst,
+  GNTMAP_readonly, GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing, GTF_accept_transfer, GnttabOp, Gntst,
 } from '@tachyxx/abi';
 import { P2M_R, P2M_INVALID_MFN } from '@tachyxx/hypervisor';
 import {
@@ -406,6 +406,40 @@ describe('dom0 TypeScript backends', () => {
     b.access.read(DATA + 20, got);
     expect(new TextDecoder().decode(got)).toBe('packet');
     expect(gnt.statsOf(0)).toMatchObject({ copies: 3, bytesCopied: 18, copyErrors: 2 });
+  });
+
+  it('a grant copy leaves the entry flags as pin + unpin do: cleared after the op, kept while a mapping holds the entry', () => {
+    const { host, a, gnt } = pair();
+    grant(host, a, 1, 0, gfnOf(DATA));
+    grant(host, a, 2, 0, gfnOf(DATA) + 1);
+    grant(host, a, 3, 0, gfnOf(DATA) + 2, GTF_permit_access, true); // read-only grant
+    a.access.write(DATA + 100, text('packet'));
+    const buf = new Uint8Array(8);
+    // the same ref on both sides, a fresh entry, a read-only grant as the destination
+    const st = gnt.copy([
+      { source: { ref: 1, domid: a.domid, offset: 100 }, dest: { ref: 1, domid: a.domid, offset: 200 }, len: 6 },
+      { source: { ref: 2, domid: a.domid, offset: 0 }, dest: { buffer: buf, offset: 0 }, len: 8 },
+      { source: { buffer: buf, offset: 0 }, dest: { ref: 3, domid: a.domid, offset: 0 }, len: 8 },
+      { source: { ref: 2, domid: a.domid, offset: 0 }, dest: { ref: 3, domid: a.domid, offset: 0 }, len: 8 },
+    ]);
+    expect(st).toEqual([0, 0, Gntst.general_error, Gntst.general_error]);
+    const got = new Uint8Array(6);
+    a.access.read(DATA + 200, got);
+    expect(new TextDecoder().decode(got)).toBe('packet');
+    for (const ref of [1, 2]) expect(entryFlags(a, ref)).toBe(GTF_permit_access);
+    expect(entryFlags(a, 3)).toBe(GTF_permit_access | GTF_readonly);
+    // a guest that set GTF_reading in its own entry: cleared by the copy's unpin, as Xen's is
+    grant(host, a, 2, 0, gfnOf(DATA) + 1, GTF_permit_access | GTF_reading);
+    expect(gnt.copy([{ source: { ref: 2, domid: a.domid, offset: 0 }, dest: { buffer: buf, offset: 0 }, len: 8 }])).toEqual([0]);
+    expect(entryFlags(a, 2)).toBe(GTF_permit_access);
+    // mapped read-only by the backend: a write copy adds GTF_writing for the op only, GTF_reading stays
+    const ro = gnt.mapForeign(a.domid, 1, { readonly: true });
+    if ('status' in ro) throw new Error('map failed');
+    expect(entryFlags(a, 1)).toBe(GTF_permit_access | GTF_reading);
+    expect(gnt.copy([{ source: { buffer: buf, offset: 0 }, dest: { ref: 1, domid: a.domid, offset: 300 }, len: 8 }])).toEqual([0]);
+    expect(entryFlags(a, 1)).toBe(GTF_permit_access | GTF_reading);
+    expect(gnt.unmapForeign(ro.handle)).toBe(Gntst.okay);
+    expect(entryFlags(a, 1)).toBe(GTF_permit_access);
   });
 
   it('grant-copies at any offset of a local buffer (a backend\'s 1 MiB request), a guest side stays within its page', () => {

@@ -185,6 +185,28 @@ export interface NetBackendOptions {
 interface TxCopy { source: { ref: number; domid: number; offset: number }; dest: { buffer: Uint8Array; offset: number }; len: number }
 interface RxCopy { source: { buffer: Uint8Array; offset: number }; dest: { ref: number; domid: number; offset: number }; len: number }
 const EMPTY = new Uint8Array(0);
+
+/**
+ * dom0 memory for TX frames (as Linux carves skb data from a page_frag cache): views carved in
+ * order from FRAME_SLAB_BYTES ArrayBuffers and never reused (a chunk goes to the GC once no frame
+ * in it is referenced; nothing is ever written over a frame that may still be in flight). A Uint8Array of its own per frame costs V8 an off-heap
+ * backing store (anything over 64 bytes): it was netback's largest per-packet cost. A frame
+ * still queued keeps its chunk alive: at most one chunk per frame the bridge backlog and the
+ * RX queues hold (both bounded; the RX drain timeout frees stuck ones).
+ */
+export const FRAME_SLAB_BYTES = 32 * 1024; // Linux's PAGE_FRAG_CACHE_MAX_SIZE (the page_frag cache skb data is carved from)
+class FrameSlab {
+  private buf = new ArrayBuffer(FRAME_SLAB_BYTES);
+  private off = 0;
+  /** `n` zeroed bytes for a frame (larger frames get their own buffer). */
+  alloc(n: number): Uint8Array {
+    if (n > FRAME_SLAB_BYTES / 4) return new Uint8Array(n);
+    if (this.off + n > FRAME_SLAB_BYTES) { this.buf = new ArrayBuffer(FRAME_SLAB_BYTES); this.off = 0; }
+    const v = new Uint8Array(this.buf, this.off, n);
+    this.off += (n + 7) & ~7;
+    return v;
+  }
+}
 /** Most RX slots one frame takes: 64 KiB in pages. */
 const RX_MAX_SLOTS = 17;
 
@@ -214,6 +236,8 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
   private readonly rxreq = NetifRxRequestCodec.create();
   private readonly rxrsp = NetifRxResponseCodec.create();
   private readonly txOps = opPool<TxCopy>(FATAL_SKB_SLOTS + 1, () => ({ source: { ref: 0, domid: 0, offset: 0 }, dest: { buffer: EMPTY, offset: 0 }, len: 0 }));
+  /** Where TX frames are built (see FrameSlab). */
+  private readonly frames = new FrameSlab();
   private readonly rxOps = opPool<RxCopy>(RX_MAX_SLOTS, () => ({ source: { buffer: EMPTY, offset: 0 }, dest: { ref: 0, domid: 0, offset: 0 }, len: 0 }));
   private readonly rxReqIds = new Uint16Array(RX_MAX_SLOTS);
   private creditWaiting = 0;
@@ -455,7 +479,7 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
       if (gso) { v.stats.dropTxGso.value++; this.txErr(q, txreq.id, extraCount, slots); continue; }
       if (q.remainingCredit !== Infinity) q.remainingCredit -= total;
       // Grant copy of every slot into the frame (never a page that was not granted to us).
-      const data = new Uint8Array(total);
+      const data = this.frames.alloc(total);
       const ops = this.txOps[this.txOps.length - 1]!;
       let n = 0;
       let pos = 0;

@@ -140,7 +140,7 @@ export class GrantBackRing<Req = unknown, Rsp = unknown> {
     const b = this.back;
     this.scratch.fill(0);
     this.type.rsp.write(this.scratchView, 0, rsp);
-    if (!this.store(this.sring.entry(b.rsp_prod_pvt), this.scratch.subarray(0, this.type.rsp.layout.sizeof))) return false;
+    if (!this.store(this.sring.entry(b.rsp_prod_pvt), this.scratch, this.type.rsp.layout.sizeof)) return false;
     b.rsp_prod_pvt = (b.rsp_prod_pvt + 1) >>> 0;
     return true;
   }
@@ -200,16 +200,16 @@ export class GrantBackRing<Req = unknown, Rsp = unknown> {
 
   private storeU32(off: number, v: number): boolean {
     this.u32View.setUint32(0, v >>> 0, true);
-    return this.store(off, this.u32);
+    return this.store(off, this.u32, 4);
   }
 
-  /** Stores `src` at ring offset `off` through the page mapping(s) it falls in. */
-  private store(off: number, src: Uint8Array): boolean {
+  /** Stores `src[0, len)` at ring offset `off` through the page mapping(s) it falls in (no subarray: per response). */
+  private store(off: number, src: Uint8Array, len: number): boolean {
     const page = off >> 12;
     const o = off & (PAGE - 1);
-    const first = Math.min(src.length, PAGE - o);
-    let rc = this.mappings[page]!.write(o, first === src.length ? src : src.subarray(0, first));
-    if (rc === 0 && first < src.length) rc = this.mappings[page + 1]!.write(0, src.subarray(first));
+    const first = Math.min(len, PAGE - o);
+    let rc = this.mappings[page]!.write(o, src, 0, first);
+    if (rc === 0 && first < len) rc = this.mappings[page + 1]!.write(0, src, first, len - first);
     if (rc === 0) return true;
     this.fault = `store at ring offset ${off} failed: ${rc === -Errno.ENOENT ? 'grant unmapped' : `errno ${rc}`}`;
     return false;

@@ -87,7 +87,15 @@ export class DomainTable<V = unknown> {
 
   get size(): number { return this.byId.size; }
   /** Live domains by ascending domid. */
-  list(): Domain<V>[] { return [...this.byId.values()].sort((a, b) => a.domid - b.domid); }
+  list(): Domain<V>[] { return [...this.live()]; }
+  /**
+   * Live domains by ascending domid, as one shared array rebuilt only when a domain is created
+   * or destroyed: for the run loop's per-round checks (no allocation per call). Do not modify it.
+   */
+  live(): readonly Domain<V>[] {
+    return this.liveCache ??= [...this.byId.values()].sort((a, b) => a.domid - b.domid);
+  }
+  private liveCache: Domain<V>[] | null = null;
   get(domid: number): Domain<V> | undefined { return this.byId.get(domid); }
   getByName(name: string): Domain<V> | undefined { return this.byName.get(name); }
   /** `domid`, with DOMID_SELF meaning `current` (Xen's rcu_lock_domain_by_any_id). */
@@ -156,6 +164,7 @@ export class DomainTable<V = unknown> {
     const d = new Domain<V>(domid, name, this.uuidFor(domid), p2m, access, vmid, maxPages, this.now(),
       nodes, opts.privileged ?? domid === 0);
     this.byId.set(domid, d);
+    this.liveCache = null;
     this.byName.set(name, d);
     if (pages > 0) {
       const rc = this.buildMemory(d, pages);
@@ -259,6 +268,7 @@ export class DomainTable<V = unknown> {
     d.specialPages.clear();
     if (d.vmid !== 0 || domid === 0) this.vmidUsed[d.vmid] = 0;
     this.byId.delete(domid);
+    this.liveCache = null;
     this.byName.delete(d.name);
     d.isDead = true;
     if (publish) this.publish(d, 'destroyed');

@@ -325,17 +325,17 @@ export class Host implements HostServices {
       const now = this.clock.now;
       if (now >= untilNs) return 'time';
       const nextEvent = this.queue.nextDeadline();
-      const busy = this.pcpus.some((p) => p.current);
+      const busy = this.anyPcpuBusy();
       // Nothing running and no vCPU timer that could wake anyone: the scheduler's own ticks would
       // go on forever, so this is a deadlock.
       if (!busy && (nextEvent === Infinity || !this.anyVcpuWakeSource())) return 'idle';
-      if (!busy && !this.pcpus.some((p) => p.reschedule)) {
+      if (!busy && !this.anyReschedule()) {
         // Every pCPU idles: run events (scheduler ticks, timers) back to back until one makes a
         // pCPU reschedule (a vCPU woke) - the idle pCPUs' clocks catch up when they next run.
         // The same events in the same order as stepping round by round, at a fraction of the cost.
         // Bounded, so that a timer that fired without waking anyone is seen by the check above.
         let n = 0;
-        while (n++ < IDLE_EVENTS_PER_ROUND && this.queue.nextDeadline() <= untilNs && !this.stopRun && !this.ioWaits.length && !this.pcpus.some((p) => p.reschedule)) this.queue.runNext();
+        while (n++ < IDLE_EVENTS_PER_ROUND && this.queue.nextDeadline() <= untilNs && !this.stopRun && !this.ioWaits.length && !this.anyReschedule()) this.queue.runNext();
         this.stopRun = false;
         if (this.ioWaits.length) return 'io-wait';
         if (n > 1) continue;
@@ -444,7 +444,7 @@ export class Host implements HostServices {
    * many timers tick (a periodic timer is armed by default).
    */
   private anyVcpuWakeSource(): boolean {
-    for (const d of this.domains.list()) {
+    for (const d of this.domains.live()) {
       if (d.shutdownCode !== null) continue;
       for (const v of d.vcpus) {
         if (!v.online) continue;
@@ -458,9 +458,21 @@ export class Host implements HostServices {
     return this.wakeSourcePending();
   }
 
+  private anyPcpuBusy(): boolean {
+    for (const p of this.pcpus) if (p.current) return true;
+    return false;
+  }
+
+  private anyReschedule(): boolean {
+    for (const p of this.pcpus) if (p.reschedule) return true;
+    return false;
+  }
+
   private allShutDown(): boolean {
-    const ds = this.domains.list();
-    return ds.length > 0 && ds.every((d) => d.shutdownCode !== null);
+    const ds = this.domains.live();
+    if (ds.length === 0) return false;
+    for (const d of ds) if (d.shutdownCode === null) return false;
+    return true;
   }
 
   /** Retired guest instructions on all pCPUs. */

@@ -51,6 +51,8 @@ export interface P2mOptions {
 }
 
 const LEVEL_SHIFT = [0, 9, 18, 27] as const; // GFN bit offset of each level's index
+/** 2 ** LEVEL_SHIFT[level]: GFNs one entry of each level covers (a table, not `2 **` per walk: that is a pow() call). */
+const LEVEL_PAGES = [1, 2 ** 9, 2 ** 18, 2 ** 27] as const;
 
 export class P2m {
   /** First mfn of the root table (32 frames). */
@@ -147,7 +149,19 @@ export class P2m {
     const off = this.leafOffset(gfn);
     if (off < 0) return P2M_INVALID_MFN;
     const lo = this.i32[off / 4]!, hi = this.i32[(off / 4) + 1]!;
-    return ppnOf(lo, hi) + (gfn % 2 ** (9 * this.lastLevel));
+    return ppnOf(lo, hi) + (gfn % LEVEL_PAGES[this.lastLevel as 0 | 1 | 2 | 3]);
+  }
+
+  /**
+   * lookup(gfn), but P2M_INVALID_MFN also when the leaf is foreign (a grant mapping): the frame
+   * of the domain's own memory at `gfn` — one walk where lookup + isForeign take two.
+   */
+  lookupOwn(gfn: number): number {
+    const off = this.leafOffset(gfn);
+    if (off < 0) return P2M_INVALID_MFN;
+    const lo = this.i32[off / 4]!, hi = this.i32[(off / 4) + 1]!;
+    if ((lo & P2M_FOREIGN) !== 0) return P2M_INVALID_MFN;
+    return ppnOf(lo, hi) + (gfn % LEVEL_PAGES[this.lastLevel as 0 | 1 | 2 | 3]);
   }
 
   /** The R/W/X bits of `gfn`'s mapping, or 0 when unmapped. */
@@ -215,7 +229,7 @@ export class P2m {
   }
 
   private rootOffset(gfn: number): number {
-    return this.machine.offsetOf(this.rootMfn) + Math.floor(gfn / 2 ** LEVEL_SHIFT[3]) * 8;
+    return this.machine.offsetOf(this.rootMfn) + Math.floor(gfn / LEVEL_PAGES[3]) * 8;
   }
 
   /** Writes a leaf for `gfn` at `leafLevel` (0 = 4 KiB, 1 = 2 MiB), creating tables on the way. */
@@ -309,5 +323,5 @@ export class P2m {
 
 function ppnOf(lo: number, hi: number): number { return (hi & 0x3fffff) * 4194304 + (lo >>> 10); }
 function indexAt(gfn: number, level: number): number {
-  return level === 0 ? gfn & 511 : Math.floor(gfn / 2 ** LEVEL_SHIFT[level as 1 | 2 | 3]) % 512;
+  return level === 0 ? gfn & 511 : Math.floor(gfn / LEVEL_PAGES[level as 1 | 2 | 3]) % 512;
 }

@@ -4,7 +4,7 @@
 // to code (markCode keeps write-TLB entries off code pages; invalidateCodePage / flushCode).
 
 import { Op, decode, immB, immJ } from '../decode.js';
-import { GEN_PARAMS, generateRegion, isControl, isSystem, type RegionBlock } from './codegen.js';
+import { GEN_PARAMS, generateRegion, isControl, isSystem, type RegionBlock, type RegionSource } from './codegen.js';
 import { PAGE_SHIFT, chunkMask } from './memory.js';
 import { type Block, type BlockFn, TLB_INVALID, TWO32, WASM_SHORT_RUN } from './state.js';
 import type { Cpu } from './cpu.js';
@@ -103,7 +103,9 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
     }
     // engine wasm: to wasm at once, or (tier-up) as JS first and to wasm once hot
     const toWasm = c.engine === 'wasm' && (tierUp || c.wasmTierUp === 0);
-    b = makeBlock(c, blocks, offs, false, toWasm, tierUp);
+    // Both engines cut regions alike (the same blocks, the same counters; see MAX_REGION_SOURCE).
+    const src = fitSource(c, blocks, offs);
+    b = makeBlock(c, blocks, offs, false, toWasm, tierUp, toWasm ? undefined : src);
     // The region's other blocks become entry points of the same function: a slice that ends
     // (budget / cycle limit) inside a region resumes in it instead of compiling (and warming
     // up) a new overlapping region at that PC.
@@ -127,6 +129,33 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
   (c.pageBlocks[pg] ??= new Array(1024))[(off & 4095) >>> 2] = b;
   c.codePages.add(pg);
   return b;
+}
+
+/**
+ * Generated source (characters) a JS region may have; more, and trailing blocks are left out
+ * (they become regions of their own). V8 (11.3, Node 20) optimizes a function only after
+ * 3 + bytecodeLength / 150 profiler ticks (--ticks-before-optimization,
+ * --bytecode-size-allowance-per-tick) and starts counting again whenever one of its ICs
+ * changes: a region of 512 instructions (~50 KB of source, about as much bytecode) that is
+ * entered for a few dozen instructions at a time stayed in the baseline tier for good, and a
+ * guest whose hot code sat in such regions ran at half speed (docs/benchmarks.md, PV network).
+ * Where a region ends changes no simulated count (exits are exact at every block).
+ */
+export const MAX_REGION_SOURCE = 16 * 1024;
+
+/**
+ * Drops trailing blocks of a region (their offsets too) until its source fits MAX_REGION_SOURCE
+ * (the entry block always stays); returns the source of what is kept.
+ */
+function fitSource(c: Cpu, blocks: RegionBlock[], offs: number[]): RegionSource {
+  for (;;) {
+    const src = generateRegion(blocks, c.cost, c.mmuCtl !== undefined);
+    if (src.body.length <= MAX_REGION_SOURCE || blocks.length === 1) return src;
+    // keep about the share that fits (blocks are in breadth-first order from the entry)
+    const keep = Math.max(1, Math.min(blocks.length - 1, Math.floor(blocks.length * MAX_REGION_SOURCE / src.body.length * 0.9)));
+    blocks.length = keep;
+    offs.length = keep;
+  }
 }
 
 /**
@@ -182,7 +211,7 @@ export function stepBlock(c: Cpu, off: number, pcLo: number, pcHi: number, raw =
  * instruction). `tierUp`: a recompilation of a hot JS region (counted in wasmTierUps, not
  * blocksCompiled).
  */
-export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: boolean, toWasm = false, tierUp = false): Block {
+export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: boolean, toWasm = false, tierUp = false, jsSource?: RegionSource): Block {
   blocks.forEach((blk, i) => markCode(c, offs[i]!, blk.words.length * 4));
   if (tierUp) c.stats.wasmTierUps++; else c.stats.blocksCompiled++;
   if (sys) return newBlock(c, undefined, 0, blocks[0]!, 0);
@@ -192,7 +221,7 @@ export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: bo
     c.wasmSlot = r.slot;
     return newBlock(c, r.fn, 0, blocks[0]!, r.exits);
   }
-  const src = generateRegion(blocks, c.cost, c.mmuCtl !== undefined);
+  const src = jsSource ?? generateRegion(blocks, c.cost, c.mmuCtl !== undefined);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const factory = new Function(...GEN_PARAMS, `return function blk(cpu,budget,st){${src.body}\n};`) as
     (...a: unknown[]) => BlockFn;
