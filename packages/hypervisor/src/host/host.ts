@@ -225,6 +225,7 @@ export class Host implements HostServices {
       const p: Pcpu = { id, cpu, mmu, current: null, reschedule: true, stats: this.stats.group('host').group(`cpu${id}`), trapCounters: [], traps: 0 };
       this.mountCpuStats(p);
       cpu.setCsrTrapHandler(1, (_cpu, cause, isInterrupt) => traps.onTrap(p, cause, isInterrupt));
+      cpu.setFastEcall(() => traps.fastHypercall(p));
       cpu.setTrapHandler(0, (_cpu, cause, isInterrupt, _tval, epc) => {
         throw new Error(`pCPU ${id}: trap ${causeName(cause, isInterrupt)} reached PL0 firmware at ${hex(epc)} (hypervisor bug)`);
       });
@@ -529,7 +530,8 @@ export class Host implements HostServices {
     t.register(Hypercall.memory_op, (v, a) => physmapOp(this, v.domain, a.a0, a.a1) ?? memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine, preempt: this.hypercalls, itemCycles: this.costs.hypercallItem }, a.a0, a.a1));
     t.register(Hypercall.vcpu_op, (v, a) => vcpuOp(this.vcpuOpContext, v, a.a0, a.a1, a.a2));
     // XENVER_version first: it is the null hypercall.
-    t.register(Hypercall.xen_version, (v, a) => a.a0 === 0 ? XENVER_VERSION_VALUE : xenVersion(this, v.domain, a.a0, a.a1));
+    // a leaf (no CPU or vCPU state): TrapDispatch.fastHypercall runs it without the trap to PL1
+    t.register(Hypercall.xen_version, (v, a) => a.a0 === 0 ? XENVER_VERSION_VALUE : xenVersion(this, v.domain, a.a0, a.a1), undefined, true);
     t.register(Hypercall.hvm_op, (v, a) => hvmOp(this.hvmOpContext, v.domain, a.a0, a.a1));
     t.register(Hypercall.multicall, (v, a) => multicall(t, v, a.a0, a.a1));
   }

@@ -5,7 +5,7 @@
 import { Errno, ShutdownReason } from '@tachyxx/abi';
 import { HYPERCALL, TRAP, type Counter } from '@tachyxx/core';
 import { causeName, disassemble, setTrapRouting, type Cpu } from '@tachyxx/isa';
-import { HYPERCALL_CONTINUATION, type HypercallArgs, type HypercallTable } from '../hypercalls/table.js';
+import { HYPERCALL_CONTINUATION, type HypercallArgs, type HypercallBudgetSource, type HypercallTable } from '../hypercalls/table.js';
 import type { HypervisorCosts } from '../plugin.js';
 import type { Host } from './host.js';
 import { hex64, REG, TWO32, type Pcpu } from './pcpu.js';
@@ -35,7 +35,13 @@ export function setUpFirmware(cpu: Cpu): void {
   cpu.level = 1;
 }
 
-export class TrapDispatch {
+/** The hypercall number in a7 (the null hypercall's path: no call for the usual small one). */
+function hypercallNr(cpu: Cpu): number {
+  const x = cpu.x;
+  return x[2 * REG.a7 + 1] === 0 && x[2 * REG.a7]! >= 0 ? x[2 * REG.a7]! : cpu.getReg(REG.a7);
+}
+
+export class TrapDispatch implements HypercallBudgetSource {
   /** End of the running pCPU's current slice (simulated ns): the run loop sets it. */
   sliceEnd = Infinity;
   private readonly hypercalls: HypercallTable<Vcpu>;
@@ -47,6 +53,10 @@ export class TrapDispatch {
   /** One arguments object, refilled per call: handlers read it during the call only. */
   private readonly hcArgs: { -readonly [K in keyof HypercallArgs]: number } = { a0: 0, a1: 0, a2: 0, a3: 0, a4: 0, a5: 0 };
   private readonly insnBuf = new Uint8Array(4);
+  /** The CPU of the call in progress and its time when the call started (hypercallBudgetCycles). */
+  private budgetCpu: Cpu | null = null;
+  private budgetCycles0 = 0;
+  private budgetIdleNs0 = 0;
 
   constructor(private readonly host: Host, sampleEvery: number) {
     this.hypercalls = host.hypercalls;
@@ -77,7 +87,7 @@ export class TrapDispatch {
       return;
     }
     const host = this.host;
-    if (cause === 9) return this.hypercall(p, v); // ecall from PL2
+    if (cause === 9) return this.hypercall(p, v, hypercallNr(cpu), false); // ecall from PL2
     const tval = cpu.readCsr(CSR.p1tval), epc = cpu.readCsr(CSR.p1epc);
     const key = causeName(cause, isInterrupt);
     switch (cause) {
@@ -112,11 +122,35 @@ export class TrapDispatch {
     }
   }
 
-  private hypercall(p: Pcpu, v: Vcpu): void {
+  /**
+   * The hypercall fast path (the pCPU's FastEcallHandler): a hypercall whose handler is a leaf
+   * (HypercallTable.isLeaf: it touches no CPU or vCPU state) runs without the architectural trap
+   * entry to PL1 and return, with everything onTrap and `hypercall` do for it: the trap counters,
+   * the hypercall's count, costs, result, stop reasons, shutdown and continuation (Xen has its
+   * fast paths too: hypercall-defs.c's priorities for the handlers called most). Declines
+   * (false, nothing changed) with no vCPU loaded, on the trap the bus samples (publishTrap reads
+   * the trap CSRs), before the first ecall trap made its counter, and for every other call.
+   */
+  fastHypercall(p: Pcpu): boolean {
+    const v = p.current;
+    const counter = p.trapCounters[9];
+    if (v === null || counter === undefined || this.trapSampleLeft === 1) return false;
+    const cpu = p.cpu, x = cpu.x;
+    const nr = x[2 * REG.a7]!;
+    if (x[2 * REG.a7 + 1] !== 0 || !this.hypercalls.isLeaf(nr)) return false;
+    counter.value++;
+    p.traps++;
+    this.trapSampleLeft--;
+    cpu.fastEcallEntry();
+    this.hypercall(p, v, nr, true);
+    return true;
+  }
+
+  /** Hypercall `nr` of `v` (the trap to PL1 is taken, or `fast`: see fastHypercall). */
+  private hypercall(p: Pcpu, v: Vcpu, nr: number, fast: boolean): void {
     const cpu = p.cpu;
     // Straight from the register file (the null hypercall's path: no call per register).
     const x = cpu.x;
-    const nr = x[2 * REG.a7 + 1] === 0 && x[2 * REG.a7]! >= 0 ? x[2 * REG.a7]! : cpu.getReg(REG.a7);
     const args = this.hcArgs;
     args.a0 = (x[2 * REG.a0 + 1]! >>> 0) * TWO32 + (x[2 * REG.a0]! >>> 0);
     args.a1 = (x[2 * REG.a1 + 1]! >>> 0) * TWO32 + (x[2 * REG.a1]! >>> 0);
@@ -124,16 +158,17 @@ export class TrapDispatch {
     args.a3 = (x[2 * REG.a3 + 1]! >>> 0) * TWO32 + (x[2 * REG.a3]! >>> 0);
     args.a4 = (x[2 * REG.a4 + 1]! >>> 0) * TWO32 + (x[2 * REG.a4]! >>> 0);
     args.a5 = (x[2 * REG.a5 + 1]! >>> 0) * TWO32 + (x[2 * REG.a5]! >>> 0);
-    // Work a preemptible call may do before it yields: up to this pCPU's next event (Xen: a
-    // pending softirq), at most HYPERCALL_PREEMPT_NS.
-    const budgetNs = Math.max(0, Math.min(this.sliceEnd - cpu.timeNs(), HYPERCALL_PREEMPT_NS));
+    // The call's budget (hypercallBudgetCycles) from the time now, computed only when it asks.
+    this.budgetCpu = cpu;
+    this.budgetCycles0 = cpu.cycles;
+    this.budgetIdleNs0 = cpu.idleNs;
     const hc = this.hypercalls;
-    const ret = hc.dispatch(v, nr, args, budgetNs * this.freqHz / 1e9);
+    const ret = hc.dispatch(v, nr, args, this);
     cpu.cycles += this.costs.hypercall + hc.charged;
     if (--this.hypercallSampleLeft === 0) this.publishHypercall(p, v, nr, args.a0, ret);
     if (this.host.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
     if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
-      cpu.completeEmulated(1);
+      if (fast) cpu.fastEcallReturn(true); else cpu.completeEmulated(1);
       cpu.stop('shutdown');
       return;
     }
@@ -143,13 +178,25 @@ export class TrapDispatch {
       // guest runs the call again when it next runs (events and other pCPUs go first).
       for (let i = 0; i < cont.length && i < 6; i++) cpu.setRegNumber(REG.a0 + i, cont[i]!);
       this.host.continuations++;
-      cpu.restartTrapped(1);
+      if (fast) cpu.fastEcallReturn(false); else cpu.restartTrapped(1);
       cpu.stop('preempt');
       return;
     }
-    cpu.setRegNumber(REG.a0, ret);
-    cpu.completeEmulated(1);
+    if ((ret | 0) === ret) { x[2 * REG.a0] = ret; x[2 * REG.a0 + 1] = ret >> 31; } else cpu.setRegNumber(REG.a0, ret);
+    if (fast) cpu.fastEcallReturn(true); else cpu.completeEmulated(1);
     if (p.reschedule) cpu.stop('reschedule');
+  }
+
+  /**
+   * HypercallBudgetSource: the work the call in progress may do before it yields: up to this
+   * pCPU's next event (Xen: a pending softirq), at most HYPERCALL_PREEMPT_NS, from the time the
+   * call started (cpu.timeNs() then, the same expression).
+   */
+  hypercallBudgetCycles(): number {
+    const cpu = this.budgetCpu!;
+    const now = this.budgetIdleNs0 + this.budgetCycles0 * (1e9 / cpu.freqHz);
+    const budgetNs = Math.max(0, Math.min(this.sliceEnd - now, HYPERCALL_PREEMPT_NS));
+    return budgetNs * this.freqHz / 1e9;
   }
 
   /** A handler threw (a hypervisor bug): Xen's domain_crash of the caller, never the host. */

@@ -1,7 +1,7 @@
 // The CPU execution engine: public surface of src/cpu.
 export { Cpu, ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, WASM_TIER_UP, WASM_SHORT_RUN, createVcpuContext } from './cpu.js';
 export { engineAreaBytes } from './wasmgen.js';
-export type { CpuEngine, EngineStats, IsaVariant, RunReason, TrapHandler, CsrTrapHandler, TraceHook, CpuOptions, CpuStats, VcpuContext, CpuDebugHooks, CpuWatchpoint } from './cpu.js';
+export type { CpuEngine, EngineStats, IsaVariant, RunReason, TrapHandler, CsrTrapHandler, FastEcallHandler, TraceHook, CpuOptions, CpuStats, VcpuContext, CpuDebugHooks, CpuWatchpoint } from './cpu.js';
 export { TRAP_SENSITIVE, SILENT_SENSITIVE, sensitivePolicyOf } from './sensitive.js';
 export type { SensitiveInstructionPolicy, SensitiveKind, SensitiveAction } from './sensitive.js';
 export { costOf } from './codegen.js';
