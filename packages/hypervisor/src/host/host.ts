@@ -530,8 +530,9 @@ export class Host implements HostServices {
     t.register(Hypercall.memory_op, (v, a) => physmapOp(this, v.domain, a.a0, a.a1) ?? memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine, preempt: this.hypercalls, itemCycles: this.costs.hypercallItem }, a.a0, a.a1));
     t.register(Hypercall.vcpu_op, (v, a) => vcpuOp(this.vcpuOpContext, v, a.a0, a.a1, a.a2));
     // XENVER_version first: it is the null hypercall.
-    // a leaf (no CPU or vCPU state): TrapDispatch.fastHypercall runs it without the trap to PL1
-    t.register(Hypercall.xen_version, (v, a) => a.a0 === 0 ? XENVER_VERSION_VALUE : xenVersion(this, v.domain, a.a0, a.a1), undefined, true);
+    // a leaf of 2 arguments, Xen's xen_version(int cmd, void *arg): TrapDispatch.fastHypercall
+    // runs it without the trap to PL1
+    t.register(Hypercall.xen_version, (v, a) => a.a0 === 0 ? XENVER_VERSION_VALUE : xenVersion(this, v.domain, a.a0, a.a1), undefined, { leafArgs: 2 });
     t.register(Hypercall.hvm_op, (v, a) => hvmOp(this.hvmOpContext, v.domain, a.a0, a.a1));
     t.register(Hypercall.multicall, (v, a) => multicall(t, v, a.a0, a.a1));
   }

@@ -87,7 +87,7 @@ export class TrapDispatch implements HypercallBudgetSource {
       return;
     }
     const host = this.host;
-    if (cause === 9) return this.hypercall(p, v, hypercallNr(cpu), false); // ecall from PL2
+    if (cause === 9) return this.hypercall(p, v, hypercallNr(cpu), 6, false); // ecall from PL2
     const tval = cpu.readCsr(CSR.p1tval), epc = cpu.readCsr(CSR.p1epc);
     const key = causeName(cause, isInterrupt);
     switch (cause) {
@@ -124,7 +124,7 @@ export class TrapDispatch implements HypercallBudgetSource {
 
   /**
    * The hypercall fast path (the pCPU's FastEcallHandler): a hypercall whose handler is a leaf
-   * (HypercallTable.isLeaf: it touches no CPU or vCPU state) runs without the architectural trap
+   * (HypercallTable.leafArgs: it touches no CPU or vCPU state) runs without the architectural trap
    * entry to PL1 and return, with everything onTrap and `hypercall` do for it: the trap counters,
    * the hypercall's count, costs, result, stop reasons, shutdown and continuation (Xen has its
    * fast paths too: hypercall-defs.c's priorities for the handlers called most). Declines
@@ -137,27 +137,31 @@ export class TrapDispatch implements HypercallBudgetSource {
     if (v === null || counter === undefined || this.trapSampleLeft === 1) return false;
     const cpu = p.cpu, x = cpu.x;
     const nr = x[2 * REG.a7]!;
-    if (x[2 * REG.a7 + 1] !== 0 || !this.hypercalls.isLeaf(nr)) return false;
+    const argc = x[2 * REG.a7 + 1] === 0 ? this.hypercalls.leafArgs(nr) : -1;
+    if (argc < 0) return false;
     counter.value++;
     p.traps++;
     this.trapSampleLeft--;
     cpu.fastEcallEntry();
-    this.hypercall(p, v, nr, true);
+    this.hypercall(p, v, nr, argc, true);
     return true;
   }
 
-  /** Hypercall `nr` of `v` (the trap to PL1 is taken, or `fast`: see fastHypercall). */
-  private hypercall(p: Pcpu, v: Vcpu, nr: number, fast: boolean): void {
+  /**
+   * Hypercall `nr` of `v` with its first `argc` arguments (the others 0): the trap to PL1 is
+   * taken, or `fast` (see fastHypercall).
+   */
+  private hypercall(p: Pcpu, v: Vcpu, nr: number, argc: number, fast: boolean): void {
     const cpu = p.cpu;
     // Straight from the register file (the null hypercall's path: no call per register).
     const x = cpu.x;
     const args = this.hcArgs;
-    args.a0 = (x[2 * REG.a0 + 1]! >>> 0) * TWO32 + (x[2 * REG.a0]! >>> 0);
-    args.a1 = (x[2 * REG.a1 + 1]! >>> 0) * TWO32 + (x[2 * REG.a1]! >>> 0);
-    args.a2 = (x[2 * REG.a2 + 1]! >>> 0) * TWO32 + (x[2 * REG.a2]! >>> 0);
-    args.a3 = (x[2 * REG.a3 + 1]! >>> 0) * TWO32 + (x[2 * REG.a3]! >>> 0);
-    args.a4 = (x[2 * REG.a4 + 1]! >>> 0) * TWO32 + (x[2 * REG.a4]! >>> 0);
-    args.a5 = (x[2 * REG.a5 + 1]! >>> 0) * TWO32 + (x[2 * REG.a5]! >>> 0);
+    args.a0 = argc > 0 ? (x[2 * REG.a0 + 1]! >>> 0) * TWO32 + (x[2 * REG.a0]! >>> 0) : 0;
+    args.a1 = argc > 1 ? (x[2 * REG.a1 + 1]! >>> 0) * TWO32 + (x[2 * REG.a1]! >>> 0) : 0;
+    args.a2 = argc > 2 ? (x[2 * REG.a2 + 1]! >>> 0) * TWO32 + (x[2 * REG.a2]! >>> 0) : 0;
+    args.a3 = argc > 3 ? (x[2 * REG.a3 + 1]! >>> 0) * TWO32 + (x[2 * REG.a3]! >>> 0) : 0;
+    args.a4 = argc > 4 ? (x[2 * REG.a4 + 1]! >>> 0) * TWO32 + (x[2 * REG.a4]! >>> 0) : 0;
+    args.a5 = argc > 5 ? (x[2 * REG.a5 + 1]! >>> 0) * TWO32 + (x[2 * REG.a5]! >>> 0) : 0;
     // The call's budget (hypercallBudgetCycles) from the time now, computed only when it asks.
     this.budgetCpu = cpu;
     this.budgetCycles0 = cpu.cycles;

@@ -38,7 +38,20 @@ export const HYPERCALL_PREEMPT_MAX_ITEMS = 4096;
 /** Hypercall numbers 0..63: Xen's NR_hypercalls (64, xen/arch/arm/include/asm/config.h). */
 export const HYPERCALL_SLOTS = 64;
 
-interface Row<V> { name: string; handler: HypercallHandler<V>; calls: number; leaf: boolean }
+interface Row<V> { name: string; handler: HypercallHandler<V>; calls: number; leafArgs: number }
+
+/** How a handler may be called (register). */
+export interface HypercallRowOptions {
+  /**
+   * The handler is a leaf taking this many arguments (a0..): it touches no CPU or vCPU state
+   * (no context switch, block, yield, trap injection, register or CSR access: it computes its
+   * result from its arguments, guest memory and domain state), so the host may run it without
+   * the architectural trap to PL1 (TrapDispatch.fastHypercall), with only these arguments read
+   * from the registers (the others are 0). It may still charge, yield with a continuation, or
+   * fail. The count is the Xen prototype's (xen/include/hypercall-defs.c).
+   */
+  leafArgs?: number;
+}
 
 /**
  * A call's cycle budget given to dispatch as its source (the host's trap dispatch): asked on
@@ -90,17 +103,13 @@ export class HypercallTable<V> {
     if (this.stats && !this.stats.lookup(name)) this.stats.sampled(name, 'count', `calls to unregistered hypercall ${nr} (-ENOSYS)`, () => this.unknown.get(nr) ?? 0);
   }
 
-  /**
-   * Registers the handler of hypercall `nr`. `leaf`: the handler touches no CPU or vCPU state
-   * (no context switch, block, yield, trap injection, register or CSR access: it computes its
-   * result from its arguments, guest memory and domain state), so the host may run it without
-   * the architectural trap to PL1 (TrapDispatch.fastHypercall). It may still charge, yield with
-   * a continuation, or fail.
-   */
-  register(nr: number, handler: HypercallHandler<V>, name = hypercallName(nr), leaf = false): void {
+  /** Registers the handler of hypercall `nr` (see HypercallRowOptions for `opts`). */
+  register(nr: number, handler: HypercallHandler<V>, name = hypercallName(nr), opts: HypercallRowOptions = {}): void {
     if (!Number.isInteger(nr) || nr < 0 || nr >= HYPERCALL_SLOTS) throw new RangeError(`hypercall number ${nr} out of range`);
     if (this.rows[nr]) throw new Error(`hypercall ${nr} (${this.rows[nr]!.name}) is already registered`);
-    const row = { name, handler, calls: 0, leaf };
+    const leafArgs = opts.leafArgs ?? -1;
+    if (!Number.isInteger(leafArgs) || leafArgs < -1 || leafArgs > 6) throw new RangeError(`hypercall ${nr} (${name}): leafArgs ${leafArgs} is not 0..6`);
+    const row = { name, handler, calls: 0, leafArgs };
     this.rows[nr] = row;
     this.mountRow(row);
   }
@@ -129,10 +138,10 @@ export class HypercallTable<V> {
     }
   }
 
-  /** True when hypercall `nr` has a leaf handler (register's `leaf`). */
-  isLeaf(nr: number): boolean {
+  /** The argument count of hypercall `nr` when its handler is a leaf (HypercallRowOptions), else -1. */
+  leafArgs(nr: number): number {
     const row = nr >= 0 && nr < HYPERCALL_SLOTS ? this.rows[nr] : undefined;
-    return row !== undefined && row.leaf;
+    return row === undefined ? -1 : row.leafArgs;
   }
 
   /** The handler row of hypercall `nr`, or undefined after counting an unknown number (-ENOSYS). */
