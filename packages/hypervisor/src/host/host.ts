@@ -42,7 +42,7 @@ import { GuestTimers } from './timers.js';
 import { hex64, REG, type Pcpu } from './pcpu.js';
 import { DEFAULT_HYPERVISOR_COSTS, HYPERVISOR_COSTS, type HypervisorCosts } from '../plugin.js';
 import type { GuestAccess } from '../memory/guest-access.js';
-import type { HypercallHandler } from '../hypercalls/table.js';
+import type { HypercallHandler, HypercallRowOptions } from '../hypercalls/table.js';
 import type { HostServices, InterruptSink, PollProvider } from '../services.js';
 
 export { hex64 } from './pcpu.js';
@@ -122,8 +122,8 @@ export class Host implements HostServices {
     this.pollProvider = provider;
   }
 
-  registerHypercall(nr: number, handler: HypercallHandler<Vcpu>, name?: string): void {
-    this.hypercalls.register(nr, handler, name);
+  registerHypercall(nr: number, handler: HypercallHandler<Vcpu>, name?: string, opts?: HypercallRowOptions): void {
+    this.hypercalls.register(nr, handler, name, opts);
   }
 
   guestMemory(d: Domain<Vcpu>): GuestAccess {
