@@ -35,6 +35,11 @@ export function setUpFirmware(cpu: Cpu): void {
   cpu.level = 1;
 }
 
+/** Register `r` as an unsigned number (straight from the register file: no call per register). */
+function regU(x: Int32Array, r: number): number {
+  return (x[2 * r + 1]! >>> 0) * TWO32 + (x[2 * r]! >>> 0);
+}
+
 /** The hypercall number in a7 (the null hypercall's path: no call for the usual small one). */
 function hypercallNr(cpu: Cpu): number {
   const x = cpu.x;
@@ -54,7 +59,9 @@ export class TrapDispatch implements HypercallBudgetSource {
   private readonly hcArgs: { -readonly [K in keyof HypercallArgs]: number } = { a0: 0, a1: 0, a2: 0, a3: 0, a4: 0, a5: 0 };
   private readonly insnBuf = new Uint8Array(4);
   /** The CPU of the call in progress and its time when the call started (hypercallBudgetCycles). */
-  private budgetCpu: Cpu | null = null;
+  private callCpu: Cpu | null = null;
+  /** Arguments read for the call in progress (hcArgs: the others are 0). */
+  private argc = 0;
   private budgetCycles0 = 0;
   private budgetIdleNs0 = 0;
 
@@ -128,20 +135,23 @@ export class TrapDispatch implements HypercallBudgetSource {
    * entry to PL1 and return, with everything onTrap and `hypercall` do for it: the trap counters,
    * the hypercall's count, costs, result, stop reasons, shutdown and continuation (Xen has its
    * fast paths too: hypercall-defs.c's priorities for the handlers called most). Declines
-   * (false, nothing changed) with no vCPU loaded, on the trap the bus samples (publishTrap reads
-   * the trap CSRs), before the first ecall trap made its counter, and for every other call.
+   * (false, nothing changed) with no vCPU loaded, on the trap the bus samples while it has TRAP
+   * subscribers (publishTrap reads the trap CSRs), before the first ecall trap made its counter,
+   * and for every other call.
    */
   fastHypercall(p: Pcpu): boolean {
     const v = p.current;
     const counter = p.trapCounters[9];
-    if (v === null || counter === undefined || this.trapSampleLeft === 1) return false;
+    if (v === null || counter === undefined) return false;
+    // the trap the bus samples, when someone listens: published from the trap CSRs (publishTrap)
+    if (this.trapSampleLeft === 1 && this.host.bus.hasSubscribers(TRAP)) return false;
     const cpu = p.cpu, x = cpu.x;
     const nr = x[2 * REG.a7]!;
     const argc = x[2 * REG.a7 + 1] === 0 ? this.hypercalls.leafArgs(nr) : -1;
     if (argc < 0) return false;
     counter.value++;
     p.traps++;
-    this.trapSampleLeft--;
+    if (--this.trapSampleLeft === 0) this.trapSampleLeft = this.sampleEvery; // publishTrap, nobody listening
     cpu.fastEcallEntry();
     this.hypercall(p, v, nr, argc, true);
     return true;
@@ -155,21 +165,15 @@ export class TrapDispatch implements HypercallBudgetSource {
     const cpu = p.cpu;
     // Straight from the register file (the null hypercall's path: no call per register).
     const x = cpu.x;
-    const args = this.hcArgs;
-    args.a0 = argc > 0 ? (x[2 * REG.a0 + 1]! >>> 0) * TWO32 + (x[2 * REG.a0]! >>> 0) : 0;
-    args.a1 = argc > 1 ? (x[2 * REG.a1 + 1]! >>> 0) * TWO32 + (x[2 * REG.a1]! >>> 0) : 0;
-    args.a2 = argc > 2 ? (x[2 * REG.a2 + 1]! >>> 0) * TWO32 + (x[2 * REG.a2]! >>> 0) : 0;
-    args.a3 = argc > 3 ? (x[2 * REG.a3 + 1]! >>> 0) * TWO32 + (x[2 * REG.a3]! >>> 0) : 0;
-    args.a4 = argc > 4 ? (x[2 * REG.a4 + 1]! >>> 0) * TWO32 + (x[2 * REG.a4]! >>> 0) : 0;
-    args.a5 = argc > 5 ? (x[2 * REG.a5 + 1]! >>> 0) * TWO32 + (x[2 * REG.a5]! >>> 0) : 0;
+    const args = this.readArgs(x, argc);
     // The call's budget (hypercallBudgetCycles) from the time now, computed only when it asks.
-    this.budgetCpu = cpu;
+    this.callCpu = cpu;
     this.budgetCycles0 = cpu.cycles;
     this.budgetIdleNs0 = cpu.idleNs;
     const hc = this.hypercalls;
     const ret = hc.dispatch(v, nr, args, this);
     cpu.cycles += this.costs.hypercall + hc.charged;
-    if (--this.hypercallSampleLeft === 0) this.publishHypercall(p, v, nr, args.a0, ret);
+    if (--this.hypercallSampleLeft === 0) this.publishHypercall(p, v, nr, argc > 0 ? args.a0 : regU(x, REG.a0), ret);
     if (this.host.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
     if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
       if (fast) cpu.fastEcallReturn(true); else cpu.completeEmulated(1);
@@ -197,14 +201,30 @@ export class TrapDispatch implements HypercallBudgetSource {
    * call started (cpu.timeNs() then, the same expression).
    */
   hypercallBudgetCycles(): number {
-    const cpu = this.budgetCpu!;
+    const cpu = this.callCpu!;
     const now = this.budgetIdleNs0 + this.budgetCycles0 * (1e9 / cpu.freqHz);
     const budgetNs = Math.max(0, Math.min(this.sliceEnd - now, HYPERCALL_PREEMPT_NS));
     return budgetNs * this.freqHz / 1e9;
   }
 
+  /** The call's first `argc` arguments from the registers into hcArgs, the others 0. */
+  private readArgs(x: Int32Array, argc: number): HypercallArgs {
+    const args = this.hcArgs;
+    this.argc = argc;
+    args.a0 = argc > 0 ? regU(x, REG.a0) : 0;
+    args.a1 = argc > 1 ? regU(x, REG.a1) : 0;
+    args.a2 = argc > 2 ? regU(x, REG.a2) : 0;
+    args.a3 = argc > 3 ? regU(x, REG.a3) : 0;
+    args.a4 = argc > 4 ? regU(x, REG.a4) : 0;
+    args.a5 = argc > 5 ? regU(x, REG.a5) : 0;
+    return args;
+  }
+
   /** A handler threw (a hypervisor bug): Xen's domain_crash of the caller, never the host. */
   hypercallFailed(v: Vcpu, nr: number, name: string, a: HypercallArgs, e: unknown): number {
+    // the call's own arguments (a multicall entry's are its own object): all six, as the trap
+    // path reads them (a leaf left its registers as they were)
+    if (a === this.hcArgs && this.argc < 6) this.readArgs(this.callCpu!.x, 6);
     const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     this.host.log(`(XEN) d${v.domain.domid}: hypercall ${name} (${nr}) sub-op ${a.a0} args ${[a.a0, a.a1, a.a2, a.a3, a.a4, a.a5].map(hex64).join(' ')} failed: ${what}`);
     this.host.crashDomain(v.domain, `${v.name}: hypercall ${name} (${nr}) sub-op ${a.a0} failed in the hypervisor: ${what}`);
