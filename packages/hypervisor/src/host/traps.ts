@@ -175,20 +175,8 @@ export class TrapDispatch implements HypercallBudgetSource {
     cpu.cycles += this.costs.hypercall + hc.charged;
     if (--this.hypercallSampleLeft === 0) this.publishHypercall(p, v, nr, argc > 0 ? args.a0 : regU(x, REG.a0), ret);
     if (this.host.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
-    if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
-      if (fast) cpu.fastEcallReturn(true); else cpu.completeEmulated(1);
-      cpu.stop('shutdown');
-      return;
-    }
-    const cont = hc.continuation;
-    if (ret === HYPERCALL_CONTINUATION && cont) {
-      // Xen's hypercall_create_continuation: new arguments in a0.., pc left on the ecall; the
-      // guest runs the call again when it next runs (events and other pCPUs go first).
-      for (let i = 0; i < cont.length && i < 6; i++) cpu.setRegNumber(REG.a0 + i, cont[i]!);
-      this.host.continuations++;
-      if (fast) cpu.fastEcallReturn(false); else cpu.restartTrapped(1);
-      cpu.stop('preempt');
-      return;
+    if ((v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) || ret === HYPERCALL_CONTINUATION) {
+      if (this.endedOrYielded(cpu, v, ret, fast)) return;
     }
     if ((ret | 0) === ret) { x[2 * REG.a0] = ret; x[2 * REG.a0 + 1] = ret >> 31; } else cpu.setRegNumber(REG.a0, ret);
     if (fast) cpu.fastEcallReturn(true); else cpu.completeEmulated(1);
@@ -205,6 +193,27 @@ export class TrapDispatch implements HypercallBudgetSource {
     const now = this.budgetIdleNs0 + this.budgetCycles0 * (1e9 / cpu.freqHz);
     const budgetNs = Math.max(0, Math.min(this.sliceEnd - now, HYPERCALL_PREEMPT_NS));
     return budgetNs * this.freqHz / 1e9;
+  }
+
+  /**
+   * After a call that shut its domain down (the guest's call completes, the CPU stops) or
+   * yielded (Xen's hypercall_create_continuation: new arguments in a0.., pc left on the ecall;
+   * the guest runs the call again when it next runs, events and other pCPUs first): true. False
+   * for a call that returned HYPERCALL_CONTINUATION's value without a continuation (its result).
+   */
+  private endedOrYielded(cpu: Cpu, v: Vcpu, ret: number, fast: boolean): boolean {
+    if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
+      if (fast) cpu.fastEcallReturn(true); else cpu.completeEmulated(1);
+      cpu.stop('shutdown');
+      return true;
+    }
+    const cont = this.hypercalls.continuation;
+    if (ret !== HYPERCALL_CONTINUATION || !cont) return false;
+    for (let i = 0; i < cont.length && i < 6; i++) cpu.setRegNumber(REG.a0 + i, cont[i]!);
+    this.host.continuations++;
+    if (fast) cpu.fastEcallReturn(false); else cpu.restartTrapped(1);
+    cpu.stop('preempt');
+    return true;
   }
 
   /** The call's first `argc` arguments from the registers into hcArgs, the others 0. */
