@@ -51,7 +51,7 @@ function countFast(host: Host): { n: number } {
   const c = { n: 0 };
   for (const p of host.pcpus) {
     const f = p.cpu.fastEcall;
-    if (f !== undefined) p.cpu.setFastEcall((cpu) => { const took = f(cpu); if (took) c.n++; return took; });
+    if (f !== undefined) p.cpu.setFastEcall((cpu) => { const took = f(cpu); if (took) c.n++; return took; }, host.hypercalls.leafNumbers());
   }
   return c;
 }

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { GUEST_RAM_BASE, XenVer } from '@tachyxx/abi';
+import { GUEST_RAM_BASE, Hypercall, XenVer } from '@tachyxx/abi';
 import { HYPERCALL, PluginRegistry, TRAP, buildContainer, hostConfigFromObject } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
@@ -72,7 +72,6 @@ function makeHost(fast: boolean, pcpus = 1, listen = false) {
   let out = '';
   const log: string[] = [];
   const host = new Host({ container: buildContainer(config, reg), console: (_d, b) => { out += new TextDecoder().decode(b); }, log: (l) => log.push(l) });
-  if (!fast) for (const p of host.pcpus) p.cpu.setFastEcall(undefined);
   // the bus's sampled TRAP / HYPERCALL events (the sampled trap takes the trap path while a TRAP subscriber listens)
   const events: unknown[] = [];
   if (listen) {
@@ -85,6 +84,8 @@ function makeHost(fast: boolean, pcpus = 1, listen = false) {
     return a.a1 > 0 ? (host.hypercalls.charge(100), host.hypercalls.createContinuation(a.a0, a.a1 - 1)) : a.a0 * 3 + 7;
   }, 'test_leaf', { leafArgs: 2 });
   host.registerHypercall(THROWS, () => { throw new Error('a bug in a leaf handler'); }, 'test_throws', { leafArgs: 0 });
+  expect(host.hypercalls.leafNumbers()).toEqual([Hypercall.xen_version, LEAF, THROWS]);
+  if (!fast) for (const p of host.pcpus) p.cpu.setFastEcall(undefined); // (a leaf registered later would set it again)
   return { host, out: () => out, log, seen, events };
 }
 

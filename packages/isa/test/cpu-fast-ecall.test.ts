@@ -104,7 +104,7 @@ function go(n: number, fast: boolean, opts: { slice?: number; traced?: boolean; 
       if (r !== 'again') c.setRegNumber(A0, r);
       c.fastEcallReturn(r !== 'again');
       return true;
-    });
+    }, [40, 41, 42, 43, 63]); // (63: never called)
   }
   if (opts.traced) cpu.setTrace(() => {});
   const reasons: string[] = [];
@@ -163,11 +163,11 @@ describe('the PL1 hypercall fast path (setFastEcall)', () => {
     ), { numRuns: 60 });
   });
 
-  it('is asked only for an ecall from PL2 that traps to PL1', () => {
-    // ecall from PL3 (to PL2 through p1edeleg here) and from PL2 with p1edeleg set: never asked
+  it('is asked only for an ecall from PL2 that traps to PL1 with one of its numbers in a7', () => {
+    // ecall from PL2 with p1edeleg set (to PL2 itself): never asked
     const { cpu } = machine((a) => a.emit(enc.ecall(), enc.ebreak()), { memSize: 1 << 16 });
     let asked = 0;
-    cpu.setFastEcall(() => { asked++; return false; });
+    cpu.setFastEcall(() => { asked++; return false; }, [0]);
     cpu.writeCsr(CSR.medeleg, (1 << 9) | (1 << 8));
     cpu.writeCsr(CSR.p1edeleg, 1 << 9);
     cpu.level = 2;
@@ -177,20 +177,28 @@ describe('the PL1 hypercall fast path (setFastEcall)', () => {
     expect(cpu.readCsr(CSR.scause)).toBe(9);
     // from PL2 to PL0 (medeleg clear): not asked either
     const m2 = machine((a) => a.emit(enc.ecall()), { memSize: 1 << 16 });
-    m2.cpu.setFastEcall(() => { asked++; return false; });
+    m2.cpu.setFastEcall(() => { asked++; return false; }, [0]);
     m2.cpu.level = 2;
     m2.cpu.debugStep();
     expect(asked).toBe(0);
     expect(m2.cpu.level).toBe(0);
     // to PL1: asked; declined, the trap is taken as always
-    const m3 = machine((a) => a.emit(enc.ecall()), { memSize: 1 << 16 });
-    m3.cpu.setFastEcall(() => { asked++; return false; });
+    const m3 = machine((a) => a.emit(enc.ecall(), enc.ecall(), enc.ecall(), enc.ecall()), { memSize: 1 << 16 });
+    m3.cpu.setFastEcall(() => { asked++; return false; }, [0, 33]);
     m3.cpu.writeCsr(CSR.medeleg, 1 << 9);
+    m3.cpu.setCsrTrapHandler(1, (c) => c.completeEmulated(1));
     m3.cpu.level = 2;
     m3.cpu.debugStep();
     expect(asked).toBe(1);
-    expect(m3.cpu.level).toBe(1);
+    expect(m3.cpu.level).toBe(2); // the PL1 handler completed it
     expect(m3.cpu.readCsr(CSR.p1cause)).toBe(9);
-    expect(m3.cpu.readCsr(CSR.p1epc)).toBe(BASE);
+    expect(m3.cpu.readCsr(CSR.p1epc)).toBe(BASE + 4);
+    // a7 = 33 (asked), 34, 33 + 2^32 (not one of its numbers: the trap, without asking)
+    m3.cpu.setReg(17, 33, 0); m3.cpu.debugStep();
+    m3.cpu.setReg(17, 34, 0); m3.cpu.debugStep();
+    m3.cpu.setReg(17, 33, 1); m3.cpu.debugStep();
+    expect(asked).toBe(2);
+    expect(m3.cpu.instret).toBe(4);
+    expect(() => m3.cpu.setFastEcall(() => true, [64])).toThrow(/call number 64 is not 0..63/);
   });
 });

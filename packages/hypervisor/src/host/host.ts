@@ -124,6 +124,7 @@ export class Host implements HostServices {
 
   registerHypercall(nr: number, handler: HypercallHandler<Vcpu>, name?: string, opts?: HypercallRowOptions): void {
     this.hypercalls.register(nr, handler, name, opts);
+    if (opts?.leafArgs !== undefined) this.updateFastHypercalls();
   }
 
   guestMemory(d: Domain<Vcpu>): GuestAccess {
@@ -225,7 +226,6 @@ export class Host implements HostServices {
       const p: Pcpu = { id, cpu, mmu, current: null, reschedule: true, stats: this.stats.group('host').group(`cpu${id}`), trapCounters: [], traps: 0 };
       this.mountCpuStats(p);
       cpu.setCsrTrapHandler(1, (_cpu, cause, isInterrupt) => traps.onTrap(p, cause, isInterrupt));
-      cpu.setFastEcall(() => traps.fastHypercall(p));
       cpu.setTrapHandler(0, (_cpu, cause, isInterrupt, _tval, epc) => {
         throw new Error(`pCPU ${id}: trap ${causeName(cause, isInterrupt)} reached PL0 firmware at ${hex(epc)} (hypervisor bug)`);
       });
@@ -249,6 +249,14 @@ export class Host implements HostServices {
     ({ consoleIoContext: this.consoleIoContext, schedOpContext: this.schedOpContext, setTimerOpContext: this.setTimerOpContext } = this.hypercallContexts());
     this.registerHypercalls();
     this.hypercalls.onHandlerError = (v, nr, name, a, e) => traps.hypercallFailed(v, nr, name, a, e);
+    this.updateFastHypercalls();
+  }
+
+  /** The pCPUs' hypercall fast path (TrapDispatch.fastHypercall) for the leaf hypercalls registered so far. */
+  private updateFastHypercalls(): void {
+    const leaves = this.hypercalls.leafNumbers();
+    const traps = this.traps;
+    for (const p of this.pcpus) p.cpu.setFastEcall(() => traps.fastHypercall(p), leaves);
   }
 
   // =====================================================================================

@@ -40,6 +40,12 @@ function regU(x: Int32Array, r: number): number {
   return (x[2 * r + 1]! >>> 0) * TWO32 + (x[2 * r]! >>> 0);
 }
 
+/** The result of a hypercall into the guest's a0 (a small one without a division). */
+function setA0(cpu: Cpu, ret: number): void {
+  const x = cpu.x;
+  if ((ret | 0) === ret) { x[2 * REG.a0] = ret; x[2 * REG.a0 + 1] = ret >> 31; } else cpu.setRegNumber(REG.a0, ret);
+}
+
 /** The hypercall number in a7 (the null hypercall's path: no call for the usual small one). */
 function hypercallNr(cpu: Cpu): number {
   const x = cpu.x;
@@ -94,7 +100,7 @@ export class TrapDispatch implements HypercallBudgetSource {
       return;
     }
     const host = this.host;
-    if (cause === 9) return this.hypercall(p, v, hypercallNr(cpu), 6, false); // ecall from PL2
+    if (cause === 9) return this.hypercall(p, v, hypercallNr(cpu)); // ecall from PL2
     const tval = cpu.readCsr(CSR.p1tval), epc = cpu.readCsr(CSR.p1epc);
     const key = causeName(cause, isInterrupt);
     switch (cause) {
@@ -153,15 +159,29 @@ export class TrapDispatch implements HypercallBudgetSource {
     p.traps++;
     if (--this.trapSampleLeft === 0) this.trapSampleLeft = this.sampleEvery; // publishTrap, nobody listening
     cpu.fastEcallEntry();
-    this.hypercall(p, v, nr, argc, true);
+    const ret = this.call(p, v, nr, argc);
+    if ((v.domain.shutdownCode !== null || ret === HYPERCALL_CONTINUATION) && this.endedOrYielded(cpu, v, ret, true)) return true;
+    setA0(cpu, ret);
+    cpu.fastEcallReturn(true);
+    if (p.reschedule) cpu.stop('reschedule');
     return true;
   }
 
+  /** Hypercall `nr` of `v`, trapped to PL1. */
+  private hypercall(p: Pcpu, v: Vcpu, nr: number): void {
+    const cpu = p.cpu;
+    const ret = this.call(p, v, nr, 6);
+    if ((v.domain.shutdownCode !== null || ret === HYPERCALL_CONTINUATION) && this.endedOrYielded(cpu, v, ret, false)) return;
+    setA0(cpu, ret);
+    cpu.completeEmulated(1);
+    if (p.reschedule) cpu.stop('reschedule');
+  }
+
   /**
-   * Hypercall `nr` of `v` with its first `argc` arguments (the others 0): the trap to PL1 is
-   * taken, or `fast` (see fastHypercall).
+   * Runs hypercall `nr` of `v` with its first `argc` arguments (the others 0) and charges it:
+   * its result. (Its end - the result in a0, the return to the guest - is the caller's.)
    */
-  private hypercall(p: Pcpu, v: Vcpu, nr: number, argc: number, fast: boolean): void {
+  private call(p: Pcpu, v: Vcpu, nr: number, argc: number): number {
     const cpu = p.cpu;
     // Straight from the register file (the null hypercall's path: no call per register).
     const x = cpu.x;
@@ -175,12 +195,7 @@ export class TrapDispatch implements HypercallBudgetSource {
     cpu.cycles += this.costs.hypercall + hc.charged;
     if (--this.hypercallSampleLeft === 0) this.publishHypercall(p, v, nr, argc > 0 ? args.a0 : regU(x, REG.a0), ret);
     if (this.host.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
-    if ((v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) || ret === HYPERCALL_CONTINUATION) {
-      if (this.endedOrYielded(cpu, v, ret, fast)) return;
-    }
-    if ((ret | 0) === ret) { x[2 * REG.a0] = ret; x[2 * REG.a0 + 1] = ret >> 31; } else cpu.setRegNumber(REG.a0, ret);
-    if (fast) cpu.fastEcallReturn(true); else cpu.completeEmulated(1);
-    if (p.reschedule) cpu.stop('reschedule');
+    return ret;
   }
 
   /**
@@ -196,10 +211,11 @@ export class TrapDispatch implements HypercallBudgetSource {
   }
 
   /**
-   * After a call that shut its domain down (the guest's call completes, the CPU stops) or
-   * yielded (Xen's hypercall_create_continuation: new arguments in a0.., pc left on the ecall;
-   * the guest runs the call again when it next runs, events and other pCPUs first): true. False
-   * for a call that returned HYPERCALL_CONTINUATION's value without a continuation (its result).
+   * After a call that shut its domain down (not for a suspend: the guest's call completes, the
+   * CPU stops) or yielded (Xen's hypercall_create_continuation: new arguments in a0.., pc left
+   * on the ecall; the guest runs the call again when it next runs, events and other pCPUs
+   * first): true, the call's end done (`fast`: the fast path's). False otherwise (the caller
+   * writes the result).
    */
   private endedOrYielded(cpu: Cpu, v: Vcpu, ret: number, fast: boolean): boolean {
     if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {

@@ -138,6 +138,13 @@ export class HypercallTable<V> {
     }
   }
 
+  /** The numbers of the hypercalls with a leaf handler (HypercallRowOptions.leafArgs). */
+  leafNumbers(): number[] {
+    const out: number[] = [];
+    this.rows.forEach((r, nr) => { if (r !== undefined && r.leafArgs >= 0) out.push(nr); });
+    return out;
+  }
+
   /** The argument count of hypercall `nr` when its handler is a leaf (HypercallRowOptions), else -1. */
   leafArgs(nr: number): number {
     const row = nr >= 0 && nr < HYPERCALL_SLOTS ? this.rows[nr] : undefined;

@@ -145,9 +145,19 @@ export class Cpu extends CpuState implements MemoryWriteListener, SoftTlbInvalid
   setCsrTrapHandler(level: 0 | 1, handler: CsrTrapHandler | undefined): void { this.csrHandlers[level] = handler; this.handlers[level] = undefined; }
   /**
    * The PL1 hypercall fast path (see FastEcallHandler), or undefined: asked first for every ecall
-   * from PL2 that traps to PL1 (the PL1 trap handler takes what it declines).
+   * from PL2 that traps to PL1 with one of `numbers` (0..63) in a7 (the PL1 trap handler takes
+   * the others and what it declines).
    */
-  setFastEcall(handler: FastEcallHandler | undefined): void { this.fastEcall = handler; }
+  setFastEcall(handler: FastEcallHandler | undefined, numbers: Iterable<number> = []): void {
+    let lo = 0, hi = 0;
+    for (const n of numbers) {
+      if (!Number.isInteger(n) || n < 0 || n > 63) throw new RangeError(`setFastEcall: call number ${n} is not 0..63`);
+      if (n < 32) lo |= 1 << n; else hi |= 1 << (n - 32);
+    }
+    this.fastEcall = handler;
+    this.fastEcallLo = handler === undefined ? 0 : lo;
+    this.fastEcallHi = handler === undefined ? 0 : hi;
+  }
   /** In a FastEcallHandler, before its work: the trap entry's counts and cost. */
   fastEcallEntry(): void { fastEcallEntry(this); }
   /**

@@ -13,6 +13,8 @@ import type { Cpu } from './cpu.js';
 const RETURN_OPS = [Op.SRET, Op.HRET, Op.MRET];
 /** The encoding of ecall. */
 const ECALL_INSN = 0x00000073;
+/** The register that selects the call of an ecall (the fast path's numbers). */
+const A7 = 17;
 /** medeleg / p1edeleg bit of cause 9, ecall from PL2. */
 const ECALL_FROM_PL2 = 1 << 9;
 
@@ -30,9 +32,9 @@ export function execSystem(c: Cpu, insn: number): void {
   switch (op) {
     case Op.ECALL:
       c.cycles += c.cost.system;
-      // from PL2 to PL1 (a hypercall): the PL1 fast path first, when it is set (FastEcallHandler)
-      if (lvl === 2 && c.fastEcall !== undefined && (c.medeleg & ECALL_FROM_PL2) !== 0 && (c.p1edeleg & ECALL_FROM_PL2) === 0
-        && c.fastEcall(c)) return;
+      // from PL2 to PL1 with one of the fast path's call numbers in a7: the fast path first
+      if (lvl === 2 && c.fastEcall !== undefined && fastEcallNr(c) && (c.medeleg & ECALL_FROM_PL2) !== 0
+        && (c.p1edeleg & ECALL_FROM_PL2) === 0 && c.fastEcall(c)) return;
       trapNow(c, 11 - lvl, 0, 0); return;
     case Op.EBREAK: c.cycles += c.cost.system; trapNow(c, 3, 0, 0); return;
     case Op.FENCE_I: flushCode(c); retire(c, c.cost.fenceI); return;
@@ -399,6 +401,13 @@ export function completeEmulated(c: Cpu, level: 0 | 1): void {
   const lo = c.r64[2 * e]!, hi = c.r64[2 * e + 1]!;
   r64Set(c, e, (lo + 4) | 0, lo === -4 ? (hi + 1) | 0 : hi);
   returnFromTrap(c, level);
+}
+
+/** a7 is one of the fast path's call numbers (0..63: fastEcallLo / fastEcallHi). */
+function fastEcallNr(c: Cpu): boolean {
+  const x = c.x, lo = x[2 * A7]!;
+  if (x[2 * A7 + 1] !== 0 || lo < 0 || lo > 63) return false;
+  return ((lo < 32 ? c.fastEcallLo >>> lo : c.fastEcallHi >>> (lo - 32)) & 1) !== 0;
 }
 
 /**

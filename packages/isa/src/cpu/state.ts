@@ -83,7 +83,8 @@ export type CsrTrapHandler = (cpu: Cpu, cause: number, isInterrupt: boolean) => 
 
 /**
  * The PL1 hypercall fast path (Cpu.setFastEcall), asked first when an ecall from PL2 traps to
- * PL1, before the architectural trap entry (the CPU has charged the ecall's cost.system). Either
+ * PL1 with one of its call numbers in a7 (a7 selects the call, as in Tachyxx's hypercall ABI and
+ * the SBI), before the architectural trap entry (the CPU has charged the ecall's cost.system). Either
  * return false having changed nothing: the trap is taken as always (entry, the PL1 trap
  * handler, its return). Or handle the call as the PL1 trap handler would, between
  * cpu.fastEcallEntry() and cpu.fastEcallReturn(retire), and return true: the CPU is then
@@ -399,8 +400,10 @@ export class CpuState {
   readonly handlers: (TrapHandler | undefined)[] = [undefined, undefined];
   /** Per level: a CsrTrapHandler (set instead of `handlers`' entry), or undefined. */
   readonly csrHandlers: (CsrTrapHandler | undefined)[] = [undefined, undefined];
-  /** The PL1 hypercall fast path (setFastEcall), or undefined. */
+  /** The PL1 hypercall fast path (setFastEcall), or undefined, and its call numbers 0..63 (bits of a7). */
   fastEcall: FastEcallHandler | undefined;
+  fastEcallLo = 0;
+  fastEcallHi = 0;
   traceHook: TraceHook | undefined;
   readonly idleMode: 'return' | 'advance';
   readonly platformInterrupts: boolean;
