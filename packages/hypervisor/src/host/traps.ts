@@ -185,7 +185,7 @@ export class TrapDispatch implements HypercallBudgetSource {
     const cpu = p.cpu;
     // Straight from the register file (the null hypercall's path: no call per register).
     const x = cpu.x;
-    const args = this.readArgs(x, argc);
+    const args = argc === 6 ? this.readArgs6(x) : this.readArgs(x, argc);
     // The call's budget (hypercallBudgetCycles) from the time now, computed only when it asks.
     this.callCpu = cpu;
     this.budgetCycles0 = cpu.cycles;
@@ -230,6 +230,15 @@ export class TrapDispatch implements HypercallBudgetSource {
     if (fast) cpu.fastEcallReturn(false); else cpu.restartTrapped(1);
     cpu.stop('preempt');
     return true;
+  }
+
+  /** The call's six arguments from the registers into hcArgs (the trap path's). */
+  private readArgs6(x: Int32Array): HypercallArgs {
+    const args = this.hcArgs;
+    this.argc = 6;
+    args.a0 = regU(x, REG.a0); args.a1 = regU(x, REG.a1); args.a2 = regU(x, REG.a2);
+    args.a3 = regU(x, REG.a3); args.a4 = regU(x, REG.a4); args.a5 = regU(x, REG.a5);
+    return args;
   }
 
   /** The call's first `argc` arguments from the registers into hcArgs, the others 0. */
