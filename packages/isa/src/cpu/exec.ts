@@ -140,17 +140,14 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
           before = c.instret;
           c.tlbAcc++; // its fetch
           execSystem(c, nb.insn);
-          // Then the block after it (the guest's code after a hypercall a PL1 handler completed),
-          // straight through the system block's link when the loop above would do nothing but
-          // its checks before it: they are made here, in its order, after the system
-          // instruction's turn ends (a stop or the cycle limit: the loop above handles them).
-          if (c.stopRequested || c.cycles >= c.cycleLimit) break;
+          // Then the block after it (the guest's code after a hypercall the PL1 fast path
+          // completed), straight through the system block's link when the loop above would do
+          // nothing but its checks before it: they are made here, in its order, after the system
+          // instruction's turn ends. A stop, the cycle limit, interrupts to look at (after a trap
+          // taken: irqDirty), a wfi stall: the loop above handles them.
+          if (c.stopRequested || c.cycles >= c.cycleLimit || c.irqDirty || c.waiting) break;
           if (endTurn(c, before)) return 'trap-loop';
-          if (c.irqDirty) {
-            c.irqDirty = false;
-            if (takeInterrupt(c)) { if (trapStorm(c)) return 'trap-loop'; continue run; }
-          }
-          if (c.waiting || c.traceHook !== undefined) continue run;
+          if (c.traceHook !== undefined) continue run;
           remaining = target - c.instret;
           if (remaining <= 0) continue run;
           const nx: Block | undefined = nb.linkEpoch === c.linkEpoch && nb.linkBank === c.linkBank ? nb.links[0] : undefined;

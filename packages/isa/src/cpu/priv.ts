@@ -405,9 +405,9 @@ export function completeEmulated(c: Cpu, level: 0 | 1): void {
 
 /** a7 is one of the fast path's call numbers (0..63: fastEcallLo / fastEcallHi). */
 function fastEcallNr(c: Cpu): boolean {
-  const x = c.x, lo = x[2 * A7]!;
-  if (x[2 * A7 + 1] !== 0 || lo < 0 || lo > 63) return false;
-  return ((lo < 32 ? c.fastEcallLo >>> lo : c.fastEcallHi >>> (lo - 32)) & 1) !== 0;
+  const x = c.x, n = x[2 * A7]!;
+  // (a shift count is taken mod 32: n >>> 0..63 picks the bit of either word)
+  return x[2 * A7 + 1] === 0 && (n & ~63) === 0 && (((n < 32 ? c.fastEcallLo : c.fastEcallHi) >>> n) & 1) !== 0;
 }
 
 /**
