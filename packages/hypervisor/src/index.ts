@@ -9,7 +9,7 @@ export { SIM_TIME_MAX_NS } from './host/timers.js';
 export { HYPERCALL_PREEMPT_NS } from './host/traps.js';
 export { type DomainSpec } from './host/domain-builder.js';
 export { Vcpu } from './host/vcpu.js';
-export { HypercallTable, HYPERCALL_CONTINUATION, HYPERCALL_PREEMPT_MAX_ITEMS, type HypercallArgs, type HypercallHandler, type HypercallErrorHook } from './hypercalls/table.js';
+export { HypercallTable, HYPERCALL_CONTINUATION, HYPERCALL_PREEMPT_MAX_ITEMS, HYPERCALL_SLOTS, type HypercallArgs, type HypercallHandler, type HypercallErrorHook, type HypercallRowOptions, type HypercallBudgetSource } from './hypercalls/table.js';
 export { vcpuOp, updateRunstateArea } from './hypercalls/vcpu-op.js';
 export { xenVersion, featureSubmap0, XENVER_VERSION_VALUE, XEN_MAJOR_VERSION, XEN_MINOR_VERSION } from './hypercalls/xen-version.js';
 export { hvmOp, HvmParams, UPCALL_INTERRUPT } from './hypercalls/hvm-op.js';

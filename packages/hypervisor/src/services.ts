@@ -8,7 +8,7 @@ import type { Domain } from './domain/domain.js';
 import type { DomainTable } from './domain/domain-table.js';
 import type { MachineMemory } from './memory/machine-memory.js';
 import type { GuestAccess } from './memory/guest-access.js';
-import type { HypercallHandler, HypercallTable } from './hypercalls/table.js';
+import type { HypercallHandler, HypercallRowOptions, HypercallTable } from './hypercalls/table.js';
 import type { GrantFrameSpace } from './hypercalls/physmap.js';
 import type { HypervisorCosts } from './plugin.js';
 import type { Vcpu } from './host/vcpu.js';
@@ -48,8 +48,11 @@ export interface HostServices {
   /** The hypercall table (dispatch, counts); register through `registerHypercall`. */
   readonly hypercalls: HypercallTable<Vcpu>;
 
-  /** Adds a hypercall handler (Xen's hypercall table row); a number registered twice throws. */
-  registerHypercall(nr: number, handler: HypercallHandler<Vcpu>, name?: string): void;
+  /**
+   * Adds a hypercall handler (Xen's hypercall table row); a number registered twice throws.
+   * `opts.leafArgs`: a leaf handler the host may run without the trap to PL1 (HypercallRowOptions).
+   */
+  registerHypercall(nr: number, handler: HypercallHandler<Vcpu>, name?: string, opts?: HypercallRowOptions): void;
   /** Installs the VIRQ sink (one per host: a second one throws). */
   setInterruptSink(sink: InterruptSink): void;
   /** Installs the SCHEDOP_poll provider (one per host: a second one throws). */

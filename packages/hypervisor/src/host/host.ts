@@ -42,7 +42,7 @@ import { GuestTimers } from './timers.js';
 import { hex64, REG, type Pcpu } from './pcpu.js';
 import { DEFAULT_HYPERVISOR_COSTS, HYPERVISOR_COSTS, type HypervisorCosts } from '../plugin.js';
 import type { GuestAccess } from '../memory/guest-access.js';
-import type { HypercallHandler } from '../hypercalls/table.js';
+import type { HypercallHandler, HypercallRowOptions } from '../hypercalls/table.js';
 import type { HostServices, InterruptSink, PollProvider } from '../services.js';
 
 export { hex64 } from './pcpu.js';
@@ -122,8 +122,9 @@ export class Host implements HostServices {
     this.pollProvider = provider;
   }
 
-  registerHypercall(nr: number, handler: HypercallHandler<Vcpu>, name?: string): void {
-    this.hypercalls.register(nr, handler, name);
+  registerHypercall(nr: number, handler: HypercallHandler<Vcpu>, name?: string, opts?: HypercallRowOptions): void {
+    this.hypercalls.register(nr, handler, name, opts);
+    if (opts?.leafArgs !== undefined) this.updateFastHypercalls();
   }
 
   guestMemory(d: Domain<Vcpu>): GuestAccess {
@@ -249,6 +250,14 @@ export class Host implements HostServices {
     ({ consoleIoContext: this.consoleIoContext, schedOpContext: this.schedOpContext, setTimerOpContext: this.setTimerOpContext } = this.hypercallContexts());
     this.registerHypercalls();
     this.hypercalls.onHandlerError = (v, nr, name, a, e) => traps.hypercallFailed(v, nr, name, a, e);
+    this.updateFastHypercalls();
+  }
+
+  /** The pCPUs' hypercall fast path (TrapDispatch.fastHypercall) for the leaf hypercalls registered so far. */
+  private updateFastHypercalls(): void {
+    const leaves = this.hypercalls.leafNumbers();
+    const traps = this.traps;
+    for (const p of this.pcpus) p.cpu.setFastEcall(() => traps.fastHypercall(p), leaves);
   }
 
   // =====================================================================================
@@ -542,7 +551,9 @@ export class Host implements HostServices {
     t.register(Hypercall.memory_op, (v, a) => physmapOp(this, v.domain, a.a0, a.a1) ?? memoryOp({ domain: v.domain, domains: this.domains, machine: this.machine, preempt: this.hypercalls, itemCycles: this.costs.hypercallItem }, a.a0, a.a1));
     t.register(Hypercall.vcpu_op, (v, a) => vcpuOp(this.vcpuOpContext, v, a.a0, a.a1, a.a2));
     // XENVER_version first: it is the null hypercall.
-    t.register(Hypercall.xen_version, (v, a) => a.a0 === 0 ? XENVER_VERSION_VALUE : xenVersion(this, v.domain, a.a0, a.a1));
+    // a leaf of 2 arguments, Xen's xen_version(int cmd, void *arg): TrapDispatch.fastHypercall
+    // runs it without the trap to PL1
+    t.register(Hypercall.xen_version, (v, a) => a.a0 === 0 ? XENVER_VERSION_VALUE : xenVersion(this, v.domain, a.a0, a.a1), undefined, { leafArgs: 2 });
     t.register(Hypercall.hvm_op, (v, a) => hvmOp(this.hvmOpContext, v.domain, a.a0, a.a1));
     t.register(Hypercall.multicall, (v, a) => multicall(t, v, a.a0, a.a1));
   }

@@ -5,7 +5,7 @@
 import { Errno, ShutdownReason } from '@tachyxx/abi';
 import { HYPERCALL, TRAP, type Counter } from '@tachyxx/core';
 import { causeName, disassemble, setTrapRouting, type Cpu } from '@tachyxx/isa';
-import { HYPERCALL_CONTINUATION, type HypercallArgs, type HypercallTable } from '../hypercalls/table.js';
+import { HYPERCALL_CONTINUATION, type HypercallArgs, type HypercallBudgetSource, type HypercallTable } from '../hypercalls/table.js';
 import type { HypervisorCosts } from '../plugin.js';
 import type { Host } from './host.js';
 import { hex64, REG, TWO32, type Pcpu } from './pcpu.js';
@@ -35,7 +35,24 @@ export function setUpFirmware(cpu: Cpu): void {
   cpu.level = 1;
 }
 
-export class TrapDispatch {
+/** Register `r` as an unsigned number (straight from the register file: no call per register). */
+function regU(x: Int32Array, r: number): number {
+  return (x[2 * r + 1]! >>> 0) * TWO32 + (x[2 * r]! >>> 0);
+}
+
+/** The result of a hypercall into the guest's a0 (a small one without a division). */
+function setA0(cpu: Cpu, ret: number): void {
+  const x = cpu.x;
+  if ((ret | 0) === ret) { x[2 * REG.a0] = ret; x[2 * REG.a0 + 1] = ret >> 31; } else cpu.setRegNumber(REG.a0, ret);
+}
+
+/** The hypercall number in a7 (the null hypercall's path: no call for the usual small one). */
+function hypercallNr(cpu: Cpu): number {
+  const x = cpu.x;
+  return x[2 * REG.a7 + 1] === 0 && x[2 * REG.a7]! >= 0 ? x[2 * REG.a7]! : cpu.getReg(REG.a7);
+}
+
+export class TrapDispatch implements HypercallBudgetSource {
   /** End of the running pCPU's current slice (simulated ns): the run loop sets it. */
   sliceEnd = Infinity;
   private readonly hypercalls: HypercallTable<Vcpu>;
@@ -47,6 +64,12 @@ export class TrapDispatch {
   /** One arguments object, refilled per call: handlers read it during the call only. */
   private readonly hcArgs: { -readonly [K in keyof HypercallArgs]: number } = { a0: 0, a1: 0, a2: 0, a3: 0, a4: 0, a5: 0 };
   private readonly insnBuf = new Uint8Array(4);
+  /** The CPU of the call in progress and its time when the call started (hypercallBudgetCycles). */
+  private callCpu: Cpu | null = null;
+  /** Arguments read for the call in progress (hcArgs: the others are 0). */
+  private argc = 0;
+  private budgetCycles0 = 0;
+  private budgetIdleNs0 = 0;
 
   constructor(private readonly host: Host, sampleEvery: number) {
     this.hypercalls = host.hypercalls;
@@ -77,7 +100,7 @@ export class TrapDispatch {
       return;
     }
     const host = this.host;
-    if (cause === 9) return this.hypercall(p, v); // ecall from PL2
+    if (cause === 9) return this.hypercall(p, v, hypercallNr(cpu)); // ecall from PL2
     const tval = cpu.readCsr(CSR.p1tval), epc = cpu.readCsr(CSR.p1epc);
     const key = causeName(cause, isInterrupt);
     switch (cause) {
@@ -112,48 +135,130 @@ export class TrapDispatch {
     }
   }
 
-  private hypercall(p: Pcpu, v: Vcpu): void {
+  /**
+   * The hypercall fast path (the pCPU's FastEcallHandler): a hypercall whose handler is a leaf
+   * (HypercallTable.leafArgs: it touches no CPU or vCPU state) runs without the architectural trap
+   * entry to PL1 and return, with everything onTrap and `hypercall` do for it: the trap counters,
+   * the hypercall's count, costs, result, stop reasons, shutdown and continuation (Xen has its
+   * fast paths too: hypercall-defs.c's priorities for the handlers called most). Declines
+   * (false, nothing changed) with no vCPU loaded, on the trap the bus samples while it has TRAP
+   * subscribers (publishTrap reads the trap CSRs), before the first ecall trap made its counter,
+   * and for every other call.
+   */
+  fastHypercall(p: Pcpu): boolean {
+    const v = p.current;
+    const counter = p.trapCounters[9];
+    if (v === null || counter === undefined) return false;
+    // the trap the bus samples, when someone listens: published from the trap CSRs (publishTrap)
+    if (this.trapSampleLeft === 1 && this.host.bus.hasSubscribers(TRAP)) return false;
+    const cpu = p.cpu, x = cpu.x;
+    const nr = x[2 * REG.a7]!;
+    const argc = x[2 * REG.a7 + 1] === 0 ? this.hypercalls.leafArgs(nr) : -1;
+    if (argc < 0) return false;
+    counter.value++;
+    p.traps++;
+    if (--this.trapSampleLeft === 0) this.trapSampleLeft = this.sampleEvery; // publishTrap, nobody listening
+    cpu.fastEcallEntry();
+    const ret = this.call(p, v, nr, argc);
+    if ((v.domain.shutdownCode !== null || ret === HYPERCALL_CONTINUATION) && this.endedOrYielded(cpu, v, ret, true)) return true;
+    setA0(cpu, ret);
+    cpu.fastEcallReturn(true);
+    if (p.reschedule) cpu.stop('reschedule');
+    return true;
+  }
+
+  /** Hypercall `nr` of `v`, trapped to PL1. */
+  private hypercall(p: Pcpu, v: Vcpu, nr: number): void {
     const cpu = p.cpu;
-    // Straight from the register file (the null hypercall's path: no call per register).
-    const x = cpu.x;
-    const nr = x[2 * REG.a7 + 1] === 0 && x[2 * REG.a7]! >= 0 ? x[2 * REG.a7]! : cpu.getReg(REG.a7);
-    const args = this.hcArgs;
-    args.a0 = (x[2 * REG.a0 + 1]! >>> 0) * TWO32 + (x[2 * REG.a0]! >>> 0);
-    args.a1 = (x[2 * REG.a1 + 1]! >>> 0) * TWO32 + (x[2 * REG.a1]! >>> 0);
-    args.a2 = (x[2 * REG.a2 + 1]! >>> 0) * TWO32 + (x[2 * REG.a2]! >>> 0);
-    args.a3 = (x[2 * REG.a3 + 1]! >>> 0) * TWO32 + (x[2 * REG.a3]! >>> 0);
-    args.a4 = (x[2 * REG.a4 + 1]! >>> 0) * TWO32 + (x[2 * REG.a4]! >>> 0);
-    args.a5 = (x[2 * REG.a5 + 1]! >>> 0) * TWO32 + (x[2 * REG.a5]! >>> 0);
-    // Work a preemptible call may do before it yields: up to this pCPU's next event (Xen: a
-    // pending softirq), at most HYPERCALL_PREEMPT_NS.
-    const budgetNs = Math.max(0, Math.min(this.sliceEnd - cpu.timeNs(), HYPERCALL_PREEMPT_NS));
-    const hc = this.hypercalls;
-    const ret = hc.dispatch(v, nr, args, budgetNs * this.freqHz / 1e9);
-    cpu.cycles += this.costs.hypercall + hc.charged;
-    if (--this.hypercallSampleLeft === 0) this.publishHypercall(p, v, nr, args.a0, ret);
-    if (this.host.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
-    if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
-      cpu.completeEmulated(1);
-      cpu.stop('shutdown');
-      return;
-    }
-    const cont = hc.continuation;
-    if (ret === HYPERCALL_CONTINUATION && cont) {
-      // Xen's hypercall_create_continuation: new arguments in a0.., pc left on the ecall; the
-      // guest runs the call again when it next runs (events and other pCPUs go first).
-      for (let i = 0; i < cont.length && i < 6; i++) cpu.setRegNumber(REG.a0 + i, cont[i]!);
-      this.host.continuations++;
-      cpu.restartTrapped(1);
-      cpu.stop('preempt');
-      return;
-    }
-    cpu.setRegNumber(REG.a0, ret);
+    const ret = this.call(p, v, nr, 6);
+    if ((v.domain.shutdownCode !== null || ret === HYPERCALL_CONTINUATION) && this.endedOrYielded(cpu, v, ret, false)) return;
+    setA0(cpu, ret);
     cpu.completeEmulated(1);
     if (p.reschedule) cpu.stop('reschedule');
   }
 
+  /**
+   * Runs hypercall `nr` of `v` with its first `argc` arguments (the others 0) and charges it:
+   * its result. (Its end - the result in a0, the return to the guest - is the caller's.)
+   */
+  private call(p: Pcpu, v: Vcpu, nr: number, argc: number): number {
+    const cpu = p.cpu;
+    // Straight from the register file (the null hypercall's path: no call per register).
+    const x = cpu.x;
+    const args = argc === 6 ? this.readArgs6(x) : this.readArgs(x, argc);
+    // The call's budget (hypercallBudgetCycles) from the time now, computed only when it asks.
+    this.callCpu = cpu;
+    this.budgetCycles0 = cpu.cycles;
+    this.budgetIdleNs0 = cpu.idleNs;
+    const hc = this.hypercalls;
+    const ret = hc.dispatch(v, nr, args, this);
+    cpu.cycles += this.costs.hypercall + hc.charged;
+    if (--this.hypercallSampleLeft === 0) this.publishHypercall(p, v, nr, argc > 0 ? args.a0 : regU(x, REG.a0), ret);
+    if (this.host.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
+    return ret;
+  }
+
+  /**
+   * HypercallBudgetSource: the work the call in progress may do before it yields: up to this
+   * pCPU's next event (Xen: a pending softirq), at most HYPERCALL_PREEMPT_NS, from the time the
+   * call started (cpu.timeNs() then, the same expression).
+   */
+  hypercallBudgetCycles(): number {
+    const cpu = this.callCpu!;
+    const now = this.budgetIdleNs0 + this.budgetCycles0 * (1e9 / cpu.freqHz);
+    const budgetNs = Math.max(0, Math.min(this.sliceEnd - now, HYPERCALL_PREEMPT_NS));
+    return budgetNs * this.freqHz / 1e9;
+  }
+
+  /**
+   * After a call that shut its domain down (not for a suspend: the guest's call completes, the
+   * CPU stops) or yielded (Xen's hypercall_create_continuation: new arguments in a0.., pc left
+   * on the ecall; the guest runs the call again when it next runs, events and other pCPUs
+   * first): true, the call's end done (`fast`: the fast path's). False otherwise (the caller
+   * writes the result).
+   */
+  private endedOrYielded(cpu: Cpu, v: Vcpu, ret: number, fast: boolean): boolean {
+    if (v.domain.shutdownCode !== null && v.domain.shutdownCode !== ShutdownReason.suspend) {
+      if (fast) cpu.fastEcallReturn(true); else cpu.completeEmulated(1);
+      cpu.stop('shutdown');
+      return true;
+    }
+    const cont = this.hypercalls.continuation;
+    if (ret !== HYPERCALL_CONTINUATION || !cont) return false;
+    for (let i = 0; i < cont.length && i < 6; i++) cpu.setRegNumber(REG.a0 + i, cont[i]!);
+    this.host.continuations++;
+    if (fast) cpu.fastEcallReturn(false); else cpu.restartTrapped(1);
+    cpu.stop('preempt');
+    return true;
+  }
+
+  /** The call's six arguments from the registers into hcArgs (the trap path's). */
+  private readArgs6(x: Int32Array): HypercallArgs {
+    const args = this.hcArgs;
+    this.argc = 6;
+    args.a0 = regU(x, REG.a0); args.a1 = regU(x, REG.a1); args.a2 = regU(x, REG.a2);
+    args.a3 = regU(x, REG.a3); args.a4 = regU(x, REG.a4); args.a5 = regU(x, REG.a5);
+    return args;
+  }
+
+  /** The call's first `argc` arguments from the registers into hcArgs, the others 0. */
+  private readArgs(x: Int32Array, argc: number): HypercallArgs {
+    const args = this.hcArgs;
+    this.argc = argc;
+    args.a0 = argc > 0 ? regU(x, REG.a0) : 0;
+    args.a1 = argc > 1 ? regU(x, REG.a1) : 0;
+    args.a2 = argc > 2 ? regU(x, REG.a2) : 0;
+    args.a3 = argc > 3 ? regU(x, REG.a3) : 0;
+    args.a4 = argc > 4 ? regU(x, REG.a4) : 0;
+    args.a5 = argc > 5 ? regU(x, REG.a5) : 0;
+    return args;
+  }
+
   /** A handler threw (a hypervisor bug): Xen's domain_crash of the caller, never the host. */
   hypercallFailed(v: Vcpu, nr: number, name: string, a: HypercallArgs, e: unknown): number {
+    // the call's own arguments (a multicall entry's are its own object): all six, as the trap
+    // path reads them (a leaf left its registers as they were)
+    if (a === this.hcArgs && this.argc < 6) this.readArgs(this.callCpu!.x, 6);
     const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     this.host.log(`(XEN) d${v.domain.domid}: hypercall ${name} (${nr}) sub-op ${a.a0} args ${[a.a0, a.a1, a.a2, a.a3, a.a4, a.a5].map(hex64).join(' ')} failed: ${what}`);
     this.host.crashDomain(v.domain, `${v.name}: hypercall ${name} (${nr}) sub-op ${a.a0} failed in the hypervisor: ${what}`);

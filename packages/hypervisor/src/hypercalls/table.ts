@@ -35,13 +35,37 @@ export const HYPERCALL_CONTINUATION = -0x7fff_ffff_ffff;
  */
 export const HYPERCALL_PREEMPT_MAX_ITEMS = 4096;
 
-interface Row<V> { name: string; handler: HypercallHandler<V>; calls: number }
+/** Hypercall numbers 0..63: Xen's NR_hypercalls (64, xen/arch/arm/include/asm/config.h). */
+export const HYPERCALL_SLOTS = 64;
+
+interface Row<V> { name: string; handler: HypercallHandler<V>; calls: number; leafArgs: number }
+
+/** How a handler may be called (register). */
+export interface HypercallRowOptions {
+  /**
+   * The handler is a leaf taking this many arguments (a0..): it touches no CPU or vCPU state
+   * (no context switch, block, yield, trap injection, register or CSR access: it computes its
+   * result from its arguments, guest memory and domain state), so the host may run it without
+   * the architectural trap to PL1 (TrapDispatch.fastHypercall), with only these arguments read
+   * from the registers (the others are 0). It may still charge, yield with a continuation, or
+   * fail. The count is the Xen prototype's (xen/include/hypercall-defs.c).
+   */
+  leafArgs?: number;
+}
+
+/**
+ * A call's cycle budget given to dispatch as its source (the host's trap dispatch): asked on
+ * the call's first preemptCheck only, so a call that never asks (the null hypercall) costs
+ * nothing for it. The answer must not depend on when it is asked.
+ */
+export interface HypercallBudgetSource { hypercallBudgetCycles(): number }
 
 /** Called when a handler throws: crash the caller's domain, log. Returns the value for a0. */
 export type HypercallErrorHook<V> = (vcpu: V, nr: number, name: string, args: HypercallArgs, error: unknown) => number;
 
 export class HypercallTable<V> {
-  private readonly rows: (Row<V> | undefined)[] = [];
+  /** Rows by hypercall number: a dense array of HYPERCALL_SLOTS (no holes: one elements kind). */
+  private readonly rows: (Row<V> | undefined)[] = Array.from({ length: HYPERCALL_SLOTS }, () => undefined);
   /** Calls to numbers nobody registered (by number). */
   readonly unknown = new Map<number, number>();
   /** Handlers that threw (by hypercall name). */
@@ -52,6 +76,8 @@ export class HypercallTable<V> {
   // The call in progress (one at a time: the simulator is single-threaded).
   private chargedCycles = 0;
   private budgetCycles = Infinity;
+  /** The call's budget source, not asked yet (else null). */
+  private budgetSource: HypercallBudgetSource | null = null;
   private items = 0;
   private contArgs: number[] | null = null;
 
@@ -77,22 +103,25 @@ export class HypercallTable<V> {
     if (this.stats && !this.stats.lookup(name)) this.stats.sampled(name, 'count', `calls to unregistered hypercall ${nr} (-ENOSYS)`, () => this.unknown.get(nr) ?? 0);
   }
 
-  register(nr: number, handler: HypercallHandler<V>, name = hypercallName(nr)): void {
-    if (!Number.isInteger(nr) || nr < 0 || nr > 63) throw new RangeError(`hypercall number ${nr} out of range`);
+  /** Registers the handler of hypercall `nr` (see HypercallRowOptions for `opts`). */
+  register(nr: number, handler: HypercallHandler<V>, name = hypercallName(nr), opts: HypercallRowOptions = {}): void {
+    if (!Number.isInteger(nr) || nr < 0 || nr >= HYPERCALL_SLOTS) throw new RangeError(`hypercall number ${nr} out of range`);
     if (this.rows[nr]) throw new Error(`hypercall ${nr} (${this.rows[nr]!.name}) is already registered`);
-    const row = { name, handler, calls: 0 };
+    const leafArgs = opts.leafArgs ?? -1;
+    if (!Number.isInteger(leafArgs) || leafArgs < -1 || leafArgs > 6) throw new RangeError(`hypercall ${nr} (${name}): leafArgs ${leafArgs} is not 0..6`);
+    const row = { name, handler, calls: 0, leafArgs };
     this.rows[nr] = row;
     this.mountRow(row);
   }
 
   /**
-   * Runs hypercall `nr`. `budgetCycles` is the work the call may do before `preemptCheck`
-   * says stop (default: no limit but HYPERCALL_PREEMPT_MAX_ITEMS). Read `charged` and
-   * `continuation` afterwards.
+   * Runs hypercall `nr`. `budget` is the work (cycles) the call may do before `preemptCheck`
+   * says stop, or where to ask for it when it is needed (default: no limit but
+   * HYPERCALL_PREEMPT_MAX_ITEMS). Read `charged` and `continuation` afterwards.
    */
-  dispatch(vcpu: V, nr: number, args: HypercallArgs, budgetCycles = Infinity): number {
+  dispatch(vcpu: V, nr: number, args: HypercallArgs, budget: number | HypercallBudgetSource = Infinity): number {
     this.chargedCycles = 0;
-    this.budgetCycles = budgetCycles;
+    if (typeof budget === 'number') { this.budgetCycles = budget; this.budgetSource = null; } else this.budgetSource = budget;
     this.items = 0;
     this.contArgs = null;
     this.nested = false;
@@ -107,6 +136,19 @@ export class HypercallTable<V> {
       this.failures.set(row.name, (this.failures.get(row.name) ?? 0) + 1);
       return this.onHandlerError ? this.onHandlerError(vcpu, nr, row.name, args, e) : -Errno.EFAULT;
     }
+  }
+
+  /** The numbers of the hypercalls with a leaf handler (HypercallRowOptions.leafArgs). */
+  leafNumbers(): number[] {
+    const out: number[] = [];
+    this.rows.forEach((r, nr) => { if (r !== undefined && r.leafArgs >= 0) out.push(nr); });
+    return out;
+  }
+
+  /** The argument count of hypercall `nr` when its handler is a leaf (HypercallRowOptions), else -1. */
+  leafArgs(nr: number): number {
+    const row = nr >= 0 && nr < HYPERCALL_SLOTS ? this.rows[nr] : undefined;
+    return row === undefined ? -1 : row.leafArgs;
   }
 
   /** The handler row of hypercall `nr`, or undefined after counting an unknown number (-ENOSYS). */
@@ -153,6 +195,7 @@ export class HypercallTable<V> {
    * handled HYPERCALL_PREEMPT_MAX_ITEMS items.
    */
   preemptCheck(): boolean {
+    if (this.budgetSource !== null) { this.budgetCycles = this.budgetSource.hypercallBudgetCycles(); this.budgetSource = null; }
     return ++this.items >= HYPERCALL_PREEMPT_MAX_ITEMS || this.chargedCycles >= this.budgetCycles;
   }
 

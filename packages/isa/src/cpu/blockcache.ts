@@ -214,7 +214,7 @@ export function stepBlock(c: Cpu, off: number, pcLo: number, pcHi: number, raw =
 export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: boolean, toWasm = false, tierUp = false, jsSource?: RegionSource): Block {
   blocks.forEach((blk, i) => markCode(c, offs[i]!, blk.words.length * 4));
   if (tierUp) c.stats.wasmTierUps++; else c.stats.blocksCompiled++;
-  if (sys) return newBlock(c, undefined, 0, blocks[0]!, 0);
+  if (sys) return newBlock(c, undefined, 0, blocks[0]!, 1); // links[0]: the block after it
   c.wasmSlot = -1;
   if (toWasm) {
     const r = compileWasmRegion(c, blocks, c.mmuCtl !== undefined);

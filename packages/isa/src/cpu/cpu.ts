@@ -47,16 +47,16 @@
 import { CSR_NUMBERS } from './csr.js';
 import { type MemoryWriteListener, PhysMemory } from './memory.js';
 import type { SoftTlbInvalidator, TranslationControl } from './translator.js';
-import { type CpuDebugHooks, type CpuOptions, type CsrTrapHandler, CpuState, type CpuWatchpoint, R64, type RunReason, TWO32, type TraceHook, type TrapHandler } from './state.js';
+import { type CpuDebugHooks, type CpuOptions, type CsrTrapHandler, CpuState, type FastEcallHandler, type CpuWatchpoint, R64, type RunReason, TWO32, type TraceHook, type TrapHandler } from './state.js';
 import { type VcpuContext, loadContext, saveContext } from './context.js';
 import { amo, attachMmu, externalWrite, flushTlb, invalidatePage, ld, recordFault, st, syncMmuStats } from './softmmu.js';
 import { flushCode, invalidateCodePage } from './blockcache.js';
 import { run } from './exec.js';
 import { debugStep, setBreakpoints, setWatchpoints } from './debug.js';
-import { completeEmulated, csrRead, csrWrite, execSystem, injectTrap, irqEnabledAtTarget, r64Set, restartTrapped, returnFromTrap, setLevel, updateTimer, wakeable } from './priv.js';
+import { completeEmulated, csrRead, csrWrite, execSystem, fastEcallEntry, fastEcallReturn, injectTrap, irqEnabledAtTarget, r64Set, restartTrapped, returnFromTrap, setLevel, updateTimer, wakeable } from './priv.js';
 
 export { ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, TLB_INITIAL_ENTRIES, WASM_TIER_UP, WASM_SHORT_RUN } from './state.js';
-export type { CpuEngine, IsaVariant, RunReason, TrapHandler, CsrTrapHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
+export type { CpuEngine, IsaVariant, RunReason, TrapHandler, CsrTrapHandler, FastEcallHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
 export { createVcpuContext } from './context.js';
 
 /** Engine counters (Cpu.engineStats; `--stats` JSON): CpuStats' counters plus instret / cycles. */
@@ -146,6 +146,28 @@ export class Cpu extends CpuState implements MemoryWriteListener, SoftTlbInvalid
    * or p1tval / p1epc) when it needs them: nothing is boxed per trap (the hypervisor's hot path).
    */
   setCsrTrapHandler(level: 0 | 1, handler: CsrTrapHandler | undefined): void { this.csrHandlers[level] = handler; this.handlers[level] = undefined; }
+  /**
+   * The PL1 hypercall fast path (see FastEcallHandler), or undefined: asked first for every ecall
+   * from PL2 that traps to PL1 with one of `numbers` (0..63) in a7 (the PL1 trap handler takes
+   * the others and what it declines).
+   */
+  setFastEcall(handler: FastEcallHandler | undefined, numbers: Iterable<number> = []): void {
+    let lo = 0, hi = 0;
+    for (const n of numbers) {
+      if (!Number.isInteger(n) || n < 0 || n > 63) throw new RangeError(`setFastEcall: call number ${n} is not 0..63`);
+      if (n < 32) lo |= 1 << n; else hi |= 1 << (n - 32);
+    }
+    this.fastEcall = handler;
+    this.fastEcallLo = handler === undefined ? 0 : lo;
+    this.fastEcallHi = handler === undefined ? 0 : hi;
+  }
+  /** In a FastEcallHandler, before its work: the trap entry's counts and cost. */
+  fastEcallEntry(): void { fastEcallEntry(this); }
+  /**
+   * In a FastEcallHandler, last: the state after the trap to PL1 and completeEmulated(1)
+   * (`retire`) or restartTrapped(1).
+   */
+  fastEcallReturn(retire: boolean): void { fastEcallReturn(this, retire); }
   /** Enable (hook) or disable (undefined) the instruction trace. Zero cost when off. */
   setTrace(hook: TraceHook | undefined): void { this.traceHook = hook; }
   /** End the current run() with result 'stopped'; `reason` is kept in stopReason. */

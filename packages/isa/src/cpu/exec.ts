@@ -28,7 +28,7 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
   const target = c.instret + maxInsns;
   const XL = c.XL, XH = c.XH, XO = c.XO;
   let prev: Block | undefined, prevExit = -1;
-  for (;;) {
+  run: for (;;) {
     if (c.stopRequested) return c.debugEvent !== '' ? 'debug' : 'stopped';
     if (c.cycles >= c.cycleLimit) {
       updateTimer(c);
@@ -87,6 +87,7 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
       } else {
         c.tlbAcc++; // its fetch (compiled blocks count their own)
         execSystem(c, b.insn);
+        prev = b; prevExit = 0; // the block after it gets linked (the chain loop follows that link)
       }
     } else if (b.wd !== 0 && c.midBlock === 0) {
       // engine 'wasm': the hub runs the chain (and the lookups this loop would do) in wasm
@@ -129,29 +130,53 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
           // above would do nothing before it (no stop, interrupt, wfi stall, budget end, trace;
           // its fetch hits the exec soft-TLB): execute it here, as the loop would, without the
           // round trip through the fetch and the block cache (a guest's hypercall path).
-          if (nb !== undefined && nb.fn === undefined && nb.valid && !nb.bp && nb.vpcLo === c.pcLo && nb.vpcHi === c.pcHi
-            && remaining > 0 && !c.stopRequested && !c.irqDirty && !c.waiting && c.midBlock === 0 && c.traceHook === undefined) {
-            const sl = c.pcLo, ti = ((sl >>> 12) & c.tlbMask) + c.tlbBase;
-            if ((sl & -4096) === XL[ti] && c.pcHi === XH[ti]) {
-              if (b.home !== undefined) b.home.sysExits++;
-              // the region's turn of the outer loop ends here (its retire / trap-storm check)
-              if (c.instret !== before) c.trapsWithoutRetire = 0;
-              else if (trapStorm(c)) return 'trap-loop';
-              prev = undefined;
-              before = c.instret;
-              c.tlbAcc++; // its fetch
-              execSystem(c, nb.insn);
-            }
+          if (nb === undefined || nb.fn !== undefined || !nb.valid || nb.bp || nb.vpcLo !== c.pcLo || nb.vpcHi !== c.pcHi
+            || remaining <= 0 || c.stopRequested || c.irqDirty || c.waiting || c.midBlock !== 0 || c.traceHook !== undefined) break;
+          const sl = c.pcLo, ti = ((sl >>> 12) & c.tlbMask) + c.tlbBase;
+          if ((sl & -4096) !== XL[ti] || c.pcHi !== XH[ti]) break;
+          if (b.home !== undefined) b.home.sysExits++;
+          if (endTurn(c, before)) return 'trap-loop'; // the region's turn ends here
+          prev = undefined;
+          before = c.instret;
+          c.tlbAcc++; // its fetch
+          execSystem(c, nb.insn);
+          // Then the block after it (the guest's code after a hypercall the PL1 fast path
+          // completed), straight through the system block's link when the loop above would do
+          // nothing but its checks before it: they are made here, in its order, after the system
+          // instruction's turn ends. A stop, the cycle limit, interrupts to look at (after a trap
+          // taken: irqDirty), a wfi stall: the loop above handles them.
+          if (c.stopRequested || c.cycles >= c.cycleLimit || c.irqDirty || c.waiting) break;
+          if (endTurn(c, before)) return 'trap-loop';
+          if (c.traceHook !== undefined) continue run;
+          remaining = target - c.instret;
+          if (remaining <= 0) continue run;
+          const nx: Block | undefined = nb.linkEpoch === c.linkEpoch && nb.linkBank === c.linkBank ? nb.links[0] : undefined;
+          if (nx === undefined || !nx.valid || nx.vpcLo !== c.pcLo || nx.vpcHi !== c.pcHi || nx.len > remaining
+            || nx.fn === undefined || nx.wd !== 0) {
+            prev = nb; prevExit = 0; // the loop above looks it up and links it
+            continue run;
           }
-          break;
+          c.stats.chainHits++;
+          before = c.instret;
+          b = nx;
+          continue;
         }
         c.stats.chainHits++;
         b = nb;
       }
     }
-    if (c.instret !== before) c.trapsWithoutRetire = 0;
-    else if (trapStorm(c)) return 'trap-loop';
+    if (endTurn(c, before)) return 'trap-loop';
   }
+}
+
+/**
+ * The end of one turn of the run loop (a chain of regions, or one system instruction) that
+ * started at instret `before`: a retired instruction ends a trap storm, none continues it. True
+ * when the storm is too long ('trap-loop').
+ */
+function endTurn(c: Cpu, before: number): boolean {
+  if (c.instret !== before) { c.trapsWithoutRetire = 0; return false; }
+  return trapStorm(c);
 }
 
 export function trapStorm(c: Cpu): boolean {

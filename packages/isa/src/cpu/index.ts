@@ -3,7 +3,7 @@ export { Cpu, ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, TLB_INITIAL_ENTRIE
 export { engineAreaBytes } from './wasmgen.js';
 export { resolveEngine, WASM32_MEMORY_BYTES } from './engine-choice.js';
 export { ENGINE_CHOICES, type EngineChoice } from './state.js';
-export type { CpuEngine, EngineStats, IsaVariant, RunReason, TrapHandler, CsrTrapHandler, TraceHook, CpuOptions, CpuStats, VcpuContext, CpuDebugHooks, CpuWatchpoint } from './cpu.js';
+export type { CpuEngine, EngineStats, IsaVariant, RunReason, TrapHandler, CsrTrapHandler, FastEcallHandler, TraceHook, CpuOptions, CpuStats, VcpuContext, CpuDebugHooks, CpuWatchpoint } from './cpu.js';
 export { TRAP_SENSITIVE, SILENT_SENSITIVE, sensitivePolicyOf } from './sensitive.js';
 export type { SensitiveInstructionPolicy, SensitiveKind, SensitiveAction } from './sensitive.js';
 export { costOf } from './codegen.js';

@@ -11,6 +11,12 @@ import { flushCode } from './blockcache.js';
 import type { Cpu } from './cpu.js';
 
 const RETURN_OPS = [Op.SRET, Op.HRET, Op.MRET];
+/** The encoding of ecall. */
+const ECALL_INSN = 0x00000073;
+/** The register that selects the call of an ecall (the fast path's numbers). */
+const A7 = 17;
+/** medeleg / p1edeleg bit of cause 9, ecall from PL2. */
+const ECALL_FROM_PL2 = 1 << 9;
 
 export function retire(c: Cpu, cycles: number): void {
   c.instret++;
@@ -21,10 +27,15 @@ export function retire(c: Cpu, cycles: number): void {
 
 /** Execute one system instruction at the current PC (retire or trap). */
 export function execSystem(c: Cpu, insn: number): void {
-  const op = decode(insn);
+  const op = insn === ECALL_INSN ? Op.ECALL : decode(insn); // ecall first: every hypercall
   const lvl = c.lvl;
   switch (op) {
-    case Op.ECALL: c.cycles += c.cost.system; trapNow(c, 11 - lvl, 0, 0); return;
+    case Op.ECALL:
+      c.cycles += c.cost.system;
+      // from PL2 to PL1 with one of the fast path's call numbers in a7: the fast path first
+      if (lvl === 2 && c.fastEcall !== undefined && fastEcallNr(c) && (c.medeleg & ECALL_FROM_PL2) !== 0
+        && (c.p1edeleg & ECALL_FROM_PL2) === 0 && c.fastEcall(c)) return;
+      trapNow(c, 11 - lvl, 0, 0); return;
     case Op.EBREAK: c.cycles += c.cost.system; trapNow(c, 3, 0, 0); return;
     case Op.FENCE_I: flushCode(c); retire(c, c.cost.fenceI); return;
     case Op.SFENCE_VMA:
@@ -390,6 +401,53 @@ export function completeEmulated(c: Cpu, level: 0 | 1): void {
   const lo = c.r64[2 * e]!, hi = c.r64[2 * e + 1]!;
   r64Set(c, e, (lo + 4) | 0, lo === -4 ? (hi + 1) | 0 : hi);
   returnFromTrap(c, level);
+}
+
+/** a7 is one of the fast path's call numbers (0..63: fastEcallLo / fastEcallHi). */
+function fastEcallNr(c: Cpu): boolean {
+  const x = c.x, n = x[2 * A7]!;
+  // (a shift count is taken mod 32: n >>> 0..63 picks the bit of either word)
+  return x[2 * A7 + 1] === 0 && (n & ~63) === 0 && (((n < 32 ? c.fastEcallLo : c.fastEcallHi) >>> n) & 1) !== 0;
+}
+
+/**
+ * The PL1 fast path (FastEcallHandler) takes an ecall from PL2: what the trap entry counts and
+ * charges before the PL1 trap handler runs (trap(): the exception count, the LR reservation, cost.trapEntry).
+ */
+export function fastEcallEntry(c: Cpu): void {
+  c.stats.exceptions[9]!++;
+  c.resValid = false;
+  c.cycles += c.cost.trapEntry;
+}
+
+/**
+ * The PL1 fast path completed the ecall (`retire`: completeEmulated(1)) or left it to run again
+ * (restartTrapped(1): a continuation): the state the trap entry to PL1, that call and the hret
+ * leave, in one step. The trap CSRs hold what trap() wrote (p1epc: as completeEmulated left it);
+ * p1status.IE went to PIE and back, PIE = 1, PPL = 3 (xret); the level is PL2 again, so the
+ * soft-TLB bank and the chained links are the same, and the soft-TLB hits made at PL2 so far are
+ * reported at the next level change (syncMmuStats: nothing was counted at PL1 in between).
+ * Cycles are added in the same order as on that path (the same floating-point sum). Interrupts:
+ * level, enables and p1status.IE are as before the ecall, so what can be taken changed only if
+ * a pending line did, and that sets irqDirty itself (setInterruptPending, the timer): the run
+ * loop's check after the instruction is the one the trap path would make.
+ */
+export function fastEcallReturn(c: Cpu, retire: boolean): void {
+  const lo = c.pcLo, hi = c.pcHi;
+  r64Set(c, R64.p1cause, 9, 0);
+  r64Set(c, R64.p1tval, 0, 0);
+  c.p1status = (c.p1status & ~ST_PPL) | ST_PIE | (3 << ST_PPL_SHIFT);
+  c.trapsWithoutRetire = 0;
+  if (retire) {
+    c.instret++;
+    c.cycles += c.cost.base;
+    const nlo = (lo + 4) | 0, nhi = lo === -4 ? (hi + 1) | 0 : hi;
+    r64Set(c, R64.p1epc, nlo, nhi);
+    c.pcLo = nlo; c.pcHi = nhi;
+  } else r64Set(c, R64.p1epc, lo, hi);
+  c.cycles += c.cost.trapReturn;
+  c.resValid = false;
+  c.midBlock = 0;
 }
 
 /**

@@ -84,6 +84,21 @@ export type TrapHandler = (cpu: Cpu, cause: number, isInterrupt: boolean, tval: 
  */
 export type CsrTrapHandler = (cpu: Cpu, cause: number, isInterrupt: boolean) => void;
 
+/**
+ * The PL1 hypercall fast path (Cpu.setFastEcall), asked first when an ecall from PL2 traps to
+ * PL1 with one of its call numbers in a7 (a7 selects the call, as in Tachyxx's hypercall ABI and
+ * the SBI), before the architectural trap entry (the CPU has charged the ecall's cost.system). Either
+ * return false having changed nothing: the trap is taken as always (entry, the PL1 trap
+ * handler, its return). Or handle the call as the PL1 trap handler would, between
+ * cpu.fastEcallEntry() and cpu.fastEcallReturn(retire), and return true: the CPU is then
+ * exactly as after the trap entry, that handler and completeEmulated(1) (retire) or
+ * restartTrapped(1) (a continuation). In between the CPU stays at PL2 (level, pc and the PL1
+ * trap CSRs as before the ecall), so the fast path must not use them: no context save / load,
+ * no injectTrap, no returnFromTrap, no CSR access; registers, guest memory, stop() and costs
+ * (cycles) are what it may use.
+ */
+export type FastEcallHandler = (cpu: Cpu) => boolean;
+
 /** Trace callback: called before each instruction executes while tracing is on. */
 export type TraceHook = (pc: number, insn: number, level: number) => void;
 
@@ -411,6 +426,10 @@ export class CpuState {
   readonly handlers: (TrapHandler | undefined)[] = [undefined, undefined];
   /** Per level: a CsrTrapHandler (set instead of `handlers`' entry), or undefined. */
   readonly csrHandlers: (CsrTrapHandler | undefined)[] = [undefined, undefined];
+  /** The PL1 hypercall fast path (setFastEcall), or undefined, and its call numbers 0..63 (bits of a7). */
+  fastEcall: FastEcallHandler | undefined;
+  fastEcallLo = 0;
+  fastEcallHi = 0;
   traceHook: TraceHook | undefined;
   readonly idleMode: 'return' | 'advance';
   readonly platformInterrupts: boolean;
