@@ -21,8 +21,9 @@ const cli = join(root, 'apps/runner/dist/cli.js');
 if (!existsSync(cli)) throw new Error(`no built runner at ${cli} (pnpm build)`);
 const reps = process.argv.includes('--quick') ? 1 : 3;
 const tmp = mkdtempSync(join(tmpdir(), 'tachyxx-bench-engines-'));
-const wasmHost = join(tmp, 'wasm.yaml');
+const wasmHost = join(tmp, 'wasm.yaml'), jsHost = join(tmp, 'js.yaml');
 writeFileSync(wasmHost, 'components:\n  isa: { variant: tachy-v1, engine: wasm }\n');
+writeFileSync(jsHost, 'components:\n  isa: { variant: tachy-v1, engine: js }\n');
 const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg >= 0 ? process.argv[onlyArg + 1].split(',').map((n) => (n.startsWith('bench-') ? n : `bench-${n}`)) : null;
 const progs = readdirSync(join(root, 'guests/build'))
@@ -43,7 +44,7 @@ function timeIt(cmd, args) {
 function tachyxx(name, engine) {
   const sf = join(tmp, `${name}.${engine}.json`);
   const args = [cli, 'run', '--bare', `guests/build/${name}.elf`, '--stats', sf];
-  if (engine === 'wasm') args.push('--host', wasmHost);
+  args.push('--host', engine === 'wasm' ? wasmHost : jsHost);
   const t = timeIt(process.execPath, args);
   return { ...t, stats: JSON.parse(readFileSync(sf, 'utf8')) };
 }
@@ -84,7 +85,7 @@ const HC_CALLS = 3e6;
 function hcDomain(engine) {
   const sf = join(tmp, `hcversion.${engine}.json`);
   const args = [cli, 'run', '--domain', 'guests/build/hcversion.elf', '--memory', '64', '--stats', sf];
-  if (engine === 'wasm') args.push('--host', wasmHost);
+  args.push('--host', engine === 'wasm' ? wasmHost : jsHost);
   const t = timeIt(process.execPath, args);
   return { ...t, stats: JSON.parse(readFileSync(sf, 'utf8')) };
 }

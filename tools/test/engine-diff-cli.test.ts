@@ -1,6 +1,6 @@
 // The CPU's two execution engines through the real runner (`tachyxx run --bare`, which attaches
-// the MMU: stage-1 paging, soft-TLB hit accounting): engine js (default) and engine wasm (a host
-// file with `components.isa.engine: wasm`) must give the same console output, exit status,
+// the MMU: stage-1 paging, soft-TLB hit accounting): engine js (the reference) and engine wasm (host
+// files with `components.isa.engine: js | wasm`) must give the same console output, exit status,
 // instruction count, simulated cycles and time, traps, hypercalls and code-cache / soft-TLB
 // counters for every guest listed, including self-modifying code, paging and the privileged
 // checks under both ISA variants. Needs the built runner.
@@ -17,14 +17,15 @@ const hasRunner = existsSync(runnerCli);
 if (!hasRunner) console.warn(`engine-diff-cli: ${runnerCli} not found (run pnpm build) - SKIPPED`);
 const dir = mkdtempSync(join(tmpdir(), 'tachyxx-engine-diff-'));
 // engine wasm with every region compiled to wasm at once, and with the default tier-up
-const hosts = { wasm0: join(dir, 'wasm0.yaml'), wasm: join(dir, 'wasm.yaml') };
+const hosts = { js: join(dir, 'js.yaml'), wasm0: join(dir, 'wasm0.yaml'), wasm: join(dir, 'wasm.yaml') };
+writeFileSync(hosts.js, 'components:\n  isa: { variant: tachy-v1, engine: js }\n');
 writeFileSync(hosts.wasm0, 'components:\n  isa: { variant: tachy-v1, engine: wasm, wasmTierUp: 0 }\n');
 writeFileSync(hosts.wasm, 'components:\n  isa: { variant: tachy-v1, engine: wasm }\n');
 
 function run(image: string, engine: 'js' | 'wasm0' | 'wasm', args: string[]) {
   const sf = join(dir, `${image}.${engine}.${args.join('_')}.json`);
   const r = spawnSync(process.execPath, [runnerCli, 'run', '--bare', resolve(root, 'guests/build', `${image}.elf`),
-    '--stats', sf, ...args, ...(engine === 'js' ? [] : ['--host', hosts[engine]])], { cwd: root, timeout: 120_000 });
+    '--stats', sf, ...args, '--host', hosts[engine]], { cwd: root, timeout: 120_000 });
   const stats = JSON.parse(readFileSync(sf, 'utf8'));
   const isa = stats.isa;
   return {
@@ -71,13 +72,25 @@ describe('engine wasm against engine js through tachyxx run --bare (MMU attached
 });
 
 describe('the isa component\'s engine parameters', () => {
-  it('default to js with tier-up 100000 and name the allowed values of a bad one', () => {
-    expect(hostConfigWithDefaults({}).components.isa).toMatchObject({ engine: 'js', wasmTierUp: 100_000 });
+  it('default to auto with tier-up 100000 and name the allowed values of a bad one', () => {
+    expect(hostConfigWithDefaults({}).components.isa).toMatchObject({ engine: 'auto', wasmTierUp: 100_000 });
     expect(hostConfigWithDefaults({ components: { isa: { variant: 'tachy-v1', engine: 'wasm' } } }).components.isa)
       .toMatchObject({ engine: 'wasm' });
     expect(() => hostConfigWithDefaults({ components: { isa: { variant: 'tachy-v1', engine: 'llvm' } } }))
-      .toThrow('components.isa.engine: unknown value "llvm" (allowed: js, wasm)');
+      .toThrow('components.isa.engine: unknown value "llvm" (allowed: js, wasm, auto)');
     expect(() => hostConfigWithDefaults({ components: { isa: { variant: 'tachy-v1', wasmTierUp: -1 } } }))
       .toThrow(/components\.isa\.wasmTierUp/);
+  });
+
+  it.skipIf(!hasRunner)('auto by default: run --bare without a host file runs on wasm (256 MiB + one engine area fit wasm32), with js\'s results', () => {
+    const sf = join(dir, 'default.json');
+    const r = spawnSync(process.execPath, [runnerCli, 'run', '--bare', resolve(root, 'guests/build/hello.elf'), '--stats', sf], { cwd: root, timeout: 120_000 });
+    expect(r.status).toBe(0);
+    const stats = JSON.parse(readFileSync(sf, 'utf8'));
+    expect(stats.isa.engine).toBe('wasm');
+    const js = run('hello', 'js', []);
+    expect(r.stdout.toString('latin1')).toBe(js.stdout);
+    expect(stats.instructions).toBe(js.same.instructions);
+    expect(stats.simCycles).toBe(js.same.simCycles);
   });
 });

@@ -51,7 +51,7 @@ function isaPlugin(variant: IsaVariant, policy: SensitiveInstructionPolicy, desc
     description,
     params: {
       maxBlockInsns: p.uint(64, 'longest basic block the JIT compiles', { min: 1, max: 1024 }),
-      engine: p.enum(ENGINE_CHOICES, 'js', "execution engine: 'js' (JS functions, the reference), 'wasm' (WebAssembly with i64 registers) or 'auto' (wasm where RAM and the engine areas fit a 4 GiB wasm32 memory, else js)"),
+      engine: p.enum(ENGINE_CHOICES, 'auto', "execution engine: 'js' (JS functions, the reference), 'wasm' (WebAssembly with i64 registers) or 'auto' (wasm where RAM and the engine areas fit a 4 GiB wasm32 memory, else js)"),
       wasmTierUp: p.uint(WASM_TIER_UP, 'engine wasm: instructions a region runs as JS before it is compiled to wasm (0: at once)', { max: 2 ** 40 }),
     },
     costs,
