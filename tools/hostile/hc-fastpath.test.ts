@@ -12,22 +12,9 @@ import { join } from 'node:path';
 import { GUEST_RAM_BASE, Hypercall, ShutdownReason, XenVer } from '@tachyxx/abi';
 import type { Host } from '@tachyxx/hypervisor';
 import { ROOT, assembledTestHost, image, ioHost } from '../test/io-helpers.js';
+import { HC_RESULT_GPA, hypercallDomain } from './guest-harness.js';
 
-// ecall (the call under test); sd a0 -> RESULT; sched_op(SCHEDOP_shutdown, &poweroff); j .
-const CODE = new Uint32Array([
-  0x00000073, // ecall
-  0x00000297, // auipc t0, 0
-  0x02a2b223, // sd a0, 36(t0)       (-> RESULT, 40 bytes into the code)
-  0x01d00893, // addi a7, x0, 29     (sched_op)
-  0x00200513, // addi a0, x0, 2      (SCHEDOP_shutdown)
-  0x00000597, // auipc a1, 0
-  0x01058593, // addi a1, a1, 16     (-> the zero word: SHUTDOWN_poweroff)
-  0x00000073, // ecall
-  0x0000006f, // j .
-  0x00000000, // reason 0
-  0x00000000, 0x00000000, // RESULT (8 bytes at +40)
-]);
-const RESULT = GUEST_RAM_BASE + 40;
+const RESULT = HC_RESULT_GPA;
 /** Where the call's pointer may point: its own page of RAM (ARG) is read back afterwards. */
 const ARG = GUEST_RAM_BASE + 0x1000;
 
@@ -35,14 +22,7 @@ type Pair = [number, number];
 interface Call { a7: Pair; a: [Pair, Pair, Pair, Pair, Pair, Pair] }
 
 function fuzzDomain(host: Host, call: Call) {
-  const d = host.createDomain({ name: 'fuzz', image: image('hello'), memoryMiB: 16, paused: true });
-  d.access.write(GUEST_RAM_BASE, new Uint8Array(CODE.buffer));
-  d.access.write(ARG, new Uint8Array(4096).fill(0xa5));
-  const ctx = d.vcpus[0]!.ctx;
-  call.a.forEach(([lo, hi], i) => { ctx.x[2 * (10 + i)] = lo | 0; ctx.x[2 * (10 + i) + 1] = hi | 0; });
-  ctx.x[2 * 17] = call.a7[0] | 0; ctx.x[2 * 17 + 1] = call.a7[1] | 0;
-  ctx.pcLo = GUEST_RAM_BASE | 0; ctx.pcHi = 0;
-  return d;
+  return hypercallDomain(host, 'fuzz', { nr: call.a7[0], nrHi: call.a7[1], a: call.a }, 16, 1, [{ gpa: ARG, bytes: new Uint8Array(4096).fill(0xa5) }]);
 }
 
 const fastOff = (host: Host) => { for (const p of host.pcpus) p.cpu.setFastEcall(undefined); };
