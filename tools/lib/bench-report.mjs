@@ -22,7 +22,8 @@ export function writeBenchSection(file, title, body) {
   if (start < 0) text = text.trimEnd() + '\n\n' + section;
   else {
     const next = text.indexOf('\n## ', start + marker.length);
-    text = text.slice(0, start) + section + (next < 0 ? '' : text.slice(next + 1));
+    // (a blank line before the next section, as between every two sections)
+    text = text.slice(0, start) + section + (next < 0 ? '' : `\n${text.slice(next + 1)}`);
   }
   writeFileSync(file, text.endsWith('\n') ? text : text + '\n');
 }
