@@ -88,6 +88,11 @@ describe('hypercall arguments as the C prototype takes them', () => {
     expect(t.argKinds(Hypercall.memory_op)).toBe(0);
     expect(t.argKinds(63)).toBe(0);
     expect(t.argKinds(2 ** 40)).toBe(0);
+    // the fast path's one lookup: a leaf's argument count | kinds << 3, else -1
+    t.register(Hypercall.xen_version, () => 0, undefined, { leafArgs: 2 });
+    expect(t.leafByNr[Hypercall.xen_version]).toBe(2 | (1 << 3));
+    expect(t.leafByNr[Hypercall.sched_op]).toBe(-1);
+    expect(t.leafByNr[0]).toBe(-1);
   });
 
   it('register refuses a prototype it cannot follow (loudly: a table bug, not guest input)', () => {

@@ -5,7 +5,7 @@
 import { Errno, ShutdownReason } from '@tachyxx/abi';
 import { HYPERCALL, TRAP, type Counter } from '@tachyxx/core';
 import { causeName, disassemble, setTrapRouting, type Cpu } from '@tachyxx/isa';
-import { ARG_KIND_INT, ARG_KIND_UINT, HYPERCALL_CONTINUATION, type HypercallArgs, type HypercallBudgetSource, type HypercallTable } from '../hypercalls/table.js';
+import { ARG_KIND_INT, ARG_KIND_UINT, HYPERCALL_CONTINUATION, HYPERCALL_SLOTS, type HypercallArgs, type HypercallBudgetSource, type HypercallTable } from '../hypercalls/table.js';
 import type { HypervisorCosts } from '../plugin.js';
 import type { Host } from './host.js';
 import { hex64, REG, TWO32, type Pcpu } from './pcpu.js';
@@ -64,6 +64,8 @@ export class TrapDispatch implements HypercallBudgetSource {
   /** End of the running pCPU's current slice (simulated ns): the run loop sets it. */
   sliceEnd = Infinity;
   private readonly hypercalls: HypercallTable<Vcpu>;
+  /** The table's leafByNr (the fast path's one lookup). */
+  private readonly leafByNr: Int32Array;
   private readonly costs: HypervisorCosts;
   private readonly freqHz: number;
   private readonly sampleEvery: number;
@@ -81,6 +83,7 @@ export class TrapDispatch implements HypercallBudgetSource {
 
   constructor(private readonly host: Host, sampleEvery: number) {
     this.hypercalls = host.hypercalls;
+    this.leafByNr = host.hypercalls.leafByNr;
     this.costs = host.costs;
     this.freqHz = host.freqHz;
     this.sampleEvery = sampleEvery;
@@ -161,13 +164,14 @@ export class TrapDispatch implements HypercallBudgetSource {
     if (this.trapSampleLeft === 1 && this.host.bus.hasSubscribers(TRAP)) return false;
     const cpu = p.cpu, x = cpu.x;
     const nr = x[2 * REG.a7]!;
-    const argc = x[2 * REG.a7 + 1] === 0 ? this.hypercalls.leafArgs(nr) : -1;
-    if (argc < 0) return false;
+    // a leaf's argument count and kinds (HypercallTable.leafByNr), -1 for any other number
+    const leaf = x[2 * REG.a7 + 1] === 0 && (nr >>> 0) < HYPERCALL_SLOTS ? this.leafByNr[nr]! : -1;
+    if (leaf < 0) return false;
     counter.value++;
     p.traps++;
     if (--this.trapSampleLeft === 0) this.trapSampleLeft = this.sampleEvery; // publishTrap, nobody listening
     cpu.fastEcallEntry();
-    const ret = this.call(p, v, nr, argc);
+    const ret = this.call(p, v, nr, leaf & 7, leaf >> 3);
     if ((v.domain.shutdownCode !== null || ret === HYPERCALL_CONTINUATION) && this.endedOrYielded(cpu, v, ret, true)) return true;
     setA0(cpu, ret);
     cpu.fastEcallReturn(true);
@@ -178,7 +182,7 @@ export class TrapDispatch implements HypercallBudgetSource {
   /** Hypercall `nr` of `v`, trapped to PL1. */
   private hypercall(p: Pcpu, v: Vcpu, nr: number): void {
     const cpu = p.cpu;
-    const ret = this.call(p, v, nr, 6);
+    const ret = this.call(p, v, nr, 6, this.hypercalls.argKinds(nr));
     if ((v.domain.shutdownCode !== null || ret === HYPERCALL_CONTINUATION) && this.endedOrYielded(cpu, v, ret, false)) return;
     setA0(cpu, ret);
     cpu.completeEmulated(1);
@@ -189,18 +193,17 @@ export class TrapDispatch implements HypercallBudgetSource {
    * Runs hypercall `nr` of `v` with its first `argc` arguments (the others 0) and charges it:
    * its result. (Its end - the result in a0, the return to the guest - is the caller's.)
    */
-  private call(p: Pcpu, v: Vcpu, nr: number, argc: number): number {
+  private call(p: Pcpu, v: Vcpu, nr: number, argc: number, kinds: number): number {
     const cpu = p.cpu;
     // Straight from the register file (the null hypercall's path: no call per register).
     const x = cpu.x;
     const hc = this.hypercalls;
-    const kinds = hc.argKinds(nr);
     const args = argc === 6 ? this.readArgs6(x, kinds) : this.readArgs(x, argc, kinds);
     // The call's budget (hypercallBudgetCycles) from the time now, computed only when it asks.
     this.callCpu = cpu;
     this.budgetCycles0 = cpu.cycles;
     this.budgetIdleNs0 = cpu.idleNs;
-    const ret = hc.dispatch(v, nr, args, this);
+    const ret = hc.dispatch(v, nr, args, this, true);
     cpu.cycles += this.costs.hypercall + hc.charged;
     if (--this.hypercallSampleLeft === 0) this.publishHypercall(p, v, nr, argc > 0 ? args.a0 : regU(x, REG.a0), ret);
     if (this.host.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');

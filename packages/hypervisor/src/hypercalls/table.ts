@@ -149,15 +149,19 @@ export class HypercallTable<V> {
     }
     const row = { name, handler, calls: 0, leafArgs, argKinds: types ? encodeArgKinds(types) : 0 };
     this.rows[nr] = row;
+    this.kindsByNr[nr] = row.argKinds;
+    if (leafArgs >= 0) this.leafByNr[nr] = leafArgs | (row.argKinds << 3);
     this.mountRow(row);
   }
 
   /**
    * Runs hypercall `nr`. `budget` is the work (cycles) the call may do before `preemptCheck`
    * says stop, or where to ask for it when it is needed (default: no limit but
-   * HYPERCALL_PREEMPT_MAX_ITEMS). Read `charged` and `continuation` afterwards.
+   * HYPERCALL_PREEMPT_MAX_ITEMS). Read `charged` and `continuation` afterwards. `converted`: the
+   * caller has already converted `args` as the row's argument types say (argKinds: the host, from
+   * the register halves), so dispatch passes them on as they are.
    */
-  dispatch(vcpu: V, nr: number, args: HypercallArgs, budget: number | HypercallBudgetSource = Infinity): number {
+  dispatch(vcpu: V, nr: number, args: HypercallArgs, budget: number | HypercallBudgetSource = Infinity, converted = false): number {
     this.chargedCycles = 0;
     if (typeof budget === 'number') { this.budgetCycles = budget; this.budgetSource = null; } else this.budgetSource = budget;
     this.items = 0;
@@ -167,7 +171,7 @@ export class HypercallTable<V> {
     if (!row) return -Errno.ENOSYS;
     row.calls++;
     try {
-      return row.handler(vcpu, row.argKinds === 0 ? args : convertArgs(row.argKinds, args, this.callArgs));
+      return row.handler(vcpu, converted || row.argKinds === 0 ? args : convertArgs(row.argKinds, args, this.callArgs));
     } catch (e) {
       this.contArgs = null;
       this.nested = false;
@@ -189,9 +193,17 @@ export class HypercallTable<V> {
    * (exact above 2^53); dispatch then passes the arguments on as they are.
    */
   argKinds(nr: number): number {
-    const row = nr >= 0 && nr < HYPERCALL_SLOTS ? this.rows[nr] : undefined;
-    return row === undefined ? 0 : row.argKinds;
+    return nr >= 0 && nr < HYPERCALL_SLOTS ? this.kindsByNr[nr] ?? 0 : 0;
   }
+
+  /** argKinds by hypercall number 0..HYPERCALL_SLOTS - 1 (0 for a free slot): read-only for callers. */
+  readonly kindsByNr = new Int32Array(HYPERCALL_SLOTS);
+  /**
+   * By hypercall number 0..HYPERCALL_SLOTS - 1, for the host's fast path (one load per call):
+   * a leaf's `leafArgs | argKinds << 3`, -1 for a row that is not a leaf or a free slot.
+   * Read-only for callers (the same array for the table's life).
+   */
+  readonly leafByNr = new Int32Array(HYPERCALL_SLOTS).fill(-1);
 
   /** The argument count of hypercall `nr` when its handler is a leaf (HypercallRowOptions), else -1. */
   leafArgs(nr: number): number {
