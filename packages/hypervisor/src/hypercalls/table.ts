@@ -13,7 +13,11 @@
 import { Errno, hypercallArgTypes, hypercallName, type HypercallArgType } from '@tachyxx/abi';
 import type { StatGroup } from '@tachyxx/core';
 
-/** Arguments a0..a5 as numbers (exact below 2^53; pointers and counts always are). */
+/**
+ * Arguments a0..a5 as numbers (exact below 2^53; pointers and counts always are). A handler sees
+ * them as its row's argument types say (HypercallRowOptions.argTypes): an `int` or `unsigned int`
+ * argument is its register's low 32 bits, as Xen's C prototype takes it.
+ */
 export interface HypercallArgs {
   readonly a0: number; readonly a1: number; readonly a2: number;
   readonly a3: number; readonly a4: number; readonly a5: number;
