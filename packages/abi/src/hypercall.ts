@@ -53,3 +53,47 @@ export const SchedWatchdog = {
   id: { offset: 0, size: 4 },
   timeout: { offset: 4, size: 4 },
 } as const;
+
+/**
+ * How a hypercall handler takes an argument register, as the C type of Xen's prototype converts
+ * the 64-bit register_t (Arm64's call_handlers_arm64 passes each register to the prototype):
+ * `int` its low 32 bits as signed, `uint` its low 32 bits unsigned, `long` (unsigned long,
+ * s_time_t, xen_ulong_t) and `ptr` (a guest handle) all 64 bits.
+ */
+export type HypercallArgType = 'int' | 'uint' | 'long' | 'ptr';
+
+/**
+ * The argument types of the hypercalls Tachyxx implements, from Xen 4.17's prototypes
+ * (xen/include/hypercall-defs.c): e.g. xen_version(int cmd, void *arg), so xen_version with
+ * cmd = 2^32 is XENVER_version. A hypercall not listed here takes its arguments as `long`.
+ */
+export const HypercallArgTypes: Readonly<Partial<Record<HypercallName, readonly HypercallArgType[]>>> = {
+  // memory_op(unsigned long cmd, void *arg)
+  memory_op: ['long', 'ptr'],
+  // multicall(multicall_entry_t *call_list, unsigned long nr_calls)
+  multicall: ['ptr', 'long'],
+  // set_timer_op(s_time_t timeout)
+  set_timer_op: ['long'],
+  // xen_version(int cmd, void *arg)
+  xen_version: ['int', 'ptr'],
+  // console_io(unsigned int cmd, unsigned int count, char *buffer)
+  console_io: ['uint', 'uint', 'ptr'],
+  // grant_table_op(unsigned int cmd, void *uop, unsigned int count)
+  grant_table_op: ['uint', 'ptr', 'uint'],
+  // vcpu_op(int cmd, unsigned int vcpuid, void *arg)
+  vcpu_op: ['int', 'uint', 'ptr'],
+  // sched_op(int cmd, void *arg)
+  sched_op: ['int', 'ptr'],
+  // event_channel_op(int cmd, void *arg)
+  event_channel_op: ['int', 'ptr'],
+  // physdev_op(int cmd, void *arg)
+  physdev_op: ['int', 'ptr'],
+  // hvm_op(unsigned long op, void *arg)
+  hvm_op: ['long', 'ptr'],
+};
+
+/** The argument types of hypercall `nr` (HypercallArgTypes), or undefined when not listed. */
+export function hypercallArgTypes(nr: number): readonly HypercallArgType[] | undefined {
+  const name = byNumber.get(nr);
+  return name === undefined ? undefined : HypercallArgTypes[name];
+}

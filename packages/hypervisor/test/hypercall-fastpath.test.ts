@@ -49,7 +49,7 @@ const LEAF = 40, THROWS = 41;
  * `rounds` rounds of: the test's leaf hypercall 40 (a0, a1 = a0 & 3: a1 continuations first,
  * then a0 * 3 + 7; a2 / a3 hold junk it must not read), xen_version(version), xen_version
  * (get_features) with an unmapped pointer (-EFAULT), xen_version with bit 32 of a0 set
- * (-ENOSYS: a 64-bit cmd), xen_version with bit 32 of a7 set (no such hypercall: the trap path);
+ * (XENVER_version: Xen's `int cmd` drops the upper half), xen_version with bit 32 of a7 set (no such hypercall: the trap path);
  * the sum in s1. Then hypercall 41, whose handler throws: the domain crashes.
  */
 function testGuest(rounds: number): Uint8Array {
@@ -119,8 +119,8 @@ describe('the hypercall fast path', () => {
     expect(fast.o).toEqual(slow.o);
     expect(fast.events).toEqual(slow.events);
     expect(fast.events.length).toBe(listen ? 2 * 20 : 0); // 326 traps and 325 hypercalls, one in 16 of each
-    // what the guest summed: 50 rounds of (3 * s0 + 7) + version + -EFAULT + -ENOSYS + -ENOSYS
-    const sum = Array.from({ length: 50 }, (_, i) => 3 * (50 - i) + 7 + XENVER_VERSION_VALUE - 14 - 38 - 38).reduce((a, b) => a + b, 0);
+    // what the guest summed: 50 rounds of (3 * s0 + 7) + version + -EFAULT + version + -ENOSYS
+    const sum = Array.from({ length: 50 }, (_, i) => 3 * (50 - i) + 7 + XENVER_VERSION_VALUE - 14 + XENVER_VERSION_VALUE - 38).reduce((a, b) => a + b, 0);
     const x = fast.o.cpus[0]!.x;
     expect(x[2 * S1]! + x[2 * S1 + 1]! * 2 ** 32).toBe(sum);
     const hv = (fast.o.stats.host as Record<string, Record<string, unknown>>).hypervisor!;
@@ -146,5 +146,52 @@ describe('the hypercall fast path', () => {
     });
     expect(runs[0]!.out).toContain('hcversion: 10000 calls of xen_version(XENVER_version, NULL) = 4.17, all the same');
     expect(runs[0]).toEqual(runs[1]);
+  });
+});
+
+describe('hypercall arguments from the registers as the C prototype takes them', () => {
+  const auipc = (rd: number, imm20: number) => (((imm20 & 0xfffff) << 12) | (rd << 7) | 0x17) >>> 0;
+  const A7_ = A7;
+  /** a0 = 2^60 + 5, a1 = 2^60 - 1, a2 = 2^60 + 5: not doubles (above 2^53), exact low halves 5 and -1. */
+  const wide = () => [addi(A0, 0, 1), slli(A0, A0, 60), addi(A1, A0, -1), addi(A0, A0, 5), addi(A2, A0, 0)];
+  /**
+   * xen_version(2^60 + XENVER_pagesize, NULL) (the low half exactly: 4096, where the value as a
+   * double, 2^60, would be XENVER_version) into s1; test hypercalls 42 (a leaf) and 43 (not)
+   * of prototype (unsigned int, int, unsigned long) with `wide` arguments; then
+   * sched_op(2^32 + SCHEDOP_shutdown, &poweroff): the domain ends (else it spins at `j .`).
+   */
+  function argGuest(): Uint8Array {
+    const w = [addi(A0, 0, 1), slli(A0, A0, 60), addi(A0, A0, XenVer.pagesize), addi(A1, 0, 0), addi(A7_, 0, Hypercall.xen_version), ecall, addi(S1, A0, 0)];
+    w.push(...wide(), addi(A7_, 0, 42), ecall);
+    w.push(...wide(), addi(A7_, 0, 43), ecall);
+    w.push(addi(A0, 0, 1), slli(A0, A0, 32), addi(A0, A0, 2), auipc(A1, 0), addi(A1, A1, 20), addi(A7_, 0, Hypercall.sched_op), ecall);
+    w.push(0x0000006f /* j . */, 0 /* struct sched_shutdown { reason = SHUTDOWN_poweroff } */);
+    return elf(w);
+  }
+
+  it('int / unsigned int arguments are the registers\' low halves, exact above 2^53, on the fast path as on the trap path', () => {
+    const runs = [true, false].map((fast) => {
+      const h = makeHost(fast);
+      const seen: Record<number, HypercallArgs[]> = { 42: [], 43: [] };
+      const argTypes = ['uint', 'int', 'long'] as const;
+      h.host.registerHypercall(42, (_v, a) => (seen[42]!.push({ ...a }), 0), 'test_leaf3', { leafArgs: 3, argTypes });
+      h.host.registerHypercall(43, (_v, a) => (seen[43]!.push({ ...a }), 0), 'test_trap3', { argTypes });
+      if (!fast) for (const p of h.host.pcpus) p.cpu.setFastEcall(undefined);
+      const d = h.host.createDomain({ name: 'args', image: argGuest(), memoryMiB: 4 });
+      expect(h.host.run({ maxInsns: 1_000_000 })).toBe('all-shutdown');
+      return { d, seen, o: outcome(h.host), log: h.log };
+    });
+    const [fast, slow] = runs as [typeof runs[0], typeof runs[0]];
+    expect(fast.d.shutdownCode).toBe(0); // SHUTDOWN_poweroff: sched_op's cmd was 2^32 + SCHEDOP_shutdown
+    const x = fast.o.cpus[0]!.x;
+    expect(x[2 * S1]).toBe(4096); // XENVER_pagesize
+    // 2^60 + 5 as unsigned long is a double (2^60): pointers and longs stay below 2^53 in practice
+    const want = [{ a0: 5, a1: -1, a2: 2 ** 60, a3: 0, a4: 0, a5: 0 }];
+    expect(fast.seen[42]).toEqual(want);
+    expect(slow.seen[42]!.map((a) => [a.a0, a.a1, a.a2])).toEqual([[5, -1, 2 ** 60]]);
+    expect(fast.seen[43]!.map((a) => [a.a0, a.a1, a.a2])).toEqual([[5, -1, 2 ** 60]]);
+    expect(slow.seen[43]).toEqual(fast.seen[43]);
+    expect(fast.o).toEqual(slow.o);
+    expect(fast.log).toEqual(slow.log);
   });
 });

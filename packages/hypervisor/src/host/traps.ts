@@ -5,7 +5,7 @@
 import { Errno, ShutdownReason } from '@tachyxx/abi';
 import { HYPERCALL, TRAP, type Counter } from '@tachyxx/core';
 import { causeName, disassemble, setTrapRouting, type Cpu } from '@tachyxx/isa';
-import { HYPERCALL_CONTINUATION, type HypercallArgs, type HypercallBudgetSource, type HypercallTable } from '../hypercalls/table.js';
+import { ARG_KIND_INT, ARG_KIND_UINT, HYPERCALL_CONTINUATION, HYPERCALL_SLOTS, type HypercallArgs, type HypercallBudgetSource, type HypercallTable } from '../hypercalls/table.js';
 import type { HypervisorCosts } from '../plugin.js';
 import type { Host } from './host.js';
 import { hex64, REG, TWO32, type Pcpu } from './pcpu.js';
@@ -40,6 +40,14 @@ function regU(x: Int32Array, r: number): number {
   return (x[2 * r + 1]! >>> 0) * TWO32 + (x[2 * r]! >>> 0);
 }
 
+/**
+ * Argument register `r` as a handler of kind `kind` takes it (HypercallTable's ARG_KIND_*): a C
+ * `int`/`unsigned int` is the register's low half, exact whatever the upper half; else all 64 bits.
+ */
+function regArg(x: Int32Array, r: number, kind: number): number {
+  return kind === ARG_KIND_INT ? x[2 * r]! : kind === ARG_KIND_UINT ? x[2 * r]! >>> 0 : regU(x, r);
+}
+
 /** The result of a hypercall into the guest's a0 (a small one without a division). */
 function setA0(cpu: Cpu, ret: number): void {
   const x = cpu.x;
@@ -56,6 +64,8 @@ export class TrapDispatch implements HypercallBudgetSource {
   /** End of the running pCPU's current slice (simulated ns): the run loop sets it. */
   sliceEnd = Infinity;
   private readonly hypercalls: HypercallTable<Vcpu>;
+  /** The table's leafByNr (the fast path's one lookup). */
+  private readonly leafByNr: Int32Array;
   private readonly costs: HypervisorCosts;
   private readonly freqHz: number;
   private readonly sampleEvery: number;
@@ -73,6 +83,7 @@ export class TrapDispatch implements HypercallBudgetSource {
 
   constructor(private readonly host: Host, sampleEvery: number) {
     this.hypercalls = host.hypercalls;
+    this.leafByNr = host.hypercalls.leafByNr;
     this.costs = host.costs;
     this.freqHz = host.freqHz;
     this.sampleEvery = sampleEvery;
@@ -153,13 +164,14 @@ export class TrapDispatch implements HypercallBudgetSource {
     if (this.trapSampleLeft === 1 && this.host.bus.hasSubscribers(TRAP)) return false;
     const cpu = p.cpu, x = cpu.x;
     const nr = x[2 * REG.a7]!;
-    const argc = x[2 * REG.a7 + 1] === 0 ? this.hypercalls.leafArgs(nr) : -1;
-    if (argc < 0) return false;
+    // a leaf's argument count and kinds (HypercallTable.leafByNr), -1 for any other number
+    const leaf = x[2 * REG.a7 + 1] === 0 && (nr >>> 0) < HYPERCALL_SLOTS ? this.leafByNr[nr]! : -1;
+    if (leaf < 0) return false;
     counter.value++;
     p.traps++;
     if (--this.trapSampleLeft === 0) this.trapSampleLeft = this.sampleEvery; // publishTrap, nobody listening
     cpu.fastEcallEntry();
-    const ret = this.call(p, v, nr, argc);
+    const ret = this.call(p, v, nr, leaf & 7, leaf >> 3);
     if ((v.domain.shutdownCode !== null || ret === HYPERCALL_CONTINUATION) && this.endedOrYielded(cpu, v, ret, true)) return true;
     setA0(cpu, ret);
     cpu.fastEcallReturn(true);
@@ -170,7 +182,7 @@ export class TrapDispatch implements HypercallBudgetSource {
   /** Hypercall `nr` of `v`, trapped to PL1. */
   private hypercall(p: Pcpu, v: Vcpu, nr: number): void {
     const cpu = p.cpu;
-    const ret = this.call(p, v, nr, 6);
+    const ret = this.call(p, v, nr, 6, this.hypercalls.argKinds(nr));
     if ((v.domain.shutdownCode !== null || ret === HYPERCALL_CONTINUATION) && this.endedOrYielded(cpu, v, ret, false)) return;
     setA0(cpu, ret);
     cpu.completeEmulated(1);
@@ -181,17 +193,17 @@ export class TrapDispatch implements HypercallBudgetSource {
    * Runs hypercall `nr` of `v` with its first `argc` arguments (the others 0) and charges it:
    * its result. (Its end - the result in a0, the return to the guest - is the caller's.)
    */
-  private call(p: Pcpu, v: Vcpu, nr: number, argc: number): number {
+  private call(p: Pcpu, v: Vcpu, nr: number, argc: number, kinds: number): number {
     const cpu = p.cpu;
     // Straight from the register file (the null hypercall's path: no call per register).
     const x = cpu.x;
-    const args = argc === 6 ? this.readArgs6(x) : this.readArgs(x, argc);
+    const hc = this.hypercalls;
+    const args = argc === 6 ? this.readArgs6(x, kinds) : this.readArgs(x, argc, kinds);
     // The call's budget (hypercallBudgetCycles) from the time now, computed only when it asks.
     this.callCpu = cpu;
     this.budgetCycles0 = cpu.cycles;
     this.budgetIdleNs0 = cpu.idleNs;
-    const hc = this.hypercalls;
-    const ret = hc.dispatch(v, nr, args, this);
+    const ret = hc.dispatch(v, nr, args, this, true);
     cpu.cycles += this.costs.hypercall + hc.charged;
     if (--this.hypercallSampleLeft === 0) this.publishHypercall(p, v, nr, argc > 0 ? args.a0 : regU(x, REG.a0), ret);
     if (this.host.queue.nextDeadline() < this.sliceEnd) cpu.stop('event');
@@ -233,24 +245,26 @@ export class TrapDispatch implements HypercallBudgetSource {
   }
 
   /** The call's six arguments from the registers into hcArgs (the trap path's). */
-  private readArgs6(x: Int32Array): HypercallArgs {
+  // Each converted as the handler's C prototype takes it (`kinds`: HypercallTable.argKinds),
+  // from the register halves: dispatch then finds nothing to convert.
+  private readArgs6(x: Int32Array, kinds: number): HypercallArgs {
     const args = this.hcArgs;
     this.argc = 6;
-    args.a0 = regU(x, REG.a0); args.a1 = regU(x, REG.a1); args.a2 = regU(x, REG.a2);
-    args.a3 = regU(x, REG.a3); args.a4 = regU(x, REG.a4); args.a5 = regU(x, REG.a5);
+    args.a0 = regArg(x, REG.a0, kinds & 3); args.a1 = regArg(x, REG.a1, (kinds >> 2) & 3); args.a2 = regArg(x, REG.a2, (kinds >> 4) & 3);
+    args.a3 = regArg(x, REG.a3, (kinds >> 6) & 3); args.a4 = regArg(x, REG.a4, (kinds >> 8) & 3); args.a5 = regArg(x, REG.a5, (kinds >> 10) & 3);
     return args;
   }
 
   /** The call's first `argc` arguments from the registers into hcArgs, the others 0. */
-  private readArgs(x: Int32Array, argc: number): HypercallArgs {
+  private readArgs(x: Int32Array, argc: number, kinds: number): HypercallArgs {
     const args = this.hcArgs;
     this.argc = argc;
-    args.a0 = argc > 0 ? regU(x, REG.a0) : 0;
-    args.a1 = argc > 1 ? regU(x, REG.a1) : 0;
-    args.a2 = argc > 2 ? regU(x, REG.a2) : 0;
-    args.a3 = argc > 3 ? regU(x, REG.a3) : 0;
-    args.a4 = argc > 4 ? regU(x, REG.a4) : 0;
-    args.a5 = argc > 5 ? regU(x, REG.a5) : 0;
+    args.a0 = argc > 0 ? regArg(x, REG.a0, kinds & 3) : 0;
+    args.a1 = argc > 1 ? regArg(x, REG.a1, (kinds >> 2) & 3) : 0;
+    args.a2 = argc > 2 ? regArg(x, REG.a2, (kinds >> 4) & 3) : 0;
+    args.a3 = argc > 3 ? regArg(x, REG.a3, (kinds >> 6) & 3) : 0;
+    args.a4 = argc > 4 ? regArg(x, REG.a4, (kinds >> 8) & 3) : 0;
+    args.a5 = argc > 5 ? regArg(x, REG.a5, (kinds >> 10) & 3) : 0;
     return args;
   }
 
@@ -258,7 +272,7 @@ export class TrapDispatch implements HypercallBudgetSource {
   hypercallFailed(v: Vcpu, nr: number, name: string, a: HypercallArgs, e: unknown): number {
     // the call's own arguments (a multicall entry's are its own object): all six, as the trap
     // path reads them (a leaf left its registers as they were)
-    if (a === this.hcArgs && this.argc < 6) this.readArgs(this.callCpu!.x, 6);
+    if (a === this.hcArgs && this.argc < 6) this.readArgs(this.callCpu!.x, 6, 0);
     const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     this.host.log(`(XEN) d${v.domain.domid}: hypercall ${name} (${nr}) sub-op ${a.a0} args ${[a.a0, a.a1, a.a2, a.a3, a.a4, a.a5].map(hex64).join(' ')} failed: ${what}`);
     this.host.crashDomain(v.domain, `${v.name}: hypercall ${name} (${nr}) sub-op ${a.a0} failed in the hypervisor: ${what}`);

@@ -10,10 +10,14 @@
 // `createContinuation(a0, ...)` (Xen's hypercall_create_continuation): the host writes the new
 // arguments into the guest's registers and leaves its pc on the ecall, so the guest re-executes
 // the call later and sees one call.
-import { Errno, hypercallName } from '@tachyxx/abi';
+import { Errno, hypercallArgTypes, hypercallName, type HypercallArgType } from '@tachyxx/abi';
 import type { StatGroup } from '@tachyxx/core';
 
-/** Arguments a0..a5 as numbers (exact below 2^53; pointers and counts always are). */
+/**
+ * Arguments a0..a5 as numbers (exact below 2^53; pointers and counts always are). A handler sees
+ * them as its row's argument types say (HypercallRowOptions.argTypes): an `int` or `unsigned int`
+ * argument is its register's low 32 bits, as Xen's C prototype takes it.
+ */
 export interface HypercallArgs {
   readonly a0: number; readonly a1: number; readonly a2: number;
   readonly a3: number; readonly a4: number; readonly a5: number;
@@ -38,7 +42,33 @@ export const HYPERCALL_PREEMPT_MAX_ITEMS = 4096;
 /** Hypercall numbers 0..63: Xen's NR_hypercalls (64, xen/arch/arm/include/asm/config.h). */
 export const HYPERCALL_SLOTS = 64;
 
-interface Row<V> { name: string; handler: HypercallHandler<V>; calls: number; leafArgs: number }
+interface Row<V> { name: string; handler: HypercallHandler<V>; calls: number; leafArgs: number; argKinds: number }
+
+/**
+ * How each argument reaches the handler, 2 bits per argument (a0 in bits 0-1 ... a5 in bits
+ * 10-11): ARG_KIND_LONG as read (64 bits: unsigned long, s_time_t, pointers), ARG_KIND_INT its
+ * low 32 bits as signed (C `int`), ARG_KIND_UINT its low 32 bits unsigned (C `unsigned int`):
+ * Xen's prototypes (xen/include/hypercall-defs.c) convert the 64-bit register the same way.
+ */
+export const ARG_KIND_LONG = 0;
+export const ARG_KIND_INT = 1;
+export const ARG_KIND_UINT = 2;
+
+const KIND_OF: Record<HypercallArgType, number> = { long: ARG_KIND_LONG, ptr: ARG_KIND_LONG, int: ARG_KIND_INT, uint: ARG_KIND_UINT };
+
+/** The argument types as HypercallTable's 2-bit-per-argument kinds. */
+export function encodeArgKinds(types: readonly HypercallArgType[]): number {
+  let k = 0;
+  types.forEach((t, i) => { k |= KIND_OF[t] << (2 * i); });
+  return k;
+}
+
+/** `x` (an argument as a number) as a handler of kind `kind` takes it (the C conversion). */
+function convertArg(x: number, kind: number): number {
+  return kind === ARG_KIND_INT ? x | 0 : kind === ARG_KIND_UINT ? x >>> 0 : x;
+}
+
+type MutableArgs = { -readonly [K in keyof HypercallArgs]: number };
 
 /** How a handler may be called (register). */
 export interface HypercallRowOptions {
@@ -51,6 +81,12 @@ export interface HypercallRowOptions {
    * fail. The count is the Xen prototype's (xen/include/hypercall-defs.c).
    */
   leafArgs?: number;
+  /**
+   * The C types of the handler's arguments (Xen's prototype): `int`/`uint` arguments reach the
+   * handler as their register's low 32 bits (signed/unsigned), `long`/`ptr` (and any argument
+   * past the list) as all 64. Default: @tachyxx/abi's HypercallArgTypes for `nr`, else all `long`.
+   */
+  argTypes?: readonly HypercallArgType[];
 }
 
 /**
@@ -109,17 +145,27 @@ export class HypercallTable<V> {
     if (this.rows[nr]) throw new Error(`hypercall ${nr} (${this.rows[nr]!.name}) is already registered`);
     const leafArgs = opts.leafArgs ?? -1;
     if (!Number.isInteger(leafArgs) || leafArgs < -1 || leafArgs > 6) throw new RangeError(`hypercall ${nr} (${name}): leafArgs ${leafArgs} is not 0..6`);
-    const row = { name, handler, calls: 0, leafArgs };
+    const types = opts.argTypes ?? hypercallArgTypes(nr);
+    if (types) {
+      if (types.length > 6) throw new RangeError(`hypercall ${nr} (${name}): ${types.length} argument types, at most 6`);
+      for (const t of types) if (!(t in KIND_OF)) throw new RangeError(`hypercall ${nr} (${name}): argument type '${t}' is not int, uint, long or ptr`);
+      if (leafArgs >= 0 && leafArgs !== types.length) throw new RangeError(`hypercall ${nr} (${name}): leafArgs ${leafArgs} but the prototype has ${types.length} arguments`);
+    }
+    const row = { name, handler, calls: 0, leafArgs, argKinds: types ? encodeArgKinds(types) : 0 };
     this.rows[nr] = row;
+    this.kindsByNr[nr] = row.argKinds;
+    if (leafArgs >= 0) this.leafByNr[nr] = leafArgs | (row.argKinds << 3);
     this.mountRow(row);
   }
 
   /**
    * Runs hypercall `nr`. `budget` is the work (cycles) the call may do before `preemptCheck`
    * says stop, or where to ask for it when it is needed (default: no limit but
-   * HYPERCALL_PREEMPT_MAX_ITEMS). Read `charged` and `continuation` afterwards.
+   * HYPERCALL_PREEMPT_MAX_ITEMS). Read `charged` and `continuation` afterwards. `converted`: the
+   * caller has already converted `args` as the row's argument types say (argKinds: the host, from
+   * the register halves), so dispatch passes them on as they are.
    */
-  dispatch(vcpu: V, nr: number, args: HypercallArgs, budget: number | HypercallBudgetSource = Infinity): number {
+  dispatch(vcpu: V, nr: number, args: HypercallArgs, budget: number | HypercallBudgetSource = Infinity, converted = false): number {
     this.chargedCycles = 0;
     if (typeof budget === 'number') { this.budgetCycles = budget; this.budgetSource = null; } else this.budgetSource = budget;
     this.items = 0;
@@ -129,7 +175,7 @@ export class HypercallTable<V> {
     if (!row) return -Errno.ENOSYS;
     row.calls++;
     try {
-      return row.handler(vcpu, args);
+      return row.handler(vcpu, converted || row.argKinds === 0 ? args : convertArgs(row.argKinds, args, this.callArgs));
     } catch (e) {
       this.contArgs = null;
       this.nested = false;
@@ -144,6 +190,24 @@ export class HypercallTable<V> {
     this.rows.forEach((r, nr) => { if (r !== undefined && r.leafArgs >= 0) out.push(nr); });
     return out;
   }
+
+  /**
+   * The argument kinds of hypercall `nr` (ARG_KIND_*, 2 bits per argument; 0 for all `long` or
+   * an unknown number): a caller reading registers may convert from the register halves itself
+   * (exact above 2^53); dispatch then passes the arguments on as they are.
+   */
+  argKinds(nr: number): number {
+    return nr >= 0 && nr < HYPERCALL_SLOTS ? this.kindsByNr[nr] ?? 0 : 0;
+  }
+
+  /** argKinds by hypercall number 0..HYPERCALL_SLOTS - 1 (0 for a free slot): read-only for callers. */
+  readonly kindsByNr = new Int32Array(HYPERCALL_SLOTS);
+  /**
+   * By hypercall number 0..HYPERCALL_SLOTS - 1, for the host's fast path (one load per call):
+   * a leaf's `leafArgs | argKinds << 3`, -1 for a row that is not a leaf or a free slot.
+   * Read-only for callers (the same array for the table's life).
+   */
+  readonly leafByNr = new Int32Array(HYPERCALL_SLOTS).fill(-1);
 
   /** The argument count of hypercall `nr` when its handler is a leaf (HypercallRowOptions), else -1. */
   leafArgs(nr: number): number {
@@ -161,6 +225,11 @@ export class HypercallTable<V> {
     return undefined;
   }
 
+  // Where converted arguments go when a conversion changes one (the top-level call's, a nested
+  // call's: a multicall inside a multicall is -EINVAL, so one level of nesting).
+  private readonly callArgs: MutableArgs = { a0: 0, a1: 0, a2: 0, a3: 0, a4: 0, a5: 0 };
+  private readonly nestedArgs: MutableArgs = { a0: 0, a1: 0, a2: 0, a3: 0, a4: 0, a5: 0 };
+
   /** True while a call runs inside another (multicall): handlers must take arguments from `args`, not registers. */
   nested = false;
 
@@ -177,7 +246,7 @@ export class HypercallTable<V> {
     const was = this.nested;
     this.nested = true;
     try {
-      return row.handler(vcpu, args);
+      return row.handler(vcpu, row.argKinds === 0 ? args : convertArgs(row.argKinds, args, this.nestedArgs));
     } finally {
       this.nested = was;
     }
@@ -218,4 +287,16 @@ export class HypercallTable<V> {
     for (const [nr, n] of this.unknown) out[hypercallName(nr)] = (out[hypercallName(nr)] ?? 0) + n;
     return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
   }
+}
+
+/**
+ * `a` as the handler takes it (`kinds`: HypercallRowOptions.argTypes encoded): `a` itself when no
+ * conversion changes a value (allocation-free), else `out` filled with the converted values.
+ */
+function convertArgs(kinds: number, a: HypercallArgs, out: MutableArgs): HypercallArgs {
+  const a0 = convertArg(a.a0, kinds & 3), a1 = convertArg(a.a1, (kinds >> 2) & 3), a2 = convertArg(a.a2, (kinds >> 4) & 3);
+  const a3 = convertArg(a.a3, (kinds >> 6) & 3), a4 = convertArg(a.a4, (kinds >> 8) & 3), a5 = convertArg(a.a5, (kinds >> 10) & 3);
+  if (a0 === a.a0 && a1 === a.a1 && a2 === a.a2 && a3 === a.a3 && a4 === a.a4 && a5 === a.a5) return a;
+  out.a0 = a0; out.a1 = a1; out.a2 = a2; out.a3 = a3; out.a4 = a4; out.a5 = a5;
+  return out;
 }
