@@ -35,7 +35,8 @@ struct nf_queue {
 	struct netif_rx_front_ring rx;
 	evtchn_port_t tx_port, rx_port; /* equal unless split */
 	unsigned index;
-	uint64_t tx_packets, rx_packets;
+	uint8_t (*rxb)[4096]; /* this queue's RX buffers */
+	uint64_t tx_packets, rx_packets; /* several queues only (one: netfront_stats) */
 };
 
 struct netfront {
@@ -130,6 +131,7 @@ static void nf_tx_gc_q(struct netfront *nf, struct nf_queue *q)
 
 static void nf_tx_gc(struct netfront *nf)
 {
+	if (nf->nq == 1) { nf_tx_gc_q(nf, &nf->q[0]); return; }
 	for (unsigned k = 0; k < nf->nq; k++) nf_tx_gc_q(nf, &nf->q[k]);
 }
 
@@ -189,14 +191,14 @@ static int nf_send(struct netdev *d, const void *frame, uint32_t len, uint32_t f
 {
 	struct netfront *nf = d->priv;
 	int id = nf->tx_resv;
+	struct nf_queue *q = &nf->q[0];
+	/* several queues take nf_send_slots (the flow hash picks the ring there) */
 	if (id < 0 || (const uint8_t *)frame != tx_buf[id] + NETDEV_TX_ALIGN || len < 14 || len > 4096 - NETDEV_TX_ALIGN ||
-	    !nf->connected || nf->broken)
+	    !nf->connected || nf->broken || nf->nq != 1 || RING_FREE_REQUESTS(&q->tx) < 1)
 		return nf_send_slots(d, frame, len, flags);
-	struct nf_queue *q = nf->nq == 1 ? &nf->q[0] : nf_pick(nf, frame, len);
-	if (RING_FREE_REQUESTS(&q->tx) < 1) return nf_send_slots(d, frame, len, flags);
 	nf->tx_resv = -1;
 	nf->st.tx_inplace++;
-	nf->tx_inuse[id] = (uint8_t)(q->index + 1);
+	nf->tx_inuse[id] = 1;
 	struct netif_tx_request *rq = RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++);
 	rq->gref = NF_TX_REF(id);
 	rq->offset = NETDEV_TX_ALIGN;
@@ -207,8 +209,7 @@ static int nf_send(struct netdev *d, const void *frame, uint32_t len, uint32_t f
 	nf->st.tx_packets++;
 	nf->st.tx_bytes += len;
 	nf->st.tx_slots++;
-	q->tx_packets++;
-	if (!(flags & NETDEV_TX_MORE)) nf->nq == 1 ? nf_tx_push(nf, q) : nf_tx_push_all(nf);
+	if (!(flags & NETDEV_TX_MORE)) nf_tx_push(nf, q);
 	return 0;
 }
 
@@ -321,9 +322,9 @@ static int nf_rx_one(struct netfront *nf, struct nf_queue *q, RING_IDX prod, con
 			err = 1;
 		} else if (!err) {
 			if (slots == 1 && !(r.flags & NETRXF_more_data))
-				single = rx_buf[q->index][buf] + r.offset; /* one slot: hand the buffer up in place */
+				single = q->rxb[buf] + r.offset; /* one slot: hand the buffer up in place */
 			else
-				netdev_copy(rx_frame + total, rx_buf[q->index][buf] + r.offset, (uint32_t)r.status);
+				netdev_copy(rx_frame + total, q->rxb[buf] + r.offset, (uint32_t)r.status);
 			total += (uint32_t)r.status;
 		}
 		/* extra_info slots follow the first response (Linux's xennet_get_extras) */
@@ -350,7 +351,6 @@ static int nf_rx_one(struct netfront *nf, struct nf_queue *q, RING_IDX prod, con
 	if (!err) {
 		nf->st.rx_packets++;
 		nf->st.rx_bytes += total;
-		q->rx_packets++;
 		if (slots > 1) nf->st.rx_multislot++;
 		if (first_flags & NETRXF_csum_blank) nf->st.rx_csum_blank++;
 	}
@@ -387,6 +387,7 @@ __attribute__((aligned(2048))) static int nf_poll_q(struct netfront *nf, struct 
 			nf_rx_refill(nf, q); /* keep the backend fed while a burst is handled */
 	}
 	nf_rx_refill(nf, q);
+	if (nf->broken) return -NETDEV_EIO;
 	return n;
 }
 
@@ -397,16 +398,14 @@ static int nf_poll(struct netdev *d, netdev_rx_fn fn, void *arg, unsigned budget
 	struct netfront *nf = d->priv;
 	if (!nf->connected || nf->broken) return -NETDEV_EIO;
 	nf_tx_gc(nf);
-	if (nf->nq == 1) {
-		int n = nf_poll_q(nf, &nf->q[0], fn, arg, budget);
-		return nf->broken ? -NETDEV_EIO : n;
-	}
+	if (nf->nq == 1) return nf_poll_q(nf, &nf->q[0], fn, arg, budget);
 	int n = 0;
 	unsigned k0 = nf->rx_next;
 	nf->rx_next = k0 + 1 == nf->nq ? 0 : k0 + 1;
 	for (unsigned j = 0, k = k0; j < nf->nq; j++, k = k + 1 == nf->nq ? 0 : k + 1) {
 		int m = nf_poll_q(nf, &nf->q[k], fn, arg, budget - (unsigned)n);
-		if (m < 0 || nf->broken) return -NETDEV_EIO;
+		if (m < 0) return m;
+		nf->q[k].rx_packets += (unsigned)m;
 		n += m;
 	}
 	return n;
@@ -537,6 +536,7 @@ int netfront_open_queues(unsigned devid, unsigned queues, struct netdev **out)
 		struct nf_queue *q = &nf->q[k];
 		q->index = k;
 		q->tx_packets = q->rx_packets = 0;
+		q->rxb = rx_buf[k];
 		memset(&tx_sring[k], 0, sizeof tx_sring[k]);
 		memset(&rx_sring[k], 0, sizeof rx_sring[k]);
 		XEN_FRONT_RING_INIT(&q->tx, &tx_sring[k].s, 4096);
@@ -631,7 +631,7 @@ int netfront_queue_packets(struct netdev *d, unsigned q, uint64_t *tx, uint64_t 
 {
 	struct netfront *nf = d->priv;
 	if (q >= nf->nq) return -NF_EINVAL;
-	*tx = nf->q[q].tx_packets;
-	*rx = nf->q[q].rx_packets;
+	*tx = nf->nq == 1 ? nf->st.tx_packets : nf->q[q].tx_packets;
+	*rx = nf->nq == 1 ? nf->st.rx_packets : nf->q[q].rx_packets;
 	return 0;
 }
