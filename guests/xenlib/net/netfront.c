@@ -12,17 +12,16 @@
 #define NF_EINVAL 22
 #define NF_EOPNOTSUPP 95
 
-/* Grant references, per queue q from NF_QREF0(q): the two ring pages, then one per TX and RX
- * buffer (514 refs a queue; one queue: refs 8..521, 2 grant frames, as before multi-queue). */
-#define NF_QREFS (2 + 2 * NETFRONT_RING_SLOTS)
-#define NF_QREF0(q) (GNTTAB_NR_RESERVED_ENTRIES + (q) * NF_QREFS)
-#define NF_TX_RING_REF(q) NF_QREF0(q)
-#define NF_RX_RING_REF(q) (NF_QREF0(q) + 1)
-/* TX buffer id -> its grant: buffer ids are global (queue q owns ids q*256..q*256+255 at connect,
- * but a free buffer may carry a frame on any queue: the backend copies from whatever gref names) */
-#define NF_TX_REF(id) (NF_QREF0((id) / NETFRONT_RING_SLOTS) + 2 + (id) % NETFRONT_RING_SLOTS)
-#define NF_RX_REF(q, i) (NF_QREF0(q) + 2 + NETFRONT_RING_SLOTS + (i))
-#define NF_GRANT_FRAMES(nq) ((NF_QREF0(nq) + 511) / 512)
+/* Grant references: the ring pages (queue q: 8 + 2q TX, 9 + 2q RX; one queue: 8 and 9 as before
+ * multi-queue), then the nq * 256 TX buffers (buffer id i: NF_BUF0 + i; ids are global, a free
+ * buffer may carry a frame on any queue: the backend copies from whatever gref names), then each
+ * queue's 256 RX buffers. */
+#define NF_TX_RING_REF(q) (GNTTAB_NR_RESERVED_ENTRIES + 2 * (q))
+#define NF_RX_RING_REF(q) (GNTTAB_NR_RESERVED_ENTRIES + 2 * (q) + 1)
+#define NF_BUF0 (GNTTAB_NR_RESERVED_ENTRIES + 2 * NETFRONT_MAX_QUEUES)
+#define NF_TX_REF(id) (NF_BUF0 + (id))
+#define NF_RX_REF(nq, q, i) (NF_BUF0 + ((nq) + (q)) * NETFRONT_RING_SLOTS + (i))
+#define NF_GRANT_FRAMES(nq) ((NF_BUF0 + 2 * (nq) * NETFRONT_RING_SLOTS + 511) / 512)
 _Static_assert(NF_GRANT_FRAMES(1) == 2, "one queue: 2 grant frames");
 _Static_assert(NF_GRANT_FRAMES(NETFRONT_MAX_QUEUES) <= 32, "within gnttab_max_frames");
 #define NF_TX_IDS (NETFRONT_MAX_QUEUES * NETFRONT_RING_SLOTS)
@@ -36,6 +35,7 @@ struct nf_queue {
 	evtchn_port_t tx_port, rx_port; /* equal unless split */
 	unsigned index;
 	uint8_t (*rxb)[4096]; /* this queue's RX buffers */
+	grant_ref_t rx_ref0;  /* the grant of its buffer 0 */
 	uint64_t tx_packets, rx_packets; /* several queues only (one: netfront_stats) */
 };
 
@@ -45,13 +45,14 @@ struct netfront {
 	struct nf_queue q[NETFRONT_MAX_QUEUES];
 	unsigned nq;
 	int split, sg, connected, broken;
-	uint16_t tx_free[NF_TX_IDS]; /* stack of free TX buffer ids (any queue) */
 	unsigned tx_nfree;
 	int tx_resv; /* a TX buffer handed out by nf_tx_buffer and not sent yet, or -1 */
-	uint8_t tx_inuse[NF_TX_IDS]; /* 0 free, else 1 + the queue whose ring carries it */
 	unsigned rx_next; /* the queue nf_poll looks at first (round robin) */
 	volatile uint64_t events;
 	struct netfront_stats st;
+	/* the arrays last: the hot fields above stay within a load's 12-bit offset */
+	uint16_t tx_free[NF_TX_IDS]; /* stack of free TX buffer ids (any queue) */
+	uint8_t tx_inuse[NF_TX_IDS]; /* 0 free, else 1 + the queue whose ring carries it */
 };
 
 static struct netfront nf0;
@@ -129,13 +130,14 @@ static void nf_tx_gc_q(struct netfront *nf, struct nf_queue *q)
 	} while (prod != q->tx.sring->rsp_prod);
 }
 
-static void nf_tx_gc(struct netfront *nf)
+/* Not inlined: its callers' fast paths (nf_tx_buffer) stay free of its register saves. */
+static __attribute__((noinline)) void nf_tx_gc(struct netfront *nf)
 {
 	if (nf->nq == 1) { nf_tx_gc_q(nf, &nf->q[0]); return; }
 	for (unsigned k = 0; k < nf->nq; k++) nf_tx_gc_q(nf, &nf->q[k]);
 }
 
-static void nf_tx_push(struct netfront *nf, struct nf_queue *q)
+static inline __attribute__((always_inline)) void nf_tx_push(struct netfront *nf, struct nf_queue *q)
 {
 	int notify;
 	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->tx, notify);
@@ -281,7 +283,7 @@ static void nf_rx_refill(struct netfront *nf, struct nf_queue *q)
 	for (RING_IDX j = q->rx.req_prod_pvt; j != want; j++) {
 		struct netif_rx_request *rq = RING_GET_REQUEST(&q->rx, j);
 		rq->id = (uint16_t)(j & (NETFRONT_RING_SLOTS - 1));
-		rq->gref = NF_RX_REF(q->index, j & (NETFRONT_RING_SLOTS - 1));
+		rq->gref = q->rx_ref0 + (j & (NETFRONT_RING_SLOTS - 1));
 	}
 	q->rx.req_prod_pvt = want;
 	int notify;
@@ -537,6 +539,7 @@ int netfront_open_queues(unsigned devid, unsigned queues, struct netdev **out)
 		q->index = k;
 		q->tx_packets = q->rx_packets = 0;
 		q->rxb = rx_buf[k];
+		q->rx_ref0 = NF_RX_REF(nf->nq, k, 0);
 		memset(&tx_sring[k], 0, sizeof tx_sring[k]);
 		memset(&rx_sring[k], 0, sizeof rx_sring[k]);
 		XEN_FRONT_RING_INIT(&q->tx, &tx_sring[k].s, 4096);
@@ -546,7 +549,7 @@ int netfront_open_queues(unsigned devid, unsigned queues, struct netdev **out)
 		for (unsigned i = 0; i < NETFRONT_RING_SLOTS; i++) {
 			unsigned id = k * NETFRONT_RING_SLOTS + i;
 			xen_gnttab_grant(NF_TX_REF(id), be, (uintptr_t)tx_buf[id] >> 12, 1);
-			xen_gnttab_grant(NF_RX_REF(k, i), be, (uintptr_t)rx_buf[k][i] >> 12, 0);
+			xen_gnttab_grant(NF_RX_REF(nf->nq, k, i), be, (uintptr_t)rx_buf[k][i] >> 12, 0);
 			nf->tx_inuse[id] = 0;
 		}
 	}
@@ -617,7 +620,7 @@ int netfront_close(struct netdev *d)
 		if (nf->split) xen_evtchn_close(q->rx_port);
 		ended |= xen_gnttab_end_access(NF_TX_RING_REF(k)) | xen_gnttab_end_access(NF_RX_RING_REF(k));
 		for (unsigned i = 0; i < NETFRONT_RING_SLOTS; i++)
-			ended |= xen_gnttab_end_access(NF_TX_REF(k * NETFRONT_RING_SLOTS + i)) | xen_gnttab_end_access(NF_RX_REF(k, i));
+			ended |= xen_gnttab_end_access(NF_TX_REF(k * NETFRONT_RING_SLOTS + i)) | xen_gnttab_end_access(NF_RX_REF(nf->nq, k, i));
 	}
 	if (r < 0) return (int)r;
 	return ended ? -16 /* EBUSY: the backend still maps a page */ : 0;
