@@ -103,7 +103,7 @@ static void nf_tx_gc_q(struct netfront *nf, struct nf_queue *q)
 		prod = q->tx.sring->rsp_prod;
 		xen_rmb();
 		if (RING_RESPONSE_PROD_OVERFLOW(&q->tx, prod)) {
-			printf("netfront: queue %u: bogus tx rsp_prod %u (rsp_cons %u)\n", q->index, prod, q->tx.rsp_cons);
+			printf("netfront: bogus tx rsp_prod %u (rsp_cons %u) on queue %u\n", prod, q->tx.rsp_cons, q->index);
 			nf->broken = 1;
 			return;
 		}
@@ -114,7 +114,7 @@ static void nf_tx_gc_q(struct netfront *nf, struct nf_queue *q)
 			/* an id this queue's ring does not carry (Linux checks the id against the queue's own
 			 * tx_skbs: "Response has incorrect id"): the device is broken */
 			if (r.id >= NF_TX_IDS || nf->tx_inuse[r.id] != q->index + 1) {
-				printf("netfront: queue %u: tx response with bad id %u\n", q->index, r.id);
+				printf("netfront: tx response with bad id %u on queue %u\n", r.id, q->index);
 				nf->broken = 1;
 				q->tx.rsp_cons = i + 1;
 				return;
@@ -368,7 +368,7 @@ __attribute__((aligned(2048))) static int nf_poll_q(struct netfront *nf, struct 
 		RING_IDX prod = q->rx.sring->rsp_prod;
 		xen_rmb();
 		if (RING_RESPONSE_PROD_OVERFLOW(&q->rx, prod)) {
-			printf("netfront: queue %u: bogus rx rsp_prod %u (rsp_cons %u)\n", q->index, prod, q->rx.rsp_cons);
+			printf("netfront: bogus rx rsp_prod %u (rsp_cons %u) on queue %u\n", prod, q->rx.rsp_cons, q->index);
 			nf->broken = 1;
 			return -NETDEV_EIO;
 		}
