@@ -186,3 +186,35 @@ describe('pv-net guests: multi-queue', () => {
     expect(s.shutdownReason).toBe('poweroff');
   });
 });
+
+describe('pv-net guests: multi-queue negotiation', () => {
+  it('queues=4 against a backend offering 2 takes 2 (queue-0/, queue-1/); the default keeps the flat one-queue keys (no queue-0/)', () => {
+    const h = netGuestHost({ maxQueues: 2 });
+    const a = h.guest('ping-a', 'ping', 'ip=10.0.0.1/24 peer=10.0.0.2 count=3 queues=4');
+    const b = h.guest('ping-b', 'ping', 'ip=10.0.0.2/24 peer=10.0.0.1 count=3');
+    for (const d of [a, b]) h.host.unpauseDomain(d);
+    const keys = ['multi-queue-num-queues', 'tx-ring-ref', 'rx-ring-ref', 'event-channel-tx', 'event-channel-rx', 'queue-0/tx-ring-ref', 'queue-1/event-channel-rx', 'queue-2/tx-ring-ref'];
+    const seen = new Map<number, Record<string, string | null>>();
+    let why = '';
+    for (let i = 0; i < 4000 && why !== 'all-shutdown'; i++) {
+      why = h.host.run({ untilNs: h.host.clock.now + 2_000_000, maxInsns: 2_000_000_000 });
+      for (const d of [a, b]) {
+        if (seen.has(d.domid) || !h.net.vif(d.domid, 0)) continue;
+        const fe = `/local/domain/${d.domid}/device/vif/0`;
+        seen.set(d.domid, Object.fromEntries(keys.map((k) => [k, h.dom0xs.tryRead(`${fe}/${k}`) ?? null])));
+        expect(h.net.vif(d.domid, 0)!.queues).toBe(d === a ? 2 : 1);
+      }
+    }
+    const ta = h.text(a), tb = h.text(b);
+    expect(why, ta + tb).toBe('all-shutdown');
+    expect(ta).toContain('event channels split, 2 of 4 queues');
+    expect(tb).toMatch(/event channels split\n/); // one queue: the line as before multi-queue
+    for (const t of [ta, tb]) expect(t).toContain('3 packets transmitted, 3 received, 0% packet loss');
+    expect(seen.get(a.domid)).toMatchObject({ 'multi-queue-num-queues': '2', 'tx-ring-ref': null, 'event-channel-tx': null, 'queue-2/tx-ring-ref': null });
+    expect(seen.get(a.domid)!['queue-0/tx-ring-ref']).toBe('8'); // rings: queue q at grant refs 8 + 2q, 9 + 2q
+    expect(seen.get(a.domid)!['queue-1/event-channel-rx']).toMatch(/^\d+$/);
+    // one queue: exactly the keys (and ring refs) the frontend wrote before multi-queue
+    expect(seen.get(b.domid)).toMatchObject({ 'multi-queue-num-queues': null, 'tx-ring-ref': '8', 'rx-ring-ref': '9', 'queue-0/tx-ring-ref': null });
+    expect(seen.get(b.domid)!['event-channel-tx']).toMatch(/^\d+$/);
+  });
+});
