@@ -60,8 +60,10 @@ static struct netfront nf0;
 static union { struct netif_tx_sring s; uint8_t page[4096]; } tx_sring[NETFRONT_MAX_QUEUES] __attribute__((aligned(4096)));
 static union { struct netif_rx_sring s; uint8_t page[4096]; } rx_sring[NETFRONT_MAX_QUEUES] __attribute__((aligned(4096)));
 _Static_assert(sizeof tx_sring[0] == 4096 && sizeof rx_sring[0] == 4096, "ring pages");
-static uint8_t tx_buf[NF_TX_IDS][4096] __attribute__((aligned(4096)));
-static uint8_t rx_buf[NETFRONT_MAX_QUEUES][NETFRONT_RING_SLOTS][4096] __attribute__((aligned(4096)));
+/* not zeroed at start (.noinit, guests/lib/link.ld): a TX buffer is written before it is sent,
+ * an RX buffer by the backend before it is read */
+static uint8_t tx_buf[NF_TX_IDS][4096] __attribute__((aligned(4096), section(".noinit.nf_tx_buf")));
+static uint8_t rx_buf[NETFRONT_MAX_QUEUES][NETFRONT_RING_SLOTS][4096] __attribute__((aligned(4096), section(".noinit.nf_rx_buf")));
 static uint8_t rx_frame[NETFRONT_MAX_FRAME]; /* multi-slot packets are reassembled here */
 static int xs_ready;
 
