@@ -60,10 +60,13 @@ function netHost(pcpus) {
 }
 
 /** One udpblast pair run: wall ms of host.run and of the data phase, the receiver's line, per-domain runtime, cycles. */
-function blast(size, count, csum) {
+function blast(size, count, csum, queues = 1) {
   const h = netHost(2);
-  const r = h.guest('recv', 'mode=recv ip=10.0.0.11/24');
-  const s = h.guest('send', `mode=send ip=10.0.0.12/24 peer=10.0.0.11 size=${size} count=${count}${csum === 'blank' ? ' csum=blank' : ''}`);
+  // several queues: both frontends ask for `queues` (netback offers 4), the sender spreads its
+  // datagrams over 2 * queues flows (source ports) so that its flow hash uses every queue
+  const mq = queues > 1 ? ` queues=${queues}` : '';
+  const r = h.guest('recv', `mode=recv ip=10.0.0.11/24${mq}`);
+  const s = h.guest('send', `mode=send ip=10.0.0.12/24 peer=10.0.0.11 size=${size} count=${count}${csum === 'blank' ? ' csum=blank' : ''}${mq}${queues > 1 ? ` flows=${2 * queues}` : ''}`);
   // which pCPUs each domain ran on (its instructions are its pCPUs' while it has them alone)
   const ranOn = new Map([[r.domid, new Set()], [s.domid, new Set()]]);
   h.host.onVcpuRunning((v) => ranOn.get(v.domain.domid)?.add(v.loadedOn));
@@ -77,6 +80,7 @@ function blast(size, count, csum) {
   const m = /received (\d+) of (\d+), lost (\d+).* in (\d+)\.(\d{3}) ms simulated/.exec(tr);
   if (!m) throw new Error(`udpblast ${size} x ${count}: no receiver summary\n${tr}`);
   if (csum === 'blank' && !/\(csum_blank\)/.test(ts)) throw new Error(`udpblast ${size} x ${count}: the sender did not use csum=blank\n${ts}`);
+  if (queues > 1 && !(tr.includes(`${queues} of ${queues} queues`) && ts.includes(`${queues} of ${queues} queues`))) throw new Error(`udpblast ${size} x ${count}: not on ${queues} queues\n${tr}\n${ts}`);
   const st = h.host.stats.dump();
   const runtime = (d) => Number(st.host.sched.domains[`d${d.domid}`].runtime);
   const vif = (d) => st.host['pv-net'][`vif${d.domid}-0`];
@@ -125,6 +129,9 @@ const cases = [
   { size: 64, csum: 'blank', n: 100000, n0: 4000 },
   { size: 1472, csum: 'full', n: 50000, n0: 2000 },
   { size: 1472, csum: 'blank', n: 50000, n0: 2000 },
+  // several queues (4 each side, 8 flows): see the text for what that means in this model
+  { size: 64, csum: 'full', n: 100000, n0: 4000, queues: 4 },
+  { size: 1472, csum: 'full', n: 50000, n0: 2000, queues: 4 },
 ];
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const loadBefore = load();
@@ -133,11 +140,11 @@ for (const c of cases.filter((x) => only === null || x.size === Number(only))) {
   // N0 and N alternate (the same machine load for both); each keeps its fastest data phase.
   let a = null, b = null;
   for (let k = 0; k < reps; k++) {
-    const x = blast(c.size, c.n0, c.csum), y = blast(c.size, c.n, c.csum);
+    const x = blast(c.size, c.n0, c.csum, c.queues ?? 1), y = blast(c.size, c.n, c.csum, c.queues ?? 1);
     if (x.lost || y.lost) console.warn(`  warning: ${c.size} B lost ${x.lost} / ${y.lost}`);
     if (!a || x.dataWall < a.dataWall) a = x;
     if (!b || y.dataWall < b.dataWall) b = y;
-    process.stderr.write(`  ${c.size} B csum ${c.csum}: data phase ${x.dataWall.toFixed(0)} ms (N0 ${c.n0}), ${y.dataWall.toFixed(0)} ms (N ${c.n}) wall; load ${load()}\n`);
+    process.stderr.write(`  ${c.size} B csum ${c.csum} ${c.queues ?? 1} queue(s): data phase ${x.dataWall.toFixed(0)} ms (N0 ${c.n0}), ${y.dataWall.toFixed(0)} ms (N ${c.n}) wall; load ${load()}\n`);
   }
   // Steady state: the difference of the two data phases, so the first datagrams' extra cost (V8
   // compiling and optimizing the guests' JIT regions) cancels out as start-up does.
@@ -155,12 +162,12 @@ const lines = rows.map((r) => {
   const per = (x, y) => (x - y) / dN;
   // a steady-state rate below the one including warm-up means the two wall times were noise
   const steady = (x) => (r.wallPps > 0 && r.wallPps >= r.coldPps ? f(x, 3) : 'noisy');
-  return `| ${r.size} | ${r.csum} | ${r.n} | ${b.lost} | ${steady(r.wallPps / 1e6)} | ${steady(r.wallPps * bits / 1e9)} | ${f(r.coldPps / 1e6, 3)} | ${f(simPps / 1e6, 3)} | ${f(simPps * bits / 1e9, 3)} | ${f(per(b.cycles, a.cycles), 0)} | ${f(per(b.sendInsns, a.sendInsns), 0)} + ${f(per(b.recvInsns, a.recvInsns), 0)} | ${f(per(b.sendNs, a.sendNs), 0)} | ${f(per(b.recvNs, a.recvNs), 0)} | ${f(per(b.copies, a.copies), 2)} | ${f(per(b.events + b.notify, a.events + a.notify), 3)} |`;
+  return `| ${r.size} | ${r.csum} | ${r.queues ?? 1} | ${r.n} | ${b.lost} | ${steady(r.wallPps / 1e6)} | ${steady(r.wallPps * bits / 1e9)} | ${f(r.coldPps / 1e6, 3)} | ${f(simPps / 1e6, 3)} | ${f(simPps * bits / 1e9, 3)} | ${f(per(b.cycles, a.cycles), 0)} | ${f(per(b.sendInsns, a.sendInsns), 0)} + ${f(per(b.recvInsns, a.recvInsns), 0)} | ${f(per(b.sendNs, a.sendNs), 0)} | ${f(per(b.recvNs, a.recvNs), 0)} | ${f(per(b.copies, a.copies), 2)} | ${f(per(b.events + b.notify, a.events + a.notify), 3)} |`;
 });
 const body = [
   'Reproduce: `pnpm bench:io` (`tools/bench-io-net.mjs`). ' + machineLine() + `; load average ${loadBefore} before, ${loadAfter} after.`,
   '',
-  'domU to domU UDP, one queue each, through dom0\'s netback (grant copy both ways) and the bridge xenbr0: `guests/udpblast` mode=send -> mode=recv',
+  'domU to domU UDP, one queue each (and 4 in the rows with queues 4), through dom0\'s netback (grant copy both ways) and the bridge xenbr0: `guests/udpblast` mode=send -> mode=recv',
   '(the C netfront and IPv4 stack of `guests/xenlib/net`), as fast as the rings allow, two pCPUs (one per domain). Sizes are UDP payload bytes (1472 = a',
   '1500-byte IP packet). Rates count UDP payload. csum `full`: the sender computes the UDP checksum, the receiver verifies it; `blank`: udpblast',
   '`csum=blank` (NETTXF_csum_blank, Linux\'s CHECKSUM_PARTIAL between domUs: netback hands it on as NETRXF_csum_blank | data_validated and the',
@@ -173,9 +180,13 @@ const body = [
   'Simulated: the receiver\'s first to last datagram. Per datagram (difference between runs of N and N0 datagrams): simulated cycles of both',
   'pCPUs (guests and hypervisor), instructions retired by the sender + the receiver, each domain\'s run time (ns, simulated), grant copies,',
   'and event-channel notifications plus frontend kicks.',
+  'Several queues (queues 4): both frontends ask for 4 (`queues=4`, netback offers multi-queue-max-queues 4) and the sender spreads its datagrams',
+  'over 8 flows (source ports 9001-9008, `flows=8`); the netfront picks a TX queue by a flow hash of the UDP 4-tuple, netback an RX queue by its',
+  'own. Each domain still has one vCPU and the whole host runs in one thread: queues add rings, grant pages and notifications, not parallelism',
+  '(Linux gains from them by serving each queue on its own vCPU and netback thread). They show the cost of the extra rings, not a speed-up.',
   '',
-  '| payload B | csum | datagrams N | lost | Mpps wall | Gbit/s wall | Mpps wall incl. warm-up | Mpps sim | Gbit/s sim | cycles/pkt | insns/pkt send + recv | sender ns/pkt | receiver ns/pkt | copies/pkt | events/pkt |',
-  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| payload B | csum | queues | datagrams N | lost | Mpps wall | Gbit/s wall | Mpps wall incl. warm-up | Mpps sim | Gbit/s sim | cycles/pkt | insns/pkt send + recv | sender ns/pkt | receiver ns/pkt | copies/pkt | events/pkt |',
+  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...lines,
   '',
   'Targets (issue 12): >= 0.25 Mpps wall with 64-byte payloads on one queue, >= 2 Gbit/s wall with 1500-byte packets. Reference (Xen',

@@ -7,6 +7,9 @@
  *   count=N         datagrams (default 10000; at most 4194304)
  *   rate=R          datagrams per simulated second (default 0: as fast as the ring allows)
  *   csum=blank      leave UDP checksums to the backend (NETTXF_csum_blank), default full
+ *   flows=K         (send) spread DATA over K flows, source ports 9001..9001+K-1 (datagram seq
+ *                   from port 9001 + seq % K), 1..64 (default 1): with queues=N (netapp.h) the
+ *                   flow hashes put them on several queues
  *   echo=1          (send) the peer is an echo server (guests/udpecho): the echoed HELLO is the
  *                   answer, every DATA must come back intact; no END/REPORT
  * Protocol (payload): magic "UBLS", a type word, a 64-bit sequence number, then data. The
@@ -141,6 +144,9 @@ static int do_send(void)
 	char cs[16];
 	if (netapp_arg("csum", cs, sizeof cs) && !strcmp(cs, "blank")) netapp_ns.tx_flags |= NETDEV_TX_CSUM_BLANK;
 	tx.echo = netapp_ulong("echo", 0) == 1;
+	unsigned long flows = netapp_ulong("flows", 1);
+	if (flows < 1 || flows > 64) { printf("udpblast: flows=%lu outside 1..64\n", flows); return 1; }
+	if (flows > 1 && tx.echo) { printf("udpblast: flows= needs a receiver, not echo=1\n"); return 1; }
 	if (size < HDR + 8 || size + 28 > netapp_dev->mtu) { printf("udpblast: size=%lu outside %u..%u\n", size, HDR + 8, netapp_dev->mtu - 28); return 1; }
 	if (count == 0 || count > MAX_COUNT) { printf("udpblast: count=%lu outside 1..%u\n", count, MAX_COUNT); return 1; }
 	struct net_stack *ns = &netapp_ns;
@@ -152,8 +158,10 @@ static int do_send(void)
 	}
 	if (!tx.acked) { printf("udpblast: no receiver at %s:%lu (10 s)\n", net_ip_str(peer, b1), port); return 1; }
 	char t[24];
-	printf("udpblast: receiver %s:%lu up after %s; sending %lu x %lu bytes%s\n", net_ip_str(peer, b1), port,
+	printf("udpblast: receiver %s:%lu up after %s; sending %lu x %lu bytes%s", net_ip_str(peer, b1), port,
 	       netapp_ms(netfront_now() - t0, t), count, size, ns->tx_flags & NETDEV_TX_CSUM_BLANK ? " (csum_blank)" : "");
+	if (flows > 1) printf(" over %lu flows", flows);
+	printf("\n");
 	for (uint32_t i = HDR; i < size; i++) pkt[i] = 0;
 	uint64_t start = netfront_now(), busy = 0;
 	for (uint64_t seq = 0; seq < count; seq++) {
@@ -167,7 +175,8 @@ static int do_send(void)
 		int last = seq + 1 == count || (seq & 31) == 31 || rate;
 		ns->tx_flags = (ns->tx_flags & ~NETDEV_TX_MORE) | (last ? 0 : NETDEV_TX_MORE);
 		int r;
-		while ((r = net_udp_send(ns, peer, 9001, (uint16_t)port, pkt, (uint32_t)size)) == -NETDEV_EAGAIN) {
+		uint16_t sport = (uint16_t)(flows == 1 ? 9001 : 9001 + seq % flows);
+		while ((r = net_udp_send(ns, peer, sport, (uint16_t)port, pkt, (uint32_t)size)) == -NETDEV_EAGAIN) {
 			busy++;
 			if (net_poll(ns, 0) < 0) break;
 			net_wait(ns, 0); /* until TX completions free slots */

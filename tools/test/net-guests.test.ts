@@ -135,3 +135,86 @@ describe('pv-net guests: paced udpblast on one pCPU, udpecho', () => {
     expect(s.shutdownReason).toBe('poweroff');
   });
 });
+
+describe('pv-net guests: multi-queue', () => {
+  it('queues=4 on both domains, udpblast over 8 flows: every datagram arrives, netback carries it on more than one queue each way', () => {
+    const h = netGuestHost({ pcpus: 2 });
+    const r = h.guest('recv', 'udpblast', 'mode=recv ip=10.0.0.11/24 queues=4');
+    const s = h.guest('send', 'udpblast', 'mode=send ip=10.0.0.12/24 peer=10.0.0.11 size=64 count=4000 flows=8 queues=4');
+    h.host.queue.runUntil(h.host.clock.now + 1_000_000); // xenwatch: netback probes both vifs
+    for (const d of [r, s]) h.host.unpauseDomain(d);
+    // netback's per-queue counts live as long as the vif: sample them between slices of the run
+    const snap = (domid: number) => {
+      const v = h.net.vif(domid, 0);
+      return v && { queues: v.queues, queueStats: v.queueStats, txPackets: v.stats.txPackets.value, rxPackets: v.stats.rxPackets.value };
+    };
+    let sv: ReturnType<typeof snap>, rv: ReturnType<typeof snap>, why = '';
+    let fe: Record<string, string | null> | undefined;
+    const feDir = `/local/domain/${s.domid}/device/vif/0`;
+    for (let i = 0; i < 4000 && why !== 'all-shutdown'; i++) {
+      why = h.host.run({ untilNs: h.host.clock.now + 2_000_000, maxInsns: 4_000_000_000 }); // 2 ms slices
+      sv = snap(s.domid) ?? sv;
+      if (!fe && sv) { // connected: the keys Linux's talk_to_netback writes for 4 queues
+        fe = {};
+        for (const k of ['multi-queue-num-queues', 'tx-ring-ref', 'event-channel-tx', 'queue-0/tx-ring-ref', 'queue-3/rx-ring-ref', 'queue-3/event-channel-tx', 'queue-3/event-channel-rx', 'queue-4/tx-ring-ref'])
+          fe[k] = h.dom0xs.tryRead(`${feDir}/${k}`) ?? null;
+      }
+      rv = snap(r.domid) ?? rv;
+    }
+    const tr = h.text(r), ts = h.text(s);
+    expect(why, tr + ts).toBe('all-shutdown');
+    for (const t of [tr, ts]) expect(t).toContain('event channels split, 4 of 4 queues');
+    expect(ts).toContain('sending 4000 x 64 bytes over 8 flows');
+    expect(fe).toMatchObject({ 'multi-queue-num-queues': '4', 'tx-ring-ref': null, 'event-channel-tx': null, 'queue-4/tx-ring-ref': null });
+    for (const k of ['queue-0/tx-ring-ref', 'queue-3/rx-ring-ref', 'queue-3/event-channel-tx', 'queue-3/event-channel-rx']) expect(fe![k], k).toMatch(/^\d+$/);
+    expect(tr).toContain('udpblast: received 4000 of 4000, lost 0, duplicates 0, out of order');
+    expect(ts).toContain('udpblast: receiver reports 4000 of 4000 received, 0 lost, 0 bad');
+    // netback's view (last sample before the vifs closed): 4 queues each, traffic on >= 2 each way
+    expect(sv && rv).toBeTruthy();
+    for (const v of [sv!, rv!]) expect(v.queues).toBe(4);
+    const busy = (xs: number[]) => xs.filter((x) => x > 0).length;
+    expect(busy(sv!.queueStats.map((q) => q.txPackets)), JSON.stringify(sv!.queueStats)).toBeGreaterThan(1);
+    expect(busy(rv!.queueStats.map((q) => q.rxPackets)), JSON.stringify(rv!.queueStats)).toBeGreaterThan(1);
+    expect(sv!.queueStats.reduce((a, q) => a + q.txPackets, 0)).toBe(sv!.txPackets);
+    expect(rv!.queueStats.reduce((a, q) => a + q.rxPackets, 0)).toBe(rv!.rxPackets);
+    expect(rv!.rxPackets).toBeGreaterThanOrEqual(4000);
+    // the guests' own per-queue counts (printed at close) agree: more than one queue carried DATA
+    const m = /udpblast: netfront queues \(tx\/rx pkts\): 0: (\d+)\/\d+ 1: (\d+)\/\d+ 2: (\d+)\/\d+ 3: (\d+)\/\d+/.exec(ts);
+    expect(m, ts).not.toBeNull();
+    expect(busy(m!.slice(1, 5).map(Number))).toBeGreaterThan(1);
+    expect(r.shutdownReason).toBe('poweroff');
+    expect(s.shutdownReason).toBe('poweroff');
+  });
+});
+
+describe('pv-net guests: multi-queue negotiation', () => {
+  it('queues=4 against a backend offering 2 takes 2 (queue-0/, queue-1/); the default keeps the flat one-queue keys (no queue-0/)', () => {
+    const h = netGuestHost({ maxQueues: 2 });
+    const a = h.guest('ping-a', 'ping', 'ip=10.0.0.1/24 peer=10.0.0.2 count=3 queues=4');
+    const b = h.guest('ping-b', 'ping', 'ip=10.0.0.2/24 peer=10.0.0.1 count=3');
+    for (const d of [a, b]) h.host.unpauseDomain(d);
+    const keys = ['multi-queue-num-queues', 'tx-ring-ref', 'rx-ring-ref', 'event-channel-tx', 'event-channel-rx', 'queue-0/tx-ring-ref', 'queue-1/event-channel-rx', 'queue-2/tx-ring-ref'];
+    const seen = new Map<number, Record<string, string | null>>();
+    let why = '';
+    for (let i = 0; i < 4000 && why !== 'all-shutdown'; i++) {
+      why = h.host.run({ untilNs: h.host.clock.now + 2_000_000, maxInsns: 2_000_000_000 });
+      for (const d of [a, b]) {
+        if (seen.has(d.domid) || !h.net.vif(d.domid, 0)) continue;
+        const fe = `/local/domain/${d.domid}/device/vif/0`;
+        seen.set(d.domid, Object.fromEntries(keys.map((k) => [k, h.dom0xs.tryRead(`${fe}/${k}`) ?? null])));
+        expect(h.net.vif(d.domid, 0)!.queues).toBe(d === a ? 2 : 1);
+      }
+    }
+    const ta = h.text(a), tb = h.text(b);
+    expect(why, ta + tb).toBe('all-shutdown');
+    expect(ta).toContain('event channels split, 2 of 4 queues');
+    expect(tb).toMatch(/event channels split\n/); // one queue: the line as before multi-queue
+    for (const t of [ta, tb]) expect(t).toContain('3 packets transmitted, 3 received, 0% packet loss');
+    expect(seen.get(a.domid)).toMatchObject({ 'multi-queue-num-queues': '2', 'tx-ring-ref': null, 'event-channel-tx': null, 'queue-2/tx-ring-ref': null });
+    expect(seen.get(a.domid)!['queue-0/tx-ring-ref']).toBe('8'); // rings: queue q at grant refs 8 + 2q, 9 + 2q
+    expect(seen.get(a.domid)!['queue-1/event-channel-rx']).toMatch(/^\d+$/);
+    // one queue: exactly the keys (and ring refs) the frontend wrote before multi-queue
+    expect(seen.get(b.domid)).toMatchObject({ 'multi-queue-num-queues': null, 'tx-ring-ref': '8', 'rx-ring-ref': '9', 'queue-0/tx-ring-ref': null });
+    expect(seen.get(b.domid)!['event-channel-tx']).toMatch(/^\d+$/);
+  });
+});

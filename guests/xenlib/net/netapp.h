@@ -87,7 +87,9 @@ static int netapp_up(const char *prog)
 static int netapp_up(const char *prog)
 {
 	unsigned vif = (unsigned)netapp_ulong("vif", 0);
-	int r = netfront_open(vif, &netapp_dev);
+	unsigned long queues = netapp_ulong("queues", 1);
+	if (queues < 1 || queues > NETFRONT_MAX_QUEUES) { printf("%s: queues=%lu outside 1..%u\n", prog, queues, NETFRONT_MAX_QUEUES); return -1; }
+	int r = netfront_open_queues(vif, (unsigned)queues, &netapp_dev);
 	if (r < 0) { printf("%s: vif %u: netfront_open -> %d\n", prog, vif, r); return -1; }
 	uint32_t ip = 0, mask = NET_IP(255, 255, 255, 0), gw = 0;
 	const char *src = "cmdline";
@@ -110,9 +112,11 @@ static int netapp_up(const char *prog)
 	char b1[16];
 	int prefix = 0;
 	for (uint32_t x = mask; x & 0x80000000u; x <<= 1) prefix++;
-	printf("%s: %s %02x:%02x:%02x:%02x:%02x:%02x mtu %u, %s/%d (%s), event channels %s\n", prog, netapp_dev->name,
+	printf("%s: %s %02x:%02x:%02x:%02x:%02x:%02x mtu %u, %s/%d (%s), event channels %s", prog, netapp_dev->name,
 	       m[0], m[1], m[2], m[3], m[4], m[5], netapp_dev->mtu, net_ip_str(ip, b1), prefix, src,
 	       netfront_split_evtchn(netapp_dev) ? "split" : "shared");
+	if (netfront_queues(netapp_dev) > 1 || queues > 1) printf(", %u of %lu queues", netfront_queues(netapp_dev), queues);
+	printf("\n");
 	return 0;
 }
 #endif
@@ -161,6 +165,15 @@ static void netapp_down(const char *prog)
 	       (unsigned long)s->tx_ring_full, (unsigned long)s->tx_inplace, (unsigned long)n->arp_requests_tx, (unsigned long)n->arp_requests_rx,
 	       (unsigned long)n->arp_replies_tx, (unsigned long)n->arp_replies_rx, (unsigned long)n->ip_bad_csum,
 	       (unsigned long)n->icmp_bad_csum, (unsigned long)n->udp_bad_csum);
+	if (netfront_queues(netapp_dev) > 1) {
+		printf("%s: netfront queues (tx/rx pkts):", prog);
+		for (unsigned q = 0; q < netfront_queues(netapp_dev); q++) {
+			uint64_t t, x;
+			netfront_queue_packets(netapp_dev, q, &t, &x);
+			printf(" %u: %lu/%lu", q, (unsigned long)t, (unsigned long)x);
+		}
+		printf("\n");
+	}
 	int r = netfront_close(netapp_dev);
 	if (r < 0) printf("%s: netfront_close -> %d\n", prog, r);
 }

@@ -12,35 +12,58 @@
 #define NF_EINVAL 22
 #define NF_EOPNOTSUPP 95
 
-/* Grant references: the two ring pages, then one per TX and RX buffer (2 grant frames). */
-#define NF_TX_RING_REF GNTTAB_NR_RESERVED_ENTRIES
-#define NF_RX_RING_REF (NF_TX_RING_REF + 1)
-#define NF_TX_REF0 (NF_RX_RING_REF + 1)
-#define NF_RX_REF0 (NF_TX_REF0 + NETFRONT_RING_SLOTS)
-#define NF_GRANT_FRAMES 2
-_Static_assert(NF_RX_REF0 + NETFRONT_RING_SLOTS <= NF_GRANT_FRAMES * 512, "grant refs fit the table");
+/* Grant references: the ring pages (queue q: 8 + 2q TX, 9 + 2q RX; one queue: 8 and 9 as before
+ * multi-queue), then the nq * 256 TX buffers (buffer id i: NF_BUF0 + i; ids are global, a free
+ * buffer may carry a frame on any queue: the backend copies from whatever gref names), then each
+ * queue's 256 RX buffers. */
+#define NF_TX_RING_REF(q) (GNTTAB_NR_RESERVED_ENTRIES + 2 * (q))
+#define NF_RX_RING_REF(q) (GNTTAB_NR_RESERVED_ENTRIES + 2 * (q) + 1)
+#define NF_BUF0 (GNTTAB_NR_RESERVED_ENTRIES + 2 * NETFRONT_MAX_QUEUES)
+#define NF_TX_REF(id) (NF_BUF0 + (id))
+#define NF_RX_REF(nq, q, i) (NF_BUF0 + ((nq) + (q)) * NETFRONT_RING_SLOTS + (i))
+#define NF_GRANT_FRAMES(nq) ((NF_BUF0 + 2 * (nq) * NETFRONT_RING_SLOTS + 511) / 512)
+_Static_assert(NF_GRANT_FRAMES(1) == 2, "one queue: 2 grant frames");
+_Static_assert(NF_GRANT_FRAMES(NETFRONT_MAX_QUEUES) <= 32, "within gnttab_max_frames");
+#define NF_TX_IDS (NETFRONT_MAX_QUEUES * NETFRONT_RING_SLOTS)
+_Static_assert(NF_TX_IDS <= 65536, "TX ids fit a request's id");
 _Static_assert(NET_TX_RING_SIZE == NETFRONT_RING_SLOTS && NET_RX_RING_SIZE == NETFRONT_RING_SLOTS, "one-page rings");
+
+/* One queue (Linux's struct netfront_queue): a TX and an RX ring, their event channel(s). */
+struct nf_queue {
+	struct netif_tx_front_ring tx;
+	struct netif_rx_front_ring rx;
+	evtchn_port_t tx_port, rx_port; /* equal unless split */
+	unsigned index;
+	uint8_t (*rxb)[4096]; /* this queue's RX buffers */
+	grant_ref_t rx_ref0;  /* the grant of its buffer 0 */
+	uint64_t tx_packets, rx_packets; /* several queues only (one: netfront_stats) */
+};
 
 struct netfront {
 	struct netdev nd;
 	struct xenbus_front fe;
-	struct netif_tx_front_ring tx;
-	struct netif_rx_front_ring rx;
-	evtchn_port_t tx_port, rx_port; /* equal unless split */
+	struct nf_queue q[NETFRONT_MAX_QUEUES];
+	unsigned nq;
 	int split, sg, connected, broken;
-	uint16_t tx_free[NETFRONT_RING_SLOTS]; /* stack of free TX buffer ids */
 	unsigned tx_nfree;
 	int tx_resv; /* a TX buffer handed out by nf_tx_buffer and not sent yet, or -1 */
-	uint8_t tx_inuse[NETFRONT_RING_SLOTS];
+	unsigned rx_next; /* the queue nf_poll looks at first (round robin) */
 	volatile uint64_t events;
 	struct netfront_stats st;
+	/* the arrays last: the hot fields above stay within a load's 12-bit offset */
+	uint16_t tx_free[NF_TX_IDS]; /* stack of free TX buffer ids (any queue) */
+	uint8_t tx_inuse[NF_TX_IDS]; /* 0 free, else 1 + the queue whose ring carries it */
 };
 
 static struct netfront nf0;
-static struct netif_tx_sring tx_sring __attribute__((aligned(4096)));
-static struct netif_rx_sring rx_sring __attribute__((aligned(4096)));
-static uint8_t tx_buf[NETFRONT_RING_SLOTS][4096] __attribute__((aligned(4096)));
-static uint8_t rx_buf[NETFRONT_RING_SLOTS][4096] __attribute__((aligned(4096)));
+/* one page each (an array of the bare structs would pack them closer than a page) */
+static union { struct netif_tx_sring s; uint8_t page[4096]; } tx_sring[NETFRONT_MAX_QUEUES] __attribute__((aligned(4096)));
+static union { struct netif_rx_sring s; uint8_t page[4096]; } rx_sring[NETFRONT_MAX_QUEUES] __attribute__((aligned(4096)));
+_Static_assert(sizeof tx_sring[0] == 4096 && sizeof rx_sring[0] == 4096, "ring pages");
+/* not zeroed at start (.noinit, guests/lib/link.ld): a TX buffer is written before it is sent,
+ * an RX buffer by the backend before it is read */
+static uint8_t tx_buf[NF_TX_IDS][4096] __attribute__((aligned(4096), section(".noinit.nf_tx_buf")));
+static uint8_t rx_buf[NETFRONT_MAX_QUEUES][NETFRONT_RING_SLOTS][4096] __attribute__((aligned(4096), section(".noinit.nf_rx_buf")));
 static uint8_t rx_frame[NETFRONT_MAX_FRAME]; /* multi-slot packets are reassembled here */
 static int xs_ready;
 
@@ -75,26 +98,27 @@ long netfront_xs_write(const char *path, const char *value)
 
 /* Collects TX responses; frees their buffers. Re-arms rsp_event halfway to the requests still
  * out, as Linux's xennet_tx_buf_gc, so a busy sender is not interrupted for every completion. */
-static void nf_tx_gc(struct netfront *nf)
+static void nf_tx_gc_q(struct netfront *nf, struct nf_queue *q)
 {
 	RING_IDX prod;
 	do {
-		prod = nf->tx.sring->rsp_prod;
+		prod = q->tx.sring->rsp_prod;
 		xen_rmb();
-		if (RING_RESPONSE_PROD_OVERFLOW(&nf->tx, prod)) {
-			printf("netfront: bogus tx rsp_prod %u (rsp_cons %u)\n", prod, nf->tx.rsp_cons);
+		if (RING_RESPONSE_PROD_OVERFLOW(&q->tx, prod)) {
+			printf("netfront: bogus tx rsp_prod %u (rsp_cons %u) on queue %u\n", prod, q->tx.rsp_cons, q->index);
 			nf->broken = 1;
 			return;
 		}
-		for (RING_IDX i = nf->tx.rsp_cons; i != prod; i++) {
+		for (RING_IDX i = q->tx.rsp_cons; i != prod; i++) {
 			struct netif_tx_response r;
-			RING_COPY_RESPONSE(&nf->tx, i, &r);
+			RING_COPY_RESPONSE(&q->tx, i, &r);
 			if (r.status == NETIF_RSP_NULL) continue; /* an extra_info slot (we send none) */
-			if (r.id >= NETFRONT_RING_SLOTS || !nf->tx_inuse[r.id]) {
-				/* Linux: "Response has incorrect id", the device is broken */
-				printf("netfront: tx response with bad id %u\n", r.id);
+			/* an id this queue's ring does not carry (Linux checks the id against the queue's own
+			 * tx_skbs: "Response has incorrect id"): the device is broken */
+			if (r.id >= NF_TX_IDS || nf->tx_inuse[r.id] != q->index + 1) {
+				printf("netfront: tx response with bad id %u on queue %u\n", r.id, q->index);
 				nf->broken = 1;
-				nf->tx.rsp_cons = i + 1;
+				q->tx.rsp_cons = i + 1;
 				return;
 			}
 			nf->tx_inuse[r.id] = 0;
@@ -102,20 +126,51 @@ static void nf_tx_gc(struct netfront *nf)
 			if (r.status == NETIF_RSP_DROPPED) nf->st.tx_dropped++;
 			else if (r.status != NETIF_RSP_OKAY) nf->st.tx_err_status++;
 		}
-		nf->tx.rsp_cons = prod;
-		nf->tx.sring->rsp_event = prod + ((nf->tx.sring->req_prod - prod) >> 1) + 1;
+		q->tx.rsp_cons = prod;
+		q->tx.sring->rsp_event = prod + ((q->tx.sring->req_prod - prod) >> 1) + 1;
 		xen_mb();
-	} while (prod != nf->tx.sring->rsp_prod);
+	} while (prod != q->tx.sring->rsp_prod);
 }
 
-static void nf_tx_push(struct netfront *nf)
+/* Not inlined: its callers' fast paths (nf_tx_buffer) stay free of its register saves. */
+static __attribute__((noinline)) void nf_tx_gc(struct netfront *nf)
+{
+	if (nf->nq == 1) { nf_tx_gc_q(nf, &nf->q[0]); return; }
+	for (unsigned k = 0; k < nf->nq; k++) nf_tx_gc_q(nf, &nf->q[k]);
+}
+
+static inline __attribute__((always_inline)) void nf_tx_push(struct netfront *nf, struct nf_queue *q)
 {
 	int notify;
-	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf->tx, notify);
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->tx, notify);
 	if (notify) {
 		nf->st.notify_tx++;
-		xen_evtchn_send(nf->tx_port);
+		xen_evtchn_send(q->tx_port);
 	}
+}
+
+/* Pushes what a batch (NETDEV_TX_MORE) left unpushed on every queue. */
+static void nf_tx_push_all(struct netfront *nf)
+{
+	for (unsigned k = 0; k < nf->nq; k++) nf_tx_push(nf, &nf->q[k]);
+}
+
+/* The TX queue for a frame (Linux: skb_get_hash() picks the queue, xennet_select_queue). Here not
+ * Linux's jhash/Toeplitz but FNV-1a over the IPv4 addresses and the TCP/UDP ports (else the
+ * MACs): deterministic, so one flow stays on one queue and keeps its order. */
+static __attribute__((noinline)) struct nf_queue *nf_pick(struct netfront *nf, const uint8_t *f, uint32_t len)
+{
+	uint32_t h = 0x811c9dc5u;
+	uint32_t from = 0, to = 12, from2 = 0, to2 = 0;
+	if (len >= 34 && f[12] == 0x08 && f[13] == 0x00) {
+		from = 26;
+		to = 34;
+		uint32_t l4 = 14 + (uint32_t)(f[14] & 15) * 4;
+		if ((f[23] == 6 || f[23] == 17) && l4 + 4 <= len) { from2 = l4; to2 = l4 + 4; }
+	}
+	for (uint32_t i = from; i < to; i++) h = (h ^ f[i]) * 0x01000193u;
+	for (uint32_t i = from2; i < to2; i++) h = (h ^ f[i]) * 0x01000193u;
+	return &nf->q[h % nf->nq];
 }
 
 /* The stack builds the next frame here (netdev_ops.tx_buffer): a free TX buffer taken off the
@@ -140,14 +195,16 @@ static int nf_send(struct netdev *d, const void *frame, uint32_t len, uint32_t f
 {
 	struct netfront *nf = d->priv;
 	int id = nf->tx_resv;
+	struct nf_queue *q = &nf->q[0];
+	/* several queues take nf_send_slots (the flow hash picks the ring there) */
 	if (id < 0 || (const uint8_t *)frame != tx_buf[id] + NETDEV_TX_ALIGN || len < 14 || len > 4096 - NETDEV_TX_ALIGN ||
-	    !nf->connected || nf->broken || RING_FREE_REQUESTS(&nf->tx) < 1)
+	    !nf->connected || nf->broken || nf->nq != 1 || RING_FREE_REQUESTS(&q->tx) < 1)
 		return nf_send_slots(d, frame, len, flags);
 	nf->tx_resv = -1;
 	nf->st.tx_inplace++;
 	nf->tx_inuse[id] = 1;
-	struct netif_tx_request *rq = RING_GET_REQUEST(&nf->tx, nf->tx.req_prod_pvt++);
-	rq->gref = NF_TX_REF0 + id;
+	struct netif_tx_request *rq = RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++);
+	rq->gref = NF_TX_REF(id);
 	rq->offset = NETDEV_TX_ALIGN;
 	rq->id = (uint16_t)id;
 	rq->size = (uint16_t)len;
@@ -156,7 +213,7 @@ static int nf_send(struct netdev *d, const void *frame, uint32_t len, uint32_t f
 	nf->st.tx_packets++;
 	nf->st.tx_bytes += len;
 	nf->st.tx_slots++;
-	if (!(flags & NETDEV_TX_MORE)) nf_tx_push(nf);
+	if (!(flags & NETDEV_TX_MORE)) nf_tx_push(nf, q);
 	return 0;
 }
 
@@ -174,10 +231,11 @@ static int nf_send_slots(struct netdev *d, const void *frame, uint32_t len, uint
 	/* built in place in the buffer nf_tx_buffer handed out: no copy, that buffer's id */
 	int inplace = nf->tx_resv >= 0 && (const uint8_t *)frame == tx_buf[nf->tx_resv] + NETDEV_TX_ALIGN && nslots == 1;
 	unsigned need = inplace ? 0 : nslots;
-	if (nf->tx_nfree < need || RING_FREE_REQUESTS(&nf->tx) < nslots) nf_tx_gc(nf);
-	if (nf->tx_nfree < need || RING_FREE_REQUESTS(&nf->tx) < nslots) {
+	struct nf_queue *q = nf->nq == 1 ? &nf->q[0] : nf_pick(nf, frame, len);
+	if (nf->tx_nfree < need || RING_FREE_REQUESTS(&q->tx) < nslots) nf_tx_gc(nf);
+	if (nf->tx_nfree < need || RING_FREE_REQUESTS(&q->tx) < nslots) {
 		nf->st.tx_ring_full++;
-		nf_tx_push(nf); /* whatever a batch left unpushed must go, or nothing will free up */
+		nf_tx_push_all(nf); /* whatever a batch left unpushed must go, or nothing will free up */
 		return -NETDEV_EAGAIN;
 	}
 	const uint8_t *p = frame;
@@ -194,9 +252,9 @@ static int nf_send_slots(struct netdev *d, const void *frame, uint32_t len, uint
 			id = nf->tx_free[--nf->tx_nfree];
 			netdev_copy(tx_buf[id] + off, p, chunk);
 		}
-		nf->tx_inuse[id] = 1;
-		struct netif_tx_request *rq = RING_GET_REQUEST(&nf->tx, nf->tx.req_prod_pvt++);
-		rq->gref = NF_TX_REF0 + id;
+		nf->tx_inuse[id] = (uint8_t)(q->index + 1);
+		struct netif_tx_request *rq = RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++);
+		rq->gref = NF_TX_REF(id);
 		rq->offset = (uint16_t)off;
 		rq->id = id;
 		rq->size = (uint16_t)(k == 0 ? len : chunk); /* the first slot carries the packet's size */
@@ -212,36 +270,37 @@ static int nf_send_slots(struct netdev *d, const void *frame, uint32_t len, uint
 	nf->st.tx_bytes += len;
 	nf->st.tx_slots += nslots;
 	if (nslots > 1) nf->st.tx_multislot++;
-	if (!(flags & NETDEV_TX_MORE)) nf_tx_push(nf);
+	q->tx_packets++;
+	if (!(flags & NETDEV_TX_MORE)) nf_tx_push_all(nf);
 	return 0;
 }
 
 /* ---- RX ----------------------------------------------------------------------------------- */
 
-/* Posts a buffer in every free request slot (slot i <-> buffer i & 255). */
-static void nf_rx_refill(struct netfront *nf)
+/* Posts a buffer in every free request slot of queue q (slot i <-> the queue's buffer i & 255). */
+static void nf_rx_refill(struct netfront *nf, struct nf_queue *q)
 {
-	RING_IDX want = nf->rx.rsp_cons + NETFRONT_RING_SLOTS;
-	if (nf->rx.req_prod_pvt == want) return;
-	for (RING_IDX j = nf->rx.req_prod_pvt; j != want; j++) {
-		struct netif_rx_request *rq = RING_GET_REQUEST(&nf->rx, j);
+	RING_IDX want = q->rx.rsp_cons + NETFRONT_RING_SLOTS;
+	if (q->rx.req_prod_pvt == want) return;
+	for (RING_IDX j = q->rx.req_prod_pvt; j != want; j++) {
+		struct netif_rx_request *rq = RING_GET_REQUEST(&q->rx, j);
 		rq->id = (uint16_t)(j & (NETFRONT_RING_SLOTS - 1));
-		rq->gref = NF_RX_REF0 + (j & (NETFRONT_RING_SLOTS - 1));
+		rq->gref = q->rx_ref0 + (j & (NETFRONT_RING_SLOTS - 1));
 	}
-	nf->rx.req_prod_pvt = want;
+	q->rx.req_prod_pvt = want;
 	int notify;
-	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf->rx, notify);
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->rx, notify);
 	if (notify) {
 		nf->st.notify_rx++;
-		xen_evtchn_send(nf->rx_port);
+		xen_evtchn_send(q->rx_port);
 	}
 }
 
 /* One packet starting at rsp_cons, if all of its slots are there (else 0: wait for the rest).
  * Returns 1 and *len/*flags/*data (NULL when it was bad and is dropped), consuming its slots. */
-static int nf_rx_one(struct netfront *nf, RING_IDX prod, const uint8_t **data, uint32_t *len, uint32_t *flags)
+static int nf_rx_one(struct netfront *nf, struct nf_queue *q, RING_IDX prod, const uint8_t **data, uint32_t *len, uint32_t *flags)
 {
-	RING_IDX i = nf->rx.rsp_cons;
+	RING_IDX i = q->rx.rsp_cons;
 	uint32_t total = 0;
 	unsigned slots = 0;
 	int err = 0;
@@ -250,7 +309,7 @@ static int nf_rx_one(struct netfront *nf, RING_IDX prod, const uint8_t **data, u
 	for (;;) {
 		if (i == prod) return 0;
 		struct netif_rx_response r;
-		RING_COPY_RESPONSE(&nf->rx, i, &r); /* one read of the shared slot */
+		RING_COPY_RESPONSE(&q->rx, i, &r); /* one read of the shared slot */
 		unsigned buf = i & (NETFRONT_RING_SLOTS - 1);
 		i++;
 		slots++;
@@ -267,9 +326,9 @@ static int nf_rx_one(struct netfront *nf, RING_IDX prod, const uint8_t **data, u
 			err = 1;
 		} else if (!err) {
 			if (slots == 1 && !(r.flags & NETRXF_more_data))
-				single = rx_buf[buf] + r.offset; /* one slot: hand the buffer up in place */
+				single = q->rxb[buf] + r.offset; /* one slot: hand the buffer up in place */
 			else
-				netdev_copy(rx_frame + total, rx_buf[buf] + r.offset, (uint32_t)r.status);
+				netdev_copy(rx_frame + total, q->rxb[buf] + r.offset, (uint32_t)r.status);
 			total += (uint32_t)r.status;
 		}
 		/* extra_info slots follow the first response (Linux's xennet_get_extras) */
@@ -277,7 +336,7 @@ static int nf_rx_one(struct netfront *nf, RING_IDX prod, const uint8_t **data, u
 			struct netif_extra_info ex;
 			do {
 				if (i == prod) return 0;
-				memcpy(&ex, (const void *)RING_GET_RESPONSE(&nf->rx, i), sizeof ex);
+				memcpy(&ex, (const void *)RING_GET_RESPONSE(&q->rx, i), sizeof ex);
 				i++;
 				if (ex.type == XEN_NETIF_EXTRA_TYPE_NONE || ex.type >= XEN_NETIF_EXTRA_TYPE_MAX) {
 					if (!err) nf->st.rx_err_extra++;
@@ -288,7 +347,7 @@ static int nf_rx_one(struct netfront *nf, RING_IDX prod, const uint8_t **data, u
 		}
 		if (!(r.flags & NETRXF_more_data)) break;
 	}
-	nf->rx.rsp_cons = i;
+	q->rx.rsp_cons = i;
 	*len = total;
 	*flags = (first_flags & NETRXF_csum_blank ? NETDEV_RX_CSUM_BLANK : 0) |
 		 (first_flags & NETRXF_data_validated ? NETDEV_RX_DATA_VALIDATED : 0);
@@ -303,44 +362,66 @@ static int nf_rx_one(struct netfront *nf, RING_IDX prod, const uint8_t **data, u
 }
 
 /* Aligned (it is shorter than 2 KiB): its per-packet loop stays on one page (see net_csum_add in net.c). */
-__attribute__((aligned(2048))) static int nf_poll(struct netdev *d, netdev_rx_fn fn, void *arg, unsigned budget)
+/* Up to `budget` packets from queue q's RX ring (Linux's xennet_poll, one NAPI context a queue). */
+__attribute__((aligned(2048))) static int nf_poll_q(struct netfront *nf, struct nf_queue *q, netdev_rx_fn fn, void *arg, unsigned budget)
 {
-	struct netfront *nf = d->priv;
-	if (!nf->connected || nf->broken) return -NETDEV_EIO;
-	nf_tx_gc(nf);
 	int n = 0;
 	while ((unsigned)n < budget) {
-		RING_IDX prod = nf->rx.sring->rsp_prod;
+		RING_IDX prod = q->rx.sring->rsp_prod;
 		xen_rmb();
-		if (RING_RESPONSE_PROD_OVERFLOW(&nf->rx, prod)) {
-			printf("netfront: bogus rx rsp_prod %u (rsp_cons %u)\n", prod, nf->rx.rsp_cons);
+		if (RING_RESPONSE_PROD_OVERFLOW(&q->rx, prod)) {
+			printf("netfront: bogus rx rsp_prod %u (rsp_cons %u) on queue %u\n", prod, q->rx.rsp_cons, q->index);
 			nf->broken = 1;
 			return -NETDEV_EIO;
 		}
 		const uint8_t *data;
 		uint32_t len, flags;
-		if (nf->rx.rsp_cons == prod || !nf_rx_one(nf, prod, &data, &len, &flags)) {
+		if (q->rx.rsp_cons == prod || !nf_rx_one(nf, q, prod, &data, &len, &flags)) {
 			/* nothing (complete) left: ask for an event on the next response, then look again */
-			nf->rx.sring->rsp_event = nf->rx.rsp_cons + 1;
+			q->rx.sring->rsp_event = q->rx.rsp_cons + 1;
 			xen_mb();
-			if (nf->rx.sring->rsp_prod != prod) continue;
+			if (q->rx.sring->rsp_prod != prod) continue;
 			break;
 		}
 		if (data) {
 			fn(arg, data, len, flags);
 			n++;
 		}
-		if ((RING_IDX)(nf->rx.rsp_cons - nf->rx.req_prod_pvt + NETFRONT_RING_SLOTS) >= NETFRONT_RING_SLOTS / 2)
-			nf_rx_refill(nf); /* keep the backend fed while a burst is handled */
+		if ((RING_IDX)(q->rx.rsp_cons - q->rx.req_prod_pvt + NETFRONT_RING_SLOTS) >= NETFRONT_RING_SLOTS / 2)
+			nf_rx_refill(nf, q); /* keep the backend fed while a burst is handled */
 	}
-	nf_rx_refill(nf);
+	nf_rx_refill(nf, q);
 	if (nf->broken) return -NETDEV_EIO;
+	return n;
+}
+
+/* RX is served on whichever queue the backend used (its flow hash): every queue, starting one
+ * further each call so that no queue starves the others of the budget. */
+static int nf_poll(struct netdev *d, netdev_rx_fn fn, void *arg, unsigned budget)
+{
+	struct netfront *nf = d->priv;
+	if (!nf->connected || nf->broken) return -NETDEV_EIO;
+	nf_tx_gc(nf);
+	if (nf->nq == 1) return nf_poll_q(nf, &nf->q[0], fn, arg, budget);
+	int n = 0;
+	unsigned k0 = nf->rx_next;
+	nf->rx_next = k0 + 1 == nf->nq ? 0 : k0 + 1;
+	for (unsigned j = 0, k = k0; j < nf->nq; j++, k = k + 1 == nf->nq ? 0 : k + 1) {
+		int m = nf_poll_q(nf, &nf->q[k], fn, arg, budget - (unsigned)n);
+		if (m < 0) return m;
+		nf->q[k].rx_packets += (unsigned)m;
+		n += m;
+	}
 	return n;
 }
 
 static int nf_has_work(struct netfront *nf)
 {
-	return nf->rx.sring->rsp_prod != nf->rx.rsp_cons || nf->tx.sring->rsp_prod != nf->tx.rsp_cons;
+	for (unsigned k = 0; k < nf->nq; k++) {
+		struct nf_queue *q = &nf->q[k];
+		if (q->rx.sring->rsp_prod != q->rx.rsp_cons || q->tx.sring->rsp_prod != q->tx.rsp_cons) return 1;
+	}
+	return 0;
 }
 
 static void nf_wait(struct netdev *d, uint64_t deadline)
@@ -350,8 +431,11 @@ static void nf_wait(struct netdev *d, uint64_t deadline)
 	nf->st.waits++;
 	/* ask for an event on the next RX response and the next TX completion (a poll that ended on
 	 * its budget left rsp_event behind), then look once more: RING_FINAL_CHECK_FOR_RESPONSES */
-	nf->rx.sring->rsp_event = nf->rx.rsp_cons + 1;
-	nf->tx.sring->rsp_event = nf->tx.rsp_cons + 1;
+	for (unsigned j = 0; j < nf->nq; j++) {
+		struct nf_queue *q = &nf->q[j];
+		q->rx.sring->rsp_event = q->rx.rsp_cons + 1;
+		q->tx.sring->rsp_event = q->tx.rsp_cons + 1;
+	}
 	xen_mb();
 	if (nf_has_work(nf) || (deadline && read_time() >= deadline)) return;
 	if (deadline) HYPERVISOR_set_timer_op(deadline); /* the time CSR is system time (ns) */
@@ -390,11 +474,34 @@ static long backend_flag(struct netfront *nf, const char *key)
 	return v < 0 ? 0 : v;
 }
 
-int netfront_open(unsigned devid, struct netdev **out)
+/* Writes one queue's keys in dir ("" = the frontend dir itself; Linux's
+ * write_queue_xenstore_keys: tx-ring-ref, rx-ring-ref, then event-channel or -tx and -rx). */
+static void nf_write_queue_keys(struct netfront *nf, struct nf_queue *q, const char *dir)
+{
+	char key[48];
+	snprintf(key, sizeof key, "%stx-ring-ref", dir);
+	xenbus_front_write_ulong(&nf->fe, key, NF_TX_RING_REF(q->index));
+	snprintf(key, sizeof key, "%srx-ring-ref", dir);
+	xenbus_front_write_ulong(&nf->fe, key, NF_RX_RING_REF(q->index));
+	if (nf->split) {
+		snprintf(key, sizeof key, "%sevent-channel-tx", dir);
+		xenbus_front_write_ulong(&nf->fe, key, q->tx_port);
+		snprintf(key, sizeof key, "%sevent-channel-rx", dir);
+		xenbus_front_write_ulong(&nf->fe, key, q->rx_port);
+	} else {
+		snprintf(key, sizeof key, "%sevent-channel", dir);
+		xenbus_front_write_ulong(&nf->fe, key, q->tx_port);
+	}
+}
+
+int netfront_open(unsigned devid, struct netdev **out) { return netfront_open_queues(devid, 1, out); }
+
+int netfront_open_queues(unsigned devid, unsigned queues, struct netdev **out)
 {
 	struct netfront *nf = &nf0;
 	char buf[32];
 	if (nf->connected) return -NF_EINVAL; /* one vif per program */
+	if (queues < 1 || queues > NETFRONT_MAX_QUEUES) return -NF_EINVAL;
 	long r = xs_init();
 	if (r < 0) return (int)r;
 	r = xenbus_front_open(&nf->fe, "vif", devid);
@@ -421,52 +528,74 @@ int netfront_open(unsigned devid, struct netdev **out)
 	nf->split = backend_flag(nf, "feature-split-event-channels") == 1;
 	nf->sg = backend_flag(nf, "feature-sg") == 1;
 	if (!nf->sg && nf->nd.mtu > 1500) nf->nd.mtu = 1500; /* Linux: no SG, ETH_DATA_LEN at most */
+	/* talk_to_netback: num_queues = min(multi-queue-max-queues (absent: 1), xennet_max_queues) */
+	long maxq = backend_flag(nf, "multi-queue-max-queues");
+	nf->nq = maxq < 1 ? 1 : (unsigned long)maxq < queues ? (unsigned)maxq : queues;
 
-	r = xen_gnttab_setup(NF_GRANT_FRAMES);
+	r = xen_gnttab_setup(NF_GRANT_FRAMES(nf->nq));
 	if (r < 0) { printf("netfront: grant table setup -> %ld\n", r); return (int)r; }
-	memset(&tx_sring, 0, sizeof tx_sring);
-	memset(&rx_sring, 0, sizeof rx_sring);
-	XEN_FRONT_RING_INIT(&nf->tx, &tx_sring, 4096);
-	XEN_FRONT_RING_INIT(&nf->rx, &rx_sring, 4096);
 	uint16_t be = nf->fe.backend_id;
-	xen_gnttab_grant(NF_TX_RING_REF, be, (uintptr_t)&tx_sring >> 12, 0);
-	xen_gnttab_grant(NF_RX_RING_REF, be, (uintptr_t)&rx_sring >> 12, 0);
-	for (unsigned i = 0; i < NETFRONT_RING_SLOTS; i++) {
-		xen_gnttab_grant(NF_TX_REF0 + i, be, (uintptr_t)tx_buf[i] >> 12, 1);
-		xen_gnttab_grant(NF_RX_REF0 + i, be, (uintptr_t)rx_buf[i] >> 12, 0);
-		nf->tx_free[i] = (uint16_t)(NETFRONT_RING_SLOTS - 1 - i);
-		nf->tx_inuse[i] = 0;
+	nf->tx_nfree = 0;
+	for (unsigned k = 0; k < nf->nq; k++) {
+		struct nf_queue *q = &nf->q[k];
+		q->index = k;
+		q->tx_packets = q->rx_packets = 0;
+		q->rxb = rx_buf[k];
+		q->rx_ref0 = NF_RX_REF(nf->nq, k, 0);
+		memset(&tx_sring[k], 0, sizeof tx_sring[k]);
+		memset(&rx_sring[k], 0, sizeof rx_sring[k]);
+		XEN_FRONT_RING_INIT(&q->tx, &tx_sring[k].s, 4096);
+		XEN_FRONT_RING_INIT(&q->rx, &rx_sring[k].s, 4096);
+		xen_gnttab_grant(NF_TX_RING_REF(k), be, (uintptr_t)&tx_sring[k] >> 12, 0);
+		xen_gnttab_grant(NF_RX_RING_REF(k), be, (uintptr_t)&rx_sring[k] >> 12, 0);
+		for (unsigned i = 0; i < NETFRONT_RING_SLOTS; i++) {
+			unsigned id = k * NETFRONT_RING_SLOTS + i;
+			xen_gnttab_grant(NF_TX_REF(id), be, (uintptr_t)tx_buf[id] >> 12, 1);
+			xen_gnttab_grant(NF_RX_REF(nf->nq, k, i), be, (uintptr_t)rx_buf[k][i] >> 12, 0);
+			nf->tx_inuse[id] = 0;
+		}
 	}
-	nf->tx_nfree = NETFRONT_RING_SLOTS;
+	/* the free stack pops id 0 first (one queue: as before multi-queue) */
+	for (unsigned id = 0; id < nf->nq * NETFRONT_RING_SLOTS; id++) nf->tx_free[nf->tx_nfree++] = (uint16_t)(nf->nq * NETFRONT_RING_SLOTS - 1 - id);
 	nf->tx_resv = -1;
+	nf->rx_next = 0;
 
-	long p = xen_evtchn_alloc_unbound(be);
-	if (p < 0) { printf("netfront: alloc_unbound -> %ld\n", p); return (int)p; }
-	nf->tx_port = nf->rx_port = (evtchn_port_t)p;
-	if (nf->split) {
-		p = xen_evtchn_alloc_unbound(be);
+	/* setup_netfront per queue: one unbound port, or two when split */
+	for (unsigned k = 0; k < nf->nq; k++) {
+		struct nf_queue *q = &nf->q[k];
+		long p = xen_evtchn_alloc_unbound(be);
 		if (p < 0) { printf("netfront: alloc_unbound -> %ld\n", p); return (int)p; }
-		nf->rx_port = (evtchn_port_t)p;
+		q->tx_port = q->rx_port = (evtchn_port_t)p;
+		if (nf->split) {
+			p = xen_evtchn_alloc_unbound(be);
+			if (p < 0) { printf("netfront: alloc_unbound -> %ld\n", p); return (int)p; }
+			q->rx_port = (evtchn_port_t)p;
+		}
+		xen_evtchn_set_handler(q->tx_port, nf_event, nf);
+		xen_evtchn_set_handler(q->rx_port, nf_event, nf);
 	}
-	xen_evtchn_set_handler(nf->tx_port, nf_event, nf);
-	xen_evtchn_set_handler(nf->rx_port, nf_event, nf);
 
-	/* talk_to_netback's keys (single queue: flat, no queue-N/) */
-	xenbus_front_write_ulong(&nf->fe, "tx-ring-ref", NF_TX_RING_REF);
-	xenbus_front_write_ulong(&nf->fe, "rx-ring-ref", NF_RX_RING_REF);
-	if (nf->split) {
-		xenbus_front_write_ulong(&nf->fe, "event-channel-tx", nf->tx_port);
-		xenbus_front_write_ulong(&nf->fe, "event-channel-rx", nf->rx_port);
+	/* talk_to_netback's keys: one queue flat in the frontend dir (no queue-0/), several as
+	 * multi-queue-num-queues then queue-%u/ each */
+	if (nf->nq == 1) {
+		nf_write_queue_keys(nf, &nf->q[0], "");
 	} else {
-		xenbus_front_write_ulong(&nf->fe, "event-channel", nf->tx_port);
+		xenbus_front_write_ulong(&nf->fe, "multi-queue-num-queues", nf->nq);
+		for (unsigned k = 0; k < nf->nq; k++) {
+			char dir[16];
+			snprintf(dir, sizeof dir, "queue-%u/", k);
+			nf_write_queue_keys(nf, &nf->q[k], dir);
+		}
 	}
 	xenbus_front_write(&nf->fe, "request-rx-copy", "1");
 	xenbus_front_write(&nf->fe, "feature-rx-notify", "1");
 	xenbus_front_write(&nf->fe, "feature-sg", "1");
-	nf->rx.req_prod_pvt = 0;
-	nf->rx.rsp_cons = 0;
 	nf->connected = 1;
-	nf_rx_refill(nf); /* xennet_connect posts the RX buffers before it goes Connected */
+	for (unsigned k = 0; k < nf->nq; k++) {
+		nf->q[k].rx.req_prod_pvt = 0;
+		nf->q[k].rx.rsp_cons = 0;
+		nf_rx_refill(nf, &nf->q[k]); /* xennet_connect posts the RX buffers before it goes Connected */
+	}
 	r = xenbus_front_switch(&nf->fe, XenbusStateConnected);
 	if (r < 0) { nf->connected = 0; return (int)r; }
 	s = xenbus_front_wait(&nf->fe, XenbusStateConnected);
@@ -486,11 +615,15 @@ int netfront_close(struct netdev *d)
 	nf_tx_gc(nf);
 	long r = xenbus_front_close(&nf->fe);
 	nf->connected = 0;
-	xen_evtchn_close(nf->tx_port);
-	if (nf->split) xen_evtchn_close(nf->rx_port);
-	long ended = xen_gnttab_end_access(NF_TX_RING_REF) | xen_gnttab_end_access(NF_RX_RING_REF);
-	for (unsigned i = 0; i < NETFRONT_RING_SLOTS; i++)
-		ended |= xen_gnttab_end_access(NF_TX_REF0 + i) | xen_gnttab_end_access(NF_RX_REF0 + i);
+	long ended = 0;
+	for (unsigned k = 0; k < nf->nq; k++) {
+		struct nf_queue *q = &nf->q[k];
+		xen_evtchn_close(q->tx_port);
+		if (nf->split) xen_evtchn_close(q->rx_port);
+		ended |= xen_gnttab_end_access(NF_TX_RING_REF(k)) | xen_gnttab_end_access(NF_RX_RING_REF(k));
+		for (unsigned i = 0; i < NETFRONT_RING_SLOTS; i++)
+			ended |= xen_gnttab_end_access(NF_TX_REF(k * NETFRONT_RING_SLOTS + i)) | xen_gnttab_end_access(NF_RX_REF(nf->nq, k, i));
+	}
 	if (r < 0) return (int)r;
 	return ended ? -16 /* EBUSY: the backend still maps a page */ : 0;
 }
@@ -498,3 +631,12 @@ int netfront_close(struct netdev *d)
 const struct netfront_stats *netfront_stats(struct netdev *d) { return &((struct netfront *)d->priv)->st; }
 int netfront_split_evtchn(struct netdev *d) { return ((struct netfront *)d->priv)->split; }
 const char *netfront_backend(struct netdev *d) { return ((struct netfront *)d->priv)->fe.backend; }
+unsigned netfront_queues(struct netdev *d) { return ((struct netfront *)d->priv)->nq; }
+int netfront_queue_packets(struct netdev *d, unsigned q, uint64_t *tx, uint64_t *rx)
+{
+	struct netfront *nf = d->priv;
+	if (q >= nf->nq) return -NF_EINVAL;
+	*tx = nf->nq == 1 ? nf->st.tx_packets : nf->q[q].tx_packets;
+	*rx = nf->nq == 1 ? nf->st.rx_packets : nf->q[q].rx_packets;
+	return 0;
+}

@@ -6,11 +6,17 @@
  * backend InitWait; read the backend's features; one TX and one RX ring page; one event channel,
  * or event-channel-tx + event-channel-rx when the backend offers feature-split-event-channels;
  * keys tx-ring-ref, rx-ring-ref, event-channel(-tx/-rx), request-rx-copy = 1,
- * feature-rx-notify = 1, feature-sg = 1; Connected; backend Connected. One queue (no
- * multi-queue-num-queues), no GSO (no feature-gso-tcpv4/6 written), IPv4 checksum offload both
- * ways (csum_blank).
+ * feature-rx-notify = 1, feature-sg = 1; Connected; backend Connected. No GSO (no
+ * feature-gso-tcpv4/6 written), IPv4 checksum offload both ways (csum_blank).
  *
- * Buffers: 256 TX and 256 RX pages (one per ring slot), granted once at connect (TX read-only,
+ * Multi-queue (netfront_open_queues): min(asked, the backend's multi-queue-max-queues, absent = 1)
+ * queues, each a TX and an RX ring and its event channel(s). One queue writes the keys above flat
+ * in the frontend dir, exactly as without multi-queue; several write multi-queue-num-queues, then
+ * per queue queue-%u/tx-ring-ref, rx-ring-ref, event-channel(-tx/-rx) (Linux's talk_to_netback /
+ * write_queue_xenstore_keys). TX picks a queue by a flow hash (FNV-1a of the IPv4 addresses and
+ * TCP/UDP ports, not Linux's skb_get_hash); RX is served on whichever queue the backend used.
+ *
+ * Buffers: 256 TX and 256 RX pages per queue (one per ring slot), granted once at connect (TX read-only,
  * RX writable) and reused: the backend grant-copies to and from them. RX slot i always posts
  * buffer i & 255 (responses land in their request's slot; the id is not trusted, as Linux).
  * Frames larger than a page use several slots (NETTXF_more_data / NETRXF_more_data).
@@ -27,6 +33,9 @@
 #define NETFRONT_RING_SLOTS 256        /* one-page rings: io/netif.h's __CONST_RING_SIZE */
 #define NETFRONT_RX_MAX_SLOTS 18       /* XEN_NETIF_NR_SLOTS_MIN: more is a backend bug (Linux: "Too many slots") */
 #define NETFRONT_MAX_FRAME (14 + 65535) /* XEN_NETIF_MAX_TX_SIZE plus the Ethernet header */
+/* Queues a frontend asks for at most (Linux: xennet_max_queues, default = online CPUs, here 4 =
+ * netback's default multi-queue-max-queues); 2 MiB of buffers each (static). */
+#define NETFRONT_MAX_QUEUES 4
 
 struct netfront_stats {
 	uint64_t rx_packets, rx_bytes, rx_multislot, rx_csum_blank;
@@ -44,6 +53,12 @@ struct netfront_stats {
 /* Connects vif `devid` (device/vif/<devid>): 0 and the netdev, or -errno (-19 no such vif or no
  * xenstore, -95 backend without feature-rx-copy, -5 the backend closed, -22 bad mac). */
 int netfront_open(unsigned devid, struct netdev **out);
+/* The same with up to `queues` queues (1..NETFRONT_MAX_QUEUES, else -22). */
+int netfront_open_queues(unsigned devid, unsigned queues, struct netdev **out);
+/* Queues in use (1 unless both sides asked for more). */
+unsigned netfront_queues(struct netdev *dev);
+/* Packets queue q sent and received (0, or -22 for no such queue). */
+int netfront_queue_packets(struct netdev *dev, unsigned q, uint64_t *tx, uint64_t *rx);
 /* Closing -> backend Closing/Closed -> Closed, grants ended. 0 or -errno. */
 int netfront_close(struct netdev *dev);
 const struct netfront_stats *netfront_stats(struct netdev *dev);

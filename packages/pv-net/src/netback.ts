@@ -143,6 +143,9 @@ class NetQueue {
   readonly rxqTime: number[] = [];
   rxqHead = 0;
   rxqBytes = 0;
+  /** Packets this queue carried (the vif's txPackets / rxPackets split by queue, see Netback.vif). */
+  txPackets = 0;
+  rxPackets = 0;
   /** When the ring last had buffers (stall detection). */
   lastRxBuffers = 0;
   stalled = false;
@@ -255,9 +258,9 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
   get pendingCredit(): number { return this.creditWaiting; }
 
   /** The connected vif of `domid`/`devid` (its port, stats), for tools and tests. */
-  vif(domid: number, devid: number): { name: string; bridge: string; port: BridgePort | null; stats: VifStats; queues: number; disabled: boolean } | undefined {
+  vif(domid: number, devid: number): { name: string; bridge: string; port: BridgePort | null; stats: VifStats; queues: number; queueStats: { txPackets: number; rxPackets: number }[]; disabled: boolean } | undefined {
     for (const v of this.vifs.values()) {
-      if (v.dev.domid === domid && v.dev.devid === devid) return { name: v.cfg.name, bridge: v.cfg.bridge, port: v.port, stats: v.stats, queues: v.queues.length, disabled: v.disabled };
+      if (v.dev.domid === domid && v.dev.devid === devid) return { name: v.cfg.name, bridge: v.cfg.bridge, port: v.port, stats: v.stats, queues: v.queues.length, queueStats: v.queues.map((q) => ({ txPackets: q.txPackets, rxPackets: q.rxPackets })), disabled: v.disabled };
     }
     return undefined;
   }
@@ -508,6 +511,7 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
       for (let i = 1; i <= slots; i++) this.txResponse(q, this.frags[i]!.id, NETIF_RSP_OKAY, 0);
       v.stats.txPackets.value++;
       v.stats.txBytes.value += total;
+      q.txPackets++;
       const frame: NetFrame = {
         data,
         csumBlank: (txreq.flags & NETTXF_csum_blank) !== 0,
@@ -678,6 +682,7 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
       first = false;
     }
     v.stats.rxPackets.value++;
+    q.rxPackets++;
     v.stats.rxBytes.value += d.length;
   }
 
