@@ -4,41 +4,12 @@
 // hypercall from another domain, simulated time moving).
 import { describe, it, expect } from 'vitest';
 import { NETIF_RSP_ERROR, NETIF_RSP_OKAY, XenbusState } from '@tachyxx/abi';
-import { connectLocal } from '@tachyxx/xenstore';
 import {
-  arpRequest, guestDomain, icmpEcho, netHost, TX_REF0, TsNetFrontend, udp, type NetHost,
+  arpRequest, guestDomain, TX_REF0, TsNetFrontend, udp,
 } from '../../packages/pv-net/test/helpers.js';
+import { attackerAndVictims, IP, victimsFine } from './pvnet-helpers.js';
 
-const IP = (n: number) => [10, 1, 0, n];
-
-function setup(attackerConn: Parameters<TsNetFrontend['connect']>[0] = {}, attackerSpec: Parameters<TsNetFrontend['add']>[0] = {}) {
-  const h = netHost();
-  const x = new TsNetFrontend(h, guestDomain(h, 'attacker')).add(attackerSpec);
-  x.connect(attackerConn);
-  const a = new TsNetFrontend(h, guestDomain(h, 'victim-a')).add();
-  a.connect();
-  const b = new TsNetFrontend(h, guestDomain(h, 'victim-b')).add();
-  b.connect();
-  a.postRx(64);
-  b.postRx(64);
-  return { h, x, a, b };
-}
-
-/** The victims still talk (a ping a->b, delivered), and the host still answers. */
-function victimsFine(h: NetHost, a: TsNetFrontend, b: TsNetFrontend, seq: number): void {
-  b.takeRx();
-  a.send(icmpEcho(b.mac(), a.mac(), IP(1), IP(2), 8, 7, seq));
-  h.advance(1_000_000);
-  const got = b.takeRx();
-  expect(got.length, 'victim b receives').toBeGreaterThan(0);
-  expect(a.backendState()).toBe(XenbusState.Connected);
-  expect(b.backendState()).toBe(XenbusState.Connected);
-  b.postRx(got.reduce((s, p) => s + p.statuses.length, 0));
-  const t = h.host.clock.now;
-  h.advance(1000);
-  expect(h.host.clock.now).toBeGreaterThan(t);
-  expect(connectLocal(h.xs, a.d.domid).read(`${a.dir}/state`)).toBe(String(XenbusState.Connected));
-}
+const setup = attackerAndVictims;
 
 describe('hostile netif frontends vs netback', () => {
   it('wild req_prod (past the ring; going backwards): the vif is disabled, as "Impossible number of requests"', () => {

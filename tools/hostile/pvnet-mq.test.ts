@@ -6,26 +6,8 @@
 // check the refusal alone; here the victims run next to it.)
 import { describe, it, expect } from 'vitest';
 import { XenbusState } from '@tachyxx/abi';
-import { connectLocal } from '@tachyxx/xenstore';
-import { guestDomain, icmpEcho, netHost, TsNetFrontend, type NetHost } from '../../packages/pv-net/test/helpers.js';
-
-const IP = (n: number) => [10, 1, 0, n];
-
-/** The victims still talk (a ping a->b, delivered), and the host still answers. */
-function victimsFine(h: NetHost, a: TsNetFrontend, b: TsNetFrontend, seq: number): void {
-  b.takeRx();
-  a.send(icmpEcho(b.mac(), a.mac(), IP(1), IP(2), 8, 7, seq));
-  h.advance(1_000_000);
-  const got = b.takeRx();
-  expect(got.length, 'victim b receives').toBeGreaterThan(0);
-  expect(a.backendState()).toBe(XenbusState.Connected);
-  expect(b.backendState()).toBe(XenbusState.Connected);
-  b.postRx(got.reduce((s, p) => s + p.statuses.length, 0));
-  const t = h.host.clock.now;
-  h.advance(1000);
-  expect(h.host.clock.now).toBeGreaterThan(t);
-  expect(connectLocal(h.xs, a.d.domid).read(`${a.dir}/state`)).toBe(String(XenbusState.Connected));
-}
+import { icmpEcho, type TsNetFrontend } from '../../packages/pv-net/test/helpers.js';
+import { attackerAndVictims, IP, victimsFine } from './pvnet-helpers.js';
 
 type Keys = (x: TsNetFrontend) => Record<string, string>;
 const cases: [string, Keys, RegExp][] = [
@@ -50,15 +32,7 @@ const cases: [string, Keys, RegExp][] = [
 describe('hostile multi-queue netif frontends vs netback', () => {
   for (const [what, keys, why] of cases) {
     it(`${what}: the attacker's vif does not connect; the victim pair and the host go on`, () => {
-      const h = netHost();
-      const x = new TsNetFrontend(h, guestDomain(h, 'attacker')).add();
-      x.connect({ keys });
-      const a = new TsNetFrontend(h, guestDomain(h, 'victim-a')).add();
-      a.connect();
-      const b = new TsNetFrontend(h, guestDomain(h, 'victim-b')).add();
-      b.connect();
-      a.postRx(64);
-      b.postRx(64);
+      const { h, x, a, b } = attackerAndVictims({ keys });
       expect(x.backendState()).toBe(XenbusState.Closing);
       expect(h.log.join('\n')).toMatch(why);
       expect(h.net.vif(x.d.domid, 0), 'no vif on the bridge for the attacker').toBeUndefined();
