@@ -76,6 +76,7 @@ async function realHostRun(dir: string, img: string, killAfterAcks: number): Pro
 }
 
 const realBuilt = cliBuilt && existsSync(GUEST('blkwriter'));
+if (!built || !realBuilt) console.warn('pvblk-kill: the CLIs / packages are not built (pnpm build) - SKIPPED');
 
 describe.skipIf(!realBuilt)('pv-blk: SIGKILL of a real tachyxx host running the blkwriter guest', () => {
   it('every block of every batch the guest saw acknowledged is in the image after a kill at a random moment', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 const EDUPT = GUEST('edupt');
 const built = cliBuilt && existsSync(EDUPT);
+if (!built) console.warn('xl-pci: the CLIs are not built (pnpm build) or guests/build/edupt.elf is missing - SKIPPED');
 const dir = mkdtempSync(join(tmpdir(), 'tachyxx-xl-pci-'));
 const socket = join(dir, 'host.sock');
 let host: ChildProcess | null = null;

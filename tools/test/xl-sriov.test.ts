@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const built = cliBuilt && existsSync(GUEST('ping-vf')) && existsSync(GUEST('udpecho'));
+if (!built) console.warn('xl-sriov: the CLIs are not built (pnpm build) or guests/build/{ping-vf,udpecho}.elf are missing - SKIPPED');
 const dir = mkdtempSync(join(tmpdir(), 'tachyxx-xl-sriov-'));
 const socket = join(dir, 'host.sock');
 let host: ChildProcess | null = null;

@@ -192,7 +192,8 @@ function runGuest(name: string, engine: CpuEngine, slice: number, wasmTierUp = 0
 describe('guest images on both engines', () => {
   for (const name of GUESTS) {
     const file = resolve(root, 'guests/build', `${name}.elf`);
-    it.skipIf(!existsSync(file))(`${name}: same output, instret, cycles, registers, RAM and code-cache counters`, () => {
+    it(`${name}: same output, instret, cycles, registers, RAM and code-cache counters`, () => {
+      expect(existsSync(file), `${file} (committed in guests/build; pnpm guests rebuilds it)`).toBe(true);
       // whole runs, then slices of an odd size (run() returns mid-region, single-steps to block
       // ends); wasm from the start, and JS regions turning wasm after 500 instructions
       const js = [Infinity, 99_991].map((slice) => runGuest(name, 'js', slice));
@@ -209,7 +210,8 @@ describe('guest images on both engines', () => {
     }, 120_000);
   }
 
-  it.skipIf(!existsSync(resolve(root, 'guests/build/hcversion-small.elf')))('tier-up keeps a hot region of short runs into ecall as JS (WASM_SHORT_RUN), and tiers loops up', () => {
+  it('tier-up keeps a hot region of short runs into ecall as JS (WASM_SHORT_RUN), and tiers loops up', () => {
+    expect(existsSync(resolve(root, 'guests/build/hcversion-small.elf')), 'guests/build/hcversion-small.elf (committed)').toBe(true);
     // hcversion: 10000 ecalls (-ENOSYS from the bare firmware) from an 11-instruction loop region
     const js = runGuest('hcversion-small', 'js', Infinity);
     const b = runGuest('hcversion-small', 'wasm', Infinity, 500);
