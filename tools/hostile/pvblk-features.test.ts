@@ -10,30 +10,12 @@ import {
 } from '@tachyxx/abi';
 import { MAX_INDIRECT_SEGMENTS, MAX_PERSISTENT_GRANTS } from '@tachyxx/pv-blk';
 import { blkHost, DATA_GPA, DATA_REF0, guestDomain, tempDisk, TsBlkFrontend } from '../../packages/pv-blk/test/helpers.js';
+import { attackerAndVictim, MiB } from './pvblk-helpers.js';
 
-const MiB = 1024 * 1024;
 const IND_GPA = 0x8034_0000; // the attacker's indirect pages (outside its 16 data pages), one per ring slot
 const IND_REF = 64;
 
-function setup(o: { persistent?: boolean } = {}) {
-  const h = blkHost();
-  const victimPath = tempDisk(MiB, (b) => b.fill(0x33));
-  const attackerPath = tempDisk(MiB);
-  const victim = guestDomain(h, 'victim');
-  const attacker = guestDomain(h, 'attacker');
-  const v = new TsBlkFrontend(h, victim).add({ target: victimPath });
-  v.connect();
-  const a = new TsBlkFrontend(h, attacker).add({ target: attackerPath });
-  a.connect({ persistent: o.persistent });
-  const victimWorks = async () => {
-    v.writeData(0, 0, new Uint8Array(512).fill(0x77));
-    v.submit({ operation: BLKIF_OP_WRITE, sector_number: 5, segs: [[0, 0, 0]] }, { operation: BLKIF_OP_READ, sector_number: 5, segs: [[1, 0, 0]] });
-    await h.advance();
-    const r = v.take().map((x) => x.status);
-    return r.length === 2 && r[0] === 0 && r[1] === 0 && v.readData(1, 0, 512).every((x) => x === 0x77);
-  };
-  return { h, v, a, victim, attacker, victimPath, attackerPath, victimWorks };
-}
+const setup = attackerAndVictim;
 
 /** Puts an INDIRECT request in the attacker's next slot: segments [gref, first, last] in its indirect page. */
 function indirect(a: TsBlkFrontend, o: { op: number; nr?: number; sector?: number; grefs?: number[]; segs?: [number, number, number][] }): void {
