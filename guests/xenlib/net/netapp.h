@@ -64,22 +64,32 @@ static int netapp_ip(const char *key, uint32_t *ip, uint32_t *mask)
 static struct net_stack netapp_ns;
 static struct netdev *netapp_dev;
 
-#ifdef NETAPP_SRIOV_VF
-static int netapp_up(const char *prog)
+/* The stack on netapp_dev with gw= from the command line; prints the start of the "up" line
+ * (device, MAC, MTU, address/prefix and where it came from). 0 or -1 (printed). */
+static int netapp_stack_up(const char *prog, uint32_t ip, uint32_t mask, const char *src)
 {
-	int r = sriovvf_open(&netapp_dev);
-	if (r < 0) { printf("%s: sriovvf_open -> %d (pci = ['BB:DD.F'] with an assignable VF)\n", prog, r); return -1; }
-	uint32_t ip = 0, mask = NET_IP(255, 255, 255, 0), gw = 0;
-	int have = netapp_ip("ip", &ip, &mask);
-	if (have <= 0) { if (!have) printf("%s: give ip=a.b.c.d/nn in extra=\n", prog); return -1; }
+	uint32_t gw = 0;
 	if (netapp_ip("gw", &gw, 0) < 0) return -1;
 	net_init(&netapp_ns, netapp_dev, ip, mask, gw);
 	const uint8_t *m = netapp_dev->mac;
 	char b1[16];
 	int prefix = 0;
 	for (uint32_t x = mask; x & 0x80000000u; x <<= 1) prefix++;
-	printf("%s: %s %02x:%02x:%02x:%02x:%02x:%02x mtu %u, %s/%d (cmdline), SR-IOV VF %s, MSI-X as event channels\n", prog, netapp_dev->name,
-	       m[0], m[1], m[2], m[3], m[4], m[5], netapp_dev->mtu, net_ip_str(ip, b1), prefix, sriovvf_bdf(netapp_dev));
+	printf("%s: %s %02x:%02x:%02x:%02x:%02x:%02x mtu %u, %s/%d (%s)", prog, netapp_dev->name,
+	       m[0], m[1], m[2], m[3], m[4], m[5], netapp_dev->mtu, net_ip_str(ip, b1), prefix, src);
+	return 0;
+}
+
+#ifdef NETAPP_SRIOV_VF
+static int netapp_up(const char *prog)
+{
+	int r = sriovvf_open(&netapp_dev);
+	if (r < 0) { printf("%s: sriovvf_open -> %d (pci = ['BB:DD.F'] with an assignable VF)\n", prog, r); return -1; }
+	uint32_t ip = 0, mask = NET_IP(255, 255, 255, 0);
+	int have = netapp_ip("ip", &ip, &mask);
+	if (have <= 0) { if (!have) printf("%s: give ip=a.b.c.d/nn in extra=\n", prog); return -1; }
+	if (netapp_stack_up(prog, ip, mask, "cmdline") < 0) return -1;
+	printf(", SR-IOV VF %s, MSI-X as event channels\n", sriovvf_bdf(netapp_dev));
 	return 0;
 }
 #else
@@ -91,7 +101,7 @@ static int netapp_up(const char *prog)
 	if (queues < 1 || queues > NETFRONT_MAX_QUEUES) { printf("%s: queues=%lu outside 1..%u\n", prog, queues, NETFRONT_MAX_QUEUES); return -1; }
 	int r = netfront_open_queues(vif, (unsigned)queues, &netapp_dev);
 	if (r < 0) { printf("%s: vif %u: netfront_open -> %d\n", prog, vif, r); return -1; }
-	uint32_t ip = 0, mask = NET_IP(255, 255, 255, 0), gw = 0;
+	uint32_t ip = 0, mask = NET_IP(255, 255, 255, 0);
 	const char *src = "cmdline";
 	int have = netapp_ip("ip", &ip, &mask);
 	if (have < 0) return -1;
@@ -106,15 +116,8 @@ static int netapp_up(const char *prog)
 		}
 		src = "vif ip";
 	}
-	if (netapp_ip("gw", &gw, 0) < 0) return -1;
-	net_init(&netapp_ns, netapp_dev, ip, mask, gw);
-	const uint8_t *m = netapp_dev->mac;
-	char b1[16];
-	int prefix = 0;
-	for (uint32_t x = mask; x & 0x80000000u; x <<= 1) prefix++;
-	printf("%s: %s %02x:%02x:%02x:%02x:%02x:%02x mtu %u, %s/%d (%s), event channels %s", prog, netapp_dev->name,
-	       m[0], m[1], m[2], m[3], m[4], m[5], netapp_dev->mtu, net_ip_str(ip, b1), prefix, src,
-	       netfront_split_evtchn(netapp_dev) ? "split" : "shared");
+	if (netapp_stack_up(prog, ip, mask, src) < 0) return -1;
+	printf(", event channels %s", netfront_split_evtchn(netapp_dev) ? "split" : "shared");
 	if (netfront_queues(netapp_dev) > 1 || queues > 1) printf(", %u of %lu queues", netfront_queues(netapp_dev), queues);
 	printf("\n");
 	return 0;
