@@ -443,7 +443,9 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
 
   let body = `"use strict";var x=cpu.x,TB=cpu.tlbBase,TM=cpu.tlbMask;var ${decl.join(',')};` +
     'var xl=0,xh=0,xe=-1;R:{';
-  if (internalEdges === 0) body += out.slice(1, -1).join('\n'); // a single block: no state machine
+  // (a region of several blocks needs the switch even without internal edges: a block after a
+  // call is only an entry point while no return in the region leads to it)
+  if (blocks.length === 1 && internalEdges === 0) body += out.slice(1, -1).join('\n'); // no state machine
   else if (blocks.length === 1) body += `var CL=cpu.cycleLimit-cpu.cycles;for(;;){${out.slice(1, -1).join('\n')}}`;
   else body += `var CL=cpu.cycleLimit-cpu.cycles;L:for(;;){switch(st){${out.join('\n')}}}`;
   body += `}${wb}cpu.pcLo=xl;cpu.pcHi=xh;cpu.instret+=n;cpu.cycles+=c;${countAccesses ? 'cpu.tlbAcc+=m;' : ''}return xe;`;
