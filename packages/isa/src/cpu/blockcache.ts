@@ -4,7 +4,7 @@
 // to code (markCode keeps write-TLB entries off code pages; invalidateCodePage / flushCode).
 
 import { Op, decode, immB, immJ, rd as rdOf } from '../decode.js';
-import { GEN_PARAMS, add64c, constJalrTarget, generateRegion, isControl, isSystem, type RegionBlock, type RegionSource } from './codegen.js';
+import { GEN_PARAMS, add64c, constJalrTarget, generateRegion, isControl, isInlineCsr, isSystem, type RegionBlock, type RegionSource } from './codegen.js';
 import { PAGE_SHIFT, chunkMask } from './memory.js';
 import { type Block, type BlockFn, REGION_REFORM_HEAT, TLB_INVALID, TWO32, WASM_SHORT_RUN } from './state.js';
 import type { Cpu } from './cpu.js';
@@ -59,6 +59,8 @@ export function scanBlock(c: Cpu, off: number, max: number, bpOffs?: Set<number>
       return i === 0 ? { words: [w], sys: true, bp: true } : { words, sys: false };
     }
     const op = decode(w);
+    // rdtime: compiled, but a block of its own like a system instruction (codegen isInlineCsr)
+    if (isInlineCsr(w)) return i === 0 ? { words: [w], sys: false } : { words, sys: false };
     if (isSystem(op)) return i === 0 ? { words: [w], sys: true } : { words, sys: false };
     words.push(w);
     if (isControl(op)) break;

@@ -10,6 +10,7 @@ import {
 } from './wasmgen.js';
 import type { RegionBlock } from './codegen.js';
 import { amo, ld, recordFault, st } from './softmmu.js';
+import { rdtimeInline } from './priv.js';
 import type { Block, BlockFn } from './state.js';
 import type { Cpu } from './cpu.js';
 
@@ -40,6 +41,7 @@ function importsOf(c: Cpu): object {
       st: (lo: number, hi: number, vlo: number, vhi: number, op: number): number => { st(c, lo, hi, vlo, vhi, op); after(); return c.sx; },
       amo: (lo: number, hi: number, vlo: number, vhi: number, op: number): number => { const v = amo(c, lo, hi, vlo, vhi, op); after(); return v; },
       fault: (cause: number, lo: number, hi: number): void => { recordFault(c, cause, lo, hi); after(); },
+      time: (delta: number, insn: number): number => { const v = rdtimeInline(c, delta, insn); after(); return v; },
     },
   };
   c.wasmImports = imports;
