@@ -53,6 +53,11 @@ export const IO = {
   epoch: 7, bank: 8, attn: 9, lastDesc: 10, lastExit: 11, hits: 12, hubN: 13, hubC: 14, hubM: 15, lookups: 16,
   /** The soft-TLB's in-use entries per level - 1 (Cpu.tlbMask; softmmu.ts keeps it current). */
   tmask: 17,
+  /**
+   * Inside the hub: the cycles its earlier regions retired in this call (not yet in cpu.cycles),
+   * written before each region call; 0 outside it. cpu.rdtime adds them.
+   */
+  hubCNow: 18,
 } as const;
 export const IO_WORDS = 32;
 /** Int32 fields of a block descriptor (one per Block with a wasm region function). */
@@ -546,6 +551,7 @@ export function generateHub(area: number, tlbEntries: number): Uint8Array {
     dLoad(ND, DESC.len).get(P_BUDGET).op(W.i32_le_s, W.i32_and);
   };
   f.block('out').loop('L');
+  f.i32(0).get(C).mem(W.i32_store, 2, io(IO.hubCNow));
   f.get(P_BUDGET); dLoad(P_D, DESC.entry).get(P_CL).get(P_TB); dLoad(P_D, DESC.table).callIndirect(0).set(E);
   ioLoad(IO.n).set(T); f.get(N).get(T).op(W.i32_add).set(N).get(P_BUDGET).get(T).op(W.i32_sub).set(P_BUDGET);
   ioLoad(IO.c).set(T); f.get(C).get(T).op(W.i32_add).set(C).get(P_CL).get(T).op(W.i32_sub).set(P_CL);
