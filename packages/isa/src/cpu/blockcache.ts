@@ -231,10 +231,11 @@ function fitSource(c: Cpu, blocks: RegionBlock[], offs: number[]): RegionSource 
 }
 
 /**
- * Engine wasm: the JS region whose entry block is `h` is hot; recompile it to wasm. Its JS blocks
- * go invalid (links to them die; the block cache gets the wasm ones), like a recompilation after
- * an invalidation, but without a code-page invalidation: the code is unchanged. A region of short
- * runs that mostly end at a system instruction stays JS instead (WASM_SHORT_RUN).
+ * The JS region whose entry block is `h` is hot: engine wasm recompiles it to wasm (a region of
+ * short runs that mostly end at a system instruction stays JS instead: WASM_SHORT_RUN), engine js
+ * forms it once more (it left out a page the exec soft-TLB did not map yet: REGION_REFORM_HEAT).
+ * Its old blocks go invalid (links to them die; the block cache gets the new ones), like a
+ * recompilation after an invalidation, but without a code-page invalidation: the code is unchanged.
  */
 export function tierUp(c: Cpu, h: Block): void {
   h.home = undefined;
