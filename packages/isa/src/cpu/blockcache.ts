@@ -86,7 +86,7 @@ function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: numb
   const vpages = [pcLo & -4096], vhis = [pcHi], hpages = [off - (off & 4095)];
   // debugger breakpoints: a region stays on its entry page (bpOffs is that page's)
   const maxPages = c.bps === undefined ? c.maxRegionPages : 1;
-  let total = words.length;
+  let total = words.length, est = sourceEstimate(words);
   let missed = false;
   /** Add the block at virtual (tl, th); its index, or -1 (seen, not mapped, system, too long). */
   const add = (tl: number, th: number): number => {
@@ -106,7 +106,10 @@ function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: numb
     }
     const sb = scanBlock(c, host, max, p === 0 ? bpOffs : undefined);
     if (sb.sys || sb.words.length === 0 || total + sb.words.length > c.maxRegionInsns) return -1;
-    total += sb.words.length;
+    // (stop near MAX_REGION_SOURCE here: generating a far longer region only to cut it costs start-up)
+    const e = sourceEstimate(sb.words);
+    if (est + e > MAX_REGION_SOURCE) return -1;
+    total += sb.words.length; est += e;
     blocks.push({ words: sb.words, pcLo: tl, pcHi: th, host });
     offs.push(host);
     return blocks.length - 1;
@@ -214,6 +217,20 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
  * Where a region ends changes no simulated count (exits are exact at every block).
  */
 export const MAX_REGION_SOURCE = 16 * 1024;
+
+/**
+ * About how many characters of JS source codegen.ts generates for a block of `words` (a load or
+ * store with its inline soft-TLB probe and slow path is long, ALU instructions short); formRegion
+ * stops adding blocks near MAX_REGION_SOURCE with it, fitSource then enforces the limit exactly.
+ */
+function sourceEstimate(words: number[]): number {
+  let n = 80;
+  for (const w of words) {
+    const op = decode(w);
+    n += op >= Op.LB && op <= Op.SD ? 360 : op >= Op.LR_W && op <= Op.AMOMAXU_D ? 200 : isControl(op) ? 200 : 95;
+  }
+  return n;
+}
 
 /**
  * Drops trailing blocks of a region (their offsets too) until its source fits MAX_REGION_SOURCE
