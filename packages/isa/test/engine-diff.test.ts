@@ -185,7 +185,9 @@ function runGuest(name: string, engine: CpuEngine, slice: number, wasmTierUp = 0
   const ram = createHash('sha256').update(m.memory.u8).digest('hex');
   const s = c.engineStats();
   return { exit: typeof r === 'string' ? r : r.reason, out, instret: c.instret, cycles: c.cycles, pc: c.pc, regs, ram,
-    stats: { blocksCompiled: s.blocksCompiled, blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes, tlbMisses: s.tlbMisses, tlbRefills: s.tlbRefills },
+    // (not blocksCompiled: regions take in the pages the exec soft-TLB maps when they are formed,
+    // and the engines form hot regions again at different points: js at REGION_REFORM_HEAT, wasm at tier-up)
+    stats: { blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes, tlbMisses: s.tlbMisses, tlbRefills: s.tlbRefills },
     wasmRegions: s.wasmRegions, wasmTierUps: s.wasmTierUps, wasmKeptJs: s.wasmKeptJs };
 }
 
