@@ -1,0 +1,426 @@
+// Regions across virtual pages (CpuOptions.maxRegionPages): region formation follows control flow
+// onto other pages (fall-through at a page end, branches, jal targets) and keeps call
+// continuations in the region, so a return comes back in-region. None of it may show in simulated
+// state: every test here runs the same program with maxRegionPages 1 (a region stays on its entry
+// page: the old engine) and with the default, on both engines, and expects the same instret,
+// cycles, pc, registers and memory at every run() boundary; only engine counters may differ.
+// Translation on (remap / unmap / satp change of a page a region spans): packages/mmu/test/
+// cpu-region-pages.test.ts (the real Sv48 MMU lives in @tachyxx/mmu, which isa cannot import).
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { AMO, enc, type Asm } from './cpu-asm.js';
+import { BASE, machine, reg, type Machine } from './cpu-helpers.js';
+import { BareMachine, Cpu, PhysMemory, type CpuEngine, type CpuOptions } from '../src/index.js';
+
+const PAGE = 4096;
+/** Data the programs load / store / AMO (x9 points here); per-function call counters at +512. */
+const DATA = BASE + 0x40000;
+/** Top of the call stack (x2). */
+const STACK = BASE + 0x48000;
+
+type Opts = CpuOptions & { maxRegionPages?: number };
+interface Config { name: string; opts: Opts }
+/** maxRegionPages 1 (the reference: the old one-page regions) and the default, on both engines. */
+const CONFIGS: Config[] = [
+  { name: 'js/1', opts: { engine: 'js', maxRegionPages: 1 } },
+  { name: 'js/default', opts: { engine: 'js' } },
+  { name: 'wasm0/1', opts: { engine: 'wasm', wasmTierUp: 0, maxRegionPages: 1 } },
+  { name: 'wasm0/default', opts: { engine: 'wasm', wasmTierUp: 0 } },
+  { name: 'wasm50/default', opts: { engine: 'wasm', wasmTierUp: 50 } },
+];
+
+interface State { reason: string; instret: number; cycles: number; pc: number; level: number; regs: bigint[] }
+function state(c: Cpu, reason: string): State {
+  return { reason, instret: c.instret, cycles: c.cycles, pc: c.pc, level: c.level, regs: Array.from({ length: 32 }, (_, i) => reg(c, i)) };
+}
+/** Region transitions the run loop / hub made: what cross-page regions are there to cut. */
+const transitions = (c: Cpu): number => c.stats.chainHits + c.stats.exitsLookup + c.stats.hubLookups;
+const hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+function boot(build: (a: Asm) => void, opts: Opts): Machine {
+  const m = machine(build, { memSize: 1 << 20, ...opts } as CpuOptions);
+  m.cpu.setTrapHandler(0, (c, cause) => c.stop(`trap ${cause}`));
+  return m;
+}
+
+/**
+ * Runs `build` on every config in lockstep over the budget `chunks` (then to the end), expecting
+ * the reference's state after every run() call and its data / stack memory at the end.
+ */
+function lockstep(build: (a: Asm) => void, chunks: number[], configs = CONFIGS): Machine[] {
+  const ms = configs.map((cf) => boot(build, cf.opts));
+  for (const n of [...chunks, 1e7]) {
+    const st = ms.map((m) => state(m.cpu, m.cpu.run(n)));
+    for (let i = 1; i < ms.length; i++) expect([configs[i]!.name, st[i]]).toEqual([configs[i]!.name, st[0]]);
+    if (st[0]!.reason !== 'budget') break;
+  }
+  const mem0 = hex(ms[0]!.mem.readBytes(DATA, STACK - DATA));
+  for (let i = 1; i < ms.length; i++) expect([configs[i]!.name, hex(ms[i]!.mem.readBytes(DATA, STACK - DATA))]).toEqual([configs[i]!.name, mem0]);
+  return ms;
+}
+
+// ---- random multi-page programs ----
+
+type R3 = (d: number, a: number, b: number) => number;
+const ALU_R = ['add', 'sub', 'xor', 'or', 'and', 'sll', 'srl', 'sra', 'slt', 'sltu', 'addw', 'subw', 'mul', 'mulh', 'divu', 'remw'] as const;
+const ALU_I = ['addi', 'xori', 'ori', 'andi', 'slti', 'addiw'] as const;
+const LOADS = ['lb', 'lhu', 'lw', 'ld', 'lwu'] as const;
+const STORES = ['sb', 'sh', 'sw', 'sd'] as const;
+const BRANCHES = ['beq', 'bne', 'blt', 'bge', 'bltu', 'bgeu'] as const;
+const AMOS = ['add', 'swap', 'xor', 'or', 'and', 'min', 'maxu'] as const;
+/** Registers random code computes in (x8 main counter, x9 data, x1 ra, x2 sp, x16-x24 reserved). */
+const WORK = [6, 7, 10, 11, 12, 13, 14, 15] as const;
+const wr = fc.constantFrom(...WORK);
+const rd = fc.constantFrom(...WORK, 0, 8);
+
+type Op =
+  | { k: 'w'; w: number }
+  | { k: 'mem'; op: string; r: number; off: number }
+  | { k: 'amo'; f: (typeof AMOS)[number]; d: boolean; rd: number; rs2: number; off: number }
+  | { k: 'skip'; op: (typeof BRANCHES)[number]; a: number; b: number; n: number }
+  | { k: 'ret'; op: (typeof BRANCHES)[number]; a: number; b: number }
+  | { k: 'call'; to: number; indirect: boolean }
+  | { k: 'loop'; n: number; body: Op[] };
+
+const simple: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...ALU_R), wr, rd, rd).map(([m, d, a, b]) => ({ k: 'w' as const, w: (enc[m] as R3)(d, a, b) })) },
+  { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...ALU_I), wr, rd, fc.integer({ min: -2048, max: 2047 })).map(([m, d, a, i]) => ({ k: 'w' as const, w: (enc[m] as R3)(d, a, i) })) },
+  { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...LOADS, ...STORES), wr, fc.integer({ min: 0, max: 504 })).map(([op, r, off]) => ({ k: 'mem' as const, op, r, off })) },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...AMOS), fc.boolean(), wr, wr, fc.integer({ min: 0, max: 62 })).map(([f, d, rdd, rs2, off]) => ({ k: 'amo' as const, f, d, rd: rdd, rs2, off: off * 8 })) },
+  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...BRANCHES), rd, rd, fc.integer({ min: 1, max: 4 })).map(([op, a, b, n]) => ({ k: 'skip' as const, op, a, b, n })) },
+);
+/** An op of function `fi` (of `nf`; main is fi = -1): calls go only to higher-numbered functions (no recursion). */
+function opOf(fi: number, nf: number): fc.Arbitrary<Op> {
+  const calls = fi + 1 < nf
+    ? [{ weight: 2, arbitrary: fc.tuple(fc.integer({ min: fi + 1, max: nf - 1 }), fc.boolean()).map(([to, indirect]) => ({ k: 'call' as const, to, indirect })) }]
+    : [];
+  const inner = fc.oneof({ weight: 10, arbitrary: simple }, ...calls);
+  return fc.oneof(
+    { weight: 10, arbitrary: simple },
+    ...calls,
+    ...(fi >= 0 ? [{ weight: 1, arbitrary: fc.tuple(fc.constantFrom(...BRANCHES), rd, rd).map(([op, a, b]) => ({ k: 'ret' as const, op, a, b })) }] : []),
+    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1, max: 5 }), fc.array(inner, { minLength: 1, maxLength: 6 })).map(([n, body]) => ({ k: 'loop' as const, n, body })) },
+  );
+}
+
+/** Where a function goes: at the start of `page`, somewhere in it, or straddling into it from the page before. */
+interface Place { page: number; where: 'start' | 'mid' | 'straddle'; slack: number }
+interface Prog { nPages: number; iters: number; main: Op[]; fns: { ops: Op[]; place: Place }[] }
+
+const prog: fc.Arbitrary<Prog> = fc.integer({ min: 3, max: 6 }).chain((nPages) => fc.integer({ min: 2, max: 5 }).chain((nf) => fc.record({
+  nPages: fc.constant(nPages),
+  iters: fc.integer({ min: 2, max: 12 }),
+  main: fc.tuple(fc.array(opOf(-1, nf), { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { minLength: nf + 1, maxLength: nf + 1 }), fc.integer({ min: 0, max: nf - 1 }), fc.boolean())
+    .map(([ops, at, twice, ind]) => {
+      // main calls every function (function `twice` from two call sites), at random places
+      const out = [...ops];
+      for (let f = 0; f <= nf; f++) out.splice(at[f]! % (out.length + 1), 0, { k: 'call', to: f === nf ? twice : f, indirect: f === nf && ind });
+      return out;
+    }),
+  fns: fc.tuple(...Array.from({ length: nf }, (_, fi) => fc.record({
+    ops: fc.array(opOf(fi, nf), { minLength: 1, maxLength: 10 }),
+    // function 0 always straddles pages 0 -> 1 (placed first, right after main, which is shorter
+    // than a page); the last one sits on the last page: the code spans nPages pages
+    place: fc.record({
+      page: fi === 0 ? fc.constant(1) : fi === nf - 1 ? fc.constant(nPages - 1) : fc.integer({ min: 1, max: nPages - 1 }),
+      where: fi === 0 ? fc.constant('straddle' as const) : fc.constantFrom('start' as const, 'mid' as const, 'straddle' as const),
+      slack: fc.integer({ min: 1, max: 700 }),
+    }),
+  }))),
+})));
+
+/** Assembles `p`; fills `layout` with each function's [first, last] instruction address. */
+function assemble(p: Prog, layout: { fn: [number, number][]; end: number }) {
+  return (a: Asm): void => {
+    let uniq = 0;
+    const emitOps = (ops: Op[], fi: number): void => {
+      for (const op of ops) {
+        switch (op.k) {
+          case 'w': a.emit(op.w); break;
+          case 'mem': a.emit((enc[op.op as 'ld'] as R3)(op.r, 9, op.off)); break;
+          case 'amo': a.emit(enc.addi(16, 9, op.off), enc.amo(AMO[op.f], op.d, op.rd, 16, op.rs2)); break;
+          case 'skip': {
+            const l = `s${uniq++}`;
+            a.ref(l, (o) => (enc[op.op] as R3)(op.a, op.b, o));
+            for (let i = 0; i < op.n; i++) a.emit(enc.addi(WORK[(i + op.n) % WORK.length]!, WORK[i % WORK.length]!, 3 * i + 1));
+            a.label(l);
+            break;
+          }
+          case 'ret': a.ref(`f${fi}ret`, (o) => (enc[op.op] as R3)(op.a, op.b, o)); break;
+          case 'call':
+            if (!op.indirect) a.ref(`f${op.to}`, (o) => enc.jal(1, o));
+            else {
+              // x16 = &f (auipc + addi), then jalr ra, x16
+              a.ref(`f${op.to}`, (o) => enc.auipc(16, (o - BigIntLo(o)) >> 12));
+              a.ref(`f${op.to}`, (o) => enc.addi(16, 16, BigIntLo(o + 4)));
+              a.emit(enc.jalr(1, 16, 0));
+            }
+            break;
+          case 'loop': {
+            const ctr = fi < 0 ? 24 : 18 + fi, l = `l${uniq++}`;
+            a.emit(enc.addi(ctr, 0, op.n)).label(l);
+            emitOps(op.body, fi);
+            a.emit(enc.addi(ctr, ctr, -1)).ref(l, (o) => enc.bne(ctr, 0, o));
+            break;
+          }
+        }
+      }
+    };
+    // main (page 0): x8 = iterations, x9 = DATA, x2 = STACK
+    a.li(8, p.iters).li(9, DATA).li(2, STACK);
+    a.label('top');
+    emitOps(p.main, -1);
+    a.emit(enc.addi(8, 8, -1)).ref('top', (o) => enc.bne(8, 0, o)).emit(enc.ebreak());
+    // the functions, by page (then by where / index), each at its place or right after the one before
+    if (a.here > BASE + PAGE - 24) throw new Error(`main is ${a.here - BASE} bytes: function 0 could not straddle pages 0 -> 1`);
+    const key = (f: { place: Place; i: number }): number => f.place.page * 1e4 + (f.i === 0 ? -1 : f.place.slack);
+    const order = p.fns.map((f, i) => ({ ...f, i })).sort((x, y) => key(x) - key(y) || x.i - y.i);
+    for (const f of order) {
+      const pg = BASE + f.place.page * PAGE;
+      const want = f.place.where === 'start' ? pg : f.place.where === 'mid' ? pg + 4 * (f.place.slack % 900) : pg - 4 * (1 + (f.place.slack % 4));
+      while (a.here < want) a.emit(enc.addi(0, 0, 0));
+      const leaf = !hasCall(f.ops);
+      const first = a.here;
+      a.label(`f${f.i}`);
+      if (!leaf) a.emit(enc.addi(2, 2, -16), enc.sd(1, 2, 8));
+      a.emit(enc.ld(17, 9, 512 + 8 * f.i), enc.addi(17, 17, 1), enc.sd(17, 9, 512 + 8 * f.i)); // count the call
+      emitOps(f.ops, f.i);
+      a.label(`f${f.i}ret`);
+      if (!leaf) a.emit(enc.ld(1, 2, 8), enc.addi(2, 2, 16));
+      a.emit(enc.jalr(0, 1, 0));
+      layout.fn[f.i] = [first, a.here - 4];
+    }
+    layout.end = a.here;
+  };
+}
+function BigIntLo(v: number): number { return (v << 20) >> 20; } // sign-extended low 12 bits
+function hasCall(ops: Op[]): boolean { return ops.some((o) => o.k === 'call' || (o.k === 'loop' && hasCall(o.body))); }
+
+// ---- fixed programs ----
+
+/**
+ * A call-heavy loop over four pages: main (page 0) calls f (page 1), whose body calls h (page 2),
+ * and g, which straddles pages 2 -> 3; each returns with jalr.
+ */
+function callLoop(iters: number) {
+  return (a: Asm): void => {
+    a.li(8, iters).li(9, DATA).li(2, STACK);
+    a.label('top').ref('f', (o) => enc.jal(1, o)).emit(enc.addi(10, 10, 1));
+    a.ref('g', (o) => enc.jal(1, o)).emit(enc.xor(13, 13, 10), enc.addi(8, 8, -1)).ref('top', (o) => enc.bne(8, 0, o)).emit(enc.ebreak());
+    while (a.here < BASE + PAGE + 64) a.emit(enc.addi(0, 0, 0));
+    a.label('f').emit(enc.addi(2, 2, -16), enc.sd(1, 2, 8), enc.addi(11, 11, 3)).ref('h', (o) => enc.jal(1, o));
+    a.emit(enc.add(11, 11, 12), enc.ld(1, 2, 8), enc.addi(2, 2, 16), enc.jalr(0, 1, 0));
+    while (a.here < BASE + 2 * PAGE + 256) a.emit(enc.addi(0, 0, 0));
+    a.label('h').emit(enc.addi(12, 12, 7), enc.sd(12, 9, 0), enc.jalr(0, 1, 0));
+    while (a.here < BASE + 3 * PAGE - 8) a.emit(enc.addi(0, 0, 0));
+    a.label('g').emit(enc.addi(14, 14, 5), enc.ld(15, 9, 0)); // page 2
+    a.label('g2').emit(enc.add(14, 14, 15), enc.jalr(0, 1, 0)); // page 3
+  };
+}
+
+describe('regions across pages (maxRegionPages)', () => {
+  it('random programs over 3-6 pages (calls, calls of calls, early returns, callee loops, memory, AMOs): same state as one-page regions under any budget split, on both engines (property)', () => {
+    let runs = 0, cross = 0, viaDefault = 0, viaOne = 0;
+    fc.assert(fc.property(prog, fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 0, maxLength: 10 }), (p, chunks) => {
+      const layout = { fn: [] as [number, number][], end: 0 };
+      const build = assemble(p, layout);
+      const ms = lockstep(build, chunks);
+      runs++;
+      // it exercises what it claims: code over >= 3 pages, a function across a page boundary,
+      // every function called (its counter), the ebreak reached
+      expect(layout.end - BASE).toBeGreaterThan(2 * PAGE);
+      const [s0, e0] = layout.fn[0]!;
+      expect([s0 < BASE + PAGE, e0 >= BASE + PAGE]).toEqual([true, true]);
+      for (let f = 0; f < p.fns.length; f++) expect(ms[0]!.mem.readU32(DATA + 512 + 8 * f)).toBeGreaterThan(0);
+      expect(ms[0]!.cpu.stopReason).toBe('trap 3');
+      viaOne += transitions(ms[0]!.cpu); viaDefault += transitions(ms[1]!.cpu);
+      if (transitions(ms[1]!.cpu) < transitions(ms[0]!.cpu)) cross++;
+    }), { numRuns: Number(process.env.FC_RUNS ?? 20), seed: Number(process.env.FC_SEED ?? 0x5eed12) });
+    expect(runs).toBeGreaterThanOrEqual(20);
+    // the default really formed cross-page regions in these programs
+    expect(cross).toBeGreaterThan(runs / 2);
+    expect(viaDefault).toBeLessThan(viaOne);
+  }, 60_000);
+
+  it('a call-heavy loop over four pages: the same state, and at least 3x fewer region transitions per instruction than one-page regions', () => {
+    const ITERS = 3000;
+    const ms = lockstep(callLoop(ITERS), [1, 2, 3, 50, 999, 17]);
+    expect(ms[0]!.cpu.stopReason).toBe('trap 3');
+    expect(reg(ms[0]!.cpu, 10)).toBe(BigInt(ITERS));
+    expect(reg(ms[0]!.cpu, 12)).toBe(BigInt(7 * ITERS));
+    const whole = CONFIGS.slice(0, 4).map((cf) => { const m = boot(callLoop(ITERS), cf.opts); expect(m.cpu.run(1e7)).toBe('stopped'); return m.cpu; });
+    const per = whole.map((c) => transitions(c) / c.instret);
+    // one-page regions: main -> f, f -> h, h -> f, f -> main, main -> g, g's page-2 -> page-3
+    // fall-through, g -> main: 7 transitions per 19-instruction iteration
+    expect(per[0]).toBeGreaterThan(5 / 19);
+    expect(per[2]).toBeGreaterThan(5 / 19);
+    expect(per[1]! * 3).toBeLessThan(per[0]!); // js
+    expect(per[3]! * 3).toBeLessThan(per[2]!); // wasm
+  });
+
+  it('code that stores into a callee on another page (in the same region): the next call runs the new code; the region is invalidated', () => {
+    const N = 40, K = 25; // the store lands when x8 == K: N - K calls ran the old code
+    const build = (a: Asm): void => {
+      a.li(8, N).li(9, DATA).li(13, K).li(14, enc.addi(10, 10, 100));
+      a.li(5, BASE + 2 * PAGE); // x5 = &patch
+      a.label('top').ref('f', (o) => enc.jal(1, o)).emit(enc.addi(8, 8, -1));
+      a.ref('skip', (o) => enc.bne(8, 13, o)).emit(enc.sw(14, 5, 0)).label('skip');
+      a.emit(enc.addi(11, 11, 1)).ref('top', (o) => enc.bne(8, 0, o)).emit(enc.ebreak());
+      // f straddles pages 1 -> 2; the patched word is on page 2
+      while (a.here < BASE + 2 * PAGE - 8) a.emit(enc.addi(0, 0, 0));
+      a.label('f').emit(enc.addi(12, 12, 1), enc.xor(7, 7, 12));
+      a.label('patch').emit(enc.addi(10, 10, 1), enc.jalr(0, 1, 0));
+    };
+    for (const chunks of [[], [7, 7, 7, 7, 7, 7, 7, 100, 3, 1, 1, 1, 1]]) {
+      const ms = lockstep(build, chunks);
+      expect(ms[0]!.asm.addr('patch')).toBe(BASE + 2 * PAGE);
+      for (const m of ms) {
+        expect(reg(m.cpu, 10)).toBe(BigInt((N - K) + 100 * K));
+        expect(m.cpu.stats.blockInvalidations).toBeGreaterThanOrEqual(1);
+      }
+    }
+  });
+
+  it('an external (DMA) write to a callee on another page between run() calls: the next call runs the new code, as single-stepping does', () => {
+    const N = 200;
+    const build = (a: Asm): void => {
+      a.li(8, N).li(9, DATA);
+      a.label('top').ref('f', (o) => enc.jal(1, o)).emit(enc.addi(8, 8, -1)).ref('top', (o) => enc.bne(8, 0, o)).emit(enc.ebreak());
+      while (a.here < BASE + 2 * PAGE - 8) a.emit(enc.addi(0, 0, 0));
+      a.label('f').emit(enc.addi(12, 12, 1), enc.xor(7, 7, 12));
+      a.label('patch').emit(enc.addi(10, 10, 1), enc.jalr(0, 1, 0));
+    };
+    const patch = BASE + 2 * PAGE;
+    const f = BASE + 2 * PAGE - 8;
+    const adds = [1, 100, -7, 1000]; // f's `addi x10, x10, k` before and after each write
+    const ref = boot(build, { engine: 'js', maxRegionPages: 1 });
+    ref.cpu.setTrace(() => {}); // single-stepping: the interpreter's view
+    const ms = [ref, ...CONFIGS.map((cf) => boot(build, cf.opts))];
+    // warm up (the regions exist), then three writes, through writeU32 and writeBytes, at odd points
+    const phase: number[] = []; // calls (x12) that ran the old code at each write
+    for (const [n, k] of [[300, 1], [111, 2], [57, 3]] as const) {
+      for (const m of ms) {
+        expect(m.cpu.run(n)).toBe('budget');
+        if (m === ref) {
+          // a call stopped between its x12 count and the patched word runs the new code
+          const pc = ref.cpu.pc, calls = Number(reg(ref.cpu, 12));
+          phase.push(pc > f && pc <= patch ? calls - 1 : calls);
+        }
+        const w = enc.addi(10, 10, adds[k]!);
+        if (k === 2) m.mem.writeBytes(patch, new Uint8Array(new Uint32Array([w]).buffer));
+        else m.mem.writeU32(patch, w);
+      }
+    }
+    const st = ms.map((m) => state(m.cpu, m.cpu.run(1e7)));
+    for (let i = 1; i < ms.length; i++) expect([CONFIGS[i - 1]!.name, st[i]]).toEqual([CONFIGS[i - 1]!.name, st[0]]);
+    expect(st[0]!.reason).toBe('stopped');
+    const bounds = [0, ...phase, N];
+    let x10 = 0;
+    for (let k = 0; k < 4; k++) { expect(bounds[k + 1]!).toBeGreaterThan(bounds[k]!); x10 += adds[k]! * (bounds[k + 1]! - bounds[k]!); }
+    expect(st[0]!.regs[10]).toBe(BigInt(x10));
+    for (const m of ms.slice(1)) expect(m.cpu.stats.blockInvalidations).toBeGreaterThanOrEqual(3);
+  });
+
+  it('fence.i after a store into another page of the region: the new code runs', () => {
+    const build = (a: Asm): void => {
+      a.li(8, 30).li(9, DATA).li(14, enc.addi(10, 10, 100)).li(13, 10).li(5, BASE + PAGE);
+      a.label('top').ref('f', (o) => enc.jal(1, o)).emit(enc.addi(8, 8, -1));
+      a.ref('skip', (o) => enc.bne(8, 13, o)).emit(enc.sw(14, 5, 0), enc.fencei()).label('skip');
+      a.ref('top', (o) => enc.bne(8, 0, o)).emit(enc.ebreak());
+      while (a.here < BASE + PAGE) a.emit(enc.addi(0, 0, 0));
+      a.label('f').emit(enc.addi(10, 10, 1), enc.jalr(0, 1, 0));
+    };
+    const ms = lockstep(build, [5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 33]);
+    expect(reg(ms[0]!.cpu, 10)).toBe(20n + 100n * 10n);
+    expect(ms[0]!.cpu.stats.codeFlushes).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a debugger breakpoint on page 3, reached inside a region entered on page 0, stops there as with one-page regions', () => {
+    const ITERS = 50;
+    const out: unknown[] = [];
+    for (const cf of CONFIGS) {
+      const m = boot(callLoop(ITERS), cf.opts);
+      const { cpu } = m;
+      // warm: the cross-page regions exist before the breakpoints are set
+      expect(cpu.run(200)).toBe('budget');
+      const bps = [m.asm.addr('g2'), m.asm.addr('h') + 4];
+      cpu.setDebugHooks({ breakpoint: () => true, watch: () => true });
+      cpu.setBreakpoints(bps);
+      const seen: unknown[] = [];
+      for (let i = 0; i < 8; i++) {
+        expect(cpu.run(1e6)).toBe('debug');
+        expect(cpu.debugEvent).toBe('break');
+        expect(bps).toContain(cpu.pc);
+        seen.push(state(cpu, 'debug'));
+        cpu.debugSkipBreakpoint();
+      }
+      cpu.setBreakpoints([bps[0]!]);
+      for (let i = 0; i < 3; i++) { expect(cpu.run(1e6)).toBe('debug'); seen.push(state(cpu, 'debug')); cpu.debugSkipBreakpoint(); }
+      cpu.setBreakpoints([]);
+      expect(cpu.run(1e7)).toBe('stopped');
+      seen.push(state(cpu, 'end'));
+      out.push(seen);
+    }
+    for (let i = 1; i < out.length; i++) expect([CONFIGS[i]!.name, out[i]]).toEqual([CONFIGS[i]!.name, out[0]]);
+  });
+
+  it('a breakpoint set before the first run, on a straddling function\'s second page', () => {
+    const out = CONFIGS.map((cf) => {
+      const m = boot(callLoop(20), cf.opts);
+      m.cpu.setDebugHooks({ breakpoint: () => true, watch: () => true });
+      m.cpu.setBreakpoints([m.asm.addr('g2')]);
+      const s: unknown[] = [];
+      for (let r = m.cpu.run(1e6); r === 'debug'; r = m.cpu.run(1e6)) { s.push(state(m.cpu, r)); m.cpu.debugSkipBreakpoint(); }
+      s.push(state(m.cpu, 'end'));
+      expect(s.length).toBe(21);
+      return s;
+    });
+    for (let i = 1; i < out.length; i++) expect(out[i]).toEqual(out[0]);
+  });
+
+  it('rejects maxRegionPages outside 1..64 or not an integer, naming the option and the range', () => {
+    const mem = new PhysMemory(BASE, 4096);
+    for (const bad of [0, 65, 1.5, -1, Number.NaN]) {
+      expect(() => new Cpu(mem, { maxRegionPages: bad } as Opts), String(bad)).toThrow(/maxRegionPages.*1.*64/);
+    }
+    for (const ok of [1, 8, 64]) expect(() => new Cpu(new PhysMemory(BASE, 4096), { maxRegionPages: ok } as Opts)).not.toThrow();
+  });
+});
+
+// ---- real guests ----
+const root = resolve(import.meta.dirname, '../../..');
+const GUESTS = ['isa-tests', 'selfmod', 'hello', 'badinsn', 'bench-calls-small', 'bench-interp-small', 'bench-chase-small', 'timer'];
+
+function runGuest(name: string, engine: CpuEngine, slice: number, maxRegionPages?: number) {
+  const image = readFileSync(resolve(root, 'guests/build', `${name}.elf`));
+  let out = '';
+  const opts = { engine, wasmTierUp: 0, ...(maxRegionPages === undefined ? {} : { maxRegionPages }) } as Opts;
+  const cpuFactory = { variant: 'tachy-v1' as const, engine, create: (mem: PhysMemory, hartId: number) => new Cpu(mem, { ...opts, hartId }) };
+  const m = new BareMachine({ image, file: name, cpuFactory, memoryMiB: 64, console: (b) => { out += Buffer.from(b).toString('latin1'); } });
+  let r;
+  do r = m.runSlice(slice, 2e9); while (r === 'budget');
+  const c = m.cpu;
+  return {
+    result: { exit: typeof r === 'string' ? r : r.reason, out, instret: c.instret, cycles: c.cycles, pc: c.pc, regs: Array.from({ length: 32 }, (_, i) => reg(c, i)), ram: hex(m.memory.u8) },
+    transitions: transitions(c),
+  };
+}
+
+describe('guest images: cross-page regions against one-page regions', () => {
+  for (const name of GUESTS) {
+    const file = resolve(root, 'guests/build', `${name}.elf`);
+    it(`${name}: same output, instret, cycles, registers and RAM (js and wasm, whole runs and odd slices)`, () => {
+      expect(existsSync(file), `${file} (committed in guests/build; pnpm guests rebuilds it)`).toBe(true);
+      for (const engine of ['js', 'wasm'] as CpuEngine[]) {
+        for (const slice of [Infinity, 99_991]) {
+          const one = runGuest(name, engine, slice, 1), def = runGuest(name, engine, slice);
+          expect([engine, slice, def.result]).toEqual([engine, slice, one.result]);
+          if (name.startsWith('bench-calls')) expect(def.transitions).toBeLessThan(one.transitions);
+        }
+      }
+    }, 60_000);
+  }
+});

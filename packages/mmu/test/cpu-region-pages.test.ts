@@ -1,0 +1,252 @@
+// Regions across virtual pages (@tachyxx/isa CpuOptions.maxRegionPages) with Sv48 translation on:
+// a region compiled over pages A and B guards every edge into B with the exec soft-TLB, so a remap
+// of B (PTE store + sfence.vma, by the guest or by the host between run() calls), a satp switch to
+// an address space mapping B elsewhere, and an unmap of B are seen exactly as with one-page
+// regions: the new code runs, the instruction page fault is taken at B's first PC with the same
+// cause / tval / epc, and instret, cycles, registers, memory and the MMU's statistics are equal.
+// (Without translation: packages/isa/test/cpu-region-pages.test.ts.)
+import { describe, expect, it } from 'vitest';
+import { CSR, Cpu, DEFAULT_TLB_ENTRIES, PhysMemory, engineAreaBytes, type CpuOptions } from '@tachyxx/isa';
+import { Mmu, makeSatp, PTE_G, PTE_R, PTE_W, PTE_X } from '../src/index.js';
+import { AD, bump, PtBuilder, RAM_BASE } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const PAGE = 4096;
+
+// ---- a tiny RV64 assembler (what these programs use) ----
+const I = (imm: number, rs1: number, f3: number, rd: number, op: number): number =>
+  (((imm & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op) >>> 0;
+const B = (imm: number, rs2: number, rs1: number, f3: number): number =>
+  ((((imm >> 12) & 1) << 31) | (((imm >> 5) & 0x3f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12)
+    | (((imm >> 1) & 15) << 8) | (((imm >> 11) & 1) << 7) | 0x63) >>> 0;
+const J = (imm: number, rd: number): number =>
+  ((((imm >> 20) & 1) << 31) | (((imm >> 1) & 0x3ff) << 21) | (((imm >> 11) & 1) << 20) | (((imm >> 12) & 0xff) << 12) | (rd << 7) | 0x6f) >>> 0;
+const e = {
+  lui: (rd: number, imm20: number) => (((imm20 & 0xfffff) << 12) | (rd << 7) | 0x37) >>> 0,
+  addi: (rd: number, rs1: number, imm: number) => I(imm, rs1, 0, rd, 0x13),
+  addiw: (rd: number, rs1: number, imm: number) => I(imm, rs1, 0, rd, 0x1b),
+  slli: (rd: number, rs1: number, sh: number) => I(sh, rs1, 1, rd, 0x13),
+  add: (rd: number, a: number, b: number) => (((b << 20) | (a << 15) | (rd << 7) | 0x33) >>> 0),
+  ld: (rd: number, rs1: number, imm: number) => I(imm, rs1, 3, rd, 3),
+  sd: (rs2: number, rs1: number, imm: number) =>
+    ((((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (3 << 12) | ((imm & 31) << 7) | 0x23) >>> 0,
+  jal: (rd: number, off: number) => J(off, rd),
+  jalr: (rd: number, rs1: number, imm: number) => I(imm, rs1, 0, rd, 0x67),
+  beq: (a: number, b: number, off: number) => B(off, b, a, 0),
+  bne: (a: number, b: number, off: number) => B(off, b, a, 1),
+  csrw: (csr: number, rs1: number) => I(csr, rs1, 1, 0, 0x73),
+  ecall: () => 0x00000073,
+  sfence: (rs1 = 0, rs2 = 0) => ((0x09 << 25) | (rs2 << 20) | (rs1 << 15) | 0x73) >>> 0,
+  nop: () => I(0, 0, 0, 0, 0x13),
+};
+function li(rd: number, value: bigint): number[] {
+  const v = BigInt.asIntN(64, value);
+  if (v >= -2048n && v < 2048n) return [e.addi(rd, 0, Number(v))];
+  if (v >= -(2n ** 31n) && v < 2n ** 31n) {
+    const lo = Number(BigInt.asIntN(12, v));
+    const hi = Number(BigInt.asIntN(32, v - BigInt(lo))) >> 12;
+    return lo !== 0 ? [e.lui(rd, hi), e.addiw(rd, rd, lo)] : [e.lui(rd, hi)];
+  }
+  const lo = Number(BigInt.asIntN(12, v));
+  const out = li(rd, (v - BigInt(lo)) >> 12n);
+  out.push(e.slli(rd, rd, 12));
+  if (lo !== 0) out.push(e.addi(rd, rd, lo));
+  return out;
+}
+/** Code at virtual address `va`, placed at machine addresses page by page through `toMa`. */
+class Asm {
+  readonly words: number[] = [];
+  private readonly labels = new Map<string, number>();
+  private readonly fixups: { at: number; label: string; make: (off: number) => number }[] = [];
+  constructor(readonly va: number) {}
+  get here(): number { return this.va + 4 * this.words.length; }
+  emit(...w: number[]): this { this.words.push(...w); return this; }
+  li(rd: number, v: number | bigint): this { return this.emit(...li(rd, BigInt(v))); }
+  label(name: string): this { this.labels.set(name, this.words.length); return this; }
+  ref(label: string, make: (off: number) => number): this { this.fixups.push({ at: this.words.length, label, make }); this.words.push(0); return this; }
+  padTo(va: number): this { while (this.here < va) this.emit(e.nop()); return this; }
+  addr(label: string): number { return this.va + 4 * this.labels.get(label)!; }
+  finish(): number[] {
+    for (const f of this.fixups) this.words[f.at] = f.make(4 * (this.labels.get(f.label)! - f.at)) >>> 0;
+    return this.words;
+  }
+}
+
+// ---- the machine ----
+const VA_A = 0x4000_0000, VA_B = VA_A + PAGE, VA_C = VA_A + 2 * PAGE;
+const VA_DATA = 0x5000_0000;
+const PA_A = RAM_BASE + 2 * MiB, PA_B1 = PA_A + PAGE, PA_C = PA_A + 2 * PAGE;
+const PA_B2 = RAM_BASE + 3 * MiB; // B's other physical page (different code)
+const PA_DATA = RAM_BASE + 4 * MiB;
+const N = 300;
+/** B's two versions: the loop adds K1 to x11 on B, fB adds K2 to x12 (and to the data word). */
+const V1 = { k1: 1, k2: 3 }, V2 = { k1: 100, k2: 300 };
+/** Registers the test sets per scenario: x23 = store x21 to the PTE at x20, x26 = skip sfence.vma, x24 = switch satp to x25, x27 = sfence.vma B's page only. */
+type Scenario = 'guest-remap' | 'guest-remap-page' | 'host-remap' | 'satp' | 'unmap' | 'no-fence';
+
+/**
+ * C (entry): call fB on B (B's translation enters the exec soft-TLB), jump to main on A.
+ * main (A): phase 1 = call L (x8 = N); ecall (a7 = 0: the host may act); the scenario's PTE
+ * store / satp write / sfence.vma; phase 2 = call L again; ecall a7 = 1 (done).
+ * L: a loop from the end of A into B (fall-through at the page end), calling fB on B with x5 as
+ * the link register, branching back to A.
+ */
+function code(): { a: Asm; b: (v: typeof V1) => number[] } {
+  const a = new Asm(VA_A);
+  a.label('main');
+  a.li(8, N).ref('L', (o) => e.jal(1, o));
+  a.li(17, 0).emit(e.ecall());
+  a.ref('nostore', (o) => e.beq(23, 0, o)).emit(e.sd(21, 20, 0)).label('nostore');
+  a.ref('nosatp', (o) => e.beq(24, 0, o)).emit(e.csrw(CSR.satp, 25)).label('nosatp');
+  a.ref('nofence', (o) => e.bne(26, 0, o));
+  a.ref('fenceall', (o) => e.beq(27, 0, o)).emit(e.sfence(28, 0)).ref('nofence', (o) => e.jal(0, o));
+  a.label('fenceall').emit(e.sfence()).label('nofence');
+  a.li(8, N).ref('L', (o) => e.jal(1, o));
+  a.li(17, 1).emit(e.ecall());
+  if (a.here > VA_B - 16) throw new Error('main overlaps L');
+  a.padTo(VA_B - 16);
+  a.label('L').emit(e.addi(8, 8, -1), e.addi(10, 10, 1), e.add(14, 14, 10), e.ld(15, 9, 8)); // A
+  const aWords = a.finish();
+  const b = (v: typeof V1): number[] => {
+    const bb = new Asm(VA_B);
+    bb.emit(e.addi(11, 11, v.k1)).ref('fB', (o) => e.jal(5, o)); // B + 0, + 4
+    bb.emit(e.bne(8, 0, VA_A + aWords.length * 4 - 16 - (VA_B + 8))); // B + 8: back to L on A
+    bb.emit(e.jalr(0, 1, 0)); // return to main
+    bb.padTo(VA_B + 0x100);
+    bb.label('fB').emit(e.addi(12, 12, v.k2), e.ld(13, 9, 0), e.add(13, 13, 12), e.sd(13, 9, 0), e.jalr(0, 5, 0));
+    return bb.finish();
+  };
+  return { a, b };
+}
+
+interface Rig { cpu: Cpu; mmu: Mmu; mem: PhysMemory; s1: PtBuilder }
+
+function rig(opts: CpuOptions & { maxRegionPages?: number }, scenario: Scenario): Rig {
+  const engine = opts.engine ?? 'js';
+  const mem = new PhysMemory({ base: RAM_BASE, size: 16 * MiB, engineArea: engine === 'wasm' ? engineAreaBytes(DEFAULT_TLB_ENTRIES) : 0 });
+  const mmu = new Mmu(mem);
+  const cpu = new Cpu(mem, { ...opts, mmu } as CpuOptions);
+  const { a, b } = code();
+  a.words.forEach((w, i) => mem.writeU32(PA_A + 4 * i, w));
+  b(V1).forEach((w, i) => mem.writeU32(PA_B1 + 4 * i, w));
+  b(V2).forEach((w, i) => mem.writeU32(PA_B2 + 4 * i, w));
+  const c = new Asm(VA_C);
+  c.li(9, VA_DATA);
+  c.emit(e.jal(5, VA_B + 0x100 - c.here)); // call fB
+  c.emit(e.jal(0, VA_A - c.here)); // to main
+  c.words.forEach((w, i) => mem.writeU32(PA_C + 4 * i, w));
+  // two address spaces: root 1 maps B -> PA_B1, root 2 maps B -> PA_B2; both map the tables
+  // themselves (identity, RW) so that the guest can store PTEs
+  const tables = (lo: number) => {
+    const s = new PtBuilder(mem, 1, bump(RAM_BASE + lo * MiB, RAM_BASE + (lo + 1) * MiB));
+    for (let p = RAM_BASE + MiB; p < RAM_BASE + 2 * MiB; p += PAGE) s.map(p, p, 0, PTE_R | PTE_W | AD | PTE_G);
+    s.map(VA_A, PA_A, 0, PTE_R | PTE_X | AD);
+    s.map(VA_C, PA_C, 0, PTE_R | PTE_X | AD);
+    s.map(VA_DATA, PA_DATA, 0, PTE_R | PTE_W | AD);
+    return s;
+  };
+  const s1 = tables(1), s2 = tables(5);
+  s1.map(VA_B, PA_B1, 0, PTE_R | PTE_X | AD);
+  s2.map(VA_B, PA_B2, 0, PTE_R | PTE_X | AD);
+  const pteB = s1.pteAddr(VA_B, 0);
+  const set = (r: number, v: number): void => cpu.setRegNumber(r, v);
+  set(20, pteB);
+  const pte2 = { lo: mem.readU32(s2.pteAddr(VA_B, 0)), hi: mem.readU32(s2.pteAddr(VA_B, 0) + 4) };
+  if (scenario !== 'unmap') cpu.setReg(21, pte2.lo, pte2.hi); // B -> PA_B2 in root 1 (same flags); unmap: 0
+  set(23, scenario === 'guest-remap' || scenario === 'guest-remap-page' || scenario === 'unmap' || scenario === 'no-fence' ? 1 : 0);
+  set(24, scenario === 'satp' ? 1 : 0);
+  const satp2 = makeSatp(9, 2, s2.root / PAGE);
+  cpu.setReg(25, satp2.lo, satp2.hi);
+  set(26, scenario === 'no-fence' || scenario === 'satp' ? 1 : 0);
+  set(27, scenario === 'guest-remap-page' ? 1 : 0);
+  set(28, VA_B);
+  const satp1 = makeSatp(9, 1, s1.root / PAGE);
+  cpu.writeCsr(CSR.satp, satp1.lo, satp1.hi);
+  cpu.level = 2;
+  cpu.pc = VA_C;
+  cpu.setTrapHandler(0, (cc, cause) => {
+    if (cause === 9 && cc.getReg(17) === 0) { cc.completeEmulated(0); cc.stop('phase'); return; }
+    if (cause === 9 && cc.getReg(17) === 1) { cc.completeEmulated(0); cc.stop('done'); return; }
+    cc.stop(`cause ${cause} tval 0x${cc.readCsr(CSR.mtval).toString(16)} epc 0x${cc.readCsr(CSR.mepc).toString(16)}`);
+  });
+  return { cpu, mmu, mem, s1 };
+}
+
+function snapshot(r: Rig, reason: string) {
+  r.cpu.syncMmuStats();
+  return {
+    reason, stopReason: r.cpu.stopReason, instret: r.cpu.instret, cycles: r.cpu.cycles, pc: r.cpu.pc, level: r.cpu.level,
+    regs: Array.from({ length: 32 }, (_, i) => [r.cpu.getRegLo(i), r.cpu.getRegHi(i)]),
+    data: [r.mem.readU32(PA_DATA), r.mem.readU32(PA_DATA + 4)],
+    mmu: JSON.stringify(r.mmu.stats.dump()),
+  };
+}
+
+/** Runs a scenario to its end: after phase 1 the host remaps B itself in 'host-remap'. */
+function play(opts: CpuOptions & { maxRegionPages?: number }, scenario: Scenario, chunk: number) {
+  const r = rig(opts, scenario);
+  const shots: ReturnType<typeof snapshot>[] = [];
+  for (let guard = 0; guard < 100000; guard++) {
+    const why = r.cpu.run(chunk);
+    if (why === 'budget') continue;
+    shots.push(snapshot(r, why));
+    if (r.cpu.stopReason === 'phase') {
+      if (scenario === 'host-remap') r.s1.map(VA_B, PA_B2, 0, PTE_R | PTE_X | AD); // the guest's sfence.vma follows
+      continue;
+    }
+    break;
+  }
+  return { r, shots };
+}
+
+const CONFIGS = [
+  { name: 'js/1', opts: { engine: 'js', maxRegionPages: 1 } },
+  { name: 'js/default', opts: { engine: 'js' } },
+  { name: 'wasm0/1', opts: { engine: 'wasm', wasmTierUp: 0, maxRegionPages: 1 } },
+  { name: 'wasm0/default', opts: { engine: 'wasm', wasmTierUp: 0 } },
+  { name: 'wasm50/default', opts: { engine: 'wasm', wasmTierUp: 50 } },
+];
+
+describe('regions across pages with Sv48 translation', () => {
+  const sum = (n: number, k: number): number => n * k;
+  for (const scenario of ['guest-remap', 'guest-remap-page', 'host-remap', 'satp'] as const) {
+    it(`${scenario}: the loop entered on page A runs B's new code after the change; same state and MMU stats as one-page regions`, () => {
+      for (const chunk of [1e7, 997]) {
+        const runs = CONFIGS.map((cf) => play(cf.opts, scenario, chunk));
+        const ref = runs[0]!.shots;
+        expect(ref.map((s) => s.stopReason)).toEqual(['phase', 'done']);
+        const last = ref[1]!;
+        // phase 1 ran V1's B, phase 2 V2's: the change was seen
+        expect(last.regs[11]![0]).toBe(sum(N, V1.k1) + sum(N, V2.k1));
+        expect(last.regs[12]![0]).toBe(N * V1.k2 + 1 * V1.k2 + N * V2.k2); // (+ C's warm-up call of fB)
+        for (let i = 1; i < runs.length; i++) expect([CONFIGS[i]!.name, chunk, runs[i]!.shots]).toEqual([CONFIGS[i]!.name, chunk, ref]);
+      }
+    });
+  }
+
+  it('unmap: the instruction page fault is taken at B\'s first PC with the same cause / tval / epc / instret as one-page regions', () => {
+    for (const chunk of [1e7, 997]) {
+      const runs = CONFIGS.map((cf) => play(cf.opts, 'unmap', chunk));
+      const ref = runs[0]!.shots;
+      expect(ref.map((s) => s.stopReason)).toEqual(['phase', `cause 12 tval 0x${VA_B.toString(16)} epc 0x${VA_B.toString(16)}`]);
+      // phase 2's first pass through L ran A's part (x10 counts it) and stopped at B
+      expect(ref[1]!.regs[10]![0]).toBe(N + 1);
+      for (let i = 1; i < runs.length; i++) expect([CONFIGS[i]!.name, chunk, runs[i]!.shots]).toEqual([CONFIGS[i]!.name, chunk, ref]);
+    }
+  });
+
+  it('no sfence.vma after the PTE store: whatever B the modelled TLB still gives, exactly as with one-page regions', () => {
+    const runs = CONFIGS.map((cf) => play(cf.opts, 'no-fence', 1e7));
+    for (let i = 1; i < runs.length; i++) expect([CONFIGS[i]!.name, runs[i]!.shots]).toEqual([CONFIGS[i]!.name, runs[0]!.shots]);
+  });
+
+  it('the default forms regions across A and B here (fewer region transitions than one-page regions)', () => {
+    const t = (c: Cpu): number => c.stats.chainHits + c.stats.exitsLookup + c.stats.hubLookups;
+    const one = play(CONFIGS[0]!.opts, 'guest-remap', 1e7).r.cpu, def = play(CONFIGS[1]!.opts, 'guest-remap', 1e7).r.cpu;
+    const wOne = play(CONFIGS[2]!.opts, 'guest-remap', 1e7).r.cpu, wDef = play(CONFIGS[3]!.opts, 'guest-remap', 1e7).r.cpu;
+    // one-page regions: A -> B (fall-through), B -> fB... per iteration at least 2 transitions
+    expect(t(one)).toBeGreaterThan(2 * 2 * N);
+    expect(t(def) * 3).toBeLessThan(t(one));
+    expect(t(wDef) * 3).toBeLessThan(t(wOne));
+  });
+});
