@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AMO, enc, type Asm } from './cpu-asm.js';
 import { BASE, machine, reg, type Machine } from './cpu-helpers.js';
-import { BareMachine, Cpu, PhysMemory, type CpuEngine, type CpuOptions } from '../src/index.js';
+import { BareMachine, CSR, Cpu, PhysMemory, type CpuEngine, type CpuOptions } from '../src/index.js';
 
 const PAGE = 4096;
 /** Data the programs load / store / AMO (x9 points here); per-function call counters at +512. */
@@ -30,6 +30,8 @@ const CONFIGS: Config[] = [
   { name: 'wasm0/1', opts: { engine: 'wasm', wasmTierUp: 0, maxRegionPages: 1 } },
   { name: 'wasm0/default', opts: { engine: 'wasm', wasmTierUp: 0 } },
   { name: 'wasm50/default', opts: { engine: 'wasm', wasmTierUp: 50 } },
+  { name: 'js/2', opts: { engine: 'js', maxRegionPages: 2 } },
+  { name: 'wasm0/3', opts: { engine: 'wasm', wasmTierUp: 0, maxRegionPages: 3 } },
 ];
 
 interface State { reason: string; instret: number; cycles: number; pc: number; level: number; regs: bigint[] }
@@ -196,6 +198,8 @@ function assemble(p: Prog, layout: { fn: [number, number][]; end: number }) {
     layout.end = a.here;
   };
 }
+/** Nops up to address `to`. */
+function pad(a: Asm, to: number): Asm { while (a.here < to) a.emit(enc.addi(0, 0, 0)); return a; }
 function BigIntLo(v: number): number { return (v << 20) >> 20; } // sign-extended low 12 bits
 function hasCall(ops: Op[]): boolean { return ops.some((o) => o.k === 'call' || (o.k === 'loop' && hasCall(o.body))); }
 
@@ -224,6 +228,7 @@ function callLoop(iters: number) {
 describe('regions across pages (maxRegionPages)', () => {
   it('random programs over 3-6 pages (calls, calls of calls, early returns, callee loops, memory, AMOs): same state as one-page regions under any budget split, on both engines (property)', () => {
     let runs = 0, cross = 0, viaDefault = 0, viaOne = 0;
+    const seen = { nested: 0, early: 0, calleeLoop: 0, indirect: 0, amo: 0, pages6: 0, straddleMore: 0 };
     fc.assert(fc.property(prog, fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 0, maxLength: 10 }), (p, chunks) => {
       const layout = { fn: [] as [number, number][], end: 0 };
       const build = assemble(p, layout);
@@ -237,9 +242,20 @@ describe('regions across pages (maxRegionPages)', () => {
       for (let f = 0; f < p.fns.length; f++) expect(ms[0]!.mem.readU32(DATA + 512 + 8 * f)).toBeGreaterThan(0);
       expect(ms[0]!.cpu.stopReason).toBe('trap 3');
       viaOne += transitions(ms[0]!.cpu); viaDefault += transitions(ms[1]!.cpu);
+      const all = (ops: Op[]): Op[] => ops.flatMap((o) => (o.k === 'loop' ? [o, ...all(o.body)] : [o]));
+      const fnOps = p.fns.map((f) => all(f.ops));
+      if (fnOps.some((ops) => ops.some((o) => o.k === 'call'))) seen.nested++;
+      if (fnOps.some((ops) => ops.some((o) => o.k === 'ret'))) seen.early++;
+      if (p.fns.some((f) => f.ops.some((o) => o.k === 'loop'))) seen.calleeLoop++;
+      if ([...all(p.main), ...fnOps.flat()].some((o) => o.k === 'call' && o.indirect)) seen.indirect++;
+      if ([...all(p.main), ...fnOps.flat()].some((o) => o.k === 'amo')) seen.amo++;
+      if (layout.end - BASE > 5 * PAGE) seen.pages6++;
+      if (layout.fn.filter(([s, e]) => Math.floor(s / PAGE) !== Math.floor(e / PAGE)).length > 1) seen.straddleMore++;
       if (transitions(ms[1]!.cpu) < transitions(ms[0]!.cpu)) cross++;
     }), { numRuns: Number(process.env.FC_RUNS ?? 20), seed: Number(process.env.FC_SEED ?? 0x5eed12) });
-    expect(runs).toBeGreaterThanOrEqual(20);
+    expect(runs).toBeGreaterThanOrEqual(Number(process.env.FC_RUNS ?? 20));
+    // the draws (seeded) cover every feature the title names
+    for (const [k, v] of Object.entries(seen)) expect([k, v > 0]).toEqual([k, true]);
     // the default really formed cross-page regions in these programs
     expect(cross).toBeGreaterThan(runs / 2);
     expect(viaDefault).toBeLessThan(viaOne);
@@ -379,6 +395,102 @@ describe('regions across pages (maxRegionPages)', () => {
       return s;
     });
     for (let i = 1; i < out.length; i++) expect(out[i]).toEqual(out[0]);
+  });
+
+  it('a timer interrupt during a cross-page call loop lands on the same instruction', () => {
+    const build = (a: Asm): void => {
+      callLoop(1_000_000)(a);
+      pad(a, BASE + 5 * PAGE);
+      a.label('vec').emit(enc.ebreak());
+    };
+    const res = CONFIGS.map((cf) => {
+      const m = boot(build, cf.opts);
+      const { cpu } = m;
+      cpu.writeCsr(CSR.mideleg, 1 << 5); cpu.writeCsr(CSR.p1ideleg, 1 << 5); cpu.writeCsr(CSR.sie, 1 << 5);
+      cpu.writeCsr(CSR.stvec, m.asm.addr('vec'));
+      cpu.writeCsr(CSR.sstatus, 0x2);
+      cpu.writeCsr(CSR.stimecmp, 123_457);
+      expect(cpu.run(1e7)).toBe('stopped');
+      return { ...state(cpu, 'stopped'), sepc: cpu.readCsr(CSR.sepc), scause: cpu.readCsr(CSR.scause) };
+    });
+    expect(res[0]!.instret).toBeGreaterThan(50_000);
+    for (let i = 1; i < res.length; i++) expect([CONFIGS[i]!.name, res[i]]).toEqual([CONFIGS[i]!.name, res[0]]);
+  });
+
+  it('jalr to another page at the same page offset as a region block, and into the middle of a block: never the wrong block', () => {
+    // main (page 0) calls f (page 1); f returns normally, or (every 4th call) to ra + 4096: page 1
+    // at the continuation's page offset, where other code sits; every 3rd call it returns to
+    // ra + 4: the middle of the continuation block (its first instruction skipped)
+    const build = (a: Asm): void => {
+      a.li(8, 600).li(9, DATA);
+      a.label('top').ref('f', (o) => enc.jal(1, o));
+      a.label('cont').emit(enc.addi(10, 10, 1), enc.addi(11, 11, 1), enc.xor(12, 12, 11));
+      a.label('back').emit(enc.addi(8, 8, -1)).ref('top', (o) => enc.bne(8, 0, o)).emit(enc.ebreak());
+      const contOff = (a.addr('cont') - BASE) % PAGE;
+      pad(a, BASE + PAGE + contOff);
+      a.label('alias').emit(enc.addi(13, 13, 1000), enc.addi(11, 11, 7)).ref('back', (o) => enc.jal(0, o)); // page 1, same offset as cont
+      pad(a, BASE + PAGE + 0x200);
+      a.label('f').emit(enc.addi(14, 14, 1), enc.andi(15, 14, 3)).ref('n4', (o) => enc.bne(15, 0, o));
+      a.emit(enc.lui(16, 1), enc.add(1, 1, 16), enc.jalr(0, 1, 0)); // to alias
+      a.label('n4').emit(enc.addi(16, 0, 3), enc.rem(15, 14, 16)).ref('n3', (o) => enc.bne(15, 0, o));
+      a.emit(enc.jalr(0, 1, 4)); // to cont + 4
+      a.label('n3').emit(enc.jalr(0, 1, 0));
+    };
+    const ms = lockstep(build, [5, 9, 200, 3, 1, 1, 77]);
+    let x10 = 0, x11 = 0, x13 = 0;
+    for (let k = 1; k <= 600; k++) {
+      if (k % 4 === 0) { x13 += 1000; x11 += 7; } else if (k % 3 === 0) x11 += 1; else { x10++; x11++; }
+    }
+    expect([reg(ms[0]!.cpu, 10), reg(ms[0]!.cpu, 11), reg(ms[0]!.cpu, 13)]).toEqual([BigInt(x10), BigInt(x11), BigInt(x13)]);
+  });
+
+  it('soft-TLB conflicts: pages 1 and 33 (and 0 and 32) share exec soft-TLB slots (32 entries), called alternately from one region', () => {
+    const build = (a: Asm): void => {
+      a.li(8, 500).li(9, DATA);
+      a.label('top').ref('f1', (o) => enc.jal(1, o)).ref('f65', (o) => enc.jal(1, o)).ref('f2', (o) => enc.jal(1, o));
+      a.emit(enc.addi(8, 8, -1)).ref('top', (o) => enc.bne(8, 0, o)).emit(enc.ebreak());
+      pad(a, BASE + PAGE - 8).label('f1').emit(enc.addi(10, 10, 1), enc.addi(11, 11, 2), enc.add(12, 12, 10), enc.jalr(0, 1, 0)); // straddles 0 -> 1
+      pad(a, BASE + 2 * PAGE + 64).label('f2').emit(enc.addi(13, 13, 5), enc.jalr(0, 1, 0));
+      pad(a, BASE + 33 * PAGE - 4).label('f65').emit(enc.addi(14, 14, 3), enc.sd(14, 9, 0), enc.jalr(0, 1, 0)); // straddles 32 -> 33
+    };
+    const cfgs = CONFIGS.map((cf) => ({ ...cf, opts: { ...cf.opts, tlbEntries: 32 } }));
+    const ms = lockstep(build, [13, 999, 4, 1], cfgs);
+    expect([reg(ms[0]!.cpu, 10), reg(ms[0]!.cpu, 13), reg(ms[0]!.cpu, 14)]).toEqual([500n, 2500n, 1500n]);
+    for (const m of ms) expect(m.cpu.engineStats().tlbEntries).toBe(32);
+  });
+
+  it('a loop falling through the last page of RAM: the same access fault (cause 1, tval = end of RAM) after the same instructions', () => {
+    const END = BASE + (1 << 20);
+    const build = (a: Asm): void => {
+      a.li(8, 50).ref('last', (o) => enc.jal(0, o));
+      pad(a, END - PAGE - 64).label('f').emit(enc.addi(11, 11, 1), enc.jalr(0, 1, 0)); // page before the last
+      pad(a, END - 24).label('last').ref('f', (o) => enc.jal(1, o)).emit(enc.addi(10, 10, 1), enc.addi(8, 8, -1));
+      a.ref('last', (o) => enc.bne(8, 0, o)).emit(enc.addi(12, 12, 1), enc.addi(13, 13, 1)); // the last two words of RAM
+    };
+    const ms = lockstep(build, [7, 100]);
+    const c = ms[0]!.cpu;
+    expect(c.stopReason).toBe('trap 1');
+    expect([c.readCsr(CSR.mepc), c.readCsr(CSR.mtval), reg(c, 10), reg(c, 12)]).toEqual([END, END, 50n, 1n]);
+    for (const m of ms) expect([m.cpu.readCsr(CSR.mepc), m.cpu.readCsr(CSR.mtval), m.cpu.readCsr(CSR.mcause)]).toEqual([END, END, 1]);
+  });
+
+  it('a store from a region on page 2 into a callee on page 1 that a page-0 region has compiled in', () => {
+    // main (page 0) calls f (page 1) and w (page 2); w rewrites f's second instruction every 7th call
+    const build = (a: Asm): void => {
+      a.li(8, 200).li(9, DATA).li(5, BASE + PAGE + 4).li(20, enc.addi(10, 10, 1)).li(21, enc.addi(10, 10, 50));
+      a.label('top').ref('f', (o) => enc.jal(1, o)).ref('w', (o) => enc.jal(1, o));
+      a.emit(enc.addi(8, 8, -1)).ref('top', (o) => enc.bne(8, 0, o)).emit(enc.ebreak());
+      pad(a, BASE + PAGE).label('f').emit(enc.addi(11, 11, 1), enc.addi(10, 10, 1), enc.jalr(0, 1, 0));
+      pad(a, BASE + 2 * PAGE + 128).label('w').emit(enc.addi(16, 0, 7), enc.rem(15, 8, 16), enc.addi(17, 0, 3));
+      a.ref('old', (o) => enc.blt(15, 17, o)).emit(enc.sw(21, 5, 0), enc.jalr(0, 1, 0));
+      a.label('old').emit(enc.sw(20, 5, 0), enc.jalr(0, 1, 0));
+    };
+    const ms = lockstep(build, [3, 50, 50, 1, 1, 2, 600]);
+    // call k (x8 = 201 - k before it) runs what the previous w (x8 = 202 - k) stored
+    let x10 = 0;
+    for (let k = 1; k <= 200; k++) { const prev = 202 - k; x10 += k === 1 || (prev % 7) < 3 ? 1 : 50; }
+    expect(reg(ms[0]!.cpu, 10)).toBe(BigInt(x10));
+    for (const m of ms) expect(m.cpu.stats.blockInvalidations).toBeGreaterThan(20);
   });
 
   it('rejects maxRegionPages outside 1..64 or not an integer, naming the option and the range', () => {
