@@ -73,7 +73,11 @@ class Asm {
 }
 
 // ---- the machine ----
-const VA_A = 0x4000_0000, VA_B = VA_A + PAGE, VA_C = VA_A + 2 * PAGE;
+/** Code pages A, B (the loop crosses A -> B) and C (the entry), from a base VA. */
+interface Va { A: number; B: number; C: number }
+const va = (base: number): Va => ({ A: base, B: base + PAGE, C: base + 2 * PAGE });
+/** Low VAs, and pages A / B on either side of 4 GiB (the PC's high half changes on the way). */
+const LOW = va(0x4000_0000), AT4G = va(0xffff_f000);
 const VA_DATA = 0x5000_0000;
 const PA_A = RAM_BASE + 2 * MiB, PA_B1 = PA_A + PAGE, PA_C = PA_A + 2 * PAGE;
 const PA_B2 = RAM_BASE + 3 * MiB; // B's other physical page (different code)
@@ -91,7 +95,8 @@ type Scenario = 'guest-remap' | 'guest-remap-page' | 'host-remap' | 'satp' | 'un
  * L: a loop from the end of A into B (fall-through at the page end), calling fB on B with x5 as
  * the link register, branching back to A.
  */
-function code(): { a: Asm; b: (v: typeof V1) => number[] } {
+function code(v: Va): { a: Asm; b: (v: typeof V1) => number[] } {
+  const { A: VA_A, B: VA_B } = v;
   const a = new Asm(VA_A);
   a.label('main');
   a.li(8, N).ref('L', (o) => e.jal(1, o));
@@ -107,26 +112,27 @@ function code(): { a: Asm; b: (v: typeof V1) => number[] } {
   a.padTo(VA_B - 16);
   a.label('L').emit(e.addi(8, 8, -1), e.addi(10, 10, 1), e.add(14, 14, 10), e.ld(15, 9, 8)); // A
   const aWords = a.finish();
-  const b = (v: typeof V1): number[] => {
+  const b = (k: typeof V1): number[] => {
     const bb = new Asm(VA_B);
-    bb.emit(e.addi(11, 11, v.k1)).ref('fB', (o) => e.jal(5, o)); // B + 0, + 4
+    bb.emit(e.addi(11, 11, k.k1)).ref('fB', (o) => e.jal(5, o)); // B + 0, + 4
     bb.emit(e.bne(8, 0, VA_A + aWords.length * 4 - 16 - (VA_B + 8))); // B + 8: back to L on A
     bb.emit(e.jalr(0, 1, 0)); // return to main
     bb.padTo(VA_B + 0x100);
-    bb.label('fB').emit(e.addi(12, 12, v.k2), e.ld(13, 9, 0), e.add(13, 13, 12), e.sd(13, 9, 0), e.jalr(0, 5, 0));
+    bb.label('fB').emit(e.addi(12, 12, k.k2), e.ld(13, 9, 0), e.add(13, 13, 12), e.sd(13, 9, 0), e.jalr(0, 5, 0));
     return bb.finish();
   };
   return { a, b };
 }
 
-interface Rig { cpu: Cpu; mmu: Mmu; mem: PhysMemory; s1: PtBuilder }
+interface Rig { cpu: Cpu; mmu: Mmu; mem: PhysMemory; s1: PtBuilder; v: Va }
 
-function rig(opts: CpuOptions & { maxRegionPages?: number }, scenario: Scenario): Rig {
+function rig(opts: CpuOptions & { maxRegionPages?: number }, scenario: Scenario, v: Va): Rig {
+  const { A: VA_A, B: VA_B, C: VA_C } = v;
   const engine = opts.engine ?? 'js';
   const mem = new PhysMemory({ base: RAM_BASE, size: 16 * MiB, engineArea: engine === 'wasm' ? engineAreaBytes(DEFAULT_TLB_ENTRIES) : 0 });
   const mmu = new Mmu(mem);
   const cpu = new Cpu(mem, { ...opts, mmu } as CpuOptions);
-  const { a, b } = code();
+  const { a, b } = code(v);
   a.words.forEach((w, i) => mem.writeU32(PA_A + 4 * i, w));
   b(V1).forEach((w, i) => mem.writeU32(PA_B1 + 4 * i, w));
   b(V2).forEach((w, i) => mem.writeU32(PA_B2 + 4 * i, w));
@@ -169,7 +175,7 @@ function rig(opts: CpuOptions & { maxRegionPages?: number }, scenario: Scenario)
     if (cause === 9 && cc.getReg(17) === 1) { cc.completeEmulated(0); cc.stop('done'); return; }
     cc.stop(`cause ${cause} tval 0x${cc.readCsr(CSR.mtval).toString(16)} epc 0x${cc.readCsr(CSR.mepc).toString(16)}`);
   });
-  return { cpu, mmu, mem, s1 };
+  return { cpu, mmu, mem, s1, v };
 }
 
 function snapshot(r: Rig, reason: string) {
@@ -183,15 +189,15 @@ function snapshot(r: Rig, reason: string) {
 }
 
 /** Runs a scenario to its end: after phase 1 the host remaps B itself in 'host-remap'. */
-function play(opts: CpuOptions & { maxRegionPages?: number }, scenario: Scenario, chunk: number) {
-  const r = rig(opts, scenario);
+function play(opts: CpuOptions & { maxRegionPages?: number }, scenario: Scenario, chunk: number, v: Va = LOW) {
+  const r = rig(opts, scenario, v);
   const shots: ReturnType<typeof snapshot>[] = [];
   for (let guard = 0; guard < 100000; guard++) {
     const why = r.cpu.run(chunk);
     if (why === 'budget') continue;
     shots.push(snapshot(r, why));
     if (r.cpu.stopReason === 'phase') {
-      if (scenario === 'host-remap') r.s1.map(VA_B, PA_B2, 0, PTE_R | PTE_X | AD); // the guest's sfence.vma follows
+      if (scenario === 'host-remap') r.s1.map(v.B, PA_B2, 0, PTE_R | PTE_X | AD); // the guest's sfence.vma follows
       continue;
     }
     break;
@@ -209,10 +215,10 @@ const CONFIGS = [
 
 describe('regions across pages with Sv48 translation', () => {
   const sum = (n: number, k: number): number => n * k;
-  for (const scenario of ['guest-remap', 'guest-remap-page', 'host-remap', 'satp'] as const) {
-    it(`${scenario}: the loop entered on page A runs B's new code after the change; same state and MMU stats as one-page regions`, () => {
+  for (const [where, v] of [['', LOW], [' (A and B on either side of 4 GiB)', AT4G]] as const) for (const scenario of ['guest-remap', 'guest-remap-page', 'host-remap', 'satp'] as const) {
+    it(`${scenario}${where}: the loop entered on page A runs B's new code after the change; same state and MMU stats as one-page regions`, () => {
       for (const chunk of [1e7, 997]) {
-        const runs = CONFIGS.map((cf) => play(cf.opts, scenario, chunk));
+        const runs = CONFIGS.map((cf) => play(cf.opts, scenario, chunk, v));
         const ref = runs[0]!.shots;
         expect(ref.map((s) => s.stopReason)).toEqual(['phase', 'done']);
         const last = ref[1]!;
@@ -224,11 +230,11 @@ describe('regions across pages with Sv48 translation', () => {
     });
   }
 
-  it('unmap: the instruction page fault is taken at B\'s first PC with the same cause / tval / epc / instret as one-page regions', () => {
+  for (const [where, v] of [['', LOW], [' (A and B on either side of 4 GiB)', AT4G]] as const) it(`unmap${where}: the instruction page fault is taken at B's first PC with the same cause / tval / epc / instret as one-page regions`, () => {
     for (const chunk of [1e7, 997]) {
-      const runs = CONFIGS.map((cf) => play(cf.opts, 'unmap', chunk));
+      const runs = CONFIGS.map((cf) => play(cf.opts, 'unmap', chunk, v));
       const ref = runs[0]!.shots;
-      expect(ref.map((s) => s.stopReason)).toEqual(['phase', `cause 12 tval 0x${VA_B.toString(16)} epc 0x${VA_B.toString(16)}`]);
+      expect(ref.map((s) => s.stopReason)).toEqual(['phase', `cause 12 tval 0x${v.B.toString(16)} epc 0x${v.B.toString(16)}`]);
       // phase 2's first pass through L ran A's part (x10 counts it) and stopped at B
       expect(ref[1]!.regs[10]![0]).toBe(N + 1);
       for (let i = 1; i < runs.length; i++) expect([CONFIGS[i]!.name, chunk, runs[i]!.shots]).toEqual([CONFIGS[i]!.name, chunk, ref]);
