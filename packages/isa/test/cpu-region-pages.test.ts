@@ -85,7 +85,8 @@ type Op =
   | { k: 'skip'; op: (typeof BRANCHES)[number]; a: number; b: number; n: number }
   | { k: 'ret'; op: (typeof BRANCHES)[number]; a: number; b: number }
   | { k: 'call'; to: number; indirect: boolean }
-  | { k: 'loop'; n: number; body: Op[] };
+  | { k: 'loop'; n: number; body: Op[] }
+  | { k: 'patch'; to: number; w: number };
 
 const simple: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...ALU_R), wr, rd, rd).map(([m, d, a, b]) => ({ k: 'w' as const, w: (enc[m] as R3)(d, a, b) })) },
@@ -96,6 +97,9 @@ const simple: fc.Arbitrary<Op> = fc.oneof(
 );
 /** An op of function `fi` (of `nf`; main is fi = -1): calls go only to higher-numbered functions (no recursion). */
 function opOf(fi: number, nf: number): fc.Arbitrary<Op> {
+  // self-modifying code: rewrite function `to`'s patch slot (an addi on a work register) with another addi
+  const patch = { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: nf - 1 }), wr, fc.integer({ min: -2048, max: 2047 }))
+    .map(([to, r, imm]) => ({ k: 'patch' as const, to, w: enc.addi(r, r, imm) })) };
   const calls = fi + 1 < nf
     ? [{ weight: 2, arbitrary: fc.tuple(fc.integer({ min: fi + 1, max: nf - 1 }), fc.boolean()).map(([to, indirect]) => ({ k: 'call' as const, to, indirect })) }]
     : [];
@@ -103,6 +107,7 @@ function opOf(fi: number, nf: number): fc.Arbitrary<Op> {
   return fc.oneof(
     { weight: 10, arbitrary: simple },
     ...calls,
+    patch,
     ...(fi >= 0 ? [{ weight: 1, arbitrary: fc.tuple(fc.constantFrom(...BRANCHES), rd, rd).map(([op, a, b]) => ({ k: 'ret' as const, op, a, b })) }] : []),
     { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1, max: 5 }), fc.array(inner, { minLength: 1, maxLength: 6 })).map(([n, body]) => ({ k: 'loop' as const, n, body })) },
   );
@@ -152,6 +157,12 @@ function assemble(p: Prog, layout: { fn: [number, number][]; end: number }) {
             break;
           }
           case 'ret': a.ref(`f${fi}ret`, (o) => (enc[op.op] as R3)(op.a, op.b, o)); break;
+          case 'patch':
+            // x16 = &patch slot of f (auipc + addi), x25 = the new word, sw
+            a.ref(`f${op.to}patch`, (o) => enc.auipc(16, (o - BigIntLo(o)) >> 12));
+            a.ref(`f${op.to}patch`, (o) => enc.addi(16, 16, BigIntLo(o + 4)));
+            a.li(25, op.w).emit(enc.sw(25, 16, 0));
+            break;
           case 'call':
             if (!op.indirect) a.ref(`f${op.to}`, (o) => enc.jal(1, o));
             else {
@@ -189,6 +200,7 @@ function assemble(p: Prog, layout: { fn: [number, number][]; end: number }) {
       a.label(`f${f.i}`);
       if (!leaf) a.emit(enc.addi(2, 2, -16), enc.sd(1, 2, 8));
       a.emit(enc.ld(17, 9, 512 + 8 * f.i), enc.addi(17, 17, 1), enc.sd(17, 9, 512 + 8 * f.i)); // count the call
+      a.label(`f${f.i}patch`).emit(enc.addi(WORK[f.i % WORK.length]!, WORK[f.i % WORK.length]!, 1)); // the slot 'patch' ops rewrite
       emitOps(f.ops, f.i);
       a.label(`f${f.i}ret`);
       if (!leaf) a.emit(enc.ld(1, 2, 8), enc.addi(2, 2, 16));
@@ -226,9 +238,9 @@ function callLoop(iters: number) {
 }
 
 describe('regions across pages (maxRegionPages)', () => {
-  it('random programs over 3-6 pages (calls, calls of calls, early returns, callee loops, memory, AMOs): same state as one-page regions under any budget split, on both engines (property)', () => {
+  it('random programs over 3-6 pages (calls, calls of calls, indirect calls, early returns, callee loops, memory, AMOs, stores into callees): same state as one-page regions under any budget split, on both engines (property)', () => {
     let runs = 0, cross = 0, viaDefault = 0, viaOne = 0;
-    const seen = { nested: 0, early: 0, calleeLoop: 0, indirect: 0, amo: 0, pages6: 0, straddleMore: 0 };
+    const seen = { nested: 0, early: 0, calleeLoop: 0, indirect: 0, amo: 0, pages6: 0, straddleMore: 0, selfModifying: 0, jsReformed: 0 };
     fc.assert(fc.property(prog, fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 0, maxLength: 10 }), (p, chunks) => {
       const layout = { fn: [] as [number, number][], end: 0 };
       const build = assemble(p, layout);
@@ -250,6 +262,8 @@ describe('regions across pages (maxRegionPages)', () => {
       if ([...all(p.main), ...fnOps.flat()].some((o) => o.k === 'call' && o.indirect)) seen.indirect++;
       if ([...all(p.main), ...fnOps.flat()].some((o) => o.k === 'amo')) seen.amo++;
       if (layout.end - BASE > 5 * PAGE) seen.pages6++;
+      if (ms[1]!.cpu.stats.blockInvalidations > 0) seen.selfModifying++;
+      if (ms[1]!.cpu.engineStats().regionReforms > 0) seen.jsReformed++; // (engine js: a region formed again once warm)
       if (layout.fn.filter(([s, e]) => Math.floor(s / PAGE) !== Math.floor(e / PAGE)).length > 1) seen.straddleMore++;
       if (transitions(ms[1]!.cpu) < transitions(ms[0]!.cpu)) cross++;
     }), { numRuns: Number(process.env.FC_RUNS ?? 20), seed: Number(process.env.FC_SEED ?? 0x5eed12) });
