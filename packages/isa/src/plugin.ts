@@ -3,7 +3,7 @@
 // and resolves ISA_CPU_FACTORY to build a hart per pCPU.
 import { bindSingleton, componentCosts, definePlugin, defineToken, p, resolve, TOKENS, type ParamSpec } from '@tachyxx/core';
 import {
-  ENGINE_CHOICES, Cpu, PhysMemory, DEFAULT_COST_MODEL, WASM_TIER_UP, SILENT_SENSITIVE, TRAP_SENSITIVE,
+  ENGINE_CHOICES, Cpu, PhysMemory, DEFAULT_COST_MODEL, DEFAULT_REGION_PAGES, WASM_TIER_UP, SILENT_SENSITIVE, TRAP_SENSITIVE,
   type CostModel, type EngineChoice, type CpuOptions, type IsaVariant, type SensitiveInstructionPolicy,
 } from './cpu/index.js';
 
@@ -51,6 +51,7 @@ function isaPlugin(variant: IsaVariant, policy: SensitiveInstructionPolicy, desc
     description,
     params: {
       maxBlockInsns: p.uint(64, 'longest basic block the JIT compiles', { min: 1, max: 1024 }),
+      maxRegionPages: p.uint(DEFAULT_REGION_PAGES, 'virtual pages one compiled region may span (it follows calls, returns and page crossings; 1: its entry page only)', { min: 1, max: 64 }),
       engine: p.enum(ENGINE_CHOICES, 'auto', "execution engine: 'js' (JS functions, the reference), 'wasm' (WebAssembly with i64 registers) or 'auto' (wasm where RAM and the engine areas fit a 4 GiB wasm32 memory, else js)"),
       wasmTierUp: p.uint(WASM_TIER_UP, 'engine wasm: instructions a region runs as JS before it is compiled to wasm (0: at once)', { max: 2 ** 40 }),
     },
@@ -66,7 +67,7 @@ function isaPlugin(variant: IsaVariant, policy: SensitiveInstructionPolicy, desc
           variant,
           engine: params.engine,
           create: (memory, hartId, extra) => new Cpu(memory, {
-            maxBlockInsns: params.maxBlockInsns, engine: params.engine === 'auto' ? (memory.wasmMemory ? 'wasm' : 'js') : params.engine, wasmTierUp: params.wasmTierUp, ...extra, variant, sensitivePolicy: policy, hartId, freqHz, costs: model,
+            maxBlockInsns: params.maxBlockInsns, maxRegionPages: params.maxRegionPages, engine: params.engine === 'auto' ? (memory.wasmMemory ? 'wasm' : 'js') : params.engine, wasmTierUp: params.wasmTierUp, ...extra, variant, sensitivePolicy: policy, hartId, freqHz, costs: model,
           }),
         };
       });

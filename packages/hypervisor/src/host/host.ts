@@ -656,6 +656,7 @@ export class Host implements HostServices {
     g.sampled('wasmRegions', 'count', 'regions compiled to WebAssembly (engine wasm)', () => cpu.engineStats().wasmRegions);
     g.sampled('wasmTierUps', 'count', 'hot JS regions recompiled to WebAssembly (engine wasm)', () => cpu.engineStats().wasmTierUps);
     g.sampled('wasmKeptJs', 'count', 'hot JS regions kept as JS: short runs into a system instruction (engine wasm)', () => cpu.engineStats().wasmKeptJs);
+    g.sampled('regionReforms', 'count', 'warm regions compiled again to take in pages first left out (engine js)', () => cpu.engineStats().regionReforms);
     g.sampled('chainHits', 'count', 'region transitions through a chained link (run loop or wasm hub)', () => cpu.engineStats().chainHits);
     g.sampled('hubLookups', 'count', 'region transitions the wasm hub looked up itself', () => cpu.engineStats().hubLookups);
     g.sampled('exitsLookup', 'count', 'returns to the run loop without a usable link', () => cpu.engineStats().exitsLookup);

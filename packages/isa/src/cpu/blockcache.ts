@@ -3,10 +3,10 @@
 // linkEpoch / linkBank match), single-step blocks, breakpoint blocks, and invalidation on writes
 // to code (markCode keeps write-TLB entries off code pages; invalidateCodePage / flushCode).
 
-import { Op, decode, immB, immJ } from '../decode.js';
-import { GEN_PARAMS, generateRegion, isControl, isSystem, type RegionBlock, type RegionSource } from './codegen.js';
+import { Op, decode, immB, immJ, rd as rdOf } from '../decode.js';
+import { GEN_PARAMS, add64c, constJalrTarget, generateRegion, isControl, isSystem, type RegionBlock, type RegionSource } from './codegen.js';
 import { PAGE_SHIFT, chunkMask } from './memory.js';
-import { type Block, type BlockFn, TLB_INVALID, TWO32, WASM_SHORT_RUN } from './state.js';
+import { type Block, type BlockFn, REGION_REFORM_HEAT, TLB_INVALID, TWO32, WASM_SHORT_RUN } from './state.js';
 import type { Cpu } from './cpu.js';
 import { compileWasmRegion, describeRegion, invalidateDesc, resetHub } from './wasm-engine.js';
 
@@ -19,6 +19,7 @@ export function flushCode(c: Cpu): void {
     if (sb !== undefined) for (const b of sb) if (b !== undefined) invalidate(c, b);
     c.pageBlocks[pg] = undefined;
     c.stepBlocks[pg] = undefined;
+    c.spanBlocks[pg] = undefined;
   }
   c.codePages.clear();
   resetHub(c);
@@ -27,12 +28,14 @@ export function flushCode(c: Cpu): void {
 
 /** MemoryWriteListener: drop compiled code of host page `page`. */
 export function invalidateCodePage(c: Cpu, page: number): void {
-  const pb = c.pageBlocks[page], sb = c.stepBlocks[page];
-  if (pb !== undefined || sb !== undefined) {
+  const pb = c.pageBlocks[page], sb = c.stepBlocks[page], xb = c.spanBlocks[page];
+  if (pb !== undefined || sb !== undefined || xb !== undefined) {
     if (pb !== undefined) for (const b of pb) if (b !== undefined) invalidate(c, b);
     if (sb !== undefined) for (const b of sb) if (b !== undefined) invalidate(c, b);
+    if (xb !== undefined) for (const b of xb) invalidate(c, b);
     c.pageBlocks[page] = undefined;
     c.stepBlocks[page] = undefined;
+    c.spanBlocks[page] = undefined;
     c.codePages.delete(page);
     c.stats.blockInvalidations++;
   }
@@ -64,8 +67,87 @@ export function scanBlock(c: Cpu, off: number, max: number, bpOffs?: Set<number>
 }
 
 /**
+ * The blocks of the region entered at host offset `off` (virtual pcLo/pcHi, first block `words`),
+ * in the order a region is cut in (fitSource keeps a prefix): first the path a static prediction
+ * expects (a backward branch taken, a forward one not; into a call, and at its return on to the
+ * code after the call), then the other successors breadth-first, until maxRegionBlocks /
+ * maxRegionInsns. Blocks may lie on up to maxRegionPages virtual pages: the entry's, and pages the
+ * exec soft-TLB maps now (compiling never translates: that would touch modelled TLB state;
+ * `missed` says a successor was left out for that reason).
+ */
+function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: number[], max: number, bpOffs: Set<number> | undefined):
+  { blocks: RegionBlock[]; offs: number[]; missed: boolean } {
+  const blocks: RegionBlock[] = [{ words, pcLo, pcHi, host: off }];
+  const offs = [off];
+  const seen = new Set<string>([`${pcLo}:${pcHi}`]);
+  // virtual pages in the region (the entry's first) and their host page offsets
+  const vpages = [pcLo & -4096], vhis = [pcHi], hpages = [off - (off & 4095)];
+  // debugger breakpoints: a region stays on its entry page (bpOffs is that page's)
+  const maxPages = c.bps === undefined ? c.maxRegionPages : 1;
+  let total = words.length;
+  let missed = false;
+  /** Add the block at virtual (tl, th); its index, or -1 (seen, not mapped, system, too long). */
+  const add = (tl: number, th: number): number => {
+    const key = `${tl}:${th}`;
+    if ((tl & 3) !== 0 || seen.has(key)) return -1;
+    seen.add(key);
+    let p = 0;
+    while (p < vpages.length && (vpages[p] !== (tl & -4096) || vhis[p] !== th)) p++;
+    let host: number;
+    if (p < vpages.length) host = hpages[p]! + (tl & 4095);
+    else {
+      if (vpages.length >= maxPages) return -1;
+      const ti = ((tl >>> 12) & c.tlbMask) + c.tlbBase;
+      if (c.XL[ti] !== (tl & -4096) || c.XH[ti] !== th) { missed = true; return -1; }
+      host = (c.XO[ti]! + (tl & 4095)) >>> 0;
+      vpages.push(tl & -4096); vhis.push(th); hpages.push(c.XO[ti]! >>> 0);
+    }
+    const sb = scanBlock(c, host, max, p === 0 ? bpOffs : undefined);
+    if (sb.sys || sb.words.length === 0 || total + sb.words.length > c.maxRegionInsns) return -1;
+    total += sb.words.length;
+    blocks.push({ words: sb.words, pcLo: tl, pcHi: th, host });
+    offs.push(host);
+    return blocks.length - 1;
+  };
+  const later: [number, number][] = []; // successors off the predicted path, breadth-first
+  const returns: [number, number][] = []; // the code after each call on the path (innermost last)
+  for (let cur = 0; blocks.length < c.maxRegionBlocks;) {
+    const blk = blocks[cur]!;
+    const n = blk.words.length;
+    const lastW = blk.words[n - 1]!, op = decode(lastW);
+    const [ll, lh] = add64c(blk.pcLo, blk.pcHi, 4 * (n - 1));
+    let next = -1;
+    if (op >= Op.BEQ && op <= Op.BGEU) {
+      const taken = add64c(ll, lh, immB(lastW)), fall = add64c(ll, lh, 4);
+      const [pred, other] = immB(lastW) < 0 ? [taken, fall] : [fall, taken];
+      next = add(pred[0], pred[1]);
+      later.push(other);
+    } else if (op === Op.JAL) {
+      if (rdOf(lastW) !== 0) returns.push(add64c(ll, lh, 4)); // a call: a return comes back there
+      next = add(...add64c(ll, lh, immJ(lastW)));
+    } else if (op === Op.JALR) {
+      const ct = constJalrTarget(blk.words, n - 1, blk.pcLo, blk.pcHi);
+      if (ct !== undefined) { // auipc + jalr: a call or jump like jal
+        if (rdOf(lastW) !== 0) returns.push(add64c(ll, lh, 4));
+        next = add(ct[0], ct[1]);
+      } else {
+        const r = returns.pop(); // a return (or another indirect jump): on after the innermost call
+        if (r !== undefined) next = add(r[0], r[1]);
+      }
+    } else next = add(...add64c(ll, lh, 4));
+    // the path ended (a block seen, not available, or a jalr): the pending returns, then the rest
+    while (next < 0 && returns.length > 0) { const r = returns.pop()!; next = add(r[0], r[1]); }
+    while (next < 0 && later.length > 0) { const r = later.shift()!; next = add(r[0], r[1]); }
+    if (next < 0) break;
+    cur = next;
+  }
+  return { blocks, offs, missed };
+}
+
+/**
  * Compile the region entered at host offset `off` (virtual pcLo/pcHi): the entry block plus the
- * blocks reachable from it through constant jumps, branches and fall-throughs on the same page.
+ * blocks reachable from it through constant jumps, branches, fall-throughs and (for the return)
+ * the code after calls, on up to maxRegionPages virtual pages the exec soft-TLB maps.
  */
 export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: number, tierUp = false): Block {
   const bpOffs = c.bps === undefined ? undefined : bpOffsets(c, pcLo & -4096, pcHi);
@@ -76,31 +158,7 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
     b.bp = entry.bp === true;
   }
   else {
-    const pageBase = off - (off & 4095);
-    const regionPageLo = pcLo & -4096;
-    const blocks: RegionBlock[] = [{ words: entry.words, pcLo, pcHi }];
-    const offs = [off];
-    const seen = new Set<number>([off & 4095]);
-    let total = entry.words.length;
-    for (let q = 0; q < blocks.length && blocks.length < c.maxRegionBlocks; q++) {
-      const blk = blocks[q]!;
-      const n = blk.words.length;
-      const lastW = blk.words[n - 1]!, op = decode(lastW);
-      const lastPo = (offs[q]! & 4095) + 4 * (n - 1);
-      const succ: number[] = [];
-      if (op >= Op.BEQ && op <= Op.BGEU) succ.push(lastPo + immB(lastW), lastPo + 4);
-      else if (op === Op.JAL) succ.push(lastPo + immJ(lastW));
-      else if (op !== Op.JALR) succ.push(lastPo + 4);
-      for (const po of succ) {
-        if (po < 0 || po >= 4096 || (po & 3) !== 0 || seen.has(po)) continue;
-        seen.add(po);
-        const sb = scanBlock(c, pageBase + po, max, bpOffs);
-        if (sb.sys || sb.words.length === 0 || total + sb.words.length > c.maxRegionInsns) continue;
-        total += sb.words.length;
-        blocks.push({ words: sb.words, pcLo: (regionPageLo + po) | 0, pcHi });
-        offs.push(pageBase + po);
-      }
-    }
+    const { blocks, offs, missed } = formRegion(c, off, pcLo, pcHi, entry.words, max, bpOffs);
     // engine wasm: to wasm at once, or (tier-up) as JS first and to wasm once hot
     const toWasm = c.engine === 'wasm' && (tierUp || c.wasmTierUp === 0);
     // Both engines cut regions alike (the same blocks, the same counters; see MAX_REGION_SOURCE).
@@ -109,19 +167,31 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
     // The region's other blocks become entry points of the same function: a slice that ends
     // (budget / cycle limit) inside a region resumes in it instead of compiling (and warming
     // up) a new overlapping region at that PC.
-    const pb = c.pageBlocks[off >>> 12] ??= new Array(1024);
     const wasmSlot = c.wasmSlot;
     const placed: Block[] = [b], placedOffs: number[] = [off];
     for (let i = 1; i < blocks.length; i++) {
+      const pb = c.pageBlocks[offs[i]! >>> 12] ??= new Array(1024);
       const k = (offs[i]! & 4095) >>> 2;
       if (pb[k] === undefined || !pb[k]!.valid) {
         pb[k] = newBlock(c, b.fn, i, blocks[i]!, b.links.length);
         placed.push(pb[k]!); placedOffs.push(offs[i]!);
       }
     }
+    // A region on several pages: a write to any of them drops all its entry points.
+    const hostPages = new Set(offs.slice(0, blocks.length).map((o) => o >>> 12));
+    if (hostPages.size > 1) {
+      for (const pg of hostPages) {
+        const list = c.spanBlocks[pg] ??= [];
+        if (list.length > 256) { const live = list.filter((x) => x.valid); list.length = 0; list.push(...live); }
+        list.push(...placed);
+        c.codePages.add(pg);
+      }
+    }
     if (wasmSlot >= 0) describeRegion(c, placed, placedOffs, wasmSlot);
-    else if (c.engine === 'wasm') {
-      b.home = b; b.heat = c.wasmTierUp; b.hostOff = off; b.subs = placed.slice(1);
+    else if (c.engine === 'wasm' || (missed && !tierUp)) {
+      // engine wasm: to wasm once hot; engine js: formed once more when warm (the pages it left
+      // out have usually run by then)
+      b.home = b; b.heat = c.engine === 'wasm' ? c.wasmTierUp : REGION_REFORM_HEAT; b.hostOff = off; b.subs = placed.slice(1);
       for (const sb of b.subs) sb.home = b;
     }
   }
@@ -151,7 +221,7 @@ function fitSource(c: Cpu, blocks: RegionBlock[], offs: number[]): RegionSource 
   for (;;) {
     const src = generateRegion(blocks, c.cost, c.mmuCtl !== undefined);
     if (src.body.length <= MAX_REGION_SOURCE || blocks.length === 1) return src;
-    // keep about the share that fits (blocks are in breadth-first order from the entry)
+    // keep about the share that fits (blocks are in formRegion's order: the predicted path first)
     const keep = Math.max(1, Math.min(blocks.length - 1, Math.floor(blocks.length * MAX_REGION_SOURCE / src.body.length * 0.9)));
     blocks.length = keep;
     offs.length = keep;
@@ -167,7 +237,7 @@ function fitSource(c: Cpu, blocks: RegionBlock[], offs: number[]): RegionSource 
 export function tierUp(c: Cpu, h: Block): void {
   h.home = undefined;
   if (!h.valid) return; // its code was overwritten meanwhile: recompiled when next reached
-  if (2 * h.sysExits >= h.runs && c.wasmTierUp - h.heat < WASM_SHORT_RUN * h.runs) {
+  if (c.engine === 'wasm' && 2 * h.sysExits >= h.runs && c.wasmTierUp - h.heat < WASM_SHORT_RUN * h.runs) {
     // short runs into a system instruction: wasm would only add its boundary (WASM_SHORT_RUN)
     for (const sb of h.subs!) sb.home = undefined;
     c.stats.wasmKeptJs++;
@@ -213,7 +283,9 @@ export function stepBlock(c: Cpu, off: number, pcLo: number, pcHi: number, raw =
  */
 export function makeBlock(c: Cpu, blocks: RegionBlock[], offs: number[], sys: boolean, toWasm = false, tierUp = false, jsSource?: RegionSource): Block {
   blocks.forEach((blk, i) => markCode(c, offs[i]!, blk.words.length * 4));
-  if (tierUp) c.stats.wasmTierUps++; else c.stats.blocksCompiled++;
+  if (!tierUp) c.stats.blocksCompiled++;
+  else if (c.engine === 'wasm') c.stats.wasmTierUps++;
+  else c.stats.regionReforms++;
   if (sys) return newBlock(c, undefined, 0, blocks[0]!, 1); // links[0]: the block after it
   c.wasmSlot = -1;
   if (toWasm) {

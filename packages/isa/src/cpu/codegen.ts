@@ -73,17 +73,72 @@ export interface RegionSource {
   exits: number;
 }
 
-/** One basic block of a region: its words and virtual PC (all blocks lie on the entry's page). */
+/**
+ * One basic block of a region: its words and virtual PC. A region's blocks may lie on several
+ * virtual pages (Cpu.maxRegionPages); `host` (the host offset of the first word, set by the block
+ * cache) is what an edge onto the block's page from another page checks the exec soft-TLB against.
+ */
 export interface RegionBlock {
   words: number[];
   pcLo: number;
   pcHi: number;
+  host?: number;
+}
+
+/** True when blocks a and b lie on different virtual pages (an edge between them checks the exec soft-TLB). */
+export function crossesPage(a: RegionBlock, b: RegionBlock): boolean {
+  return ((a.pcLo ^ b.pcLo) & -4096) !== 0 || a.pcHi !== b.pcHi;
+}
+
+/** Host offset of the page of block b (for the exec soft-TLB check of an edge onto its page). */
+export function hostPageOf(b: RegionBlock): number {
+  if (b.host === undefined) throw new Error('codegen: a block on another page than its predecessor needs its host offset');
+  return (b.host - (b.host & 4095)) | 0;
+}
+
+/**
+ * The target of the `jalr` at index k of a block at (pcLo, pcHi) when it is a constant: an
+ * `auipc rX` just before it sets its base (`call` / `tail` without linker relaxation, how clang
+ * and lld emit every call between functions in our guests). [lo, hi] with bit 0 cleared, or
+ * undefined.
+ */
+export function constJalrTarget(words: number[], k: number, pcLo: number, pcHi: number): [number, number] | undefined {
+  const w = words[k]!;
+  if (k === 0 || decode(w) !== Op.JALR) return undefined;
+  const a = words[k - 1]!;
+  if (decode(a) !== Op.AUIPC || fRd(a) === 0 || fRd(a) !== fRs1(w)) return undefined;
+  const [al, ah] = add64c(pcLo, pcHi, 4 * (k - 1));
+  const [bl, bh] = add64c(al, ah, immU(a));
+  const [tl, th] = add64c(bl, bh, immI(w));
+  return [tl & -2, th];
+}
+
+/** True when a block ends in a call (`jal` / `jalr` with rd != 0): its return comes back after it. */
+export function endsInCall(words: number[]): boolean {
+  const last = words[words.length - 1]!, op = decode(last);
+  return (op === Op.JAL || op === Op.JALR) && fRd(last) !== 0;
+}
+
+/**
+ * Blocks a `jalr` may continue at inside the region: the code after each call of the region
+ * (where a return comes back to), in region order.
+ */
+export function returnTargets(blocks: RegionBlock[], index: Map<string, number>): number[] {
+  const r: number[] = [];
+  for (const b of blocks) {
+    const n = b.words.length;
+    if (!endsInCall(b.words)) continue;
+    const [cl, ch] = add64c(b.pcLo, b.pcHi, 4 * n);
+    const t = index.get(`${cl}:${ch}`);
+    if (t !== undefined && !r.includes(t)) r.push(t);
+  }
+  return r;
 }
 
 /** The free variables a generated body uses, in the order the CPU passes them. */
 export const GEN_PARAMS = [
   'M8', 'I8', 'M16', 'I16', 'M32',
-  'RL', 'RH', 'RO', 'WL', 'WH', 'WO',
+  'RL', 'RH', 'RO', 'WL', 'WH', 'WO', 'XL', 'XH', 'XO',
   'HI', 'mul64', 'mulh64', 'mulhsu64', 'mulhu64', 'div64', 'divu64', 'rem64', 'remu64',
 ] as const;
 
@@ -124,6 +179,14 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
   decl.push('v=0', 'w=0', 'u=0', 't0=0', 't1=0', 't2=0', 's=0', 'n=0', 'c=0');
   if (countAccesses) decl.push('m=0');
 
+  /**
+   * The condition (`&&...`) an edge from block `from` to block `to` adds: none on one page; onto
+   * another page, that the exec soft-TLB still maps `to`'s virtual page to the host page the
+   * region was compiled from (else the edge exits and the run loop translates, faults included).
+   */
+  const onPage = (from: RegionBlock, to: RegionBlock): string => (!crossesPage(from, to) ? ''
+    : `&&XL[t2=(${(to.pcLo >>> 12) & 0xfffff}&TM)+TB]===${to.pcLo & -4096}&&XH[t2]===${to.pcHi}&&XO[t2]===${hostPageOf(to)}`);
+
   blocks.forEach((blk, bi) => {
     const words = blk.words, n = words.length, pcLo = blk.pcLo, pcHi = blk.pcHi;
     const ops = words.map((w) => decode(w));
@@ -151,8 +214,24 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
       const jump = t === bi ? 'continue;' : `st=${t};continue L;`;
       if (t === bi) selfEdge = true;
       const mAdd = countAccesses ? `m+=${acc[n]!};` : '';
-      return `{n+=${n};c+=${cyc[n]! + extra};${mAdd}if(n+${tl}<=budget&&c<CL){${jump}}` +
+      return `{n+=${n};c+=${cyc[n]! + extra};${mAdd}if(n+${tl}<=budget&&c<CL${onPage(blk, blocks[t]!)}){${jump}}` +
         `xl=${lo};xh=${hi};xe=${exits++};break R;}`;
+    };
+    /**
+     * A jalr: continue inside the region when the target is the code after one of its calls (a
+     * return) and fits, else exit to the target.
+     */
+    const goToDynamic = (): string => {
+      const e = exits++;
+      const rets = blocks.length > 1 ? returnTargets(blocks, index) : [];
+      if (rets.length === 0) return exitD('t0', 't1', n, 0, e);
+      internalEdges++;
+      const mAdd = countAccesses ? `m+=${acc[n]!};` : '';
+      const cases = rets.map((t) => {
+        const tb = blocks[t]!;
+        return `case ${tb.pcLo}:if(t1===${tb.pcHi}&&n+${tb.words.length}<=budget&&c<CL${onPage(blk, tb)}){st=${t};continue L;}break;`;
+      }).join('');
+      return `{n+=${n};c+=${cyc[n]!};${mAdd}switch(t0){${cases}}xl=t0;xh=t1;xe=${e};break R;}`;
     };
     let selfEdge = false;
     const start = out.length;
@@ -323,10 +402,17 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
           out.push(setRd(d, `${nl}`, `${nh}`), goTo(tl, th, 0));
           break;
         }
-        case Op.JALR:
+        case Op.JALR: {
+          const ct = constJalrTarget(words, k, pcLo, pcHi);
+          if (ct !== undefined) { // auipc + jalr: a direct call / jump
+            if (ct[0] & 2) { out.push(`cpu.fault(0,${ct[0]},${ct[1]});`, faultExit); break; }
+            out.push(setRd(d, `${nl}`, `${nh}`), goTo(ct[0], ct[1], 0));
+            break;
+          }
           out.push(ea(r1, I), 't0&=-2;', `if((t0&2)!==0){cpu.fault(0,t0,t1);${faultExit}}`,
-            setRd(d, `${nl}`, `${nh}`), exitD('t0', 't1', n, 0, exits++));
+            setRd(d, `${nl}`, `${nh}`), goToDynamic());
           break;
+        }
         case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
           let cond: string;
           switch (op) {

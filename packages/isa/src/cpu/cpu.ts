@@ -55,7 +55,7 @@ import { run } from './exec.js';
 import { debugStep, setBreakpoints, setWatchpoints } from './debug.js';
 import { completeEmulated, csrRead, csrWrite, execSystem, fastEcallEntry, fastEcallReturn, injectTrap, irqEnabledAtTarget, r64Set, restartTrapped, returnFromTrap, setLevel, updateTimer, wakeable } from './priv.js';
 
-export { ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, TLB_INITIAL_ENTRIES, WASM_TIER_UP, WASM_SHORT_RUN } from './state.js';
+export { ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, TLB_INITIAL_ENTRIES, WASM_TIER_UP, WASM_SHORT_RUN, DEFAULT_REGION_PAGES } from './state.js';
 export type { CpuEngine, IsaVariant, RunReason, TrapHandler, CsrTrapHandler, FastEcallHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
 export { createVcpuContext } from './context.js';
 
@@ -71,6 +71,8 @@ export interface EngineStats {
   wasmTierUps: number;
   /** Hot JS regions kept as JS (short runs ending at a system instruction: WASM_SHORT_RUN). */
   wasmKeptJs: number;
+  /** Engine js: warm regions compiled again to take in pages first left out (REGION_REFORM_HEAT). */
+  regionReforms: number;
   blockInvalidations: number;
   codeFlushes: number;
   /** Translations that reached the translator (soft-TLB misses), and the data soft-TLB refills among them. */
@@ -134,7 +136,7 @@ export class Cpu extends CpuState implements MemoryWriteListener, SoftTlbInvalid
     const s = this.stats;
     return {
       engine: this.engine, instructions: this.instret, cycles: this.cycles, blocksCompiled: s.blocksCompiled,
-      wasmRegions: s.wasmRegions, wasmTierUps: s.wasmTierUps, wasmKeptJs: s.wasmKeptJs, blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes,
+      wasmRegions: s.wasmRegions, wasmTierUps: s.wasmTierUps, wasmKeptJs: s.wasmKeptJs, regionReforms: s.regionReforms, blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes,
       tlbMisses: s.tlbMisses, tlbRefills: s.tlbRefills, tlbFlushes: s.tlbFlushes, tlbResizes: s.tlbResizes, tlbEntries: this.tlbMask + 1, chainHits: s.chainHits,
       hubLookups: s.hubLookups, exitsLookup: s.exitsLookup, exitsFault: s.exitsFault, exitsCodeWrite: s.exitsCodeWrite,
       exitsCycleLimit: s.exitsCycleLimit,

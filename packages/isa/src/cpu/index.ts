@@ -1,5 +1,5 @@
 // The CPU execution engine: public surface of src/cpu.
-export { Cpu, ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, TLB_INITIAL_ENTRIES, WASM_TIER_UP, WASM_SHORT_RUN, createVcpuContext } from './cpu.js';
+export { Cpu, ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, TLB_INITIAL_ENTRIES, WASM_TIER_UP, WASM_SHORT_RUN, DEFAULT_REGION_PAGES, createVcpuContext } from './cpu.js';
 export { engineAreaBytes } from './wasmgen.js';
 export { resolveEngine, WASM32_MEMORY_BYTES } from './engine-choice.js';
 export { ENGINE_CHOICES, type EngineChoice } from './state.js';

@@ -136,8 +136,15 @@ export interface CpuOptions {
   wasmTierUp?: number;
   /** Maximum instructions per basic block (default 64). */
   maxBlockInsns?: number;
-  /** Maximum instructions per compiled region of blocks on one page (default 512). */
+  /** Maximum instructions per compiled region (default 512). */
   maxRegionInsns?: number;
+  /**
+   * Virtual pages a compiled region may span (1..64, default DEFAULT_REGION_PAGES; 1: a region
+   * stays on its entry page). Regions follow branches, calls (and the code after them, for the
+   * return) and fall-throughs onto other pages whose translation the exec soft-TLB holds; every
+   * edge onto another page checks that translation at run time (blockcache.ts).
+   */
+  maxRegionPages?: number;
   /**
    * Software TLB entries per level at most (power of two, default DEFAULT_TLB_ENTRIES). The
    * soft-TLB starts at min(TLB_INITIAL_ENTRIES, tlbEntries) and, while no modelled TLB stands
@@ -182,9 +189,10 @@ export interface Block {
   /** Engine 'wasm': byte offset of the block's descriptor for the hub (wasm-engine.ts), 0 = none. */
   wd: number;
   /**
-   * Engine 'wasm', a region still compiled to JS (tier-up): the region's entry block, which
-   * counts down `heat` (instructions retired in the region) and holds `hostOff` and `subs` (its
-   * other entry points) to recompile the region to wasm. Undefined otherwise.
+   * Engine 'wasm', a region still compiled to JS (tier-up), or engine 'js', a region to form
+   * once more (REGION_REFORM_HEAT): the region's entry block, which counts down `heat`
+   * (instructions retired in the region) and holds `hostOff` and `subs` (its other entry points)
+   * to recompile the region (blockcache.ts tierUp). Undefined otherwise.
    */
   home: Block | undefined;
   heat: number;
@@ -216,6 +224,11 @@ export interface CpuStats {
   wasmTierUps: number;
   /** Hot JS regions kept as JS: short runs that mostly end at a system instruction (WASM_SHORT_RUN). */
   wasmKeptJs: number;
+  /**
+   * Engine 'js': regions compiled again once warm (REGION_REFORM_HEAT) because pages they lead to
+   * were not in the exec soft-TLB when they were first compiled (not in blocksCompiled).
+   */
+  regionReforms: number;
   /** Run-loop dispatches: region exits that continued through a chained link (no lookup). */
   chainHits: number;
   /** Region exits that needed the exec soft-TLB / block-cache lookup (no valid link). */
@@ -250,6 +263,19 @@ export const WASM_TIER_UP = 100_000;
  * 30% slower as wasm.
  */
 export const WASM_SHORT_RUN = 64;
+/**
+ * Default CpuOptions.maxRegionPages: a guest's hot path (netfront, IP stack) calls across ~6
+ * pages of small functions; a region that stopped at every page and call ran ~35 instructions
+ * per entry (docs/benchmarks.md, PV network).
+ */
+export const DEFAULT_REGION_PAGES = 8;
+/**
+ * Engine 'js': instructions a region that left out a page (its translation was not in the exec
+ * soft-TLB yet: code is compiled when first reached, before its callees ran) runs before it is
+ * compiled once more, with the pages it reaches by then. (Engine 'wasm' forms regions again at
+ * tier-up.)
+ */
+export const REGION_REFORM_HEAT = 4096;
 /**
  * Soft-TLB entries per level at most (the sections' stride) unless CpuOptions.tlbEntries says
  * otherwise: 2^16 pages = 256 MiB, the bare machine's default RAM. QEMU sizes its soft-TLB
@@ -300,7 +326,7 @@ export class CpuState {
   idleNs = 0;
   readonly stats: CpuStats = {
     blocksCompiled: 0, blockInvalidations: 0, codeFlushes: 0, tlbMisses: 0, tlbFlushes: 0,
-    wasmRegions: 0, wasmTierUps: 0, wasmKeptJs: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0, tlbResizes: 0, hubLookups: 0,
+    wasmRegions: 0, wasmTierUps: 0, wasmKeptJs: 0, regionReforms: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0, tlbResizes: 0, hubLookups: 0,
     exceptions: new Float64Array(32), interrupts: new Float64Array(16),
   };
 
@@ -387,6 +413,12 @@ export class CpuState {
   readonly maxBlock: number;
   readonly maxRegionInsns: number;
   readonly maxRegionBlocks = 64;
+  readonly maxRegionPages: number;
+  /**
+   * Per host page: every block of the multi-page regions that include code on it (all their
+   * entry points, whatever page each is on). A write to the page invalidates them all.
+   */
+  readonly spanBlocks: (Block[] | undefined)[];
   readonly genArgs: unknown[];
 
   // ---- privileged state ----
@@ -479,6 +511,9 @@ export class CpuState {
     this.platformInterrupts = config.platformInterrupts ?? false;
     this.maxBlock = Math.max(1, Math.min(1024, config.maxBlockInsns ?? 64));
     this.maxRegionInsns = Math.max(this.maxBlock, Math.min(4096, config.maxRegionInsns ?? 512));
+    const rp = config.maxRegionPages ?? DEFAULT_REGION_PAGES;
+    if (!Number.isInteger(rp) || rp < 1 || rp > 64) throw new RangeError(`maxRegionPages must be an integer from 1 to 64, got ${rp}`);
+    this.maxRegionPages = rp;
     const te = config.tlbEntries ?? DEFAULT_TLB_ENTRIES;
     if (!Number.isInteger(te) || te < 1 || (te & (te - 1)) !== 0) throw new RangeError(`tlbEntries must be a power of two, got ${te}`);
     this.tlbEntries = te;
@@ -516,8 +551,9 @@ export class CpuState {
     this.XL = mk(); this.XH = mk(); this.XO = mk();
     this.pageBlocks = new Array(this.mem.pages);
     this.stepBlocks = new Array(this.mem.pages);
+    this.spanBlocks = new Array(this.mem.pages);
     const m = this.mem;
-    this.genArgs = [m.u8, m.i8, m.u16, m.i16, m.i32, this.RL, this.RH, this.RO, this.WL, this.WH, this.WO,
+    this.genArgs = [m.u8, m.i8, m.u16, m.i16, m.i32, this.RL, this.RH, this.RO, this.WL, this.WH, this.WO, this.XL, this.XH, this.XO,
       HI, mul64, mulh64, mulhsu64, mulhu64, div64, divu64, rem64, remu64];
   }
 }

@@ -22,7 +22,7 @@ import {
   Op, decode, rd as fRd, rs1 as fRs1, rs2 as fRs2, immI, immS, immB, immU, immJ, shamt as fShamt,
 } from '../decode.js';
 import type { CostModel } from './cost.js';
-import { add64c, costOf, isControl, type RegionBlock } from './codegen.js';
+import { add64c, constJalrTarget, costOf, crossesPage, hostPageOf, isControl, returnTargets, type RegionBlock } from './codegen.js';
 import { FnBody, I32, I64, W, encodeModule } from './wasm-encoder.js';
 
 /** Entries of the hub's direct-mapped code cache (host offset / 4 -> descriptor). */
@@ -112,7 +112,9 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
     else if (op === Op.JAL) targets.push(add64c(ll, lh, immJ(last)));
     else if (op !== Op.JALR) targets.push(add64c(ll, lh, 4));
     // a jalr may go to any block of the region (the in-region dispatch below)
-    succB.push(op === Op.JALR ? blocks.map((_, t) => t)
+    const ct = op === Op.JALR ? constJalrTarget(blk.words, n - 1, blk.pcLo, blk.pcHi) : undefined;
+    if (ct !== undefined) targets.push(ct);
+    succB.push(op === Op.JALR && ct === undefined ? blocks.map((_, t) => t)
       : targets.map(([tl, th]) => index.get(`${tl}:${th}`)).filter((t): t is number => t !== undefined));
   }
   const usedR: number[] = [], writtenR: number[] = [];
@@ -135,7 +137,23 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
 
   const f = new FnBody();
   const K = blocks.length;
-  const pageLo = blocks[0]!.pcLo & -4096, pageHi = blocks[0]!.pcHi; // (a region's blocks share one virtual page)
+  // the region's virtual pages and their blocks (a jalr dispatches per page)
+  const pages: { lo: number; hi: number; blocks: number[] }[] = [];
+  blocks.forEach((b, t) => {
+    const lo = b.pcLo & -4096;
+    let pg = pages.find((p) => p.lo === lo && p.hi === b.pcHi);
+    if (pg === undefined) pages.push(pg = { lo, hi: b.pcHi, blocks: [] });
+    pg.blocks.push(t);
+  });
+  const XLo = tlbOff(6), XHo = tlbOff(7), XOo = tlbOff(8);
+  const rets = returnTargets(blocks, index);
+  /** Push the i32 condition "the exec soft-TLB maps block b's virtual page to the host page it was compiled from". */
+  const onPage = (b: RegionBlock): void => {
+    f.i32((b.pcLo >>> 12) & 0xfffff).get(L_TM).op(W.i32_and).get(P_TB).op(W.i32_add).i32(2).op(W.i32_shl).tee(L_T2)
+      .mem(W.i32_load, 2, XLo).i32(b.pcLo & -4096).op(W.i32_eq)
+      .get(L_T2).mem(W.i32_load, 2, XHo).i32(b.pcHi).op(W.i32_eq).op(W.i32_and)
+      .get(L_T2).mem(W.i32_load, 2, XOo).i32(hostPageOf(b)).op(W.i32_eq).op(W.i32_and);
+  };
   let exits = 0;
 
   /**
@@ -184,10 +202,16 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
       counts(k, extra, faulted);
       f.i64(lo, hi).set(L_XPC).i32(e).set(L_XE).br('R');
     };
-    /** Continue at region block t when its instructions fit in the budget and the cycle limit is ahead (exec.ts's conditions). */
+    /**
+     * Continue at region block t when its instructions fit in the budget and the cycle limit is
+     * ahead (exec.ts's conditions) and, for a block on another page, the exec soft-TLB still maps
+     * its page to the host page it was compiled from (codegen.ts onPage).
+     */
     const enterIfFits = (t: number): void => {
       f.get(L_N).i32(blocks[t]!.words.length).op(W.i32_add).get(P_BUDGET).op(W.i32_le_s)
-        .get(L_C).get(P_CL).op(W.i32_lt_s).op(W.i32_and).if_();
+        .get(L_C).get(P_CL).op(W.i32_lt_s).op(W.i32_and);
+      if (crossesPage(blk, blocks[t]!)) { onPage(blocks[t]!); f.op(W.i32_and); }
+      f.if_();
       if (t === bi) f.br(`S${bi}`);
       else f.i32(t).set(P_ST).br('L');
       f.end();
@@ -206,15 +230,20 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
      */
     const goToDynamic = (): void => {
       counts(n, 0, 0);
-      const pos = blocks.map((b) => b.pcLo & 4095);
-      const lo = Math.min(...pos), span = (Math.max(...pos) - lo) / 4 + 1;
-      const order = blocks.map((_, t) => t);
+      // Candidates: the region's blocks on the jalr's own page (a br_table over their page
+      // offsets), and on other pages the code after the region's calls (returns), compared one by one.
+      const own = pages.find((pg) => !crossesPage(blk, blocks[pg.blocks[0]!]!))!;
+      const far = rets.filter((t) => crossesPage(blk, blocks[t]!));
+      const order = [...own.blocks, ...far];
       f.block('xo');
-      for (let j = order.length - 1; j >= 0; j--) f.block(`j${j}`);
-      f.get(L_EA).op(W.i32_wrap_i64).i32(-4096).op(W.i32_and).i32(pageLo).op(W.i32_ne);
-      hiOfEa(); f.i32(pageHi).op(W.i32_ne, W.i32_or).brIf('xo');
+      for (let j = order.length - 1; j >= 0; j--) f.block(`j${order[j]}`);
+      for (const t of far) f.get(L_EA).i64(blocks[t]!.pcLo, blocks[t]!.pcHi).op(W.i64_eq).brIf(`j${t}`);
+      const pos = own.blocks.map((t) => blocks[t]!.pcLo & 4095);
+      const lo = Math.min(...pos), span = (Math.max(...pos) - lo) / 4 + 1;
+      f.get(L_EA).op(W.i32_wrap_i64).i32(-4096).op(W.i32_and).i32(own.lo).op(W.i32_ne);
+      hiOfEa(); f.i32(own.hi).op(W.i32_ne, W.i32_or).brIf('xo');
       const table: string[] = new Array<string>(span).fill('xo');
-      order.forEach((t, j) => { table[(pos[t]! - lo) / 4] = `j${j}`; });
+      own.blocks.forEach((t, k) => { table[(pos[k]! - lo) / 4] = `j${t}`; });
       f.get(L_EA).op(W.i32_wrap_i64).i32(4095).op(W.i32_and).i32(lo).op(W.i32_sub).i32(2).op(W.i32_shr_s)
         .brTable(table, 'xo');
       order.forEach((t) => { f.end(); enterIfFits(t); f.br('xo'); });
@@ -417,7 +446,14 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
           goTo(tl, th, 0);
           break;
         }
-        case Op.JALR:
+        case Op.JALR: {
+          const ct = constJalrTarget(words, k, pcLo, pcHi);
+          if (ct !== undefined) { // auipc + jalr: a direct call / jump (codegen.ts)
+            if (ct[0] & 2) { f.i32(0).i32(ct[0]).i32(ct[1]).call(F_FAULT); faultExit(); break; }
+            if (d !== 0) { f.i64(nl, nh); toRd(d); }
+            goTo(ct[0], ct[1], 0);
+            break;
+          }
           ea(r1, I);
           f.get(L_EA).i64(-2, -1).op(W.i64_and).tee(L_EA).op(W.i32_wrap_i64).i32(2).op(W.i32_and).if_();
           f.i32(0).get(L_EA).op(W.i32_wrap_i64); hiOfEa(); f.call(F_FAULT); faultExit();
@@ -425,6 +461,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
           if (d !== 0) { f.i64(nl, nh); toRd(d); }
           goToDynamic();
           break;
+        }
         case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
           const opc = op === Op.BEQ ? W.i64_eq : op === Op.BNE ? W.i64_ne : op === Op.BLT ? W.i64_lt_s
             : op === Op.BGE ? W.i64_ge_s : op === Op.BLTU ? W.i64_lt_u : W.i64_ge_u;
