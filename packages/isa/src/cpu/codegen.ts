@@ -443,7 +443,9 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
 
   let body = `"use strict";var x=cpu.x,TB=cpu.tlbBase,TM=cpu.tlbMask;var ${decl.join(',')};` +
     'var xl=0,xh=0,xe=-1;R:{';
-  if (internalEdges === 0) body += out.slice(1, -1).join('\n'); // a single block: no state machine
+  // a single block: no state machine (several blocks without an edge between them, e.g. the code
+  // after calls whose callees lie outside the region, keep it: each is an entry point, st)
+  if (internalEdges === 0 && blocks.length === 1) body += out.slice(1, -1).join('\n');
   else if (blocks.length === 1) body += `var CL=cpu.cycleLimit-cpu.cycles;for(;;){${out.slice(1, -1).join('\n')}}`;
   else body += `var CL=cpu.cycleLimit-cpu.cycles;L:for(;;){switch(st){${out.join('\n')}}}`;
   body += `}${wb}cpu.pcLo=xl;cpu.pcHi=xh;cpu.instret+=n;cpu.cycles+=c;${countAccesses ? 'cpu.tlbAcc+=m;' : ''}return xe;`;
