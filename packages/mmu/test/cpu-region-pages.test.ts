@@ -178,17 +178,31 @@ function rig(opts: CpuOptions & { maxRegionPages?: number }, scenario: Scenario,
   return { cpu, mmu, mem, s1, v };
 }
 
+/**
+ * The MMU's statistics, every counter, except that each VMID's modelled-TLB hits are one number:
+ * how a hit was served (translate() after a soft-TLB miss: tlbHits, or the CPU's soft-TLB:
+ * softTlbHits) depends on the engine's use of its soft-TLB (chained links, hub lookups, region
+ * guards), not on the modelled TLB: engines js and wasm split them differently already with
+ * one-page regions (under soft-TLB slot conflicts: 3 / 2394 and 1198 / 1199 of 2397).
+ */
+function mmuStats(mmu: Mmu): string {
+  const d = mmu.stats.dump() as Record<string, unknown>;
+  for (const [k, v] of Object.entries(d)) {
+    if (!k.startsWith('vmid')) continue;
+    const g = v as Record<string, number>;
+    const { tlbHits, softTlbHits, ...rest } = g;
+    d[k] = { modelledTlbHits: tlbHits! + softTlbHits!, ...rest };
+  }
+  return JSON.stringify(d);
+}
+
 function snapshot(r: Rig, reason: string) {
   r.cpu.syncMmuStats();
   return {
     reason, stopReason: r.cpu.stopReason, instret: r.cpu.instret, cycles: r.cpu.cycles, pc: r.cpu.pc, level: r.cpu.level,
     regs: Array.from({ length: 32 }, (_, i) => [r.cpu.getRegLo(i), r.cpu.getRegHi(i)]),
     data: [r.mem.readU32(PA_DATA), r.mem.readU32(PA_DATA + 4)],
-    // the MMU's machine-wide counts (walks, modelled-TLB hits and misses, walk cycles) are the same
-    // on both engines; the per-VMID split of hits into translate() hits and soft-TLB hits depends
-    // on the engine's soft-TLB use (chained links vs. hub lookups), so it is compared per engine
-    mmu: JSON.stringify(Object.fromEntries(Object.entries(r.mmu.stats.dump()).filter(([k]) => !k.startsWith('vmid')))),
-    mmuVmid: JSON.stringify(r.mmu.stats.dump()),
+    mmu: mmuStats(r.mmu),
   };
 }
 
@@ -218,19 +232,9 @@ const CONFIGS = [
   { name: 'wasm50/default', opts: { engine: 'wasm', wasmTierUp: 50 } },
 ];
 
-/**
- * Every config's run() results equal the reference's (js, one-page regions); the MMU's per-VMID
- * statistics equal those of the same engine (and tier-up) with one-page regions.
- */
+/** Every config's run() results (state, memory, MMU statistics) equal the reference's (js, one-page regions). */
 function expectSame(runs: { shots: unknown[] }[], what: unknown): void {
-  const strip = (shots: unknown[]): unknown[] => shots.map((x) => { const { mmuVmid: _, ...rest } = x as { mmuVmid?: string }; return rest; });
-  for (let i = 1; i < runs.length; i++) expect([CONFIGS[i]!.name, what, strip(runs[i]!.shots)]).toEqual([CONFIGS[i]!.name, what, strip(runs[0]!.shots)]);
-  for (let i = 0; i < runs.length; i++) {
-    const cf = CONFIGS[i]!;
-    if (cf.opts.maxRegionPages === 1) continue;
-    const j = CONFIGS.findIndex((o) => o.opts.engine === cf.opts.engine && o.opts.wasmTierUp === cf.opts.wasmTierUp && o.opts.maxRegionPages === 1);
-    expect([cf.name, what, runs[i]!.shots]).toEqual([cf.name, what, runs[j]!.shots]);
-  }
+  for (let i = 1; i < runs.length; i++) expect([CONFIGS[i]!.name, what, runs[i]!.shots]).toEqual([CONFIGS[i]!.name, what, runs[0]!.shots]);
 }
 
 describe('regions across pages with Sv48 translation', () => {
