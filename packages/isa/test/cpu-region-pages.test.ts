@@ -13,7 +13,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AMO, enc, type Asm } from './cpu-asm.js';
 import { BASE, machine, reg, type Machine } from './cpu-helpers.js';
-import { BareMachine, CSR, Cpu, PhysMemory, type CpuEngine, type CpuOptions } from '../src/index.js';
+import { PluginRegistry, buildContainer, hostConfigFromObject, resolve as resolveToken } from '@tachyxx/core';
+import { BareMachine, CSR, Cpu, DEFAULT_REGION_PAGES, ISA_CPU_FACTORY, ISA_PLUGINS, PhysMemory, type CpuEngine, type CpuOptions } from '../src/index.js';
 
 const PAGE = 4096;
 /** Data the programs load / store / AMO (x9 points here); per-function call counters at +512. */
@@ -21,7 +22,7 @@ const DATA = BASE + 0x40000;
 /** Top of the call stack (x2). */
 const STACK = BASE + 0x48000;
 
-type Opts = CpuOptions & { maxRegionPages?: number };
+type Opts = CpuOptions;
 interface Config { name: string; opts: Opts }
 /** maxRegionPages 1 (the reference: the old one-page regions) and the default, on both engines. */
 const CONFIGS: Config[] = [
@@ -43,7 +44,7 @@ const transitions = (c: Cpu): number => c.stats.chainHits + c.stats.exitsLookup 
 const hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 function boot(build: (a: Asm) => void, opts: Opts): Machine {
-  const m = machine(build, { memSize: 1 << 20, ...opts } as CpuOptions);
+  const m = machine(build, { memSize: 1 << 20, ...opts });
   m.cpu.setTrapHandler(0, (c, cause) => c.stop(`trap ${cause}`));
   return m;
 }
@@ -547,9 +548,20 @@ describe('regions across pages (maxRegionPages)', () => {
   it('rejects maxRegionPages outside 1..64 or not an integer, naming the option and the range', () => {
     const mem = new PhysMemory(BASE, 4096);
     for (const bad of [0, 65, 1.5, -1, Number.NaN]) {
-      expect(() => new Cpu(mem, { maxRegionPages: bad } as Opts), String(bad)).toThrow(/maxRegionPages.*1.*64/);
+      expect(() => new Cpu(mem, { maxRegionPages: bad }), String(bad)).toThrow(/maxRegionPages.*1.*64/);
     }
-    for (const ok of [1, 8, 64]) expect(() => new Cpu(new PhysMemory(BASE, 4096), { maxRegionPages: ok } as Opts)).not.toThrow();
+    for (const ok of [1, 8, 64]) expect(new Cpu(new PhysMemory(BASE, 4096), { maxRegionPages: ok }).maxRegionPages).toBe(ok);
+    expect(new Cpu(new PhysMemory(BASE, 4096)).maxRegionPages).toBe(DEFAULT_REGION_PAGES);
+  });
+
+  it('the isa plugin\'s maxRegionPages param: validated 1..64 by name, and passed to the harts it creates', () => {
+    const reg = new PluginRegistry([...ISA_PLUGINS]);
+    const cfg = (v: unknown) => hostConfigFromObject({ components: { isa: { variant: 'tachy-v1', engine: 'js', maxRegionPages: v } } }, reg);
+    for (const bad of [0, 65, 1.5, 'many']) expect(() => cfg(bad), String(bad)).toThrow(/maxRegionPages[^]*1\.\.64/);
+    for (const [v, want] of [[3, 3], [undefined, DEFAULT_REGION_PAGES]] as const) {
+      const factory = resolveToken(buildContainer(cfg(v), reg), ISA_CPU_FACTORY);
+      expect(factory.create(new PhysMemory(BASE, 4096), 0).maxRegionPages).toBe(want);
+    }
   });
 });
 
@@ -560,7 +572,7 @@ const GUESTS = ['isa-tests', 'selfmod', 'hello', 'badinsn', 'bench-calls-small',
 function runGuest(name: string, engine: CpuEngine, slice: number, maxRegionPages?: number) {
   const image = readFileSync(resolve(root, 'guests/build', `${name}.elf`));
   let out = '';
-  const opts = { engine, wasmTierUp: 0, ...(maxRegionPages === undefined ? {} : { maxRegionPages }) } as Opts;
+  const opts: Opts = { engine, wasmTierUp: 0, ...(maxRegionPages === undefined ? {} : { maxRegionPages }) };
   const cpuFactory = { variant: 'tachy-v1' as const, engine, create: (mem: PhysMemory, hartId: number) => new Cpu(mem, { ...opts, hartId }) };
   const m = new BareMachine({ image, file: name, cpuFactory, memoryMiB: 64, console: (b) => { out += Buffer.from(b).toString('latin1'); } });
   let r;

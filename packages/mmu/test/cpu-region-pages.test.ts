@@ -126,12 +126,12 @@ function code(v: Va): { a: Asm; b: (v: typeof V1) => number[] } {
 
 interface Rig { cpu: Cpu; mmu: Mmu; mem: PhysMemory; s1: PtBuilder; v: Va }
 
-function rig(opts: CpuOptions & { maxRegionPages?: number }, scenario: Scenario, v: Va): Rig {
+function rig(opts: CpuOptions, scenario: Scenario, v: Va): Rig {
   const { A: VA_A, B: VA_B, C: VA_C } = v;
   const engine = opts.engine ?? 'js';
   const mem = new PhysMemory({ base: RAM_BASE, size: 16 * MiB, engineArea: engine === 'wasm' ? engineAreaBytes(DEFAULT_TLB_ENTRIES) : 0 });
   const mmu = new Mmu(mem);
-  const cpu = new Cpu(mem, { ...opts, mmu } as CpuOptions);
+  const cpu = new Cpu(mem, { ...opts, mmu });
   const { a, b } = code(v);
   a.words.forEach((w, i) => mem.writeU32(PA_A + 4 * i, w));
   b(V1).forEach((w, i) => mem.writeU32(PA_B1 + 4 * i, w));
@@ -207,7 +207,7 @@ function snapshot(r: Rig, reason: string) {
 }
 
 /** Runs a scenario to its end: after phase 1 the host remaps B itself in 'host-remap'. */
-function play(opts: CpuOptions & { maxRegionPages?: number }, scenario: Scenario, chunk: number, v: Va = LOW) {
+function play(opts: CpuOptions, scenario: Scenario, chunk: number, v: Va = LOW) {
   const r = rig(opts, scenario, v);
   const shots: ReturnType<typeof snapshot>[] = [];
   for (let guard = 0; guard < 100000; guard++) {
@@ -292,11 +292,11 @@ describe('regions across pages: exec soft-TLB slot conflicts with translation on
     a.padTo(BASE_VA + 33 * PAGE - 8).label('f32').emit(e.addi(12, 12, 3), e.ld(13, 9, 0)); // page 32 (slot of page 0)
     a.emit(e.add(13, 13, 12), e.sd(13, 9, 0), e.jalr(0, 1, 0)); // page 33 (slot of page 1)
     const words = a.finish();
-    const run = (opts: CpuOptions & { maxRegionPages?: number }, chunk: number) => {
+    const run = (opts: CpuOptions, chunk: number) => {
       const engine = opts.engine ?? 'js';
       const mem = new PhysMemory({ base: RAM_BASE, size: 16 * MiB, engineArea: engine === 'wasm' ? engineAreaBytes(32) : 0 });
       const mmu = new Mmu(mem);
-      const cpu = new Cpu(mem, { ...opts, mmu, tlbEntries: 32 } as CpuOptions);
+      const cpu = new Cpu(mem, { ...opts, mmu, tlbEntries: 32 });
       words.forEach((w, i) => mem.writeU32(PA + 4 * i, w));
       const s = new PtBuilder(mem, 1, bump(RAM_BASE + MiB, RAM_BASE + 2 * MiB));
       for (const pg of [0, 1, 32, 33]) s.map(BASE_VA + pg * PAGE, PA + pg * PAGE, 0, PTE_R | PTE_X | AD);
