@@ -23,7 +23,7 @@ const DATA = BASE + 0x40000;
 const STACK = BASE + 0x48000;
 
 type Opts = CpuOptions;
-interface Config { name: string; opts: Opts }
+interface Config { name: string; opts: Opts; trace?: boolean }
 /** maxRegionPages 1 (the reference: the old one-page regions) and the default, on both engines. */
 const CONFIGS: Config[] = [
   { name: 'js/1', opts: { engine: 'js', maxRegionPages: 1 } },
@@ -34,6 +34,8 @@ const CONFIGS: Config[] = [
   { name: 'js/2', opts: { engine: 'js', maxRegionPages: 2 } },
   { name: 'wasm0/3', opts: { engine: 'wasm', wasmTierUp: 0, maxRegionPages: 3 } },
 ];
+/** Single-stepping (the trace hook on): every instruction on its own, the interpreter's view (no regions at all). */
+const TRACED: Config = { name: 'traced', opts: { engine: 'js' }, trace: true };
 
 interface State { reason: string; instret: number; cycles: number; pc: number; level: number; regs: bigint[] }
 function state(c: Cpu, reason: string): State {
@@ -43,9 +45,10 @@ function state(c: Cpu, reason: string): State {
 const transitions = (c: Cpu): number => c.stats.chainHits + c.stats.exitsLookup + c.stats.hubLookups;
 const hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-function boot(build: (a: Asm) => void, opts: Opts): Machine {
+function boot(build: (a: Asm) => void, opts: Opts, trace = false): Machine {
   const m = machine(build, { memSize: 1 << 20, ...opts });
   m.cpu.setTrapHandler(0, (c, cause) => c.stop(`trap ${cause}`));
+  if (trace) m.cpu.setTrace(() => {});
   return m;
 }
 
@@ -54,7 +57,7 @@ function boot(build: (a: Asm) => void, opts: Opts): Machine {
  * the reference's state after every run() call and its data / stack memory at the end.
  */
 function lockstep(build: (a: Asm) => void, chunks: number[], configs = CONFIGS): Machine[] {
-  const ms = configs.map((cf) => boot(build, cf.opts));
+  const ms = configs.map((cf) => boot(build, cf.opts, cf.trace));
   for (const n of [...chunks, 1e7]) {
     const st = ms.map((m) => state(m.cpu, m.cpu.run(n)));
     for (let i = 1; i < ms.length; i++) expect([configs[i]!.name, st[i]]).toEqual([configs[i]!.name, st[0]]);
@@ -85,7 +88,8 @@ type Op =
   | { k: 'amo'; f: (typeof AMOS)[number]; d: boolean; rd: number; rs2: number; off: number }
   | { k: 'skip'; op: (typeof BRANCHES)[number]; a: number; b: number; n: number }
   | { k: 'ret'; op: (typeof BRANCHES)[number]; a: number; b: number }
-  | { k: 'call'; to: number; indirect: boolean }
+  /** jal ra; a function pointer (auipc + addi + jalr ra); clang's `call` (auipc ra + jalr ra, ra: a constant jalr) */
+  | { k: 'call'; to: number; how: 'jal' | 'ptr' | 'auipc' }
   | { k: 'loop'; n: number; body: Op[] }
   | { k: 'patch'; to: number; w: number };
 
@@ -102,7 +106,7 @@ function opOf(fi: number, nf: number): fc.Arbitrary<Op> {
   const patch = { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: nf - 1 }), wr, fc.integer({ min: -2048, max: 2047 }))
     .map(([to, r, imm]) => ({ k: 'patch' as const, to, w: enc.addi(r, r, imm) })) };
   const calls = fi + 1 < nf
-    ? [{ weight: 2, arbitrary: fc.tuple(fc.integer({ min: fi + 1, max: nf - 1 }), fc.boolean()).map(([to, indirect]) => ({ k: 'call' as const, to, indirect })) }]
+    ? [{ weight: 2, arbitrary: fc.tuple(fc.integer({ min: fi + 1, max: nf - 1 }), fc.constantFrom('jal' as const, 'ptr' as const, 'auipc' as const)).map(([to, how]) => ({ k: 'call' as const, to, how })) }]
     : [];
   const inner = fc.oneof({ weight: 10, arbitrary: simple }, ...calls);
   return fc.oneof(
@@ -116,20 +120,22 @@ function opOf(fi: number, nf: number): fc.Arbitrary<Op> {
 
 /** Where a function goes: at the start of `page`, somewhere in it, or straddling into it from the page before. */
 interface Place { page: number; where: 'start' | 'mid' | 'straddle'; slack: number }
-interface Prog { nPages: number; iters: number; main: Op[]; fns: { ops: Op[]; place: Place }[] }
+interface Prog { nPages: number; iters: number; main: Op[]; fns: { ops: Op[]; place: Place; tail?: number }[] }
 
 const prog: fc.Arbitrary<Prog> = fc.integer({ min: 3, max: 6 }).chain((nPages) => fc.integer({ min: 2, max: 5 }).chain((nf) => fc.record({
   nPages: fc.constant(nPages),
   iters: fc.integer({ min: 2, max: 12 }),
-  main: fc.tuple(fc.array(opOf(-1, nf), { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { minLength: nf + 1, maxLength: nf + 1 }), fc.integer({ min: 0, max: nf - 1 }), fc.boolean())
-    .map(([ops, at, twice, ind]) => {
+  main: fc.tuple(fc.array(opOf(-1, nf), { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { minLength: nf + 1, maxLength: nf + 1 }), fc.integer({ min: 0, max: nf - 1 }), fc.constantFrom('jal' as const, 'ptr' as const, 'auipc' as const))
+    .map(([ops, at, twice, how]) => {
       // main calls every function (function `twice` from two call sites), at random places
       const out = [...ops];
-      for (let f = 0; f <= nf; f++) out.splice(at[f]! % (out.length + 1), 0, { k: 'call', to: f === nf ? twice : f, indirect: f === nf && ind });
+      for (let f = 0; f <= nf; f++) out.splice(at[f]! % (out.length + 1), 0, { k: 'call', to: f === nf ? twice : f, how: f === nf ? how : 'jal' });
       return out;
     }),
   fns: fc.tuple(...Array.from({ length: nf }, (_, fi) => fc.record({
     ops: fc.array(opOf(fi, nf), { minLength: 1, maxLength: 10 }),
+    // returns with ret, or (sometimes) by a tail call to a higher-numbered function
+    tail: fi + 1 < nf ? fc.option(fc.integer({ min: fi + 1, max: nf - 1 }), { nil: undefined, freq: 3 }) : fc.constant(undefined),
     // function 0 always straddles pages 0 -> 1 (placed first, right after main, which is shorter
     // than a page); the last one sits on the last page: the code spans nPages pages
     place: fc.record({
@@ -143,13 +149,13 @@ const prog: fc.Arbitrary<Prog> = fc.integer({ min: 3, max: 6 }).chain((nPages) =
 /** The property's fixed example: 500 iterations over 4 pages, every kind of op but code stores (each would recompile). */
 const LONG: Prog = {
   nPages: 4, iters: 500,
-  main: [{ k: 'call', to: 0, indirect: false }, { k: 'w', w: enc.add(10, 10, 8) }, { k: 'call', to: 1, indirect: false },
-    { k: 'mem', op: 'sd', r: 10, off: 16 }, { k: 'call', to: 0, indirect: true }, { k: 'loop', n: 2, body: [{ k: 'call', to: 2, indirect: false }] }],
+  main: [{ k: 'call', to: 0, how: 'jal' }, { k: 'w', w: enc.add(10, 10, 8) }, { k: 'call', to: 1, how: 'auipc' },
+    { k: 'mem', op: 'sd', r: 10, off: 16 }, { k: 'call', to: 0, how: 'ptr' }, { k: 'loop', n: 2, body: [{ k: 'call', to: 2, how: 'jal' }] }],
   fns: [
     { ops: [{ k: 'w', w: enc.xor(11, 11, 10) }, { k: 'loop', n: 3, body: [{ k: 'w', w: enc.addi(12, 12, 3) }, { k: 'mem', op: 'lw', r: 13, off: 16 }] },
-      { k: 'call', to: 2, indirect: false }], place: { page: 1, where: 'straddle', slack: 2 } },
+      { k: 'call', to: 2, how: 'auipc' }], place: { page: 1, where: 'straddle', slack: 2 } },
     { ops: [{ k: 'skip', op: 'bltu', a: 10, b: 8, n: 2 }, { k: 'ret', op: 'beq', a: 0, b: 0 }, { k: 'w', w: enc.addi(14, 14, 1) }],
-      place: { page: 2, where: 'mid', slack: 300 } },
+      place: { page: 2, where: 'mid', slack: 300 }, tail: 2 },
     { ops: [{ k: 'amo', f: 'add', d: true, rd: 15, rs2: 10, off: 24 }, { k: 'w', w: enc.mul(6, 15, 10) }], place: { page: 3, where: 'straddle', slack: 1 } },
   ],
 };
@@ -179,8 +185,11 @@ function assemble(p: Prog, layout: { fn: [number, number][]; end: number }) {
             a.li(25, op.w).emit(enc.sw(25, 16, 0));
             break;
           case 'call':
-            if (!op.indirect) a.ref(`f${op.to}`, (o) => enc.jal(1, o));
-            else {
+            if (op.how === 'jal') a.ref(`f${op.to}`, (o) => enc.jal(1, o));
+            else if (op.how === 'auipc') {
+              a.ref(`f${op.to}`, (o) => enc.auipc(1, (o - BigIntLo(o)) >> 12));
+              a.ref(`f${op.to}`, (o) => enc.jalr(1, 1, BigIntLo(o + 4)));
+            } else {
               // x16 = &f (auipc + addi), then jalr ra, x16
               a.ref(`f${op.to}`, (o) => enc.auipc(16, (o - BigIntLo(o)) >> 12));
               a.ref(`f${op.to}`, (o) => enc.addi(16, 16, BigIntLo(o + 4)));
@@ -219,7 +228,12 @@ function assemble(p: Prog, layout: { fn: [number, number][]; end: number }) {
       emitOps(f.ops, f.i);
       a.label(`f${f.i}ret`);
       if (!leaf) a.emit(enc.ld(1, 2, 8), enc.addi(2, 2, 16));
-      a.emit(enc.jalr(0, 1, 0));
+      if (f.tail === undefined) a.emit(enc.jalr(0, 1, 0));
+      else {
+        // a tail call (clang's `tail`: auipc t1 + jalr x0, t1): the callee returns to our caller
+        a.ref(`f${f.tail}`, (o) => enc.auipc(6, (o - BigIntLo(o)) >> 12));
+        a.ref(`f${f.tail}`, (o) => enc.jalr(0, 6, BigIntLo(o + 4)));
+      }
       layout.fn[f.i] = [first, a.here - 4];
     }
     layout.end = a.here;
@@ -253,13 +267,13 @@ function callLoop(iters: number) {
 }
 
 describe('regions across pages (maxRegionPages)', () => {
-  it('random programs over 3-6 pages (calls, calls of calls, indirect calls, early returns, callee loops, memory, AMOs, stores into callees): same state as one-page regions under any budget split, on both engines (property)', () => {
+  it('random programs over 3-6 pages (calls by jal, auipc+jalr and pointer, calls of calls, tail calls, early returns, callee loops, memory, AMOs, stores into callees): same state as one-page regions under any budget split, on both engines (property)', () => {
     let runs = 0, cross = 0, viaDefault = 0, viaOne = 0;
-    const seen = { nested: 0, early: 0, calleeLoop: 0, indirect: 0, amo: 0, pages6: 0, straddleMore: 0, selfModifying: 0, jsReformed: 0 };
+    const seen = { nested: 0, early: 0, calleeLoop: 0, indirect: 0, auipcCall: 0, tailCall: 0, amo: 0, pages6: 0, straddleMore: 0, selfModifying: 0, jsReformed: 0 };
     fc.assert(fc.property(prog, fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 0, maxLength: 10 }), (p, chunks) => {
       const layout = { fn: [] as [number, number][], end: 0 };
       const build = assemble(p, layout);
-      const ms = lockstep(build, chunks, CONFIGS.slice(0, 6)); // (page limit 3 on wasm: the fixed tests)
+      const ms = lockstep(build, chunks, [...CONFIGS.slice(0, 6), TRACED]); // (page limit 3 on wasm: the fixed tests)
       runs++;
       // it exercises what it claims: code over >= 3 pages, a function across a page boundary,
       // every function called (its counter), the ebreak reached
@@ -274,7 +288,9 @@ describe('regions across pages (maxRegionPages)', () => {
       if (fnOps.some((ops) => ops.some((o) => o.k === 'call'))) seen.nested++;
       if (fnOps.some((ops) => ops.some((o) => o.k === 'ret'))) seen.early++;
       if (p.fns.some((f) => f.ops.some((o) => o.k === 'loop'))) seen.calleeLoop++;
-      if ([...all(p.main), ...fnOps.flat()].some((o) => o.k === 'call' && o.indirect)) seen.indirect++;
+      if ([...all(p.main), ...fnOps.flat()].some((o) => o.k === 'call' && o.how === 'ptr')) seen.indirect++;
+      if ([...all(p.main), ...fnOps.flat()].some((o) => o.k === 'call' && o.how === 'auipc')) seen.auipcCall++;
+      if (p.fns.some((f) => f.tail !== undefined)) seen.tailCall++;
       if ([...all(p.main), ...fnOps.flat()].some((o) => o.k === 'amo')) seen.amo++;
       if (layout.end - BASE > 5 * PAGE) seen.pages6++;
       if (ms[1]!.cpu.stats.blockInvalidations > 0) seen.selfModifying++;
