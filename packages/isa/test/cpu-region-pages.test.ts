@@ -465,6 +465,30 @@ describe('regions across pages (maxRegionPages)', () => {
     }
   });
 
+  it('auipc + jalr (a constant target): a misaligned target faults (cause 0, tval, rd unwritten), a pair split by a page end still jumps; as single-stepping does', () => {
+    // a call of f through auipc+jalr split across the page 0 -> 1 boundary, then a jump through
+    // auipc+jalr (one block) to f + 2 (misaligned: instruction address misaligned)
+    const build = (a: Asm): void => {
+      a.li(8, 0).li(9, DATA).li(1, 0x123);
+      pad(a, BASE + PAGE - 8).emit(enc.addi(8, 8, 1));
+      a.ref('f', (o) => enc.auipc(1, (o - BigIntLo(o)) >> 12)); // last word of page 0
+      a.ref('f', (o) => enc.jalr(1, 1, BigIntLo(o + 4))); // first word of page 1
+      a.emit(enc.addi(10, 10, 1));
+      a.ref('f', (o) => enc.auipc(5, (o - BigIntLo(o)) >> 12));
+      a.ref('f', (o) => enc.jalr(1, 5, BigIntLo(o + 4) + 2)); // f + 2: misaligned
+      a.emit(enc.ebreak());
+      pad(a, BASE + 2 * PAGE + 40).label('f').emit(enc.addi(11, 11, 7), enc.jalr(0, 1, 0));
+    };
+    for (const chunks of [[], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]) {
+      const ms = lockstep(build, chunks, [...CONFIGS, TRACED]);
+      const c = ms[0]!.cpu;
+      expect(c.stopReason).toBe('trap 0');
+      expect([c.readCsr(CSR.mtval), reg(c, 11), reg(c, 10)]).toEqual([ms[0]!.asm.addr('f') + 2, 7n, 1n]);
+      // rd (x1) keeps the link of the first call: the faulting jalr wrote nothing
+      expect(reg(c, 1)).toBe(BigInt(BASE + PAGE + 4));
+    }
+  });
+
   it('a timer interrupt during a cross-page call loop lands on the same instruction', () => {
     const build = (a: Asm): void => {
       callLoop(1_000_000)(a);
