@@ -6,6 +6,7 @@
 // cause / tval / epc, and instret, cycles, registers, memory and the MMU's statistics are equal.
 // (Without translation: packages/isa/test/cpu-region-pages.test.ts.)
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { CSR, Cpu, DEFAULT_TLB_ENTRIES, PhysMemory, engineAreaBytes, type CpuOptions } from '@tachyxx/isa';
 import { Mmu, makeSatp, PTE_G, PTE_R, PTE_W, PTE_X } from '../src/index.js';
 import { AD, bump, PtBuilder, RAM_BASE } from './helpers.js';
@@ -323,5 +324,89 @@ describe('regions across pages: exec soft-TLB slot conflicts with translation on
       expect(ref[1]!.regs[12]![0]).toBe(900);
       expectSame(runs, chunk);
     }
+  });
+});
+
+describe('regions across pages: random remap schedules (property)', () => {
+  // Pages A (main, and the head of the loop L at its end) and B (L's tail and its callee fB) are
+  // remapped by the host between phases to one of several physical copies (A: 2, B: 3) whose code
+  // differs in the constants it adds; after each change the guest runs sfence.vma (all, or the
+  // two pages) and the next phase runs L again. Every phase must run the copies mapped for it.
+  const VA = 0x4000_0000, VB = VA + PAGE, VC = VA + 2 * PAGE, NP = 100;
+  const A_INC = [1, 2], B_K1 = [1, 100, 10_000], B_K2 = [3, 300, 30_000];
+  const PA_AV = [RAM_BASE + 2 * MiB, RAM_BASE + 2 * MiB + 0x10000], PA_BV = [RAM_BASE + 3 * MiB, RAM_BASE + 3 * MiB + 0x10000, RAM_BASE + 3 * MiB + 0x20000];
+  const PA_CC = RAM_BASE + 5 * MiB;
+  const pageA = (inc: number): number[] => {
+    const a = new Asm(VA);
+    a.label('phase').li(8, NP).ref('L', (o) => e.jal(1, o));
+    a.li(17, 0).emit(e.ecall());
+    a.ref('all', (o) => e.beq(27, 0, o)).emit(e.sfence(28, 0), e.sfence(29, 0)).ref('phase', (o) => e.jal(0, o));
+    a.label('all').emit(e.sfence()).ref('phase', (o) => e.jal(0, o));
+    a.padTo(VB - 8).label('L').emit(e.addi(8, 8, -1), e.addi(10, 10, inc));
+    if (a.here !== VB) throw new Error('L must end page A');
+    return a.finish();
+  };
+  const pageB = (k1: number, k2: number): number[] => {
+    const b = new Asm(VB);
+    b.li(16, k1).emit(e.add(11, 11, 16)).ref('fB', (o) => e.jal(5, o));
+    b.emit(e.bne(8, 0, VB - 8 - b.here), e.jalr(0, 1, 0));
+    b.padTo(VB + 0x200).label('fB').li(16, k2).emit(e.add(12, 12, 16), e.ld(13, 9, 0), e.add(13, 13, 12), e.sd(13, 9, 0), e.jalr(0, 5, 0));
+    return b.finish();
+  };
+  const fB = VB + 0x200;
+
+  type Phase = { a: number; b: number; pageFence: boolean };
+  function play(opts: CpuOptions, first: Phase, phases: Phase[], chunk: number) {
+    const engine = opts.engine ?? 'js';
+    const mem = new PhysMemory({ base: RAM_BASE, size: 16 * MiB, engineArea: engine === 'wasm' ? engineAreaBytes(DEFAULT_TLB_ENTRIES) : 0 });
+    const mmu = new Mmu(mem);
+    const cpu = new Cpu(mem, { ...opts, mmu });
+    A_INC.forEach((inc, i) => pageA(inc).forEach((w, k) => mem.writeU32(PA_AV[i]! + 4 * k, w)));
+    B_K1.forEach((k1, i) => pageB(k1, B_K2[i]!).forEach((w, k) => mem.writeU32(PA_BV[i]! + 4 * k, w)));
+    const c = new Asm(VC);
+    c.li(9, VA_DATA).li(28, VA).li(29, VB);
+    c.emit(e.jal(5, fB - c.here)); // fB (B into the exec soft-TLB)
+    c.emit(e.jal(0, VA - c.here)); // main
+    c.finish().forEach((w, k) => mem.writeU32(PA_CC + 4 * k, w));
+    const s1 = new PtBuilder(mem, 1, bump(RAM_BASE + MiB, RAM_BASE + 2 * MiB));
+    s1.map(VC, PA_CC, 0, PTE_R | PTE_X | AD);
+    s1.map(VA_DATA, PA_DATA, 0, PTE_R | PTE_W | AD);
+    const mapAB = (ph: Phase): void => { s1.map(VA, PA_AV[ph.a]!, 0, PTE_R | PTE_X | AD); s1.map(VB, PA_BV[ph.b]!, 0, PTE_R | PTE_X | AD); };
+    mapAB(first);
+    const satp = makeSatp(9, 1, s1.root / PAGE);
+    cpu.writeCsr(CSR.satp, satp.lo, satp.hi);
+    cpu.level = 2;
+    cpu.pc = VC;
+    let next = 0;
+    cpu.setTrapHandler(0, (cc, cause) => {
+      if (cause !== 9) { cc.stop(`cause ${cause} tval 0x${cc.readCsr(CSR.mtval).toString(16)}`); return; }
+      cc.completeEmulated(0);
+      if (next === phases.length) { cc.stop('done'); return; }
+      const ph = phases[next++]!;
+      mapAB(ph); // the guest's sfence.vma follows
+      cc.setRegNumber(27, ph.pageFence ? 1 : 0);
+    });
+    let why = 'budget';
+    for (let i = 0; i < 20_000 && why === 'budget'; i++) why = cpu.run(chunk);
+    cpu.syncMmuStats();
+    return { why, stop: cpu.stopReason, instret: cpu.instret, cycles: cpu.cycles, x: [10, 11, 12].map((r) => cpu.getReg(r)), mmu: mmuStats(mmu) };
+  }
+
+  it('every phase runs the copies of A and B mapped for it; same state and MMU statistics as one-page regions', () => {
+    const phase = fc.record({ a: fc.integer({ min: 0, max: 1 }), b: fc.integer({ min: 0, max: 2 }), pageFence: fc.boolean() });
+    let changedA = 0, changedB = 0;
+    fc.assert(fc.property(phase, fc.array(phase, { minLength: 2, maxLength: 6 }), fc.constantFrom(1e7, 997, 61), (first, phases, chunk) => {
+      const runs = CONFIGS.map((cf) => play(cf.opts, first, phases, chunk));
+      const all = [first, ...phases];
+      const want = [
+        all.reduce((s, ph) => s + NP * A_INC[ph.a]!, 0),
+        all.reduce((s, ph) => s + NP * B_K1[ph.b]!, 0),
+        B_K2[first.b]! + all.reduce((s, ph) => s + NP * B_K2[ph.b]!, 0), // (+ C's call of fB)
+      ];
+      expect([runs[0]!.stop, runs[0]!.x]).toEqual(['done', want]);
+      for (let i = 1; i < runs.length; i++) expect([CONFIGS[i]!.name, runs[i]]).toEqual([CONFIGS[i]!.name, runs[0]]);
+      for (let i = 1; i < all.length; i++) { if (all[i]!.a !== all[i - 1]!.a) changedA++; if (all[i]!.b !== all[i - 1]!.b) changedB++; }
+    }), { numRuns: Number(process.env.FC_RUNS ?? 12), seed: Number(process.env.FC_SEED ?? 0x5eed12) });
+    expect([changedA > 0, changedB > 0]).toEqual([true, true]);
   });
 });
