@@ -18,8 +18,12 @@ const JS: Engine = { engine: 'js' };
 const WASM0: Engine = { engine: 'wasm', wasmTierUp: 0 };
 const WASM: Engine = { engine: 'wasm' };
 
-/** host.cpuN stats that describe the engine's own work (code cache, hub), not the modelled machine. */
-const ENGINE_ONLY = new Set(['wasmRegions', 'wasmTierUps', 'wasmKeptJs', 'chainHits', 'hubLookups', 'exitsLookup', 'exitsCycleLimit']);
+/**
+ * host.cpuN stats that describe the engine's own work (code cache, hub), not the modelled machine.
+ * (blocksCompiled too: a region takes in the pages the exec soft-TLB maps when it is formed, and
+ * the engines form hot regions again at different points: js at REGION_REFORM_HEAT, wasm at tier-up.)
+ */
+const ENGINE_ONLY = new Set(['wasmRegions', 'wasmTierUps', 'wasmKeptJs', 'regionReforms', 'blocksCompiled', 'chainHits', 'hubLookups', 'exitsLookup', 'exitsCycleLimit']);
 
 interface Outcome {
   why: string;

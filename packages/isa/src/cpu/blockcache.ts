@@ -4,7 +4,7 @@
 // to code (markCode keeps write-TLB entries off code pages; invalidateCodePage / flushCode).
 
 import { Op, decode, immB, immJ, rd as rdOf } from '../decode.js';
-import { GEN_PARAMS, add64c, constJalrTarget, generateRegion, isControl, isSystem, type RegionBlock, type RegionSource } from './codegen.js';
+import { GEN_PARAMS, add64c, constJalrTarget, generateRegion, isControl, isInlineCsr, isSystem, type RegionBlock, type RegionSource } from './codegen.js';
 import { PAGE_SHIFT, chunkMask } from './memory.js';
 import { type Block, type BlockFn, REGION_REFORM_HEAT, TLB_INVALID, TWO32, WASM_SHORT_RUN } from './state.js';
 import type { Cpu } from './cpu.js';
@@ -59,6 +59,8 @@ export function scanBlock(c: Cpu, off: number, max: number, bpOffs?: Set<number>
       return i === 0 ? { words: [w], sys: true, bp: true } : { words, sys: false };
     }
     const op = decode(w);
+    // rdtime: compiled, but a block of its own like a system instruction (codegen isInlineCsr)
+    if (isInlineCsr(w)) return i === 0 ? { words: [w], sys: false } : { words, sys: false };
     if (isSystem(op)) return i === 0 ? { words: [w], sys: true } : { words, sys: false };
     words.push(w);
     if (isControl(op)) break;
@@ -229,10 +231,11 @@ function fitSource(c: Cpu, blocks: RegionBlock[], offs: number[]): RegionSource 
 }
 
 /**
- * Engine wasm: the JS region whose entry block is `h` is hot; recompile it to wasm. Its JS blocks
- * go invalid (links to them die; the block cache gets the wasm ones), like a recompilation after
- * an invalidation, but without a code-page invalidation: the code is unchanged. A region of short
- * runs that mostly end at a system instruction stays JS instead (WASM_SHORT_RUN).
+ * The JS region whose entry block is `h` is hot: engine wasm recompiles it to wasm (a region of
+ * short runs that mostly end at a system instruction stays JS instead: WASM_SHORT_RUN), engine js
+ * forms it once more (it left out a page the exec soft-TLB did not map yet: REGION_REFORM_HEAT).
+ * Its old blocks go invalid (links to them die; the block cache gets the new ones), like a
+ * recompilation after an invalidation, but without a code-page invalidation: the code is unchanged.
  */
 export function tierUp(c: Cpu, h: Block): void {
   h.home = undefined;

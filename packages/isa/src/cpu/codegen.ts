@@ -42,6 +42,18 @@ export function isSystem(op: number): boolean {
   return op === Op.ILLEGAL || op >= Op.FENCE_I;
 }
 
+/** CSR number of `time`. */
+const CSR_TIME = 0xc01;
+
+/**
+ * `rdtime rd` (csrrs rd, time, x0; rd != 0): a system instruction regions run inline, as a basic
+ * block of its own (so block boundaries, where interrupts are taken, stay where they were), through
+ * cpu.rdtime. Guests' network stacks read the clock for every packet.
+ */
+export function isInlineCsr(w: number): boolean {
+  return decode(w) === Op.CSRRS && (w >>> 20) === CSR_TIME && fRs1(w) === 0 && fRd(w) !== 0;
+}
+
 /** Cycle cost of one instruction (for a conditional branch: the not-taken cost). */
 export function costOf(op: number, c: CostModel): number {
   if (op >= Op.MUL && op <= Op.MULHU) return c.mul;
@@ -429,6 +441,10 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
           out.push(goTo(nl, nh, 0));
           break;
         }
+        case Op.CSRRS: // rdtime (isInlineCsr), a block of its own: k = 0, c = the cycles before it
+          if (!isInlineCsr(w)) throw new Error(`codegen: system instruction 0x${(w >>> 0).toString(16)} in a block`);
+          out.push(`v=cpu.rdtime(c,${w});if(cpu.sx===1)${faultExit}`, setRd(d, 'v', 'cpu.rhi'));
+          break;
         default:
           throw new Error(`codegen: unexpected op ${op} in a block`);
       }
@@ -443,9 +459,9 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
 
   let body = `"use strict";var x=cpu.x,TB=cpu.tlbBase,TM=cpu.tlbMask;var ${decl.join(',')};` +
     'var xl=0,xh=0,xe=-1;R:{';
-  // a single block: no state machine (several blocks without an edge between them, e.g. the code
-  // after calls whose callees lie outside the region, keep it: each is an entry point, st)
-  if (internalEdges === 0 && blocks.length === 1) body += out.slice(1, -1).join('\n');
+  // (a region of several blocks needs the switch even without internal edges: a block after a
+  // call is only an entry point while no return in the region leads to it)
+  if (blocks.length === 1 && internalEdges === 0) body += out.slice(1, -1).join('\n'); // no state machine
   else if (blocks.length === 1) body += `var CL=cpu.cycleLimit-cpu.cycles;for(;;){${out.slice(1, -1).join('\n')}}`;
   else body += `var CL=cpu.cycleLimit-cpu.cycles;L:for(;;){switch(st){${out.join('\n')}}}`;
   body += `}${wb}cpu.pcLo=xl;cpu.pcHi=xh;cpu.instret+=n;cpu.cycles+=c;${countAccesses ? 'cpu.tlbAcc+=m;' : ''}return xe;`;

@@ -53,7 +53,7 @@ import { amo, attachMmu, externalWrite, flushTlb, invalidatePage, ld, recordFaul
 import { flushCode, invalidateCodePage } from './blockcache.js';
 import { run } from './exec.js';
 import { debugStep, setBreakpoints, setWatchpoints } from './debug.js';
-import { completeEmulated, csrRead, csrWrite, execSystem, fastEcallEntry, fastEcallReturn, injectTrap, irqEnabledAtTarget, r64Set, restartTrapped, returnFromTrap, setLevel, updateTimer, wakeable } from './priv.js';
+import { completeEmulated, csrRead, csrWrite, execSystem, fastEcallEntry, fastEcallReturn, injectTrap, irqEnabledAtTarget, r64Set, restartTrapped, returnFromTrap, setLevel, updateTimer, rdtimeInline, wakeable } from './priv.js';
 
 export { ISA_VARIANTS, CPU_ENGINES, DEFAULT_TLB_ENTRIES, TLB_INITIAL_ENTRIES, WASM_TIER_UP, WASM_SHORT_RUN, DEFAULT_REGION_PAGES } from './state.js';
 export type { CpuEngine, IsaVariant, RunReason, TrapHandler, CsrTrapHandler, FastEcallHandler, TraceHook, CpuOptions, CpuStats, CpuDebugHooks, CpuWatchpoint } from './state.js';
@@ -297,6 +297,8 @@ export class Cpu extends CpuState implements MemoryWriteListener, SoftTlbInvalid
   debugStep(irqs = false): RunReason { return debugStep(this, irqs); }
   /** Called by generated code for a misaligned jump target. */
   fault(cause: number, lo: number, hi: number): void { recordFault(this, cause, lo, hi); }
+  /** Called by generated code for `rdtime` (priv.ts rdtimeInline). */
+  rdtime(delta: number, insn: number): number { return rdtimeInline(this, delta, insn); }
   /** Slow-path load (TLB miss, misaligned). Returns low half; high half in rhi; sx=1 on fault. */
   ld(lo: number, hi: number, op: number): number { return ld(this, lo, hi, op); }
   /** Slow-path store. sx=1 on fault (nothing written), sx=2 when it overwrote compiled code. */

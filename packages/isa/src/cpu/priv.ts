@@ -6,7 +6,7 @@
 import { Op, csrNum, decode, rd as fRd, rs1 as fRs1, rs2 as fRs2 } from '../decode.js';
 import { CSR, CSR_NUMBERS, EDELEG_MASK, IP_WRITABLE, IRQ_PRIORITY, IRQ_VISIBLE, MIDELEG_MASK, P1IDELEG_MASK, SST_HI, SST_SIE, SST_SPIE, SST_SPP, SST_WMASK, ST_IE, ST_PIE, ST_PPL, ST_PPL_SHIFT, ST_TW, ST_WMASK } from './csr.js';
 import { R64, R64_OF, TWO32 } from './state.js';
-import { flushTlb, syncMmuStats } from './softmmu.js';
+import { flushTlb, recordFault, syncMmuStats } from './softmmu.js';
 import { flushCode } from './blockcache.js';
 import type { Cpu } from './cpu.js';
 
@@ -119,6 +119,25 @@ export function execCsr(c: Cpu, insn: number, op: number): void {
   if (d !== 0) { c.x[2 * d] = olo; c.x[2 * d + 1] = ohi; }
   retire(c, c.cost.csr);
   c.irqDirty = true;
+}
+
+/**
+ * `rdtime` (csrrs rd, time, x0) inside a compiled region, `delta` cycles after cpu.cycles (what the
+ * region retired before it): the value execCsr reads (low half; high half in c.rhi). Where execCsr
+ * would trap (counteren), the trap is recorded instead (sx = 1: the region exits before the
+ * instruction and the run loop takes it, with the same cause and tval).
+ */
+export function rdtimeInline(c: Cpu, delta: number, insn: number): number {
+  const lvl = c.lvl;
+  if (lvl >= 1 && !((c.mcounteren & 2) !== 0 && (lvl < 2 || (c.p1counteren & 2) !== 0) && (lvl < 3 || (c.scounteren & 2) !== 0))) {
+    recordFault(c, lvl === 2 ? 22 : 2, insn, 0);
+    return 0;
+  }
+  c.cycles += delta;
+  const lo = csrRead(c, CSR.time);
+  c.cycles -= delta;
+  c.rhi = c.csrHi;
+  return lo;
 }
 
 export function csrRead(c: Cpu, n: number): number {

@@ -10,6 +10,7 @@ import {
 } from './wasmgen.js';
 import type { RegionBlock } from './codegen.js';
 import { amo, ld, recordFault, st } from './softmmu.js';
+import { rdtimeInline } from './priv.js';
 import type { Block, BlockFn } from './state.js';
 import type { Cpu } from './cpu.js';
 
@@ -40,6 +41,8 @@ function importsOf(c: Cpu): object {
       st: (lo: number, hi: number, vlo: number, vhi: number, op: number): number => { st(c, lo, hi, vlo, vhi, op); after(); return c.sx; },
       amo: (lo: number, hi: number, vlo: number, vhi: number, op: number): number => { const v = amo(c, lo, hi, vlo, vhi, op); after(); return v; },
       fault: (cause: number, lo: number, hi: number): void => { recordFault(c, cause, lo, hi); after(); },
+      // (in the hub, cpu.cycles still lacks what its earlier regions retired: IO.hubCNow)
+      time: (delta: number, insn: number): number => { const v = rdtimeInline(c, delta + io[IO.hubCNow]!, insn); after(); return v; },
     },
   };
   c.wasmImports = imports;
@@ -177,7 +180,11 @@ export function runHub(c: Cpu, b: Block, remaining: number): void {
   const h = c.wasmHub as WasmHub, io = c.wio;
   io[IO.sx] = 0; io[IO.attn] = 0; io[IO.epoch] = c.linkEpoch | 0; io[IO.bank] = c.linkBank | 0;
   const cl = c.cycleLimit - c.cycles;
-  h.run(b.wd, remaining > HUB_BUDGET ? HUB_BUDGET : remaining | 0, cl >= CL_MAX ? CL_MAX : cl > 0 ? Math.ceil(cl) : 0, c.tlbBase);
+  try {
+    h.run(b.wd, remaining > HUB_BUDGET ? HUB_BUDGET : remaining | 0, cl >= CL_MAX ? CL_MAX : cl > 0 ? Math.ceil(cl) : 0, c.tlbBase);
+  } finally {
+    io[IO.hubCNow] = 0;
+  }
   c.pcLo = io[IO.pcLo]!; c.pcHi = io[IO.pcHi]!;
   c.instret += io[IO.hubN]!; c.cycles += io[IO.hubC]!; c.tlbAcc += io[IO.hubM]!;
   const s = c.stats;

@@ -22,7 +22,7 @@ import {
   Op, decode, rd as fRd, rs1 as fRs1, rs2 as fRs2, immI, immS, immB, immU, immJ, shamt as fShamt,
 } from '../decode.js';
 import type { CostModel } from './cost.js';
-import { add64c, constJalrTarget, costOf, crossesPage, hostPageOf, isControl, returnTargets, type RegionBlock } from './codegen.js';
+import { add64c, constJalrTarget, costOf, crossesPage, hostPageOf, isControl, isInlineCsr, returnTargets, type RegionBlock } from './codegen.js';
 import { FnBody, I32, I64, W, encodeModule } from './wasm-encoder.js';
 
 /** Entries of the hub's direct-mapped code cache (host offset / 4 -> descriptor). */
@@ -53,6 +53,11 @@ export const IO = {
   epoch: 7, bank: 8, attn: 9, lastDesc: 10, lastExit: 11, hits: 12, hubN: 13, hubC: 14, hubM: 15, lookups: 16,
   /** The soft-TLB's in-use entries per level - 1 (Cpu.tlbMask; softmmu.ts keeps it current). */
   tmask: 17,
+  /**
+   * Inside the hub: the cycles its earlier regions retired in this call (not yet in cpu.cycles),
+   * written before each region call; 0 outside it. cpu.rdtime adds them.
+   */
+  hubCNow: 18,
 } as const;
 export const IO_WORDS = 32;
 /** Int32 fields of a block descriptor (one per Block with a wasm region function). */
@@ -71,7 +76,7 @@ export function engineAreaBytes(tlbEntries: number): number {
 }
 
 // imported functions (indices), then the module's own functions
-const F_LD = 0, F_ST = 1, F_AMO = 2, F_FAULT = 3; // 4: the region function itself
+const F_LD = 0, F_ST = 1, F_AMO = 2, F_FAULT = 3, F_TIME = 4; // 5: the region function itself
 // locals of the main function
 const P_BUDGET = 0, P_ST = 1, P_CL = 2, P_TB = 3;
 const L_N = 4, L_C = 5, L_M = 6, L_XE = 7, L_T2 = 8, L_A32 = 9, L_B32 = 10, L_ENTRY = 11, L_TM = 12;
@@ -473,6 +478,12 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
           goTo(nl, nh, 0);
           break;
         }
+        case Op.CSRRS: // rdtime (codegen isInlineCsr), a block of its own: L_C = the cycles before it
+          if (!isInlineCsr(w)) throw new Error(`wasmgen: system instruction 0x${(w >>> 0).toString(16)} in a block`);
+          f.get(L_C).i32(w).call(F_TIME).set(L_B32);
+          f.i32(0).mem(W.i32_load, 2, ioOff(IO.sx)).i32(1).op(W.i32_eq).if_(); faultExit(); f.end();
+          joinRhi(L_B32); toRd(d);
+          break;
         default:
           throw new Error(`wasmgen: unexpected op ${op} in a block`);
       }
@@ -500,6 +511,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
       { module: 'e', name: 'st', type: { params: i32x(5), results: [I32] } },
       { module: 'e', name: 'amo', type: { params: i32x(5), results: [I32] } },
       { module: 'e', name: 'fault', type: { params: i32x(3), results: [] } },
+      { module: 'e', name: 'time', type: { params: i32x(2), results: [I32] } },
     ],
     { module: 'e', name: 'mem', minPages: 0 },
     [
@@ -539,6 +551,7 @@ export function generateHub(area: number, tlbEntries: number): Uint8Array {
     dLoad(ND, DESC.len).get(P_BUDGET).op(W.i32_le_s, W.i32_and);
   };
   f.block('out').loop('L');
+  f.i32(0).get(C).mem(W.i32_store, 2, io(IO.hubCNow));
   f.get(P_BUDGET); dLoad(P_D, DESC.entry).get(P_CL).get(P_TB); dLoad(P_D, DESC.table).callIndirect(0).set(E);
   ioLoad(IO.n).set(T); f.get(N).get(T).op(W.i32_add).set(N).get(P_BUDGET).get(T).op(W.i32_sub).set(P_BUDGET);
   ioLoad(IO.c).set(T); f.get(C).get(T).op(W.i32_add).set(C).get(P_CL).get(T).op(W.i32_sub).set(P_CL);

@@ -1,0 +1,71 @@
+// Region shapes the block cache forms since regions follow calls (blockcache.ts formRegion): a
+// region of several blocks none of which leads to another (the code after a call whose callee is
+// on a page the exec soft-TLB does not map yet, ending in a jump off the region) compiles and
+// runs like the same code with regions on one page.
+import { describe, expect, it } from 'vitest';
+import { CSR } from '../src/index.js';
+import { enc } from './cpu-asm.js';
+import { BASE, machine, reg } from './cpu-helpers.js';
+
+describe('region shapes', () => {
+  it('a call whose callee page is not mapped yet, then a block that only jumps away: same run at every maxRegionPages, both engines', () => {
+    const outcomes: unknown[] = [];
+    for (const engine of ['js', 'wasm'] as const) {
+      for (const maxRegionPages of [1, 8]) {
+        const { cpu } = machine((a) => {
+          a.emit(enc.addi(7, 7, 1)).ref('far', (o) => enc.jal(1, o)); // entry block: a call to page 1
+          a.emit(enc.addi(8, 8, 1)).ref('other', (o) => enc.jal(0, o)); // after the call: off to page 2
+          while (a.here < BASE + 4096) a.emit(enc.addi(0, 0, 0));
+          a.label('far').emit(enc.addi(9, 9, 1), enc.jalr(0, 1, 0));
+          while (a.here < BASE + 8192) a.emit(enc.addi(0, 0, 0));
+          a.label('other').emit(enc.addi(10, 10, 1), enc.ebreak());
+        }, { engine, maxRegionPages });
+        cpu.setTrapHandler(0, (c) => c.stop('ebreak'));
+        expect(cpu.run(1000)).toBe('stopped');
+        outcomes.push({ regs: [7, 8, 9, 10].map((r) => reg(cpu, r)), instret: cpu.instret, cycles: cpu.cycles, pc: cpu.pc });
+      }
+    }
+    expect(outcomes[0]).toMatchObject({ regs: [1n, 1n, 1n, 1n], instret: 7 });
+    for (const o of outcomes) expect(o).toEqual(outcomes[0]);
+  });
+
+  it('rdtime runs inside regions (a block of its own): the same values, counts and trap as single-stepping, both engines, regions on one page or several', () => {
+    // x6 += time each pass (PL2: time + p1timedelta), read in a function on the next page (with
+    // regions on one page the wasm hub chains caller and callee: the time must count the cycles of
+    // the regions it ran before in the same call); with p1counteren.TM clear the first rdtime traps
+    const rdtime = enc.csrrs(5, CSR.time, 0);
+    const prog = (a: Parameters<Parameters<typeof machine>[0]>[0]): void => {
+      a.li(7, 300);
+      a.label('loop').emit(enc.addi(8, 8, 3)).ref('far', (o) => enc.jal(1, o)).emit(enc.add(6, 6, 5));
+      a.emit(enc.addi(7, 7, -1)).ref('loop', (o) => enc.bne(7, 0, o)).emit(enc.ebreak());
+      while (a.here < BASE + 4096) a.emit(enc.addi(0, 0, 0));
+      a.label('far').emit(enc.mul(9, 8, 8), rdtime, enc.jalr(0, 1, 0));
+    };
+    for (const maxRegionPages of [1, 8]) {
+      const outcomes: unknown[] = [];
+      for (const engine of ['js', 'wasm'] as const) {
+        for (const mode of ['regions', 'step'] as const) {
+          for (const enabled of [true, false]) {
+            const { cpu } = machine(prog, { engine, maxRegionPages });
+            cpu.level = 2;
+            cpu.writeCsr(CSR.mcounteren, 7); cpu.writeCsr(CSR.p1counteren, enabled ? 7 : 5);
+            cpu.writeCsr(CSR.p1timedelta, 123_456_789);
+            const traps: { cause: number; tval: number; epc: number; instret: number }[] = [];
+            cpu.setTrapHandler(0, (c, cause, _i, tval, epc) => { traps.push({ cause, tval, epc, instret: c.instret }); c.stop('trap'); });
+            if (mode === 'step') cpu.setTrace(() => {});
+            for (const chunk of [1, 5, 13, 1000, 1e6]) if (cpu.run(chunk) === 'stopped') break;
+            outcomes.push({ enabled, traps, instret: cpu.instret, cycles: cpu.cycles, regs: [5, 6, 7, 8, 9].map((r) => reg(cpu, r)) });
+          }
+        }
+      }
+      // enabled: 300 passes then the ebreak; disabled: cause 22 at the first rdtime, tval = the instruction
+      expect(outcomes[0]).toMatchObject({ enabled: true, traps: [{ cause: 3 }] });
+      expect((outcomes[0] as { regs: bigint[] }).regs[2]).toBe(0n);
+      expect(outcomes[1]).toMatchObject({ enabled: false, traps: [{ cause: 22, tval: rdtime >>> 0, epc: BASE + 4096 + 4 }] });
+      for (let i = 0; i < outcomes.length; i += 2) {
+        expect(outcomes[i]).toEqual(outcomes[0]);
+        expect(outcomes[i + 1]).toEqual(outcomes[1]);
+      }
+    }
+  });
+});
