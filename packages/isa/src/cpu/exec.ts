@@ -65,7 +65,8 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
     }
     const page = c.pageBlocks[off >>> 12];
     const cached = page === undefined ? undefined : page[(off & 4095) >>> 2];
-    // (a block of a region spanning pages stays in its page's array when another page's write drops it: valid says)
+    // (valid: a block of a region spanning pages goes invalid when another of its pages is
+    // written and stays in this page's slot: blockcache.ts spanBlocks)
     let b: Block = cached !== undefined && cached.valid && cached.vpcLo === pcLo && cached.vpcHi === pcHi ? cached
       : c.midBlock > 0 ? stepBlock(c, off, pcLo, pcHi) : compile(c, off, pcLo, pcHi, c.maxBlock);
     if (prev !== undefined && prevExit >= 0) {
