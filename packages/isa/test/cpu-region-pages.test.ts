@@ -27,7 +27,7 @@ interface Config { name: string; opts: Opts; trace?: boolean }
 /** maxRegionPages 1 (the reference: the old one-page regions) and the default, on both engines. */
 const CONFIGS: Config[] = [
   { name: 'js/1', opts: { engine: 'js', maxRegionPages: 1 } },
-  { name: 'js/default', opts: { engine: 'js' } },
+  { name: 'js/default', opts: { engine: 'js', regionReformHeat: 32 } }, // (formed again across pages soon: these runs are short)
   { name: 'wasm0/1', opts: { engine: 'wasm', wasmTierUp: 0, maxRegionPages: 1 } },
   { name: 'wasm0/default', opts: { engine: 'wasm', wasmTierUp: 0 } },
   { name: 'wasm50/default', opts: { engine: 'wasm', wasmTierUp: 50 } },
@@ -319,7 +319,7 @@ describe('regions across pages (maxRegionPages)', () => {
     expect(reg(ms[0]!.cpu, 12)).toBe(BigInt(7 * ITERS));
     // engine js forms a region again once warm (its callees' pages were not in the exec soft-TLB
     // when it was first compiled), engine wasm at tier-up; so whole runs with tier-up here
-    const cfgs: Opts[] = [{ engine: 'js', maxRegionPages: 1 }, { engine: 'js' }, { engine: 'wasm', wasmTierUp: 50, maxRegionPages: 1 }, { engine: 'wasm', wasmTierUp: 50 }];
+    const cfgs: Opts[] = [{ engine: 'js', maxRegionPages: 1 }, { engine: 'js', regionReformHeat: 32 }, { engine: 'wasm', wasmTierUp: 50, maxRegionPages: 1 }, { engine: 'wasm', wasmTierUp: 50 }];
     const whole = cfgs.map((o) => { const m = boot(callLoop(ITERS), o); expect(m.cpu.run(1e7)).toBe('stopped'); return m.cpu; });
     const per = whole.map((c) => transitions(c) / c.instret);
     // one-page regions: main -> f, f -> h, h -> f, f -> main, main -> g, g's page-2 -> page-3

@@ -6,7 +6,7 @@
 import { Op, decode, immB, immJ, rd as rdOf } from '../decode.js';
 import { GEN_PARAMS, add64c, constJalrTarget, generateRegion, isControl, isInlineCsr, isSystem, type RegionBlock, type RegionSource } from './codegen.js';
 import { PAGE_SHIFT, chunkMask } from './memory.js';
-import { type Block, type BlockFn, REGION_REFORM_HEAT, TLB_INVALID, TWO32, WASM_SHORT_RUN } from './state.js';
+import { type Block, type BlockFn, TLB_INVALID, TWO32, WASM_SHORT_RUN } from './state.js';
 import type { Cpu } from './cpu.js';
 import { compileWasmRegion, describeRegion, invalidateDesc, resetHub } from './wasm-engine.js';
 
@@ -73,11 +73,12 @@ export function scanBlock(c: Cpu, off: number, max: number, bpOffs?: Set<number>
  * in the order a region is cut in (fitSource keeps a prefix): first the path a static prediction
  * expects (a backward branch taken, a forward one not; into a call, and at its return on to the
  * code after the call), then the other successors breadth-first, until maxRegionBlocks /
- * maxRegionInsns. Blocks may lie on up to maxRegionPages virtual pages: the entry's, and pages the
- * exec soft-TLB maps now (compiling never translates: that would touch modelled TLB state;
- * `missed` says a successor was left out for that reason).
+ * maxRegionInsns. Blocks of a `hot` region (formed again: tierUp) may lie on up to maxRegionPages
+ * virtual pages: the entry's, and pages the exec soft-TLB maps now (compiling never translates:
+ * that would touch modelled TLB state); a region formed for the first time stays on its entry
+ * page. `missed`: a successor on another page was left out that forming it again may take in.
  */
-function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: number[], max: number, bpOffs: Set<number> | undefined):
+function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: number[], max: number, bpOffs: Set<number> | undefined, hot: boolean):
   { blocks: RegionBlock[]; offs: number[]; missed: boolean } {
   const blocks: RegionBlock[] = [{ words, pcLo, pcHi, host: off }];
   const offs = [off];
@@ -85,7 +86,9 @@ function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: numb
   // virtual pages in the region (the entry's first) and their host page offsets
   const vpages = [pcLo & -4096], vhis = [pcHi], hpages = [off - (off & 4095)];
   // debugger breakpoints: a region stays on its entry page (bpOffs is that page's)
-  const maxPages = c.bps === undefined ? c.maxRegionPages : 1;
+  // a region formed for the first time (cold code: compiling it cheaply matters more) and one
+  // with debugger breakpoints (bpOffs is its entry page's) stay on the entry page
+  const maxPages = c.bps === undefined && hot ? c.maxRegionPages : 1;
   let total = words.length, est = sourceEstimate(words);
   let missed = false;
   /** Add the block at virtual (tl, th); its index, or -1 (seen, not mapped, system, too long). */
@@ -98,7 +101,7 @@ function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: numb
     let host: number;
     if (p < vpages.length) host = hpages[p]! + (tl & 4095);
     else {
-      if (vpages.length >= maxPages) return -1;
+      if (vpages.length >= maxPages) { missed ||= !hot && c.bps === undefined && c.maxRegionPages > 1; return -1; }
       const ti = ((tl >>> 12) & c.tlbMask) + c.tlbBase;
       if (c.XL[ti] !== (tl & -4096) || c.XH[ti] !== th) { missed = true; return -1; }
       host = (c.XO[ti]! + (tl & 4095)) >>> 0;
@@ -163,7 +166,7 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
     b.bp = entry.bp === true;
   }
   else {
-    const { blocks, offs, missed } = formRegion(c, off, pcLo, pcHi, entry.words, max, bpOffs);
+    const { blocks, offs, missed } = formRegion(c, off, pcLo, pcHi, entry.words, max, bpOffs, tierUp);
     // engine wasm: to wasm at once, or (tier-up) as JS first and to wasm once hot
     const toWasm = c.engine === 'wasm' && (tierUp || c.wasmTierUp === 0);
     // Both engines cut regions alike (the same blocks, the same counters; see MAX_REGION_SOURCE).
@@ -196,7 +199,7 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
     else if (c.engine === 'wasm' || (missed && !tierUp)) {
       // engine wasm: to wasm once hot; engine js: formed once more when warm (the pages it left
       // out have usually run by then)
-      b.home = b; b.heat = c.engine === 'wasm' ? c.wasmTierUp : REGION_REFORM_HEAT; b.hostOff = off; b.subs = placed.slice(1);
+      b.home = b; b.heat = c.engine === 'wasm' ? c.wasmTierUp : c.regionReformHeat; b.hostOff = off; b.subs = placed.slice(1);
       for (const sb of b.subs) sb.home = b;
     }
   }

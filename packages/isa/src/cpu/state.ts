@@ -146,6 +146,12 @@ export interface CpuOptions {
    */
   maxRegionPages?: number;
   /**
+   * Engine 'js': instructions a region that left out another page runs before it is formed again
+   * across pages (a region formed for the first time stays on its entry page). Default
+   * REGION_REFORM_HEAT. (Engine 'wasm' forms regions again at tier-up, `wasmTierUp`.)
+   */
+  regionReformHeat?: number;
+  /**
    * Software TLB entries per level at most (power of two, default DEFAULT_TLB_ENTRIES). The
    * soft-TLB starts at min(TLB_INITIAL_ENTRIES, tlbEntries) and, while no modelled TLB stands
    * behind it (no MMU, or an MMU in Bare mode), doubles while refills keep evicting live entries
@@ -270,12 +276,13 @@ export const WASM_SHORT_RUN = 64;
  */
 export const DEFAULT_REGION_PAGES = 8;
 /**
- * Engine 'js': instructions a region that left out a page (its translation was not in the exec
- * soft-TLB yet: code is compiled when first reached, before its callees ran) runs before it is
- * compiled once more, with the pages it reaches by then. (Engine 'wasm' forms regions again at
- * tier-up.)
+ * Engine 'js': instructions a region that left out another page (a region formed for the first
+ * time stays on its entry page: cold code is compiled cheaply; and code is compiled when first
+ * reached, before its callees ran) runs before it is formed once more across pages. (Engine
+ * 'wasm' forms regions again at tier-up.) Warm: a large region's compilation costs about as much
+ * as running some 100000 instructions.
  */
-export const REGION_REFORM_HEAT = 4096;
+export const REGION_REFORM_HEAT = 32768;
 /**
  * Soft-TLB entries per level at most (the sections' stride) unless CpuOptions.tlbEntries says
  * otherwise: 2^16 pages = 256 MiB, the bare machine's default RAM. QEMU sizes its soft-TLB
@@ -342,6 +349,7 @@ export class CpuState {
   wasmHub: object | undefined;
   /** CpuOptions.wasmTierUp (engine 'wasm'). */
   readonly wasmTierUp: number;
+  readonly regionReformHeat: number;
   /** Table slot of the region makeBlock compiled last (engine 'wasm'), else -1. */
   wasmSlot = -1;
   /** After runHub: the last block run and its exit id. */
@@ -543,6 +551,9 @@ export class CpuState {
     const tier = config.wasmTierUp ?? WASM_TIER_UP;
     if (!Number.isSafeInteger(tier) || tier < 0) throw new RangeError(`wasmTierUp must be a non-negative integer, got ${tier}`);
     this.wasmTierUp = tier;
+    const heat = config.regionReformHeat ?? REGION_REFORM_HEAT;
+    if (!Number.isSafeInteger(heat) || heat < 1) throw new RangeError(`regionReformHeat must be a positive integer, got ${heat}`);
+    this.regionReformHeat = heat;
     this.wasmImports = undefined;
     this.wasmHub = undefined;
     this.hubLast = undefined;
