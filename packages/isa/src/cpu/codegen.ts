@@ -189,7 +189,12 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
   const decl: string[] = [];
   for (const r of [...used].sort((a, b) => a - b)) decl.push(`l${r}=x[${2 * r}]`, `h${r}=x[${2 * r + 1}]`);
   decl.push('v=0', 'w=0', 'u=0', 't0=0', 't1=0', 't2=0', 's=0', 'n=0', 'c=0');
-  if (countAccesses) decl.push('m=0');
+  if (countAccesses) decl.push('m=0', 'E=cpu.linkEpoch');
+  // With an MMU: once a slow path's refill evicted an exec translation (linkEpoch moved), the region
+  // takes no further edge (budget 0): the next block starts through the run loop's lookup, as after
+  // any region exit, so the modelled TLB sees the same fetch translations whatever the region's
+  // shape (engine, maxRegionPages). Only slow paths pay for it.
+  const epochCut = countAccesses ? 'if(cpu.linkEpoch!==E)budget=0;' : '';
 
   /**
    * The condition (`&&...`) an edge from block `from` to block `to` adds: none on one page; onto
@@ -379,7 +384,7 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
           // (a refill may resize the soft-TLB: TM is re-read after every slow path, softmmu.ts tlbSlot)
           out.push(ea(r1, immI(w)), `t2=((t0>>>12)&TM)+TB;`,
             // sx 1: the load faulted (exit before it); sx 2: it hit a debugger watchpoint (exit after it)
-            `if((t0&${mask})===RL[t2]&&t1===RH[t2]){${fast}}else{v=cpu.ld(t0,t1,${op});TM=cpu.tlbMask;` +
+            `if((t0&${mask})===RL[t2]&&t1===RH[t2]){${fast}}else{v=cpu.ld(t0,t1,${op});TM=cpu.tlbMask;${epochCut}` +
             `if(cpu.sx!==0){if(cpu.sx===1)${memFaultExit}${setRd(d, 'v', 'cpu.rhi')}${exitC(nl, nh, k + 1)}}w=cpu.rhi;}`,
             setRd(d, 'v', 'w'));
           break;
@@ -396,7 +401,7 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
             default: fast = `t2=${addr}>>>2;M32[t2]=${b};M32[t2+1]=${bh};`;
           }
           out.push(ea(r1, immS(w)), `t2=((t0>>>12)&TM)+TB;`,
-            `if((t0&${mask})===WL[t2]&&t1===WH[t2]){${fast}}else{cpu.st(t0,t1,${b},${bh},${op});TM=cpu.tlbMask;` +
+            `if((t0&${mask})===WL[t2]&&t1===WH[t2]){${fast}}else{cpu.st(t0,t1,${b},${bh},${op});TM=cpu.tlbMask;${epochCut}` +
             `if(cpu.sx!==0){if(cpu.sx===1)${memFaultExit}${exitC(nl, nh, k + 1)}}}`);
           break;
         }
@@ -405,7 +410,7 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
         case Op.AMOMIN_W: case Op.AMOMAX_W: case Op.AMOMINU_W: case Op.AMOMAXU_W:
         case Op.AMOSWAP_D: case Op.AMOADD_D: case Op.AMOXOR_D: case Op.AMOAND_D: case Op.AMOOR_D:
         case Op.AMOMIN_D: case Op.AMOMAX_D: case Op.AMOMINU_D: case Op.AMOMAXU_D:
-          out.push(`v=cpu.amo(${a},${ah},${b},${bh},${op});if(cpu.sx===1)${faultExit}w=cpu.rhi;`, setRd(d, 'v', 'w'),
+          out.push(`v=cpu.amo(${a},${ah},${b},${bh},${op});${epochCut}if(cpu.sx===1)${faultExit}w=cpu.rhi;`, setRd(d, 'v', 'w'),
             `if(cpu.sx!==0)${exitC(nl, nh, k + 1)}`); // wrote compiled code: leave the region
           break;
         case Op.JAL: {
