@@ -6,65 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { CSR, Cpu, createVcpuContext, type PhysMemory } from '@tachyxx/isa';
 import { Mmu, makeP1gatp, makeSatp, PTE_G, PTE_R, PTE_U, PTE_W, PTE_X, type MmuOptions } from '../src/index.js';
 import { AD, bump, newMem, PtBuilder, RAM_BASE, RWX } from './helpers.js';
+import { Asm, e } from './rv-asm.js';
 
 const MiB = 1024 * 1024;
 
-// ---- a tiny RV64 assembler (the instructions these tests use) ----
-const R = (f7: number, rs2: number, rs1: number, f3: number, rd: number, op: number): number =>
-  ((f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op) >>> 0;
-const I = (imm: number, rs1: number, f3: number, rd: number, op: number): number =>
-  (((imm & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op) >>> 0;
-const S = (imm: number, rs2: number, rs1: number, f3: number): number =>
-  ((((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 31) << 7) | 0x23) >>> 0;
-const B = (imm: number, rs2: number, rs1: number, f3: number): number =>
-  ((((imm >> 12) & 1) << 31) | (((imm >> 5) & 0x3f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12)
-    | (((imm >> 1) & 15) << 8) | (((imm >> 11) & 1) << 7) | 0x63) >>> 0;
-const e = {
-  lui: (rd: number, imm20: number) => (((imm20 & 0xfffff) << 12) | (rd << 7) | 0x37) >>> 0,
-  addi: (rd: number, rs1: number, imm: number) => I(imm, rs1, 0, rd, 0x13),
-  addiw: (rd: number, rs1: number, imm: number) => I(imm, rs1, 0, rd, 0x1b),
-  slli: (rd: number, rs1: number, sh: number) => I(sh, rs1, 1, rd, 0x13),
-  xor: (rd: number, a: number, b: number) => R(0, b, a, 4, rd, 0x33),
-  add: (rd: number, a: number, b: number) => R(0, b, a, 0, rd, 0x33),
-  ld: (rd: number, rs1: number, imm: number) => I(imm, rs1, 3, rd, 3),
-  sd: (rs2: number, rs1: number, imm: number) => S(imm, rs2, rs1, 3),
-  jalr: (rd: number, rs1: number, imm: number) => I(imm, rs1, 0, rd, 0x67),
-  bne: (a: number, b: number, off: number) => B(off, b, a, 1),
-  csrw: (csr: number, rs1: number) => I(csr, rs1, 1, 0, 0x73),
-  csrr: (rd: number, csr: number) => I(csr, 0, 2, rd, 0x73),
-  ecall: () => 0x00000073,
-  sret: () => 0x10200073,
-  sfence: (rs1 = 0, rs2 = 0) => R(0x09, rs2, rs1, 0, 0, 0x73),
-};
-function li(rd: number, value: bigint): number[] {
-  const v = BigInt.asIntN(64, value);
-  if (v >= -2048n && v < 2048n) return [e.addi(rd, 0, Number(v))];
-  if (v >= -(2n ** 31n) && v < 2n ** 31n) {
-    const lo = Number(BigInt.asIntN(12, v));
-    const hi = Number(BigInt.asIntN(32, v - BigInt(lo))) >> 12;
-    return lo !== 0 ? [e.lui(rd, hi), e.addiw(rd, rd, lo)] : [e.lui(rd, hi)];
-  }
-  const lo = Number(BigInt.asIntN(12, v));
-  const out = li(rd, (v - BigInt(lo)) >> 12n);
-  out.push(e.slli(rd, rd, 12));
-  if (lo !== 0) out.push(e.addi(rd, rd, lo));
-  return out;
-}
-class Asm {
-  readonly words: number[] = [];
-  private readonly labels = new Map<string, number>();
-  private readonly fixups: { at: number; label: string; make: (off: number) => number }[] = [];
-  emit(...w: number[]): this { this.words.push(...w); return this; }
-  li(rd: number, v: number | bigint): this { return this.emit(...li(rd, BigInt(v))); }
-  label(name: string): this { this.labels.set(name, this.words.length); return this; }
-  ref(label: string, make: (off: number) => number): this { this.fixups.push({ at: this.words.length, label, make }); this.words.push(0); return this; }
-  offset(label: string): number { return 4 * this.labels.get(label)!; }
-  /** Writes the code at machine address `ma`. */
-  place(mem: PhysMemory, ma: number): void {
-    for (const f of this.fixups) this.words[f.at] = f.make(4 * (this.labels.get(f.label)! - f.at)) >>> 0;
-    this.words.forEach((w, i) => mem.writeU32(ma + 4 * i, w >>> 0));
-  }
-}
 const satpOf = (asid: number, root: number) => { const s = makeSatp(9, asid, root / 4096); return (BigInt(s.hi >>> 0) << 32n) | BigInt(s.lo >>> 0); };
 // registers
 const T0 = 5, T1 = 6, S0 = 8, S1 = 9, A0 = 10, A1 = 11, A2 = 12, A7 = 17, S2 = 18, S3 = 19, S4 = 20, S5 = 21, S6 = 22, RA = 1;
