@@ -68,4 +68,36 @@ describe('region shapes', () => {
       }
     }
   });
+
+  it('an auipc + jalr call is followed into a small leaf callee, not into one with a loop (same results either way)', () => {
+    const N = 2000;
+    // main loop at BASE calls F (at BASE + 0x800) through auipc + jalr, as clang emits calls
+    const prog = (leaf: boolean) => (a: Parameters<Parameters<typeof machine>[0]>[0]): void => {
+      const F = BASE + 0x800;
+      a.li(7, N);
+      a.label('loop');
+      const off = F - a.here, hi = (off + 0x800) >> 12, lo = off - (hi << 12);
+      a.emit(enc.auipc(1, hi), enc.jalr(1, 1, lo), enc.addi(7, 7, -1)).ref('loop', (o) => enc.bne(7, 0, o)).emit(enc.ebreak());
+      while (a.here < F) a.emit(enc.addi(0, 0, 0));
+      if (leaf) a.emit(enc.addi(8, 8, 1), enc.jalr(0, 1, 0)); // a leaf: taken into the caller's region
+      else { // a loop inside: left as a region of its own
+        a.emit(enc.addi(9, 0, 3)).label('in').emit(enc.addi(8, 8, 1), enc.addi(9, 9, -1)).ref('in', (o) => enc.bne(9, 0, o)).emit(enc.jalr(0, 1, 0));
+      }
+    };
+    for (const leaf of [true, false]) {
+      const per: number[] = [];
+      let ref: unknown;
+      for (const engine of ['js', 'wasm'] as const) {
+        const { cpu } = machine(prog(leaf), { engine, regionReformHeat: 32, ...(engine === 'wasm' ? { wasmTierUp: 32 } : {}) });
+        cpu.setTrapHandler(0, (c) => c.stop('ebreak'));
+        expect(cpu.run(1e6)).toBe('stopped');
+        const out = { x8: reg(cpu, 8), instret: cpu.instret, cycles: cpu.cycles };
+        if (ref === undefined) ref = out; else expect(out).toEqual(ref);
+        expect(out.x8).toBe(BigInt(leaf ? N : 3 * N));
+        per.push((cpu.stats.chainHits + cpu.stats.exitsLookup + cpu.stats.hubLookups) / N);
+      }
+      // a leaf call and its return stay inside the region; a call into a loop leaves it both ways
+      for (const p of per) if (leaf) expect(p).toBeLessThan(0.1); else expect(p).toBeGreaterThan(1.5);
+    }
+  });
 });

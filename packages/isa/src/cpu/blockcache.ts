@@ -91,6 +91,12 @@ function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: numb
   const maxPages = c.bps === undefined && hot ? c.maxRegionPages : 1;
   let total = words.length, est = sourceEstimate(words);
   let missed = false;
+  /** Host offset of virtual (tl, th) on a page of the region or one the exec soft-TLB maps now, else -1. */
+  const hostOf = (tl: number, th: number): number => {
+    for (let p = 0; p < vpages.length; p++) if (vpages[p] === (tl & -4096) && vhis[p] === th) return hpages[p]! + (tl & 4095);
+    const ti = ((tl >>> 12) & c.tlbMask) + c.tlbBase;
+    return c.XL[ti] === (tl & -4096) && c.XH[ti] === th ? (c.XO[ti]! + (tl & 4095)) >>> 0 : -1;
+  };
   /** Add the block at virtual (tl, th); its index, or -1 (seen, not mapped, system, too long). */
   const add = (tl: number, th: number): number => {
     const key = `${tl}:${th}`;
@@ -136,8 +142,13 @@ function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: numb
     } else if (op === Op.JALR) {
       const ct = constJalrTarget(blk.words, n - 1, blk.pcLo, blk.pcHi);
       if (ct !== undefined) { // auipc + jalr: a call or jump like jal
-        if (rdOf(lastW) !== 0) returns.push(add64c(ll, lh, 4));
-        next = add(ct[0], ct[1]);
+        const call = rdOf(lastW) !== 0;
+        // into a call (and on after it) only when the callee is a small leaf (see smallLeaf)
+        const h = call ? hostOf(ct[0], ct[1]) : 0;
+        if (!call || (h >= 0 && smallLeaf(c, h, max))) {
+          if (call) returns.push(add64c(ll, lh, 4));
+          next = add(ct[0], ct[1]);
+        }
       } else {
         const r = returns.pop(); // a return (or another indirect jump): on after the innermost call
         if (r !== undefined) next = add(r[0], r[1]);
@@ -150,6 +161,43 @@ function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: numb
     cur = next;
   }
   return { blocks, offs, missed };
+}
+
+/** Instructions a callee may have to be taken into its caller's region (smallLeaf). */
+const LEAF_INSNS = 32;
+
+/**
+ * Whether the function at host offset `off` is a small leaf: from its entry, straight-line code and
+ * forward branches on its own page (no loop), no call, every path ending in a `jalr` (its return)
+ * within LEAF_INSNS instructions. A call through `auipc` + `jalr` is followed into the callee only
+ * then: taking bigger callees (with loops) into the caller's wasm function made bench-bignum ~10 %
+ * slower (more i64 locals live across the region's block dispatch), where small leaves are what
+ * call-heavy code (bench-calls: 1.7x) gains from.
+ */
+function smallLeaf(c: Cpu, off: number, max: number): boolean {
+  const todo = [off], seen = new Set<number>();
+  let n = 0;
+  while (todo.length > 0) {
+    const o = todo.pop()!;
+    if (seen.has(o)) continue;
+    seen.add(o);
+    const sb = scanBlock(c, o, max);
+    if (sb.sys || sb.words.length === 0 || (n += sb.words.length) > LEAF_INSNS) return false;
+    const last = sb.words[sb.words.length - 1]!, op = decode(last), lo = o + 4 * (sb.words.length - 1);
+    const samePage = (t: number): boolean => t >= 0 && (t >>> 12) === (off >>> 12);
+    if (op === Op.JALR) { if (rdOf(last) !== 0) return false; continue; } // its return
+    if (op === Op.JAL) {
+      if (rdOf(last) !== 0 || immJ(last) <= 0 || !samePage(lo + immJ(last))) return false;
+      todo.push(lo + immJ(last));
+    } else if (op >= Op.BEQ && op <= Op.BGEU) {
+      if (immB(last) <= 0 || !samePage(lo + immB(last)) || !samePage(lo + 4)) return false;
+      todo.push(lo + immB(last), lo + 4);
+    } else {
+      if (!samePage(lo + 4)) return false;
+      todo.push(lo + 4);
+    }
+  }
+  return true;
 }
 
 /**
