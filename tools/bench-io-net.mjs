@@ -109,7 +109,7 @@ const WHERE = [
   'csum full 727 + 716 guest instructions (sender + receiver), 0.03 traps into the hypervisor, 0.25 notifications + kicks, and about 44',
   'region entries (both engines; 47-49 before 2026-12-06), ~33 instructions each. On 2026-12-06 regions learnt to follow calls',
   '(`jal` and clang\'s `auipc` + `jalr`), returns and page crossings (isa `maxRegionPages`, default 8, each edge onto another page checked',
-  'against the exec soft-TLB) and `rdtime` runs inside regions: a call-heavy CPU benchmark (bench-calls) runs 2.0x faster, but this',
+  'against the exec soft-TLB) and `rdtime` runs inside regions: a call-heavy CPU benchmark (bench-calls) runs 1.4-1.6x faster, but this',
   'guest\'s regions stay at ~10 blocks: the 16 KiB cap on a region\'s generated JS (MAX_REGION_SOURCE, applied to both engines: V8',
   'optimizes longer functions late) is reached after ~100 instructions of this load/store-heavy code. A/B of this bench, same run,',
   'interleaved (615b3a8 -> today, fastest of 3, load 2.5): 64 B full 0.183 -> 0.193, blank 0.166 -> 0.161, 4 queues 0.162 -> 0.153',

@@ -172,7 +172,7 @@ const LEAF_INSNS = 32;
  * within LEAF_INSNS instructions. A call through `auipc` + `jalr` is followed into the callee only
  * then: taking bigger callees (with loops) into the caller's wasm function made bench-bignum ~10 %
  * slower (more i64 locals live across the region's block dispatch), where small leaves are what
- * call-heavy code (bench-calls: 1.7x) gains from.
+ * call-heavy code (bench-calls: 1.4-1.6x) gains from.
  */
 function smallLeaf(c: Cpu, off: number, max: number): boolean {
   const todo = [off], seen = new Set<number>();
