@@ -136,6 +136,20 @@ describe('pv-net guests: paced udpblast on one pCPU, udpecho', () => {
   });
 });
 
+type GuestHost = ReturnType<typeof netGuestHost>;
+/** Runs the host in 2 ms slices until every domain is down (at most 8 s), calling `each` after every slice; the last run's reason. */
+function runSliced(h: GuestHost, maxInsns: number, each: () => void): string {
+  let why = '';
+  for (let i = 0; i < 4000 && why !== 'all-shutdown'; i++) {
+    why = h.host.run({ untilNs: h.host.clock.now + 2_000_000, maxInsns });
+    each();
+  }
+  return why;
+}
+/** The frontend's keys under /local/domain/D/device/vif/0 (null where absent). */
+const frontendKeys = (h: GuestHost, domid: number, keys: string[]): Record<string, string | null> =>
+  Object.fromEntries(keys.map((k) => [k, h.dom0xs.tryRead(`/local/domain/${domid}/device/vif/0/${k}`) ?? null]));
+
 describe('pv-net guests: multi-queue', () => {
   it('queues=4 on both domains, udpblast over 8 flows: every datagram arrives, netback carries it on more than one queue each way', () => {
     const h = netGuestHost({ pcpus: 2 });
@@ -148,19 +162,14 @@ describe('pv-net guests: multi-queue', () => {
       const v = h.net.vif(domid, 0);
       return v && { queues: v.queues, queueStats: v.queueStats, txPackets: v.stats.txPackets.value, rxPackets: v.stats.rxPackets.value };
     };
-    let sv: ReturnType<typeof snap>, rv: ReturnType<typeof snap>, why = '';
+    let sv: ReturnType<typeof snap>, rv: ReturnType<typeof snap>;
     let fe: Record<string, string | null> | undefined;
-    const feDir = `/local/domain/${s.domid}/device/vif/0`;
-    for (let i = 0; i < 4000 && why !== 'all-shutdown'; i++) {
-      why = h.host.run({ untilNs: h.host.clock.now + 2_000_000, maxInsns: 4_000_000_000 }); // 2 ms slices
+    const why = runSliced(h, 4_000_000_000, () => {
       sv = snap(s.domid) ?? sv;
-      if (!fe && sv) { // connected: the keys Linux's talk_to_netback writes for 4 queues
-        fe = {};
-        for (const k of ['multi-queue-num-queues', 'tx-ring-ref', 'event-channel-tx', 'queue-0/tx-ring-ref', 'queue-3/rx-ring-ref', 'queue-3/event-channel-tx', 'queue-3/event-channel-rx', 'queue-4/tx-ring-ref'])
-          fe[k] = h.dom0xs.tryRead(`${feDir}/${k}`) ?? null;
-      }
+      // connected: the keys Linux's talk_to_netback writes for 4 queues
+      if (!fe && sv) fe = frontendKeys(h, s.domid, ['multi-queue-num-queues', 'tx-ring-ref', 'event-channel-tx', 'queue-0/tx-ring-ref', 'queue-3/rx-ring-ref', 'queue-3/event-channel-tx', 'queue-3/event-channel-rx', 'queue-4/tx-ring-ref']);
       rv = snap(r.domid) ?? rv;
-    }
+    });
     const tr = h.text(r), ts = h.text(s);
     expect(why, tr + ts).toBe('all-shutdown');
     for (const t of [tr, ts]) expect(t).toContain('event channels split, 4 of 4 queues');
@@ -170,8 +179,8 @@ describe('pv-net guests: multi-queue', () => {
     expect(tr).toContain('udpblast: received 4000 of 4000, lost 0, duplicates 0, out of order');
     expect(ts).toContain('udpblast: receiver reports 4000 of 4000 received, 0 lost, 0 bad');
     // netback's view (last sample before the vifs closed): 4 queues each, traffic on >= 2 each way
-    expect(sv && rv).toBeTruthy();
-    for (const v of [sv!, rv!]) expect(v.queues).toBe(4);
+    expect(sv?.queues).toBe(4);
+    expect(rv?.queues).toBe(4);
     const busy = (xs: number[]) => xs.filter((x) => x > 0).length;
     expect(busy(sv!.queueStats.map((q) => q.txPackets)), JSON.stringify(sv!.queueStats)).toBeGreaterThan(1);
     expect(busy(rv!.queueStats.map((q) => q.rxPackets)), JSON.stringify(rv!.queueStats)).toBeGreaterThan(1);
@@ -195,16 +204,13 @@ describe('pv-net guests: multi-queue negotiation', () => {
     for (const d of [a, b]) h.host.unpauseDomain(d);
     const keys = ['multi-queue-num-queues', 'tx-ring-ref', 'rx-ring-ref', 'event-channel-tx', 'event-channel-rx', 'queue-0/tx-ring-ref', 'queue-1/event-channel-rx', 'queue-2/tx-ring-ref'];
     const seen = new Map<number, Record<string, string | null>>();
-    let why = '';
-    for (let i = 0; i < 4000 && why !== 'all-shutdown'; i++) {
-      why = h.host.run({ untilNs: h.host.clock.now + 2_000_000, maxInsns: 2_000_000_000 });
+    const why = runSliced(h, 2_000_000_000, () => {
       for (const d of [a, b]) {
         if (seen.has(d.domid) || !h.net.vif(d.domid, 0)) continue;
-        const fe = `/local/domain/${d.domid}/device/vif/0`;
-        seen.set(d.domid, Object.fromEntries(keys.map((k) => [k, h.dom0xs.tryRead(`${fe}/${k}`) ?? null])));
+        seen.set(d.domid, frontendKeys(h, d.domid, keys));
         expect(h.net.vif(d.domid, 0)!.queues).toBe(d === a ? 2 : 1);
       }
-    }
+    });
     const ta = h.text(a), tb = h.text(b);
     expect(why, ta + tb).toBe('all-shutdown');
     expect(ta).toContain('event channels split, 2 of 4 queues');

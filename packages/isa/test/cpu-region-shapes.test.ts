@@ -100,4 +100,40 @@ describe('region shapes', () => {
       for (const p of per) if (leaf) expect(p).toBeLessThan(0.1); else expect(p).toBeGreaterThan(1.5);
     }
   });
+
+  it('a guest rewriting a callee on another page thousands of times (a flood of region invalidations): the same results, and the per-page lists of page-spanning regions stay bounded', () => {
+    const N = 3000;
+    // loop on page 0: call f (page 1, a small leaf: taken into the loop's region, which then spans
+    // both pages), then rewrite f's first instruction (addi x8, x8, k with k = 1 or 2 by turns)
+    const prog = (a: Parameters<Parameters<typeof machine>[0]>[0]): void => {
+      const F = BASE + 4096;
+      a.li(7, N).li(5, F);
+      a.label('loop').ref('f', (o) => enc.jal(1, o));
+      a.emit(enc.andi(9, 7, 1), enc.addi(9, 9, 1), enc.slli(9, 9, 20), enc.lui(10, 0x40)); // x9 = k << 20
+      a.emit(enc.addi(10, 10, 0x413), enc.or(10, 10, 9), enc.sw(10, 5, 0)); // x10 = addi x8, x8, k (0x40413 | k << 20)
+      a.emit(enc.addi(7, 7, -1)).ref('loop', (o) => enc.bne(7, 0, o)).emit(enc.ebreak());
+      while (a.here < F) a.emit(enc.addi(0, 0, 0));
+      a.label('f').emit(enc.addi(8, 8, 1), enc.jalr(0, 1, 0));
+    };
+    let ref: unknown;
+    for (const [engine, maxRegionPages] of [['js', 1], ['js', 8], ['wasm', 8]] as const) {
+      const { cpu } = machine(prog, { engine, maxRegionPages, regionReformHeat: 32, ...(engine === 'wasm' ? { wasmTierUp: 32 } : {}) });
+      cpu.setTrapHandler(0, (c) => c.stop('ebreak'));
+      expect(cpu.run(1e7)).toBe('stopped');
+      const out = { x8: reg(cpu, 8), instret: cpu.instret, cycles: cpu.cycles };
+      if (ref === undefined) ref = out; else expect(out).toEqual(ref);
+      expect(cpu.engineStats().blockInvalidations).toBeGreaterThan(N / 2);
+      // dead entries are dropped once a list passes 256 (blockcache.ts compile): 256 + one region's 64 at most
+      for (const l of cpu.spanBlocks) if (l !== undefined) expect(l.length).toBeLessThanOrEqual(256 + 64);
+      if (maxRegionPages > 1) { // regions did span both pages again and again
+        const st = cpu.engineStats();
+        expect(st.regionReforms + st.wasmTierUps).toBeGreaterThan(N / 5);
+        expect(Array.from(cpu.spanBlocks, (l) => l?.length ?? 0).some((n) => n > 0)).toBe(true);
+      }
+    }
+    // f runs before each rewrite: first with its original +1, then +2 / +1 as the previous pass wrote
+    let x8 = 0;
+    for (let x7 = N, k = 1; x7 > 0; x7--) { x8 += k; k = (x7 & 1) + 1; }
+    expect((ref as { x8: bigint }).x8).toBe(BigInt(x8));
+  });
 });

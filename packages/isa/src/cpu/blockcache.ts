@@ -92,8 +92,14 @@ function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: numb
   let total = words.length, est = sourceEstimate(words);
   let missed = false;
   /** Host offset of virtual (tl, th) on a page of the region or one the exec soft-TLB maps now, else -1. */
+  /** Index in vpages of the page of virtual (tl, th), or -1. */
+  const pageOf = (tl: number, th: number): number => {
+    for (let p = 0; p < vpages.length; p++) if (vpages[p] === (tl & -4096) && vhis[p] === th) return p;
+    return -1;
+  };
   const hostOf = (tl: number, th: number): number => {
-    for (let p = 0; p < vpages.length; p++) if (vpages[p] === (tl & -4096) && vhis[p] === th) return hpages[p]! + (tl & 4095);
+    const p = pageOf(tl, th);
+    if (p >= 0) return hpages[p]! + (tl & 4095);
     const ti = ((tl >>> 12) & c.tlbMask) + c.tlbBase;
     return c.XL[ti] === (tl & -4096) && c.XH[ti] === th ? (c.XO[ti]! + (tl & 4095)) >>> 0 : -1;
   };
@@ -102,17 +108,11 @@ function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: numb
     const key = `${tl}:${th}`;
     if ((tl & 3) !== 0 || seen.has(key)) return -1;
     seen.add(key);
-    let p = 0;
-    while (p < vpages.length && (vpages[p] !== (tl & -4096) || vhis[p] !== th)) p++;
-    let host: number;
-    if (p < vpages.length) host = hpages[p]! + (tl & 4095);
-    else {
-      if (vpages.length >= maxPages) { missed ||= !hot && c.bps === undefined && c.maxRegionPages > 1; return -1; }
-      const ti = ((tl >>> 12) & c.tlbMask) + c.tlbBase;
-      if (c.XL[ti] !== (tl & -4096) || c.XH[ti] !== th) { missed = true; return -1; }
-      host = (c.XO[ti]! + (tl & 4095)) >>> 0;
-      vpages.push(tl & -4096); vhis.push(th); hpages.push(c.XO[ti]! >>> 0);
-    }
+    const p = pageOf(tl, th);
+    if (p < 0 && vpages.length >= maxPages) { missed ||= !hot && c.bps === undefined && c.maxRegionPages > 1; return -1; }
+    const host = hostOf(tl, th);
+    if (host < 0) { missed = true; return -1; }
+    if (p < 0) { vpages.push(tl & -4096); vhis.push(th); hpages.push(host - (host & 4095)); }
     const sb = scanBlock(c, host, max, p === 0 ? bpOffs : undefined);
     if (sb.sys || sb.words.length === 0 || total + sb.words.length > c.maxRegionInsns) return -1;
     // (stop near MAX_REGION_SOURCE here: generating a far longer region only to cut it costs start-up)
@@ -175,10 +175,10 @@ const LEAF_INSNS = 32;
  * call-heavy code (bench-calls: 1.4-1.6x) gains from.
  */
 function smallLeaf(c: Cpu, off: number, max: number): boolean {
-  const todo = [off], seen = new Set<number>();
+  const pending = [off], seen = new Set<number>();
   let n = 0;
-  while (todo.length > 0) {
-    const o = todo.pop()!;
+  while (pending.length > 0) {
+    const o = pending.pop()!;
     if (seen.has(o)) continue;
     seen.add(o);
     const sb = scanBlock(c, o, max);
@@ -188,13 +188,13 @@ function smallLeaf(c: Cpu, off: number, max: number): boolean {
     if (op === Op.JALR) { if (rdOf(last) !== 0) return false; continue; } // its return
     if (op === Op.JAL) {
       if (rdOf(last) !== 0 || immJ(last) <= 0 || !samePage(lo + immJ(last))) return false;
-      todo.push(lo + immJ(last));
+      pending.push(lo + immJ(last));
     } else if (op >= Op.BEQ && op <= Op.BGEU) {
       if (immB(last) <= 0 || !samePage(lo + immB(last)) || !samePage(lo + 4)) return false;
-      todo.push(lo + immB(last), lo + 4);
+      pending.push(lo + immB(last), lo + 4);
     } else {
       if (!samePage(lo + 4)) return false;
-      todo.push(lo + 4);
+      pending.push(lo + 4);
     }
   }
   return true;

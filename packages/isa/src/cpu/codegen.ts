@@ -195,6 +195,8 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
   // any region exit, so the modelled TLB sees the same fetch translations whatever the region's
   // shape (engine, maxRegionPages). Only slow paths pay for it.
   const epochCut = countAccesses ? 'if(cpu.linkEpoch!==E)budget=0;' : '';
+  // where a jalr may continue inside the region (goToDynamic)
+  const rets = blocks.length > 1 ? returnTargets(blocks, index) : [];
 
   /**
    * The condition (`&&...`) an edge from block `from` to block `to` adds: none on one page; onto
@@ -240,7 +242,6 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
      */
     const goToDynamic = (): string => {
       const e = exits++;
-      const rets = blocks.length > 1 ? returnTargets(blocks, index) : [];
       if (rets.length === 0) return exitD('t0', 't1', n, 0, e);
       internalEdges++;
       const mAdd = countAccesses ? `m+=${acc[n]!};` : '';

@@ -101,12 +101,7 @@ export function execCsr(c: Cpu, insn: number, op: number): void {
     else { trapNow(c, lvl === 2 ? 22 : 2, insn, 0); return; }
   }
   if (writes && (n >>> 10) === 3 && !silent) { trapNow(c, 2, insn, 0); return; }
-  if (n >= CSR.cycle && n <= CSR.instret && lvl >= 1) {
-    const bit = 1 << (n - CSR.cycle);
-    const ok = (c.mcounteren & bit) !== 0 && (lvl < 2 || (c.p1counteren & bit) !== 0)
-      && (lvl < 3 || (c.scounteren & bit) !== 0);
-    if (!ok) { trapNow(c, lvl === 2 ? 22 : 2, insn, 0); return; }
-  }
+  if (n >= CSR.cycle && n <= CSR.instret && !counterEnabled(c, 1 << (n - CSR.cycle))) { trapNow(c, lvl === 2 ? 22 : 2, insn, 0); return; }
   let olo = 0, ohi = 0;
   if (reads || kind !== 0) { olo = csrRead(c, n); ohi = c.csrHi; }
   if (writes && !silent) {
@@ -121,6 +116,12 @@ export function execCsr(c: Cpu, insn: number, op: number): void {
   c.irqDirty = true;
 }
 
+/** Whether the counter `bit` (cycle 1, time 2, instret 4) may be read at the current level (the counteren chain). */
+function counterEnabled(c: Cpu, bit: number): boolean {
+  const lvl = c.lvl;
+  return lvl === 0 || ((c.mcounteren & bit) !== 0 && (lvl < 2 || (c.p1counteren & bit) !== 0) && (lvl < 3 || (c.scounteren & bit) !== 0));
+}
+
 /**
  * `rdtime` (csrrs rd, time, x0) inside a compiled region, `delta` cycles after cpu.cycles (what the
  * region retired before it): the value execCsr reads (low half; high half in c.rhi). Where execCsr
@@ -128,9 +129,8 @@ export function execCsr(c: Cpu, insn: number, op: number): void {
  * instruction and the run loop takes it, with the same cause and tval).
  */
 export function rdtimeInline(c: Cpu, delta: number, insn: number): number {
-  const lvl = c.lvl;
-  if (lvl >= 1 && !((c.mcounteren & 2) !== 0 && (lvl < 2 || (c.p1counteren & 2) !== 0) && (lvl < 3 || (c.scounteren & 2) !== 0))) {
-    recordFault(c, lvl === 2 ? 22 : 2, insn, 0);
+  if (!counterEnabled(c, 2)) {
+    recordFault(c, c.lvl === 2 ? 22 : 2, insn, 0);
     return 0;
   }
   c.cycles += delta;
