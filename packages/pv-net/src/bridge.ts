@@ -4,7 +4,8 @@
  * of group and unknown destinations to every other port, an MTU per port (br_forward's
  * is_skb_forwardable drops a frame longer than the egress port's MTU + header), and no frame back
  * out of the port it came in on. Frames cross the bridge in simulated time: a single-queue bridge
- * (one dom0 softirq) that takes `frameNs` + `perKiBNs` per frame, FIFO.
+ * (one dom0 softirq) that takes `frameNs` + `perKiBNs` per frame, FIFO, in NAPI-style passes (see
+ * BRIDGE_NAPI_WEIGHT).
  */
 import { SimEvent, StatGroup } from '@tachyxx/core';
 import { ETH_DATA_LEN, ETH_HLEN, fillL4Checksum, isGroupMac, macAt, type NetFrame } from './frame.js';
@@ -28,6 +29,17 @@ export const BRIDGE_AGEING_NS = 300e9;
  * bridge's frames wait in; beyond it frames are dropped (counted).
  */
 export const BRIDGE_BACKLOG = 1000;
+/**
+ * Frames one forwarding pass takes at most: Linux's NAPI weight (NAPI_POLL_WEIGHT, 64), the
+ * budget of netback's TX poll (xenvif_poll) that hands each frame to the bridge. A pass starts
+ * when a frame arrives at an idle bridge, or when the previous pass ends with frames waiting;
+ * it takes the frames waiting then and delivers them together when their summed cost has passed
+ * (with one dom0 CPU, the receiving vif's RX thread runs after the softirq pass, so the receiver
+ * sees the pass's frames as one batch). A lone frame takes exactly its own cost, as before;
+ * a burst (a frontend's xmit_more batch, notified once) crosses in one pass and one simulated
+ * event instead of one event per frame.
+ */
+export const BRIDGE_NAPI_WEIGHT = 64;
 /**
  * Forwarding-table entries per bridge. Linux has no limit by default (fdb_max_learned = 0); a
  * guest inventing source MACs would grow dom0's memory without bound, so learning stops here
@@ -58,6 +70,7 @@ export class BridgeStats extends StatGroup {
   readonly dropNoPort = this.counter('dropNoPort', 'count', 'frames whose ingress port left before delivery');
   readonly learned = this.counter('learned', 'count', 'forwarding-table entries learned or moved');
   readonly dropBacklog = this.counter('dropBacklog', 'count', 'frames dropped: more than BRIDGE_BACKLOG waiting');
+  readonly passes = this.counter('passes', 'count', 'forwarding passes (up to BRIDGE_NAPI_WEIGHT frames each)');
   readonly fdbFull = this.counter('fdbFull', 'count', 'source MACs not learned: BRIDGE_FDB_MAX entries, none stale');
   readonly maxInFlight = this.counter('maxInFlight', 'count', 'most frames in flight at once');
 }
@@ -95,7 +108,7 @@ export class BridgePort {
   }
 }
 
-interface InFlight { frame: NetFrame; from: BridgePort; due: number }
+interface InFlight { frame: NetFrame; from: BridgePort }
 
 export interface BridgeHost {
   readonly clock: { readonly now: number };
@@ -108,7 +121,11 @@ export class Bridge {
   private readonly fdb = new Map<number, { port: BridgePort; seen: number }>();
   private readonly fifo: InFlight[] = [];
   private head = 0;
-  private busyUntil = 0;
+  /** fifo index after the last frame of the pass under way (head when none is). */
+  private passEnd = 0;
+  /** When the pass under way started and its summed frame costs (ns, unrounded). */
+  private passStart = 0;
+  private passNs = 0;
   private readonly event: SimEvent;
 
   constructor(
@@ -118,7 +135,7 @@ export class Bridge {
     readonly stats: BridgeStats,
     readonly pcap: PcapWriter | null,
   ) {
-    this.event = new SimEvent(`pv-net.${name}.forward`, () => this.deliverDue());
+    this.event = new SimEvent(`pv-net.${name}.forward`, () => this.endPass());
   }
 
   /** Frames accepted and not yet delivered. */
@@ -171,12 +188,31 @@ export class Bridge {
         else this.stats.fdbFull.value++;
       } else { if (e.port !== from) { e.port = from; this.stats.learned.value++; } e.seen = now; }
     }
-    const c = this.costs;
-    const due = Math.ceil(Math.max(now, this.busyUntil) + c.frameNs + (d.length / 1024) * c.perKiBNs);
-    this.busyUntil = due;
-    this.fifo.push({ frame, from, due });
+    this.fifo.push({ frame, from });
     if (this.inFlight > this.stats.maxInFlight.value) this.stats.maxInFlight.value = this.inFlight;
-    if (this.event.heapIndex < 0) this.host.queue.schedule(this.event, due);
+    if (this.passEnd === this.head) this.startPass(now);
+    // (a frame of the same instant as the pass's start, as a burst handed over in one
+    // notification is, was waiting when it started: it joins the pass)
+    else if (this.passStart === now && this.passEnd === this.fifo.length - 1 && this.passEnd - this.head < BRIDGE_NAPI_WEIGHT) {
+      this.passEnd++;
+      this.passNs += this.frameCost(d.length);
+      this.host.queue.cancel(this.event);
+      this.host.queue.schedule(this.event, Math.ceil(now + this.passNs));
+    }
+  }
+
+  private frameCost(len: number): number { return this.costs.frameNs + (len / 1024) * this.costs.perKiBNs; }
+
+  /** A forwarding pass from `now`: up to BRIDGE_NAPI_WEIGHT waiting frames, delivered at its end. */
+  private startPass(now: number): void {
+    const end = Math.min(this.fifo.length, this.head + BRIDGE_NAPI_WEIGHT);
+    let ns = 0;
+    for (let i = this.head; i < end; i++) ns += this.frameCost(this.fifo[i]!.frame.data.length);
+    this.passEnd = end;
+    this.passStart = now;
+    this.passNs = ns;
+    this.stats.passes.value++;
+    this.host.queue.schedule(this.event, Math.ceil(now + ns));
   }
 
   /** Forwarding-table entries (learned, not yet aged out or removed). */
@@ -186,18 +222,20 @@ export class Bridge {
     for (const [mac, e] of this.fdb) if (now - e.seen > BRIDGE_AGEING_NS) this.fdb.delete(mac);
   }
 
-  private deliverDue(): void {
-    const now = this.host.clock.now;
-    while (this.head < this.fifo.length && this.fifo[this.head]!.due <= now) {
+  /** The pass under way ends: its frames go out in order; the next pass takes what waits. */
+  private endPass(): void {
+    const end = this.passEnd;
+    while (this.head < end) {
       const f = this.fifo[this.head]!;
       this.fifo[this.head] = undefined as unknown as InFlight;
       this.head++;
       this.forward(f.from, f.frame);
     }
-    if (this.head === this.fifo.length) { this.fifo.length = 0; this.head = 0; }
+    if (this.head === this.fifo.length) { this.fifo.length = 0; this.head = 0; this.passEnd = 0; }
     else {
       if (this.head > 1024) { this.fifo.splice(0, this.head); this.head = 0; }
-      this.host.queue.schedule(this.event, this.fifo[this.head]!.due);
+      this.passEnd = this.head;
+      this.startPass(this.host.clock.now);
     }
   }
 

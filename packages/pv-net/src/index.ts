@@ -6,7 +6,7 @@ export {
   type VifEvent, type VifConfig, type NetBackendOptions,
 } from './netback.js';
 export {
-  Bridge, BridgePort, BridgeSet, BridgeStats, BridgePortStats, DEFAULT_NET_COSTS, BRIDGE_AGEING_NS, BRIDGE_BACKLOG, BRIDGE_FDB_MAX,
+  Bridge, BridgePort, BridgeSet, BridgeStats, BridgePortStats, DEFAULT_NET_COSTS, BRIDGE_AGEING_NS, BRIDGE_BACKLOG, BRIDGE_FDB_MAX, BRIDGE_NAPI_WEIGHT,
   type NetCosts, type PortSink, type BridgeHost, type BridgeSetOptions,
 } from './bridge.js';
 export { ETH_HLEN, ETH_DATA_LEN, fillL4Checksum, parseMac, formatMac, macAt, isGroupMac, type NetFrame } from './frame.js';
