@@ -931,9 +931,13 @@ export class GrantTables {
 interface Claim { off: number; buf: Uint8Array | null; size: number; table: GrantTable | null; ref: number; readonly: boolean; transient: boolean }
 function newClaim(): Claim { return { off: 0, buf: null, size: 0, table: null, ref: 0, readonly: true, transient: false }; }
 
-/** dst.set(src.subarray(so, so + len), dOff) without the subarray (a short copy allocates nothing). */
+/**
+ * dst.set(src.subarray(so, so + len), dOff), by a loop below 64 bytes: there the subarray costs as
+ * much as the bytes (measured on Node 20: 64 bytes 31 ns either way, 106 bytes 95 ns by the loop
+ * and 30 ns by set).
+ */
 function copyBytes(dst: Uint8Array, dOff: number, src: Uint8Array, so: number, len: number): void {
-  if (len >= 256) { dst.set(src.subarray(so, so + len), dOff); return; }
+  if (len >= 64) { dst.set(src.subarray(so, so + len), dOff); return; }
   for (let i = 0; i < len; i++) dst[dOff + i] = src[so + i]!;
 }
 

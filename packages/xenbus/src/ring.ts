@@ -72,6 +72,9 @@ export class GrantBackRing<Req = unknown, Rsp = unknown> {
   private readonly view: DataView;
   private readonly scratch: Uint8Array;
   private readonly scratchView: DataView;
+  /** A response is built here: only its fields are ever written, so its padding stays zero. */
+  private readonly rspScratch: Uint8Array;
+  private readonly rspView: DataView;
   private readonly u32 = new Uint8Array(4);
   private readonly u32View = new DataView(this.u32.buffer);
   private mapped = true;
@@ -86,6 +89,8 @@ export class GrantBackRing<Req = unknown, Rsp = unknown> {
     this.back = new BackRing(this.sring, 0);
     this.scratch = new Uint8Array(type.entrySize);
     this.scratchView = new DataView(this.scratch.buffer);
+    this.rspScratch = new Uint8Array(type.entrySize);
+    this.rspView = new DataView(this.rspScratch.buffer);
   }
 
   get nrEnts(): number { return this.back.nr_ents; }
@@ -138,9 +143,8 @@ export class GrantBackRing<Req = unknown, Rsp = unknown> {
   putResponse(rsp: Rsp): boolean {
     if (this.fault !== null || !this.mapped) return false;
     const b = this.back;
-    this.scratch.fill(0);
-    this.type.rsp.write(this.scratchView, 0, rsp);
-    if (!this.store(this.sring.entry(b.rsp_prod_pvt), this.scratch, this.type.rsp.layout.sizeof)) return false;
+    this.type.rsp.write(this.rspView, 0, rsp);
+    if (!this.store(this.sring.entry(b.rsp_prod_pvt), this.rspScratch, this.type.rsp.layout.sizeof)) return false;
     b.rsp_prod_pvt = (b.rsp_prod_pvt + 1) >>> 0;
     return true;
   }

@@ -153,14 +153,35 @@ abstract class PagedAccess implements GuestAccess {
     }
   }
 
-  writeU8(gpa: number, val: number): number { this.scratchView.setUint8(0, val); return this.write(gpa, this.scratch.subarray(0, 1)); }
-  writeU16(gpa: number, val: number): number { this.scratchView.setUint16(0, val, true); return this.write(gpa, this.scratch.subarray(0, 2)); }
-  writeU32(gpa: number, val: number): number { this.scratchView.setUint32(0, val >>> 0, true); return this.write(gpa, this.scratch.subarray(0, 4)); }
+  // (within one page, as almost every store is: straight into RAM; across a page or faulting:
+  // through the scratch buffer and write's checks)
+  writeU8(gpa: number, val: number): number {
+    const o = this.single(gpa, 1, true);
+    if (o < 0) { this.scratchView.setUint8(0, val); return this.write(gpa, this.scratch.subarray(0, 1)); }
+    this.mem.u8[o] = val; this.mem.notifyWrite(o, 1); return 0;
+  }
+  writeU16(gpa: number, val: number): number {
+    const o = this.single(gpa, 2, true);
+    if (o < 0) { this.scratchView.setUint16(0, val, true); return this.write(gpa, this.scratch.subarray(0, 2)); }
+    this.mem.view.setUint16(o, val, true); this.mem.notifyWrite(o, 2); return 0;
+  }
+  writeU32(gpa: number, val: number): number {
+    const o = this.single(gpa, 4, true);
+    if (o < 0) { this.scratchView.setUint32(0, val >>> 0, true); return this.write(gpa, this.scratch.subarray(0, 4)); }
+    this.mem.view.setUint32(o, val >>> 0, true); this.mem.notifyWrite(o, 4); return 0;
+  }
   writeU64(gpa: number, val: number): number {
     if (!Number.isInteger(val) || val < 0 || val >= TWO53) throw new RangeError(`writeU64: ${val} is not an integer in [0, 2^53)`);
-    this.scratchView.setUint32(0, val >>> 0, true);
-    this.scratchView.setUint32(4, Math.floor(val / TWO32), true);
-    return this.write(gpa, this.scratch.subarray(0, 8));
+    const o = this.single(gpa, 8, true);
+    if (o < 0) {
+      this.scratchView.setUint32(0, val >>> 0, true);
+      this.scratchView.setUint32(4, Math.floor(val / TWO32), true);
+      return this.write(gpa, this.scratch.subarray(0, 8));
+    }
+    this.mem.view.setUint32(o, val >>> 0, true);
+    this.mem.view.setUint32(o + 4, Math.floor(val / TWO32), true);
+    this.mem.notifyWrite(o, 8);
+    return 0;
   }
 
   readStruct<L extends AbiLayout>(gpa: number, layout: L, into?: StructValue<L>): StructValue<L> | number {
