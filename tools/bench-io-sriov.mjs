@@ -171,7 +171,7 @@ const body = [
   ...lines,
   '',
 'Reading it: in this model dom0\'s netback and bridge are host TypeScript whose work is not charged as CPU cycles, so PV\'s cycles/pkt',
-  'hide dom0: its cost shows as dom0 ops/pkt (2 grant copies + 1 bridge frame per datagram) and as 2-6x the hypervisor entries (event-channel',
+  'hide dom0: its cost shows as dom0 ops/pkt (2 grant copies + 1 bridge frame per datagram) and as about twice the hypervisor entries (event-channel',
   'notifications, grant-copy hypercalls on the guests\' side). The VF path has no dom0 work and about one interrupt per 20-40 datagrams (ICR',
   'gating coalesces); under forwarded each of those traps (34-67 hypervisor cycles per datagram), under posted none does. Both paths are',
   'bounded by the sending guest\'s CPU (stack and checksums) at these sizes.',
