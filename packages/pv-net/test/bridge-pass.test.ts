@@ -71,3 +71,23 @@ describe('bridge forwarding passes', () => {
     expect(bridge.inFlight).toBe(0);
   });
 });
+
+describe('bridge forwarding passes: ports that go mid-pass', () => {
+  it('a port removed while its frames are in a pass: they are dropped (dropNoPort), nothing reaches it afterwards, other ports go on', () => {
+    const clock = new SimClock(1000);
+    const queue = new EventQueue(clock);
+    const bridge = new Bridge('xenbr0', { clock, queue }, DEFAULT_NET_COSTS, new BridgeStats(), null);
+    const got = new Map<string, number>();
+    const port = (name: string) => bridge.addPort(name, () => got.set(name, (got.get(name) ?? 0) + 1), { stats: new BridgePortStats() });
+    const a = port('vif1.0'), b = port('vif2.0'), c = port('vif3.0');
+    const bcast = (): NetFrame => ({ data: new Uint8Array(60).fill(0xff, 0, 6), csumBlank: false, validated: false });
+    a.send(bcast()); b.send(bcast()); c.send(bcast()); // one pass of three broadcasts
+    b.detach();
+    queue.runUntil(1e6);
+    expect(bridge.stats.dropNoPort.value).toBe(1); // b's own frame
+    expect(got.get('vif2.0')).toBeUndefined(); // b gets nothing once detached
+    expect(got.get('vif1.0')).toBe(1); // c's frame
+    expect(got.get('vif3.0')).toBe(1); // a's frame
+    expect(bridge.inFlight).toBe(0);
+  });
+});
