@@ -126,6 +126,8 @@ export class Bridge {
   /** When the pass under way started and its summed frame costs (ns, unrounded). */
   private passStart = 0;
   private passNs = 0;
+  /** endPass is handing frames out: a frame a port sends back at once waits for the next pass. */
+  private delivering = false;
   private readonly event: SimEvent;
 
   constructor(
@@ -190,6 +192,7 @@ export class Bridge {
     }
     this.fifo.push({ frame, from });
     if (this.inFlight > this.stats.maxInFlight.value) this.stats.maxInFlight.value = this.inFlight;
+    if (this.delivering) return;
     if (this.passEnd === this.head) this.startPass(now);
     // (a frame of the same instant as the pass's start, as a burst handed over in one
     // notification is, was waiting when it started: it joins the pass)
@@ -225,11 +228,16 @@ export class Bridge {
   /** The pass under way ends: its frames go out in order; the next pass takes what waits. */
   private endPass(): void {
     const end = this.passEnd;
-    while (this.head < end) {
-      const f = this.fifo[this.head]!;
-      this.fifo[this.head] = undefined as unknown as InFlight;
-      this.head++;
-      this.forward(f.from, f.frame);
+    this.delivering = true;
+    try {
+      while (this.head < end) {
+        const f = this.fifo[this.head]!;
+        this.fifo[this.head] = undefined as unknown as InFlight;
+        this.head++;
+        this.forward(f.from, f.frame);
+      }
+    } finally {
+      this.delivering = false;
     }
     if (this.head === this.fifo.length) { this.fifo.length = 0; this.head = 0; this.passEnd = 0; }
     else {
