@@ -4,20 +4,28 @@ import { describe, expect, it } from 'vitest';
 import { EventQueue, SimClock } from '@tachyxx/core';
 import { Bridge, BridgeStats, BridgePortStats, BRIDGE_BACKLOG, BRIDGE_NAPI_WEIGHT, DEFAULT_NET_COSTS, type NetFrame } from '../src/index.js';
 
-function setup() {
+/** A bridge on its own clock and event queue. */
+function newBridge() {
   const clock = new SimClock(1000);
   const queue = new EventQueue(clock);
   const bridge = new Bridge('xenbr0', { clock, queue }, DEFAULT_NET_COSTS, new BridgeStats(), null);
+  return { clock, queue, bridge };
+}
+
+/** A unicast frame from MAC 00:16:3e:00:00:<src> to ..:<dst>, `seq` in bytes 14-15. */
+function frame(dst: number, src: number, seq: number, len = 60): NetFrame {
+  const d = new Uint8Array(len);
+  d.set([0, 0x16, 0x3e, 0, 0, dst], 0); d.set([0, 0x16, 0x3e, 0, 0, src], 6);
+  d[12] = 0x08; d[14] = seq & 0xff; d[15] = seq >> 8;
+  return { data: d, csumBlank: false, validated: false };
+}
+
+function setup() {
+  const { clock, queue, bridge } = newBridge();
   const got: { t: number; seq: number }[] = [];
   const a = bridge.addPort('vif1.0', () => {}, { stats: new BridgePortStats() });
   bridge.addPort('vif2.0', (f) => got.push({ t: clock.now, seq: f.data[14]! | (f.data[15]! << 8) }), { stats: new BridgePortStats() });
   // unicast frames from vif1.0 (MAC ..:01) to vif2.0 (MAC ..:02); vif2.0 learns its MAC first
-  const frame = (dst: number, src: number, seq: number, len = 60): NetFrame => {
-    const d = new Uint8Array(len);
-    d.set([0, 0x16, 0x3e, 0, 0, dst], 0); d.set([0, 0x16, 0x3e, 0, 0, src], 6);
-    d[12] = 0x08; d[14] = seq & 0xff; d[15] = seq >> 8;
-    return { data: d, csumBlank: false, validated: false };
-  };
   bridge.port('vif2.0')!.send(frame(1, 2, 0xffff));
   queue.runUntil(10_000);
   got.length = 0;
@@ -74,9 +82,7 @@ describe('bridge forwarding passes', () => {
 
 describe('bridge forwarding passes: ports that go mid-pass', () => {
   it('a port removed while its frames are in a pass: they are dropped (dropNoPort), nothing reaches it afterwards, other ports go on', () => {
-    const clock = new SimClock(1000);
-    const queue = new EventQueue(clock);
-    const bridge = new Bridge('xenbr0', { clock, queue }, DEFAULT_NET_COSTS, new BridgeStats(), null);
+    const { queue, bridge } = newBridge();
     const got = new Map<string, number>();
     const port = (name: string) => bridge.addPort(name, () => got.set(name, (got.get(name) ?? 0) + 1), { stats: new BridgePortStats() });
     const a = port('vif1.0'), b = port('vif2.0'), c = port('vif3.0');
@@ -94,15 +100,7 @@ describe('bridge forwarding passes: ports that go mid-pass', () => {
 
 describe('bridge forwarding passes: a port that answers at once', () => {
   it('a sink that sends into the same bridge while a pass delivers (an echo): its frame waits for the next pass, nothing throws or is lost', () => {
-    const clock = new SimClock(1000);
-    const queue = new EventQueue(clock);
-    const bridge = new Bridge('xenbr0', { clock, queue }, DEFAULT_NET_COSTS, new BridgeStats(), null);
-    const frame = (dst: number, src: number, seq: number): NetFrame => {
-      const d = new Uint8Array(60);
-      d.set([0, 0x16, 0x3e, 0, 0, dst], 0); d.set([0, 0x16, 0x3e, 0, 0, src], 6);
-      d[12] = 0x08; d[14] = seq;
-      return { data: d, csumBlank: false, validated: false };
-    };
+    const { clock, queue, bridge } = newBridge();
     const atA: { t: number; seq: number }[] = [];
     const a = bridge.addPort('vif1.0', (f) => atA.push({ t: clock.now, seq: f.data[14]! }), { stats: new BridgePortStats() });
     // vif2.0 echoes every frame straight back to vif1.0 from inside the delivery
