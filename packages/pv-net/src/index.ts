@@ -1,6 +1,6 @@
 // @tachyxx/pv-net: dom0's netback (vif devices), the software bridges, pcap capture and the toolstack helper.
 export {
-  NetBackend, VifStats, VIF_UP, VIF_DOWN, VIF_FATAL, VIF_CARRIER, readConfig,
+  NetBackend, VifStats, NetQueueStats, VIF_UP, VIF_DOWN, VIF_FATAL, VIF_CARRIER, readConfig,
   XEN_NETBK_LEGACY_SLOTS_MAX, FATAL_SKB_SLOTS, RX_DRAIN_TIMEOUT_NS, RX_DRAIN_TIMEOUT_NO_NOTIFY_NS, RX_STALL_TIMEOUT_NS,
   RX_QUEUE_MAX_BYTES, TX_CREDIT_MIN_BURST, DEFAULT_MAX_QUEUES,
   type VifEvent, type VifConfig, type NetBackendOptions,

@@ -84,8 +84,21 @@ export const VIF_DOWN = defineTopic<VifEvent>('pv-net.vif-down');
 export const VIF_FATAL = defineTopic<VifEvent>('pv-net.vif-fatal');
 export const VIF_CARRIER = defineTopic<VifEvent>('pv-net.vif-carrier');
 
+/** One queue's share of its vif's traffic (`host.pv-net.vifD-N.queue-K`, multi-queue-num-queues). */
+export class NetQueueStats extends StatGroup {
+  readonly txPackets = this.counter('txPackets', 'count', 'packets from the guest on this queue\'s TX ring');
+  readonly txBytes = this.counter('txBytes', 'byte', 'bytes from the guest on this queue\'s TX ring');
+  readonly rxPackets = this.counter('rxPackets', 'count', 'packets delivered into this queue\'s RX ring');
+  readonly rxBytes = this.counter('rxBytes', 'byte', 'bytes delivered into this queue\'s RX ring');
+}
+
 /** Per-vif counters (`host.pv-net.vifD-N`). Monotonic, except the occupancy gauges' histograms. */
 export class VifStats extends StatGroup {
+  private readonly queueGroups: NetQueueStats[] = [];
+  /** Queue `k`'s counters (created on first use; kept across reconnects like the vif's). */
+  queue(k: number): NetQueueStats {
+    return (this.queueGroups[k] ??= this.mount(`queue-${k}`, new NetQueueStats()));
+  }
   readonly txPackets = this.counter('txPackets', 'count', 'packets from the guest forwarded to the bridge');
   readonly txBytes = this.counter('txBytes', 'byte', 'bytes from the guest forwarded to the bridge');
   readonly rxPackets = this.counter('rxPackets', 'count', 'packets delivered into the guest');
@@ -143,15 +156,15 @@ class NetQueue {
   readonly rxqTime: number[] = [];
   rxqHead = 0;
   rxqBytes = 0;
-  /** Packets this queue carried (the vif's txPackets / rxPackets split by queue, see Netback.vif). */
-  txPackets = 0;
-  rxPackets = 0;
+  /** The vif's counters split by queue. */
+  readonly stats: NetQueueStats;
   /** When the ring last had buffers (stall detection). */
   lastRxBuffers = 0;
   stalled = false;
   /** The RX kick (xenvif_kick_thread): frames the bridge delivered at one time go out in one batch. */
   readonly rxEvent: SimEvent;
   constructor(readonly vif: Vif, readonly index: number, onCredit: (q: NetQueue) => void, onRx: (q: NetQueue) => void) {
+    this.stats = vif.stats.queue(index);
     this.creditTimer = new SimEvent(`pv-net.${vif.cfg.name}.q${index}.credit`, () => onCredit(this));
     this.rxEvent = new SimEvent(`pv-net.${vif.cfg.name}.q${index}.rx`, () => onRx(this));
   }
@@ -260,7 +273,7 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
   /** The connected vif of `domid`/`devid` (its port, stats), for tools and tests. */
   vif(domid: number, devid: number): { name: string; bridge: string; port: BridgePort | null; stats: VifStats; queues: number; queueStats: { txPackets: number; rxPackets: number }[]; disabled: boolean } | undefined {
     for (const v of this.vifs.values()) {
-      if (v.dev.domid === domid && v.dev.devid === devid) return { name: v.cfg.name, bridge: v.cfg.bridge, port: v.port, stats: v.stats, queues: v.queues.length, queueStats: v.queues.map((q) => ({ txPackets: q.txPackets, rxPackets: q.rxPackets })), disabled: v.disabled };
+      if (v.dev.domid === domid && v.dev.devid === devid) return { name: v.cfg.name, bridge: v.cfg.bridge, port: v.port, stats: v.stats, queues: v.queues.length, queueStats: v.queues.map((q) => ({ txPackets: q.stats.txPackets.value, rxPackets: q.stats.rxPackets.value })), disabled: v.disabled };
     }
     return undefined;
   }
@@ -511,7 +524,8 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
       for (let i = 1; i <= slots; i++) this.txResponse(q, this.frags[i]!.id, NETIF_RSP_OKAY, 0);
       v.stats.txPackets.value++;
       v.stats.txBytes.value += total;
-      q.txPackets++;
+      q.stats.txPackets.value++;
+      q.stats.txBytes.value += total;
       const frame: NetFrame = {
         data,
         csumBlank: (txreq.flags & NETTXF_csum_blank) !== 0,
@@ -682,8 +696,9 @@ export class NetBackend implements Backend<netif_tx_request_t, netif_tx_response
       first = false;
     }
     v.stats.rxPackets.value++;
-    q.rxPackets++;
     v.stats.rxBytes.value += d.length;
+    q.stats.rxPackets.value++;
+    q.stats.rxBytes.value += d.length;
   }
 
   /** Drain (drop expired frames) and stall (carrier off) checks, in simulated time. */

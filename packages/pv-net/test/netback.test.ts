@@ -350,5 +350,12 @@ describe('netback: multi-queue', () => {
     const st = h.net.vif(d.domid, 0)!.stats;
     expect(q0 + q1, `q0 ${q0} q1 ${q1} rx ${st.rxPackets.value} qfull ${st.dropRxQueueFull.value} grant ${st.dropRxGrant.value}`).toBe(8);
     expect(q0 > 0 && q1 > 0, `flows on both queues (q0 ${q0}, q1 ${q1})`).toBe(true);
+    // the split by queue, as stats: host.pv-net.vifD-0.queue-K
+    const qs = (k: number, c: string) => Number((h.host.stats.dump() as any).host['pv-net'][`vif${d.domid}-0`][`queue-${k}`][c]);
+    expect([qs(0, 'txPackets'), qs(1, 'txPackets')]).toEqual([1, 1]);
+    expect([qs(0, 'rxPackets'), qs(1, 'rxPackets')]).toEqual([q0, q1]);
+    expect(qs(0, 'rxPackets') + qs(1, 'rxPackets')).toBe(st.rxPackets.value);
+    expect(qs(0, 'txBytes') + qs(1, 'txBytes')).toBe(st.txBytes.value);
+    expect(h.net.vif(d.domid, 0)!.queueStats).toEqual([0, 1].map((k) => ({ txPackets: qs(k, 'txPackets'), rxPackets: qs(k, 'rxPackets') })));
   });
 });
