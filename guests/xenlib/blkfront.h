@@ -48,6 +48,39 @@ static inline long blkfront_backend_ulong(struct blkfront *b, const char *key, l
 	return xenbus_read(path, buf, sizeof buf) < 0 ? dflt : xf_to_long(buf);
 }
 
+struct blkfront_keys { struct blkfront *b; unsigned nq, pages, order; };
+
+/* talk_to_blkback's keys (in its transaction): ring-page-order and multi-queue-num-queues at the
+ * top, each ring's nodes in the device directory (one queue) or under queue-N/, then protocol and
+ * features. */
+static long blkfront_write_keys(struct xenbus_front *fe, void *arg)
+{
+	const struct blkfront_keys *k = arg;
+	long r;
+	if (k->pages > 1 && (r = xenbus_front_write_ulong(fe, "ring-page-order", k->order)) < 0) return r;
+	if (k->nq > 1 && (r = xenbus_front_write_ulong(fe, "multi-queue-num-queues", k->nq)) < 0) return r;
+	for (unsigned q = 0; q < k->nq; q++) {
+		const struct blkfront *x = &k->b[q];
+		char key[40];
+		const char *dir = "";
+		char qdir[16];
+		if (k->nq > 1) { snprintf(qdir, sizeof qdir, "queue-%u/", q); dir = qdir; }
+		if (k->pages == 1) {
+			snprintf(key, sizeof key, "%sring-ref", dir);
+			if ((r = xenbus_front_write_ulong(fe, key, x->ring_ref0)) < 0) return r;
+		} else {
+			for (unsigned i = 0; i < k->pages; i++) {
+				snprintf(key, sizeof key, "%sring-ref%u", dir, i);
+				if ((r = xenbus_front_write_ulong(fe, key, x->ring_ref0 + i)) < 0) return r;
+			}
+		}
+		snprintf(key, sizeof key, "%sevent-channel", dir);
+		if ((r = xenbus_front_write_ulong(fe, key, x->port)) < 0) return r;
+	}
+	if ((r = xenbus_front_write(fe, "protocol", "arm-abi")) < 0) return r;
+	return xenbus_front_write(fe, "feature-persistent", "1");
+}
+
 /* Opens vbd `devid` and connects `want` queues (fewer if the backend offers fewer): b[0..want-1]
  * get one ring each; `ring_mem` is want * `max_pages` page-aligned pages (max_pages 1, 2, 4, 8 or
  * 16 per ring), granted as refs ring_ref0.. in order. Returns the number of queues (>= 1), or a
@@ -65,10 +98,6 @@ static inline long blkfront_open_mq(struct blkfront *b, unsigned want, unsigned 
 	if ((long)nq > maxq) nq = maxq < 1 ? 1 : (unsigned)maxq;
 	unsigned pages = 1, o = 0;
 	while (pages < max_pages && (1l << order) > (long)pages) { pages <<= 1; o++; }
-	/* talk_to_blkback: ring-page-order and multi-queue-num-queues at the top, each ring's nodes
-	 * in the device directory (one queue) or under queue-N/. */
-	if (pages > 1) xenbus_front_write_ulong(fe, "ring-page-order", o);
-	if (nq > 1) xenbus_front_write_ulong(fe, "multi-queue-num-queues", nq);
 	for (unsigned q = 0; q < nq; q++) {
 		struct blkfront *x = &b[q];
 		if (q) x->fe = *fe;
@@ -86,24 +115,10 @@ static inline long blkfront_open_mq(struct blkfront *b, unsigned want, unsigned 
 		if (p < 0) { printf("blkfront: alloc_unbound -> %ld\n", p); return -1; }
 		x->port = (evtchn_port_t)p;
 		xen_evtchn_set_handler(x->port, blkfront_on_event, x);
-		char key[40];
-		const char *dir = "";
-		char qdir[16];
-		if (nq > 1) { snprintf(qdir, sizeof qdir, "queue-%u/", q); dir = qdir; }
-		if (pages == 1) {
-			snprintf(key, sizeof key, "%sring-ref", dir);
-			xenbus_front_write_ulong(fe, key, x->ring_ref0);
-		} else {
-			for (unsigned i = 0; i < pages; i++) {
-				snprintf(key, sizeof key, "%sring-ref%u", dir, i);
-				xenbus_front_write_ulong(fe, key, x->ring_ref0 + i);
-			}
-		}
-		snprintf(key, sizeof key, "%sevent-channel", dir);
-		xenbus_front_write_ulong(fe, key, x->port);
 	}
-	xenbus_front_write(fe, "protocol", "arm-abi");
-	xenbus_front_write(fe, "feature-persistent", "1");
+	struct blkfront_keys keys = { b, nq, pages, o };
+	r = xenbus_front_write_keys(fe, blkfront_write_keys, &keys);
+	if (r < 0) { printf("blkfront: writing the device keys: %s\n", xenbus_strerror(r)); return r; }
 	xenbus_front_switch(fe, XenbusStateInitialised);
 	s = xenbus_front_wait(fe, XenbusStateConnected);
 	if (s < 0) { printf("blkfront: backend did not connect (%ld)\n", s); return -1; }

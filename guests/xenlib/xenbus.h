@@ -196,10 +196,35 @@ static inline long xenbus_read(const char *path, char *buf, uint32_t cap)
 	const char *a[] = { path };
 	return xenbus_request(XS_READ, 0, a, 1, 0, buf, cap);
 }
-static inline long xenbus_write(const char *path, const char *value)
+/* XS_WRITE inside transaction `tx` (0: none). */
+static inline long xenbus_write_tx(uint32_t tx, const char *path, const char *value)
 {
 	const char *a[] = { path, value };
-	long r = xenbus_request(XS_WRITE, 0, a, 2, 1, 0, 0);
+	long r = xenbus_request(XS_WRITE, tx, a, 2, 1, 0, 0);
+	return r < 0 ? r : 0;
+}
+static inline long xenbus_write(const char *path, const char *value) { return xenbus_write_tx(0, path, value); }
+
+/* XS_TRANSACTION_START: the new transaction's id in *tx (the reply is its decimal string). */
+static inline long xenbus_transaction_start(uint32_t *tx)
+{
+	const char *a[] = { "" };
+	char buf[16];
+	long r = xenbus_request(XS_TRANSACTION_START, 0, a, 1, 0, buf, sizeof buf - 1);
+	if (r < 0) return r;
+	buf[r < (long)sizeof buf ? r : (long)sizeof buf - 1] = 0;
+	uint32_t v = 0;
+	int any = 0;
+	for (const char *c = buf; *c >= '0' && *c <= '9'; c++, any = 1) v = v * 10 + (uint32_t)(*c - '0');
+	if (!any || v == 0) return -XEN_EINVAL;
+	*tx = v;
+	return 0;
+}
+/* XS_TRANSACTION_END: commit ("T") or abort ("F"); -EAGAIN when a commit conflicted (start again). */
+static inline long xenbus_transaction_end(uint32_t tx, int abort)
+{
+	const char *a[] = { abort ? "F" : "T" };
+	long r = xenbus_request(XS_TRANSACTION_END, tx, a, 1, 0, 0, 0);
 	return r < 0 ? r : 0;
 }
 static inline long xenbus_mkdir(const char *path)

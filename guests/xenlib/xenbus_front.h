@@ -24,6 +24,7 @@ struct xenbus_front {
 	char backend[96];   /* the backend's directory */
 	uint16_t backend_id;
 	char token[16];
+	uint32_t tx;        /* the transaction xenbus_front_write joins (0: none; xenbus_front_write_keys) */
 };
 
 static inline long xf_to_long(const char *s)
@@ -48,7 +49,7 @@ static inline long xenbus_front_write(struct xenbus_front *fe, const char *key, 
 {
 	char path[128];
 	snprintf(path, sizeof path, "%s/%s", fe->dir, key);
-	return xenbus_write(path, value);
+	return xenbus_write_tx(fe->tx, path, value);
 }
 
 static inline long xenbus_front_write_ulong(struct xenbus_front *fe, const char *key, unsigned long v)
@@ -73,6 +74,7 @@ static inline long xenbus_front_open(struct xenbus_front *fe, const char *kind, 
 {
 	char buf[16], path[128];
 	snprintf(fe->dir, sizeof fe->dir, "device/%s/%u", kind, devid);
+	fe->tx = 0;
 	snprintf(fe->token, sizeof fe->token, "fe%u", devid);
 	long r = xenbus_front_read(fe, "backend", fe->backend, sizeof fe->backend);
 	if (r < 0) return r;
@@ -83,6 +85,26 @@ static inline long xenbus_front_open(struct xenbus_front *fe, const char *kind, 
 	fe->backend_id = (uint16_t)id;
 	snprintf(path, sizeof path, "%s/state", fe->backend);
 	return xenbus_watch(path, fe->token);
+}
+
+/* Linux's talk_to_netback / talk_to_blkback: the device keys `write_keys` writes (with
+ * xenbus_front_write, which joins the transaction) go in one xenstore transaction, started again
+ * while the commit answers EAGAIN (another writer changed what it touched), so the backend never
+ * reads half of them. A write that fails aborts it. 0 or < 0 (the first error). */
+static inline long xenbus_front_write_keys(struct xenbus_front *fe, long (*write_keys)(struct xenbus_front *, void *), void *arg)
+{
+	for (int tries = 0; tries < 16; tries++) {
+		uint32_t tx;
+		long r = xenbus_transaction_start(&tx);
+		if (r < 0) return r;
+		fe->tx = tx;
+		r = write_keys(fe, arg);
+		fe->tx = 0;
+		if (r < 0) { xenbus_transaction_end(tx, 1); return r; }
+		r = xenbus_transaction_end(tx, 0);
+		if (r != -11) return r; /* -EAGAIN: again */
+	}
+	return -11;
 }
 
 /* xenbus_switch_state: writes our state node. */

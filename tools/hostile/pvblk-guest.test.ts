@@ -24,11 +24,16 @@ describe('pv-blk: the blkfront C guest', () => {
     const fe = h.host.createDomain({ name: 'blkfront', image: image('blkfront'), memoryMiB: 4, paused: true });
     const victim = h.host.createDomain({ name: 'victim', image: image('hello'), memoryMiB: 4, paused: true });
     addVbd(h.dom0xs, fe.domid, { target: path, vdev: 'xvda', access: 'w', format: 'raw' });
+    const committed = () => Number(h.host.stats.lookup('host.xenstore.txCommitted')!.dump());
+    const committed0 = committed();
     h.host.unpauseDomain(fe);
     h.host.unpauseDomain(victim);
     const why = await h.run({ maxInsns: 400_000_000 });
     const text = h.consoleText(fe);
     expect(why, text).toBe('all-shutdown');
+    // blkback's probe and blkfront's device keys (Linux's talk_to_blkback), one transaction each
+    // (without the frontend's this reads 1)
+    expect(committed() - committed0).toBe(2);
     const sectors = bytes / 512;
     expect(text).toContain(`xvda: ${sectors} sectors of 512 bytes, flush 1`);
     expect(text).toContain('wrote 554 sectors; flush -> 0');

@@ -11,10 +11,15 @@ describe('pv-net guests: ping', () => {
     const a = h.guest('ping-a', 'ping', 'ip=10.0.0.1/24 peer=10.0.0.2 count=4');
     const b = h.guest('ping-b', 'ping', 'peer=10.0.0.1 count=4', { ip: '10.0.0.2' }); // its address from the vif's ip= key
     const c = h.guest('ping-c', 'ping', 'ip=10.0.0.3/24 peer=10.0.0.1 count=1 quiet=0', { bridge: 'xenbr1' });
+    const committed = () => Number(h.host.stats.lookup('host.xenstore.txCommitted')!.dump());
+    const committed0 = committed();
     for (const d of [a, b, c]) h.host.unpauseDomain(d);
     const why = h.host.run({ maxInsns: 2_000_000_000 });
     const ta = h.text(a), tb = h.text(b), tc = h.text(c);
     expect(why, ta + tb + tc).toBe('all-shutdown');
+    // one xenstore transaction per vif on each side: netback's probe (its feature keys) and the
+    // netfront's device keys (Linux's talk_to_netback; without it this reads 3)
+    expect(committed() - committed0).toBe(6);
     for (const [t, peer] of [[ta, '10.0.0.2'], [tb, '10.0.0.1']] as const) {
       expect(t).toMatch(/event channels (split|shared)/);
       expect(t).toContain(`PING ${peer}: 56 data bytes`);

@@ -476,22 +476,43 @@ static long backend_flag(struct netfront *nf, const char *key)
 
 /* Writes one queue's keys in dir ("" = the frontend dir itself; Linux's
  * write_queue_xenstore_keys: tx-ring-ref, rx-ring-ref, then event-channel or -tx and -rx). */
-static void nf_write_queue_keys(struct netfront *nf, struct nf_queue *q, const char *dir)
+static long nf_write_queue_keys(struct netfront *nf, struct nf_queue *q, const char *dir)
 {
 	char key[48];
+	long r;
 	snprintf(key, sizeof key, "%stx-ring-ref", dir);
-	xenbus_front_write_ulong(&nf->fe, key, NF_TX_RING_REF(q->index));
+	if ((r = xenbus_front_write_ulong(&nf->fe, key, NF_TX_RING_REF(q->index))) < 0) return r;
 	snprintf(key, sizeof key, "%srx-ring-ref", dir);
-	xenbus_front_write_ulong(&nf->fe, key, NF_RX_RING_REF(q->index));
+	if ((r = xenbus_front_write_ulong(&nf->fe, key, NF_RX_RING_REF(q->index))) < 0) return r;
 	if (nf->split) {
 		snprintf(key, sizeof key, "%sevent-channel-tx", dir);
-		xenbus_front_write_ulong(&nf->fe, key, q->tx_port);
+		if ((r = xenbus_front_write_ulong(&nf->fe, key, q->tx_port)) < 0) return r;
 		snprintf(key, sizeof key, "%sevent-channel-rx", dir);
-		xenbus_front_write_ulong(&nf->fe, key, q->rx_port);
-	} else {
-		snprintf(key, sizeof key, "%sevent-channel", dir);
-		xenbus_front_write_ulong(&nf->fe, key, q->tx_port);
+		return xenbus_front_write_ulong(&nf->fe, key, q->rx_port);
 	}
+	snprintf(key, sizeof key, "%sevent-channel", dir);
+	return xenbus_front_write_ulong(&nf->fe, key, q->tx_port);
+}
+
+/* talk_to_netback's keys (in its transaction): one queue flat in the frontend dir (no queue-0/),
+ * several as multi-queue-num-queues then queue-%u/ each; then the features. */
+static long nf_write_keys(struct xenbus_front *fe, void *arg)
+{
+	struct netfront *nf = arg;
+	long r;
+	if (nf->nq == 1) {
+		if ((r = nf_write_queue_keys(nf, &nf->q[0], "")) < 0) return r;
+	} else {
+		if ((r = xenbus_front_write_ulong(fe, "multi-queue-num-queues", nf->nq)) < 0) return r;
+		for (unsigned k = 0; k < nf->nq; k++) {
+			char dir[16];
+			snprintf(dir, sizeof dir, "queue-%u/", k);
+			if ((r = nf_write_queue_keys(nf, &nf->q[k], dir)) < 0) return r;
+		}
+	}
+	if ((r = xenbus_front_write(fe, "request-rx-copy", "1")) < 0) return r;
+	if ((r = xenbus_front_write(fe, "feature-rx-notify", "1")) < 0) return r;
+	return xenbus_front_write(fe, "feature-sg", "1");
 }
 
 int netfront_open(unsigned devid, struct netdev **out) { return netfront_open_queues(devid, 1, out); }
@@ -575,21 +596,8 @@ int netfront_open_queues(unsigned devid, unsigned queues, struct netdev **out)
 		xen_evtchn_set_handler(q->rx_port, nf_event, nf);
 	}
 
-	/* talk_to_netback's keys: one queue flat in the frontend dir (no queue-0/), several as
-	 * multi-queue-num-queues then queue-%u/ each */
-	if (nf->nq == 1) {
-		nf_write_queue_keys(nf, &nf->q[0], "");
-	} else {
-		xenbus_front_write_ulong(&nf->fe, "multi-queue-num-queues", nf->nq);
-		for (unsigned k = 0; k < nf->nq; k++) {
-			char dir[16];
-			snprintf(dir, sizeof dir, "queue-%u/", k);
-			nf_write_queue_keys(nf, &nf->q[k], dir);
-		}
-	}
-	xenbus_front_write(&nf->fe, "request-rx-copy", "1");
-	xenbus_front_write(&nf->fe, "feature-rx-notify", "1");
-	xenbus_front_write(&nf->fe, "feature-sg", "1");
+	r = xenbus_front_write_keys(&nf->fe, nf_write_keys, nf);
+	if (r < 0) { printf("netfront: writing the device keys: %s\n", xenbus_strerror(r)); return (int)r; }
 	nf->connected = 1;
 	for (unsigned k = 0; k < nf->nq; k++) {
 		nf->q[k].rx.req_prod_pvt = 0;
