@@ -203,7 +203,7 @@ const body = [
   `data phase ends, over the wall time between them; fastest of ${reps} runs. N0 lies past the JIT's warm-up: a region is compiled to wasm`,
   'after 100000 of its own instructions (wasmTierUp) and formed again across pages then, and V8 moves hot wasm functions to its optimizing',
   'tier later still, so regions that run a few times per datagram get there after thousands of datagrams; the 64 B rate in 20000-datagram',
-  'windows reads 0.17, 0.18, 0.26, 0.26, then 0.26-0.29 Mpps from datagram 60000 on (2026-12-06). (Before 2026-12-06 this bench took',
+  'windows reads 0.17 (datagrams 20000-40000), 0.18, then 0.23-0.29 Mpps from datagram 60000 on (2026-12-06). (Before 2026-12-06 this bench took',
   'the difference of two runs of N and N0 datagrams, which carried two runs\' warm-up noise: the same build (c0915e9) read 0.18 to 0.32 Mpps from run to run; its steady state is 0.20-0.21.)',
   'The sampling stops are round boundaries of the host\'s pCPU quantum, so the simulated columns are those of the sampled run.',
   `"incl. warm-up" = received(N) / wall(N) (the first datagrams run while V8 still compiles the guests' JIT`,
