@@ -36,6 +36,34 @@ describe('pv-net guests: ping', () => {
   });
 });
 
+describe('pv-net guests: the device keys in a transaction', () => {
+  it('a commit that conflicts (dom0 rewrote a key it touched) is answered EAGAIN; the netfront starts again and connects with its own keys', () => {
+    const h = netGuestHost();
+    const a = h.guest('ping-a', 'ping', 'ip=10.0.0.1/24 peer=10.0.0.2 count=2');
+    const b = h.guest('ping-b', 'ping', 'ip=10.0.0.2/24 peer=10.0.0.1 count=2');
+    h.host.queue.runUntil(h.host.clock.now + 1_000_000); // xenwatch: netback probes both vifs (its own transactions)
+    const stat = (k: string) => Number(h.host.stats.lookup(`host.xenstore.${k}`)!.dump());
+    const started0 = stat('txStarted');
+    const key = `/local/domain/${a.domid}/device/vif/0/tx-ring-ref`;
+    for (const d of [a, b]) h.host.unpauseDomain(d);
+    // Once a frontend's transaction is open, dom0 rewrites a's tx-ring-ref at every step until a
+    // commit conflicts: the transaction that touched it before one of these writes gets EAGAIN.
+    let rewrites = 0;
+    for (let t = h.host.clock.now; stat('txConflicts') === 0 && t < 50_000_000; t += 2_000) {
+      h.host.run({ untilNs: t, maxInsns: 2_000_000_000 });
+      if (stat('txStarted') > started0) { h.dom0xs.write(key, '0'); rewrites++; }
+    }
+    expect(stat('txConflicts')).toBe(1);
+    expect(rewrites).toBeGreaterThan(0);
+    const why = h.host.run({ maxInsns: 2_000_000_000 });
+    const ta = h.text(a), tb = h.text(b);
+    expect(why, ta + tb).toBe('all-shutdown');
+    for (const t of [ta, tb]) expect(t).toContain('2 packets transmitted, 2 received, 0% packet loss');
+    expect(h.dom0xs.read(key)).not.toBe('0'); // the retried transaction's value
+    expect(stat('txStarted') - started0).toBe(3); // a twice (one conflict), b once
+  });
+});
+
 describe('pv-net guests: one shared event channel', () => {
   it('without feature-split-event-channels the frontend writes event-channel and pings work', () => {
     const h = netGuestHost();
