@@ -85,18 +85,17 @@ function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: numb
   const seen = new Set<string>([`${pcLo}:${pcHi}`]);
   // virtual pages in the region (the entry's first) and their host page offsets
   const vpages = [pcLo & -4096], vhis = [pcHi], hpages = [off - (off & 4095)];
-  // debugger breakpoints: a region stays on its entry page (bpOffs is that page's)
   // a region formed for the first time (cold code: compiling it cheaply matters more) and one
   // with debugger breakpoints (bpOffs is its entry page's) stay on the entry page
   const maxPages = c.bps === undefined && hot ? c.maxRegionPages : 1;
   let total = words.length, est = sourceEstimate(words);
   let missed = false;
-  /** Host offset of virtual (tl, th) on a page of the region or one the exec soft-TLB maps now, else -1. */
   /** Index in vpages of the page of virtual (tl, th), or -1. */
   const pageOf = (tl: number, th: number): number => {
     for (let p = 0; p < vpages.length; p++) if (vpages[p] === (tl & -4096) && vhis[p] === th) return p;
     return -1;
   };
+  /** Host offset of virtual (tl, th) on a page of the region or one the exec soft-TLB maps now, else -1. */
   const hostOf = (tl: number, th: number): number => {
     const p = pageOf(tl, th);
     if (p >= 0) return hpages[p]! + (tl & 4095);
@@ -176,6 +175,7 @@ const LEAF_INSNS = 32;
  */
 function smallLeaf(c: Cpu, off: number, max: number): boolean {
   const pending = [off], seen = new Set<number>();
+  const samePage = (t: number): boolean => t >= 0 && (t >>> 12) === (off >>> 12);
   let n = 0;
   while (pending.length > 0) {
     const o = pending.pop()!;
@@ -184,7 +184,6 @@ function smallLeaf(c: Cpu, off: number, max: number): boolean {
     const sb = scanBlock(c, o, max);
     if (sb.sys || sb.words.length === 0 || (n += sb.words.length) > LEAF_INSNS) return false;
     const last = sb.words[sb.words.length - 1]!, op = decode(last), lo = o + 4 * (sb.words.length - 1);
-    const samePage = (t: number): boolean => t >= 0 && (t >>> 12) === (off >>> 12);
     if (op === Op.JALR) { if (rdOf(last) !== 0) return false; continue; } // its return
     if (op === Op.JAL) {
       if (rdOf(last) !== 0 || immJ(last) <= 0 || !samePage(lo + immJ(last))) return false;
@@ -234,7 +233,7 @@ export function compile(c: Cpu, off: number, pcLo: number, pcHi: number, max: nu
       }
     }
     // A region on several pages: a write to any of them drops all its entry points.
-    const hostPages = new Set(offs.slice(0, blocks.length).map((o) => o >>> 12));
+    const hostPages = new Set(offs.map((o) => o >>> 12));
     if (hostPages.size > 1) {
       for (const pg of hostPages) {
         const list = c.spanBlocks[pg] ??= [];
