@@ -326,6 +326,32 @@ describe('guest memory access', () => {
     expect(g.readU32(0x8000_0ffe)).toBe(0x0a090807);
   });
 
+  it('scalar stores from a hostile address: -EFAULT and nothing written for read-only, foreign, unmapped, wrapping and malformed ones; in-page and page-crossing stores land', () => {
+    const { m, g } = setup();
+    const RAM = 0x8000_0000, size = 4 * 1024 * 1024;
+    const before = m.mem.readBytes(RAM, size);
+    // read-only, another domain's frame, unmapped, negative, past 2^53, 2^64-1, not integers
+    const bad = [0x8000_2000, 0x8000_3000, 0x8000_4000, -4, -1, 2 ** 53, 2 ** 64 - 1, 0x8000_0000 + 0.5, Number.NaN, Infinity];
+    for (const gpa of bad) {
+      expect(g.writeU8(gpa, 0xaa), `writeU8 ${gpa}`).toBe(EFAULT);
+      expect(g.writeU16(gpa, 0xaaaa), `writeU16 ${gpa}`).toBe(EFAULT);
+      expect(g.writeU32(gpa, 0xaaaa_aaaa), `writeU32 ${gpa}`).toBe(EFAULT);
+      expect(g.writeU64(gpa, 0x1234_5678), `writeU64 ${gpa}`).toBe(EFAULT);
+    }
+    // the last bytes on a writable page, the rest on the read-only one; wrapping past 2^53
+    expect(g.writeU16(0x8000_1fff, 0xaaaa)).toBe(EFAULT);
+    expect(g.writeU32(0x8000_1ffe, 0xaaaa_aaaa)).toBe(EFAULT);
+    expect(g.writeU64(0x8000_1ffc, 0x1234_5678)).toBe(EFAULT);
+    expect(g.writeU64(2 ** 53 - 4, 1)).toBe(EFAULT);
+    expect(Buffer.from(m.mem.readBytes(RAM, size)).equals(Buffer.from(before))).toBe(true); // not one byte anywhere
+    expect(g.writeU32(0x8000_0ffe, 0x0403_0201)).toBe(0); // across two writable pages
+    expect(g.writeU64(0x8000_0ff0, 2 ** 53 - 1)).toBe(0);
+    expect(g.writeU16(0x8000_1010, 0xbeef)).toBe(0);
+    expect(g.writeU8(0x8000_1fff, 0x7f)).toBe(0);
+    expect([g.readU32(0x8000_0ffe), g.readU64(0x8000_0ff0), g.readU16(0x8000_1010), g.readU8(0x8000_1fff)]).toEqual([0x0403_0201, 2 ** 53 - 1, 0xbeef, 0x7f]);
+    expect(() => g.writeU64(0x8000_0000, -1)).toThrow(RangeError); // a host bug, not a guest value
+  });
+
   it('returns -EFAULT for unmapped, read-only, foreign, overflowing and malformed ranges', () => {
     const { g } = setup();
     expect(g.readU32(0x8000_4000)).toBe(EFAULT);
