@@ -14,7 +14,7 @@
 #ifdef SMALL
 #define MAXN 9
 #define SUDOKU_ROUNDS 2
-#define PUZZLES 3
+#define PUZZLES 2
 #else
 #define MAXN 12
 #define SUDOKU_ROUNDS 4
