@@ -49,6 +49,7 @@ const CASES: [string, string[]][] = [
   ['isa-tests', []], ['selfmod', []], ['tlbstress', []], ['priv', ['--isa', 'tachy-v1']], ['priv', ['--isa', 'legacy-silent']],
   ['bootinfo', []], ['timer', []], ['badptr', []], ['crash', []], ['hello', []],
   ['bench-intmix-small', []], ['bench-muldiv-small', []], ['bench-interp-small', []], ['bench-calls-small', []], ['bench-chase-small', []],
+  ['bench-sha256-small', []], ['bench-lz-small', []], ['bench-nqueens-small', []],
 ];
 
 describe('engine wasm against engine js through tachyxx run --bare (MMU attached)', () => {
