@@ -194,7 +194,10 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
   // takes no further edge (budget 0): the next block starts through the run loop's lookup, as after
   // any region exit, so the modelled TLB sees the same fetch translations whatever the region's
   // shape (engine, maxRegionPages). Only slow paths pay for it.
-  const epochCut = countAccesses ? 'if(cpu.linkEpoch!==E)budget=0;' : '';
+  // A slow path that asked for the run loop (a device raised or lowered an interrupt line from an
+  // MMIO access, or stopped the hart): no further edge either, so the interrupt is taken at the end
+  // of this block, under both engines (wasmgen.ts attnCut; the chain loop and the hub then stop).
+  const slowCut = `${countAccesses ? 'if(cpu.linkEpoch!==E)budget=0;' : ''}if(cpu.irqDirty||cpu.stopRequested||cpu.waiting)budget=0;`;
   // where a jalr may continue inside the region (goToDynamic)
   const rets = blocks.length > 1 ? returnTargets(blocks, index) : [];
 
@@ -385,7 +388,7 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
           // (a refill may resize the soft-TLB: TM is re-read after every slow path, softmmu.ts tlbSlot)
           out.push(ea(r1, immI(w)), `t2=((t0>>>12)&TM)+TB;`,
             // sx 1: the load faulted (exit before it); sx 2: it hit a debugger watchpoint (exit after it)
-            `if((t0&${mask})===RL[t2]&&t1===RH[t2]){${fast}}else{v=cpu.ld(t0,t1,${op});TM=cpu.tlbMask;${epochCut}` +
+            `if((t0&${mask})===RL[t2]&&t1===RH[t2]){${fast}}else{v=cpu.ld(t0,t1,${op});TM=cpu.tlbMask;${slowCut}` +
             `if(cpu.sx!==0){if(cpu.sx===1)${memFaultExit}${setRd(d, 'v', 'cpu.rhi')}${exitC(nl, nh, k + 1)}}w=cpu.rhi;}`,
             setRd(d, 'v', 'w'));
           break;
@@ -402,7 +405,7 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
             default: fast = `t2=${addr}>>>2;M32[t2]=${b};M32[t2+1]=${bh};`;
           }
           out.push(ea(r1, immS(w)), `t2=((t0>>>12)&TM)+TB;`,
-            `if((t0&${mask})===WL[t2]&&t1===WH[t2]){${fast}}else{cpu.st(t0,t1,${b},${bh},${op});TM=cpu.tlbMask;${epochCut}` +
+            `if((t0&${mask})===WL[t2]&&t1===WH[t2]){${fast}}else{cpu.st(t0,t1,${b},${bh},${op});TM=cpu.tlbMask;${slowCut}` +
             `if(cpu.sx!==0){if(cpu.sx===1)${memFaultExit}${exitC(nl, nh, k + 1)}}}`);
           break;
         }
@@ -411,7 +414,7 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
         case Op.AMOMIN_W: case Op.AMOMAX_W: case Op.AMOMINU_W: case Op.AMOMAXU_W:
         case Op.AMOSWAP_D: case Op.AMOADD_D: case Op.AMOXOR_D: case Op.AMOAND_D: case Op.AMOOR_D:
         case Op.AMOMIN_D: case Op.AMOMAX_D: case Op.AMOMINU_D: case Op.AMOMAXU_D:
-          out.push(`v=cpu.amo(${a},${ah},${b},${bh},${op});${epochCut}if(cpu.sx===1)${faultExit}w=cpu.rhi;`, setRd(d, 'v', 'w'),
+          out.push(`v=cpu.amo(${a},${ah},${b},${bh},${op});${slowCut}if(cpu.sx===1)${faultExit}w=cpu.rhi;`, setRd(d, 'v', 'w'),
             `if(cpu.sx!==0)${exitC(nl, nh, k + 1)}`); // wrote compiled code: leave the region
           break;
         case Op.JAL: {

@@ -122,6 +122,9 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
           break;
         }
         if (c.cycles >= c.cycleLimit) { c.stats.exitsCycleLimit++; break; }
+        // a slow path asked for this loop (an interrupt line moved, a stop): the region took no
+        // further edge (codegen.ts slowCut), the loop above takes it (the hub stops alike: attn)
+        if (c.irqDirty || c.stopRequested || c.waiting) { prev = b; prevExit = e; c.stats.exitsLookup++; break; }
         remaining = target - c.instret;
         const nb: Block | undefined = b.linkEpoch === c.linkEpoch && b.linkBank === c.linkBank ? b.links[e] : undefined;
         if (nb === undefined || !nb.valid || nb.vpcLo !== c.pcLo || nb.vpcHi !== c.pcHi

@@ -62,7 +62,7 @@ export function compileWasmRegion(c: Cpu, blocks: RegionBlock[], countAccesses: 
   const fn: BlockFn = countAccesses
     ? (cpu, budget, s) => {
       const cl = cpu.cycleLimit - cpu.cycles;
-      io[IO.epoch] = cpu.linkEpoch | 0; // (the region compares it after slow paths: wasmgen.ts epochCut)
+      io[IO.epoch] = cpu.linkEpoch | 0; // (the region compares it after slow paths: wasmgen.ts slowCut)
       const e = f(budget, s, cl >= CL_MAX ? CL_MAX : cl > 0 ? Math.ceil(cl) : 0, cpu.tlbBase);
       cpu.pcLo = io[IO.pcLo]!; cpu.pcHi = io[IO.pcHi]!;
       cpu.instret += io[IO.n]!; cpu.cycles += io[IO.c]!; cpu.tlbAcc += io[IO.m]!;

@@ -83,7 +83,7 @@ const L_N = 4, L_C = 5, L_M = 6, L_XE = 7, L_T2 = 8, L_A32 = 9, L_B32 = 10, L_EN
 const L_XPC = 13, L_V = 14, L_EA = 15;
 const REG0 = 15; // register r (1..31) is local REG0 + r
 const L_MT = REG0 + 32, L_MW = REG0 + 33; // i64 scratch of the inline mulhu
-const L_EPOCH = REG0 + 34; // i32: the output block's epoch at entry (countAccesses: epochCut)
+const L_EPOCH = REG0 + 34; // i32: the output block's epoch at entry (countAccesses: slowCut)
 
 export interface WasmRegion {
   bytes: Uint8Array;
@@ -209,10 +209,12 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
       counts(k, extra, faulted);
       f.i64(lo, hi).set(L_XPC).i32(e).set(L_XE).br('R');
     };
-    /** After a slow path (countAccesses): an exec translation went away (epoch moved): budget 0, no further edge (codegen.ts epochCut). */
-    const epochCut = (): void => {
-      if (!countAccesses) return;
-      f.i32(0).mem(W.i32_load, 2, ioOff(IO.epoch)).get(L_EPOCH).op(W.i32_ne).if_().i32(0).set(P_BUDGET).end();
+    /** After a slow path (countAccesses): an exec translation went away (epoch moved): budget 0, no further edge (codegen.ts slowCut). */
+    const slowCut = (): void => {
+      if (countAccesses) f.i32(0).mem(W.i32_load, 2, ioOff(IO.epoch)).get(L_EPOCH).op(W.i32_ne).if_().i32(0).set(P_BUDGET).end();
+      // and after a slow path that asked for the run loop (attn: an interrupt line a device moved
+      // from an MMIO access, a stop): no further edge, as codegen.ts slowCut
+      f.i32(0).mem(W.i32_load, 2, ioOff(IO.attn)).if_().i32(0).set(P_BUDGET).end();
     };
     /**
      * Continue at region block t when its instructions fit in the budget and the cycle limit is
@@ -410,7 +412,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
           f.get(L_T2).mem(W.i32_load, 2, ROo).get(L_A32).i32(4095).op(W.i32_and).op(W.i32_add)
             .mem(ld, 0, 0).set(L_V);
           f.else_();
-          f.get(L_A32); hiOfEa(); f.i32(op).call(F_LD).set(L_B32); epochCut();
+          f.get(L_A32); hiOfEa(); f.i32(op).call(F_LD).set(L_B32); slowCut();
           reloadMask();
           // sx 1: the load faulted (exit before it); sx 2: a debugger watchpoint (exit after it)
           f.i32(0).mem(W.i32_load, 2, ioOff(IO.sx)).tee(L_A32).if_();
@@ -432,7 +434,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
           f.get(L_T2).mem(W.i32_load, 2, WOo).get(L_A32).i32(4095).op(W.i32_and).op(W.i32_add);
           R(r2); f.mem(stOp, 0, 0);
           f.else_();
-          f.get(L_A32); hiOfEa(); split(r2); f.i32(op).call(F_ST).set(L_B32); epochCut();
+          f.get(L_A32); hiOfEa(); split(r2); f.i32(op).call(F_ST).set(L_B32); slowCut();
           reloadMask();
           f.get(L_B32).if_();
           f.get(L_B32).i32(1).op(W.i32_eq).if_(); memFaultExit(); f.end();
@@ -446,7 +448,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
         case Op.AMOMIN_W: case Op.AMOMAX_W: case Op.AMOMINU_W: case Op.AMOMAXU_W:
         case Op.AMOSWAP_D: case Op.AMOADD_D: case Op.AMOXOR_D: case Op.AMOAND_D: case Op.AMOOR_D:
         case Op.AMOMIN_D: case Op.AMOMAX_D: case Op.AMOMINU_D: case Op.AMOMAXU_D:
-          split(r1); split(r2); f.i32(op).call(F_AMO).set(L_B32); epochCut();
+          split(r1); split(r2); f.i32(op).call(F_AMO).set(L_B32); slowCut();
           f.i32(0).mem(W.i32_load, 2, ioOff(IO.sx)).tee(L_A32).i32(1).op(W.i32_eq).if_(); faultExit(); f.end();
           joinRhi(L_B32); toRd(d);
           f.get(L_A32).if_(); exitC(nl, nh, k + 1); f.end(); // wrote compiled code: leave the region
