@@ -127,8 +127,10 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
         if (c.irqDirty || c.stopRequested || c.waiting) { prev = b; prevExit = e; c.stats.exitsLookup++; break; }
         remaining = target - c.instret;
         const nb: Block | undefined = b.linkEpoch === c.linkEpoch && b.linkBank === c.linkBank ? b.links[e] : undefined;
+        // (a wasm region with a descriptor is left to the hub: the loop above hands it over, and
+        // the chain then runs in wasm instead of crossing JS <-> wasm per region)
         if (nb === undefined || !nb.valid || nb.vpcLo !== c.pcLo || nb.vpcHi !== c.pcHi
-          || nb.len > remaining || nb.fn === undefined) {
+          || nb.len > remaining || nb.fn === undefined || (nb.wd !== 0 && c.midBlock === 0)) {
           prev = b; prevExit = e;
           c.stats.exitsLookup++;
           // The run ended at a linked system instruction (ecall, a CSR access...) and the loop
