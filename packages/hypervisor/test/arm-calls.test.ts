@@ -68,6 +68,22 @@ describe('shared_info / vcpu_info as aarch64 Xen', () => {
     expect(host.hypercalls.failures.size).toBe(0);
   });
 
+  it('vcpu_op: a cmd Tachyxx does not answer is -EINVAL as on Arm (after the vCPU check, -ENOENT)', () => {
+    const { call, host } = setup(2);
+    // Xen 4.17 xen/arch/arm/domain.c do_vcpu_op: domain_vcpu() first, then default -EINVAL
+    for (const cmd of [VcpuOp.send_nmi, VcpuOp.get_physid, VcpuOp.register_vcpu_time_memory_area, 14, 0x7fffffff, -1]) {
+      expect(call(Hypercall.vcpu_op, cmd, 0, ARG), `cmd ${cmd}`).toBe(-Errno.EINVAL);
+      expect(call(Hypercall.vcpu_op, cmd, 2, ARG), `cmd ${cmd} vcpu 2`).toBe(-Errno.ENOENT);
+    }
+    // the register's low 32 bits are the int cmd: 2^32 + 11 is send_nmi
+    expect(call(Hypercall.vcpu_op, 2 ** 32 + VcpuOp.send_nmi, 0, ARG)).toBe(-Errno.EINVAL);
+    // the cmds Tachyxx keeps beside Arm's two still answer (docs/abi.md)
+    expect(call(Hypercall.vcpu_op, VcpuOp.is_up, 0, 0)).toBe(1);
+    expect(call(Hypercall.vcpu_op, VcpuOp.is_up, 1, 0)).toBe(0);
+    expect(call(Hypercall.vcpu_op, VcpuOp.stop_periodic_timer, 0, 0)).toBe(0);
+    expect(host.hypercalls.failures.size).toBe(0);
+  });
+
   it('VCPUOP_register_runstate_memory_area: written at once and at every schedule in and out', () => {
     const { d, call, host } = setup(1);
     const area = GUEST_RAM_BASE + 6 * MIB;
