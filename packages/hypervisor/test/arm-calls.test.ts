@@ -7,7 +7,7 @@ import {
   DOMID_SELF, Errno, GUEST_RAM_BASE, Hypercall, HvmOp, HvmParam, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason, StartInfo,
   VcpuInfo, VcpuOp, XenFeat, XenMapSpace, XenMem, XenVer,
 } from '@tachyxx/abi';
-import { PluginRegistry, buildContainer, hostConfigFromObject } from '@tachyxx/core';
+import { PluginRegistry, SHUTDOWN, buildContainer, hostConfigFromObject, type ShutdownEvent } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
@@ -23,10 +23,15 @@ function setup(vcpus = 1, privileged = false) {
   const config = hostConfigFromObject({ pcpus: 1, memoryMiB: 256, components: { isa: 'tachy-v1', mmu: 'tagged', sched: 'credit' } }, reg);
   const log: string[] = [];
   const host = new Host({ container: buildContainer(config, reg), console: () => {}, log: (l) => log.push(l) });
-  if (privileged) host.createDomain({ name: 'dom0', image: image('hello'), memoryMiB: 8, paused: true });
+  // The control domain as the toolstack makes it (packages/toolstack: domid 0, no vCPUs, no
+  // image - dom0 is the host's toolstack): no guest runs with its privilege.
+  const dom0 = privileged ? host.domains.create({ name: 'dom0', domid: 0, memoryMiB: 8 }) : null;
+  if (typeof dom0 === 'number') throw new Error(`dom0: ${dom0}`);
   const d = host.createDomain({ name: 'g', image: image('hello'), memoryMiB: 16, vcpus, paused: true });
   const call = (nr: number, a0 = 0, a1 = 0, a2 = 0, v: Vcpu = d.vcpus[0]!) => host.hypercalls.dispatch(v, nr, { a0, a1, a2, a3: 0, a4: 0, a5: 0 });
-  return { host, d, call, log };
+  /** A caller from the control domain (which has no vCPU): handlers that look only at v.domain. */
+  const dom0Caller = dom0 ? ({ domain: dom0 } as unknown as Vcpu) : null;
+  return { host, d, call, log, dom0, dom0Caller };
 }
 const str = (d: Domain<Vcpu>, gpa: number, n: number) => {
   const b = new Uint8Array(n);
@@ -236,5 +241,73 @@ describe('SCHEDOP_watchdog', () => {
     host.run({ untilNs: 2e9 });
     expect(d.shutdownCode).toBe(ShutdownReason.watchdog);
     expect(log.some((l) => l.includes('Watchdog timer fired for domain'))).toBe(true);
+  });
+});
+
+describe('SCHEDOP_shutdown_code', () => {
+  const record = (s: ReturnType<typeof setup>, reason: number, arg = ARG) => { s.d.access.writeU32(ARG, reason); return s.call(Hypercall.sched_op, SchedOp.shutdown_code, arg); };
+  const shutdowns = (s: ReturnType<typeof setup>) => { const seen: ShutdownEvent[] = []; s.host.bus.on(SHUTDOWN).subscribe((e) => seen.push(e)); return seen; };
+
+  it('records the first code only (-EFAULT for a bad handle, -EINVAL for an unknown reason); the domain runs on', () => {
+    const s = setup();
+    expect(record(s, ShutdownReason.reboot, 0x10)).toBe(-Errno.EFAULT);
+    expect(s.d.recordedShutdownCode).toBe(null);
+    expect(record(s, ShutdownReason.soft_reset + 1)).toBe(-Errno.EINVAL);
+    expect(record(s, ShutdownReason.reboot)).toBe(0);
+    expect(record(s, ShutdownReason.poweroff)).toBe(0); // Xen: only while none is recorded
+    expect(s.d.recordedShutdownCode).toBe(ShutdownReason.reboot);
+    expect(s.d.shutdownCode).toBe(null); // recording does not shut the domain down
+    expect(s.d.state).toBe('paused');
+  });
+
+  it('a later crash is reported with the recorded code (Xen domain_shutdown: reason = d->shutdown_code)', () => {
+    const s = setup();
+    const seen = shutdowns(s);
+    expect(record(s, ShutdownReason.reboot)).toBe(0);
+    s.host.crashDomain(s.d, 'test crash');
+    expect(s.d.shutdownCode).toBe(ShutdownReason.reboot);
+    expect(s.d.shutdownReason).toBe('reboot');
+    expect(seen.map((e) => [e.domid, e.reason, e.code])).toEqual([[s.d.domid, 'reboot', ShutdownReason.reboot]]);
+    expect(s.log.some((l) => l.includes('domain_crash: test crash (reported as reboot: the code the guest recorded)'))).toBe(true);
+  });
+
+  it('a later SCHEDOP_shutdown (poweroff) and the watchdog report the recorded code too; without one the asked reason stands', () => {
+    const s = setup();
+    const seen = shutdowns(s);
+    expect(record(s, ShutdownReason.crash)).toBe(0);
+    s.d.access.writeU32(ARG, ShutdownReason.poweroff);
+    expect(s.call(Hypercall.sched_op, SchedOp.shutdown, ARG)).toBe(0);
+    expect(s.d.shutdownReason).toBe('crash');
+    expect(record(s, ShutdownReason.reboot)).toBe(0); // after the shutdown: nothing changes
+    expect(s.d.shutdownCode).toBe(ShutdownReason.crash);
+
+    const w = setup();
+    const seenW = shutdowns(w);
+    expect(record(w, ShutdownReason.soft_reset)).toBe(0);
+    w.d.access.writeU32(ARG, 0); w.d.access.writeU32(ARG + 4, 1);
+    expect(w.call(Hypercall.sched_op, SchedOp.watchdog, ARG)).toBe(1);
+    w.host.run({ untilNs: 2e9 });
+    expect(w.d.shutdownReason).toBe('soft_reset');
+    expect(seenW.map((e) => e.reason)).toEqual(['soft_reset']);
+
+    const n = setup();
+    n.host.crashDomain(n.d, 'plain');
+    expect(n.d.shutdownReason).toBe('crash');
+    expect(seen.map((e) => e.reason)).toEqual(['crash']);
+  });
+});
+
+describe('SCHEDOP_pin_override', () => {
+  it('is -EPERM for every caller: Tachyxx has no guest hardware domain (not even the control domain is one)', () => {
+    const { d, call, dom0, dom0Caller } = setup(1, true);
+    expect(dom0!.privileged).toBe(true);
+    for (const v of [d.vcpus[0]!, dom0Caller!]) {
+      v.domain.access.writeU32(ARG, 0); // struct sched_pin_override { int32_t pcpu; }: pCPU 0
+      expect(call(Hypercall.sched_op, SchedOp.pin_override, ARG, 0, 0, v)).toBe(-Errno.EPERM);
+      // Xen checks is_hardware_domain before it reads the argument: a bad handle is -EPERM too
+      expect(call(Hypercall.sched_op, SchedOp.pin_override, 0x10, 0, 0, v)).toBe(-Errno.EPERM);
+    }
+    // and the cmd after it is unknown: -ENOSYS (Xen's default)
+    expect(call(Hypercall.sched_op, SchedOp.pin_override + 1, ARG)).toBe(-Errno.ENOSYS);
   });
 });
