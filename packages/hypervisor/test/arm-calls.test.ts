@@ -5,13 +5,13 @@ import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import {
   DOMID_SELF, Errno, GUEST_RAM_BASE, Hypercall, HvmOp, HvmParam, PAGE_SIZE, SchedOp, SharedInfo, ShutdownReason, StartInfo,
-  VcpuInfo, VcpuOp, XenFeat, XenMapSpace, XenMem, XenVer,
+  VcpuInfo, VcpuOp, XenCompileInfo, XenFeat, XenMapSpace, XenMem, XenPlatformParameters, XenVer,
 } from '@tachyxx/abi';
 import { PluginRegistry, SHUTDOWN, buildContainer, hostConfigFromObject, type ShutdownEvent } from '@tachyxx/core';
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
-import { Host, HYPERCALL_CONTINUATION, NR_DOMAIN_WATCHDOG_TIMERS, XENVER_VERSION_VALUE, type Domain, type Vcpu } from '@tachyxx/hypervisor';
+import { Host, HYPERCALL_CONTINUATION, NR_DOMAIN_WATCHDOG_TIMERS, XENVER_VERSION_VALUE, xenVersion, type Domain, type Vcpu } from '@tachyxx/hypervisor';
 
 const ROOT = resolvePath(import.meta.dirname, '../../..');
 const image = (name: string) => readFileSync(join(ROOT, 'guests/build', `${name}.elf`));
@@ -33,6 +33,7 @@ function setup(vcpus = 1, privileged = false) {
   const dom0Caller = dom0 ? ({ domain: dom0 } as unknown as Vcpu) : null;
   return { host, d, call, log, dom0, dom0Caller };
 }
+const bytes = (d: Domain<Vcpu>, gpa: number, n: number) => { const b = new Uint8Array(n); expect(d.access.read(gpa, b)).toBeGreaterThanOrEqual(0); return b; };
 const str = (d: Domain<Vcpu>, gpa: number, n: number) => {
   const b = new Uint8Array(n);
   d.access.read(gpa, b);
@@ -115,8 +116,28 @@ describe('xen_version', () => {
     expect(call(Hypercall.xen_version, XenVer.capabilities, ARG)).toBe(0);
     expect(str(d, ARG, 1024)).toBe('xen-3.0-tachyxx');
     expect(call(Hypercall.xen_version, XenVer.changeset, ARG)).toBe(0);
+    expect(str(d, ARG, 64)).toBe('unavailable');
+    // compile_info: the fixed strings, each NUL-padded to its field, the whole struct written
+    d.access.write(ARG, new Uint8Array(256).fill(0xaa));
     expect(call(Hypercall.xen_version, XenVer.compile_info, ARG)).toBe(0);
+    const ci = bytes(d, ARG, 256);
+    const field = (f: { offset: number; size: number }) => ci.subarray(f.offset, f.offset + f.size);
+    const text = (f: { offset: number; size: number }) => { const b = field(f); return new TextDecoder().decode(b.subarray(0, b.indexOf(0))); };
+    expect(XenCompileInfo.size).toBe(144);
+    expect(text(XenCompileInfo.compiler)).toBe('tsc (TypeScript) for Node.js');
+    expect(text(XenCompileInfo.compile_by)).toBe('tachyxx');
+    expect(text(XenCompileInfo.compile_domain)).toBe('');
+    expect(text(XenCompileInfo.compile_date)).toBe('');
+    for (const f of [XenCompileInfo.compiler, XenCompileInfo.compile_by, XenCompileInfo.compile_domain, XenCompileInfo.compile_date]) {
+      const b = field(f);
+      expect([...b.subarray(b.indexOf(0))].every((x) => x === 0), `field @${f.offset} NUL-padded`).toBe(true);
+    }
+    expect([...ci.subarray(XenCompileInfo.size)].every((x) => x === 0xaa)).toBe(true); // not one byte past it
+    // platform_parameters: virt_start all ones (no hypervisor range in the guest's space), 8 bytes
+    d.access.write(ARG, new Uint8Array(16).fill(0xaa));
     expect(call(Hypercall.xen_version, XenVer.platform_parameters, ARG)).toBe(0);
+    expect(XenPlatformParameters.size).toBe(8);
+    expect([...bytes(d, ARG, 16)]).toEqual([...new Array(8).fill(0xff), ...new Array(8).fill(0xaa)]);
     d.access.writeU32(ARG, 0);
     expect(call(Hypercall.xen_version, XenVer.get_features, ARG)).toBe(0);
     const f = d.access.readU32(ARG + 4);
@@ -127,12 +148,60 @@ describe('xen_version', () => {
     expect(call(Hypercall.xen_version, XenVer.get_features, ARG)).toBe(-Errno.EINVAL);
     expect(call(Hypercall.xen_version, XenVer.pagesize, 0)).toBe(4096);
     expect(call(Hypercall.xen_version, XenVer.pagesize, ARG)).toBe(-Errno.EINVAL);
+    // guest_handle: the domain's UUID, its 16 bytes in the order the string gives them
+    d.access.write(ARG, new Uint8Array(32).fill(0xaa));
     expect(call(Hypercall.xen_version, XenVer.guest_handle, ARG)).toBe(0);
+    const hex = [...bytes(d, ARG, 16)].map((x) => x.toString(16).padStart(2, '0')).join('');
+    expect(d.uuid.replace(/-/g, '')).toMatch(/^[0-9a-f]{32}$/);
+    expect(hex).toBe(d.uuid.replace(/-/g, ''));
+    expect(d.access.readU8(ARG + 16)).toBe(0xaa);
     expect(call(Hypercall.xen_version, XenVer.commandline, ARG)).toBe(0);
     expect(str(d, ARG, 1024)).toBe('<denied>');
     expect(call(Hypercall.xen_version, XenVer.build_id, 0)).toBe(-Errno.EPERM);
     expect(call(Hypercall.xen_version, 11, ARG)).toBe(-Errno.ENOSYS);
     expect(call(Hypercall.xen_version, XenVer.extraversion, 0x10)).toBe(-Errno.EFAULT);
+  });
+});
+
+describe('xen_version for the control domain', () => {
+  // No guest runs as the control domain (dom0 is the host's toolstack: domid 0 without vCPUs),
+  // so its path is exercised through the table and the handler with a dom0 caller.
+  it('commandline: the host\'s, NUL-padded to 1024; build_id: -ENODATA (none), len 0 -EINVAL, bad handle -EFAULT', () => {
+    const { host, d, call, dom0, dom0Caller } = setup(1, true);
+    const c = dom0Caller!;
+    host.commandline = 'dom0_mem=1G loglvl=all';
+    dom0!.access.write(ARG, new Uint8Array(1100).fill(0xaa));
+    expect(call(Hypercall.xen_version, XenVer.commandline, ARG, 0, c)).toBe(0);
+    const cl = bytes(dom0!, ARG, 1100);
+    expect(str(dom0!, ARG, 1024)).toBe('dom0_mem=1G loglvl=all');
+    // Xen copies ARRAY_SIZE(saved_cmdline) = 1024 bytes
+    expect([...cl.subarray(host.commandline.length, 1024)].every((x) => x === 0)).toBe(true);
+    expect([...cl.subarray(1024)].every((x) => x === 0xaa)).toBe(true);
+    expect(call(Hypercall.xen_version, XenVer.commandline, 0x10, 0, c)).toBe(-Errno.EFAULT);
+    // a command line longer than 1023 bytes is cut (safe_strcpy), still NUL-terminated
+    host.commandline = 'x'.repeat(2000);
+    expect(call(Hypercall.xen_version, XenVer.commandline, ARG, 0, c)).toBe(0);
+    expect(str(dom0!, ARG, 1024)).toBe('x'.repeat(1023));
+    // build_id: Xen's xen_build_id() without one is -ENODATA; a null handle asks only the size
+    expect(call(Hypercall.xen_version, XenVer.build_id, 0, 0, c)).toBe(-Errno.ENODATA);
+    dom0!.access.writeU32(ARG, 0);
+    expect(call(Hypercall.xen_version, XenVer.build_id, ARG, 0, c)).toBe(-Errno.EINVAL);
+    dom0!.access.writeU32(ARG, 64);
+    expect(call(Hypercall.xen_version, XenVer.build_id, ARG, 0, c)).toBe(-Errno.ENODATA);
+    expect(call(Hypercall.xen_version, XenVer.build_id, 0x10, 0, c)).toBe(-Errno.EFAULT);
+    // get_features: the dom0 bit
+    dom0!.access.writeU32(ARG, 0);
+    expect(call(Hypercall.xen_version, XenVer.get_features, ARG, 0, c)).toBe(0);
+    expect(dom0!.access.readU32(ARG + 4) & (1 << XenFeat.dom0)).not.toBe(0);
+    // the same host, a domU: denied
+    expect(call(Hypercall.xen_version, XenVer.commandline, ARG)).toBe(0);
+    expect(str(d, ARG, 1024)).toBe('<denied>');
+    expect(call(Hypercall.xen_version, XenVer.build_id, ARG)).toBe(-Errno.EPERM);
+    // the handler itself, with its own context: an empty command line is 1024 NUL bytes
+    dom0!.access.write(ARG, new Uint8Array(1024).fill(0xaa));
+    expect(xenVersion({ commandline: '' }, dom0!, XenVer.commandline, ARG)).toBe(0);
+    expect([...bytes(dom0!, ARG, 1024)].every((x) => x === 0)).toBe(true);
+    expect(host.hypercalls.failures.size).toBe(0);
   });
 });
 
@@ -303,9 +372,9 @@ describe('SCHEDOP_pin_override', () => {
     expect(dom0!.privileged).toBe(true);
     for (const v of [d.vcpus[0]!, dom0Caller!]) {
       v.domain.access.writeU32(ARG, 0); // struct sched_pin_override { int32_t pcpu; }: pCPU 0
-      expect(call(Hypercall.sched_op, SchedOp.pin_override, ARG, 0, 0, v)).toBe(-Errno.EPERM);
+      expect(call(Hypercall.sched_op, SchedOp.pin_override, ARG, 0, v)).toBe(-Errno.EPERM);
       // Xen checks is_hardware_domain before it reads the argument: a bad handle is -EPERM too
-      expect(call(Hypercall.sched_op, SchedOp.pin_override, 0x10, 0, 0, v)).toBe(-Errno.EPERM);
+      expect(call(Hypercall.sched_op, SchedOp.pin_override, 0x10, 0, v)).toBe(-Errno.EPERM);
     }
     // and the cmd after it is unknown: -ENOSYS (Xen's default)
     expect(call(Hypercall.sched_op, SchedOp.pin_override + 1, ARG)).toBe(-Errno.ENOSYS);
