@@ -380,3 +380,34 @@ describe('SCHEDOP_pin_override', () => {
     expect(call(Hypercall.sched_op, SchedOp.pin_override + 1, ARG)).toBe(-Errno.ENOSYS);
   });
 });
+
+describe('SCHEDOP_poll and a pending upcall (Xen on Arm: local_events_need_delivery)', () => {
+  // Tachyxx's PL2 interrupt enables play Arm's PSTATE.I: the upcall (external interrupt, code 9)
+  // can be taken only with sstatus.SIE and sie.SEIE both set.
+  const SSTATUS_SIE = 1 << 1, SIE_SEIE = 1 << 9;
+  function pollWith(sstatus: number, sie: number, pending: boolean) {
+    const s = setup();
+    const v = s.d.vcpus[0]!;
+    s.host.unpauseDomain(s.d);
+    v.ctx.sstatus = sstatus;
+    v.ctx.sie = sie;
+    if (pending) s.host.sendUpcall(v);
+    // struct sched_poll { ports = 0, nr_ports = 0, timeout = 1 ms }
+    s.d.access.write(ARG, new Uint8Array(24));
+    s.d.access.writeU64(ARG + 16, 1e6);
+    const r = s.call(Hypercall.sched_op, SchedOp.poll, ARG);
+    return { r, blocked: v.blocked, pendingByte: s.d.access.readU8(v.vcpuInfoGpa) };
+  }
+
+  it('an unmasked pending upcall ends the poll at once', () => {
+    expect(pollWith(SSTATUS_SIE, SIE_SEIE, true)).toEqual({ r: 0, blocked: false, pendingByte: 1 });
+  });
+  it('masked by sie.SEIE alone (interrupts on), by sstatus.SIE alone, or by both, it does not: the poll waits', () => {
+    expect(pollWith(SSTATUS_SIE, 0, true)).toEqual({ r: 0, blocked: true, pendingByte: 1 });
+    expect(pollWith(0, SIE_SEIE, true)).toEqual({ r: 0, blocked: true, pendingByte: 1 });
+    expect(pollWith(0, 0, true)).toEqual({ r: 0, blocked: true, pendingByte: 1 });
+  });
+  it('nothing pending (or acknowledged in vcpu_info): the poll waits whatever the mask', () => {
+    expect(pollWith(SSTATUS_SIE, SIE_SEIE, false)).toEqual({ r: 0, blocked: true, pendingByte: 0 });
+  });
+});
