@@ -7,8 +7,6 @@
  * Bare: "pollmask: bare". */
 #include "xen.h"
 
-struct sched_poll { uint64_t ports; uint32_t nr_ports; uint32_t pad; uint64_t timeout; };
-
 #define SSTATUS_SIE (1ul << 1)
 
 /* 200 ms of 1 ms polls; 0 when they took about 200 (each waited for its timeout). */
@@ -19,7 +17,7 @@ static int poll_round(const char *mask, volatile struct vcpu_info *vi)
 	uint64_t t0 = read_time(), end = t0 + 200000000ul;
 	long polls = 0, bad = 0;
 	while (read_time() < end && polls < 100000000) {
-		struct sched_poll p = { 0, 0, 0, read_time() + 1000000ul };
+		struct sched_poll p = { .ports = 0, .nr_ports = 0, .timeout = read_time() + 1000000ul };
 		if (HYPERVISOR_sched_op(SCHEDOP_poll, &p) != 0)
 			bad++;
 		polls++;

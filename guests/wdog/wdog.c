@@ -8,7 +8,6 @@
  * shutdown reports code N whatever the cause. Bare (vcpu_op is -ENOSYS): "wdog: bare". */
 #include "xen.h"
 
-#define SCHEDOP_shutdown_code 5
 #define MS 1000000ul
 
 /* Sleeps `ns` with the periodic tick stopped: set_timer_op + SCHEDOP_block until the time has

@@ -26,7 +26,7 @@ struct physdev_map_pirq { uint16_t domid; int32_t type; int32_t index; int32_t p
 _Static_assert(sizeof(struct physdev_map_pirq) == 40, "physdev_map_pirq layout");
 _Static_assert(__builtin_offsetof(struct physdev_map_pirq, table_base) == 32, "physdev_map_pirq layout");
 struct physdev_unmap_pirq { uint16_t domid; int32_t pirq; };
-struct evtchn_bind_pirq { uint32_t pirq; uint32_t flags; evtchn_port_t port; };
+/* struct evtchn_bind_pirq: evtchn.h */
 
 static inline long HYPERVISOR_physdev_op(int cmd, void *arg) { return hypercall6(__HYPERVISOR_physdev_op, cmd, (long)arg, 0, 0, 0, 0); }
 

@@ -9,6 +9,8 @@
 //    for aarch64 (Xen on Arm, the target issue 10 aligns Tachyxx with): the values are read back
 //    from clang -S output. io/ must match exactly; for the rest the differences must be exactly
 //    KNOWN_DRIFT (so a new difference fails, and a fixed one asks to be removed from the list).
+// 3. Every abi value outside io/ whose Xen name Xen's headers declare is declared by xenlib too,
+//    so 1 and 2 together compare it on both sides (xenlib = abi = Xen).
 import { describe, it, expect } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -132,6 +134,7 @@ const LEGACY: Legacy[] = [
   {
     ts: 'GnttabCopy', c: 'gnttab_copy',
     xen: { source_u: 'source.u', source_domid: 'source.domid', source_offset: 'source.offset', dest_u: 'dest.u', dest_domid: 'dest.domid', dest_offset: 'dest.offset' },
+    xenlib: { source_u: 'source.u', source_domid: 'source.domid', source_offset: 'source.offset', dest_u: 'dest.u', dest_domid: 'dest.domid', dest_offset: 'dest.offset' },
   },
   { ts: 'GnttabQuerySize', c: 'gnttab_query_size' },
   { ts: 'GnttabSetVersion', c: 'gnttab_set_version' },
@@ -146,6 +149,7 @@ const LEGACY: Legacy[] = [
   {
     ts: 'EvtchnStatus', c: 'evtchn_status',
     xen: { unbound_dom: 'u.unbound.dom', interdomain_dom: 'u.interdomain.dom', interdomain_port: 'u.interdomain.port', pirq: 'u.pirq', virq: 'u.virq' },
+    xenlib: { unbound_dom: 'u.unbound.dom', interdomain_dom: 'u.interdomain.dom', interdomain_port: 'u.interdomain.port', pirq: 'u.pirq', virq: 'u.virq' },
   },
   { ts: 'EvtchnBindVcpu', c: 'evtchn_bind_vcpu' },
   { ts: 'EvtchnUnmask', c: 'evtchn_unmask' },
@@ -155,6 +159,9 @@ const LEGACY: Legacy[] = [
   { ts: 'EvtchnSetPriority', c: 'evtchn_set_priority' },
   { ts: 'EvtchnFifoControlBlock', c: 'evtchn_fifo_control_block' },
   { ts: 'SchedPoll', c: 'sched_poll' },
+  { ts: 'SchedShutdown', c: 'sched_shutdown' },
+  { ts: 'SchedRemoteShutdown', c: 'sched_remote_shutdown' },
+  { ts: 'SchedPinOverride', c: 'sched_pin_override' },
 ];
 /** xs_wire.h offsets kept as plain numbers in abi. */
 const WIRE: { ts: 'XSD_SOCKMSG' | 'XENSTORE_DOMAIN_INTERFACE'; c: string }[] = [
@@ -219,7 +226,7 @@ function legacyConstantChecks(names: Set<string>): Check[] {
 interface Side { flags: string[]; includes: string[] }
 const XENLIB: Side = {
   flags: ['--target=riscv64-unknown-elf', '-march=rv64ima', '-mabi=lp64', '-DPLATFORM_TACHYXX', '-ffreestanding', '-nostdlib', `-I${root}/guests/lib`, `-I${root}/guests/xenlib`],
-  includes: ['tachyxx.h', 'xen.h', 'evtchn.h', 'gnttab.h', 'xenbus.h', 'console.h', 'vchan.h', 'io/ring.h', 'io/xenbus.h', 'io/netif.h', 'io/blkif.h', 'io/console.h'],
+  includes: ['tachyxx.h', 'xen.h', 'evtchn.h', 'gnttab.h', 'xenbus.h', 'console.h', 'vchan.h', 'pcifront.h', 'io/ring.h', 'io/xenbus.h', 'io/netif.h', 'io/blkif.h', 'io/console.h'],
 };
 const XEN: Side = {
   flags: ['--target=aarch64-linux-gnu', '-ffreestanding', '-nostdinc', '-isystem', (hasClang ? execFileSync(CLANG, ['-print-resource-dir'], { encoding: 'utf8' }).trim() : '') + '/include', '-idirafter', XEN_INCLUDE, '-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__'],
@@ -314,9 +321,12 @@ describe.skipIf(!hasClang || !hasRiscv)('guests/xenlib headers against @tachyxx/
   it('agree with abi on every older struct and constant they declare', () => {
     const checks = [...legacyLayoutChecks('xenlib', d.tags), ...legacyConstantChecks(d.names)];
     // what xenlib declares today, so a header losing a declaration is noticed too
-    for (const s of ['start_info', 'shared_info', 'vcpu_info', 'vcpu_time_info', 'grant_entry_v1', 'gnttab_map_grant_ref', 'evtchn_init_control', 'xsd_sockmsg', 'xenstore_domain_interface']) expect(d.tags, s).toContain(s);
-    expect(checks.length).toBeGreaterThan(100);
+    for (const s of ['start_info', 'shared_info', 'vcpu_info', 'vcpu_time_info', 'grant_entry_v1', 'gnttab_map_grant_ref', 'evtchn_init_control', 'xsd_sockmsg', 'xenstore_domain_interface',
+      'sched_poll', 'sched_shutdown', 'sched_remote_shutdown', 'sched_pin_override', 'xen_compile_info', 'xen_platform_parameters', 'xen_build_id', 'vcpu_set_periodic_timer',
+      'gnttab_cache_flush', 'gnttab_copy', 'evtchn_status']) expect(d.tags, s).toContain(s);
+    expect(checks.length).toBeGreaterThan(700);
     expect(staticAssertFailures(XENLIB, checks)).toEqual([]);
+    console.log(`abi-headers: all ${checks.length} older xenlib values (struct sizes, offsets, member sizes, constants) equal @tachyxx/abi's`);
   });
   it('catches a drift (a wrong expected value fails to compile)', () => {
     expect(staticAssertFailures(XENLIB, [{ what: 'blkif_request sizeof', expr: 'sizeof(struct blkif_request)', expected: 104 }])).toEqual(['blkif_request sizeof: abi says 104']);
@@ -325,6 +335,13 @@ describe.skipIf(!hasClang || !hasRiscv)('guests/xenlib headers against @tachyxx/
 
 describe.skipIf(!hasXen || !hasClang || !hasAarch64)("Xen 4.17's public headers (aarch64) against @tachyxx/abi", () => {
   const d = hasXen && hasClang && hasAarch64 ? declared(XEN) : { names: new Set<string>(), tags: new Set<string>() };
+  it.skipIf(!hasRiscv)('guests/xenlib declares every abi value (outside io/) that Xen declares, so each is compared on both sides', () => {
+    // (abi and Xen) minus xenlib must be empty: a guest gets every Xen name abi knows from xenlib.
+    const x = declared(XENLIB);
+    const inXenlib = new Set([...legacyLayoutChecks('xenlib', x.tags), ...legacyConstantChecks(x.names)].map((c) => c.what));
+    const missing = [...legacyLayoutChecks('xen', d.tags), ...legacyConstantChecks(d.names)].map((c) => c.what).filter((w) => !inXenlib.has(w));
+    expect(missing).toEqual([]);
+  });
   it('io/: every struct layout, ring size and constant is Xen\'s', () => {
     const { checks: all } = ioChecks();
     const checks = all.filter((c) => c.str === undefined);
