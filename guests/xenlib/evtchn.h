@@ -36,7 +36,7 @@
 #define EVTCHNOP_init_control    11
 #define EVTCHNOP_expand_array    12
 #define EVTCHNOP_set_priority    13
-#define EVTCHNOP_reset_cont      14
+/* 14 (EVTCHNOP_reset_cont) is Xen-internal (#ifdef __XEN__) */
 #define EVTCHN_2L_NR_CHANNELS (sizeof(uint64_t) * sizeof(uint64_t) * 64) /* xen_ulong_t: 64 bits on Arm */
 #define EVTCHNSTAT_closed      0
 #define EVTCHNSTAT_unbound     1

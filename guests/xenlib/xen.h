@@ -48,11 +48,10 @@
 #define __HYPERVISOR_dm_op                        41
 #define __HYPERVISOR_hypfs_op                     42
 
-/* errno (public/errno.h; XEN_ENOSYS is in guests/lib/hypercall.h) */
+/* errno (public/errno.h; XEN_ENOSYS is in guests/lib/hypercall.h; EINTR and ERESTART are Xen-internal) */
 #define XEN_EPERM            1
 #define XEN_ENOENT           2
 #define XEN_ESRCH            3
-#define XEN_EINTR            4
 #define XEN_EIO              5
 #define XEN_ENXIO            6
 #define XEN_E2BIG            7
@@ -87,7 +86,6 @@
 #define XEN_EBADMSG         74
 #define XEN_EOVERFLOW       75
 #define XEN_EILSEQ          84
-#define XEN_ERESTART        85
 #define XEN_ENOTSOCK        88
 #define XEN_EMSGSIZE        90
 #define XEN_EOPNOTSUPP      95
@@ -195,7 +193,6 @@ typedef char xen_commandline_t[1024];
 #define XEN_EXTRAVERSION_LEN      (sizeof(xen_extraversion_t))
 #define XEN_CAPABILITIES_INFO_LEN (sizeof(xen_capabilities_info_t))
 #define XEN_CHANGESET_INFO_LEN    (sizeof(xen_changeset_info_t))
-#define XEN_COMMANDLINE_LEN       (sizeof(xen_commandline_t))
 typedef uint8_t xen_domain_handle_t[16]; /* XENVER_guest_handle */
 struct xen_compile_info {
 	char compiler[64];
@@ -222,7 +219,7 @@ struct xen_build_id {
 #define XENFEAT_hvm_safe_pvclock            9
 #define XENFEAT_hvm_pirqs                  10
 #define XENFEAT_dom0                       11
-#define XENFEAT_grant_map_identity         12
+/* 12 (grant_map_identity) is deprecated: commented out in Xen's features.h */
 #define XENFEAT_memory_op_vnode_supported  13
 #define XENFEAT_ARM_SMCCC_supported        14
 #define XENFEAT_linux_rsdp_unrestricted    15
@@ -235,7 +232,6 @@ struct xen_build_id {
 #define HVMOP_get_param 1
 #define HVMOP_guest_request_vm_event 24
 #define HVM_PARAM_CALLBACK_IRQ   0
-#define HVM_PARAM_CALLBACK_IRQ_TYPE_SHIFT 56
 #define HVM_PARAM_CALLBACK_TYPE_PPI 2 /* Tachyxx: the PL2 external interrupt, code 9 */
 #define HVM_PARAM_STORE_PFN      1
 #define HVM_PARAM_STORE_EVTCHN   2

@@ -162,6 +162,10 @@ const LEGACY: Legacy[] = [
   { ts: 'SchedShutdown', c: 'sched_shutdown' },
   { ts: 'SchedRemoteShutdown', c: 'sched_remote_shutdown' },
   { ts: 'SchedPinOverride', c: 'sched_pin_override' },
+  { ts: 'PhysdevMapPirq', c: 'physdev_map_pirq' },
+  { ts: 'PhysdevUnmapPirq', c: 'physdev_unmap_pirq' },
+  { ts: 'PhysdevTachyxxPciConfig', c: 'physdev_tachyxx_pci_config', notInXen: true }, // Tachyxx's config-space sub-ops
+  { ts: 'XenMemoryDomain', c: 'xen_memory_domain', notInXen: true }, // Xen's current/maximum_reservation take a bare domid_t
 ];
 /** xs_wire.h offsets kept as plain numbers in abi. */
 const WIRE: { ts: 'XSD_SOCKMSG' | 'XENSTORE_DOMAIN_INTERFACE'; c: string }[] = [
@@ -202,6 +206,7 @@ const ENUM_PREFIX: Record<string, (k: string) => string> = {
   SchedOp: (k) => `SCHEDOP_${k}`, ShutdownReason: (k) => `SHUTDOWN_${k}`, Virq: (k) => `VIRQ_${k.toUpperCase()}`,
   XsType: (k) => `XS_${k}`, XenVer: (k) => `XENVER_${k}`, XenFeat: (k) => `XENFEAT_${k}`, HvmOp: (k) => `HVMOP_${k}`,
   HvmParam: (k) => `HVM_PARAM_${k}`, XenMapSpace: (k) => `XENMAPSPACE_${k}`,
+  PhysdevOp: (k) => `PHYSDEVOP_${k}`, MapPirqType: (k) => `MAP_PIRQ_TYPE_${k}`,
 };
 /** Every abi constant outside io/ that the C side names: the C name and abi's value. */
 function legacyConstantChecks(names: Set<string>): Check[] {
@@ -221,6 +226,48 @@ function legacyConstantChecks(names: Set<string>): Check[] {
   return out;
 }
 
+/** Every C name legacyConstantChecks can produce (abi's number exports and enum members outside io/). */
+function allConstantNames(): string[] {
+  const io = new Set(Object.keys(abi.io));
+  const out: string[] = [];
+  for (const [name, v] of Object.entries(abi)) {
+    if (io.has(name)) continue;
+    if (typeof v === 'number') out.push(name);
+    const prefix = ENUM_PREFIX[name];
+    if (prefix) for (const k of Object.keys(v as object)) out.push(prefix(k));
+  }
+  return out;
+}
+
+/**
+ * abi's numbers outside io/ that no public Xen header declares to a guest or the toolstack, so
+ * nothing compares them with Xen (xenlib declares none of them under a Xen-looking name, except
+ * EVTCHN_FIFO_EVENT_WORDS_PER_PAGE, compared with abi). A new one must be added here with its reason.
+ */
+const NOT_IN_XEN_HEADERS = [
+  // Tachyxx's own: boot ABI, guest layout, hypercall ranges
+  'BOOT_ABI_VERSION', 'GNTTAB_GUEST_BASE', 'GNTTAB_GUEST_SIZE', 'PHYSDEVOP_TACHYXX_BASE', 'PHYSDEVOP_tachyxx_pci_config_read',
+  'PHYSDEVOP_tachyxx_pci_config_write', 'XS_DOMID_SELF',
+  // Tachyxx names for sizes Xen spells otherwise (sizeof a Xen type, a mask, a shift)
+  'GRANT_ENTRIES_PER_FRAME_V1', 'GRANT_REF_SIZE', 'HVM_PARAM_CALLBACK_IRQ_TYPE_SHIFT', 'PAGE_SHIFT', 'PAGE_SIZE', 'VCPU_INFO_ALIGN',
+  'XENMEMF_NO_NODE', 'XEN_COMMANDLINE_LEN', 'XEN_DOMAIN_HANDLE_LEN', 'XEN_PFN_SIZE',
+  // x86 PV's (start_info's command line; not in Xen's Arm headers)
+  'MAX_GUEST_CMDLINE',
+  // Xen-internal (xen/include/xen, or #ifdef __XEN__ in the public headers: never shown to a guest)
+  'BITS_PER_EVTCHN_WORD', 'DEFAULT_MAX_EVENT_CHANNELS', 'DEFAULT_MAX_GRANT_FRAMES', 'DEFAULT_MAX_MAPTRACK_FRAMES',
+  'EVTCHN_FIFO_EVENT_WORDS_PER_PAGE', 'EVTCHN_FIFO_MAX_EVENT_ARRAY_PAGES', 'Errno.EINTR (XEN_EINTR)', 'Errno.ERESTART (XEN_ERESTART)',
+  'EvtchnOp.reset_cont (EVTCHNOP_reset_cont)', 'GNTTABOP_CMD_MASK', 'GNTTABOP_CONTINUATION_ARG_SHIFT', 'MEMOP_CMD_MASK', 'MEMOP_EXTENT_SHIFT',
+  // deprecated: commented out in Xen 4.17's features.h
+  'XenFeat.grant_map_identity (XENFEAT_grant_map_identity)',
+];
+
+/**
+ * Where abi differs from Xen's tools-only Arm guest layout (arch-arm.h): guest RAM starts at
+ * 0x8000_0000 on Tachyxx, at GUEST_RAM0_BASE = 0x4000_0000 on Arm (docs/abi.md, "Where Tachyxx
+ * differs from Xen on Arm").
+ */
+const KNOWN_TOOLS_DRIFT = ['GUEST_RAM_BASE: abi 2147483648, Xen 1073741824'];
+
 // ---- the C side ----------------------------------------------------------------------------
 
 interface Side { flags: string[]; includes: string[] }
@@ -231,9 +278,12 @@ const XENLIB: Side = {
 const XEN: Side = {
   flags: ['--target=aarch64-linux-gnu', '-ffreestanding', '-nostdinc', '-isystem', (hasClang ? execFileSync(CLANG, ['-print-resource-dir'], { encoding: 'utf8' }).trim() : '') + '/include', '-idirafter', XEN_INCLUDE, '-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__'],
   includes: ['stdint.h', 'stddef.h', 'xen/xen.h', 'xen/errno.h', 'xen/event_channel.h', 'xen/grant_table.h', 'xen/memory.h', 'xen/vcpu.h', 'xen/sched.h',
-    'xen/version.h', 'xen/features.h', 'xen/hvm/hvm_op.h', 'xen/hvm/params.h',
+    'xen/version.h', 'xen/features.h', 'xen/hvm/hvm_op.h', 'xen/hvm/params.h', 'xen/physdev.h',
     'xen/io/ring.h', 'xen/io/xenbus.h', 'xen/io/netif.h', 'xen/io/blkif.h', 'xen/io/console.h', 'xen/io/xs_wire.h', 'xen/io/protocols.h'],
 };
+
+/** Xen's tools-only public headers (domctl.h; arch-arm.h's guest memory layout), as the toolstack sees them. */
+const XEN_TOOLS: Side = { flags: [...XEN.flags, '-D__XEN_TOOLS__'], includes: ['stdint.h', 'stddef.h', 'xen/xen.h', 'xen/domctl.h'] };
 
 /** Xen's x86_64 headers, for start_info only. */
 const XEN_X86: Side = { ...XEN, flags: ['--target=x86_64-linux-gnu', ...XEN.flags.slice(1)] };
@@ -360,6 +410,26 @@ describe.skipIf(!hasXen || !hasClang || !hasAarch64)("Xen 4.17's public headers 
     // every older struct is compared (none silently skipped because Xen lacks it)
     expect(LEGACY.filter((l) => !l.notInXen && !l.x86 && !d.tags.has(l.c)).map((l) => l.c)).toEqual([]);
     expect(x86.length).toBeGreaterThan(30);
+  });
+  it('the toolstack-only values (domctl.h, memory.h\'s tools ops, arch-arm.h\'s guest layout) equal Xen\'s with __XEN_TOOLS__, but for KNOWN_TOOLS_DRIFT', () => {
+    const tools = declared(XEN_TOOLS);
+    const checks = legacyConstantChecks(tools.names).filter((c) => !d.names.has(c.expr));
+    expect(checks.map((c) => c.what).sort()).toEqual(['GUEST_MAX_VCPUS', 'GUEST_RAM_BASE', 'GUEST_VPCI_MEM_ADDR', 'GUEST_VPCI_MEM_SIZE', 'XEN_DOMCTL_DEV_RDM_RELAXED',
+      'XEN_DOMCTL_assign_device', 'XEN_DOMCTL_deassign_device', 'XEN_DOMCTL_test_assign_device', 'XenMem.access_op (XENMEM_access_op)', 'XenMem.claim_pages (XENMEM_claim_pages)']);
+    expect(driftLines(checks, valuesOf(XEN_TOOLS, checks))).toEqual(KNOWN_TOOLS_DRIFT);
+  });
+  it('every abi value outside io/ that no Xen header declares is in NOT_IN_XEN_HEADERS (with its reason)', () => {
+    const tools = declared(XEN_TOOLS);
+    const all = new Set([...d.names, ...tools.names]);
+    const compared = new Set(legacyConstantChecks(all).map((c) => c.what));
+    const everything = legacyConstantChecks(new Set(allConstantNames())).map((c) => c.what);
+    expect(everything.filter((w) => !compared.has(w)).sort()).toEqual([...NOT_IN_XEN_HEADERS].sort());
+    // and the structs: every abi layout is compared with Xen except Tachyxx's own
+    expect(LEGACY.filter((l) => l.notInXen).map((l) => l.c)).toEqual(['vcpu_guest_context', 'physdev_tachyxx_pci_config', 'xen_memory_domain']);
+    const io = new Set(Object.keys(abi.io));
+    const layouts = Object.entries(abi).filter(([k, v]) => !io.has(k) && typeof v === 'object' && v !== null && typeof (v as { size?: unknown }).size === 'number'
+      && Object.values(v).some((f) => typeof f === 'object' && f !== null && 'offset' in f)).map(([k]) => k);
+    expect(layouts.filter((k) => !LEGACY.some((l) => l.ts === k)), 'abi layouts missing from LEGACY').toEqual([]);
   });
 });
 
