@@ -366,6 +366,26 @@ describe('SCHEDOP_shutdown_code', () => {
   });
 });
 
+describe('SCHEDOP_remote_shutdown', () => {
+  it('as Xen orders it: -EFAULT, no such domain -ESRCH (before the privilege check), a domU -EPERM; the control domain shuts the target down', () => {
+    const { d, call, host, dom0Caller } = setup(1, true);
+    const req = (v: Vcpu, domid: number, reason: number) => {
+      v.domain.access.writeU16(ARG, domid); v.domain.access.writeU32(ARG + 4, reason);
+      return call(Hypercall.sched_op, SchedOp.remote_shutdown, ARG, 0, v);
+    };
+    const other = host.createDomain({ name: 'other', image: image('hello'), memoryMiB: 8, paused: true });
+    expect(call(Hypercall.sched_op, SchedOp.remote_shutdown, 0x10)).toBe(-Errno.EFAULT);
+    expect(req(d.vcpus[0]!, 999, ShutdownReason.poweroff)).toBe(-Errno.ESRCH); // Xen: rcu_lock_domain_by_id first
+    expect(req(d.vcpus[0]!, DOMID_SELF, ShutdownReason.poweroff)).toBe(-Errno.ESRCH);
+    expect(req(d.vcpus[0]!, other.domid, ShutdownReason.poweroff)).toBe(-Errno.EPERM);
+    expect(other.shutdownCode).toBe(null);
+    expect(req(dom0Caller!, other.domid, ShutdownReason.soft_reset + 1)).toBe(-Errno.EINVAL);
+    expect(req(dom0Caller!, other.domid, ShutdownReason.reboot)).toBe(0);
+    expect(other.shutdownReason).toBe('reboot');
+    expect(d.shutdownCode).toBe(null);
+  });
+});
+
 describe('SCHEDOP_pin_override', () => {
   it('is -EPERM for every caller: Tachyxx has no guest hardware domain (not even the control domain is one)', () => {
     const { d, call, dom0, dom0Caller } = setup(1, true);

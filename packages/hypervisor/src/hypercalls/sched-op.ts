@@ -81,8 +81,11 @@ export function schedOp(ctx: SchedOpContext, v: Vcpu, cmd: number, arg: number):
       const dv = remoteShutdownView;
       const target = ctx.domains.get(dv.getUint16(0, true));
       const reason = dv.getUint32(4, true);
-      if (!d.privileged) return -Errno.EPERM;
+      // Xen: the domain is looked up first (-ESRCH, DOMID_SELF included), then
+      // xsm_schedop_shutdown(XSM_DM_PRIV) (-EPERM unless privileged: Tachyxx has no device-model
+      // domains). An unknown reason is -EINVAL here (docs/abi.md, "Where Tachyxx differs").
       if (!target) return -Errno.ESRCH;
+      if (!d.privileged) return -Errno.EPERM;
       if (reason > ShutdownReason.soft_reset) return -Errno.EINVAL;
       ctx.shutdownDomain(target, reason);
       return 0;
