@@ -5,15 +5,9 @@
 #include "xen.h"
 #include "gnttab.h"
 
-#define GNTTABOP_copy 5
-#define GNTCOPY_source_gref 1
-#define GNTCOPY_dest_gref 2
 #define NOPS 25000
 #define CALLS 4
 
-struct gnttab_copy_side { uint64_t u; uint16_t domid; uint16_t offset; uint32_t pad; };
-struct gnttab_copy { struct gnttab_copy_side source, dest; uint16_t len; uint16_t flags; int16_t status; uint16_t pad; };
-_Static_assert(sizeof(struct gnttab_copy) == 40, "gnttab_copy layout");
 
 static struct gnttab_copy ops[NOPS];
 static uint8_t pages[2][4096] __attribute__((aligned(4096)));
@@ -30,7 +24,7 @@ int main(void)
 	long bad = 0;
 	for (int c = 0; c < CALLS; c++) {
 		for (int i = 0; i < NOPS; i++) {
-			ops[i] = (struct gnttab_copy){ { src, DOMID_SELF, 0, 0 }, { dst, DOMID_SELF, 0, 0 }, 4096, 0, 1, 0 };
+			ops[i] = (struct gnttab_copy){ .source = { .u.gmfn = src, .domid = DOMID_SELF }, .dest = { .u.gmfn = dst, .domid = DOMID_SELF }, .len = 4096, .status = 1 };
 		}
 		long r = HYPERVISOR_grant_table_op(GNTTABOP_copy, ops, NOPS);
 		for (int i = 0; i < NOPS; i++)

@@ -10,14 +10,22 @@
 #define CONSOLEIO_write 0
 #define CONSOLEIO_read  1
 
-#define SCHEDOP_yield    0
-#define SCHEDOP_block    1
-#define SCHEDOP_shutdown 2
+/* sched_op (public/sched.h) */
+#define SCHEDOP_yield           0
+#define SCHEDOP_block           1
+#define SCHEDOP_shutdown        2
+#define SCHEDOP_poll            3
+#define SCHEDOP_remote_shutdown 4
+#define SCHEDOP_shutdown_code   5
+#define SCHEDOP_watchdog        6
+#define SCHEDOP_pin_override    7
 
-#define SHUTDOWN_poweroff 0
-#define SHUTDOWN_reboot   1
-#define SHUTDOWN_suspend  2
-#define SHUTDOWN_crash    3
+#define SHUTDOWN_poweroff   0
+#define SHUTDOWN_reboot     1
+#define SHUTDOWN_suspend    2
+#define SHUTDOWN_crash      3
+#define SHUTDOWN_watchdog   4
+#define SHUTDOWN_soft_reset 5
 
 #define XEN_ENOSYS 38
 

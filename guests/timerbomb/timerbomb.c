@@ -6,7 +6,6 @@
  * so only these timers wake the vCPU. Bare: the hypercalls are -ENOSYS -> "timerbomb: bare". */
 #include "xen.h"
 
-struct sched_poll { uint64_t ports; uint32_t nr_ports; uint32_t pad; uint64_t timeout; };
 
 static long singleshot(uint64_t abs, uint32_t flags)
 {
@@ -62,7 +61,7 @@ int main(void)
 		printf("timerbomb: set_timer_op %s -> %ld, woke after %ld ms\n", name[i], r, ms);
 	}
 	/* SCHEDOP_poll on no ports with a timeout: 2^64-1 is the past (returns at once) */
-	struct sched_poll p = { 0, 0, 0, ~0ul };
+	struct sched_poll p = { .ports = 0, .nr_ports = 0, .timeout = ~0ul };
 	clear_pending();
 	uint64_t t0 = read_time();
 	long r = HYPERVISOR_sched_op(SCHEDOP_poll, &p);

@@ -23,11 +23,27 @@
 
 #define __HYPERVISOR_event_channel_op 32
 #define EVTCHNOP_bind_interdomain 0
+#define EVTCHNOP_bind_virq        1
+#define EVTCHNOP_bind_pirq        2
 #define EVTCHNOP_close            3
 #define EVTCHNOP_send             4
+#define EVTCHNOP_status           5
 #define EVTCHNOP_alloc_unbound    6
 #define EVTCHNOP_bind_ipi         7
+#define EVTCHNOP_bind_vcpu        8
 #define EVTCHNOP_unmask           9
+#define EVTCHNOP_reset           10
+#define EVTCHNOP_init_control    11
+#define EVTCHNOP_expand_array    12
+#define EVTCHNOP_set_priority    13
+/* 14 (EVTCHNOP_reset_cont) is Xen-internal (#ifdef __XEN__) */
+#define EVTCHN_2L_NR_CHANNELS (sizeof(uint64_t) * sizeof(uint64_t) * 64) /* xen_ulong_t: 64 bits on Arm */
+#define EVTCHNSTAT_closed      0
+#define EVTCHNSTAT_unbound     1
+#define EVTCHNSTAT_interdomain 2
+#define EVTCHNSTAT_pirq        3
+#define EVTCHNSTAT_virq        4
+#define EVTCHNSTAT_ipi         5
 
 #define CSR_STVEC  0x105
 #define CSR_SCAUSE 0x142
@@ -40,6 +56,27 @@ typedef uint32_t evtchn_port_t;
 struct evtchn_alloc_unbound { uint16_t dom, remote_dom; evtchn_port_t port; };
 struct evtchn_bind_interdomain { uint16_t remote_dom; uint16_t _pad; evtchn_port_t remote_port; evtchn_port_t local_port; };
 struct evtchn_port_arg { evtchn_port_t port; };
+/* Xen's own op structs (public/event_channel.h); evtchn_port_arg above serves close/send/unmask. */
+struct evtchn_bind_virq { uint32_t virq; uint32_t vcpu; evtchn_port_t port; };
+struct evtchn_bind_pirq { uint32_t pirq; uint32_t flags; evtchn_port_t port; };
+struct evtchn_bind_ipi { uint32_t vcpu; evtchn_port_t port; };
+struct evtchn_close { evtchn_port_t port; };
+struct evtchn_send { evtchn_port_t port; };
+struct evtchn_status {
+	uint16_t dom;
+	evtchn_port_t port;
+	uint32_t status; /* EVTCHNSTAT_* */
+	uint32_t vcpu;
+	union {
+		struct { uint16_t dom; } unbound;
+		struct { uint16_t dom; evtchn_port_t port; } interdomain;
+		uint32_t pirq;
+		uint32_t virq;
+	} u;
+};
+struct evtchn_bind_vcpu { evtchn_port_t port; uint32_t vcpu; };
+struct evtchn_unmask { evtchn_port_t port; };
+struct evtchn_reset { uint16_t dom; };
 _Static_assert(sizeof(struct evtchn_alloc_unbound) == 8, "evtchn_alloc_unbound layout");
 _Static_assert(sizeof(struct evtchn_bind_interdomain) == 12, "evtchn_bind_interdomain layout");
 

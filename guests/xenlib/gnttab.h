@@ -9,18 +9,60 @@
 #include "xen.h"
 
 #define __HYPERVISOR_grant_table_op 20
-#define GNTTABOP_map_grant_ref   0
-#define GNTTABOP_unmap_grant_ref 1
-#define GNTTABOP_setup_table     2
-#define GNTTABOP_query_size      6
+#define GNTTABOP_map_grant_ref      0
+#define GNTTABOP_unmap_grant_ref    1
+#define GNTTABOP_setup_table        2
+#define GNTTABOP_dump_table         3
+#define GNTTABOP_transfer           4
+#define GNTTABOP_copy               5
+#define GNTTABOP_query_size         6
+#define GNTTABOP_unmap_and_replace  7
+#define GNTTABOP_set_version        8
+#define GNTTABOP_get_status_frames  9
+#define GNTTABOP_get_version       10
+#define GNTTABOP_swap_grant_ref    11
+#define GNTTABOP_cache_flush       12
 
-#define GTF_permit_access 1
-#define GTF_readonly   (1 << 2)
-#define GTF_reading    (1 << 3)
-#define GTF_writing    (1 << 4)
-#define GNTMAP_host_map (1 << 1)
-#define GNTMAP_readonly (1 << 2)
-#define GNTST_okay 0
+/* grant entry v1 flags (public/grant_table.h) */
+#define GTF_invalid            0
+#define GTF_permit_access      1
+#define GTF_accept_transfer    2
+#define GTF_transitive         3
+#define GTF_type_mask          3
+#define GTF_readonly           (1 << 2)
+#define GTF_reading            (1 << 3)
+#define GTF_writing            (1 << 4)
+#define GTF_PWT                (1 << 5)
+#define GTF_PCD                (1 << 6)
+#define GTF_PAT                (1 << 7)
+#define GTF_sub_page           (1 << 8)
+#define GTF_transfer_committed (1 << 2)
+#define GTF_transfer_completed (1 << 3)
+#define GNTMAP_device_map      (1 << 0)
+#define GNTMAP_host_map        (1 << 1)
+#define GNTMAP_readonly        (1 << 2)
+#define GNTMAP_application_map (1 << 3)
+#define GNTMAP_contains_pte    (1 << 4)
+#define GNTCOPY_source_gref    (1 << 0)
+#define GNTCOPY_dest_gref      (1 << 1)
+#define GNTTAB_RESERVED_CONSOLE  0
+#define GNTTAB_RESERVED_XENSTORE 1
+
+/* op status (enum grant_status) */
+#define GNTST_okay               0
+#define GNTST_general_error    (-1)
+#define GNTST_bad_domain       (-2)
+#define GNTST_bad_gntref       (-3)
+#define GNTST_bad_handle       (-4)
+#define GNTST_bad_virt_addr    (-5)
+#define GNTST_bad_dev_addr     (-6)
+#define GNTST_no_device_space  (-7)
+#define GNTST_permission_denied (-8)
+#define GNTST_bad_page         (-9)
+#define GNTST_bad_copy_arg    (-10)
+#define GNTST_address_too_big (-11)
+#define GNTST_eagain          (-12)
+#define GNTST_no_space        (-13)
 
 #define GNTTAB_GUEST_BASE 0x7F000000ul
 #define GNTTAB_NR_RESERVED_ENTRIES 8 /* refs 0-7: console, xenstore, ... */
@@ -34,7 +76,34 @@ struct gnttab_map_grant_ref {
 };
 struct gnttab_unmap_grant_ref { uint64_t host_addr; uint64_t dev_bus_addr; grant_handle_t handle; int16_t status; };
 struct gnttab_setup_table { uint16_t dom; uint32_t nr_frames; int16_t status; uint64_t frame_list; };
+struct gnttab_dump_table { uint16_t dom; int16_t status; };
+struct gnttab_copy {
+	struct gnttab_copy_ptr {
+		union { grant_ref_t ref; uint64_t gmfn; } u; /* gmfn: xen_pfn_t, 64 bits on Arm */
+		uint16_t domid;
+		uint16_t offset;
+	} source, dest;
+	uint16_t len;
+	uint16_t flags; /* GNTCOPY_* */
+	int16_t status;
+};
+struct gnttab_query_size { uint16_t dom; uint32_t nr_frames; uint32_t max_nr_frames; int16_t status; };
+struct gnttab_set_version { uint32_t version; };
+struct gnttab_get_version { uint16_t dom; uint16_t pad; uint32_t version; };
+/* GNTTABOP_cache_flush: Arm's cache maintenance on a granted page. Tachyxx's memory is
+ * coherent: a valid flush does nothing (docs/abi.md). */
+#define GNTTAB_CACHE_CLEAN       (1u << 0)
+#define GNTTAB_CACHE_INVAL       (1u << 1)
+#define GNTTAB_CACHE_SOURCE_GREF (1u << 31)
+struct gnttab_cache_flush {
+	union { uint64_t dev_bus_addr; grant_ref_t ref; } a;
+	uint16_t offset; /* within the grant */
+	uint16_t length;
+	uint32_t op;     /* GNTTAB_CACHE_* */
+};
 _Static_assert(sizeof(struct gnttab_map_grant_ref) == 32, "gnttab_map_grant_ref layout");
+_Static_assert(sizeof(struct gnttab_copy) == 40, "gnttab_copy layout");
+_Static_assert(sizeof(struct gnttab_cache_flush) == 16, "gnttab_cache_flush layout");
 _Static_assert(sizeof(struct gnttab_unmap_grant_ref) == 24, "gnttab_unmap_grant_ref layout");
 _Static_assert(sizeof(struct gnttab_setup_table) == 24, "gnttab_setup_table layout");
 

@@ -8,11 +8,24 @@
 #include "evtchn.h"
 
 #define __HYPERVISOR_physdev_op 33
-#define PHYSDEVOP_map_pirq 13
-#define PHYSDEVOP_unmap_pirq 14
+#define PHYSDEVOP_irq_status_query 5
+#define PHYSDEVOP_eoi              12
+#define PHYSDEVOP_map_pirq         13
+#define PHYSDEVOP_unmap_pirq       14
+#define PHYSDEVOP_manage_pci_add   15
+#define PHYSDEVOP_manage_pci_remove 16
+#define PHYSDEVOP_get_free_pirq    23
+#define PHYSDEVOP_pci_device_add   25
+#define PHYSDEVOP_pci_device_remove 26
+#define PHYSDEVOP_prepare_msix     30
+#define PHYSDEVOP_release_msix     31
+#define MAP_PIRQ_TYPE_MSI       0
+#define MAP_PIRQ_TYPE_GSI       1
+#define MAP_PIRQ_TYPE_UNKNOWN   2
 #define PHYSDEVOP_tachyxx_pci_config_read 0x7a00
 #define PHYSDEVOP_tachyxx_pci_config_write 0x7a01
-#define MAP_PIRQ_TYPE_MSI_SEG 3
+#define MAP_PIRQ_TYPE_MSI_SEG   3
+#define MAP_PIRQ_TYPE_MULTI_MSI 4
 #define EVTCHNOP_bind_pirq 2
 #define XEN_ENODEV 19
 
@@ -26,7 +39,7 @@ struct physdev_map_pirq { uint16_t domid; int32_t type; int32_t index; int32_t p
 _Static_assert(sizeof(struct physdev_map_pirq) == 40, "physdev_map_pirq layout");
 _Static_assert(__builtin_offsetof(struct physdev_map_pirq, table_base) == 32, "physdev_map_pirq layout");
 struct physdev_unmap_pirq { uint16_t domid; int32_t pirq; };
-struct evtchn_bind_pirq { uint32_t pirq; uint32_t flags; evtchn_port_t port; };
+/* struct evtchn_bind_pirq: evtchn.h */
 
 static inline long HYPERVISOR_physdev_op(int cmd, void *arg) { return hypercall6(__HYPERVISOR_physdev_op, cmd, (long)arg, 0, 0, 0, 0); }
 

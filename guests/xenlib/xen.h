@@ -6,26 +6,113 @@
 #define TACHYXX_XENLIB_H
 #include "tachyxx.h"
 
-#define __HYPERVISOR_memory_op    12
-#define __HYPERVISOR_multicall    13
-#define __HYPERVISOR_set_timer_op 15
-#define __HYPERVISOR_xen_version  17
-#define __HYPERVISOR_vcpu_op      24
-#define __HYPERVISOR_hvm_op       34
+/* hypercall numbers (public/xen.h; console_io and sched_op are in guests/lib/hypercall.h) */
+#define __HYPERVISOR_set_trap_table                0
+#define __HYPERVISOR_mmu_update                    1
+#define __HYPERVISOR_set_gdt                       2
+#define __HYPERVISOR_stack_switch                  3
+#define __HYPERVISOR_set_callbacks                 4
+#define __HYPERVISOR_fpu_taskswitch                5
+#define __HYPERVISOR_sched_op_compat               6
+#define __HYPERVISOR_platform_op                   7
+#define __HYPERVISOR_set_debugreg                  8
+#define __HYPERVISOR_get_debugreg                  9
+#define __HYPERVISOR_update_descriptor            10
+#define __HYPERVISOR_memory_op                    12
+#define __HYPERVISOR_multicall                    13
+#define __HYPERVISOR_update_va_mapping            14
+#define __HYPERVISOR_set_timer_op                 15
+#define __HYPERVISOR_event_channel_op_compat      16
+#define __HYPERVISOR_xen_version                  17
+#define __HYPERVISOR_physdev_op_compat            19
+#define __HYPERVISOR_grant_table_op               20
+#define __HYPERVISOR_vm_assist                    21
+#define __HYPERVISOR_update_va_mapping_otherdomain 22
+#define __HYPERVISOR_iret                         23
+#define __HYPERVISOR_vcpu_op                      24
+#define __HYPERVISOR_set_segment_base             25
+#define __HYPERVISOR_mmuext_op                    26
+#define __HYPERVISOR_xsm_op                       27
+#define __HYPERVISOR_nmi_op                       28
+#define __HYPERVISOR_callback_op                  30
+#define __HYPERVISOR_xenoprof_op                  31
+#define __HYPERVISOR_event_channel_op             32
+#define __HYPERVISOR_physdev_op                   33
+#define __HYPERVISOR_hvm_op                       34
+#define __HYPERVISOR_sysctl                       35
+#define __HYPERVISOR_domctl                       36
+#define __HYPERVISOR_kexec_op                     37
+#define __HYPERVISOR_tmem_op                      38
+#define __HYPERVISOR_argo_op                      39
+#define __HYPERVISOR_xenpmu_op                    40
+#define __HYPERVISOR_dm_op                        41
+#define __HYPERVISOR_hypfs_op                     42
 
-#define SCHEDOP_poll 3
-#define SCHEDOP_watchdog 6
+/* errno (public/errno.h; XEN_ENOSYS is in guests/lib/hypercall.h; EINTR and ERESTART are Xen-internal) */
+#define XEN_EPERM            1
+#define XEN_ENOENT           2
+#define XEN_ESRCH            3
+#define XEN_EIO              5
+#define XEN_ENXIO            6
+#define XEN_E2BIG            7
+#define XEN_ENOEXEC          8
+#define XEN_EBADF            9
+#define XEN_ECHILD          10
+#define XEN_EAGAIN          11
+#define XEN_EWOULDBLOCK     11
+#define XEN_ENOMEM          12
+#define XEN_EACCES          13
+#define XEN_EFAULT          14
+#define XEN_EBUSY           16
+#define XEN_EEXIST          17
+#define XEN_EXDEV           18
+#define XEN_ENODEV          19
+#define XEN_EISDIR          21
+#define XEN_EINVAL          22
+#define XEN_ENFILE          23
+#define XEN_EMFILE          24
+#define XEN_ENOSPC          28
+#define XEN_EROFS           30
+#define XEN_EMLINK          31
+#define XEN_EDOM            33
+#define XEN_ERANGE          34
+#define XEN_EDEADLK         35
+#define XEN_EDEADLOCK       35
+#define XEN_ENAMETOOLONG    36
+#define XEN_ENOLCK          37
+#define XEN_ENOTEMPTY       39
+#define XEN_ENODATA         61
+#define XEN_ETIME           62
+#define XEN_EBADMSG         74
+#define XEN_EOVERFLOW       75
+#define XEN_EILSEQ          84
+#define XEN_ENOTSOCK        88
+#define XEN_EMSGSIZE        90
+#define XEN_EOPNOTSUPP      95
+#define XEN_EADDRINUSE      98
+#define XEN_EADDRNOTAVAIL   99
+#define XEN_ENOBUFS        105
+#define XEN_EISCONN        106
+#define XEN_ENOTCONN       107
+#define XEN_ETIMEDOUT      110
+#define XEN_ECONNREFUSED   111
 
-/* errno (public/errno.h) */
-#define XEN_EPERM   1
-#define XEN_ENOENT  2
-#define XEN_ESRCH   3
-#define XEN_EFAULT 14
-#define XEN_EEXIST 17
-#define XEN_ENXIO   6
-#define XEN_EINVAL 22
-#define XEN_ENOSPC 28
-#define XEN_ETIME  62
+/* VIRQs (public/xen.h) */
+#define VIRQ_TIMER       0
+#define VIRQ_DEBUG       1
+#define VIRQ_CONSOLE     2
+#define VIRQ_DOM_EXC     3
+#define VIRQ_TBUF        4
+#define VIRQ_DEBUGGER    6
+#define VIRQ_XENOPROF    7
+#define VIRQ_CON_RING    8
+#define VIRQ_PCPU_STATE  9
+#define VIRQ_MEM_EVENT  10
+#define VIRQ_ARGO       11
+#define VIRQ_ENOMEM     12
+#define VIRQ_XENPMU     13
+#define VIRQ_ARCH_0     16
+#define NR_VIRQS        24
 
 /* memory_op */
 #define XENMEM_increase_reservation 0
@@ -37,10 +124,33 @@
 #define XENMEM_add_to_physmap       7
 #define XENMEM_maximum_gpfn        14
 #define XENMEM_remove_from_physmap 15
-#define XENMAPSPACE_shared_info 0
-#define XENMAPSPACE_grant_table 1
-#define DOMID_SELF    0x7ff0
-#define DOMID_INVALID 0x7ff4
+#define XENMEM_machphys_mfn_list    5
+#define XENMEM_memory_map           9
+#define XENMEM_machine_memory_map  10
+#define XENMEM_exchange            11
+#define XENMEM_access_op           21
+#define XENMEM_claim_pages         24
+#define XENMEM_get_vnumainfo       26
+#define XENMEMF_populate_on_demand (1 << 16)
+#define XENMEMF_exact_node_request (1 << 17)
+#define XENMEMF_vnode              (1 << 18)
+#define XENMAPSPACE_shared_info  0
+#define XENMAPSPACE_grant_table  1
+#define XENMAPSPACE_gmfn         2
+#define XENMAPSPACE_gmfn_range   3
+#define XENMAPSPACE_gmfn_foreign 4
+#define XENMAPSPACE_dev_mmio     5
+#define XENMAPIDX_grant_table_status 0x80000000u
+
+/* domain ids (public/xen.h) */
+#define DOMID_FIRST_RESERVED 0x7ff0
+#define DOMID_SELF           0x7ff0
+#define DOMID_IO             0x7ff1
+#define DOMID_XEN            0x7ff2
+#define DOMID_COW            0x7ff3
+#define DOMID_INVALID        0x7ff4
+#define DOMID_IDLE           0x7fff
+#define DOMID_MASK           0x7fff
 
 struct xen_memory_reservation {
 	uint64_t extent_start; /* guest handle: xen_pfn_t[] */
@@ -76,23 +186,72 @@ struct xen_remove_from_physmap {
 #define XENVER_guest_handle 8
 #define XENVER_commandline  9
 #define XENVER_build_id    10
+typedef char xen_extraversion_t[16];
+typedef char xen_capabilities_info_t[1024];
+typedef char xen_changeset_info_t[64];
+typedef char xen_commandline_t[1024];
+#define XEN_EXTRAVERSION_LEN      (sizeof(xen_extraversion_t))
+#define XEN_CAPABILITIES_INFO_LEN (sizeof(xen_capabilities_info_t))
+#define XEN_CHANGESET_INFO_LEN    (sizeof(xen_changeset_info_t))
+typedef uint8_t xen_domain_handle_t[16]; /* XENVER_guest_handle */
+struct xen_compile_info {
+	char compiler[64];
+	char compile_by[16];
+	char compile_domain[32];
+	char compile_date[32];
+};
+struct xen_platform_parameters { uint64_t virt_start; }; /* xen_ulong_t on Arm: 64 bits */
 struct xen_feature_info { uint32_t submap_idx; uint32_t submap; };
-#define XENFEAT_auto_translated_physmap    2
-#define XENFEAT_dom0                      11
-#define XENFEAT_not_direct_mapped         16
+struct xen_build_id {
+	uint32_t len;          /* IN: size of buf[] */
+	unsigned char buf[];   /* OUT */
+};
+/* XENVER_get_features submap 0 (public/features.h) */
+#define XENFEAT_writable_page_tables        0
+#define XENFEAT_writable_descriptor_tables  1
+#define XENFEAT_auto_translated_physmap     2
+#define XENFEAT_supervisor_mode_kernel      3
+#define XENFEAT_pae_pgdir_above_4gb         4
+#define XENFEAT_mmu_pt_update_preserve_ad   5
+#define XENFEAT_highmem_assist              6
+#define XENFEAT_gnttab_map_avail_bits       7
+#define XENFEAT_hvm_callback_vector         8
+#define XENFEAT_hvm_safe_pvclock            9
+#define XENFEAT_hvm_pirqs                  10
+#define XENFEAT_dom0                       11
+/* 12 (grant_map_identity) is deprecated: commented out in Xen's features.h */
+#define XENFEAT_memory_op_vnode_supported  13
+#define XENFEAT_ARM_SMCCC_supported        14
+#define XENFEAT_linux_rsdp_unrestricted    15
+#define XENFEAT_not_direct_mapped          16
+#define XENFEAT_direct_mapped              17
+#define XENFEAT_NR_SUBMAPS                  1
 
 /* hvm_op (public/hvm/hvm_op.h, params.h): how an Arm guest finds xenstore and its console */
 #define HVMOP_set_param 0
 #define HVMOP_get_param 1
+#define HVMOP_guest_request_vm_event 24
 #define HVM_PARAM_CALLBACK_IRQ   0
+#define HVM_PARAM_CALLBACK_TYPE_PPI 2 /* Tachyxx: the PL2 external interrupt, code 9 */
 #define HVM_PARAM_STORE_PFN      1
 #define HVM_PARAM_STORE_EVTCHN   2
 #define HVM_PARAM_CONSOLE_PFN   17
 #define HVM_PARAM_CONSOLE_EVTCHN 18
+#define HVM_PARAM_MONITOR_RING_PFN 28
+#define HVM_NR_PARAMS 39
 struct xen_hvm_param { uint16_t domid; uint16_t pad; uint32_t index; uint64_t value; };
 
 struct multicall_entry { uint64_t op, result; uint64_t args[6]; };
+
+/* sched_op arguments (public/sched.h; struct sched_shutdown is in guests/lib/hypercall.h) */
+struct sched_poll {
+	uint64_t ports;    /* guest handle: evtchn_port_t[nr_ports] */
+	uint32_t nr_ports;
+	uint64_t timeout;  /* absolute system time (ns); 0 = none */
+};
+struct sched_remote_shutdown { uint16_t domain_id; uint32_t reason; };
 struct sched_watchdog { uint32_t id; uint32_t timeout; };
+struct sched_pin_override { int32_t pcpu; };
 
 /* vcpu_op */
 #define VCPUOP_initialise             0
@@ -106,7 +265,14 @@ struct sched_watchdog { uint32_t id; uint32_t timeout; };
 #define VCPUOP_stop_singleshot_timer  9
 #define VCPUOP_register_runstate_memory_area 5
 #define VCPUOP_register_vcpu_info    10
+#define VCPUOP_send_nmi              11
+#define VCPUOP_get_physid            12
+#define VCPUOP_register_vcpu_time_memory_area 13
 #define VCPU_SSHOTTMR_future 1
+#define RUNSTATE_running  0
+#define RUNSTATE_runnable 1
+#define RUNSTATE_blocked  2
+#define RUNSTATE_offline  3
 
 struct vcpu_guest_context { /* Tachyxx arch layout (packages/abi/src/vcpu.ts VcpuGuestContext) */
 	uint64_t pc, sp, a0, a1, satp, flags;
@@ -119,6 +285,8 @@ struct vcpu_runstate_info {
 	uint64_t time[4];
 };
 _Static_assert(sizeof(struct vcpu_runstate_info) == 48, "vcpu_runstate_info layout");
+
+struct vcpu_set_periodic_timer { uint64_t period_ns; };
 
 struct vcpu_set_singleshot_timer {
 	uint64_t timeout_abs_ns;

@@ -9,6 +9,8 @@
 //    for aarch64 (Xen on Arm, the target issue 10 aligns Tachyxx with): the values are read back
 //    from clang -S output. io/ must match exactly; for the rest the differences must be exactly
 //    KNOWN_DRIFT (so a new difference fails, and a fixed one asks to be removed from the list).
+// 3. Every abi value outside io/ whose Xen name Xen's headers declare is declared by xenlib too,
+//    so 1 and 2 together compare it on both sides (xenlib = abi = Xen).
 import { describe, it, expect } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -132,6 +134,7 @@ const LEGACY: Legacy[] = [
   {
     ts: 'GnttabCopy', c: 'gnttab_copy',
     xen: { source_u: 'source.u', source_domid: 'source.domid', source_offset: 'source.offset', dest_u: 'dest.u', dest_domid: 'dest.domid', dest_offset: 'dest.offset' },
+    xenlib: { source_u: 'source.u', source_domid: 'source.domid', source_offset: 'source.offset', dest_u: 'dest.u', dest_domid: 'dest.domid', dest_offset: 'dest.offset' },
   },
   { ts: 'GnttabQuerySize', c: 'gnttab_query_size' },
   { ts: 'GnttabSetVersion', c: 'gnttab_set_version' },
@@ -146,6 +149,7 @@ const LEGACY: Legacy[] = [
   {
     ts: 'EvtchnStatus', c: 'evtchn_status',
     xen: { unbound_dom: 'u.unbound.dom', interdomain_dom: 'u.interdomain.dom', interdomain_port: 'u.interdomain.port', pirq: 'u.pirq', virq: 'u.virq' },
+    xenlib: { unbound_dom: 'u.unbound.dom', interdomain_dom: 'u.interdomain.dom', interdomain_port: 'u.interdomain.port', pirq: 'u.pirq', virq: 'u.virq' },
   },
   { ts: 'EvtchnBindVcpu', c: 'evtchn_bind_vcpu' },
   { ts: 'EvtchnUnmask', c: 'evtchn_unmask' },
@@ -155,6 +159,13 @@ const LEGACY: Legacy[] = [
   { ts: 'EvtchnSetPriority', c: 'evtchn_set_priority' },
   { ts: 'EvtchnFifoControlBlock', c: 'evtchn_fifo_control_block' },
   { ts: 'SchedPoll', c: 'sched_poll' },
+  { ts: 'SchedShutdown', c: 'sched_shutdown' },
+  { ts: 'SchedRemoteShutdown', c: 'sched_remote_shutdown' },
+  { ts: 'SchedPinOverride', c: 'sched_pin_override' },
+  { ts: 'PhysdevMapPirq', c: 'physdev_map_pirq' },
+  { ts: 'PhysdevUnmapPirq', c: 'physdev_unmap_pirq' },
+  { ts: 'PhysdevTachyxxPciConfig', c: 'physdev_tachyxx_pci_config', notInXen: true }, // Tachyxx's config-space sub-ops
+  { ts: 'XenMemoryDomain', c: 'xen_memory_domain', notInXen: true }, // Xen's current/maximum_reservation take a bare domid_t
 ];
 /** xs_wire.h offsets kept as plain numbers in abi. */
 const WIRE: { ts: 'XSD_SOCKMSG' | 'XENSTORE_DOMAIN_INTERFACE'; c: string }[] = [
@@ -195,6 +206,7 @@ const ENUM_PREFIX: Record<string, (k: string) => string> = {
   SchedOp: (k) => `SCHEDOP_${k}`, ShutdownReason: (k) => `SHUTDOWN_${k}`, Virq: (k) => `VIRQ_${k.toUpperCase()}`,
   XsType: (k) => `XS_${k}`, XenVer: (k) => `XENVER_${k}`, XenFeat: (k) => `XENFEAT_${k}`, HvmOp: (k) => `HVMOP_${k}`,
   HvmParam: (k) => `HVM_PARAM_${k}`, XenMapSpace: (k) => `XENMAPSPACE_${k}`,
+  PhysdevOp: (k) => `PHYSDEVOP_${k}`, MapPirqType: (k) => `MAP_PIRQ_TYPE_${k}`,
 };
 /** Every abi constant outside io/ that the C side names: the C name and abi's value. */
 function legacyConstantChecks(names: Set<string>): Check[] {
@@ -214,19 +226,62 @@ function legacyConstantChecks(names: Set<string>): Check[] {
   return out;
 }
 
+/** Every C name legacyConstantChecks can produce (abi's number exports and enum members outside io/). */
+function allConstantNames(): string[] {
+  const io = new Set(Object.keys(abi.io));
+  const out: string[] = [];
+  for (const [name, v] of Object.entries(abi)) {
+    if (io.has(name)) continue;
+    if (typeof v === 'number') out.push(name);
+    const prefix = ENUM_PREFIX[name];
+    if (prefix) for (const k of Object.keys(v as object)) out.push(prefix(k));
+  }
+  return out;
+}
+
+/**
+ * abi's numbers outside io/ that no public Xen header declares to a guest or the toolstack, so
+ * nothing compares them with Xen (xenlib declares none of them under a Xen-looking name, except
+ * EVTCHN_FIFO_EVENT_WORDS_PER_PAGE, compared with abi). A new one must be added here with its reason.
+ */
+const NOT_IN_XEN_HEADERS = [
+  // Tachyxx's own: boot ABI, guest layout, hypercall ranges
+  'BOOT_ABI_VERSION', 'GNTTAB_GUEST_BASE', 'GNTTAB_GUEST_SIZE', 'PHYSDEVOP_TACHYXX_BASE', 'PHYSDEVOP_tachyxx_pci_config_read',
+  'PHYSDEVOP_tachyxx_pci_config_write', 'XS_DOMID_SELF',
+  // Tachyxx names for sizes Xen spells otherwise (sizeof a Xen type, a mask, a shift)
+  'GRANT_ENTRIES_PER_FRAME_V1', 'GRANT_REF_SIZE', 'HVM_PARAM_CALLBACK_IRQ_TYPE_SHIFT', 'PAGE_SHIFT', 'PAGE_SIZE', 'VCPU_INFO_ALIGN',
+  'XENMEMF_NO_NODE', 'XEN_COMMANDLINE_LEN', 'XEN_DOMAIN_HANDLE_LEN', 'XEN_PFN_SIZE',
+  // Xen-internal (xen/include/xen, or #ifdef __XEN__ in the public headers: never shown to a guest)
+  'BITS_PER_EVTCHN_WORD', 'DEFAULT_MAX_EVENT_CHANNELS', 'DEFAULT_MAX_GRANT_FRAMES', 'DEFAULT_MAX_MAPTRACK_FRAMES',
+  'EVTCHN_FIFO_EVENT_WORDS_PER_PAGE', 'EVTCHN_FIFO_MAX_EVENT_ARRAY_PAGES', 'Errno.EINTR (XEN_EINTR)', 'Errno.ERESTART (XEN_ERESTART)',
+  'EvtchnOp.reset_cont (EVTCHNOP_reset_cont)', 'GNTTABOP_CMD_MASK', 'GNTTABOP_CONTINUATION_ARG_SHIFT', 'MEMOP_CMD_MASK', 'MEMOP_EXTENT_SHIFT',
+  // deprecated: commented out in Xen 4.17's features.h
+  'XenFeat.grant_map_identity (XENFEAT_grant_map_identity)',
+];
+
+/**
+ * Where abi differs from Xen's tools-only Arm guest layout (arch-arm.h): guest RAM starts at
+ * 0x8000_0000 on Tachyxx, at GUEST_RAM0_BASE = 0x4000_0000 on Arm (docs/abi.md, "Where Tachyxx
+ * differs from Xen on Arm").
+ */
+const KNOWN_TOOLS_DRIFT = ['GUEST_RAM_BASE: abi 2147483648, Xen 1073741824'];
+
 // ---- the C side ----------------------------------------------------------------------------
 
 interface Side { flags: string[]; includes: string[] }
 const XENLIB: Side = {
   flags: ['--target=riscv64-unknown-elf', '-march=rv64ima', '-mabi=lp64', '-DPLATFORM_TACHYXX', '-ffreestanding', '-nostdlib', `-I${root}/guests/lib`, `-I${root}/guests/xenlib`],
-  includes: ['tachyxx.h', 'xen.h', 'evtchn.h', 'gnttab.h', 'xenbus.h', 'console.h', 'vchan.h', 'io/ring.h', 'io/xenbus.h', 'io/netif.h', 'io/blkif.h', 'io/console.h'],
+  includes: ['tachyxx.h', 'xen.h', 'evtchn.h', 'gnttab.h', 'xenbus.h', 'console.h', 'vchan.h', 'pcifront.h', 'io/ring.h', 'io/xenbus.h', 'io/netif.h', 'io/blkif.h', 'io/console.h'],
 };
 const XEN: Side = {
   flags: ['--target=aarch64-linux-gnu', '-ffreestanding', '-nostdinc', '-isystem', (hasClang ? execFileSync(CLANG, ['-print-resource-dir'], { encoding: 'utf8' }).trim() : '') + '/include', '-idirafter', XEN_INCLUDE, '-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__'],
   includes: ['stdint.h', 'stddef.h', 'xen/xen.h', 'xen/errno.h', 'xen/event_channel.h', 'xen/grant_table.h', 'xen/memory.h', 'xen/vcpu.h', 'xen/sched.h',
-    'xen/version.h', 'xen/features.h', 'xen/hvm/hvm_op.h', 'xen/hvm/params.h',
+    'xen/version.h', 'xen/features.h', 'xen/hvm/hvm_op.h', 'xen/hvm/params.h', 'xen/physdev.h',
     'xen/io/ring.h', 'xen/io/xenbus.h', 'xen/io/netif.h', 'xen/io/blkif.h', 'xen/io/console.h', 'xen/io/xs_wire.h', 'xen/io/protocols.h'],
 };
+
+/** Xen's tools-only public headers (domctl.h; arch-arm.h's guest memory layout), as the toolstack sees them. */
+const XEN_TOOLS: Side = { flags: [...XEN.flags, '-D__XEN_TOOLS__'], includes: ['stdint.h', 'stddef.h', 'xen/xen.h', 'xen/domctl.h'] };
 
 /** Xen's x86_64 headers, for start_info only. */
 const XEN_X86: Side = { ...XEN, flags: ['--target=x86_64-linux-gnu', ...XEN.flags.slice(1)] };
@@ -314,9 +369,12 @@ describe.skipIf(!hasClang || !hasRiscv)('guests/xenlib headers against @tachyxx/
   it('agree with abi on every older struct and constant they declare', () => {
     const checks = [...legacyLayoutChecks('xenlib', d.tags), ...legacyConstantChecks(d.names)];
     // what xenlib declares today, so a header losing a declaration is noticed too
-    for (const s of ['start_info', 'shared_info', 'vcpu_info', 'vcpu_time_info', 'grant_entry_v1', 'gnttab_map_grant_ref', 'evtchn_init_control', 'xsd_sockmsg', 'xenstore_domain_interface']) expect(d.tags, s).toContain(s);
-    expect(checks.length).toBeGreaterThan(100);
+    for (const s of ['start_info', 'shared_info', 'vcpu_info', 'vcpu_time_info', 'grant_entry_v1', 'gnttab_map_grant_ref', 'evtchn_init_control', 'xsd_sockmsg', 'xenstore_domain_interface',
+      'sched_poll', 'sched_shutdown', 'sched_remote_shutdown', 'sched_pin_override', 'xen_compile_info', 'xen_platform_parameters', 'xen_build_id', 'vcpu_set_periodic_timer',
+      'gnttab_cache_flush', 'gnttab_copy', 'evtchn_status']) expect(d.tags, s).toContain(s);
+    expect(checks.length).toBeGreaterThan(700);
     expect(staticAssertFailures(XENLIB, checks)).toEqual([]);
+    console.log(`abi-headers: all ${checks.length} older xenlib values (struct sizes, offsets, member sizes, constants) equal @tachyxx/abi's`);
   });
   it('catches a drift (a wrong expected value fails to compile)', () => {
     expect(staticAssertFailures(XENLIB, [{ what: 'blkif_request sizeof', expr: 'sizeof(struct blkif_request)', expected: 104 }])).toEqual(['blkif_request sizeof: abi says 104']);
@@ -325,6 +383,13 @@ describe.skipIf(!hasClang || !hasRiscv)('guests/xenlib headers against @tachyxx/
 
 describe.skipIf(!hasXen || !hasClang || !hasAarch64)("Xen 4.17's public headers (aarch64) against @tachyxx/abi", () => {
   const d = hasXen && hasClang && hasAarch64 ? declared(XEN) : { names: new Set<string>(), tags: new Set<string>() };
+  it.skipIf(!hasRiscv)('guests/xenlib declares every abi value (outside io/) that Xen declares, so each is compared on both sides', () => {
+    // (abi and Xen) minus xenlib must be empty: a guest gets every Xen name abi knows from xenlib.
+    const x = declared(XENLIB);
+    const inXenlib = new Set([...legacyLayoutChecks('xenlib', x.tags), ...legacyConstantChecks(x.names)].map((c) => c.what));
+    const missing = [...legacyLayoutChecks('xen', d.tags), ...legacyConstantChecks(d.names)].map((c) => c.what).filter((w) => !inXenlib.has(w));
+    expect(missing).toEqual([]);
+  });
   it('io/: every struct layout, ring size and constant is Xen\'s', () => {
     const { checks: all } = ioChecks();
     const checks = all.filter((c) => c.str === undefined);
@@ -335,14 +400,37 @@ describe.skipIf(!hasXen || !hasClang || !hasAarch64)("Xen 4.17's public headers 
   it('the rest differs from Xen exactly as KNOWN_DRIFT says', () => {
     const checks = [...legacyLayoutChecks('xen', d.tags), ...legacyConstantChecks(d.names)];
     const got = valuesOf(XEN, checks);
-    const x86 = legacyLayoutChecks('xen-x86', new Set(['start_info']));
+    // start_info (x86 PV's boot struct) and the constants only x86's headers declare (MAX_GUEST_CMDLINE)
+    const x86Names = declared(XEN_X86).names;
+    const x86 = [...legacyLayoutChecks('xen-x86', new Set(['start_info'])), ...legacyConstantChecks(x86Names).filter((c) => !d.names.has(c.expr))];
+    expect(x86.filter((c) => !c.what.startsWith('StartInfo')).map((c) => c.what)).toEqual(['MAX_GUEST_CMDLINE']);
     const gotX86 = valuesOf(XEN_X86, x86);
     const lines = [...driftLines(checks, got), ...driftLines(x86, gotX86).map((l) => `${l} (x86_64)`)];
-    console.log(`abi-headers: ${checks.length + x86.length - lines.length} of ${checks.length + x86.length} older abi values equal Xen 4.17's (aarch64; start_info x86_64); ${lines.length} differ:\n  ${lines.join('\n  ')}`);
+    console.log(`abi-headers: ${checks.length + x86.length - lines.length} of ${checks.length + x86.length} older abi values equal Xen 4.17's (aarch64; start_info and MAX_GUEST_CMDLINE x86_64); ${lines.length} differ:\n  ${lines.join('\n  ')}`);
     expect(lines).toEqual(KNOWN_DRIFT);
     // every older struct is compared (none silently skipped because Xen lacks it)
     expect(LEGACY.filter((l) => !l.notInXen && !l.x86 && !d.tags.has(l.c)).map((l) => l.c)).toEqual([]);
     expect(x86.length).toBeGreaterThan(30);
+  });
+  it('the toolstack-only values (domctl.h, memory.h\'s tools ops, arch-arm.h\'s guest layout) equal Xen\'s with __XEN_TOOLS__, but for KNOWN_TOOLS_DRIFT', () => {
+    const tools = declared(XEN_TOOLS);
+    const checks = legacyConstantChecks(tools.names).filter((c) => !d.names.has(c.expr));
+    expect(checks.map((c) => c.what).sort()).toEqual(['GUEST_MAX_VCPUS', 'GUEST_RAM_BASE', 'GUEST_VPCI_MEM_ADDR', 'GUEST_VPCI_MEM_SIZE', 'XEN_DOMCTL_DEV_RDM_RELAXED',
+      'XEN_DOMCTL_assign_device', 'XEN_DOMCTL_deassign_device', 'XEN_DOMCTL_test_assign_device', 'XenMem.access_op (XENMEM_access_op)', 'XenMem.claim_pages (XENMEM_claim_pages)']);
+    expect(driftLines(checks, valuesOf(XEN_TOOLS, checks))).toEqual(KNOWN_TOOLS_DRIFT);
+  });
+  it('every abi value outside io/ that no Xen header declares is in NOT_IN_XEN_HEADERS (with its reason)', () => {
+    const tools = declared(XEN_TOOLS);
+    const all = new Set([...d.names, ...tools.names, 'MAX_GUEST_CMDLINE' /* x86's, compared above */]);
+    const compared = new Set(legacyConstantChecks(all).map((c) => c.what));
+    const everything = legacyConstantChecks(new Set(allConstantNames())).map((c) => c.what);
+    expect(everything.filter((w) => !compared.has(w)).sort()).toEqual([...NOT_IN_XEN_HEADERS].sort());
+    // and the structs: every abi layout is compared with Xen except Tachyxx's own
+    expect(LEGACY.filter((l) => l.notInXen).map((l) => l.c)).toEqual(['vcpu_guest_context', 'physdev_tachyxx_pci_config', 'xen_memory_domain']);
+    const io = new Set(Object.keys(abi.io));
+    const layouts = Object.entries(abi).filter(([k, v]) => !io.has(k) && typeof v === 'object' && v !== null && typeof (v as { size?: unknown }).size === 'number'
+      && Object.values(v).some((f) => typeof f === 'object' && f !== null && 'offset' in f)).map(([k]) => k);
+    expect(layouts.filter((k) => !LEGACY.some((l) => l.ts === k)), 'abi layouts missing from LEGACY').toEqual([]);
   });
 });
 

@@ -47,6 +47,15 @@ export const MulticallEntry = {
   args: { offset: 16, size: 48 },
 } as const;
 
+/** `struct sched_shutdown { unsigned int reason; }` (SCHEDOP_shutdown, SCHEDOP_shutdown_code). */
+export const SchedShutdown = { size: 4, reason: { offset: 0, size: 4 } } as const;
+
+/** `struct sched_remote_shutdown { domid_t domain_id; unsigned int reason; }` (SCHEDOP_remote_shutdown). */
+export const SchedRemoteShutdown = { size: 8, domain_id: { offset: 0, size: 2 }, reason: { offset: 4, size: 4 } } as const;
+
+/** `struct sched_pin_override { int32_t pcpu; }` (SCHEDOP_pin_override: hardware domain only). */
+export const SchedPinOverride = { size: 4, pcpu: { offset: 0, size: 4 } } as const;
+
 /** `struct sched_watchdog { uint32_t id; uint32_t timeout; }` (SCHEDOP_watchdog; timeout in seconds). */
 export const SchedWatchdog = {
   size: 8,

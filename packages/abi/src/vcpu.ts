@@ -10,7 +10,7 @@
 export const VcpuOp = {
   initialise: 0, up: 1, down: 2, is_up: 3, get_runstate_info: 4, register_runstate_memory_area: 5,
   set_periodic_timer: 6, stop_periodic_timer: 7, set_singleshot_timer: 8, stop_singleshot_timer: 9,
-  register_vcpu_info: 10, send_nmi: 11, get_physid: 12,
+  register_vcpu_info: 10, send_nmi: 11, get_physid: 12, register_vcpu_time_memory_area: 13,
 } as const;
 
 /** Runstates (public/vcpu.h RUNSTATE_*). */

@@ -295,13 +295,16 @@ export class DomainTable<V = unknown> {
 
   /**
    * Xen's domain_shutdown(d, reason): records the reason (a SHUTDOWN_* code, any u8 as in Xen)
-   * the first time; later calls change nothing (Xen ignores a second shutdown). 0 or -ESRCH.
+   * the first time - or, when the guest recorded one with SCHEDOP_shutdown_code, that one
+   * (xen/common/domain.c: `if (d->shutdown_code == SHUTDOWN_CODE_INVALID) d->shutdown_code =
+   * reason; reason = d->shutdown_code;`); later calls change nothing (Xen ignores a second
+   * shutdown). 0 or -ESRCH.
    */
   shutdown(domid: number, reason: number): number {
     const d = this.byId.get(domid);
     if (!d) return -Errno.ESRCH;
     if (d.isDying || d.shutdownCode !== null) return 0;
-    d.shutdownCode = reason & 0xff;
+    d.shutdownCode = (d.recordedShutdownCode ?? reason) & 0xff;
     this.publish(d, 'shutdown');
     return 0;
   }

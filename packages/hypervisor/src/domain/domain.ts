@@ -28,8 +28,14 @@ export class Domain<V = unknown> {
   maxPages: number;
   /** Xen's controller pause count: paused while > 0. A new domain starts paused (count 1). */
   pauseCount = 1;
-  /** Set by shutdown(): Xen's SHUTDOWN_* code. */
+  /** Set by shutdown(): Xen's SHUTDOWN_* code (the recorded code when there is one). */
   shutdownCode: number | null = null;
+  /**
+   * The code the guest recorded with SCHEDOP_shutdown_code before it shut down (Xen's
+   * d->shutdown_code while !is_shutting_down): the first recorded code wins, and the domain's
+   * later shutdown, whatever asks for it (a crash, the watchdog, the toolstack), reports it.
+   */
+  recordedShutdownCode: number | null = null;
   isDying = false;
   isDead = false;
   /** The vCPUs (filled by the run loop). */

@@ -286,13 +286,16 @@ export class Host implements HostServices {
   shutdownDomain(d: Domain<Vcpu>, reason: number, why?: string): void {
     if (d.shutdownCode !== null) return;
     this.domains.shutdown(d.domid, reason);
+    // A code the guest recorded (SCHEDOP_shutdown_code) is the reason, whatever asked (Xen's domain_shutdown).
+    const code = d.shutdownCode ?? reason;
     for (const v of d.vcpus) {
       this.timers.cancelAll(v);
       if (v.online) this.sched.pause(v.sched, this.clock.now);
     }
-    this.log(`(XEN) d${d.domid}: ${why ?? `shutdown: ${shutdownReasonName(reason)}`}`);
+    const recorded = code !== reason ? ` (reported as ${shutdownReasonName(code)}: the code the guest recorded)` : '';
+    this.log(`(XEN) d${d.domid}: ${why ?? `shutdown: ${shutdownReasonName(reason)}`}${recorded}`);
     if (this.bus.hasSubscribers(SHUTDOWN)) {
-      this.bus.publish(SHUTDOWN, { time: this.clock.now, domid: d.domid, reason: shutdownReasonName(reason) as ShutdownReasonName, code: reason });
+      this.bus.publish(SHUTDOWN, { time: this.clock.now, domid: d.domid, reason: shutdownReasonName(code) as ShutdownReasonName, code });
     }
     this.stopRun = true;
     for (const p of this.pcpus) if (p.current?.domain === d) p.cpu.stop('shutdown');

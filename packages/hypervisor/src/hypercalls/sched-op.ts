@@ -1,5 +1,5 @@
-// sched_op (hypercall 29): yield, block, shutdown, remote_shutdown, watchdog, poll (Xen's
-// do_sched_op, xen/common/sched/core.c).
+// sched_op (hypercall 29): yield, block, shutdown, poll, remote_shutdown, shutdown_code, watchdog,
+// pin_override (Xen's do_sched_op, xen/common/sched/core.c); other cmds -ENOSYS as Xen.
 import { Errno, SchedOp, ShutdownReason } from '@tachyxx/abi';
 import type { SimEvent } from '@tachyxx/core';
 import type { SchedCore } from '@tachyxx/sched';
@@ -58,14 +58,34 @@ export function schedOp(ctx: SchedOpContext, v: Vcpu, cmd: number, arg: number):
       ctx.shutdownDomain(d, r);
       return 0;
     }
+    case SchedOp.shutdown_code: {
+      // Xen's SCHEDOP_shutdown_code (xen/common/sched/core.c): struct sched_shutdown, -EFAULT
+      // when it cannot be read; the code is recorded only while none is (the first one wins) and
+      // becomes the reason of the domain's later shutdown (domain_shutdown: `reason =
+      // d->shutdown_code`), e.g. a crash reported as this code. An unknown reason is -EINVAL, as
+      // SCHEDOP_shutdown's here (Xen records (u8)reason; docs/abi.md, "Where Tachyxx differs").
+      const r = d.access.readU32(arg);
+      if (r < 0) return -Errno.EFAULT;
+      if (r > ShutdownReason.soft_reset) return -Errno.EINVAL;
+      if (d.recordedShutdownCode === null && d.shutdownCode === null) d.recordedShutdownCode = r;
+      return 0;
+    }
+    case SchedOp.pin_override:
+      // Xen: -EPERM unless is_hardware_domain(current->domain), checked before the argument is
+      // read. Tachyxx has no guest hardware domain (the host and its toolstack own the
+      // hardware; a control domain is not one), so every caller gets -EPERM.
+      return -Errno.EPERM;
     case SchedOp.remote_shutdown: {
       // struct sched_remote_shutdown { domid_t domain_id; unsigned int reason; }
       if (d.access.read(arg, remoteShutdownBuf) < 0) return -Errno.EFAULT;
       const dv = remoteShutdownView;
       const target = ctx.domains.get(dv.getUint16(0, true));
       const reason = dv.getUint32(4, true);
-      if (!d.privileged) return -Errno.EPERM;
+      // Xen: the domain is looked up first (-ESRCH, DOMID_SELF included), then
+      // xsm_schedop_shutdown(XSM_DM_PRIV) (-EPERM unless privileged: Tachyxx has no device-model
+      // domains). An unknown reason is -EINVAL here (docs/abi.md, "Where Tachyxx differs").
       if (!target) return -Errno.ESRCH;
+      if (!d.privileged) return -Errno.EPERM;
       if (reason > ShutdownReason.soft_reset) return -Errno.EINVAL;
       ctx.shutdownDomain(target, reason);
       return 0;

@@ -1,5 +1,6 @@
 // vcpu_op (public/vcpu.h): bring vCPUs up and down, query them, drive their timers, and (the
 // two calls Xen on Arm's do_arm_vcpu_op knows) register a vCPU's vcpu_info and runstate area.
+// Any other cmd is -EINVAL, as on Arm.
 import {
   Errno, PAGE_SIZE, VcpuGuestContext, VcpuInfo, VcpuOp, VcpuRegisterRunstateMemoryArea, VcpuRegisterVcpuInfo, VcpuRunstateInfo,
   VcpuSetPeriodicTimer, VcpuSetSingleshotTimer, VCPU_INFO_ALIGN, VCPU_SSHOTTMR_future, Runstate,
@@ -164,6 +165,9 @@ export function vcpuOp(ctx: VcpuOpContext, caller: Vcpu, cmd: number, vcpuid: nu
     case VcpuOp.register_runstate_memory_area: {
       // Xen: the handle is stored and the current runstate copied there at once (a failed copy
       // is ignored); a null handle stops the updates. Pointers are guest-physical on Tachyxx.
+      // Xen on Arm's guest_handle_okay is always 1, so it answers 0 for any area and its later
+      // copies fail silently; Tachyxx says -EFAULT for an unwritable one at once (docs/abi.md,
+      // "Where Tachyxx differs").
       const g = read(VcpuRegisterRunstateMemoryArea);
       if (!g) return -Errno.EFAULT;
       const addr = u64(g, 0);
@@ -173,6 +177,10 @@ export function vcpuOp(ctx: VcpuOpContext, caller: Vcpu, cmd: number, vcpuid: nu
       return 0;
     }
     default:
-      return -Errno.ENOSYS;
+      // Xen 4.17 on Arm (xen/arch/arm/domain.c do_vcpu_op): every cmd but the two it knows is
+      // -EINVAL (after the vCPU check, -ENOENT). Tachyxx answers the x86-PV-style cmds above
+      // besides (docs/abi.md); the rest (send_nmi, get_physid, register_vcpu_time_memory_area, ...)
+      // are -EINVAL as on Arm.
+      return -Errno.EINVAL;
   }
 }
