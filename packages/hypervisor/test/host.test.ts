@@ -110,6 +110,22 @@ describe('the host', () => {
     expect(t.running + t.runnable + t.blocked + t.offline).toBe(host.clock.now - 0);
   });
 
+  it('never gives a runstate a negative time when a change is stamped before the current state began', () => {
+    const { host } = makeHost();
+    const v = host.createDomain({ name: 'rs', image: image('hello'), memoryMiB: 16, paused: true }).vcpus[0]!;
+    v.setRunstate('running', 5_000);
+    const before = v.runstateTimes(5_000);
+    v.setRunstate('offline', 4_819); // a stop stamped with the event queue's time, 181 ns before the pCPU's
+    v.setRunstate('runnable', 6_000);
+    const t = v.runstateTimes(4_000); // (asked with an earlier time too)
+    for (const k of ['running', 'runnable', 'blocked', 'offline'] as const) expect(t[k]).toBeGreaterThanOrEqual(0);
+    expect(t.running).toBe(before.running);
+    expect(t.offline).toBe(before.offline + 1_000);
+    expect(v.runstateTimes(7_000).runnable).toBe(before.runnable + 1_000);
+    const all = v.runstateTimes(7_000);
+    expect(all.running + all.runnable + all.blocked + all.offline).toBe(7_000);
+  });
+
   it('places a new domain on the best-fitting NUMA node when nothing is pinned (memory and soft affinity)', () => {
     const { host } = makeHost({
       pcpus: 2, memoryMiB: 512,

@@ -62,15 +62,19 @@ export class Vcpu {
 
   setRunstate(state: RunstateName, now: number): void {
     if (state === this.runstate) return;
-    this.runstateTime[Runstate[this.runstate]] += now - this.runstateEntry;
+    // A change stamped with the event queue's time can come before the pCPU-local time at which
+    // the current state began (a stop after the pCPU ran ahead in its round): it counts from
+    // that instant, so no state gets a negative time (Xen's NOW() is monotonic per vCPU).
+    const at = now > this.runstateEntry ? now : this.runstateEntry;
+    this.runstateTime[Runstate[this.runstate]] += at - this.runstateEntry;
     this.runstate = state;
-    this.runstateEntry = now;
+    this.runstateEntry = at;
   }
 
   /** Time spent in each runstate up to `now` (ns). */
   runstateTimes(now: number): { running: number; runnable: number; blocked: number; offline: number } {
     const t = Array.from(this.runstateTime);
-    t[Runstate[this.runstate]]! += now - this.runstateEntry;
+    if (now > this.runstateEntry) t[Runstate[this.runstate]]! += now - this.runstateEntry;
     return { running: t[0]!, runnable: t[1]!, blocked: t[2]!, offline: t[3]! };
   }
 }
