@@ -201,7 +201,7 @@ const body = [
   'simulated time for a sample (wall clock, the receiving vif\'s rxPackets, counters), and the rate is datagrams received from the sample',
   'at which N0 had arrived (N0 = 100000 of 250000 at 64 B, 50000 of 120000 at 1472 B) to the last sample before the sender\'s',
   `data phase ends, over the wall time between them; fastest of ${reps} runs. N0 lies past the JIT's warm-up: a region is compiled to wasm`,
-  'after 100000 of its own instructions (wasmTierUp) and formed again across pages then, and V8 moves hot wasm functions to its optimizing',
+  'after wasmTierUp of its own instructions (100000 when the windows below were read; 15000 since 2026-12-06) and formed again across pages then, and V8 moves hot wasm functions to its optimizing',
   'tier later still, so regions that run a few times per datagram get there after thousands of datagrams; the 64 B rate in 20000-datagram',
   'windows reads 0.17 (datagrams 20000-40000), 0.18, then 0.23-0.29 Mpps from datagram 60000 on (2026-12-06). (Before 2026-12-06 this bench took',
   'the difference of two runs of N and N0 datagrams, which carried two runs\' warm-up noise: the same build (c0915e9) read 0.18 to 0.32 Mpps from run to run; its steady state is 0.20-0.21.)',

@@ -258,8 +258,15 @@ export interface CpuStats {
 }
 
 export const TWO32 = 4294967296;
-/** Default CpuOptions.wasmTierUp: instructions a region runs in JS before it is compiled to wasm. */
-export const WASM_TIER_UP = 100_000;
+/**
+ * Default CpuOptions.wasmTierUp: instructions a region runs in JS before it is compiled to wasm.
+ * A region that runs only some thousand times stays in V8's interpreter or baseline code, at
+ * ~30 ns per guest instruction, while compiling it to wasm costs ~1 ms: at 100000, bench-lz ran
+ * 7 % of its time in such JS regions. Measured whole process (one run per process, best of 3,
+ * 100000 -> 15000): lz -10 %, sort -13 %, bignum -8 %, interp and nqueens within noise; hello
+ * (23565 instructions) still compiles no wasm (at 10000 it did: +7 ms of start-up).
+ */
+export const WASM_TIER_UP = 15_000;
 /**
  * Engine 'wasm' tier-up: a hot JS region whose runs average fewer instructions than this and at
  * least half of which end at a system instruction stays JS. Such a run always returns to the run
