@@ -151,8 +151,10 @@ const WHERE = [
   'A/B with this bench\'s method, fastest of 3, the old build run right before (c0915e9 -> today): 64 B full 0.208 -> 0.293 Mpps, blank',
   '0.190 -> 0.284, 1472 B full 1.95 -> 2.23 Gbit/s, blank 2.33 -> 2.80, 4 queues 0.180 -> 0.206 Mpps and 1.63 -> 1.69 Gbit/s. Also: grant copies of 64 bytes and',
   'more by TypedArray.set (a byte loop before up to 255 bytes), ring responses without a scratch fill, guest-access stores straight into',
-  'RAM (+3-4 %). Tried and left out: wasm regions 4x longer (no change: 0.20 -> 0.20 Mpps before the bridge change), a lower wasm',
-  'tier-up threshold (20000 or 5000 region instructions: the warm-up is V8\'s own tiering as much as ours; no clear change).',
+  'RAM (+3-4 %). Tried and left out: wasm regions 4x longer (no change: 0.20 -> 0.20 Mpps before the bridge change).',
+  'Later on 2026-12-06 (the CPU engine: wasm tier-up after 15000 region instructions instead of 100000, the JS chain loop handing wasm',
+  'regions to the hub), A/B against 9d4c9ba, same method, runs alternated: no change beyond noise, in steady state (64 B full: 9d4c9ba',
+  '0.291-0.308 Mpps in 3 runs, now 0.295-0.316 in 5) or including warm-up (0.177-0.191 against 0.164-0.225).',
 ];
 
 
