@@ -11,7 +11,7 @@ import { PluginRegistry, SHUTDOWN, buildContainer, hostConfigFromObject, type Sh
 import { ISA_PLUGINS } from '@tachyxx/isa';
 import { MMU_PLUGINS } from '@tachyxx/mmu';
 import { schedPlugins } from '@tachyxx/sched';
-import { Host, HYPERCALL_CONTINUATION, NR_DOMAIN_WATCHDOG_TIMERS, XENVER_VERSION_VALUE, xenVersion, type Domain, type Vcpu } from '@tachyxx/hypervisor';
+import { Host, HYPERCALL_CONTINUATION, NR_DOMAIN_WATCHDOG_TIMERS, XENVER_VERSION_VALUE, updateRunstateArea, xenVersion, type Domain, type Vcpu } from '@tachyxx/hypervisor';
 
 const ROOT = resolvePath(import.meta.dirname, '../../..');
 const image = (name: string) => readFileSync(join(ROOT, 'guests/build', `${name}.elf`));
@@ -103,6 +103,15 @@ describe('shared_info / vcpu_info as aarch64 Xen', () => {
     // hello powered off: switched out as offline with time accounted as running
     expect(d.access.readU32(area)).toBe(3);
     expect(d.access.readU64(area + 16)).toBeGreaterThan(0);
+    // a schedule stamped before the state's entry (another clock): no time runs backwards
+    const v = d.vcpus[0]!;
+    const before = v.runstateTimes(v.runstateEntry);
+    updateRunstateArea(v, v.runstateEntry - 181);
+    for (let i = 0; i < 4; i++) {
+      const t = d.access.readU64(area + 16 + 8 * i);
+      expect(t).toBeLessThan(2 ** 53); // not a negative count read as 2^64 - n
+    }
+    expect(d.access.readU64(area + 16 + 8 * 3)).toBe(before.offline);
   });
 });
 

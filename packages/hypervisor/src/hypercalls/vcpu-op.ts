@@ -44,7 +44,9 @@ function encodeRunstate(v: Vcpu, now: number): void {
   put(VcpuRunstateInfo.state_entry_time.offset, v.runstateEntry);
   // time[] up to `now` for the state it is in (vcpu_runstate_get), without allocating
   const cur = Runstate[v.runstate];
-  for (let i = 0; i < 4; i++) put(VcpuRunstateInfo.time.offset + 8 * i, v.runstateTime[i]! + (i === cur ? now - v.runstateEntry : 0));
+  // (Xen's `if (delta > 0)`: a `now` before the state's entry, of another clock, adds nothing)
+  const delta = now > v.runstateEntry ? now - v.runstateEntry : 0;
+  for (let i = 0; i < 4; i++) put(VcpuRunstateInfo.time.offset + 8 * i, v.runstateTime[i]! + (i === cur ? delta : 0));
 }
 
 /**
