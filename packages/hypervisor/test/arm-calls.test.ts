@@ -368,10 +368,15 @@ describe('SCHEDOP_shutdown_code', () => {
     expect(w.d.shutdownReason).toBe('soft_reset');
     expect(seenW.map((e) => e.reason)).toEqual(['soft_reset']);
 
-    const n = setup();
-    n.host.crashDomain(n.d, 'plain');
-    expect(n.d.shutdownReason).toBe('crash');
     expect(seen.map((e) => e.reason)).toEqual(['crash']);
+
+    // nothing recorded: the reason the guest asks for stands (a reboot, not crash, the default)
+    const n = setup();
+    const seenN = shutdowns(n);
+    n.d.access.writeU32(ARG, ShutdownReason.reboot);
+    expect(n.call(Hypercall.sched_op, SchedOp.shutdown, ARG)).toBe(0);
+    expect(n.d.shutdownReason).toBe('reboot');
+    expect(seenN.map((e) => e.reason)).toEqual(['reboot']);
   });
 });
 
