@@ -9,15 +9,16 @@ import { CSR, MmioBus, type Cpu, type CpuEngine, type MmioHandler, type MmioValu
 
 const DEV = 0x4000_0000;
 
-/** Writing offset 0 raises the PL2 external interrupt line; offset 8 lowers it. */
+/** Writing or reading offset 0 raises the PL2 external interrupt line; offset 8 lowers it. */
 class Doorbell implements MmioHandler {
   constructor(private readonly cpu: () => Cpu) {}
-  read(_offset: number, _size: number, out: MmioValue): void { out.lo = 0; out.hi = 0; }
+  read(offset: number, _size: number, out: MmioValue): void { out.lo = 0; out.hi = 0; this.cpu().setExternalInterrupt(2, offset === 0); }
   write(offset: number): void { this.cpu().setExternalInterrupt(2, offset === 0); }
 }
 
 function runWith(engine: CpuEngine, build: (a: Asm) => void, wasmTierUp?: number) {
   const m = machine(build, { engine, ...(wasmTierUp === undefined ? {} : { wasmTierUp }) });
+  const next = m.asm.addr('next');
   const bus = new MmioBus();
   bus.add(DEV, 64, new Doorbell(() => m.cpu), 'doorbell');
   m.mem.mmio = bus;
@@ -28,7 +29,7 @@ function runWith(engine: CpuEngine, build: (a: Asm) => void, wasmTierUp?: number
   cpu.writeCsr(CSR.sstatus, 0x2);
   cpu.setTrapHandler(0, (c) => c.stop('ebreak'));
   const r = cpu.run(5e6);
-  return { r, instret: cpu.instret, cycles: cpu.cycles, sepc: cpu.readCsr(CSR.sepc), scause: [cpu.readCsrHi(CSR.scause), cpu.readCsrLo(CSR.scause)], x5: reg(cpu, 5), x6: reg(cpu, 6) };
+  return { r, next, instret: cpu.instret, cycles: cpu.cycles, sepc: cpu.readCsr(CSR.sepc), scause: [cpu.readCsrHi(CSR.scause), cpu.readCsrLo(CSR.scause)], x5: reg(cpu, 5), x6: reg(cpu, 6) };
 }
 
 describe('an interrupt a device raises from an MMIO access', () => {
@@ -37,7 +38,7 @@ describe('an interrupt a device raises from an MMIO access', () => {
   const build = (warm: number) => (a: Asm): void => {
     a.li(1, DEV).li(6, warm);
     a.label('warm').emit(enc.addi(6, 6, -1)).ref('warm', (o) => enc.bne(6, 0, o));
-    a.emit(enc.sw(0, 1, 0), enc.addi(5, 0, 0));
+    a.emit(enc.sw(0, 1, 0)).label('next').emit(enc.addi(5, 0, 0));
     a.label('spin').emit(enc.addi(5, 5, 1)).ref('spin', (o) => enc.bne(5, 0, o));
   };
   for (const warm of [1, 5000, 300_000]) {
@@ -52,5 +53,34 @@ describe('an interrupt a device raises from an MMIO access', () => {
       expect(wa).toEqual(js);
       expect(tiered).toEqual(js);
     });
+  }
+
+  // The ringing block leaves through a link the earlier iterations recorded (auipc + jalr to the
+  // next block): the chain loop / hub, not the region, must stop there. Every iteration lowers
+  // the line (offset 8, masked: nothing to take), the last one raises it (offset 0).
+  const linked = (access: 'store' | 'load', n: number) => (a: Asm): void => {
+    a.li(1, DEV).li(6, n);
+    a.label('loop').emit(enc.addi(6, 6, -1), enc.sltiu(8, 6, 1), enc.xori(8, 8, 1), enc.slli(8, 8, 3), enc.add(9, 1, 8));
+    a.emit(access === 'store' ? enc.sw(0, 9, 0) : enc.lw(10, 9, 0), enc.auipc(7, 0), enc.jalr(0, 7, 8));
+    a.label('next').emit(enc.addi(0, 0, 0)).ref('loop', (o) => enc.bne(6, 0, o));
+    a.emit(enc.addi(5, 0, 0));
+    a.label('spin').emit(enc.addi(5, 5, 1)).ref('spin', (o) => enc.bne(5, 0, o));
+  };
+  for (const access of ['store', 'load'] as const) {
+    for (const n of [3, 40_000]) {
+      it(`a ${access} that rings through a linked exit: taken before the next block, the same under js and wasm (${n} iterations)`, () => {
+        const js = runWith('js', linked(access, n));
+        const wa = runWith('wasm', linked(access, n), 0);
+        const tiered = runWith('wasm', linked(access, n));
+        expect(js.r).toBe('stopped');
+        expect(js.scause).toEqual([-2147483648, 9]);
+        expect(js.x6).toBe(0n);
+        // sepc: the block after the ringing one (the nop the jalr goes to)
+        expect(js.sepc).toBe(js.next);
+        expect(js.x5).toBe(0n);
+        expect(wa).toEqual(js);
+        expect(tiered).toEqual(js);
+      });
+    }
   }
 });

@@ -196,7 +196,7 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
   // shape (engine, maxRegionPages). Only slow paths pay for it.
   // A slow path that asked for the run loop (a device raised or lowered an interrupt line from an
   // MMIO access, or stopped the hart): no further edge either, so the interrupt is taken at the end
-  // of this block, under both engines (wasmgen.ts attnCut; the chain loop and the hub then stop).
+  // of this block, under both engines (wasmgen.ts slowCut; the chain loop and the hub then stop).
   const slowCut = `${countAccesses ? 'if(cpu.linkEpoch!==E)budget=0;' : ''}if(cpu.irqDirty||cpu.stopRequested||cpu.waiting)budget=0;`;
   // where a jalr may continue inside the region (goToDynamic)
   const rets = blocks.length > 1 ? returnTargets(blocks, index) : [];

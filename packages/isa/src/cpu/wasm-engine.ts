@@ -176,6 +176,11 @@ export function resetHub(c: Cpu): void {
  * Run wasm regions from block `b` (which has a descriptor) inside the hub while nothing needs the
  * run loop. Afterwards cpu state is as after the same regions run one by one by exec.ts's chain
  * loop; `c.hubLast` / `c.hubExit` are the last block run and its exit.
+ *
+ * The hub stops on `attn`, a copy of `stopRequested || irqDirty || waiting` that every import
+ * writes (`after`), where the chain loop reads the fields themselves. They agree because none is
+ * set when a chain starts (the run loop handles them first) and only imports set them inside a
+ * region: an import that can set one must end with `after()`, or the engines diverge.
  */
 export function runHub(c: Cpu, b: Block, remaining: number): void {
   const h = c.wasmHub as WasmHub, io = c.wio;

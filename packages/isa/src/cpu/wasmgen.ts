@@ -209,7 +209,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
       counts(k, extra, faulted);
       f.i64(lo, hi).set(L_XPC).i32(e).set(L_XE).br('R');
     };
-    /** After a slow path (countAccesses): an exec translation went away (epoch moved): budget 0, no further edge (codegen.ts slowCut). */
+    /** After a slow path: budget 0, no further edge, when an exec translation went away (countAccesses: the epoch moved) or the slow path asked for the run loop (attn) (codegen.ts slowCut). */
     const slowCut = (): void => {
       if (countAccesses) f.i32(0).mem(W.i32_load, 2, ioOff(IO.epoch)).get(L_EPOCH).op(W.i32_ne).if_().i32(0).set(P_BUDGET).end();
       // and after a slow path that asked for the run loop (attn: an interrupt line a device moved
