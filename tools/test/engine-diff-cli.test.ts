@@ -75,8 +75,8 @@ describe('engine wasm against engine js through tachyxx run --bare (MMU attached
 });
 
 describe('the isa component\'s engine parameters', () => {
-  it('default to auto with tier-up 100000 and name the allowed values of a bad one', () => {
-    expect(hostConfigWithDefaults({}).components.isa).toMatchObject({ engine: 'auto', wasmTierUp: 100_000 });
+  it('default to auto with tier-up 15000 and name the allowed values of a bad one', () => {
+    expect(hostConfigWithDefaults({}).components.isa).toMatchObject({ engine: 'auto', wasmTierUp: 15_000 });
     expect(hostConfigWithDefaults({ components: { isa: { variant: 'tachy-v1', engine: 'wasm' } } }).components.isa)
       .toMatchObject({ engine: 'wasm' });
     expect(() => hostConfigWithDefaults({ components: { isa: { variant: 'tachy-v1', engine: 'llvm' } } }))
