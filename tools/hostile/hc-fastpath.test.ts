@@ -39,7 +39,7 @@ function countFast(host: Host): { n: number } {
  * The engine's own counters (how the run loop got from block to block: the fast path chains
  * past a completed call, the trap path returns to the loop's lookup) - not the model's.
  */
-const ENGINE_ONLY = new Set(['chainHits', 'exitsLookup', 'hubLookups', 'exitsCycleLimit']);
+const ENGINE_ONLY = new Set(['chainHits', 'exitsLookup', 'hubLookups', 'hubHandovers', 'exitsCycleLimit']);
 const modelStats = (v: unknown): unknown => v !== null && typeof v === 'object' && !Array.isArray(v)
   ? Object.fromEntries(Object.entries(v).filter(([k]) => !ENGINE_ONLY.has(k)).map(([k, x]) => [k, modelStats(x)])) : v;
 

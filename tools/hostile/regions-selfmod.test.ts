@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ROOT, assembledTestHost, image, testIsa } from '../test/io-helpers.js';
 
 /** The engine's own counters (how regions were formed and chained), not the model's. */
-const ENGINE_ONLY = new Set(['blocksCompiled', 'wasmRegions', 'wasmTierUps', 'wasmKeptJs', 'regionReforms', 'chainHits', 'hubLookups', 'exitsLookup', 'exitsCycleLimit']);
+const ENGINE_ONLY = new Set(['blocksCompiled', 'wasmRegions', 'wasmTierUps', 'wasmKeptJs', 'regionReforms', 'chainHits', 'hubLookups', 'hubHandovers', 'exitsLookup', 'exitsCycleLimit']);
 const modelStats = (v: unknown): unknown => v !== null && typeof v === 'object' && !Array.isArray(v)
   ? Object.fromEntries(Object.entries(v).filter(([k]) => !ENGINE_ONLY.has(k)).map(([k, x]) => [k, modelStats(x)])) : v;
 

@@ -23,7 +23,7 @@ const WASM: Engine = { engine: 'wasm' };
  * (blocksCompiled too: a region takes in the pages the exec soft-TLB maps when it is formed, and
  * the engines form hot regions again at different points: js at REGION_REFORM_HEAT, wasm at tier-up.)
  */
-const ENGINE_ONLY = new Set(['wasmRegions', 'wasmTierUps', 'wasmKeptJs', 'regionReforms', 'blocksCompiled', 'chainHits', 'hubLookups', 'exitsLookup', 'exitsCycleLimit']);
+const ENGINE_ONLY = new Set(['wasmRegions', 'wasmTierUps', 'wasmKeptJs', 'regionReforms', 'blocksCompiled', 'chainHits', 'hubLookups', 'hubHandovers', 'exitsLookup', 'exitsCycleLimit']);
 
 interface Outcome {
   why: string;

@@ -57,7 +57,7 @@ describe('the host on engine wasm', () => {
     const g = host.stats.lookup('host.cpu0') as { dump(): Record<string, unknown> };
     const s = g.dump();
     expect(s.wasmRegions).toBeGreaterThan(0);
-    for (const k of ['wasmTierUps', 'wasmKeptJs', 'chainHits', 'hubLookups', 'exitsLookup', 'exitsFault', 'exitsCodeWrite', 'exitsCycleLimit', 'softTlbRefills']) {
+    for (const k of ['wasmTierUps', 'wasmKeptJs', 'chainHits', 'hubLookups', 'exitsLookup', 'exitsFault', 'exitsCodeWrite', 'exitsCycleLimit', 'exitsAttention', 'hubHandovers', 'softTlbRefills']) {
       expect(typeof s[k], k).toBe('number');
     }
   });

@@ -93,7 +93,7 @@ function makeHost(fast: boolean, pcpus = 1, listen = false) {
  * The engine's own counters (how the run loop got from block to block: the fast path chains
  * past a completed call, the trap path returns to the loop's lookup) - not the model's.
  */
-const ENGINE_ONLY = new Set(['chainHits', 'exitsLookup', 'hubLookups', 'exitsCycleLimit']);
+const ENGINE_ONLY = new Set(['chainHits', 'exitsLookup', 'hubLookups', 'hubHandovers', 'exitsCycleLimit']);
 const modelStats = (v: unknown): unknown => v !== null && typeof v === 'object' && !Array.isArray(v)
   ? Object.fromEntries(Object.entries(v).filter(([k]) => !ENGINE_ONLY.has(k)).map(([k, x]) => [k, modelStats(x)])) : v;
 

@@ -29,7 +29,7 @@ function runWith(engine: CpuEngine, build: (a: Asm) => void, wasmTierUp?: number
   cpu.writeCsr(CSR.sstatus, 0x2);
   cpu.setTrapHandler(0, (c) => c.stop('ebreak'));
   const r = cpu.run(5e6);
-  return { r, next, instret: cpu.instret, cycles: cpu.cycles, sepc: cpu.readCsr(CSR.sepc), scause: [cpu.readCsrHi(CSR.scause), cpu.readCsrLo(CSR.scause)], x5: reg(cpu, 5), x6: reg(cpu, 6) };
+  return { r, next, attention: cpu.engineStats().exitsAttention, instret: cpu.instret, cycles: cpu.cycles, sepc: cpu.readCsr(CSR.sepc), scause: [cpu.readCsrHi(CSR.scause), cpu.readCsrLo(CSR.scause)], x5: reg(cpu, 5), x6: reg(cpu, 6) };
 }
 
 describe('an interrupt a device raises from an MMIO access', () => {
@@ -78,9 +78,45 @@ describe('an interrupt a device raises from an MMIO access', () => {
         // sepc: the block after the ringing one (the nop the jalr goes to)
         expect(js.sepc).toBe(js.next);
         expect(js.x5).toBe(0n);
+        expect(js.attention).toBeGreaterThan(0); // the chain stopped for it (exitsAttention), alike in both engines
         expect(wa).toEqual(js);
         expect(tiered).toEqual(js);
       });
     }
   }
+});
+
+describe('engine wasm: the JS run loop hands a chain to the hub', () => {
+  it('a JS region (not yet tiered up) whose link leads to a wasm region with a descriptor: the hub runs it (hubHandovers), results as js', () => {
+    // page 0: an outer loop too cold to tier up (4 instructions x 100) calling, on page 1, an inner
+    // loop hot enough to (2000 instructions per call): its first call after the tier-up goes from a
+    // JS region to a wasm one
+    const build = (a: Asm): void => {
+      a.li(6, 100);
+      a.label('outer').emit(enc.jal(1, 4096 - 4 * 0)); // patched below: to BASE + 4096
+      a.emit(enc.addi(6, 6, -1)).ref('outer', (o) => enc.bne(6, 0, o)).emit(enc.ebreak());
+      while (a.here < BASE + 4096) a.emit(enc.addi(0, 0, 0));
+      a.emit(enc.addi(7, 0, 1000));
+      a.label('inner').emit(enc.addi(7, 7, -1)).ref('inner', (o) => enc.bne(7, 0, o)).emit(enc.jalr(0, 1, 0));
+    };
+    const res = (['js', 'wasm'] as const).map((engine) => {
+      const m = machine((a) => {
+        build(a);
+      }, { engine, ...(engine === 'wasm' ? { wasmTierUp: 2000 } : {}) });
+      // the jal's offset: from its own address to BASE + 4096
+      const jalAt = m.asm.addr('outer');
+      m.mem.writeU32(jalAt, enc.jal(1, BASE + 4096 - jalAt));
+      m.cpu.setTrapHandler(0, (c) => c.stop('ebreak'));
+      expect(m.cpu.run(1e7)).toBe('stopped');
+      const st = m.cpu.engineStats();
+      return { engine, instret: m.cpu.instret, cycles: m.cpu.cycles, x6: reg(m.cpu, 6), x7: reg(m.cpu, 7), handovers: st.hubHandovers, tierUps: st.wasmTierUps };
+    });
+    const [js, wa] = res as [typeof res[0], typeof res[0]];
+    expect(js.x6).toBe(0n);
+    expect(js.instret).toBeGreaterThan(100 * 2000);
+    expect({ ...wa, engine: 'js', handovers: 0, tierUps: 0 }).toEqual(js);
+    expect(js.handovers).toBe(0);
+    expect(wa.tierUps).toBeGreaterThan(0);
+    expect(wa.handovers).toBeGreaterThan(0);
+  });
 });

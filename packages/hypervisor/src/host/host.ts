@@ -666,6 +666,8 @@ export class Host implements HostServices {
     g.sampled('exitsFault', 'count', 'returns to the run loop on a fault', () => cpu.engineStats().exitsFault);
     g.sampled('exitsCodeWrite', 'count', 'returns to the run loop on a store into compiled code or a watched range', () => cpu.engineStats().exitsCodeWrite);
     g.sampled('exitsCycleLimit', 'count', 'returns to the run loop at the cycle limit (next event / deadline)', () => cpu.engineStats().exitsCycleLimit);
+    g.sampled('exitsAttention', 'count', 'returns to the run loop after a slow path asked for it (an interrupt line moved by an MMIO access, a stop)', () => cpu.engineStats().exitsAttention);
+    g.sampled('hubHandovers', 'count', 'chains the JS run loop handed to the wasm hub (engine wasm)', () => cpu.engineStats().hubHandovers);
     g.sampled('trapsToPl1', 'count', 'traps taken into the hypervisor (PL1)', () => p.traps);
   }
 

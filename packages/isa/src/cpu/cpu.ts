@@ -85,11 +85,14 @@ export interface EngineStats {
   /** Region transitions through a chained link (run loop or hub) and through the hub's own lookup. */
   chainHits: number;
   hubLookups: number;
-  /** Returns to the run loop, by reason: no usable link (a lookup follows), a fault, a store into code / watch, the cycle limit. */
+  /** Returns to the run loop, by reason: no usable link (a lookup follows), a fault, a store into code / watch, the cycle limit, a slow path's request (attn). */
   exitsLookup: number;
   exitsFault: number;
   exitsCodeWrite: number;
   exitsCycleLimit: number;
+  exitsAttention: number;
+  /** Engine wasm: chains handed from the JS run loop to the hub. */
+  hubHandovers: number;
 }
 export type { VcpuContext } from './context.js';
 
@@ -139,7 +142,7 @@ export class Cpu extends CpuState implements MemoryWriteListener, SoftTlbInvalid
       wasmRegions: s.wasmRegions, wasmTierUps: s.wasmTierUps, wasmKeptJs: s.wasmKeptJs, regionReforms: s.regionReforms, blockInvalidations: s.blockInvalidations, codeFlushes: s.codeFlushes,
       tlbMisses: s.tlbMisses, tlbRefills: s.tlbRefills, tlbFlushes: s.tlbFlushes, tlbResizes: s.tlbResizes, tlbEntries: this.tlbMask + 1, chainHits: s.chainHits,
       hubLookups: s.hubLookups, exitsLookup: s.exitsLookup, exitsFault: s.exitsFault, exitsCodeWrite: s.exitsCodeWrite,
-      exitsCycleLimit: s.exitsCycleLimit,
+      exitsCycleLimit: s.exitsCycleLimit, exitsAttention: s.exitsAttention, hubHandovers: s.hubHandovers,
     };
   }
   setTrapHandler(level: 0 | 1, handler: TrapHandler | undefined): void { this.handlers[level] = handler; this.csrHandlers[level] = undefined; }

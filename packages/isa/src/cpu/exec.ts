@@ -93,13 +93,16 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
       }
     } else if (b.wd !== 0 && c.midBlock === 0) {
       // engine 'wasm': the hub runs the chain (and the lookups this loop would do) in wasm
-      runHub(c, b, remaining);
+      const attn = runHub(c, b, remaining);
       if (c.sx !== 0) {
         const sx = c.sx;
         c.sx = 0;
         if (sx === 1) { c.stats.exitsFault++; trapNow(c, c.excCause, c.excTvalLo, c.excTvalHi); } else c.stats.exitsCodeWrite++;
       } else if (c.cycles >= c.cycleLimit) c.stats.exitsCycleLimit++;
-      else { prev = c.hubLast; prevExit = c.hubExit; c.stats.exitsLookup++; }
+      else {
+        prev = c.hubLast; prevExit = c.hubExit;
+        if (attn) c.stats.exitsAttention++; else c.stats.exitsLookup++;
+      }
     } else {
       // run chained blocks while nothing needs the outer loop's attention
       for (;;) {
@@ -124,13 +127,18 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
         if (c.cycles >= c.cycleLimit) { c.stats.exitsCycleLimit++; break; }
         // a slow path asked for this loop (an interrupt line moved, a stop): the region took no
         // further edge (codegen.ts slowCut), the loop above takes it (the hub stops alike: attn)
-        if (c.irqDirty || c.stopRequested || c.waiting) { prev = b; prevExit = e; c.stats.exitsLookup++; break; }
+        if (c.irqDirty || c.stopRequested || c.waiting) { prev = b; prevExit = e; c.stats.exitsAttention++; break; }
         remaining = target - c.instret;
         const nb: Block | undefined = b.linkEpoch === c.linkEpoch && b.linkBank === c.linkBank ? b.links[e] : undefined;
-        // (a wasm region with a descriptor is left to the hub: the loop above hands it over, and
-        // the chain then runs in wasm instead of crossing JS <-> wasm per region)
+        // a wasm region with a descriptor is left to the hub: the loop above hands it over, and
+        // the chain then runs in wasm instead of crossing JS <-> wasm per region
+        if (nb !== undefined && nb.wd !== 0 && c.midBlock === 0 && nb.valid && nb.vpcLo === c.pcLo && nb.vpcHi === c.pcHi
+          && nb.len <= remaining) {
+          prev = b; prevExit = e; c.stats.hubHandovers++;
+          break;
+        }
         if (nb === undefined || !nb.valid || nb.vpcLo !== c.pcLo || nb.vpcHi !== c.pcHi
-          || nb.len > remaining || nb.fn === undefined || (nb.wd !== 0 && c.midBlock === 0)) {
+          || nb.len > remaining || nb.fn === undefined) {
           prev = b; prevExit = e;
           c.stats.exitsLookup++;
           // The run ended at a linked system instruction (ecall, a CSR access...) and the loop

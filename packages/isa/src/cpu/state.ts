@@ -245,6 +245,10 @@ export interface CpuStats {
   exitsCodeWrite: number;
   /** Region exits at the cycle limit (the next timer event or the host deadline). */
   exitsCycleLimit: number;
+  /** Region exits after a slow path asked for the run loop (an interrupt line a device moved from an MMIO access, a stop). */
+  exitsAttention: number;
+  /** Engine wasm: chains the JS run loop handed to the hub (the next region had a hub descriptor). */
+  hubHandovers: number;
   /** Soft-TLB refills by the load / store slow paths (fills of the read or write sections). */
   tlbRefills: number;
   /** Soft-TLB size changes (growth under eviction pressure, shrinking at a flush of a little-used soft-TLB). */
@@ -340,7 +344,7 @@ export class CpuState {
   idleNs = 0;
   readonly stats: CpuStats = {
     blocksCompiled: 0, blockInvalidations: 0, codeFlushes: 0, tlbMisses: 0, tlbFlushes: 0,
-    wasmRegions: 0, wasmTierUps: 0, wasmKeptJs: 0, regionReforms: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, tlbRefills: 0, tlbResizes: 0, hubLookups: 0,
+    wasmRegions: 0, wasmTierUps: 0, wasmKeptJs: 0, regionReforms: 0, chainHits: 0, exitsLookup: 0, exitsFault: 0, exitsCodeWrite: 0, exitsCycleLimit: 0, exitsAttention: 0, hubHandovers: 0, tlbRefills: 0, tlbResizes: 0, hubLookups: 0,
     exceptions: new Float64Array(32), interrupts: new Float64Array(16),
   };
 

@@ -175,14 +175,15 @@ export function resetHub(c: Cpu): void {
 /**
  * Run wasm regions from block `b` (which has a descriptor) inside the hub while nothing needs the
  * run loop. Afterwards cpu state is as after the same regions run one by one by exec.ts's chain
- * loop; `c.hubLast` / `c.hubExit` are the last block run and its exit.
+ * loop; `c.hubLast` / `c.hubExit` are the last block run and its exit. True when a slow path's
+ * request (attn) stopped it.
  *
  * The hub stops on `attn`, a copy of `stopRequested || irqDirty || waiting` that every import
  * writes (`after`), where the chain loop reads the fields themselves. They agree because none is
  * set when a chain starts (the run loop handles them first) and only imports set them inside a
  * region: an import that can set one must end with `after()`, or the engines diverge.
  */
-export function runHub(c: Cpu, b: Block, remaining: number): void {
+export function runHub(c: Cpu, b: Block, remaining: number): boolean {
   const h = c.wasmHub as WasmHub, io = c.wio;
   io[IO.sx] = 0; io[IO.attn] = 0; io[IO.epoch] = c.linkEpoch | 0; io[IO.bank] = c.linkBank | 0;
   const cl = c.cycleLimit - c.cycles;
@@ -197,4 +198,5 @@ export function runHub(c: Cpu, b: Block, remaining: number): void {
   s.chainHits += io[IO.hits]!; s.hubLookups += io[IO.lookups]!;
   c.hubLast = h.blocks[h.m32[(io[IO.lastDesc]! >> 2) + DESC.serial]!]!;
   c.hubExit = io[IO.lastExit]!;
+  return io[IO.attn] !== 0;
 }
