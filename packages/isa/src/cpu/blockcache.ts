@@ -100,7 +100,7 @@ function formRegion(c: Cpu, off: number, pcLo: number, pcHi: number, words: numb
     const p = pageOf(tl, th);
     if (p >= 0) return hpages[p]! + (tl & 4095);
     const ti = ((tl >>> 12) & c.tlbMask) + c.tlbBase;
-    return c.XL[ti] === (tl & -4096) && c.XH[ti] === th ? (c.XO[ti]! + (tl & 4095)) >>> 0 : -1;
+    return c.XT[2 * ti] === (tl & -4096) && c.XT[2 * ti + 1] === th ? (c.XO[ti]! + (tl & 4095)) >>> 0 : -1;
   };
   /** Add the block at virtual (tl, th); its index, or -1 (seen, not mapped, system, too long). */
   const add = (tl: number, th: number): number => {
@@ -390,9 +390,9 @@ export function markCode(c: Cpu, off: number, len: number): void {
   if (!wasCode) {
     // evict write-TLB entries that map this host page
     // (only the in-use part of each level's section holds entries: softmmu.ts resizeTlb)
-    const WL = c.WL, WO = c.WO, pageOff = (pg << PAGE_SHIFT) | 0, n = c.tlbMask + 1;
+    const WT = c.WT, WO = c.WO, pageOff = (pg << PAGE_SHIFT) | 0, n = c.tlbMask + 1;
     for (let l = 0; l < 4; l++) {
-      for (let i = l * c.tlbEntries, e = i + n; i < e; i++) if (WL[i] !== TLB_INVALID && WO[i] === pageOff) WL[i] = TLB_INVALID;
+      for (let i = l * c.tlbEntries, e = i + n; i < e; i++) if (WT[2 * i] !== TLB_INVALID && WO[i] === pageOff) WT[2 * i] = TLB_INVALID;
     }
   }
 }

@@ -150,7 +150,7 @@ export function returnTargets(blocks: RegionBlock[], index: Map<string, number>)
 /** The free variables a generated body uses, in the order the CPU passes them. */
 export const GEN_PARAMS = [
   'M8', 'I8', 'M16', 'I16', 'M32',
-  'RL', 'RH', 'RO', 'WL', 'WH', 'WO', 'XL', 'XH', 'XO',
+  'RT', 'RO', 'WT', 'WO', 'XT', 'XO',
   'HI', 'mul64', 'mulh64', 'mulhsu64', 'mulhu64', 'div64', 'divu64', 'rem64', 'remu64',
 ] as const;
 
@@ -207,7 +207,7 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
    * region was compiled from (else the edge exits and the run loop translates, faults included).
    */
   const onPage = (from: RegionBlock, to: RegionBlock): string => (!crossesPage(from, to) ? ''
-    : `&&XL[t2=(${(to.pcLo >>> 12) & 0xfffff}&TM)+TB]===${to.pcLo & -4096}&&XH[t2]===${to.pcHi}&&XO[t2]===${hostPageOf(to)}`);
+    : `&&XT[(t2=(${(to.pcLo >>> 12) & 0xfffff}&TM)+TB)<<1]===${to.pcLo & -4096}&&XT[(t2<<1)+1]===${to.pcHi}&&XO[t2]===${hostPageOf(to)}`);
 
   blocks.forEach((blk, bi) => {
     const words = blk.words, n = words.length, pcLo = blk.pcLo, pcHi = blk.pcHi;
@@ -388,7 +388,7 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
           // (a refill may resize the soft-TLB: TM is re-read after every slow path, softmmu.ts tlbSlot)
           out.push(ea(r1, immI(w)), `t2=((t0>>>12)&TM)+TB;`,
             // sx 1: the load faulted (exit before it); sx 2: it hit a debugger watchpoint (exit after it)
-            `if((t0&${mask})===RL[t2]&&t1===RH[t2]){${fast}}else{v=cpu.ld(t0,t1,${op});TM=cpu.tlbMask;${slowCut}` +
+            `if((t0&${mask})===RT[t2<<1]&&t1===RT[(t2<<1)+1]){${fast}}else{v=cpu.ld(t0,t1,${op});TM=cpu.tlbMask;${slowCut}` +
             `if(cpu.sx!==0){if(cpu.sx===1)${memFaultExit}${setRd(d, 'v', 'cpu.rhi')}${exitC(nl, nh, k + 1)}}w=cpu.rhi;}`,
             setRd(d, 'v', 'w'));
           break;
@@ -405,7 +405,7 @@ export function generateRegion(blocks: RegionBlock[], cost: CostModel, countAcce
             default: fast = `t2=${addr}>>>2;M32[t2]=${b};M32[t2+1]=${bh};`;
           }
           out.push(ea(r1, immS(w)), `t2=((t0>>>12)&TM)+TB;`,
-            `if((t0&${mask})===WL[t2]&&t1===WH[t2]){${fast}}else{cpu.st(t0,t1,${b},${bh},${op});TM=cpu.tlbMask;${slowCut}` +
+            `if((t0&${mask})===WT[t2<<1]&&t1===WT[(t2<<1)+1]){${fast}}else{cpu.st(t0,t1,${b},${bh},${op});TM=cpu.tlbMask;${slowCut}` +
             `if(cpu.sx!==0){if(cpu.sx===1)${memFaultExit}${exitC(nl, nh, k + 1)}}}`);
           break;
         }

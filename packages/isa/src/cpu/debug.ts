@@ -67,7 +67,7 @@ export function debugStep(c: Cpu, irqs = false): RunReason {
   const pcLo = c.pcLo, pcHi = c.pcHi;
   const ti = ((pcLo >>> 12) & c.tlbMask) + c.tlbBase;
   let off: number;
-  if ((pcLo & -4096) === c.XL[ti] && pcHi === c.XH[ti]) off = (c.XO[ti]! + (pcLo & 4095)) >>> 0;
+  if ((pcLo & -4096) === c.XT[2 * ti] && pcHi === c.XT[2 * ti + 1]) off = (c.XO[ti]! + (pcLo & 4095)) >>> 0;
   else off = fillExec(c, pcLo, pcHi);
   if (off < 0) { c.tlbAcc++; trapNow(c, -off, pcLo, pcHi); }
   else execOne(c, off >>> 0, pcLo, pcHi);

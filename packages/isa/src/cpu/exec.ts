@@ -26,7 +26,7 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
     updateTimer(c);
   }
   const target = c.instret + maxInsns;
-  const XL = c.XL, XH = c.XH, XO = c.XO;
+  const XT = c.XT, XO = c.XO;
   let prev: Block | undefined, prevExit = -1;
   run: for (;;) {
     if (c.stopRequested) return c.debugEvent !== '' ? 'debug' : 'stopped';
@@ -52,7 +52,7 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
     const pcLo = c.pcLo, pcHi = c.pcHi;
     const ti = ((pcLo >>> 12) & c.tlbMask) + c.tlbBase;
     let off: number;
-    if ((pcLo & -4096) === XL[ti] && pcHi === XH[ti]) off = (XO[ti]! + (pcLo & 4095)) >>> 0;
+    if ((pcLo & -4096) === XT[2 * ti] && pcHi === XT[2 * ti + 1]) off = (XO[ti]! + (pcLo & 4095)) >>> 0;
     else {
       off = fillExec(c, pcLo, pcHi);
       if (off < 0) {
@@ -148,7 +148,7 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
           if (nb === undefined || nb.fn !== undefined || !nb.valid || nb.bp || nb.vpcLo !== c.pcLo || nb.vpcHi !== c.pcHi
             || remaining <= 0 || c.stopRequested || c.irqDirty || c.waiting || c.midBlock !== 0 || c.traceHook !== undefined) break;
           const sl = c.pcLo, ti = ((sl >>> 12) & c.tlbMask) + c.tlbBase;
-          if ((sl & -4096) !== XL[ti] || c.pcHi !== XH[ti]) break;
+          if ((sl & -4096) !== XT[2 * ti] || c.pcHi !== XT[2 * ti + 1]) break;
           if (b.home !== undefined) b.home.sysExits++;
           if (endTurn(c, before)) return 'trap-loop'; // the region's turn ends here
           prev = undefined;

@@ -80,12 +80,12 @@ export function invalidatePage(c: Cpu, lo: number, hi: number): void {
   const tag = lo & -4096;
   hi |= 0;
   const j = (lo >>> 12) & c.tlbMask;
-  const RL = c.RL, RH = c.RH, WL = c.WL, WH = c.WH, XL = c.XL, XH = c.XH;
+  const RT = c.RT, WT = c.WT, XT = c.XT;
   for (let l = 0; l < 4; l++) {
-    const i = j + l * c.tlbEntries;
-    if (RL[i] === tag && RH[i] === hi) RL[i] = TLB_INVALID;
-    if (WL[i] === tag && WH[i] === hi) WL[i] = TLB_INVALID;
-    if (XL[i] === tag && XH[i] === hi) XL[i] = TLB_INVALID;
+    const i = 2 * (j + l * c.tlbEntries);
+    if (RT[i] === tag && RT[i + 1] === hi) RT[i] = TLB_INVALID;
+    if (WT[i] === tag && WT[i + 1] === hi) WT[i] = TLB_INVALID;
+    if (XT[i] === tag && XT[i + 1] === hi) XT[i] = TLB_INVALID;
   }
   // A link into a block of this page would bypass the (now missing) exec translation.
   if (c.execPages[(lo >>> 12) & 4095] !== 0) c.linkEpoch++;
@@ -139,7 +139,8 @@ function resizeTlb(c: Cpu, entries: number): void {
   const span = entries > old ? entries : old, stride = c.tlbEntries;
   for (let l = 0; l < 4; l++) {
     const a = l * stride, b = a + span;
-    c.RL.fill(TLB_INVALID, a, b); c.WL.fill(TLB_INVALID, a, b); c.XL.fill(TLB_INVALID, a, b);
+    // (lo and hi alike: an entry is empty by its lo)
+    c.RT.fill(TLB_INVALID, 2 * a, 2 * b); c.WT.fill(TLB_INVALID, 2 * a, 2 * b); c.XT.fill(TLB_INVALID, 2 * a, 2 * b);
   }
   c.wio[IO.tmask] = c.tlbMask; // (engine wasm: the generated code reads the mask from here)
   c.execPages.fill(0);
@@ -148,17 +149,17 @@ function resizeTlb(c: Cpu, entries: number): void {
 }
 
 /**
- * The soft-TLB index for a refill of the page of `lo` in section `L` (RL / WL / XL) at the
+ * The soft-TLB index for a refill of the page of `lo` in the section of tags `T` (RT / WT / XT) at the
  * current level. With no modelled TLB behind the soft-TLB (tlbUnmodelled), a refill that evicts another page's live entry counts as
  * pressure; once the evictions since the last resize exceed the entries in use (the working set
  * does not fit), the soft-TLB doubles up to tlbEntries: every entry is dropped (as by a flush,
  * chained links included) and the index is that of the new size.
  */
-export function tlbSlot(c: Cpu, lo: number, hi: number, L: Int32Array): number {
+export function tlbSlot(c: Cpu, lo: number, hi: number, T: Int32Array): number {
   let i = ((lo >>> 12) & c.tlbMask) + c.tlbBase;
   c.tlbFills++;
-  const t = L[i]!;
-  if (t !== TLB_INVALID && (t !== (lo & -4096) || hi !== (L === c.RL ? c.RH : L === c.WL ? c.WH : c.XH)[i])
+  const t = T[2 * i]!;
+  if (t !== TLB_INVALID && (t !== (lo & -4096) || hi !== T[2 * i + 1])
     && ++c.tlbEvictions > c.tlbMask && c.tlbMask + 1 < c.tlbEntries && tlbUnmodelled(c)) {
     resizeTlb(c, (c.tlbMask + 1) * 2);
     c.linkEpoch++; // (execPages were cleared: a link into a dropped exec page must not be followed)
@@ -195,8 +196,8 @@ export function fillExec(c: Cpu, lo: number, hi: number): number {
     setGuestPageTval(c, -off);
     return off;
   }
-  const i = tlbSlot(c, lo, hi, c.XL);
-  c.XL[i] = lo & -4096; c.XH[i] = hi; c.XO[i] = (off - (lo & 4095)) | 0;
+  const i = tlbSlot(c, lo, hi, c.XT);
+  c.XT[2 * i] = lo & -4096; c.XT[2 * i + 1] = hi; c.XO[i] = (off - (lo & 4095)) | 0;
   c.execPages[(lo >>> 12) & 4095] = 1;
   return off;
 }
@@ -246,8 +247,8 @@ export function ld(c: Cpu, lo: number, hi: number, op: number): number {
   if (po + size <= 4096) {
     if ((lo & (size - 1)) === 0) {
       if (!watchedPage(c, lo, hi)) {
-        const i = tlbSlot(c, lo, hi, c.RL);
-        c.RL[i] = lo & -4096; c.RH[i] = hi; c.RO[i] = (off - po) | 0; c.stats.tlbRefills++;
+        const i = tlbSlot(c, lo, hi, c.RT);
+        c.RT[2 * i] = lo & -4096; c.RT[2 * i + 1] = hi; c.RO[i] = (off - po) | 0; c.stats.tlbRefills++;
       }
     } else c.cycles += c.cost.misaligned;
     const dv = c.mem.view;
@@ -330,8 +331,8 @@ export function st(c: Cpu, lo: number, hi: number, vlo: number, vhi: number, op:
     }
     if ((lo & (size - 1)) === 0) {
       if (c.mem.codeMask[off >>> 12] === 0 && !watchedPage(c, lo, hi)) {
-        const i = tlbSlot(c, lo, hi, c.WL);
-        c.WL[i] = lo & -4096; c.WH[i] = hi; c.WO[i] = (off - po) | 0; c.stats.tlbRefills++;
+        const i = tlbSlot(c, lo, hi, c.WT);
+        c.WT[2 * i] = lo & -4096; c.WT[2 * i + 1] = hi; c.WO[i] = (off - po) | 0; c.stats.tlbRefills++;
       }
     } else c.cycles += c.cost.misaligned;
   } else {

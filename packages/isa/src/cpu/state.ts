@@ -410,9 +410,14 @@ export class CpuState {
   tlbFills = 0;
   /** Entries per level of the largest soft-TLB so far: indexes from here on are never used. */
   tlbHigh: number;
-  readonly RL: Int32Array; readonly RH: Int32Array; readonly RO: Int32Array;
-  readonly WL: Int32Array; readonly WH: Int32Array; readonly WO: Int32Array;
-  readonly XL: Int32Array; readonly XH: Int32Array; readonly XO: Int32Array;
+  /**
+   * Tags of the read, write and exec sections: entry i's page base lo at [2i], hi at [2i+1] (one
+   * little-endian i64, which the wasm engine compares at once); TLB_INVALID in lo = empty. Host
+   * page offsets: RO / WO / XO[i].
+   */
+  readonly RT: Int32Array; readonly RO: Int32Array;
+  readonly WT: Int32Array; readonly WO: Int32Array;
+  readonly XT: Int32Array; readonly XO: Int32Array;
 
   // ---- block cache: per host page, per word ----
   readonly pageBlocks: (Block[] | undefined)[];
@@ -543,7 +548,7 @@ export class CpuState {
       throw new Error(`unknown CPU engine '${engine}'; known engines: ${CPU_ENGINES.join(', ')}`);
     }
     this.engine = engine as CpuEngine;
-    let mk: () => Int32Array;
+    let mk: (words: number) => Int32Array;
     if (this.engine === 'wasm') {
       // registers, output block and soft-TLB in the RAM's WebAssembly.Memory (wasmgen.ts ENGINE_AREA)
       const area = memory.allocEngineArea(engineAreaBytes(te));
@@ -551,13 +556,13 @@ export class CpuState {
       this.engineArea = area;
       this.x = new Int32Array(buf, area + ENGINE_AREA.regs, 64);
       this.wio = new Int32Array(buf, area + ENGINE_AREA.io, IO_WORDS);
-      let k = 0;
-      mk = () => new Int32Array(buf, area + ENGINE_AREA.tlb + 16 * te * k++, 4 * te);
+      let at = area + ENGINE_AREA.tlb;
+      mk = (words) => { const v = new Int32Array(buf, at, words); at += 4 * words; return v; };
     } else {
       this.engineArea = -1;
       this.x = new Int32Array(64);
       this.wio = new Int32Array(0);
-      mk = () => new Int32Array(4 * te);
+      mk = (words) => new Int32Array(words);
     }
     const tier = config.wasmTierUp ?? WASM_TIER_UP;
     if (!Number.isSafeInteger(tier) || tier < 0) throw new RangeError(`wasmTierUp must be a non-negative integer, got ${tier}`);
@@ -568,14 +573,15 @@ export class CpuState {
     this.wasmImports = undefined;
     this.wasmHub = undefined;
     this.hubLast = undefined;
-    this.RL = mk(); this.RH = mk(); this.RO = mk();
-    this.WL = mk(); this.WH = mk(); this.WO = mk();
-    this.XL = mk(); this.XH = mk(); this.XO = mk();
+    // (in this order: wasmgen.ts tlbSections)
+    this.RT = mk(8 * te); this.RO = mk(4 * te);
+    this.WT = mk(8 * te); this.WO = mk(4 * te);
+    this.XT = mk(8 * te); this.XO = mk(4 * te);
     this.pageBlocks = new Array(this.mem.pages);
     this.stepBlocks = new Array(this.mem.pages);
     this.spanBlocks = new Array(this.mem.pages);
     const m = this.mem;
-    this.genArgs = [m.u8, m.i8, m.u16, m.i16, m.i32, this.RL, this.RH, this.RO, this.WL, this.WH, this.WO, this.XL, this.XH, this.XO,
+    this.genArgs = [m.u8, m.i8, m.u16, m.i16, m.i32, this.RT, this.RO, this.WT, this.WO, this.XT, this.XO,
       HI, mul64, mulh64, mulhsu64, mulhu64, div64, divu64, rem64, remu64];
   }
 }

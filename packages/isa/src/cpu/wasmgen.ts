@@ -36,7 +36,7 @@ export const ENGINE_AREA = {
   regs: 0,
   /** Output block (Int32Array of IO_WORDS): see IO. */
   io: 256,
-  /** The nine soft-TLB arrays RL RH RO WL WH WO XL XH XO, 16 * tlbEntries bytes each. */
+  /** The soft-TLB sections RT RO WT WO XT XO (tlbSections: tags 32, host offsets 16 * tlbEntries bytes). */
   tlb: 512,
 } as const;
 /** Byte offset (in the engine area) of the code cache, then the descriptor arena. */
@@ -69,6 +69,16 @@ export const LINKS = { epoch: 0, bank: 1, n: 2, first: 3 } as const;
 export const HUB_MAX_STEPS = 4096;
 /** Largest `cl` passed to a region function (cycle counts stay far from int32 overflow). */
 export const CL_MAX = 0x3fffffff;
+
+/**
+ * Byte offsets (in wasm memory) of a hart's soft-TLB sections, in CpuState's order: per section
+ * the tags (RT / WT / XT: entry i's page base as the i64 at 8 i, lo then hi, Int32Array [2i], [2i+1])
+ * and the host page offsets (RO / WO / XO: the int32 at 4 i); i = level * tlbEntries + slot.
+ */
+export function tlbSections(area: number, tlbEntries: number): { RT: number; RO: number; WT: number; WO: number; XT: number; XO: number } {
+  const te4 = 16 * tlbEntries, RT = area + ENGINE_AREA.tlb;
+  return { RT, RO: RT + 2 * te4, WT: RT + 3 * te4, WO: RT + 5 * te4, XT: RT + 6 * te4, XO: RT + 8 * te4 };
+}
 
 /** Bytes of engine area one hart needs with `tlbEntries` soft-TLB entries per level. */
 export function engineAreaBytes(tlbEntries: number): number {
@@ -136,9 +146,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
   }
   const regsOf = (mask: number): number[] => { const r: number[] = []; for (let i = 1; i < 32; i++) if ((mask >>> i) & 1) r.push(i); return r; };
 
-  const te4 = 16 * tlbEntries;
-  const tlbOff = (k: number): number => area + ENGINE_AREA.tlb + k * te4;
-  const RLo = tlbOff(0), RHo = tlbOff(1), ROo = tlbOff(2), WLo = tlbOff(3), WHo = tlbOff(4), WOo = tlbOff(5);
+  const { RT: RTo, RO: ROo, WT: WTo, WO: WOo, XT: XTo, XO: XOo } = tlbSections(area, tlbEntries);
   const ioOff = (i: number): number => area + ENGINE_AREA.io + 4 * i;
 
   const f = new FnBody();
@@ -151,13 +159,11 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
     if (pg === undefined) pages.push(pg = { lo, hi: b.pcHi, blocks: [] });
     pg.blocks.push(t);
   });
-  const XLo = tlbOff(6), XHo = tlbOff(7), XOo = tlbOff(8);
   const rets = returnTargets(blocks, index);
   /** Push the i32 condition "the exec soft-TLB maps block b's virtual page to the host page it was compiled from". */
   const onPage = (b: RegionBlock): void => {
     f.i32((b.pcLo >>> 12) & 0xfffff).get(L_TM).op(W.i32_and).get(P_TB).op(W.i32_add).i32(2).op(W.i32_shl).tee(L_T2)
-      .mem(W.i32_load, 2, XLo).i32(b.pcLo & -4096).op(W.i32_eq)
-      .get(L_T2).mem(W.i32_load, 2, XHo).i32(b.pcHi).op(W.i32_eq).op(W.i32_and)
+      .i32(1).op(W.i32_shl).mem(W.i64_load, 3, XTo).i64(b.pcLo & -4096, b.pcHi).op(W.i64_eq)
       .get(L_T2).mem(W.i32_load, 2, XOo).i32(hostPageOf(b)).op(W.i32_eq).op(W.i32_and);
   };
   let exits = 0;
@@ -270,13 +276,15 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
       else { R(r); if (imm !== 0) f.i64(imm | 0, imm >> 31).op(W.i64_add); }
       f.set(L_EA);
     };
-    /** Soft-TLB probe of ea: leaves the i32 condition "hit" on the stack; t2 = entry byte index. */
-    const probe = (tagL: number, tagH: number, amask: number): void => {
+    /**
+     * Soft-TLB probe of ea: leaves the i32 condition "hit" on the stack; t2 = entry index * 4 (the
+     * host offset's byte index; the tag's is twice it). One i64 compare: ea with the page-offset bits
+     * above the access size cleared (a misaligned ea keeps a low bit and misses) against the tag.
+     */
+    const probe = (tags: number, amask: number): void => {
       f.get(L_EA).op(W.i32_wrap_i64).tee(L_A32).i32(12).op(W.i32_shr_u).get(L_TM).op(W.i32_and)
-        .get(P_TB).op(W.i32_add).i32(2).op(W.i32_shl).set(L_T2);
-      f.get(L_A32).i32(amask).op(W.i32_and).get(L_T2).mem(W.i32_load, 2, tagL).op(W.i32_eq)
-        .get(L_EA).i64(32, 0).op(W.i64_shr_u).op(W.i32_wrap_i64).get(L_T2).mem(W.i32_load, 2, tagH).op(W.i32_eq)
-        .op(W.i32_and);
+        .get(P_TB).op(W.i32_add).i32(2).op(W.i32_shl).tee(L_T2);
+      f.i32(1).op(W.i32_shl).mem(W.i64_load, 3, tags).get(L_EA).i64(amask, -1).op(W.i64_and).op(W.i64_eq);
     };
     /** A refill may resize the soft-TLB (softmmu.ts tlbSlot): re-read the mask after a slow path. */
     const reloadMask = (): void => { f.i32(0).mem(W.i32_load, 2, ioOff(IO.tmask)).set(L_TM); };
@@ -407,7 +415,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
           const ld = op === Op.LB ? W.i64_load8_s : op === Op.LBU ? W.i64_load8_u : op === Op.LH ? W.i64_load16_s
             : op === Op.LHU ? W.i64_load16_u : op === Op.LW ? W.i64_load32_s : op === Op.LWU ? W.i64_load32_u : W.i64_load;
           ea(r1, immI(w));
-          probe(RLo, RHo, (-4096 | (size - 1)) | 0);
+          probe(RTo, (-4096 | (size - 1)) | 0);
           f.if_();
           f.get(L_T2).mem(W.i32_load, 2, ROo).get(L_A32).i32(4095).op(W.i32_and).op(W.i32_add)
             .mem(ld, 0, 0).set(L_V);
@@ -429,7 +437,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
           const size = op === Op.SB ? 1 : op === Op.SH ? 2 : op === Op.SW ? 4 : 8;
           const stOp = op === Op.SB ? W.i64_store8 : op === Op.SH ? W.i64_store16 : op === Op.SW ? W.i64_store32 : W.i64_store;
           ea(r1, immS(w));
-          probe(WLo, WHo, (-4096 | (size - 1)) | 0);
+          probe(WTo, (-4096 | (size - 1)) | 0);
           f.if_();
           f.get(L_T2).mem(W.i32_load, 2, WOo).get(L_A32).i32(4095).op(W.i32_and).op(W.i32_add);
           R(r2); f.mem(stOp, 0, 0);
@@ -543,8 +551,7 @@ export function generateRegionWasm(blocks: RegionBlock[], area: number, tlbEntri
  * last descriptor / exit and the totals to the output block.
  */
 export function generateHub(area: number, tlbEntries: number): Uint8Array {
-  const te4 = 16 * tlbEntries;
-  const XLo = area + ENGINE_AREA.tlb + 6 * te4, XHo = XLo + te4, XOo = XHo + te4;
+  const { XT: XTo, XO: XOo } = tlbSections(area, tlbEntries);
   const cc = area + codeCacheOffset(tlbEntries);
   const io = (i: number): number => area + ENGINE_AREA.io + 4 * i;
   const P_D = 0, P_BUDGET = 1, P_CL = 2, P_TB = 3;
@@ -587,8 +594,8 @@ export function generateHub(area: number, tlbEntries: number): Uint8Array {
   f.end();
   // lookup: exec soft-TLB of this level, then the code cache
   f.get(PCL).i32(12).op(W.i32_shr_u); ioLoad(IO.tmask).op(W.i32_and).get(P_TB).op(W.i32_add).i32(2).op(W.i32_shl).set(T);
-  f.get(T).mem(W.i32_load, 2, XLo).get(PCL).i32(-4096).op(W.i32_and).op(W.i32_ne);
-  f.get(T).mem(W.i32_load, 2, XHo); ioLoad(IO.pcHi).op(W.i32_ne, W.i32_or).brIf('out');
+  f.get(T).i32(1).op(W.i32_shl).mem(W.i32_load, 2, XTo).get(PCL).i32(-4096).op(W.i32_and).op(W.i32_ne);
+  f.get(T).i32(1).op(W.i32_shl).mem(W.i32_load, 2, XTo + 4); ioLoad(IO.pcHi).op(W.i32_ne, W.i32_or).brIf('out');
   f.get(T).mem(W.i32_load, 2, XOo).get(PCL).i32(4095).op(W.i32_and, W.i32_add).set(OFF);
   f.get(OFF).i32(2).op(W.i32_shr_u).i32(CODE_CACHE_ENTRIES - 1).op(W.i32_and).i32(2).op(W.i32_shl)
     .mem(W.i32_load, 2, cc).tee(ND).op(W.i32_eqz).brIf('out');
