@@ -152,9 +152,10 @@ const WHERE = [
   '0.190 -> 0.284, 1472 B full 1.95 -> 2.23 Gbit/s, blank 2.33 -> 2.80, 4 queues 0.180 -> 0.206 Mpps and 1.63 -> 1.69 Gbit/s. Also: grant copies of 64 bytes and',
   'more by TypedArray.set (a byte loop before up to 255 bytes), ring responses without a scratch fill, guest-access stores straight into',
   'RAM (+3-4 %). Tried and left out: wasm regions 4x longer (no change: 0.20 -> 0.20 Mpps before the bridge change).',
-  'Later on 2026-12-06 (the CPU engine: wasm tier-up after 15000 region instructions instead of 100000, the JS chain loop handing wasm',
-  'regions to the hub), A/B against 9d4c9ba, same method, runs alternated: no change beyond noise, in steady state (64 B full: 9d4c9ba',
-  '0.291-0.308 Mpps in 3 runs, now 0.295-0.316 in 5) or including warm-up (0.177-0.191 against 0.164-0.225).',
+  'Later on 2026-12-06, the CPU engine changed: wasm tier-up after 15000 region instructions instead of 100000, the JS chain loop handing',
+  'wasm regions to the hub, and the soft-TLB tags as one i64 (one compare per guest load or store in wasm). A/B against 9d4c9ba, same',
+  'method, runs alternated: the first two alone changed nothing beyond noise; with the i64 tags, steady state 64 B full 0.297-0.303 ->',
+  '0.332-0.335 Mpps and csum blank 0.295 -> 0.325-0.331 (two pairs); including warm-up within its usual spread (9d4c9ba 0.182-0.183, now 0.160-0.175 there and 0.204 in the table's run).',
 ];
 
 
