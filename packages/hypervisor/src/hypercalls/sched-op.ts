@@ -52,9 +52,8 @@ export function schedOp(ctx: SchedOpContext, v: Vcpu, cmd: number, arg: number):
       return 0;
     }
     case SchedOp.shutdown: {
-      const r = d.access.readU32(arg);
-      if (r < 0) return -Errno.EFAULT;
-      if (r > ShutdownReason.soft_reset) return -Errno.EINVAL;
+      const r = shutdownReasonAt(d, arg);
+      if (r < 0) return r;
       ctx.shutdownDomain(d, r);
       return 0;
     }
@@ -64,9 +63,8 @@ export function schedOp(ctx: SchedOpContext, v: Vcpu, cmd: number, arg: number):
       // becomes the reason of the domain's later shutdown (domain_shutdown: `reason =
       // d->shutdown_code`), e.g. a crash reported as this code. An unknown reason is -EINVAL, as
       // SCHEDOP_shutdown's here (Xen records (u8)reason; docs/abi.md, "Where Tachyxx differs").
-      const r = d.access.readU32(arg);
-      if (r < 0) return -Errno.EFAULT;
-      if (r > ShutdownReason.soft_reset) return -Errno.EINVAL;
+      const r = shutdownReasonAt(d, arg);
+      if (r < 0) return r;
       if (d.recordedShutdownCode === null && d.shutdownCode === null) d.recordedShutdownCode = r;
       return 0;
     }
@@ -120,6 +118,16 @@ export function schedOp(ctx: SchedOpContext, v: Vcpu, cmd: number, arg: number):
     default:
       return -Errno.ENOSYS;
   }
+}
+
+/**
+ * The reason of the guest's struct sched_shutdown at `arg`: -EFAULT when it cannot be read,
+ * -EINVAL past SHUTDOWN_MAX (soft_reset; Xen takes any u8: docs/abi.md, "Where Tachyxx differs").
+ */
+function shutdownReasonAt(d: Vcpu['domain'], arg: number): number {
+  const r = d.access.readU32(arg);
+  if (r < 0) return -Errno.EFAULT;
+  return r > ShutdownReason.soft_reset ? -Errno.EINVAL : r;
 }
 
 function block(ctx: SchedOpContext, v: Vcpu): void {

@@ -130,13 +130,6 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
         if (c.irqDirty || c.stopRequested || c.waiting) { prev = b; prevExit = e; c.stats.exitsAttention++; break; }
         remaining = target - c.instret;
         const nb: Block | undefined = b.linkEpoch === c.linkEpoch && b.linkBank === c.linkBank ? b.links[e] : undefined;
-        // a wasm region with a descriptor is left to the hub: the loop above hands it over, and
-        // the chain then runs in wasm instead of crossing JS <-> wasm per region
-        if (nb !== undefined && nb.wd !== 0 && c.midBlock === 0 && nb.valid && nb.vpcLo === c.pcLo && nb.vpcHi === c.pcHi
-          && nb.len <= remaining) {
-          prev = b; prevExit = e; c.stats.hubHandovers++;
-          break;
-        }
         if (nb === undefined || !nb.valid || nb.vpcLo !== c.pcLo || nb.vpcHi !== c.pcHi
           || nb.len > remaining || nb.fn === undefined) {
           prev = b; prevExit = e;
@@ -176,6 +169,9 @@ export function run(c: Cpu, maxInsns: number, deadlineNs = Infinity): RunReason 
           b = nx;
           continue;
         }
+        // a wasm region with a descriptor is left to the hub: the loop above hands it over, and
+        // the chain then runs in wasm instead of crossing JS <-> wasm per region
+        if (nb.wd !== 0 && c.midBlock === 0) { prev = b; prevExit = e; c.stats.hubHandovers++; break; }
         c.stats.chainHits++;
         b = nb;
       }

@@ -13,7 +13,7 @@ import type { PhysMemory } from './memory.js';
 import { BareTranslator, type TranslationControl, type Translator } from './translator.js';
 import { sensitivePolicyOf, type SensitiveInstructionPolicy } from './sensitive.js';
 import type { Cpu } from './cpu.js';
-import { ENGINE_AREA, IO_WORDS, engineAreaBytes } from './wasmgen.js';
+import { ENGINE_AREA, IO_WORDS, engineAreaBytes, tlbSections } from './wasmgen.js';
 
 /** ISA variants (docs/isa.md 2.6). */
 export const ISA_VARIANTS = ['tachy-v1', 'legacy-silent'] as const;
@@ -548,7 +548,8 @@ export class CpuState {
       throw new Error(`unknown CPU engine '${engine}'; known engines: ${CPU_ENGINES.join(', ')}`);
     }
     this.engine = engine as CpuEngine;
-    let mk: (words: number) => Int32Array;
+    /** A soft-TLB section of `words` int32s (tags: 2 per entry, host offsets: 1), named as in tlbSections. */
+    let mk: (name: keyof ReturnType<typeof tlbSections>, words: number) => Int32Array;
     if (this.engine === 'wasm') {
       // registers, output block and soft-TLB in the RAM's WebAssembly.Memory (wasmgen.ts ENGINE_AREA)
       const area = memory.allocEngineArea(engineAreaBytes(te));
@@ -556,13 +557,13 @@ export class CpuState {
       this.engineArea = area;
       this.x = new Int32Array(buf, area + ENGINE_AREA.regs, 64);
       this.wio = new Int32Array(buf, area + ENGINE_AREA.io, IO_WORDS);
-      let at = area + ENGINE_AREA.tlb;
-      mk = (words) => { const v = new Int32Array(buf, at, words); at += 4 * words; return v; };
+      const at = tlbSections(area, te); // (the wasm code's own offsets: one layout)
+      mk = (name, words) => new Int32Array(buf, at[name], words);
     } else {
       this.engineArea = -1;
       this.x = new Int32Array(64);
       this.wio = new Int32Array(0);
-      mk = (words) => new Int32Array(words);
+      mk = (_name, words) => new Int32Array(words);
     }
     const tier = config.wasmTierUp ?? WASM_TIER_UP;
     if (!Number.isSafeInteger(tier) || tier < 0) throw new RangeError(`wasmTierUp must be a non-negative integer, got ${tier}`);
@@ -573,10 +574,9 @@ export class CpuState {
     this.wasmImports = undefined;
     this.wasmHub = undefined;
     this.hubLast = undefined;
-    // (in this order: wasmgen.ts tlbSections)
-    this.RT = mk(8 * te); this.RO = mk(4 * te);
-    this.WT = mk(8 * te); this.WO = mk(4 * te);
-    this.XT = mk(8 * te); this.XO = mk(4 * te);
+    this.RT = mk('RT', 8 * te); this.RO = mk('RO', 4 * te);
+    this.WT = mk('WT', 8 * te); this.WO = mk('WO', 4 * te);
+    this.XT = mk('XT', 8 * te); this.XO = mk('XO', 4 * te);
     this.pageBlocks = new Array(this.mem.pages);
     this.stepBlocks = new Array(this.mem.pages);
     this.spanBlocks = new Array(this.mem.pages);
