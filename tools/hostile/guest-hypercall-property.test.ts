@@ -96,13 +96,21 @@ describe('hypercalls with arbitrary registers from a guest', () => {
       .map(({ cmd, vcpu, body }) => ({ regs: { nr: Hypercall.vcpu_op, a: [[cmd, 0], [vcpu, 0], [ARG, 0], [0, 0], [0, 0], [0, 0]] as Regs['a'] }, fill: [{ gpa: ARG, bytes: body }] })),
     fc.record({ id: fc.constantFrom(0, 1, 2, 3, 0xffffffff), timeout: fc.constantFrom(0, 1, 2, 0xffffffff) })
       .map(({ id, timeout }) => ({ regs: { nr: Hypercall.sched_op, a: [[SchedOp.watchdog, 0], [ARG, 0], [0, 0], [0, 0], [0, 0], [0, 0]] as Regs['a'] }, fill: [{ gpa: ARG, bytes: new Uint8Array(new Uint32Array([id, timeout]).buffer) }] })),
+    // SCHEDOP_shutdown_code / pin_override / remote_shutdown: a code recorded (or refused) stays the
+    // caller's; the victim still powers off as itself, and its domid is a remote_shutdown target
+    // only a privileged caller may hit
+    fc.record({ cmd: fc.constantFrom(SchedOp.shutdown_code, SchedOp.pin_override, SchedOp.remote_shutdown), domid: fc.constantFrom(0, 1, 2, 0x7ff0, 0xffff), reason: fc.constantFrom(0, 1, 2, 3, 4, 5, 6, 255, 0x80000000, 0xffffffff), ptr: fc.constantFrom(ARG, 0x10, 0xffffffff) })
+      .map(({ cmd, domid, reason, ptr }) => ({
+        regs: { nr: Hypercall.sched_op, a: [[cmd, 0], [ptr, ptr === 0xffffffff ? -1 : 0], [0, 0], [0, 0], [0, 0], [0, 0]] as Regs['a'] },
+        fill: [{ gpa: ARG, bytes: new Uint8Array(cmd === SchedOp.remote_shutdown ? new Uint32Array([domid, reason]).buffer : new Uint32Array([reason, 0]).buffer) }],
+      })),
     fc.record({ entries: fc.array(mcEntry, { minLength: 0, maxLength: 6 }), nr: fc.constantFrom(0, 1, 3, 6, 100000, 0xffffffff), more: words(64) })
       .map(({ entries, nr, more }) => ({ regs: { nr: Hypercall.multicall, a: [[ARG, 0], [nr, 0], [0, 0], [0, 0], [0, 0], [0, 0]] as Regs['a'] }, fill: [{ gpa: ARG + 512, bytes: more }, { gpa: ARG, bytes: new Uint8Array(entries.flatMap((e) => [...e])) }] })),
     fc.record({ count: fc.constantFrom(0, 1, 2, 5000), cmdHi: fc.constantFrom(0, 1), body: words(16) })
       .map(({ count, cmdHi, body }) => ({ regs: { nr: Hypercall.grant_table_op, a: [[GnttabOp.cache_flush + cmdHi * 4096, 0], [ARG, 0], [count, 0], [0, 0], [0, 0], [0, 0]] as Regs['a'] }, fill: [{ gpa: ARG, bytes: body }] })),
   );
 
-  it("issue 10's calls (xen_version, hvm_op, add/remove_from_physmap, register_vcpu_info, runstate area, watchdog, multicall, cache_flush) with filled structs: host, victim and bounds hold", () => {
+  it("issue 10's calls (xen_version, hvm_op, add/remove_from_physmap, register_vcpu_info, runstate area, watchdog, shutdown_code, pin_override, remote_shutdown, multicall, cache_flush) with filled structs: host, victim and bounds hold", () => {
     fc.assert(fc.property(calls, ({ regs, fill }) => {
       const r = runOne(regs, fill, 3);
       expect(r.out.get('victim')).toBe(helloAlone);
